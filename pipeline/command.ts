@@ -1,0 +1,79 @@
+/** The shape of a `mngd-release` command and the context it runs in (injected, so tests run it in-process). */
+import type { ParseArgsConfig } from 'node:util';
+
+export const EXIT = {
+  OK: 0,
+  /** the releases are invalid or a check failed: fix the pull request */
+  INVALID: 1,
+  /** the command was called wrongly */
+  USAGE: 2,
+  /** an outside system failed: retry the job */
+  EXTERNAL: 3,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export interface Output {
+  write(text: string): void;
+}
+
+export interface CommandContext {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  stdout: Output;
+  stderr: Output;
+  /** stdout is a terminal (progress bars, colours) */
+  isTTY: boolean;
+  now: () => Date;
+}
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+}
+
+export interface Command {
+  name: string;
+  /** one line for the command list */
+  summary: string;
+  /** the full `--help` text: usage line, what it does, every flag, exit codes, an example */
+  help: string;
+  options: Options;
+  /** allow positionals (default: none) */
+  positionals?: { min: number; max: number };
+  run(args: Parsed, ctx: CommandContext): Promise<ExitCode>;
+}
+
+export function defaultContext(): CommandContext {
+  return {
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: { write: (t) => void process.stdout.write(t) },
+    stderr: { write: (t) => void process.stderr.write(t) },
+    isTTY: process.stdout.isTTY === true,
+    now: () => new Date(),
+  };
+}
+
+/** Flags most commands share. */
+export const COMMON_OPTIONS = {
+  releases: { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies Options;
+
+export const COMMON_HELP = `  --releases DIR   the releases directory (default: ./releases)
+  --json           print machine-readable JSON on stdout
+  -h, --help       show this help`;
+
+export const EXIT_HELP = `Exit status: 0 done; 1 the releases are invalid or a check failed; 2 called wrongly;
+3 an outside system failed (retry).`;
+
+export function str(args: Parsed, name: string): string | undefined {
+  const v = args.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function flag(args: Parsed, name: string): boolean {
+  return args.values[name] === true;
+}

@@ -1,0 +1,32 @@
+/**
+ * A problem found in the releases: where it is, what is wrong, what was expected and the fix.
+ * Validation collects every problem rather than stopping at the first.
+ */
+export type Severity = 'error' | 'warning';
+
+export interface Problem {
+  severity: Severity;
+  /** stable machine code, e.g. RELEASE_UNKNOWN_KEY; tests assert this, not the words */
+  code: string;
+  /** path relative to the repository (e.g. releases/1.0.3.yaml) */
+  file: string;
+  /** 1-based; absent when the problem has no place inside the file */
+  line?: number;
+  column?: number;
+  /** one sentence: what is wrong, what was expected, and how to fix it */
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const at = p.line !== undefined ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
+  return `${at}: ${p.severity} ${p.code}: ${p.message}`;
+}
+
+export function sortProblems(problems: readonly Problem[]): Problem[] {
+  return [...problems].sort(
+    (a, b) =>
+      a.file.localeCompare(b.file) || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0) || a.code.localeCompare(b.code),
+  );
+}
+
+export const hasErrors = (problems: readonly Problem[]): boolean => problems.some((p) => p.severity === 'error');

@@ -1,0 +1,57 @@
+/**
+ * The one function that chooses a release for a device. Agent, helper, pipeline and tests all
+ * call this; it is pure (no clock, no I/O).
+ */
+import { createHash } from 'node:crypto';
+import { compareVersions } from './version.js';
+
+export interface Candidate {
+  version: string;
+  rollout_percent: number;
+}
+
+/** A number in [0, 100): first 4 bytes of SHA-256(device_id + "/" + version), big-endian, scaled. */
+export function bucket(deviceId: string, version: string): number {
+  const digest = createHash('sha256').update(`${deviceId}/${version}`, 'utf8').digest();
+  return (digest.readUInt32BE(0) * 100) / 2 ** 32;
+}
+
+export function eligible(deviceId: string, r: Candidate): boolean {
+  return bucket(deviceId, r.version) < r.rollout_percent;
+}
+
+export interface ChooseInput<R extends Candidate> {
+  releases: readonly R[];
+  current: string;
+  floor: string | null;
+  deviceId: string;
+}
+
+export interface Choice<R extends Candidate> {
+  target: R | null;
+  /** true when the floor forced this target (the rollout share was ignored). */
+  forced: boolean;
+  /** true when the device is below the floor (whether or not a target was found). */
+  belowFloor: boolean;
+}
+
+function newest<R extends Candidate>(rs: readonly R[], keep: (r: R) => boolean): R | null {
+  let best: R | null = null;
+  for (const r of rs) {
+    if (keep(r) && (best === null || compareVersions(r.version, best.version) > 0)) best = r;
+  }
+  return best;
+}
+
+export function choose<R extends Candidate>({ releases, current, floor, deviceId }: ChooseInput<R>): Choice<R> {
+  // Never a version at or below the current one: no downgrade, even when current was yanked.
+  let target = newest(releases, (r) => compareVersions(r.version, current) > 0 && eligible(deviceId, r));
+  const belowFloor = floor !== null && compareVersions(current, floor) < 0;
+  let forced = false;
+  if (belowFloor && (target === null || compareVersions(target.version, floor) < 0)) {
+    // A forced update ignores the rollout share, but never a pause (rollout_percent 0).
+    target = newest(releases, (r) => compareVersions(r.version, floor) >= 0 && r.rollout_percent > 0);
+    forced = target !== null;
+  }
+  return { target, forced, belowFloor };
+}

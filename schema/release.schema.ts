@@ -1,0 +1,68 @@
+/** JSON Schema of a release file, `releases/<version>.yaml`. The source of release.schema.json. */
+import { VERSION_PATTERN } from './version.js';
+
+export const CHANNEL_PATTERN = '^[a-z][a-z0-9-]{0,31}$';
+export const SHA256_PATTERN = '^[0-9a-f]{64}$';
+export const MAX_RELEASE_NOTES_BYTES = 16 * 1024;
+
+export const releaseSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://mngd.app/schemas/release.schema.json',
+  title: 'mngd agent release',
+  description: 'One release of the mngd agent: releases/<version>.yaml',
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'download_url', 'sha256', 'size'],
+  properties: {
+    version: {
+      description: 'Dotted numeric version, 1 to 4 parts (e.g. 1.0.3); equals the file name without .yaml',
+      type: 'string',
+      pattern: VERSION_PATTERN,
+    },
+    download_url: {
+      description: 'https:// URL of the pkg, under one of the policy\'s allowed prefixes; fetched without credentials',
+      type: 'string',
+      pattern: '^https://[^\\s#@]+$',
+      maxLength: 2048,
+    },
+    sha256: {
+      description: 'Lowercase hex SHA-256 of the pkg (mngd-release hash <pkg>)',
+      type: 'string',
+      pattern: SHA256_PATTERN,
+    },
+    size: {
+      description: 'Size of the pkg in bytes',
+      type: 'integer',
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+    },
+    release_notes: {
+      description: 'Release notes, at most 16 KiB',
+      type: 'string',
+      maxLength: MAX_RELEASE_NOTES_BYTES,
+    },
+    min_required_version: {
+      description: 'Agents below this version must update before they check in (at most this release\'s version)',
+      type: 'string',
+      pattern: VERSION_PATTERN,
+    },
+    active: {
+      description: 'false yanks the release',
+      type: 'boolean',
+      default: true,
+    },
+    channel: {
+      description: 'One of the policy\'s channels',
+      type: 'string',
+      pattern: CHANNEL_PATTERN,
+      default: 'stable',
+    },
+    rollout_percent: {
+      description: 'Share of devices offered this release, 0-100; 0 pauses it',
+      type: 'integer',
+      minimum: 0,
+      maximum: 100,
+      default: 100,
+    },
+  },
+} as const;

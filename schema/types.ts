@@ -1,0 +1,52 @@
+/**
+ * TypeScript types derived from the JSON Schemas by json-schema-to-ts, so they cannot drift:
+ * changing a schema changes these types, and test/schema/types.test.ts fails to compile or run
+ * when the two disagree.
+ */
+import type { FromSchema } from 'json-schema-to-ts';
+import type { releaseSchema } from './release.schema.js';
+import type { policySchema } from './policy.schema.js';
+import type { manifestSchema } from './manifest.schema.js';
+
+type Opts = { keepDefaultedPropertiesOptional: true };
+
+/** A release file as written (defaults not applied). */
+export type ReleaseFile = FromSchema<typeof releaseSchema, Opts>;
+
+/** A release with its defaults applied (active, channel, rollout_percent always present). */
+export type Release = Omit<ReleaseFile, 'active' | 'channel' | 'rollout_percent'> &
+  Required<Pick<ReleaseFile, 'active' | 'channel' | 'rollout_percent'>>;
+
+/** The policy file as written. */
+export type PolicyFile = FromSchema<typeof policySchema, Opts>;
+
+export type ManifestSettings = Required<NonNullable<PolicyFile['manifest']>>;
+export type TrustedKey = PolicyFile['trusted_keys'][number];
+
+/** The policy with its defaults applied. */
+export type Policy = Omit<PolicyFile, 'manifest'> & { manifest: ManifestSettings };
+
+export type Manifest = FromSchema<typeof manifestSchema>;
+export type SignedManifest = Manifest['signed'];
+export type ManifestRelease = SignedManifest['releases'][number];
+
+export const RELEASE_DEFAULTS = { active: true, channel: 'stable', rollout_percent: 100 } as const;
+export const MANIFEST_DEFAULTS: ManifestSettings = {
+  lifetime_days: 14,
+  refresh_window_days: 7,
+  cache_control: 'public, max-age=60',
+  max_releases: 20,
+};
+
+export function withReleaseDefaults(file: ReleaseFile): Release {
+  return { ...file, active: file.active ?? true, channel: file.channel ?? 'stable', rollout_percent: file.rollout_percent ?? 100 };
+}
+
+export function withPolicyDefaults(file: PolicyFile): Policy {
+  return { ...file, manifest: { ...MANIFEST_DEFAULTS, ...file.manifest } };
+}
+
+/** Where a channel's manifest lives, relative to the publish target. */
+export function manifestKey(channel: string): string {
+  return channel === 'stable' ? 'latest.json' : `channels/${channel}/latest.json`;
+}

@@ -1,0 +1,57 @@
+/**
+ * Agent versions: dotted numeric, 1 to 4 parts, no leading zeros, each part at most 999999999.
+ * Compared part by part as integers; missing parts count as 0, so `1.0` equals `1.0.0`.
+ */
+export const VERSION_PATTERN = '^(0|[1-9][0-9]{0,8})(\\.(0|[1-9][0-9]{0,8})){0,3}$';
+const VERSION_RE = new RegExp(VERSION_PATTERN);
+
+export const VERSION_RULE =
+  'dotted numbers, 1 to 4 parts, no leading zeros, each at most 999999999 (e.g. 1.0.3 or 10.2.0.17)';
+
+export function isVersion(text: string): boolean {
+  return VERSION_RE.test(text);
+}
+
+/** Parts of a valid version, or null when `text` is not one. */
+export function parseVersion(text: string): number[] | null {
+  if (!VERSION_RE.test(text)) return null;
+  return text.split('.').map(Number);
+}
+
+/** Why `text` is not a version, in words a person can act on; null when it is one. */
+export function explainVersion(text: string): string | null {
+  if (VERSION_RE.test(text)) return null;
+  if (text === '') return 'it is empty';
+  if (/^v\d/i.test(text)) return `drop the leading "${text[0]}" (write ${text.slice(1)})`;
+  if (/[-+]/.test(text)) return 'pre-release and build suffixes such as "-beta" are not versions here';
+  const parts = text.split('.');
+  if (parts.some((p) => p === '')) return 'it has an empty part (two dots in a row, or a leading or trailing dot)';
+  if (parts.some((p) => !/^\d+$/.test(p))) return 'every part must be digits only';
+  if (parts.length > 4) return `it has ${parts.length} parts; at most 4 are allowed`;
+  if (parts.some((p) => p.length > 1 && p.startsWith('0'))) return 'a part has a leading zero';
+  if (parts.some((p) => p.length > 9)) return 'a part is above 999999999';
+  return 'it is not dotted numeric';
+}
+
+function partsOf(v: string): number[] {
+  const parts = parseVersion(v);
+  if (parts === null) throw new TypeError(`not a version: ${JSON.stringify(v)}`);
+  return parts;
+}
+
+/** Negative when a < b, 0 when equal (1.0 == 1.0.0), positive when a > b. Throws on a non-version. */
+export function compareVersions(a: string, b: string): number {
+  const pa = partsOf(a);
+  const pb = partsOf(b);
+  const n = Math.max(pa.length, pb.length);
+  for (let i = 0; i < n; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Sorts newest first (a copy). */
+export function sortNewestFirst<T extends { version: string }>(items: readonly T[]): T[] {
+  return [...items].sort((x, y) => compareVersions(y.version, x.version));
+}
