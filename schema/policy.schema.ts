@@ -8,7 +8,7 @@ export const policySchema = {
   description: 'releases/policy.yaml: URL prefixes, channels, manifest lifetime, trusted keys, publish target',
   type: 'object',
   additionalProperties: false,
-  required: ['allowed_url_prefixes', 'channels', 'trusted_keys', 'publish'],
+  required: ['allowed_url_prefixes', 'channels', 'trusted_keys'],
   properties: {
     allowed_url_prefixes: {
       description: 'A release\'s download_url must start with one of these https:// prefixes',
@@ -58,9 +58,12 @@ export const policySchema = {
     publish: {
       type: 'object',
       additionalProperties: false,
-      required: ['target'],
       properties: {
-        target: { description: 's3://bucket/prefix or a local directory', type: 'string', minLength: 1 },
+        target: {
+          description: 's3://bucket/prefix or a local directory; without it, .state/bucket (the embedded default)',
+          type: 'string',
+          minLength: 1,
+        },
         region: { type: 'string', minLength: 1 },
         endpoint: { description: 'S3-compatible endpoint URL', type: 'string', pattern: '^https?://' },
         force_path_style: { type: 'boolean', default: false },
