@@ -37,7 +37,7 @@ export const manifestSchema = {
             required: ['version', 'download_url', 'sha256', 'size', 'rollout_percent'],
             properties: {
               version: { type: 'string', pattern: VERSION_PATTERN },
-              download_url: { type: 'string', pattern: '^https://[^\\s#@]+$', maxLength: 2048 },
+              download_url: { type: 'string', pattern: '^https://\\S+$', maxLength: 2048 },
               sha256: { type: 'string', pattern: SHA256_PATTERN },
               size: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
               release_notes: { type: 'string', maxLength: MAX_RELEASE_NOTES_BYTES },

@@ -22,7 +22,7 @@ export const releaseSchema = {
     download_url: {
       description: 'https:// URL of the pkg, under one of the policy\'s allowed prefixes; fetched without credentials',
       type: 'string',
-      pattern: '^https://[^\\s#@]+$',
+      pattern: '^https://\\S+$',
       maxLength: 2048,
     },
     sha256: {

@@ -1,5 +1,8 @@
 /** Every `mngd-release` command, in the order `--help` lists them. One file per command. */
 import type { Command } from '../command.js';
 import { validateCommand } from './validate.js';
+import { hashCommand } from './hash.js';
+import { newCommand } from './new.js';
+import { keygenCommand } from './keygen.js';
 
-export const commands: readonly Command[] = [validateCommand];
+export const commands: readonly Command[] = [validateCommand, hashCommand, newCommand, keygenCommand];

@@ -1,0 +1,156 @@
+/**
+ * Parsing one YAML file safely, with exact source positions (pure: bytes in, data out).
+ * Refuses what a release file must never hold: several documents, anchors and aliases (a
+ * billion-laughs file is rejected before any alias is expanded), custom tags, duplicate keys,
+ * invalid UTF-8, non-map documents.
+ */
+import { LineCounter, isAlias, isMap, isScalar, parseAllDocuments, visit, type Document, type Node, type Pair } from 'yaml';
+import type { Position } from './release-set.js';
+import type { Problem } from './problems.js';
+
+export const MAX_FILE_BYTES = 64 * 1024;
+
+export interface YamlEntry {
+  key: string;
+  keyPos: Position;
+  valuePos: Position;
+  /** the value as JavaScript (scalars only are kept as they are; see `source`) */
+  value: unknown;
+  /** the value's text exactly as written, for plain scalars (so `1.10` stays 1.10) */
+  source: string | null;
+  /** true when the value is a plain (unquoted) scalar */
+  plain: boolean;
+  node: Node | null;
+}
+
+export interface YamlSource {
+  /** null when the file could not be read as one YAML map; `problems` says why */
+  entries: Map<string, YamlEntry> | null;
+  doc: Document | null;
+  lineCounter: LineCounter;
+  problems: Problem[];
+  positionOf(offset: number): Position;
+}
+
+function firstInvalidUtf8Line(bytes: Buffer): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i === bytes.length || bytes[i] === 0x0a) {
+      try {
+        decoder.decode(bytes.subarray(start, i));
+      } catch {
+        return line;
+      }
+      line++;
+      start = i + 1;
+    }
+  }
+  return 1;
+}
+
+export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | 'policy'): YamlSource {
+  const lineCounter = new LineCounter();
+  const positionOf = (offset: number): Position => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const problems: Problem[] = [];
+  const fail = (code: string, message: string, pos?: Position): YamlSource => {
+    problems.push({ severity: 'error', code, file, ...(pos ? { line: pos.line, column: pos.column } : {}), message });
+    return { entries: null, doc: null, lineCounter, problems, positionOf };
+  };
+  const what = kind === 'release' ? 'a release file' : 'the policy file';
+
+  if (bytes.length > MAX_FILE_BYTES) {
+    return fail('FILE_TOO_LARGE', `${what} is ${bytes.length} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed: shorten release_notes or move long text to a linked changelog`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return fail('FILE_ENCODING', `${what} is not valid UTF-8: save it as UTF-8 (the first bad byte is on this line)`, { line: firstInvalidUtf8Line(bytes), column: 1 });
+  }
+  if (text.trim() === '' || text.split('\n').every((l) => l.trim() === '' || l.trimStart().startsWith('#'))) {
+    return fail(
+      'FILE_EMPTY',
+      kind === 'release'
+        ? 'the release file is empty: expected a YAML map with version, download_url, sha256 and size (mngd-release new <version> --pkg FILE --url URL writes one)'
+        : 'the policy file is empty: expected a YAML map with allowed_url_prefixes, channels and trusted_keys',
+    );
+  }
+
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2', schema: 'core' });
+  const list = Array.isArray(docs) ? docs : [];
+  if (list.length > 1) {
+    const second = list[1]!;
+    const offset = second.range?.[0] ?? 0;
+    return fail('FILE_MULTIPLE_DOCUMENTS', `${what} holds ${list.length} YAML documents; expected exactly one: remove the "---" separator and everything after it, or split it into separate files`, positionOf(offset));
+  }
+  const doc = list[0];
+  if (doc === undefined) return fail('FILE_EMPTY', `${what} holds no YAML document`);
+
+  for (const err of doc.errors) {
+    const pos = positionOf(err.pos[0]);
+    if (err.code === 'DUPLICATE_KEY') {
+      problems.push({ severity: 'error', code: 'FILE_DUPLICATE_KEY', file, ...pos, message: 'this key appears twice in the map; expected each key once: delete one of them' });
+    } else {
+      problems.push({ severity: 'error', code: 'FILE_YAML_SYNTAX', file, ...pos, message: `YAML syntax error: ${err.message.split('\n')[0]}` });
+    }
+  }
+
+  // Anchors, aliases and custom tags: not needed in a release file and a path to surprises
+  // (alias bombs, values that differ from what the reviewer saw).
+  let unsafe = false;
+  visit(doc, {
+    Node(_key, node) {
+      const pos = positionOf(node.range?.[0] ?? 0);
+      if (isAlias(node)) {
+        unsafe = true;
+        problems.push({ severity: 'error', code: 'FILE_ALIAS', file, ...pos, message: `YAML alias "*${node.source}" is not allowed; expected plain values: write the value out in full` });
+        return visit.SKIP;
+      }
+      if (node.anchor) {
+        unsafe = true;
+        problems.push({ severity: 'error', code: 'FILE_ANCHOR', file, ...pos, message: `YAML anchor "&${node.anchor}" is not allowed; expected plain values: remove the anchor` });
+      }
+      if (node.tag && !node.tag.startsWith('tag:yaml.org,2002:')) {
+        unsafe = true;
+        problems.push({ severity: 'error', code: 'FILE_TAG', file, ...pos, message: `YAML tag "${node.tag}" is not allowed; expected plain values: remove the tag` });
+      }
+      return undefined;
+    },
+  });
+  if (problems.length > 0 || unsafe) return { entries: null, doc, lineCounter, problems, positionOf };
+
+  const root = doc.contents;
+  if (!isMap(root)) {
+    const pos = positionOf(root?.range?.[0] ?? 0);
+    return fail('FILE_NOT_A_MAP', `${what} must be a YAML map of "key: value" lines; found ${root === null ? 'nothing' : isScalar(root) ? 'a single value' : 'a list'}`, pos);
+  }
+  const entries = new Map<string, YamlEntry>();
+  for (const pair of root.items as Pair<unknown, unknown>[]) {
+    const keyNode = pair.key as Node | null;
+    const keyPos = positionOf(keyNode?.range?.[0] ?? 0);
+    if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
+      problems.push({ severity: 'error', code: 'FILE_BAD_KEY', file, ...keyPos, message: 'keys must be plain words such as "version"; found a complex key' });
+      continue;
+    }
+    const valueNode = (pair.value ?? null) as Node | null;
+    const valuePos = valueNode?.range ? positionOf(valueNode.range[0]) : keyPos;
+    const plain = isScalar(valueNode) && valueNode.type === 'PLAIN';
+    const source = plain && valueNode.range ? text.slice(valueNode.range[0], valueNode.range[1]) : null;
+    const value = valueNode === null ? null : isScalar(valueNode) ? valueNode.value : valueNode.toJSON();
+    entries.set(keyNode.value, { key: keyNode.value, keyPos, valuePos, value, source, plain, node: valueNode });
+  }
+  return { entries, doc, lineCounter, problems, positionOf };
+}
+
+/** The node at a JSON-pointer-like path (as Ajv reports it), for positions of nested errors. */
+export function positionAtPath(src: YamlSource, path: readonly (string | number)[]): Position | null {
+  if (src.doc === null) return null;
+  const node = src.doc.getIn(path, true) as Node | undefined;
+  if (node && typeof node === 'object' && node.range) return src.positionOf(node.range[0]);
+  return null;
+}
