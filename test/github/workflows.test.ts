@@ -1,0 +1,139 @@
+/**
+ * Every workflow under .github/workflows passes @action-validator/cli (run as a child process,
+ * so a new workflow is covered without touching this file), and keeps the security rules the
+ * release pipeline depends on.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot, workflowFiles, type Job, type WorkflowFile } from './workflows.js';
+
+const validator = join(repoRoot, 'node_modules', '.bin', 'action-validator');
+
+async function validate(path: string): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(validator, [path], { cwd: repoRoot });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+const workflows = workflowFiles();
+const jobsOf = (wf: WorkflowFile): [string, Job][] => Object.entries(wf.workflow.jobs);
+const environmentOf = (job: Job): string | undefined => (typeof job.environment === 'string' ? job.environment : job.environment?.name);
+
+describe('the workflows', () => {
+  it('include the release PR check, the publish, the refresh and CI', () => {
+    const names = workflows.map((w) => w.file);
+    for (const f of ['ci.yml', 'release-pr.yml', 'release-publish.yml', 'release-refresh.yml']) assert.ok(names.includes(f), `${f} is missing: ${names.join(', ')}`);
+  });
+
+  for (const wf of workflows) {
+    it(`${wf.file} passes action-validator`, async () => {
+      const { code, output } = await validate(wf.path);
+      assert.equal(code, 0, `action-validator rejected ${wf.file}:\n${output}`);
+    });
+  }
+
+  it('are checked by a validator that does reject a broken workflow', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mngd-wf-'));
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(bad, 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz:\n      - run: true\n');
+    const { code, output } = await validate(bad);
+    assert.equal(code, 1);
+    assert.match(output, /stepz/);
+  });
+
+  for (const wf of workflows) {
+    describe(wf.file, () => {
+      it('pins every third-party action to a full commit SHA with a version comment', () => {
+        const uses = [...wf.text.matchAll(/^\s*(?:-\s*)?uses:\s*(\S+)(.*)$/gm)];
+        for (const [, ref, rest] of uses) {
+          if ((ref as string).startsWith('./')) continue;
+          // A tag or branch can be moved to other code by whoever controls the action's repository.
+          assert.match(ref as string, /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/, `${wf.file}: "${ref}" is not pinned to a 40-hex commit SHA`);
+          assert.match(rest as string, /^\s+# v\d+\.\d+\.\d+\s*$/, `${wf.file}: "${ref}" needs a "# vX.Y.Z" comment naming the release it pins`);
+        }
+      });
+
+      it('grants no write permission at the top level', () => {
+        const perms = wf.workflow.permissions;
+        assert.ok(perms !== undefined, `${wf.file} must set top-level permissions (least privilege by default)`);
+        assert.notEqual(perms, 'write-all');
+        if (typeof perms === 'object') for (const [scope, level] of Object.entries(perms)) assert.notEqual(level, 'write', `${wf.file}: top-level ${scope}: write`);
+      });
+
+      it('asks for an OIDC token and production secrets only in jobs of the production environment', () => {
+        for (const [id, job] of jobsOf(wf)) {
+          const perms = typeof job.permissions === 'object' ? job.permissions : {};
+          const jobText = JSON.stringify(job);
+          const production = environmentOf(job) === 'production';
+          if (perms['id-token'] === 'write') assert.ok(production, `${wf.file} job ${id}: id-token: write outside the production environment`);
+          // The publish credentials must never be readable by a pull request's code.
+          if (/secrets\.(DATABASE_URL|MNGD_SIGNING_KEY)\b/.test(jobText)) assert.ok(production, `${wf.file} job ${id}: production secrets outside the production environment`);
+          for (const [scope, level] of Object.entries(perms)) {
+            if (level === 'write') assert.ok(scope === 'id-token', `${wf.file} job ${id}: ${scope}: write is more than the pipeline needs`);
+          }
+        }
+      });
+
+      it('never runs pull-request code with secrets (pull_request_target) or interpolates expressions into scripts', () => {
+        assert.ok(!('pull_request_target' in (wf.workflow.on ?? {})), `${wf.file}: pull_request_target runs untrusted code with secrets`);
+        for (const [id, job] of jobsOf(wf)) {
+          for (const step of job.steps ?? []) {
+            // Script injection: values reach scripts through env, never pasted into the shell text.
+            if (typeof step.run === 'string') assert.ok(!step.run.includes('${{'), `${wf.file} job ${id} step "${step.name ?? step.run}": pass expressions through env`);
+          }
+        }
+      });
+
+      it('does not keep the checkout token on disk', () => {
+        for (const [id, job] of jobsOf(wf)) {
+          for (const step of job.steps ?? []) {
+            if (step.uses?.startsWith('actions/checkout@')) assert.equal(step.with?.['persist-credentials'], false, `${wf.file} job ${id}: set persist-credentials: false`);
+          }
+        }
+      });
+    });
+  }
+
+  it('never run two publishes at once, and never cancel a running one', () => {
+    for (const file of ['release-publish.yml', 'release-refresh.yml']) {
+      const wf = workflows.find((w) => w.file === file);
+      assert.ok(wf, `${file} is missing`);
+      const c = wf.workflow.concurrency;
+      assert.ok(c !== undefined && typeof c === 'object', `${file}: needs a concurrency group`);
+      assert.equal(c.group, 'release-publish');
+      assert.equal(c['cancel-in-progress'], false);
+      for (const [id, job] of jobsOf(wf)) assert.equal(environmentOf(job), 'production', `${file} job ${id}`);
+    }
+  });
+
+  it('give the pull-request check read-only permissions and full history', () => {
+    const wf = workflows.find((w) => w.file === 'release-pr.yml');
+    assert.ok(wf);
+    assert.deepEqual(wf.workflow.permissions, { contents: 'read' });
+    for (const [, job] of jobsOf(wf)) {
+      assert.equal(job.permissions, undefined);
+      assert.equal(environmentOf(job), undefined);
+      const checkout = (job.steps ?? []).find((s) => s.uses?.startsWith('actions/checkout@'));
+      assert.equal(checkout?.with?.['fetch-depth'], 0);
+    }
+  });
+
+  it('run the project tests in CI against a PostgreSQL service with CI=true', () => {
+    const wf = workflows.find((w) => w.file === 'ci.yml');
+    assert.ok(wf);
+    const job = Object.values(wf.workflow.jobs)[0] as Job & { services?: Record<string, { image: string }> };
+    assert.match(job.services?.['postgres']?.image ?? '', /^postgres:/);
+    assert.equal(String(job.env?.['CI']), 'true');
+    assert.match(String(job.env?.['TEST_DATABASE_URL']), /^postgres:\/\/.*@(127\.0\.0\.1|localhost):5432\//);
+    assert.ok((job.steps ?? []).some((s) => s.run === 'npm test'));
+  });
+});
