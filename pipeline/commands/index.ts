@@ -4,5 +4,6 @@ import { validateCommand } from './validate.js';
 import { hashCommand } from './hash.js';
 import { newCommand } from './new.js';
 import { keygenCommand } from './keygen.js';
+import { publishCommand } from './publish.js';
 
-export const commands: readonly Command[] = [validateCommand, hashCommand, newCommand, keygenCommand];
+export const commands: readonly Command[] = [validateCommand, hashCommand, newCommand, keygenCommand, publishCommand];

@@ -1,0 +1,76 @@
+import { messageOf } from '../../schema/errors.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../command.js';
+import { appendSummary, onGitHub } from '../github.js';
+import { publishManifests, type ChannelResult } from '../publish.js';
+import { channelLine, publishMarkdown } from '../publish-report.js';
+import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../publish-setup.js';
+
+export const publishCommand: Command = {
+  name: 'publish',
+  summary: 'sign and publish each channel\'s manifest (latest.json) to S3 or a directory',
+  help: `Usage: mngd-release publish [--refresh] [--dry-run] [--target T] [--endpoint URL] [--releases DIR] [--json]
+
+Builds each channel's manifest from releases/, signs it with the key(s) in MNGD_SIGNING_KEY and
+compares it with what the target holds. Only a change is written: first the immutable copy
+history/<channel>/<sequence>.json, then latest.json (channels/<name>/latest.json for channels other
+than stable) with Content-Type application/json and the policy's cache_control. Each write is
+conditional on what was read (If-Match / If-None-Match), so two runs never overwrite each other.
+
+Flags:
+  --refresh        also re-sign an unchanged manifest whose expiry is within the policy's
+                   refresh_window_days (the scheduled refresh); an expired one is always re-signed
+  --dry-run        say what would be written, write nothing (still needs the signing key)
+${TARGET_HELP}
+${COMMON_HELP}
+
+Environment:
+  MNGD_SIGNING_KEY one or more private keys "ed25519:<base64>" (comma or newline separated while
+                   rotating); each must be listed in the policy's trusted_keys. Never logged.
+  AWS_*            the AWS SDK's default credential chain and region
+
+${EXIT_HELP} A lost race with another publish (exit 3): re-run.
+
+Example:
+  MNGD_SIGNING_KEY=ed25519:... mngd-release publish --target s3://mngd-updates/agent
+  stable: published latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.0.3, 1.0.2`,
+  options: { ...COMMON_OPTIONS, ...TARGET_OPTIONS, refresh: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
+  async run(args, ctx) {
+    const json = flag(args, 'json');
+    const dryRun = flag(args, 'dry-run');
+    const loaded = await loadValid(ctx, 'mngd-release publish', str(args, 'releases'), json);
+    const { keys, store } = preparePublish(ctx, loaded, { target: str(args, 'target'), endpoint: str(args, 'endpoint') });
+    const done: ChannelResult[] = [];
+    try {
+      await publishManifests({
+        releases: loaded.releases,
+        policy: loaded.policy,
+        keys,
+        store,
+        now: ctx.now(),
+        refresh: flag(args, 'refresh'),
+        dryRun,
+        onChannel: (r) => {
+          done.push(r);
+          if (!json) ctx.stdout.write(channelLine(r, dryRun));
+        },
+      });
+    } catch (err) {
+      const left = loaded.policy.channels.slice(done.length);
+      ctx.stderr.write(
+        `publish stopped at channel "${left[0]}": ${messageOf(err)}\n` +
+          `  done: ${done.map((r) => `${r.channel} (${r.action})`).join(', ') || 'nothing'}; not done: ${left.join(', ')}. ` +
+          `latest.json of "${left[0]}" was not replaced; re-run to converge.\n`,
+      );
+      throw err;
+    } finally {
+      store.close?.();
+    }
+    if (json) ctx.stdout.write(`${JSON.stringify({ target: store.location, dryRun, channels: done }, null, 2)}\n`);
+    else {
+      const written = done.filter((r) => r.action !== 'unchanged').length;
+      ctx.stdout.write(`${dryRun ? 'Would write' : 'Wrote'} ${written} of ${done.length} channel manifest(s) to ${store.location}.\n`);
+    }
+    if (onGitHub(ctx.env)) await appendSummary(`## mngd-release publish${dryRun ? ' (dry run)' : ''}\n\n${publishMarkdown(store.location, done, dryRun)}`);
+    return EXIT.OK;
+  },
+};
