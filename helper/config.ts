@@ -1,0 +1,200 @@
+/**
+ * The helper's settings: flags, over an optional JSON config file, over defaults per platform.
+ * Reading files is passed in, so resolving is testable without touching /etc or /Library.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { UsageError, ValidationError } from '../schema/errors.js';
+import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
+import { CHANNEL_PATTERN } from '../schema/release.schema.js';
+import { DEFAULT_INSTALLER, DEFAULT_INSTALLER_ARGS } from './installer.js';
+import { defaultSocketPath, defaultVersionFile } from './protocol.js';
+
+export interface HelperConfig {
+  socketPath: string;
+  /** group name or numeric id for a 0660 socket; null for 0600 */
+  socketGroup: string | null;
+  stagingDir: string;
+  versionFile: string;
+  installer: string;
+  installerArgs: string[];
+  installerTimeoutMs: number;
+  trustedKeys: PublicKeyInfo[];
+  channel: string;
+  logFile: string;
+  stateDir: string;
+  idleTimeoutMs: number;
+}
+
+export const SERVE_OPTIONS = {
+  config: { type: 'string' },
+  socket: { type: 'string' },
+  'socket-group': { type: 'string' },
+  staging: { type: 'string' },
+  'version-file': { type: 'string' },
+  installer: { type: 'string' },
+  'installer-arg': { type: 'string', multiple: true },
+  'installer-timeout': { type: 'string' },
+  'trusted-key': { type: 'string', multiple: true },
+  'keys-file': { type: 'string' },
+  channel: { type: 'string' },
+  'log-file': { type: 'string' },
+  'state-dir': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+} as const;
+
+type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** Config file keys: the flag names with underscores; lists for the repeatable ones. */
+const FILE_KEYS: Record<string, 'string' | 'list' | 'number'> = {
+  socket: 'string',
+  socket_group: 'string',
+  staging: 'string',
+  version_file: 'string',
+  installer: 'string',
+  installer_args: 'list',
+  installer_timeout: 'number',
+  trusted_keys: 'list',
+  keys_file: 'string',
+  channel: 'string',
+  log_file: 'string',
+  state_dir: 'string',
+  idle_timeout: 'number',
+};
+
+export function defaults(platform: NodeJS.Platform = process.platform): Omit<HelperConfig, 'trustedKeys'> {
+  const state = platform === 'darwin' ? '/Library/Application Support/mngd/helper' : '/var/lib/mngd/helper';
+  return {
+    socketPath: defaultSocketPath(platform),
+    socketGroup: null,
+    stagingDir: join(state, 'staging'),
+    versionFile: defaultVersionFile(platform),
+    installer: DEFAULT_INSTALLER,
+    installerArgs: [...DEFAULT_INSTALLER_ARGS],
+    installerTimeoutMs: 600_000,
+    channel: 'stable',
+    logFile: platform === 'darwin' ? '/var/log/mngd.log' : '/var/log/mngd-helper.log',
+    stateDir: state,
+    idleTimeoutMs: 10_000,
+  };
+}
+
+function configError(file: string, message: string): ValidationError<'CONFIG_INVALID'> {
+  return new ValidationError('CONFIG_INVALID', `${file}: ${message}`);
+}
+
+/** Parses the JSON config file's text (pure): known keys only, each of the right type. */
+export function parseConfigFile(text: string, file: string): Record<string, string | number | string[]> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw configError(file, `not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw configError(file, 'expected a JSON object such as {"socket": "/var/run/com.mngd.helper.sock"}');
+  const out: Record<string, string | number | string[]> = {};
+  for (const [key, value] of Object.entries(data)) {
+    const kind = FILE_KEYS[key];
+    if (kind === undefined) throw configError(file, `unknown key "${key}"; known keys: ${Object.keys(FILE_KEYS).join(', ')}`);
+    const ok =
+      (kind === 'string' && typeof value === 'string' && value !== '') ||
+      (kind === 'number' && typeof value === 'number' && value > 0) ||
+      (kind === 'list' && Array.isArray(value) && value.every((v) => typeof v === 'string'));
+    if (!ok) throw configError(file, `"${key}" must be ${kind === 'list' ? 'a list of strings' : kind === 'number' ? 'a number above 0' : 'a non-empty string'}`);
+    out[key] = value as string | number | string[];
+  }
+  return out;
+}
+
+/** Public keys from a keys file: one base64 key per line; blank lines and `#` comments ignored. */
+export function parseKeysFile(text: string, file: string): PublicKeyInfo[] {
+  const keys: PublicKeyInfo[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') return;
+    try {
+      keys.push(publicKeyFromBase64(line));
+    } catch (err) {
+      throw configError(`${file}:${i + 1}`, (err as Error).message);
+    }
+  });
+  return keys;
+}
+
+function seconds(text: string | number, what: string): number {
+  const n = typeof text === 'number' ? text : Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${what} must be a number of seconds above 0, got ${JSON.stringify(text)}`);
+  return Math.round(n * 1000);
+}
+
+function absolute(path: string, what: string): string {
+  if (!isAbsolute(path)) throw new UsageError(`${what} must be an absolute path, got ${JSON.stringify(path)}`);
+  return path;
+}
+
+export type ReadText = (path: string) => string;
+
+/** Flags over the config file over the defaults. */
+export function resolveConfig(values: FlagValues, readText: ReadText = (p) => readFileSync(p, 'utf8'), platform: NodeJS.Platform = process.platform): HelperConfig {
+  const read = (path: string, what: string): string => {
+    try {
+      return readText(path);
+    } catch (err) {
+      throw new UsageError(`cannot read the ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const configPath = typeof values.config === 'string' ? values.config : undefined;
+  const file = configPath !== undefined ? parseConfigFile(read(configPath, 'config file'), configPath) : {};
+  const pick = (flag: string, key: string): string | number | string[] | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+    return file[key];
+  };
+  const d = defaults(platform);
+  const str = (flag: string, key: string, fallback: string): string => {
+    const v = pick(flag, key);
+    return typeof v === 'string' ? v : fallback;
+  };
+  const list = (flag: string, key: string): string[] | undefined => {
+    const v = pick(flag, key);
+    return Array.isArray(v) ? v : undefined;
+  };
+  const timeout = pick('installer-timeout', 'installer_timeout');
+  const idle = pick('idle-timeout', 'idle_timeout');
+
+  const trustedKeys: PublicKeyInfo[] = [];
+  for (const k of list('trusted-key', 'trusted_keys') ?? []) {
+    try {
+      trustedKeys.push(publicKeyFromBase64(k));
+    } catch (err) {
+      throw new UsageError(`--trusted-key: ${(err as Error).message}`);
+    }
+  }
+  const keysFile = pick('keys-file', 'keys_file');
+  if (typeof keysFile === 'string') trustedKeys.push(...parseKeysFile(read(keysFile, 'keys file'), keysFile));
+  if (trustedKeys.length === 0) {
+    throw new UsageError('no trusted keys: pass --trusted-key BASE64 (repeatable) or --keys-file FILE, the same public keys the agent trusts');
+  }
+  const installerArgs = list('installer-arg', 'installer_args') ?? d.installerArgs;
+  if (!installerArgs.some((a) => a.includes('{pkg}'))) {
+    throw new UsageError('the installer arguments must contain {pkg}, which stands for the staged package (default: -pkg {pkg} -target /)');
+  }
+  const group = pick('socket-group', 'socket_group');
+  const channel = str('channel', 'channel', d.channel);
+  if (!new RegExp(CHANNEL_PATTERN).test(channel)) throw new UsageError(`--channel ${JSON.stringify(channel)} is not a channel name (lowercase letters, digits and dashes, e.g. stable or beta)`);
+  return {
+    socketPath: absolute(str('socket', 'socket', d.socketPath), '--socket'),
+    socketGroup: typeof group === 'string' ? group : null,
+    stagingDir: absolute(str('staging', 'staging', d.stagingDir), '--staging'),
+    versionFile: absolute(str('version-file', 'version_file', d.versionFile), '--version-file'),
+    installer: absolute(str('installer', 'installer', d.installer), '--installer'),
+    installerArgs,
+    installerTimeoutMs: timeout === undefined ? d.installerTimeoutMs : seconds(timeout as string | number, '--installer-timeout'),
+    trustedKeys,
+    channel,
+    logFile: absolute(str('log-file', 'log_file', d.logFile), '--log-file'),
+    stateDir: absolute(str('state-dir', 'state_dir', d.stateDir), '--state-dir'),
+    idleTimeoutMs: idle === undefined ? d.idleTimeoutMs : seconds(idle as string | number, '--idle-timeout'),
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The install path: verify the manifest, decide, stage and verify the copy, run the installer,
+ * clean up, log. Every side effect comes in through `InstallDeps`, so tests pass real local
+ * parts (a temp folder, a stand-in installer) without patching globals.
+ */
+import { MngdError, messageOf } from '../schema/errors.js';
+import type { PublicKeyInfo } from '../schema/keys.js';
+import { verifyManifest } from '../schema/manifest.js';
+import { releaseToInstall } from './decide.js';
+import { installerArgs, type InstallerRunner } from './installer.js';
+import type { Logger } from './log.js';
+import { HelperError, type InstallRequest, type InstallSuccess } from './protocol.js';
+import { removeStaged, stagePackage } from './staging.js';
+import type { AcceptedStore } from './state.js';
+
+export interface InstallSettings {
+  trustedKeys: readonly PublicKeyInfo[];
+  channel: string;
+  stagingDir: string;
+  installer: string;
+  /** the argument list; `{pkg}` stands for the staged package */
+  installerArgs: readonly string[];
+  installerTimeoutMs: number;
+}
+
+export interface InstallDeps {
+  settings: InstallSettings;
+  now: () => Date;
+  installedVersion: () => Promise<string | null>;
+  accepted: AcceptedStore;
+  runInstaller: InstallerRunner;
+  log: Logger;
+}
+
+/** Carries out one install request. Resolves with the success reply; throws HelperError otherwise. */
+export async function install(req: InstallRequest, deps: InstallDeps): Promise<InstallSuccess> {
+  const { log } = deps;
+  const installed = await deps.installedVersion();
+  const what = `${installed ?? 'unknown'} -> ${req.version}`;
+  log.line(`SelfUpdate: helper install requested ${what} (request ${req.id}, package ${req.pkg_path})`);
+  try {
+    const result = await verifiedInstall(req, installed, deps);
+    log.line(`SelfUpdate: helper install complete ${what} (installer exit 0)`);
+    return result;
+  } catch (err) {
+    const e = asHelperError(err);
+    const exit = e.details.exit_code !== undefined ? `, installer exit ${e.details.exit_code}` : '';
+    log.line(`SelfUpdate: helper install refused or failed ${what}: ${e.code}: ${e.message}${exit}`);
+    throw e;
+  }
+}
+
+async function verifiedInstall(req: InstallRequest, installed: string | null, deps: InstallDeps): Promise<InstallSuccess> {
+  const { settings } = deps;
+  // Forged, foreign-channel, expired or replayed manifests: the helper trusts nothing the agent
+  // says and verifies with the same code and keys the agent uses (schema/manifest.ts).
+  const verified = verifyManifest(req.manifest, {
+    trustedKeys: settings.trustedKeys,
+    channel: settings.channel,
+    now: deps.now(),
+    previous: await deps.accepted.read(),
+  });
+  await deps.accepted.write(verified.accepted);
+  const release = releaseToInstall(verified.signed, req.version, installed);
+  const staged = await stagePackage(req.pkg_path, settings.stagingDir, { size: release.size, sha256: release.sha256 });
+  try {
+    const run = await deps.runInstaller(settings.installer, installerArgs(settings.installerArgs, staged), settings.installerTimeoutMs);
+    const details = { output_tail: run.outputTail, ...(run.exitCode !== null ? { exit_code: run.exitCode } : {}) };
+    if (run.spawnError !== undefined) {
+      throw new HelperError('INSTALLER_FAILED', `the installer ${settings.installer} could not be started: ${run.spawnError}; check --installer`, details);
+    }
+    if (run.timedOut) {
+      throw new HelperError('INSTALLER_TIMEOUT', `the installer ran longer than ${settings.installerTimeoutMs / 1000} s and was killed; the system may need a look`, details);
+    }
+    if (run.exitCode !== 0) {
+      const how = run.exitCode === null ? `was ended by ${run.signal ?? 'a signal'}` : `exited with ${run.exitCode}`;
+      throw new HelperError('INSTALLER_FAILED', `the installer ${how}; see output_tail`, details);
+    }
+    return { v: 1, id: req.id, ok: true, outcome: 'installed', version: release.version, exit_code: 0, output_tail: run.outputTail };
+  } finally {
+    await removeStaged(staged);
+  }
+}
+
+/** Any error as a HelperError: our codes pass through, anything unexpected becomes INTERNAL. */
+export function asHelperError(err: unknown): HelperError {
+  if (err instanceof HelperError) return err;
+  if (err instanceof MngdError && err.code.startsWith('MANIFEST_')) return new HelperError(err.code as HelperError['code'], err.message);
+  return new HelperError('INTERNAL', `unexpected error in the helper: ${messageOf(err)}`);
+}

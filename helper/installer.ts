@@ -1,0 +1,82 @@
+/**
+ * Runs the installer: an argument list through spawn, never a shell (a path or version can never
+ * become a command), in its own process group so a time-out kills everything it started.
+ */
+import { spawn } from 'node:child_process';
+import { OUTPUT_TAIL_BYTES } from './protocol.js';
+import { TailBuffer } from './tail.js';
+
+export interface InstallerResult {
+  /** the exit code, or null when it was ended by a signal */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** the end of stdout and stderr together, bounded */
+  outputTail: string;
+  /** set when the program could not be started at all */
+  spawnError?: string;
+}
+
+export type InstallerRunner = (command: string, args: readonly string[], timeoutMs: number) => Promise<InstallerResult>;
+
+/** After SIGTERM, how long the installer's group gets before SIGKILL. */
+const KILL_GRACE_MS = 3000;
+/** After the installer exits, how long a leftover holder of its output pipes may keep them open. */
+const PIPE_GRACE_MS = 2000;
+
+export const runInstaller: InstallerRunner = (command, args, timeoutMs) =>
+  new Promise((resolve) => {
+    const tail = new TailBuffer(OUTPUT_TAIL_BYTES);
+    let timedOut = false;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let done = false;
+    const timers: NodeJS.Timeout[] = [];
+    const child = spawn(command, [...args], {
+      shell: false,
+      detached: true, // its own process group, so the whole group can be killed
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const finish = (spawnError?: string): void => {
+      if (done) return;
+      done = true;
+      for (const t of timers) clearTimeout(t);
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      const result: InstallerResult = { exitCode: exit?.code ?? null, signal: exit?.signal ?? null, timedOut, outputTail: tail.text() };
+      if (spawnError !== undefined) result.spawnError = spawnError;
+      resolve(result);
+    };
+    const killGroup = (signal: NodeJS.Signals): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // the group is already gone
+      }
+    };
+    child.stdout?.on('data', (c: Buffer) => tail.push(c));
+    child.stderr?.on('data', (c: Buffer) => tail.push(c));
+    child.on('error', (err) => finish(err.message));
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      // A grandchild may hold the pipes open forever; the installer itself is what we wait for.
+      timers.push(setTimeout(() => finish(), PIPE_GRACE_MS));
+      if (timedOut) killGroup('SIGKILL');
+    });
+    child.on('close', () => finish());
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        killGroup('SIGTERM');
+        timers.push(setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS));
+      }, timeoutMs),
+    );
+  });
+
+/** Replaces `{pkg}` in the configured argument list with the staged package's path. */
+export function installerArgs(template: readonly string[], stagedPath: string): string[] {
+  return template.map((a) => a.split('{pkg}').join(stagedPath));
+}
+
+export const DEFAULT_INSTALLER = '/usr/sbin/installer';
+export const DEFAULT_INSTALLER_ARGS: readonly string[] = ['-pkg', '{pkg}', '-target', '/'];

@@ -1,0 +1,220 @@
+/**
+ * The socket server: framing, limits and concurrency only. Each request line goes to
+ * `handle`; the install path itself is in install.ts.
+ */
+import { promises as fs } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { asHelperError } from './install.js';
+import {
+  errorReply,
+  HelperError,
+  MAX_REQUEST_BYTES,
+  parseRequest,
+  PROTOCOL_VERSION,
+  requestIdOf,
+  type HelperResponse,
+  type InstallRequest,
+  type InstallSuccess,
+} from './protocol.js';
+
+export interface ServerDeps {
+  socketPath: string;
+  /** a group id: the socket gets mode 0660 and that group; without it, 0600 */
+  socketGid: number | null;
+  idleTimeoutMs: number;
+  installedVersion: () => Promise<string | null>;
+  install: (req: InstallRequest) => Promise<InstallSuccess>;
+}
+
+export interface RunningServer {
+  server: Server;
+  /** stops listening, removes the socket, and resolves once an install in progress is done */
+  close(): Promise<void>;
+}
+
+/** Writes one reply line. */
+function reply(sock: Socket, r: HelperResponse): void {
+  if (!sock.destroyed && sock.writable) sock.write(JSON.stringify(r) + '\n');
+}
+
+/** Ends a connection after a last reply; what the client still sends is read and dropped. */
+function refuseAndClose(sock: Socket, r: HelperResponse): void {
+  reply(sock, r);
+  sock.removeAllListeners('data');
+  sock.on('data', () => undefined);
+  sock.end();
+}
+
+export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+  let busy = false;
+  let installSock: Socket | null = null;
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const sockets = new Set<Socket>();
+
+  const handleLine = async (sock: Socket, line: string): Promise<void> => {
+    let id: string | null = null;
+    try {
+      id = requestIdOf(safeJson(line));
+      const req = parseRequest(line);
+      if (req.type === 'ping') {
+        reply(sock, { v: PROTOCOL_VERSION, id: req.id, ok: true, installed_version: await deps.installedVersion() });
+        return;
+      }
+      // One install at a time, no queue: a second client is told at once and retries later.
+      if (busy) throw new HelperError('BUSY', 'another install is in progress; retry after it finishes');
+      busy = true;
+      installSock = sock;
+      sock.setTimeout(0); // the client waits for us now, not the other way round
+      const run = deps.install(req);
+      inFlight = run.catch(() => undefined);
+      try {
+        reply(sock, await run);
+      } finally {
+        busy = false;
+        installSock = null;
+      }
+    } catch (err) {
+      const e = asHelperError(err);
+      const r = errorReply(id, e.code, e.message, e.details);
+      if (e.code === 'BAD_REQUEST' || e.code === 'UNSUPPORTED_VERSION') refuseAndClose(sock, r);
+      else reply(sock, r);
+    }
+  };
+
+  const onConnection = (sock: Socket): void => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => undefined); // a client vanishing is not our problem
+    let chunks: Buffer[] = [];
+    let size = 0;
+    let working = false;
+    let clientEnded = false;
+    // A client that connects and says nothing must not hold a connection forever.
+    sock.on('timeout', () => {
+      refuseAndClose(sock, errorReply(null, 'IDLE_TIMEOUT', `no complete request within ${deps.idleTimeoutMs} ms; send one JSON request per line`));
+      sock.destroySoon();
+    });
+    const armIdle = (): void => void sock.setTimeout(deps.idleTimeoutMs);
+    armIdle();
+    // A client may half-close after its request; it still gets its reply, then we end too.
+    sock.on('end', () => {
+      clientEnded = true;
+      if (!working) sock.end();
+    });
+    const pump = async (): Promise<void> => {
+      working = true;
+      sock.pause();
+      for (;;) {
+        const all = Buffer.concat(chunks);
+        const nl = all.indexOf(0x0a);
+        if (nl === -1) break;
+        chunks = [all.subarray(nl + 1)];
+        size = all.length - nl - 1;
+        const line = all.subarray(0, nl).toString('utf8').replace(/\r$/, '');
+        if (line.trim() !== '') await handleLine(sock, line);
+        if (sock.destroyed) return;
+      }
+      working = false;
+      if (clientEnded) {
+        sock.end();
+        return;
+      }
+      armIdle();
+      sock.resume();
+    };
+    sock.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      const newline = chunk.includes(0x0a);
+      // Memory exhaustion: a request is bounded; past the bound the connection is refused and closed.
+      if (!newline && size > MAX_REQUEST_BYTES) {
+        chunks = [];
+        refuseAndClose(sock, errorReply(null, 'REQUEST_TOO_LARGE', `request exceeds ${MAX_REQUEST_BYTES} bytes; a request is one JSON line of at most 2 MiB`));
+        return;
+      }
+      if (newline && !working) {
+        const firstLine = Buffer.concat(chunks).indexOf(0x0a);
+        if (firstLine > MAX_REQUEST_BYTES) {
+          chunks = [];
+          refuseAndClose(sock, errorReply(null, 'REQUEST_TOO_LARGE', `request exceeds ${MAX_REQUEST_BYTES} bytes; a request is one JSON line of at most 2 MiB`));
+          return;
+        }
+        void pump();
+      }
+    });
+  };
+
+  await prepareSocketPath(deps.socketPath);
+  const server = createServer({ allowHalfOpen: true }, onConnection);
+  // The socket must never be reachable with looser permissions, not even for a moment: create
+  // it under a umask that leaves only the owner, then widen to the group if configured.
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(deps.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  if (deps.socketGid !== null) {
+    await fs.chown(deps.socketPath, process.getuid?.() ?? 0, deps.socketGid);
+    await fs.chmod(deps.socketPath, 0o660);
+  } else {
+    await fs.chmod(deps.socketPath, 0o600);
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    close() {
+      closing ??= (async () => {
+        // New clients find no socket at once; an install in progress finishes and is answered.
+        await fs.rm(deps.socketPath, { force: true });
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const s of sockets) if (s !== installSock) s.destroy();
+        await inFlight;
+        for (const s of sockets) s.end();
+        const force = setTimeout(() => sockets.forEach((s) => s.destroy()), 1000);
+        await closed;
+        clearTimeout(force);
+      })();
+      return closing;
+    },
+  };
+}
+
+function safeJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Creates the socket's folder and removes a stale socket left by a crash. Refuses to remove
+ * anything that is not a socket, and refuses to start when another helper answers there.
+ */
+async function prepareSocketPath(path: string): Promise<void> {
+  await fs.mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  const st = await fs.lstat(path).catch(() => null);
+  if (st === null) return;
+  if (!st.isSocket()) {
+    throw new HelperError('INTERNAL', `${path} exists and is not a socket; remove it or choose another --socket`);
+  }
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = createConnection({ path });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (alive) throw new HelperError('INTERNAL', `another helper is already listening on ${path}; stop it first`);
+  await fs.rm(path, { force: true });
+}

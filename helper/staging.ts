@@ -1,0 +1,122 @@
+/**
+ * The staging folder and the staged copy. The helper installs only a copy that it made into a
+ * folder nobody else can write, and whose size and SHA-256 it checked after copying: what the
+ * agent verified earlier counts for nothing here.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { HelperError } from './protocol.js';
+
+const COPY_CHUNK = 1024 * 1024;
+
+/**
+ * Makes sure `dir` is a real directory owned by this user with mode 0700, re-creating it
+ * otherwise. Threat: a local user who pre-created the folder (or a link in its place) could
+ * swap the staged package between our hash check and the installer reading it.
+ */
+export async function ensureStagingDir(dir: string): Promise<void> {
+  const uid = process.getuid?.() ?? 0;
+  const st = await fs.lstat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (st !== null && st.isDirectory() && st.uid === uid && (st.mode & 0o777) === 0o700) return;
+  if (st !== null) await fs.rm(dir, { recursive: true, force: true }); // rm never follows a link
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  await fs.chmod(dir, 0o700); // the umask may have narrowed or the folder existed as a parent
+}
+
+/** Opens the agent's package for reading without following a link, and only if it is a regular file. */
+async function openPackage(pkgPath: string): Promise<fs.FileHandle> {
+  let handle: fs.FileHandle;
+  try {
+    // O_NOFOLLOW: a link planted at pkg_path (say, to /etc/master.passwd or another package)
+    // is refused. O_NONBLOCK: a FIFO planted there cannot hang the helper.
+    handle = await fs.open(pkgPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new HelperError('PKG_NOT_FOUND', `package ${pkgPath} does not exist; download it again`);
+    if (code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE') {
+      throw new HelperError('PKG_UNSAFE_PATH', `package ${pkgPath} is a symbolic link; links are never followed: pass the path of the file itself`);
+    }
+    throw new HelperError('PKG_NOT_FOUND', `package ${pkgPath} cannot be opened (${code ?? (err as Error).message})`);
+  }
+  const st = await handle.stat();
+  if (!st.isFile()) {
+    await handle.close();
+    throw new HelperError('PKG_UNSAFE_PATH', `package ${pkgPath} is not a regular file; pass the downloaded .pkg file`);
+  }
+  return handle;
+}
+
+export interface Expected {
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Copies the package into the staging folder and verifies the copy. Returns the staged path;
+ * on any failure nothing is left behind.
+ */
+export async function stagePackage(pkgPath: string, stagingDir: string, expected: Expected): Promise<string> {
+  await ensureStagingDir(stagingDir);
+  const staged = join(stagingDir, `${randomUUID()}.pkg`);
+  const source = await openPackage(pkgPath);
+  try {
+    // O_EXCL | O_NOFOLLOW: the name is fresh; nothing planted can be written through.
+    const out = await fs.open(staged, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW, 0o600);
+    try {
+      const buf = Buffer.alloc(COPY_CHUNK);
+      let copied = 0;
+      for (;;) {
+        const { bytesRead } = await source.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        copied += bytesRead;
+        // A package growing past its declared size (endless data) is stopped, not copied on.
+        if (copied > expected.size) {
+          throw new HelperError('PKG_SIZE_MISMATCH', `package ${pkgPath} is larger than the ${expected.size} bytes the manifest declares`);
+        }
+        await out.write(buf, 0, bytesRead);
+      }
+      await out.sync();
+      await verifyCopy(out, pkgPath, expected);
+    } finally {
+      await out.close();
+    }
+    return staged;
+  } catch (err) {
+    await fs.rm(staged, { force: true });
+    throw err;
+  } finally {
+    await source.close();
+  }
+}
+
+/** Size and SHA-256 of the staged copy itself, read back: a package swapped after the agent's check is caught here. */
+async function verifyCopy(out: fs.FileHandle, pkgPath: string, expected: Expected): Promise<void> {
+  const st = await out.stat();
+  if (st.size !== expected.size) {
+    throw new HelperError('PKG_SIZE_MISMATCH', `package ${pkgPath} is ${st.size} bytes; the manifest declares ${expected.size}: download it again`);
+  }
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(COPY_CHUNK);
+  let pos = 0;
+  while (pos < st.size) {
+    const { bytesRead } = await out.read(buf, 0, buf.length, pos);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  const got = hash.digest('hex');
+  if (got !== expected.sha256) {
+    throw new HelperError(
+      'PKG_HASH_MISMATCH',
+      `package ${pkgPath} has SHA-256 ${got}; the manifest declares ${expected.sha256}: it changed after download or is not the released package`,
+    );
+  }
+}
+
+export async function removeStaged(staged: string): Promise<void> {
+  await fs.rm(staged, { force: true });
+}

@@ -1,0 +1,49 @@
+/** What the helper reads and remembers on disk: the installed version and the highest manifest accepted. */
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { AcceptedManifest } from '../schema/manifest.js';
+import { isVersion } from '../schema/version.js';
+
+/** The installed version from the version file, or null when it is missing or not a version. */
+export async function readInstalledVersion(versionFile: string): Promise<string | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(versionFile, 'utf8');
+  } catch {
+    return null;
+  }
+  const v = text.trim();
+  return isVersion(v) ? v : null;
+}
+
+export interface AcceptedStore {
+  read(): Promise<AcceptedManifest | null>;
+  write(accepted: AcceptedManifest): Promise<void>;
+}
+
+/** Remembers the highest manifest sequence accepted, per channel, so an older one is refused (rollback). */
+export function fileAcceptedStore(stateDir: string, channel: string): AcceptedStore {
+  const file = join(stateDir, `accepted-${channel}.json`);
+  return {
+    async read() {
+      let text: string;
+      try {
+        text = await fs.readFile(file, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
+      const data = JSON.parse(text) as Partial<AcceptedManifest>;
+      if (typeof data.sequence !== 'number' || typeof data.digest !== 'string') {
+        throw new Error(`${file} is not a record of an accepted manifest; delete it to start over`);
+      }
+      return { sequence: data.sequence, digest: data.digest };
+    },
+    async write(accepted) {
+      await fs.mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.tmp`;
+      await fs.writeFile(tmp, JSON.stringify(accepted) + '\n', { mode: 0o600 });
+      await fs.rename(tmp, file); // atomic: a crash never leaves half a record
+    },
+  };
+}
