@@ -102,27 +102,30 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
 
   // Anchors, aliases and custom tags: not needed in a release file and a path to surprises
   // (alias bombs, values that differ from what the reviewer saw).
-  let unsafe = false;
+  // Reported once per kind (a billion-laughs file has hundreds of aliases; one line says it).
+  const unsafe = new Map<string, { pos: Position; count: number; message: string }>();
+  const flag = (code: string, pos: Position, message: string) => {
+    const seen = unsafe.get(code);
+    if (seen) seen.count++;
+    else unsafe.set(code, { pos, count: 1, message });
+  };
   visit(doc, {
     Node(_key, node) {
       const pos = positionOf(node.range?.[0] ?? 0);
       if (isAlias(node)) {
-        unsafe = true;
-        problems.push({ severity: 'error', code: 'FILE_ALIAS', file, ...pos, message: `YAML alias "*${node.source}" is not allowed; expected plain values: write the value out in full` });
+        flag('FILE_ALIAS', pos, `YAML alias "*${node.source}" is not allowed; expected plain values: write the value out in full`);
         return visit.SKIP;
       }
-      if (node.anchor) {
-        unsafe = true;
-        problems.push({ severity: 'error', code: 'FILE_ANCHOR', file, ...pos, message: `YAML anchor "&${node.anchor}" is not allowed; expected plain values: remove the anchor` });
-      }
-      if (node.tag && !node.tag.startsWith('tag:yaml.org,2002:')) {
-        unsafe = true;
-        problems.push({ severity: 'error', code: 'FILE_TAG', file, ...pos, message: `YAML tag "${node.tag}" is not allowed; expected plain values: remove the tag` });
-      }
+      if (node.anchor) flag('FILE_ANCHOR', pos, `YAML anchor "&${node.anchor}" is not allowed; expected plain values: remove the anchor`);
+      if (node.tag) flag('FILE_TAG', pos, `YAML tag "${node.tag.replace('tag:yaml.org,2002:', '!!')}" is not allowed; expected plain values: remove the tag`);
       return undefined;
     },
   });
-  if (problems.length > 0 || unsafe) return { entries: null, doc, lineCounter, problems, positionOf };
+  for (const [code, u] of unsafe) {
+    const more = u.count > 1 ? ` (and ${u.count - 1} more in this file)` : '';
+    problems.push({ severity: 'error', code, file, ...u.pos, message: u.message + more });
+  }
+  if (problems.length > 0) return { entries: null, doc, lineCounter, problems, positionOf };
 
   const root = doc.contents;
   if (!isMap(root)) {
