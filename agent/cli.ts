@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+/** The `mngd-agent` bin. SIGTERM/SIGINT stop `run` cleanly between steps. */
+import { defaultAgentContext, runAgentCli } from './main.js';
+
+const stop = new AbortController();
+process.once('SIGTERM', () => stop.abort());
+process.once('SIGINT', () => stop.abort());
+process.exitCode = await runAgentCli(process.argv.slice(2), defaultAgentContext(stop.signal));

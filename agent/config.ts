@@ -1,0 +1,260 @@
+/**
+ * The agent's configuration: a JSON file (--config) overlaid by flags, with defaults that fit a
+ * Mac (and a sensible place elsewhere). `resolveConfig` is pure; `loadConfig` reads the files.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError, ValidationError, messageOf } from '../schema/errors.js';
+import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
+import { CHANNEL_PATTERN } from '../schema/release.schema.js';
+import { explainVersion } from '../schema/version.js';
+import { defaultSocketPath, defaultVersionFile } from '../helper/protocol.js';
+
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'VERSION_FILE';
+
+export class ConfigError extends ValidationError<ConfigErrorCode> {}
+
+export interface AgentConfig {
+  manifestUrl: string;
+  channel: string;
+  trustedKeys: PublicKeyInfo[];
+  /** null: the stable id kept in the state folder */
+  deviceId: string | null;
+  /** null: read from versionFile */
+  currentVersion: string | null;
+  versionFile: string;
+  stateDir: string;
+  helperSocket: string;
+  logFile: string;
+  caFile: string | null;
+  /** the server checkin; null: no checkin call (the loop still runs the update checks) */
+  checkinUrl: string | null;
+  intervalMs: number;
+  firstDelayMaxMs: number;
+  floorRetryMs: number;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  installTimeoutMs: number;
+}
+
+/** Each setting: its key in the config file, its flag, and what kind of value it takes. */
+const SETTINGS = {
+  manifest_url: { flag: 'manifest-url', kind: 'url' },
+  channel: { flag: 'channel', kind: 'string' },
+  trusted_keys: { flag: 'trusted-key', kind: 'list' },
+  device_id: { flag: 'device-id', kind: 'string' },
+  current_version: { flag: 'current-version', kind: 'string' },
+  version_file: { flag: 'version-file', kind: 'string' },
+  state_dir: { flag: 'state-dir', kind: 'string' },
+  helper_socket: { flag: 'helper-socket', kind: 'string' },
+  log_file: { flag: 'log-file', kind: 'string' },
+  ca_file: { flag: 'ca-file', kind: 'string' },
+  checkin_url: { flag: 'checkin-url', kind: 'url' },
+  interval_seconds: { flag: 'interval', kind: 'seconds' },
+  first_delay_seconds: { flag: 'first-delay', kind: 'seconds' },
+  floor_retry_seconds: { flag: 'floor-retry', kind: 'seconds' },
+  connect_timeout_seconds: { flag: 'connect-timeout', kind: 'seconds' },
+  read_timeout_seconds: { flag: 'read-timeout', kind: 'seconds' },
+  install_timeout_seconds: { flag: 'install-timeout', kind: 'seconds' },
+} as const;
+type Key = keyof typeof SETTINGS;
+type Raw = Partial<Record<Key, unknown>>;
+
+export const DEFAULTS = {
+  channel: 'stable',
+  interval_seconds: 3600,
+  first_delay_seconds: 600,
+  floor_retry_seconds: 300,
+  connect_timeout_seconds: 10,
+  read_timeout_seconds: 30,
+  install_timeout_seconds: 1800,
+} as const;
+
+/** The parseArgs options for every setting, plus --config. */
+export const CONFIG_OPTIONS = {
+  config: { type: 'string' },
+  ...Object.fromEntries(
+    Object.values(SETTINGS).map((s) => [s.flag, s.kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' }]),
+  ),
+} as Record<string, { type: 'string'; multiple?: boolean }>;
+
+export const CONFIG_HELP = `Configuration (a JSON file with the snake_case keys, overridden by the flags):
+  --config FILE            JSON file, e.g. {"manifest_url": "https://…/latest.json", "trusted_keys": ["…"]}
+  --manifest-url URL       the channel's signed manifest (manifest_url; required)
+  --channel NAME           the channel this device follows (default stable)
+  --trusted-key BASE64     a trusted Ed25519 public key; repeat for key rotation (trusted_keys; required)
+  --device-id ID           (default: a random id created once in the state folder)
+  --current-version V      the running version (default: read from --version-file)
+  --version-file FILE      (default ${defaultVersionFile('darwin')} on macOS, ${defaultVersionFile('linux')} elsewhere)
+  --state-dir DIR          private state and downloads, mode 0700 (default ~/Library/Application Support/mngd/agent
+                           on macOS, $XDG_STATE_HOME/mngd/agent or ~/.local/state/mngd/agent elsewhere)
+  --helper-socket PATH     the privileged helper's socket (default ${defaultSocketPath('darwin')} on macOS)
+  --log-file FILE          (default ~/Library/Logs/mngd/mngd.log on macOS, $XDG_STATE_HOME/mngd/mngd.log elsewhere)
+  --ca-file FILE           extra CA certificates (PEM) for a private CDN
+  --checkin-url URL        the server checkin called after each check that is not blocked (run only)
+  --interval S             seconds between checks, jittered ±10% (default ${DEFAULTS.interval_seconds})
+  --first-delay S          the first check waits a random time up to this (default ${DEFAULTS.first_delay_seconds})
+  --floor-retry S          seconds between retries while below the floor, jittered ±50% (default ${DEFAULTS.floor_retry_seconds})
+  --connect-timeout S, --read-timeout S, --install-timeout S   (defaults ${DEFAULTS.connect_timeout_seconds}, ${DEFAULTS.read_timeout_seconds}, ${DEFAULTS.install_timeout_seconds})`;
+
+export interface Platform {
+  platform: NodeJS.Platform;
+  home: string;
+  env: Record<string, string | undefined>;
+}
+
+export function defaultPaths({ platform, home, env }: Platform): { stateDir: string; logFile: string } {
+  if (platform === 'darwin') {
+    return { stateDir: join(home, 'Library', 'Application Support', 'mngd', 'agent'), logFile: join(home, 'Library', 'Logs', 'mngd', 'mngd.log') };
+  }
+  const xdg = env['XDG_STATE_HOME'];
+  const base = xdg !== undefined && xdg.startsWith('/') ? xdg : join(home, '.local', 'state');
+  return { stateDir: join(base, 'mngd', 'agent'), logFile: join(base, 'mngd', 'mngd.log') };
+}
+
+function fail(where: string, message: string): never {
+  throw new ConfigError('CONFIG_INVALID', `${where}: ${message}`);
+}
+
+/**
+ * Merges the file's values and the flags' values and checks every one. `file` is the parsed JSON
+ * (or null), `flags` the parseArgs values. Pure.
+ */
+export function resolveConfig(
+  file: { path: string; data: unknown } | null,
+  flags: Record<string, unknown>,
+  platform: Platform,
+): AgentConfig {
+  const raw: Raw = {};
+  const origin: Partial<Record<Key, string>> = {};
+  if (file) {
+    const d = file.data;
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) fail(file.path, 'expected a JSON object of settings');
+    for (const [k, v] of Object.entries(d)) {
+      // A typo such as "manifest_uri" must not silently fall back to a default.
+      if (!(k in SETTINGS)) fail(file.path, `unknown setting "${k}"; known settings: ${Object.keys(SETTINGS).join(', ')}`);
+      raw[k as Key] = v;
+      origin[k as Key] = `${file.path}: "${k}"`;
+    }
+  }
+  for (const [k, s] of Object.entries(SETTINGS) as [Key, (typeof SETTINGS)[Key]][]) {
+    const v = flags[s.flag];
+    if (v !== undefined) {
+      raw[k] = v;
+      origin[k] = `--${s.flag}`;
+    }
+  }
+  const where = (k: Key) => origin[k] ?? `"${k}"`;
+  const str = (k: Key): string | null => {
+    const v = raw[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string' || v.trim() === '') fail(where(k), 'expected a non-empty string');
+    return v.trim();
+  };
+  const url = (k: Key): string | null => {
+    const v = str(k);
+    if (v === null) return null;
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      return fail(where(k), `"${v}" is not a URL; expected https://…`);
+    }
+    if (u.protocol !== 'https:') fail(where(k), `"${v}" is not https; only https is accepted`);
+    return v;
+  };
+  const ms = (k: Exclude<Key & keyof typeof DEFAULTS, 'channel'>): number => {
+    const v = raw[k];
+    if (v === undefined) return DEFAULTS[k] * 1000;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+    if (!Number.isFinite(n) || n < 0 || n > 7 * 24 * 3600) fail(where(k), `expected a number of seconds between 0 and 604800, got ${JSON.stringify(v)}`);
+    return Math.round(n * 1000);
+  };
+
+  const manifestUrl = url('manifest_url');
+  if (manifestUrl === null) fail('configuration', 'no manifest URL; set "manifest_url" in the config file or pass --manifest-url');
+  const channel = str('channel') ?? DEFAULTS.channel;
+  if (!new RegExp(CHANNEL_PATTERN).test(channel)) fail(where('channel'), `"${channel}" is not a channel name (lowercase letters, digits and dashes)`);
+
+  const keyList = raw.trusted_keys;
+  if (keyList === undefined) fail('configuration', 'no trusted keys; set "trusted_keys" in the config file or pass --trusted-key (the public keys from releases/policy.yaml)');
+  if (!Array.isArray(keyList) || keyList.length === 0 || keyList.some((k) => typeof k !== 'string')) {
+    fail(where('trusted_keys'), 'expected a non-empty list of base64 public keys');
+  }
+  const trustedKeys = (keyList as string[]).map((k, i) => {
+    try {
+      return publicKeyFromBase64(k);
+    } catch (err) {
+      return fail(where('trusted_keys'), `key ${i + 1}: ${messageOf(err)}`);
+    }
+  });
+
+  const currentVersion = str('current_version');
+  if (currentVersion !== null) {
+    const why = explainVersion(currentVersion);
+    if (why !== null) fail(where('current_version'), `"${currentVersion}" is not a version: ${why}`);
+  }
+  const deviceId = str('device_id');
+  if (deviceId !== null && !/^[\x21-\x7e]{1,128}$/.test(deviceId)) fail(where('device_id'), 'expected 1 to 128 printable ASCII characters');
+
+  const paths = defaultPaths(platform);
+  return {
+    manifestUrl,
+    channel,
+    trustedKeys,
+    deviceId,
+    currentVersion,
+    versionFile: str('version_file') ?? defaultVersionFile(platform.platform),
+    stateDir: str('state_dir') ?? paths.stateDir,
+    helperSocket: str('helper_socket') ?? defaultSocketPath(platform.platform),
+    logFile: str('log_file') ?? paths.logFile,
+    caFile: str('ca_file'),
+    checkinUrl: url('checkin_url'),
+    intervalMs: ms('interval_seconds'),
+    firstDelayMaxMs: ms('first_delay_seconds'),
+    floorRetryMs: ms('floor_retry_seconds'),
+    connectTimeoutMs: ms('connect_timeout_seconds'),
+    readTimeoutMs: ms('read_timeout_seconds'),
+    installTimeoutMs: ms('install_timeout_seconds'),
+  };
+}
+
+/** Reads --config (if given) and resolves. */
+export async function loadConfig(flags: Record<string, unknown>, platform: Platform = { platform: process.platform, home: homedir(), env: process.env }): Promise<AgentConfig> {
+  const path = flags['config'];
+  if (path !== undefined && typeof path !== 'string') throw new UsageError('--config takes one file');
+  let file: { path: string; data: unknown } | null = null;
+  if (typeof path === 'string') {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError('CONFIG_INVALID', `cannot read the config file ${path}: ${messageOf(err)}`);
+    }
+    try {
+      file = { path, data: JSON.parse(text) };
+    } catch (err) {
+      throw new ConfigError('CONFIG_INVALID', `${path}: not valid JSON (${messageOf(err)})`);
+    }
+  }
+  return resolveConfig(file, flags, platform);
+}
+
+/** The running version: the flag, or the version file the package installs. */
+export async function currentVersionOf(config: Pick<AgentConfig, 'currentVersion' | 'versionFile'>): Promise<string> {
+  if (config.currentVersion !== null) return config.currentVersion;
+  let text: string;
+  try {
+    text = await readFile(config.versionFile, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      'VERSION_FILE',
+      `cannot read the installed version from ${config.versionFile}: ${messageOf(err)}; reinstall the pkg, or pass --current-version / --version-file`,
+    );
+  }
+  const v = text.trim();
+  const why = explainVersion(v);
+  if (why !== null) throw new ConfigError('VERSION_FILE', `${config.versionFile} holds "${v.slice(0, 40)}", which is not a version: ${why}`);
+  return v;
+}

@@ -1,0 +1,91 @@
+/**
+ * The checkin loop of `mngd-agent run`: wait a random first delay (so a fleet rebooting together
+ * does not stampede the CDN), then forever: one self-update check, then the server checkin,
+ * then sleep about an hour. A verified floor above the running version blocks the checkin and
+ * shortens the sleep to a few minutes until the update is done. After an install the loop ends
+ * so the process exits and launchd starts the new binary.
+ */
+import { messageOf } from '../schema/errors.js';
+import type { CheckResult } from './check.js';
+import type { Logger } from './log.js';
+
+export interface LoopTiming {
+  intervalMs: number;
+  firstDelayMaxMs: number;
+  floorRetryMs: number;
+}
+
+export interface LoopDeps {
+  check(): Promise<CheckResult>;
+  /** the server checkin; null when none is configured */
+  checkin: (() => Promise<void>) | null;
+  timing: LoopTiming;
+  log: Logger;
+  /** resolves after ms, or early (without error) when `signal` aborts */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  /** stops the loop (SIGTERM) */
+  signal?: AbortSignal;
+}
+
+export type LoopEnd = 'updated' | 'stopped';
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** `base` scaled by a random factor in [1 - spread, 1 + spread). */
+export function jittered(base: number, spread: number, random: () => number): number {
+  return Math.max(0, Math.round(base * (1 - spread + 2 * spread * random())));
+}
+
+export async function runLoop(d: LoopDeps): Promise<LoopEnd> {
+  const sleep = d.sleep ?? abortableSleep;
+  const random = d.random ?? Math.random;
+  const stopped = () => d.signal?.aborted === true;
+  const first = Math.round(d.timing.firstDelayMaxMs * random());
+  d.log.info(`SelfUpdate: agent started; first check in ${(first / 1000).toFixed(1)} s, then every ${d.timing.intervalMs / 1000} s (±10%)`);
+  await sleep(first, d.signal);
+  while (!stopped()) {
+    let result: CheckResult | null = null;
+    try {
+      result = await d.check();
+    } catch (err) {
+      // A bug or a broken state folder must not stop checkins: log, and carry on.
+      d.log.error(`SelfUpdate: check crashed: ${messageOf(err)}; checkin not blocked, retrying next interval`);
+    }
+    if (result?.outcome === 'updated') {
+      d.log.info(`SelfUpdate: exiting so launchd starts ${result.target ?? 'the new version'}`);
+      return 'updated';
+    }
+    if (stopped()) break;
+    let wait: number;
+    if (result?.blocked) {
+      wait = jittered(d.timing.floorRetryMs, 0.5, random);
+      d.log.warn(
+        `SelfUpdate: checkin blocked: current ${result.current} is below the required ${result.floor ?? '?'}; retrying the update in ${(wait / 1000).toFixed(1)} s`,
+      );
+    } else {
+      if (d.checkin !== null) {
+        try {
+          await d.checkin();
+        } catch (err) {
+          d.log.warn(`Checkin: failed: ${messageOf(err)}; retrying next interval`);
+        }
+      }
+      wait = jittered(d.timing.intervalMs, 0.1, random);
+    }
+    await sleep(wait, d.signal);
+  }
+  d.log.info('SelfUpdate: agent stopping (signal)');
+  return 'stopped';
+}

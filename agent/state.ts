@@ -1,0 +1,149 @@
+/**
+ * The agent's private state folder (mode 0700):
+ *   state.json      the highest manifest accepted, the cached manifest's ETag, package cool-downs
+ *   manifest.json   the bytes of the last verified manifest (re-verified on every 304)
+ *   device-id       a random id made once: the device's rollout cohort
+ *   downloads/      packages being downloaded (<sha256>.partial) and verified (<sha256>.pkg)
+ * Every write goes to a temporary file first and is renamed into place, so a kill at any moment
+ * leaves the old or the new file, never half of one.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ExternalError, messageOf } from '../schema/errors.js';
+import type { AcceptedManifest } from '../schema/manifest.js';
+import type { Logger } from './log.js';
+
+export interface Cooldown {
+  version: string;
+  failures: number;
+  /** ISO time until which the package is not tried again; null while below three failures */
+  until: string | null;
+}
+
+export interface AgentState {
+  accepted: AcceptedManifest | null;
+  manifest_etag: string | null;
+  /** by package sha256 */
+  cooldowns: Record<string, Cooldown>;
+}
+
+export function emptyState(): AgentState {
+  return { accepted: null, manifest_etag: null, cooldowns: {} };
+}
+
+export type StateErrorCode = 'STATE_DIR';
+
+/** Creates `dir` with mode 0700, or tightens it; refuses one owned by someone else. */
+export async function privateDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const st = await lstat(dir);
+    if (!st.isDirectory()) throw new Error('it is not a directory (a symbolic link is not followed)');
+    // Threat: another local user planting or swapping a package between download and install.
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+      throw new Error(`it is owned by uid ${st.uid}, not by this user (uid ${process.getuid()})`);
+    }
+    if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
+  } catch (err) {
+    throw new ExternalError<StateErrorCode>('STATE_DIR', `cannot use ${dir} as the private state folder: ${messageOf(err)}; fix or remove it`);
+  }
+}
+
+/** Writes `data` to `path` through a temporary file, fsync and rename (mode 0600). */
+export async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
+  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+function isCooldown(x: unknown): x is Cooldown {
+  const c = x as Cooldown;
+  return typeof c === 'object' && c !== null && typeof c.version === 'string' && Number.isInteger(c.failures) && (c.until === null || typeof c.until === 'string');
+}
+
+/** Reads state.json; unreadable content is logged and replaced (the agent must not brick on it). */
+function parseState(text: string): AgentState | null {
+  try {
+    const d = JSON.parse(text) as Partial<AgentState>;
+    const s = emptyState();
+    const a = d.accepted;
+    if (a && Number.isSafeInteger(a.sequence) && typeof a.digest === 'string') s.accepted = { sequence: a.sequence, digest: a.digest };
+    if (typeof d.manifest_etag === 'string') s.manifest_etag = d.manifest_etag;
+    for (const [sha, c] of Object.entries(d.cooldowns ?? {})) if (isCooldown(c)) s.cooldowns[sha] = c;
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+export class StateStore {
+  readonly dir: string;
+  readonly downloads: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.downloads = join(dir, 'downloads');
+  }
+
+  async init(): Promise<void> {
+    await privateDir(this.dir);
+    await privateDir(this.downloads);
+  }
+
+  async read(log?: Logger): Promise<AgentState> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, 'state.json'), 'utf8');
+    } catch {
+      return emptyState();
+    }
+    const s = parseState(text);
+    if (s === null) {
+      log?.warn(`SelfUpdate: state: ${join(this.dir, 'state.json')} is unreadable; starting from an empty state (the cached manifest is dropped)`);
+      await rm(join(this.dir, 'manifest.json'), { force: true });
+      return emptyState();
+    }
+    return s;
+  }
+
+  async write(state: AgentState): Promise<void> {
+    await writeAtomic(join(this.dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  }
+
+  async readCachedManifest(): Promise<Buffer | null> {
+    try {
+      return await readFile(join(this.dir, 'manifest.json'));
+    } catch {
+      return null;
+    }
+  }
+
+  async writeCachedManifest(bytes: Buffer): Promise<void> {
+    await writeAtomic(join(this.dir, 'manifest.json'), bytes);
+  }
+
+  async dropCachedManifest(): Promise<void> {
+    await rm(join(this.dir, 'manifest.json'), { force: true });
+  }
+
+  /** The stable device id, created once. */
+  async deviceId(): Promise<string> {
+    const path = join(this.dir, 'device-id');
+    try {
+      const id = (await readFile(path, 'utf8')).trim();
+      if (/^[0-9a-f]{32}$/.test(id)) return id;
+    } catch {
+      // not created yet
+    }
+    const id = randomBytes(16).toString('hex');
+    await writeAtomic(path, `${id}\n`);
+    return id;
+  }
+}
