@@ -61,12 +61,15 @@ export class HttpError extends ExternalError<HttpErrorCode> {
   readonly status: number | undefined;
   /** body bytes that reached the caller before the failure */
   readonly bytes: number;
+  /** for HTTP_TOO_LARGE: the size the server announced, when it announced too much up front */
+  readonly announced: number | undefined;
 
-  constructor(code: HttpErrorCode, url: string, message: string, extra: { status?: number; bytes?: number; cause?: unknown } = {}) {
+  constructor(code: HttpErrorCode, url: string, message: string, extra: { status?: number; bytes?: number; announced?: number; cause?: unknown } = {}) {
     super(code, message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.url = url;
     this.status = extra.status;
     this.bytes = extra.bytes ?? 0;
+    this.announced = extra.announced;
   }
 }
 
@@ -397,12 +400,15 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const m = /\/(\d+)$/.exec(header(h, 'content-range') ?? '');
       total = m ? Number(m[1]) : undefined;
     } else total = contentLength;
-    const tooLarge = (n: number) =>
-      new HttpError('HTTP_TOO_LARGE', url, `${url}: the package is larger than the ${opts.maxBytes} bytes allowed (${n} bytes${n === total ? ' announced' : ' received so far'}); stopped the download`, { bytes: delivered.bytes });
+    const tooLarge = (n: number, announced: boolean) =>
+      new HttpError('HTTP_TOO_LARGE', url, `${url}: the package is larger than the ${opts.maxBytes} bytes allowed (${n} bytes${announced ? ' announced' : ' received so far'}); stopped the download`, {
+        bytes: delivered.bytes,
+        ...(announced ? { announced: n } : {}),
+      });
     // Refuse early: the server says outright that it will send more than allowed.
     if (total !== undefined && total > opts.maxBytes) {
       req.destroy();
-      throw tooLarge(total);
+      throw tooLarge(total, true);
     }
 
     let bytes = 0;
@@ -410,7 +416,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       for await (const chunk of req as AsyncIterable<Buffer>) {
         bytes += chunk.length;
         // Threat: an endless or oversized body filling memory or disk; stop at the first byte too many.
-        if (offset + bytes > opts.maxBytes) throw tooLarge(offset + bytes);
+        if (offset + bytes > opts.maxBytes) throw tooLarge(offset + bytes, false);
         delivered.bytes += chunk.length;
         opts.onData(chunk);
         opts.onProgress?.({ bytes: offset + bytes, ...(total === undefined ? {} : { total }) });

@@ -4,6 +4,7 @@ import { validateCommand } from './validate.js';
 import { hashCommand } from './hash.js';
 import { newCommand } from './new.js';
 import { keygenCommand } from './keygen.js';
+import { verifyArtifactsCommand } from './verify-artifacts.js';
 import { publishCommand } from './publish.js';
 
-export const commands: readonly Command[] = [validateCommand, hashCommand, newCommand, keygenCommand, publishCommand];
+export const commands: readonly Command[] = [validateCommand, hashCommand, newCommand, verifyArtifactsCommand, keygenCommand, publishCommand];
