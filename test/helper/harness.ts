@@ -1,0 +1,216 @@
+/**
+ * Test parts for the helper: signing keys, test packages, signed manifests, and the real
+ * `mngd-helper serve` as a child process with the stand-in installer.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateSigningKey, signingKeyFromText, type SigningKey } from '../../schema/keys.js';
+import { signEnvelope } from '../../schema/signing.js';
+import { MANIFEST_DEFAULTS, type Release } from '../../schema/types.js';
+import { buildSignedManifest } from '../../pipeline/manifest-builder.js';
+
+/** The repository root (tests run from dist/test/helper). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const STAND_IN = join(ROOT, 'test/support/stand-in-installer');
+export const HELPER_CLI = join(ROOT, 'dist/helper/cli.js');
+
+export function newKey(): SigningKey {
+  return signingKeyFromText(generateSigningKey().privateKeyText);
+}
+
+export interface TestPkg {
+  path: string;
+  version: string;
+  sha256: string;
+  size: number;
+}
+
+/** A test package: first line "mngd-test-pkg <version>" (the stand-in reads it), then random bytes. */
+export function makePkg(dir: string, version: string, extra = 4096): TestPkg {
+  const body = Buffer.concat([Buffer.from(`mngd-test-pkg ${version}\n`), randomBytes(extra)]);
+  const path = join(dir, `mngd-agent-${version}.pkg`);
+  writeFileSync(path, body);
+  return { path, version, sha256: createHash('sha256').update(body).digest('hex'), size: body.length };
+}
+
+export function releaseOf(pkg: Pick<TestPkg, 'version' | 'sha256' | 'size'>, rollout = 100): Release {
+  return {
+    version: pkg.version,
+    download_url: `https://downloads.example.com/mngd-agent-${pkg.version}.pkg`,
+    sha256: pkg.sha256,
+    size: pkg.size,
+    active: true,
+    channel: 'stable',
+    rollout_percent: rollout,
+  };
+}
+
+let lastSequence: number | null = null;
+
+/** A manifest signed by `keys`, as the pipeline publishes it; every call gets a higher sequence. */
+export function signedManifest(releases: Release[], keys: SigningKey[], channel = 'stable', now = new Date()): string {
+  const signed = buildSignedManifest({ channel, releases, policy: { manifest: MANIFEST_DEFAULTS }, now, previousSequence: lastSequence });
+  lastSequence = signed.sequence;
+  return JSON.stringify(signEnvelope(signed, keys));
+}
+
+export interface HelperProcess {
+  proc: ChildProcess;
+  dir: string;
+  socket: string;
+  staging: string;
+  versionFile: string;
+  logFile: string;
+  record: string;
+  modeFile: string;
+  pidFile: string;
+  exited: Promise<number | null>;
+  stderr(): string;
+  /** what the stand-in was called with, one argument list per run */
+  invocations(): string[][];
+  setMode(mode: 'succeed' | 'fail' | 'hang' | 'flood'): void;
+  installedVersion(): string;
+  stagedFiles(): string[];
+  stop(): Promise<number | null>;
+}
+
+export interface HelperOptions {
+  key: SigningKey;
+  installed?: string;
+  installerTimeout?: number;
+  idleTimeout?: number;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+}
+
+/** Starts `node dist/helper/cli.js serve` and resolves once it says it is listening. */
+export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'mngd-helper-'));
+  const h = {
+    dir,
+    socket: join(dir, 'run', 'helper.sock'),
+    staging: join(dir, 'state', 'staging'),
+    versionFile: join(dir, 'VERSION'),
+    logFile: join(dir, 'log', 'mngd.log'),
+    record: join(dir, 'installer-calls.txt'),
+    modeFile: join(dir, 'installer-mode'),
+    pidFile: join(dir, 'installer-pids'),
+  };
+  mkdirSync(join(dir, 'run'));
+  writeFileSync(h.versionFile, `${opts.installed ?? '1.0.2'}\n`);
+  writeFileSync(h.modeFile, 'succeed\n');
+  const args = [
+    HELPER_CLI,
+    'serve',
+    '--socket', h.socket,
+    '--staging', h.staging,
+    '--state-dir', join(dir, 'state'),
+    '--version-file', h.versionFile,
+    '--installer', STAND_IN,
+    '--installer-timeout', String(opts.installerTimeout ?? 10),
+    '--idle-timeout', String(opts.idleTimeout ?? 5),
+    '--trusted-key', opts.key.public_key,
+    '--log-file', h.logFile,
+    ...(opts.extraArgs ?? []),
+  ];
+  const proc = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      STANDIN_RECORD: h.record,
+      STANDIN_MODE_FILE: h.modeFile,
+      STANDIN_VERSION_FILE: h.versionFile,
+      STANDIN_PID_FILE: h.pidFile,
+      ...opts.env,
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (stdout.includes('listening on')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`helper exited with ${code} before listening: ${stderr}`)));
+  });
+  return {
+    ...h,
+    proc,
+    exited,
+    stderr: () => stderr,
+    invocations() {
+      if (!existsSync(h.record)) return [];
+      const runs: string[][] = [];
+      let cur: string[] = [];
+      for (const line of readFileSync(h.record, 'utf8').split('\n')) {
+        if (line === '--end--') {
+          runs.push(cur);
+          cur = [];
+        } else if (line !== '') cur.push(line);
+      }
+      return runs;
+    },
+    setMode: (mode) => writeFileSync(h.modeFile, `${mode}\n`),
+    installedVersion: () => readFileSync(h.versionFile, 'utf8').trim(),
+    stagedFiles: () => (existsSync(h.staging) ? readdirSync(h.staging) : []),
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Sends raw bytes on a fresh connection; resolves with everything received until the helper closes. */
+export function rawExchange(socket: string, data: string | Buffer | null, timeoutMs = 20_000): Promise<{ text: string; closedByServer: boolean }> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection({ path: socket });
+    let text = '';
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`no close from the helper within ${timeoutMs} ms; got ${JSON.stringify(text.slice(0, 200))}`));
+    }, timeoutMs);
+    c.on('connect', () => {
+      if (data !== null) c.write(data);
+    });
+    c.on('data', (d: Buffer) => (text += d.toString()));
+    c.on('error', () => undefined); // a reset after the server's refusal is expected with big writes
+    c.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, closedByServer: true });
+    });
+  });
+}
+
+/** Is the process alive (a zombie counts as dead)? */
+export function isAlive(pid: number): boolean {
+  if (existsSync('/proc/self')) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls a condition that has no event to await (a file another process writes). */
+export async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
