@@ -1,0 +1,323 @@
+/**
+ * The plan: what sync will do to agent_releases, computed purely from the release files (git)
+ * and the table's current rows. `plan` prints it, `sync` applies exactly it, `apply` embeds it.
+ * Other steps add their own comparisons as `sections` (publish: against the live manifests).
+ */
+import { MANAGED_BY } from '../schema/sql/index.js';
+import { compareVersions, isVersion, sortNewestFirst } from '../schema/version.js';
+import type { ReleaseRow } from './db/rows.js';
+import { effectiveFloor, offeredOn } from './manifest-builder.js';
+import type { Problem } from './problems.js';
+import { IMMUTABLE_FIELDS, MUTABLE_FIELDS, legacyPick, releaseOfRow, rowOf, type RowField, type RowValues } from './release-row.js';
+import type { LoadedRelease } from './release-set.js';
+
+export type FieldValue = string | number | boolean | null;
+
+export interface FieldChange {
+  field: RowField;
+  from: FieldValue;
+  to: FieldValue;
+}
+
+export interface PlannedInsert {
+  version: string;
+  file: string;
+  row: RowValues;
+}
+
+/** A write to an existing row: field changes, an adoption of a raw-SQL row, or a yank. */
+export interface PlannedUpdate {
+  version: string;
+  /** the release file, or null when the file is gone */
+  file: string | null;
+  changes: FieldChange[];
+  /** the row as sync will write it */
+  row: RowValues;
+}
+
+export type YankReason = 'file-says-inactive' | 'file-removed' | 'unmanaged-yanked';
+
+export interface PlannedYank extends PlannedUpdate {
+  reason: YankReason;
+}
+
+export interface UnmanagedRow {
+  version: string;
+  /** the file that adopts it, or null */
+  file: string | null;
+  /** adopt: a file describes it; yank: no file and --yank-unmanaged; refuse: sync will not run */
+  action: 'adopt' | 'yank' | 'refuse';
+}
+
+export interface FloorChange {
+  channel: string;
+  before: string | null;
+  after: string | null;
+}
+
+export interface LegacyView {
+  version: string;
+  min_required_version: string | null;
+}
+
+export type WarningCode = 'FLOOR_RAISED' | 'NEWEST_YANKED' | 'CHANNEL_EMPTY' | 'LEGACY_EMPTY' | 'LEGACY_FLOOR_RAISED' | 'LEGACY_NEWEST_YANKED';
+
+/** A load event: allowed, but the plan calls it out loudly. */
+export interface PlanWarning {
+  code: WarningCode;
+  channel?: string;
+  message: string;
+}
+
+/** A section another step adds to the plan (e.g. publish's comparison with the live manifests). */
+export interface PlanSection {
+  id: string;
+  title: string;
+  /** one line each, plain text (rendered as a list) */
+  lines: string[];
+  warnings?: PlanWarning[];
+  /** errors in a section block sync/apply like the plan's own */
+  problems?: Problem[];
+  /** machine-readable detail for --json */
+  data?: unknown;
+}
+
+export interface Plan {
+  /** migrations sync will run first (plan reads the table as if they had run) */
+  migrations: { id: string; summary: string }[];
+  inserts: PlannedInsert[];
+  updates: PlannedUpdate[];
+  yanks: PlannedYank[];
+  unmanaged: UnmanagedRow[];
+  /** versions present in both with nothing to write */
+  unchanged: number;
+  floors: FloorChange[];
+  legacy: { before: LegacyView | null; after: LegacyView | null };
+  warnings: PlanWarning[];
+  /** errors that stop sync (immutability, unmanaged rows without a file, ...): nothing is written */
+  problems: Problem[];
+  sections: PlanSection[];
+}
+
+export interface PlanInput {
+  releases: readonly LoadedRelease[];
+  rows: readonly ReleaseRow[];
+  /** the policy's channels (plus any seen in files or rows) get a floor line */
+  channels?: readonly string[];
+  pendingMigrations?: readonly { id: string; summary: string }[];
+  /** the releases directory relative to the repository, for naming files that do not exist (default: releases) */
+  releasesDir?: string;
+  /** yank rows the pipeline never managed that have no file, instead of refusing */
+  yankUnmanaged?: boolean;
+}
+
+const ROW_FIELDS: readonly RowField[] = ['download_url', 'sha256', 'size', ...MUTABLE_FIELDS];
+
+function diff(before: RowValues, after: RowValues): FieldChange[] {
+  const out: FieldChange[] = [];
+  for (const field of ROW_FIELDS) {
+    if (before[field] !== after[field]) out.push({ field, from: before[field], to: after[field] });
+  }
+  return out;
+}
+
+function stripSynced(row: ReleaseRow): RowValues {
+  const { synced_at: _s, ...rest } = row;
+  return rest;
+}
+
+function immutabilityProblems(loaded: LoadedRelease, row: RowValues): Problem[] {
+  const out: Problem[] = [];
+  const desired = loaded.release;
+  for (const field of IMMUTABLE_FIELDS) {
+    const had = row[field];
+    const want = desired[field];
+    // A seed row has no size: filling it in is not a change.
+    if (had === null || had === want) continue;
+    const pos = loaded.positions[field];
+    out.push({
+      severity: 'error',
+      code: 'IMMUTABLE_FIELD_CHANGED',
+      file: loaded.file,
+      ...(pos ? { line: pos.line, column: pos.column } : {}),
+      message: `${field} of ${desired.version} is ${JSON.stringify(want)} here but ${JSON.stringify(had)} in agent_releases; download_url, sha256 and size never change once released. Restore the old value, and to ship a different package yank this version (active: false) and release a new version.`,
+    });
+  }
+  return out;
+}
+
+function legacyView(rows: readonly RowValues[]): LegacyView | null {
+  const r = legacyPick(rows);
+  return r === null ? null : { version: r.version, min_required_version: r.min_required_version };
+}
+
+export function computePlan(input: PlanInput): Plan {
+  const dir = input.releasesDir ?? 'releases';
+  const problems: Problem[] = [];
+  const byVersion = new Map<string, ReleaseRow>();
+  for (const row of input.rows) {
+    if (byVersion.has(row.version)) {
+      problems.push({
+        severity: 'error',
+        code: 'DB_DUPLICATE_VERSIONS',
+        file: `${dir}/${row.version}.yaml`,
+        message: `agent_releases has more than one row for version ${row.version}; expected one. Delete the extra row by hand, then plan again.`,
+      });
+    }
+    byVersion.set(row.version, row);
+  }
+  const validRows = [...byVersion.values()].filter((r) => isVersion(r.version));
+  for (const row of byVersion.values()) {
+    if (!isVersion(row.version)) {
+      problems.push({
+        severity: 'error',
+        code: 'DB_ROW_VERSION_INVALID',
+        file: `${dir}/${row.version}.yaml`,
+        message: `agent_releases has a row with version ${JSON.stringify(row.version)}, which is not dotted numeric; the legacy endpoint cannot sort it. Fix or delete that row by hand.`,
+      });
+    }
+  }
+
+  const inserts: PlannedInsert[] = [];
+  const updates: PlannedUpdate[] = [];
+  const yanks: PlannedYank[] = [];
+  const unmanaged: UnmanagedRow[] = [];
+  const after = new Map<string, RowValues>(validRows.map((r) => [r.version, stripSynced(r)]));
+  let unchanged = 0;
+  const seen = new Set<string>();
+
+  const write = (version: string, file: string | null, before: RowValues, next: RowValues, reason?: YankReason) => {
+    const changes = diff(before, next);
+    if (changes.length === 0) {
+      unchanged++;
+      return;
+    }
+    after.set(version, next);
+    if (next.yanked && !before.yanked) yanks.push({ version, file, changes, row: next, reason: reason ?? 'file-says-inactive' });
+    else updates.push({ version, file, changes, row: next });
+  };
+
+  for (const loaded of sortNewestFirst(input.releases.map((l) => ({ ...l, version: l.release.version })))) {
+    const desired = rowOf(loaded.release);
+    const row = byVersion.get(desired.version);
+    seen.add(desired.version);
+    if (row === undefined) {
+      const alias = validRows.find((r) => compareVersions(r.version, desired.version) === 0);
+      if (alias !== undefined) {
+        seen.add(alias.version);
+        const pos = loaded.positions.version;
+        problems.push({
+          severity: 'error',
+          code: 'VERSION_ALIAS',
+          file: loaded.file,
+          ...(pos ? { line: pos.line, column: pos.column } : {}),
+          message: `version ${desired.version} equals ${alias.version}, already in agent_releases under that spelling; write version ${alias.version} (and rename the file) so both name the same row.`,
+        });
+        continue;
+      }
+      inserts.push({ version: desired.version, file: loaded.file, row: desired });
+      after.set(desired.version, desired);
+      continue;
+    }
+    if (row.managed_by === null) unmanaged.push({ version: row.version, file: loaded.file, action: 'adopt' });
+    const violations = immutabilityProblems(loaded, row);
+    if (violations.length > 0) {
+      problems.push(...violations);
+      continue;
+    }
+    write(row.version, loaded.file, stripSynced(row), desired, 'file-says-inactive');
+  }
+
+  for (const row of validRows) {
+    if (seen.has(row.version)) continue;
+    const before = stripSynced(row);
+    const yanked: RowValues = { ...before, active: false, yanked: true, managed_by: MANAGED_BY };
+    if (row.managed_by !== null) {
+      // A managed row whose file is gone: a revert of the release commit yanks it.
+      write(row.version, null, before, yanked, 'file-removed');
+      continue;
+    }
+    if (input.yankUnmanaged) {
+      unmanaged.push({ version: row.version, file: null, action: 'yank' });
+      write(row.version, null, before, yanked, 'unmanaged-yanked');
+      continue;
+    }
+    unmanaged.push({ version: row.version, file: null, action: 'refuse' });
+    problems.push({
+      severity: 'error',
+      code: 'UNMANAGED_ROW',
+      file: `${dir}/${row.version}.yaml`,
+      message: `agent_releases has version ${row.version}, written before the pipeline managed the table, and there is no ${dir}/${row.version}.yaml; sync will not guess. Run "mngd-release import" to write its file (keeps it), or pass --yank-unmanaged to set it active = false.`,
+    });
+  }
+
+  const beforeRows = validRows.map(stripSynced);
+  const afterRows = [...after.values()];
+  const { floors, warnings } = loadEvents(beforeRows, afterRows, input);
+  return {
+    migrations: [...(input.pendingMigrations ?? [])].map(({ id, summary }) => ({ id, summary })),
+    inserts,
+    updates,
+    yanks,
+    unmanaged: sortNewestFirst(unmanaged),
+    unchanged,
+    floors,
+    legacy: { before: legacyView(beforeRows), after: legacyView(afterRows) },
+    warnings,
+    problems,
+    sections: [],
+  };
+}
+
+function loadEvents(beforeRows: RowValues[], afterRows: RowValues[], input: PlanInput): { floors: FloorChange[]; warnings: PlanWarning[] } {
+  const before = beforeRows.map(releaseOfRow);
+  const next = afterRows.map(releaseOfRow);
+  const channels = [...new Set(['stable', ...(input.channels ?? []), ...before.map((r) => r.channel), ...next.map((r) => r.channel)])];
+  const floors: FloorChange[] = [];
+  const warnings: PlanWarning[] = [];
+  for (const channel of channels) {
+    const fb = effectiveFloor(channel, before);
+    const fa = effectiveFloor(channel, next);
+    floors.push({ channel, before: fb, after: fa });
+    if (fa !== null && (fb === null || compareVersions(fa, fb) > 0)) {
+      warnings.push({ code: 'FLOOR_RAISED', channel, message: `the floor of ${channel} rises ${fb ?? 'none'} -> ${fa}: every ${channel} agent below ${fa} must update before it checks in again` });
+    }
+    const newestBefore = sortNewestFirst(offeredOn(channel, before))[0];
+    const offeredAfter = offeredOn(channel, next);
+    if (newestBefore !== undefined && offeredAfter.length === 0) {
+      warnings.push({ code: 'CHANNEL_EMPTY', channel, message: `${channel} is left with no active release: its manifest will offer nothing` });
+    } else if (newestBefore !== undefined && !offeredAfter.some((r) => r.version === newestBefore.version)) {
+      const newestAfter = sortNewestFirst(offeredAfter)[0];
+      warnings.push({
+        code: 'NEWEST_YANKED',
+        channel,
+        message: `the newest release of ${channel}, ${newestBefore.version}, is yanked: ${channel} falls back to ${newestAfter?.version ?? 'nothing'}; devices already on ${newestBefore.version} stay there`,
+      });
+    }
+  }
+  const lb = legacyView(beforeRows);
+  const la = legacyView(afterRows);
+  if (lb !== null && la === null) {
+    warnings.push({ code: 'LEGACY_EMPTY', message: `the legacy endpoint /api/v1/agent/latest stops serving ${lb.version} and returns 404: old agents stop updating` });
+  } else if (lb !== null && la !== null) {
+    if (compareVersions(la.version, lb.version) < 0) {
+      warnings.push({ code: 'LEGACY_NEWEST_YANKED', message: `the legacy endpoint falls back ${lb.version} -> ${la.version}` });
+    }
+    const mb = lb.min_required_version;
+    const ma = la.min_required_version;
+    if (ma !== null && isVersion(ma) && (mb === null || !isVersion(mb) || compareVersions(ma, mb) > 0)) {
+      warnings.push({ code: 'LEGACY_FLOOR_RAISED', message: `the legacy endpoint's min_required_version rises ${mb ?? 'none'} -> ${ma}: old agents below it block checkin until they update` });
+    }
+  }
+  return { floors, warnings };
+}
+
+/** True when sync would write nothing at all. */
+export function isNoop(plan: Plan): boolean {
+  return plan.migrations.length === 0 && plan.inserts.length === 0 && plan.updates.length === 0 && plan.yanks.length === 0;
+}
+
+/** Every error that stops sync, the plan's own and its sections'. */
+export function blockingProblems(plan: Plan): Problem[] {
+  return [...plan.problems, ...plan.sections.flatMap((s) => s.problems ?? [])].filter((p) => p.severity === 'error');
+}
