@@ -1,0 +1,94 @@
+/**
+ * Issue 7 end to end: the real agent and the real helper as child processes, a loopback HTTPS
+ * "CDN", and the stand-in installer. The agent downloads and verifies, the helper verifies again
+ * and installs (the stand-in writes the new version), the agent exits for launchd, and a
+ * relaunched agent reports the new version.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
+import { testTls } from '../support/tls.js';
+import { makePkg, newKey, releaseOf, ROOT, signedManifest, startHelper, type HelperProcess } from './harness.js';
+
+const AGENT_CLI = join(ROOT, 'dist/agent/cli.js');
+
+function runAgent(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [AGENT_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('agent and helper together', () => {
+  const key = newKey();
+  let helper: HelperProcess;
+  let cdn: TestServer;
+  let work: string;
+  let agentArgs: string[];
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'mngd-e2e-'));
+    helper = await startHelper({ key, installed: '1.0.2' });
+    const pkg = makePkg(work, '1.0.3', 300_000);
+    const pkgPath = '/pkgs/mngd-agent-1.0.3.pkg';
+    let manifest = '';
+    cdn = await startHttpsServer(
+      routes({
+        [pkgPath]: servePackage(readFileSync(pkg.path)),
+        '/latest.json': (req, res, srv) => servePackage(Buffer.from(manifest))(req, res, srv),
+      }),
+    );
+    manifest = signedManifest([{ ...releaseOf(pkg), download_url: cdn.url(pkgPath) }, releaseOf(makePkg(work, '1.0.2'))], [key]);
+    agentArgs = [
+      '--manifest-url', cdn.url('/latest.json'),
+      '--trusted-key', key.public_key,
+      '--version-file', helper.versionFile,
+      '--state-dir', join(work, 'agent-state'),
+      '--helper-socket', helper.socket,
+      '--log-file', join(work, 'agent.log'),
+      '--ca-file', testTls().caFile,
+      '--device-id', 'e2e-device',
+    ];
+  });
+  after(async () => {
+    await helper.stop();
+    await cdn.close();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(helper.dir, { recursive: true, force: true });
+  });
+
+  it('updates 1.0.2 -> 1.0.3: the agent exits for relaunch and the relaunched agent reports 1.0.3', async () => {
+    const before = await runAgent(['check', '--once', '--json', ...agentArgs, '--current-version', '1.0.2', '--helper-socket', join(work, 'nobody-here.sock')]);
+    assert.equal(JSON.parse(before.stdout).code, 'HELPER_UNREACHABLE', 'without a helper nothing is installed');
+    assert.equal(helper.installedVersion(), '1.0.2');
+
+    const run = await runAgent(['run', ...agentArgs, '--first-delay', '0']);
+    assert.equal(run.code, 0, run.stderr);
+    const agentLog = readFileSync(join(work, 'agent.log'), 'utf8');
+    assert.match(agentLog, /SelfUpdate: install complete 1\.0\.2 -> 1\.0\.3/);
+
+    // The helper ran the installer on its own staged copy, not on the agent's download.
+    const calls = helper.invocations();
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]![0], '-pkg');
+    assert.ok(calls[0]![1]!.startsWith(helper.staging + '/'));
+    assert.deepEqual(calls[0]!.slice(2), ['-target', '/']);
+    assert.equal(helper.installedVersion(), '1.0.3');
+    assert.match(readFileSync(helper.logFile, 'utf8'), /SelfUpdate: helper install complete 1\.0\.2 -> 1\.0\.3/);
+
+    const relaunched = await runAgent(['check', '--once', '--json', ...agentArgs]);
+    assert.equal(relaunched.code, 0, relaunched.stderr);
+    const result = JSON.parse(relaunched.stdout) as { outcome: string; current: string };
+    assert.equal(result.outcome, 'up-to-date');
+    assert.equal(result.current, '1.0.3');
+    assert.equal(helper.invocations().length, 1, 'nothing is installed twice');
+  });
+});
