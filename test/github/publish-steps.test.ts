@@ -1,0 +1,122 @@
+/**
+ * The production workflows' pipeline steps (release-publish.yml on a push to main, then
+ * release-refresh.yml) run exactly as written, under GitHub's environment with a realistic push
+ * event, the secrets under the names the workflows read, the table on PostgreSQL
+ * (TEST_DATABASE_URL) or the embedded PGlite, and the local-directory publish target.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { commands } from '../../pipeline/commands/index.js';
+import { generateSigningKey, publicKeyFromBase64 } from '../../schema/keys.js';
+import { verifyManifest } from '../../schema/manifest.js';
+import { testTls } from '../support/tls.js';
+import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import { generatedBytes, routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
+import { pipelineSteps, workflowFile, type PipelineStep } from './workflows.js';
+import { makeRunner, runStep, type Runner, type StepResult } from './run-step.js';
+import { policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './release-repo.js';
+
+const MiB = 1024 * 1024;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const registered = new Set(commands.map((c) => c.name));
+const stepsOf = (file: string): PipelineStep[] => pipelineSteps(workflowFile(file)).filter((s) => s.commands.every((c) => registered.has(c)));
+const describeResult = (r: StepResult) => `${r.step.workflow} step "${r.step.step.name}" exited ${r.code}\n--- stdout\n${r.stdout.slice(0, 4000)}\n--- stderr\n${r.stderr.slice(0, 4000)}`;
+
+function pushEvent(repo: ReleaseRepo, before: string, after: string) {
+  const repository = { id: 1, name: 'agent-releases', full_name: 'mngd/agent-releases', private: true, default_branch: 'main', owner: { login: 'mngd', name: 'mngd' } };
+  const message = repo.git('log', '-1', '--format=%s', after);
+  const commit = { id: after, tree_id: repo.git('rev-parse', `${after}^{tree}`), message, timestamp: '2026-11-27T02:00:00Z', author: { name: 'Release Engineer', email: 'releases@example.com' }, added: repo.git('diff', '--name-only', '--diff-filter=A', before, after).split('\n').filter(Boolean), removed: [], modified: [] };
+  return {
+    event: { ref: 'refs/heads/main', before, after, created: false, deleted: false, forced: false, base_ref: null, compare: `https://github.com/mngd/agent-releases/compare/${before.slice(0, 12)}...${after.slice(0, 12)}`, commits: [commit], head_commit: commit, repository, pusher: { name: 'release-engineer' }, sender: { login: 'release-engineer' } },
+    github: { sha: after, ref: 'refs/heads/main', base_ref: '', head_ref: '', repository: repository.full_name },
+  };
+}
+
+describe('release-publish.yml and release-refresh.yml, run as GitHub runs them after a merge', () => {
+  let srv: TestServer;
+  let db: TestDatabase | undefined;
+  let repo: ReleaseRepo;
+  let runner: Runner;
+  let publish: StepResult[];
+  let refresh: StepResult[];
+  const key = generateSigningKey();
+  const pkg100 = generatedBytes(1, 4096);
+  const pkg110 = generatedBytes(2, 50_000);
+  const bucket = () => join(repo.dir, '.state', 'bucket');
+
+  before(async () => {
+    srv = await startHttpsServer(routes({ '/agent/1.0.0.pkg': servePackage(pkg100), '/agent/1.1.0.pkg': servePackage(pkg110) }));
+    // PostgreSQL when the run has one (CI), else the embedded table the CLI opens without DATABASE_URL.
+    db = process.env['TEST_DATABASE_URL'] ? await openTestDatabase() : undefined;
+    repo = releaseRepo();
+    repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [key] }));
+    repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: srv.url('/agent/1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }));
+    const before = repo.commit('Release 1.0.0');
+    repo.write('releases/1.1.0.yaml', releaseYaml({ version: '1.1.0', url: srv.url('/agent/1.1.0.pkg'), sha256: sha256(pkg110), size: pkg110.length, extra: ['channel: beta'] }));
+    const after = repo.commit('Release 1.1.0 to beta (#42)');
+    const push = pushEvent(repo, before, after);
+    runner = makeRunner({
+      event: push.event,
+      eventName: 'push',
+      github: push.github,
+      secrets: { DATABASE_URL: db?.url ?? '', MNGD_SIGNING_KEY: key.privateKeyText },
+      vars: { AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/mngd-release-publish', AWS_REGION: 'us-east-1' },
+      env: { NODE_EXTRA_CA_CERTS: testTls().caFile },
+    });
+    publish = [];
+    for (const s of stepsOf('release-publish.yml')) publish.push(await runStep(s, repo.dir, runner));
+    refresh = [];
+    for (const s of stepsOf('release-refresh.yml')) refresh.push(await runStep(s, repo.dir, runner));
+  });
+  after(async () => {
+    await srv.close();
+    await db?.close();
+  });
+
+  it('runs every implemented pipeline step of both workflows successfully', () => {
+    const ran = [...publish, ...refresh].map((r) => r.step.commands.join('+'));
+    assert.ok(ran.includes('publish'), `ran: ${ran.join(', ')}`);
+    for (const r of [...publish, ...refresh]) assert.equal(r.code, 0, describeResult(r));
+  });
+
+  it('publishes a signed manifest per channel that an agent trusting the policy key accepts', () => {
+    const trustedKeys = [publicKeyFromBase64(key.public_key)];
+    const stable = verifyManifest(readFileSync(join(bucket(), 'latest.json')), { trustedKeys, channel: 'stable', now: new Date() });
+    assert.deepEqual(stable.signed.releases.map((r) => r.version), ['1.0.0']);
+    const beta = verifyManifest(readFileSync(join(bucket(), 'channels', 'beta', 'latest.json')), { trustedKeys, channel: 'beta', now: new Date() });
+    // A beta manifest also offers stable releases, but ends at the newest one at 100 %.
+    assert.deepEqual(beta.signed.releases.map((r) => r.version), ['1.1.0']);
+  });
+
+  it('never prints the signing key (only the runner\'s add-mask command may carry it)', () => {
+    const secret = key.privateKeyText.slice('ed25519:'.length);
+    for (const r of [...publish, ...refresh]) {
+      for (const text of [r.stdout, r.stderr, r.summary, r.output]) {
+        const leaks = text.split('\n').filter((l) => l.includes(secret) && !l.startsWith('::add-mask::'));
+        assert.deepEqual(leaks, [], `${r.step.step.name} printed the signing key`);
+      }
+    }
+  });
+
+  it('writes each step\'s summary under the 1 MiB limit', () => {
+    for (const r of [...publish, ...refresh]) {
+      assert.ok(r.summaryBytes > 0, `no job summary from ${describeResult(r)}`);
+      assert.ok(r.summaryBytes < MiB);
+    }
+  });
+
+  it('re-runs the refresh without writing anything while expiry is far', async () => {
+    const latest = join(bucket(), 'latest.json');
+    const beforeBytes = readFileSync(latest);
+    const beforeMtime = statSync(latest).mtimeMs;
+    for (const s of stepsOf('release-refresh.yml')) {
+      const r = await runStep(s, repo.dir, runner);
+      assert.equal(r.code, 0, describeResult(r));
+    }
+    assert.deepEqual(readFileSync(latest), beforeBytes);
+    assert.equal(statSync(latest).mtimeMs, beforeMtime);
+  });
+});
