@@ -136,7 +136,7 @@ export async function buildAgent(config: AgentConfig, ctx: AgentContext, log: Lo
 }
 
 /** The server checkin: a GET carrying the device id and version (the server side is the mngd server's). */
-function checkinCall(url: string, http: HttpClient, deviceId: string, version: string): () => Promise<void> {
+export function checkinCall(url: string, http: HttpClient, deviceId: string, version: string): () => Promise<void> {
   return async () => {
     const u = new URL(url);
     u.searchParams.set('device_id', deviceId);

@@ -1,0 +1,147 @@
+import { describe, it, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkinCall } from '../../agent/main.js';
+import { jittered, runLoop, type LoopTiming } from '../../agent/run-loop.js';
+import { MemoryLogger } from '../../agent/log.js';
+import { status } from '../support/https-server.js';
+import {
+  fixture,
+  installed,
+  installerFails,
+  manifestBytes,
+  newSigner,
+  pkg,
+  release,
+  requestsTo,
+  startCdn,
+  startStandInHelper,
+  T0,
+  testHttp,
+  type Cdn,
+  type Fixture,
+  type StandInHelper,
+} from './support.js';
+
+const TIMING: LoopTiming = { intervalMs: 3_600_000, firstDelayMaxMs: 600_000, floorRetryMs: 300_000 };
+
+describe('agent run loop', () => {
+  const signer = newSigner();
+  const other = newSigner();
+  const p102 = pkg('1.0.2');
+  const p103 = pkg('1.0.3');
+  let cdn: Cdn;
+  let helper: StandInHelper;
+  let dir: string;
+  const fixtures: Fixture[] = [];
+  // Floor 1.0.3 is above the running 1.0.2.
+  const floored = () => [release(p103, cdn.srv.origin, { min_required_version: '1.0.3' }), release(p102, cdn.srv.origin)];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mngd-loop-'));
+    cdn = await startCdn();
+    cdn.addPkg(p102);
+    cdn.addPkg(p103);
+    cdn.table['/api/v1/checkin'] = status(204);
+    helper = await startStandInHelper(dir);
+  });
+  after(async () => {
+    await helper.close();
+    await cdn.close();
+    await Promise.all(fixtures.map((f) => f.cleanup()));
+    await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    helper.received.length = 0;
+    helper.reply = installed;
+    cdn.srv.requests.length = 0;
+  });
+
+  /** Runs the loop with a recording sleep that stops it after `maxSleeps` sleeps. */
+  async function loop(f: Fixture, maxSleeps = 4) {
+    const sleeps: number[] = [];
+    const stop = new AbortController();
+    const end = await runLoop({
+      check: () => f.check(),
+      checkin: checkinCall(cdn.srv.url('/api/v1/checkin'), testHttp(), 'device-1', '1.0.2'),
+      timing: TIMING,
+      log: f.log,
+      random: () => 0.5,
+      signal: stop.signal,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        if (sleeps.length >= maxSleeps) stop.abort();
+      },
+    });
+    return { end, sleeps, checkins: requestsTo(cdn, '/api/v1/checkin') };
+  }
+  const make = async (current = '1.0.2') => {
+    const f = await fixture({ cdn, signer, helperSocket: helper.socketPath, current });
+    fixtures.push(f);
+    return f;
+  };
+
+  it('checks in after every check, about hourly, after a random first delay', async () => {
+    cdn.setManifest(manifestBytes(signer, { releases: [release(p102, cdn.srv.origin)] }));
+    const r = await loop(await make());
+    assert.equal(r.end, 'stopped');
+    assert.deepEqual(r.sleeps, [300_000, 3_600_000, 3_600_000, 3_600_000]);
+    assert.equal(r.checkins.length, 3);
+    assert.match(r.checkins[0]!.path, /\?device_id=device-1&version=1\.0\.2$/);
+  });
+
+  it('blocks checkin while a verified floor is above the running version, retrying every few minutes, then exits after the install', async () => {
+    cdn.setManifest(manifestBytes(signer, { releases: floored() }));
+    let attempts = 0;
+    helper.reply = (req) => (++attempts < 3 ? installerFails(req) : installed(req));
+    const f = await make();
+    const r = await loop(f, 10);
+    assert.equal(r.end, 'updated', 'the loop ends so the process exits and launchd relaunches');
+    assert.equal(attempts, 3);
+    assert.equal(r.checkins.length, 0, 'no checkin while below the floor');
+    assert.deepEqual(r.sleeps, [300_000, 300_000, 300_000], 'first delay, then the floor retry, not the hour');
+    assert.equal(f.log.of('WARN').filter((l) => l.startsWith('SelfUpdate: checkin blocked: current 1.0.2 is below the required 1.0.3')).length, 2);
+    assert.ok(f.log.of('INFO').includes('SelfUpdate: install complete 1.0.2 -> 1.0.3'));
+  });
+
+  for (const [name, bytes] of [
+    ['signed by an untrusted key', () => manifestBytes(signer, { releases: floored(), keys: [other.key] })],
+    ['expired', () => manifestBytes(signer, { releases: floored(), now: new Date(T0.getTime() - 20 * 86_400_000) })],
+  ] as const) {
+    it(`never blocks checkin on a floor from a manifest ${name}`, async () => {
+      cdn.setManifest(bytes());
+      const r = await loop(await make(), 3);
+      assert.equal(r.checkins.length, 2);
+      assert.deepEqual(r.sleeps, [300_000, 3_600_000, 3_600_000]);
+      assert.equal(helper.received.length, 0);
+    });
+  }
+
+  it('keeps checking in when a check crashes', async () => {
+    const log = new MemoryLogger();
+    let checkins = 0;
+    const stop = new AbortController();
+    let n = 0;
+    await runLoop({
+      check: () => Promise.reject(new Error('disk full')),
+      checkin: async () => void checkins++,
+      timing: TIMING,
+      log,
+      random: () => 0,
+      signal: stop.signal,
+      sleep: async () => {
+        if (++n >= 3) stop.abort();
+      },
+    });
+    assert.equal(checkins, 2);
+    assert.ok(log.of('ERROR').some((l) => l.includes('check crashed: disk full')));
+  });
+
+  it('jitters within the promised spread', () => {
+    assert.equal(jittered(1000, 0.1, () => 0), 900);
+    assert.equal(jittered(1000, 0.1, () => 0.999999), 1100);
+    assert.equal(jittered(300, 0.5, () => 0), 150);
+  });
+});
