@@ -6,5 +6,9 @@ import { newCommand } from './new.js';
 import { keygenCommand } from './keygen.js';
 import { verifyArtifactsCommand } from './verify-artifacts.js';
 import { publishCommand } from './publish.js';
+import { planCommand } from './plan.js';
+import { syncCommand } from './sync.js';
+import { importCommand } from './import.js';
+import { driftCommand } from './drift.js';
 
-export const commands: readonly Command[] = [validateCommand, hashCommand, newCommand, verifyArtifactsCommand, keygenCommand, publishCommand];
+export const commands: readonly Command[] = [validateCommand, hashCommand, newCommand, verifyArtifactsCommand, keygenCommand, planCommand, syncCommand, importCommand, publishCommand, driftCommand];

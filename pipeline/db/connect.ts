@@ -9,11 +9,7 @@ import type { Database } from './database.js';
 import { openPglite } from './pglite.js';
 import { openPostgres } from './pg.js';
 import { redactUrl } from './redact.js';
-
-export function stateDir(cwd: string, env: Record<string, string | undefined>): string {
-  const override = env['MNGD_STATE_DIR'];
-  return override !== undefined && override !== '' ? override : join(cwd, '.state');
-}
+import { stateDir } from '../target.js';
 
 export async function openDatabase(cwd: string, env: Record<string, string | undefined>): Promise<Database> {
   const url = env['DATABASE_URL'];

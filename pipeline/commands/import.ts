@@ -1,0 +1,82 @@
+import { access, constants } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createHttpClient } from '../../agent/http.js';
+import { UsageError } from '../../schema/errors.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../command.js';
+import { openDatabase } from '../db/connect.js';
+import { importReleases } from '../import.js';
+import { loadReleaseSet } from '../load.js';
+import { hasErrors } from '../problems.js';
+import { plural, reportProblems } from '../report.js';
+import { DATABASE_HELP } from './plan.js';
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'write release files for rows of agent_releases that git does not have yet',
+  help: `Usage: mngd-release import [--releases DIR] [--offline] [--ca-file PEM] [--json]
+
+For a table filled by raw SQL before the pipeline: writes releases/<version>.yaml for every row
+the pipeline never managed that has no release file, so the team adopts the pipeline in one pull
+request. Existing files are never overwritten; rows whose file was removed on purpose (yanked by
+the pipeline) are not brought back. After an import, "mngd-release plan" shows no change to any
+release (it only marks the rows as managed).
+
+The table has no size column from before the pipeline, and every release file needs one: import
+downloads each package, checks it against the row's sha256 and writes the size it measured. If a
+package cannot be downloaded or does not match, nothing is written.
+
+Flags:
+  --offline          do not download: write the files without size (a comment marks the gap;
+                     "mngd-release validate" fails until you add it from "mngd-release hash")
+  --ca-file PEM      extra CA certificate(s) to trust for the downloads (a private CDN)
+${COMMON_HELP}
+
+${DATABASE_HELP}
+
+${EXIT_HELP}
+
+Example:
+  DATABASE_URL=postgres://reader@db.internal/mngd mngd-release import
+  git add releases && git commit -m "Adopt the release pipeline"`,
+  options: { ...COMMON_OPTIONS, offline: { type: 'boolean' }, 'ca-file': { type: 'string' } },
+  async run(args, ctx) {
+    const json = flag(args, 'json');
+    const caArg = str(args, 'ca-file');
+    const caFile = caArg === undefined ? undefined : resolve(ctx.cwd, caArg);
+    if (caFile !== undefined) {
+      await access(caFile, constants.R_OK).catch(() => {
+        throw new UsageError(`--ca-file ${caArg}: cannot read that file; expected a PEM file of the extra CA certificate(s)`);
+      });
+    }
+    const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
+    const offline = flag(args, 'offline');
+    const db = await openDatabase(ctx.cwd, ctx.env);
+    let result;
+    try {
+      result = await importReleases(db, set, { offline, ...(offline ? {} : { http: createHttpClient(caFile === undefined ? {} : { caFile }) }) });
+    } finally {
+      await db.close();
+    }
+    if (result.problems.length > 0) {
+      await reportProblems(ctx, 'mngd-release import', result.problems, { json });
+      if (json) ctx.stdout.write(`${JSON.stringify({ ok: false, target: db.label, files: [], problems: result.problems }, null, 2)}\n`);
+      else ctx.stderr.write(`\nNothing was imported: ${plural(result.problems.length, 'problem')} (above).\n`);
+      return result.external ? EXIT.EXTERNAL : EXIT.INVALID;
+    }
+    // The written files are checked like any release file; problems are the operator's to fix.
+    const after = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
+    const written = new Set(result.files.map((f) => f.file));
+    const problems = after.problems.filter((p) => written.has(p.file));
+    if (json) {
+      ctx.stdout.write(`${JSON.stringify({ ok: !hasErrors(problems), target: db.label, files: result.files, problems }, null, 2)}\n`);
+    } else {
+      ctx.stdout.write(`Imported ${plural(result.files.length, 'release')} from ${db.label}${result.files.length ? ':' : '.'}\n`);
+      for (const f of result.files) ctx.stdout.write(`  ${f.file}${f.size === null ? '  (size missing: --offline)' : `  (size ${f.size} measured, sha256 checked)`}\n`);
+      if (problems.length > 0) {
+        await reportProblems(ctx, 'mngd-release import', problems, { json });
+        ctx.stderr.write(`\nThe imported files need fixing before plan or sync accept them (above).\n`);
+      } else if (result.files.length > 0) ctx.stdout.write('\nReview them, commit them in one pull request, then "mngd-release plan" shows no change.\n');
+    }
+    return hasErrors(problems) ? EXIT.INVALID : EXIT.OK;
+  },
+};

@@ -1,0 +1,55 @@
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, type Command } from '../command.js';
+import { openDatabase } from '../db/connect.js';
+import { blockingProblems } from '../plan.js';
+import { emitPlan, loadValidSet, releasesDirOf } from '../plan-output.js';
+import { planFor } from '../sync.js';
+
+export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
+the password is never printed). Without it: embedded PGlite in <repo>/.state/pglite
+(or $MNGD_STATE_DIR/pglite).`;
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'show what sync would change in agent_releases (read-only)',
+  help: `Usage: mngd-release plan [--releases DIR] [--yank-unmanaged] [--json]
+
+Compares the release files with the agent_releases table and prints what "mngd-release sync"
+would do: rows to insert, fields to update (old -> new), rows to yank, rows the pipeline never
+managed, changed immutable fields (download_url, sha256, size), the effective floor per channel
+before -> after, what the legacy endpoint GET /api/v1/agent/latest serves before -> after, and
+load events (floor raised, newest release yanked, channel left empty) as loud warnings.
+Read-only: it takes no lock and runs no migration.
+
+Flags:
+  --yank-unmanaged   plan as if unmanaged rows without a file were to be yanked (see sync)
+${COMMON_HELP}
+
+${DATABASE_HELP}
+
+Under GitHub Actions the plan also goes to the job summary (Markdown) and every error is an
+annotation on its YAML line.
+
+${EXIT_HELP} A plan that sync would refuse exits 1.
+
+Example:
+  DATABASE_URL=postgres://deploy@db.internal/mngd?sslmode=verify-full mngd-release plan`,
+  options: { ...COMMON_OPTIONS, 'yank-unmanaged': { type: 'boolean' } },
+  async run(args, ctx) {
+    const json = flag(args, 'json');
+    const set = await loadValidSet(args, ctx, json, 'plan');
+    if (set === null) return EXIT.INVALID;
+    const db = await openDatabase(ctx.cwd, ctx.env);
+    try {
+      const plan = await planFor(db, set, { yankUnmanaged: flag(args, 'yank-unmanaged'), releasesDir: releasesDirOf(set) });
+      const blocked = blockingProblems(plan).length > 0;
+      await emitPlan(ctx, json, {
+        plan,
+        target: db.label,
+        footer: blocked ? 'Sync would refuse this plan: fix the errors above.' : 'Run "mngd-release sync" to apply it.',
+      });
+      return blocked ? EXIT.INVALID : EXIT.OK;
+    } finally {
+      await db.close();
+    }
+  },
+};
