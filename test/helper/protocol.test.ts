@@ -1,0 +1,150 @@
+/** Protocol v1: request and reply parsing (pure), and the client against real sockets that misbehave. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { HelperClientError, HelperError, parseRequest, parseResponse, ping, requestInstall } from '../../helper/protocol.js';
+
+const install = { v: 1, id: 'r1', type: 'install', manifest: '{}', version: '1.0.3', pkg_path: '/tmp/a.pkg' };
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof HelperError, `expected a HelperError, got ${String(err)}`);
+    return err.code;
+  }
+  assert.fail('expected it to throw');
+}
+
+describe('parseRequest', () => {
+  it('accepts a ping and an install request', () => {
+    assert.deepEqual(parseRequest('{"v":1,"id":"a","type":"ping"}'), { v: 1, id: 'a', type: 'ping' });
+    assert.deepEqual(parseRequest(JSON.stringify(install)), install);
+  });
+
+  it('refuses every malformed request with BAD_REQUEST', () => {
+    const bad: unknown[] = [
+      '{"v":1,',
+      '[1]',
+      'null',
+      { ...install, id: '' },
+      { ...install, id: 'x'.repeat(129) },
+      { ...install, id: 'has space' },
+      { ...install, type: 'uninstall' },
+      { ...install, extra: true },
+      { v: 1, id: 'a', type: 'ping', manifest: 'x' },
+      { ...install, manifest: '' },
+      { ...install, manifest: 5 },
+      { ...install, version: 'v1.0.3' },
+      { ...install, version: '1.0.3-beta' },
+      { ...install, pkg_path: 'relative/a.pkg' },
+      { ...install, pkg_path: '/tmp/a\u0000.pkg' },
+      { ...install, pkg_path: 7 },
+    ];
+    for (const b of bad) {
+      const line = typeof b === 'string' ? b : JSON.stringify(b);
+      assert.equal(codeOf(() => parseRequest(line)), 'BAD_REQUEST', line);
+    }
+  });
+
+  it('refuses another protocol version with UNSUPPORTED_VERSION', () => {
+    assert.equal(codeOf(() => parseRequest(JSON.stringify({ ...install, v: 2 }))), 'UNSUPPORTED_VERSION');
+    assert.equal(codeOf(() => parseRequest('{"id":"a","type":"ping"}')), 'UNSUPPORTED_VERSION');
+  });
+});
+
+describe('parseResponse', () => {
+  it('accepts the three reply shapes', () => {
+    assert.ok(parseResponse('{"v":1,"id":"a","ok":true,"installed_version":null}'));
+    assert.ok(parseResponse('{"v":1,"id":"a","ok":true,"outcome":"installed","version":"1.0.3","exit_code":0,"output_tail":""}'));
+    assert.ok(parseResponse('{"v":1,"id":null,"ok":false,"error":{"code":"BUSY","message":"m"},"exit_code":1,"output_tail":"x"}'));
+  });
+
+  it('returns null for anything else', () => {
+    for (const line of [
+      'garbage',
+      '{"v":2,"id":"a","ok":true,"installed_version":"1"}',
+      '{"v":1,"id":"a","ok":"yes"}',
+      '{"v":1,"id":"a","ok":false,"error":"BUSY"}',
+      '{"v":1,"id":"a","ok":false,"error":{"code":"X","message":"m"},"exit_code":"1"}',
+      '{"v":1,"id":"a","ok":true,"outcome":"installed","version":"1.0.3","exit_code":1,"output_tail":""}',
+      '{"v":1,"id":null,"ok":true,"installed_version":"1"}',
+    ]) {
+      assert.equal(parseResponse(line), null, line);
+    }
+  });
+});
+
+describe('the helper client', () => {
+  let dir: string;
+  const servers: Server[] = [];
+  /** A socket server that answers each connection with `behave`. */
+  async function fakeHelper(name: string, behave: (sock: Socket, line: string) => void): Promise<string> {
+    const path = join(dir, name);
+    const server = createServer((sock) => {
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString();
+        const nl = buf.indexOf('\n');
+        if (nl !== -1) behave(sock, buf.slice(0, nl));
+      });
+      sock.on('error', () => undefined);
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(path, r));
+    return path;
+  }
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mngd-client-'));
+  });
+  after(async () => {
+    for (const s of servers) await new Promise((r) => s.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function clientCode(p: Promise<unknown>): Promise<string> {
+    try {
+      await p;
+    } catch (err) {
+      assert.ok(err instanceof HelperClientError, `expected a HelperClientError, got ${String(err)}`);
+      return err.code;
+    }
+    assert.fail('expected the client to reject');
+  }
+
+  it('is HELPER_UNREACHABLE when there is no socket, or the path is not one', async () => {
+    assert.equal(await clientCode(ping(join(dir, 'missing.sock'))), 'HELPER_UNREACHABLE');
+    writeFileSync(join(dir, 'file.sock'), 'not a socket');
+    assert.equal(await clientCode(ping(join(dir, 'file.sock'))), 'HELPER_UNREACHABLE');
+  });
+
+  it('is HELPER_TIMEOUT when the helper never answers', async () => {
+    const path = await fakeHelper('silent.sock', () => undefined);
+    assert.equal(await clientCode(ping(path, { timeoutMs: 200 })), 'HELPER_TIMEOUT');
+  });
+
+  it('is HELPER_PROTOCOL on garbage, a wrong id, a silent close, or an endless reply', async () => {
+    const garbage = await fakeHelper('garbage.sock', (s) => s.write('hello there\n'));
+    assert.equal(await clientCode(ping(garbage)), 'HELPER_PROTOCOL');
+    const wrongId = await fakeHelper('wrong-id.sock', (s) => s.write('{"v":1,"id":"other","ok":true,"installed_version":"1"}\n'));
+    assert.equal(await clientCode(ping(wrongId, { id: 'mine' })), 'HELPER_PROTOCOL');
+    const closes = await fakeHelper('closes.sock', (s) => s.end());
+    assert.equal(await clientCode(ping(closes)), 'HELPER_PROTOCOL');
+    const endless = await fakeHelper('endless.sock', (s) => s.write(Buffer.alloc(2 * 1024 * 1024, 0x61)));
+    assert.equal(await clientCode(ping(endless)), 'HELPER_PROTOCOL');
+    const pingForInstall = await fakeHelper('mixed.sock', (s, line) => s.write(JSON.stringify({ v: 1, id: (JSON.parse(line) as { id: string }).id, ok: true, installed_version: '1' }) + '\n'));
+    assert.equal(await clientCode(requestInstall(pingForInstall, { manifest: '{}', version: '1.0.3', pkg_path: '/a.pkg' })), 'HELPER_PROTOCOL');
+  });
+
+  it('resolves a refusal as a reply, not an error', async () => {
+    const path = await fakeHelper('busy.sock', (s, line) =>
+      s.write(JSON.stringify({ v: 1, id: (JSON.parse(line) as { id: string }).id, ok: false, error: { code: 'BUSY', message: 'busy' } }) + '\n'),
+    );
+    const reply = await requestInstall(path, { id: 'r9', manifest: '{}', version: '1.0.3', pkg_path: '/a.pkg' });
+    assert.deepEqual(reply, { v: 1, id: 'r9', ok: false, error: { code: 'BUSY', message: 'busy' } });
+  });
+});
