@@ -5,7 +5,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { sortNewestFirst, isVersion } from '../schema/version.js';
+import { compareVersions, isVersion } from '../schema/version.js';
 import { ExternalError } from '../schema/errors.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseRelease } from './parse-release.js';
@@ -35,7 +35,7 @@ function readCapped(path: string): ReadResult {
     if (st.size > MAX_FILE_BYTES) {
       return { problem: { severity: 'error', code: 'FILE_TOO_LARGE', message: `the file is ${st.size} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed: shorten release_notes or link a changelog` } };
     }
-    const buf = Buffer.alloc(st.size + 1);
+    const buf = Buffer.allocUnsafe(st.size + 1);
     let n = 0;
     for (;;) {
       const r = readSync(fd, buf, n, buf.length - n, null);
@@ -76,6 +76,7 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
   const dir = resolve(absRoot, opts.releasesDir ?? 'releases');
   const rel = (p: string) => relative(absRoot, p) || p;
   const policyPath = join(dir, POLICY_FILE);
+  const relDir = rel(dir);
   const problems: Problem[] = [];
   let entries: Dirent[];
   try {
@@ -107,7 +108,7 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
   for (const entry of entries) {
     if (entry.name === POLICY_FILE) continue;
     const path = join(dir, entry.name);
-    const file = rel(path);
+    const file = `${relDir}/${entry.name}`;
     const p = entryProblem(file, entry);
     if (p) {
       problems.push(p);
@@ -124,6 +125,6 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
     if (parsed.loaded) releases.push(parsed.loaded);
   }
   problems.push(...crossFileProblems(releases, policy));
-  const sorted = sortNewestFirst(releases.map((r) => ({ ...r, version: r.release.version }))).map(({ version: _v, ...r }) => r);
+  const sorted = releases.sort((a, b) => compareVersions(b.release.version, a.release.version));
   return { dir, root: absRoot, policy, policyFile: rel(policyPath), releases: sorted, problems: sortProblems(problems) };
 }

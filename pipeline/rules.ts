@@ -27,10 +27,11 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
     }
   }
 
+  const oldestFirst = [...releases].sort((a, b) => compareVersions(a.release.version, b.release.version));
   // A copy-pasted previous release: the same package hash or URL under another version.
   for (const field of ['sha256', 'download_url'] as const) {
     const seen = new Map<string, LoadedRelease>();
-    for (const r of [...releases].sort((a, b) => compareVersions(a.release.version, b.release.version))) {
+    for (const r of oldestFirst) {
       const prev = seen.get(r.release[field]);
       if (prev && compareVersions(prev.release.version, r.release.version) !== 0) {
         problems.push({

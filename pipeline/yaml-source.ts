@@ -72,7 +72,7 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
   } catch {
     return fail('FILE_ENCODING', `${what} is not valid UTF-8: save it as UTF-8 (the first bad byte is on this line)`, { line: firstInvalidUtf8Line(bytes), column: 1 });
   }
-  if (text.trim() === '' || text.split('\n').every((l) => l.trim() === '' || l.trimStart().startsWith('#'))) {
+  if (!/^[ \t]*[^#\s]/m.test(text)) {
     return fail(
       'FILE_EMPTY',
       kind === 'release'

@@ -33,9 +33,16 @@ export function explainVersion(text: string): string | null {
   return 'it is not dotted numeric';
 }
 
+// Sorting thousands of releases compares the same few strings again and again.
+const cache = new Map<string, number[]>();
+
 function partsOf(v: string): number[] {
+  const hit = cache.get(v);
+  if (hit !== undefined) return hit;
   const parts = parseVersion(v);
   if (parts === null) throw new TypeError(`not a version: ${JSON.stringify(v)}`);
+  if (cache.size >= 100_000) cache.clear();
+  cache.set(v, parts);
   return parts;
 }
 

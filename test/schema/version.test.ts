@@ -1,0 +1,67 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { compareVersions, explainVersion, isVersion, parseVersion, sortNewestFirst } from '../../schema/version.js';
+
+const part = fc.integer({ min: 0, max: 999_999_999 });
+const version = fc.array(part, { minLength: 1, maxLength: 4 }).map((p) => p.join('.'));
+
+describe('versions', () => {
+  it('accepts dotted numeric versions of 1 to 4 parts', () => {
+    for (const v of ['1', '1.0.1', '10.2.0.17', '0', '999999999.0']) assert.ok(isVersion(v), v);
+  });
+
+  it('rejects v-prefixes, suffixes, leading zeros, empty parts, five parts and huge parts', () => {
+    for (const v of ['v1.0', '1.0.0-beta', '01.2', '1..2', '1.2.3.4.5', '', '1.', '.1', '1000000000', ' 1.0', '1.0 ', '1,0']) {
+      assert.equal(isVersion(v), false, v);
+      assert.equal(parseVersion(v), null, v);
+      assert.ok(explainVersion(v), v);
+    }
+  });
+
+  it('compares part by part as integers (1.10 > 1.9) and treats missing parts as 0 (1.0 == 1.0.0)', () => {
+    assert.ok(compareVersions('1.10', '1.9') > 0);
+    assert.equal(compareVersions('1.0', '1.0.0'), 0);
+    assert.equal(compareVersions('1', '1.0.0.0'), 0);
+    assert.ok(compareVersions('1.0.1', '1.0') > 0);
+    assert.ok(compareVersions('2', '1.999999999.999999999.999999999') > 0);
+    assert.throws(() => compareVersions('v1', '1'));
+  });
+
+  it('is a total order: antisymmetric, transitive, total (property)', () => {
+    fc.assert(
+      fc.property(version, version, version, (a, b, c) => {
+        const ab = compareVersions(a, b);
+        assert.equal(Math.sign(ab), -Math.sign(compareVersions(b, a)));
+        assert.equal(compareVersions(a, a), 0);
+        if (ab <= 0 && compareVersions(b, c) <= 0) assert.ok(compareVersions(a, c) <= 0);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('ignores trailing zero parts (property)', () => {
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 1, maxLength: 3 }), (parts) => {
+        const v = parts.join('.');
+        assert.equal(compareVersions(v, `${v}.0`), 0);
+      }),
+    );
+  });
+
+  it('agrees with comparing the integer tuples (property)', () => {
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 1, maxLength: 4 }), fc.array(part, { minLength: 1, maxLength: 4 }), (a, b) => {
+        const pad = (x: number[]) => [...x, 0, 0, 0].slice(0, 4);
+        const [pa, pb] = [pad(a), pad(b)];
+        const i = pa.findIndex((x, k) => x !== pb[k]);
+        const expected = i === -1 ? 0 : Math.sign(pa[i]! - pb[i]!);
+        assert.equal(compareVersions(a.join('.'), b.join('.')), expected);
+      }),
+    );
+  });
+
+  it('sorts newest first', () => {
+    assert.deepEqual(sortNewestFirst([{ version: '1.9' }, { version: '1.10' }, { version: '1.0.1' }]).map((r) => r.version), ['1.10', '1.9', '1.0.1']);
+  });
+});
