@@ -176,7 +176,8 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   }
 
   const failed = async (step: Step, err: unknown, extra = ''): Promise<CheckResult> => {
-    const n = await recordFailure(d, state, target, d.now());
+    // A download cut short by our own shutdown (SIGTERM) says nothing about the package.
+    const n = codeOf(err) === 'HTTP_ABORTED' ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null } : await recordFailure(d, state, target, d.now());
     const tail = n.until !== null ? `; failed ${n.failures} times: cool-down until ${n.until} (a newer release is tried at once)` : ` (failure ${n.failures} of ${COOLDOWN_FAILURES} for this package)`;
     d.log.warn(
       `SelfUpdate: ${step} failed: ${current} -> ${target.version} from ${displayUrl(target.download_url)}: ${messageOf(err)} [${codeOf(err)}]${extra}; staying on ${current}${res.blocked ? ', checkin still blocked' : ''}, retrying next interval${tail}`,

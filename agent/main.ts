@@ -96,9 +96,10 @@ export interface Agent {
 
 /** Builds the real agent from its configuration. */
 export async function buildAgent(config: AgentConfig, ctx: AgentContext, log: Logger): Promise<Agent> {
+  // The version first: a broken installation is reported before anything is written.
+  const currentVersion = await currentVersionOf(config);
   const state = new StateStore(config.stateDir);
   await state.init();
-  const currentVersion = await currentVersionOf(config);
   const deviceId = config.deviceId ?? (await state.deviceId());
   const http = createHttpClient({
     userAgent: `mngd-agent/${currentVersion}`,
