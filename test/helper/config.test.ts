@@ -1,0 +1,88 @@
+/** Settings of `mngd-helper serve`: flags over the config file over the defaults, and every bad value refused. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaults, parseKeysFile, resolveConfig } from '../../helper/config.js';
+import { gidFromGroupFile } from '../../helper/group.js';
+import { MngdError } from '../../schema/errors.js';
+import { newKey } from './harness.js';
+
+const key = newKey().public_key;
+const key2 = newKey().public_key;
+
+function files(map: Record<string, string>): (p: string) => string {
+  return (p) => {
+    const t = map[p];
+    if (t === undefined) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+    return t;
+  };
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof MngdError, String(err));
+    return err.code;
+  }
+  return 'none';
+}
+
+describe('resolveConfig', () => {
+  it('uses the platform defaults: /usr/sbin/installer -pkg {pkg} -target /, /var/log/mngd.log on macOS', () => {
+    const c = resolveConfig({ 'trusted-key': [key] }, files({}), 'darwin');
+    assert.equal(c.installer, '/usr/sbin/installer');
+    assert.deepEqual(c.installerArgs, ['-pkg', '{pkg}', '-target', '/']);
+    assert.equal(c.logFile, '/var/log/mngd.log');
+    assert.equal(c.versionFile, '/Library/Application Support/mngd/VERSION');
+    assert.equal(c.socketGroup, null);
+    assert.equal(c.channel, 'stable');
+    assert.equal(resolveConfig({ 'trusted-key': [key] }, files({}), 'linux').versionFile, '/var/lib/mngd/VERSION');
+    assert.equal(defaults('linux').logFile, '/var/log/mngd-helper.log');
+  });
+
+  it('reads the config file, and flags override it', () => {
+    const read = files({
+      '/etc/h.json': JSON.stringify({ socket: '/run/h.sock', socket_group: 'staff', installer_timeout: 30, trusted_keys: [key], channel: 'beta', keys_file: '/etc/keys' }),
+      '/etc/keys': `# rotation\n${key2}\n\n`,
+    });
+    const c = resolveConfig({ config: '/etc/h.json', socket: '/tmp/other.sock', 'installer-arg': ['--pkg={pkg}'] }, read, 'linux');
+    assert.equal(c.socketPath, '/tmp/other.sock');
+    assert.equal(c.socketGroup, 'staff');
+    assert.equal(c.installerTimeoutMs, 30_000);
+    assert.equal(c.channel, 'beta');
+    assert.deepEqual(c.installerArgs, ['--pkg={pkg}']);
+    assert.deepEqual(c.trustedKeys.map((k) => k.public_key), [key, key2]);
+  });
+
+  it('refuses wrong calls with USAGE', () => {
+    const cases: Record<string, string | string[] | undefined>[] = [
+      {},
+      { 'trusted-key': ['not-a-key'] },
+      { 'trusted-key': [key], socket: 'relative.sock' },
+      { 'trusted-key': [key], installer: 'installer' },
+      { 'trusted-key': [key], 'installer-timeout': '0' },
+      { 'trusted-key': [key], 'installer-timeout': 'soon' },
+      { 'trusted-key': [key], 'idle-timeout': '-1' },
+      { 'trusted-key': [key], 'installer-arg': ['-pkg', '/fixed.pkg'] },
+      { 'trusted-key': [key], channel: 'Beta!' },
+      { 'trusted-key': [key], config: '/missing.json' },
+    ];
+    for (const values of cases) assert.equal(codeOf(() => resolveConfig(values, files({}), 'linux')), 'USAGE', JSON.stringify(values));
+  });
+
+  it('refuses a bad config or keys file with CONFIG_INVALID, naming the file and line', () => {
+    for (const text of ['{', '[]', '{"sockett": "/x"}', '{"installer_timeout": "10"}', '{"trusted_keys": "abc"}', '{"socket": ""}']) {
+      assert.equal(codeOf(() => resolveConfig({ config: '/c.json', 'trusted-key': [key] }, files({ '/c.json': text }), 'linux')), 'CONFIG_INVALID', text);
+    }
+    assert.throws(() => parseKeysFile(`${key}\nnot-a-key\n`, '/etc/keys'), /\/etc\/keys:2/);
+  });
+});
+
+describe('gidFromGroupFile', () => {
+  it('finds a group id by name', () => {
+    const text = 'root:x:0:\nstaff:*:20:root\n_mngd:x:401:\n';
+    assert.equal(gidFromGroupFile(text, 'staff'), 20);
+    assert.equal(gidFromGroupFile(text, '_mngd'), 401);
+    assert.equal(gidFromGroupFile(text, 'nobody-here'), null);
+  });
+});
