@@ -10,5 +10,6 @@ import { planCommand } from './plan.js';
 import { syncCommand } from './sync.js';
 import { importCommand } from './import.js';
 import { driftCommand } from './drift.js';
+import { applyCommand } from './apply.js';
 
-export const commands: readonly Command[] = [validateCommand, hashCommand, newCommand, verifyArtifactsCommand, keygenCommand, planCommand, syncCommand, importCommand, publishCommand, driftCommand];
+export const commands: readonly Command[] = [validateCommand, hashCommand, newCommand, verifyArtifactsCommand, keygenCommand, planCommand, syncCommand, importCommand, publishCommand, applyCommand, driftCommand];

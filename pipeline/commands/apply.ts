@@ -1,0 +1,132 @@
+import { access, constants } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UsageError } from '../../schema/errors.js';
+import { runApply, stopLine, type StepOutcome } from '../apply.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, flag, str, type Command } from '../command.js';
+import { openDatabase } from '../db/connect.js';
+import { appendSummary, onGitHub, annotate } from '../github.js';
+import { headline } from '../plan-render.js';
+import { formatProblem, type Problem } from '../problems.js';
+import { publishManifests } from '../publish.js';
+import { channelLine, publishMarkdown } from '../publish-report.js';
+import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../publish-setup.js';
+import { SyncRefusedError, syncReleases } from '../sync.js';
+import { stateDir } from '../target.js';
+import { verifyArtifacts } from '../verify-artifacts.js';
+import { DATABASE_HELP } from './plan.js';
+
+const MARK: Record<StepOutcome['status'], string> = { done: '✓', failed: '✗', 'not run': '-' };
+
+export const applyCommand: Command = {
+  name: 'apply',
+  summary: 'verify artifacts, sync the table, publish the manifests (what a merge runs)',
+  help: `Usage: mngd-release apply [--refresh] [--yank-unmanaged] [--ca-file PEM] [--target T] [--endpoint URL]
+                          [--releases DIR] [--json]
+
+Runs, in order, stopping at the first step that fails:
+  1. verify-artifacts  download every package a manifest will list; check sha256 and size
+  2. sync              make agent_releases match the release files (one transaction)
+  3. publish           sign and publish each channel's latest.json (history copy first)
+The signing key and the target are checked before step 1, so a missing or untrusted key stops
+apply before anything is written. A failed step says what was done and what was not; steps
+done stay done, and running apply again converges (an unchanged table or manifest is not written).
+
+Flags:
+  --refresh          publish also re-signs manifests within the refresh window
+  --yank-unmanaged   sync yanks raw-SQL-era rows that have no release file (see sync --help)
+  --ca-file PEM      extra CA certificate(s) for the package downloads
+${TARGET_HELP}
+${COMMON_HELP}
+
+Environment: MNGD_SIGNING_KEY (see publish --help), DATABASE_URL, AWS_*.
+${DATABASE_HELP}
+
+${EXIT_HELP}
+
+Example:
+  MNGD_SIGNING_KEY=ed25519:... DATABASE_URL=postgres://... mngd-release apply
+  ✓ verify-artifacts: 2 package(s) match their release files
+  ✓ sync: 1 to insert, 0 to update, 0 to yank, 4 unchanged
+  ✓ publish: stable published (sequence 1795744800), beta unchanged`,
+  options: {
+    ...COMMON_OPTIONS,
+    ...TARGET_OPTIONS,
+    refresh: { type: 'boolean' },
+    'yank-unmanaged': { type: 'boolean' },
+    'ca-file': { type: 'string' },
+  },
+  async run(args, ctx) {
+    const json = flag(args, 'json');
+    const caArg = str(args, 'ca-file');
+    const caFile = caArg === undefined ? undefined : resolve(ctx.cwd, caArg);
+    if (caFile !== undefined) {
+      await access(caFile, constants.R_OK).catch(() => {
+        throw new UsageError(`--ca-file ${caArg}: cannot read that file; expected a PEM file of the extra CA certificate(s)`);
+      });
+    }
+    const loaded = await loadValid(ctx, 'mngd-release apply', str(args, 'releases'), json);
+    const { set, policy, releases } = loaded;
+    // Before any step: a bad key or target must not leave a synced table with stale manifests.
+    const { keys, store } = preparePublish(ctx, loaded, { target: str(args, 'target'), endpoint: str(args, 'endpoint') });
+    const now = ctx.now();
+    const annotations: Problem[] = [];
+    let publishTable = '';
+    try {
+      const result = await runApply(
+        {
+          'verify-artifacts': async () => {
+            const report = await verifyArtifacts(set, { scope: { kind: 'manifest' }, stateDir: stateDir(set.root, ctx.env), now: ctx.now, ...(caFile ? { caFile } : {}) });
+            annotations.push(...report.problems);
+            const c = report.counts;
+            return {
+              summary: `${report.results.length} package(s): ${c.verified} downloaded and verified, ${c.cached} unchanged since verified${c.mismatch ? `, ${c.mismatch} DO NOT MATCH` : ''}${c.unreachable ? `, ${c.unreachable} unreachable` : ''}`,
+              details: report.problems.map(formatProblem),
+              exitCode: report.exitCode,
+            };
+          },
+          sync: async () => {
+            const db = await openDatabase(set.root, ctx.env);
+            try {
+              const r = await syncReleases(db, set, { yankUnmanaged: flag(args, 'yank-unmanaged'), now: ctx.now });
+              return {
+                summary: `${r.wrote ? headline(r.plan) : 'nothing to change'} (${db.label})`,
+                details: r.plan.warnings.map((w) => `${w.code}${w.channel ? ` [${w.channel}]` : ''}: ${w.message}`),
+              };
+            } catch (err) {
+              if (!(err instanceof SyncRefusedError)) throw err;
+              annotations.push(...err.problems);
+              return { summary: err.message, details: err.problems.map(formatProblem), exitCode: 1 };
+            } finally {
+              await db.close();
+            }
+          },
+          publish: async () => {
+            const done = await publishManifests({ releases, policy, keys, store, now, refresh: flag(args, 'refresh') });
+            publishTable = publishMarkdown(store.location, done);
+            const written = done.filter((r) => r.action !== 'unchanged');
+            return {
+              summary: `${written.length} of ${done.length} manifest(s) written to ${store.location}`,
+              details: done.map((r) => channelLine(r).trimEnd()),
+            };
+          },
+        },
+        (o) => {
+          if (json) return;
+          ctx.stdout.write(`${MARK[o.status]} ${o.step}: ${o.summary}${o.code ? ` [${o.code}]` : ''}\n`);
+          for (const d of o.details) ctx.stdout.write(`    ${d}\n`);
+        },
+      );
+      const last = stopLine(result);
+      if (json) ctx.stdout.write(`${JSON.stringify({ ok: result.exitCode === 0, exitCode: result.exitCode, steps: result.outcomes }, null, 2)}\n`);
+      else (result.exitCode === 0 ? ctx.stdout : ctx.stderr).write(`${last}\n`);
+      if (onGitHub(ctx.env)) {
+        annotate(annotations);
+        const rows = result.outcomes.map((o) => `| ${MARK[o.status]} | ${o.step} | ${o.summary.replace(/\|/g, '\\|')} |`);
+        await appendSummary(['## mngd-release apply', '', '| | step | result |', '|---|---|---|', ...rows, '', last, '', publishTable].join('\n'));
+      }
+      return result.exitCode;
+    } finally {
+      store.close?.();
+    }
+  },
+};
