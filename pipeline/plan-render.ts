@@ -1,6 +1,6 @@
 /** The plan as people read it: plain text for a terminal, Markdown for the GitHub job summary. */
 import { problemsMarkdown } from './github.js';
-import { blockingProblems, isNoop, type FieldChange, type FieldValue, type Plan, type PlanWarning, type YankReason } from './plan.js';
+import { blockingProblems, changesNoRelease, isNoop, type FieldChange, type FieldValue, type Plan, type PlannedUpdate, type PlanWarning, type YankReason } from './plan.js';
 import { formatProblem, sortProblems } from './problems.js';
 
 export interface RenderOptions {
@@ -23,11 +23,15 @@ function value(v: FieldValue): string {
   return String(v);
 }
 
+function adoptText(u: PlannedUpdate): string {
+  const size = u.changes.find((c) => c.field === 'size');
+  return `mark as managed${size ? `, record size ${String(size.to)}` : ''}; nothing agents see changes`;
+}
+
 const change = (c: FieldChange) => `${c.field}: ${value(c.from)} -> ${value(c.to)}`;
-const isAdoptOnly = (changes: readonly FieldChange[]) => changes.length === 1 && changes[0]?.field === 'managed_by';
 
 export function headline(plan: Plan): string {
-  const adopt = plan.updates.filter((u) => isAdoptOnly(u.changes)).length;
+  const adopt = plan.updates.filter((u) => u.adopt).length;
   const parts = [
     `${plan.inserts.length} to insert`,
     `${plan.updates.length - adopt} to update`,
@@ -36,7 +40,8 @@ export function headline(plan: Plan): string {
     `${plan.unchanged} unchanged`,
   ];
   if (plan.migrations.length > 0) parts.unshift(`${plan.migrations.length} migration(s)`);
-  return isNoop(plan) ? `no change (${plan.unchanged} unchanged)` : parts.join(', ');
+  if (isNoop(plan)) return `no change (${plan.unchanged} unchanged)`;
+  return parts.join(', ') + (changesNoRelease(plan) ? ' (no release changes)' : '');
 }
 
 function warningLine(w: PlanWarning): string {
@@ -56,8 +61,8 @@ export function renderPlanText(plan: Plan, opts: RenderOptions = {}): string {
   block(
     'Update',
     plan.updates.flatMap((u) =>
-      isAdoptOnly(u.changes)
-        ? [`= ${u.version}  adopt: mark as managed, no field changes  (${u.file ?? 'no file'})`]
+      u.adopt
+        ? [`= ${u.version}  adopt: ${adoptText(u)}  (${u.file ?? 'no file'})`]
         : [`~ ${u.version}  (${u.file ?? 'no file'})`, ...u.changes.map((c) => `    ${change(c)}`)],
     ),
   );
@@ -109,7 +114,7 @@ export function renderPlanMarkdown(plan: Plan, opts: RenderOptions = {}): string
   table(
     'Update',
     ['version', 'change', 'file'],
-    plan.updates.map((u) => [`\`${u.version}\``, isAdoptOnly(u.changes) ? 'adopt (mark managed, no field changes)' : u.changes.map(change).join('; '), u.file ? `\`${u.file}\`` : '—']),
+    plan.updates.map((u) => [`\`${u.version}\``, u.adopt ? `adopt: ${adoptText(u)}` : u.changes.map(change).join('; '), u.file ? `\`${u.file}\`` : '—']),
   );
   table('Yank', ['version', 'why', 'change'], plan.yanks.map((y) => [`\`${y.version}\``, REASON[y.reason], y.changes.map(change).join('; ')]));
   table('Rows the pipeline never managed', ['version', 'action'], plan.unmanaged.map((u) => [`\`${u.version}\``, u.action === 'adopt' ? `adopted by \`${u.file}\`` : u.action === 'yank' ? 'yanked (--yank-unmanaged)' : 'refused: run `mngd-release import` or pass `--yank-unmanaged`']));

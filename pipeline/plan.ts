@@ -33,6 +33,11 @@ export interface PlannedUpdate {
   changes: FieldChange[];
   /** the row as sync will write it */
   row: RowValues;
+  /**
+   * a raw-SQL row a file now describes, changed only by being marked managed and getting the size
+   * the seed lacked: no change to what any agent sees (what import produces)
+   */
+  adopt: boolean;
 }
 
 export type YankReason = 'file-says-inactive' | 'file-removed' | 'unmanaged-yanked';
@@ -193,8 +198,9 @@ export function computePlan(input: PlanInput): Plan {
       return;
     }
     after.set(version, next);
-    if (next.yanked && !before.yanked) yanks.push({ version, file, changes, row: next, reason: reason ?? 'file-says-inactive' });
-    else updates.push({ version, file, changes, row: next });
+    const adopt = before.managed_by === null && changes.every((c) => c.field === 'managed_by' || (c.field === 'size' && c.from === null));
+    if (next.yanked && !before.yanked) yanks.push({ version, file, changes, row: next, reason: reason ?? 'file-says-inactive', adopt: false });
+    else updates.push({ version, file, changes, row: next, adopt });
   };
 
   for (const loaded of sortNewestFirst(input.releases.map((l) => ({ ...l, version: l.release.version })))) {
@@ -310,6 +316,11 @@ function loadEvents(beforeRows: RowValues[], afterRows: RowValues[], input: Plan
     }
   }
   return { floors, warnings };
+}
+
+/** True when no release changes for anyone: only migrations and adoptions (what follows an import). */
+export function changesNoRelease(plan: Plan): boolean {
+  return plan.inserts.length === 0 && plan.yanks.length === 0 && plan.updates.every((u) => u.adopt);
 }
 
 /** True when sync would write nothing at all. */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { computePlan, isNoop, blockingProblems, type Plan } from '../../pipeline/plan.js';
+import { computePlan, isNoop, blockingProblems, changesNoRelease, type Plan } from '../../pipeline/plan.js';
 import { renderPlanMarkdown, renderPlanText } from '../../pipeline/plan-render.js';
 import { rowOf } from '../../pipeline/release-row.js';
 import type { ReleaseRow } from '../../pipeline/db/rows.js';
@@ -60,6 +60,12 @@ describe('computePlan', () => {
     assert.deepEqual(blockingProblems(plan), []);
     assert.deepEqual(plan.updates[0]?.changes.map((c) => c.field), ['size', 'managed_by']);
     assert.deepEqual(plan.unmanaged, [{ version: '1.0.0', file: 'releases/1.0.0.yaml', action: 'adopt' }]);
+    assert.equal(plan.updates[0]?.adopt, true);
+    assert.equal(changesNoRelease(plan), true);
+    assert.match(renderPlanText(plan), /adopt: mark as managed, record size 1005; nothing agents see changes/);
+    const edited = computePlan({ releases: [loaded('1.0.0', { release_notes: 'new' })], rows: [raw('1.0.0')] });
+    assert.equal(edited.updates[0]?.adopt, false);
+    assert.equal(changesNoRelease(edited), false);
   });
 
   it('refuses unmanaged rows without a file, or yanks them when asked', () => {
