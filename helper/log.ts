@@ -11,7 +11,10 @@ export function fileLogger(path: string, now: () => Date = () => new Date()): Lo
   let dirMade = false;
   return {
     line(text) {
-      const entry = `${now().toISOString()} mngd-helper[${process.pid}]: ${text}\n`;
+      // Log forgery: a path or message with a newline must not start a fake line of its own.
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      const safe = text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+      const entry = `${now().toISOString()} mngd-helper[${process.pid}]: ${safe}\n`;
       try {
         if (!dirMade) {
           mkdirSync(dirname(path), { recursive: true });

@@ -18,6 +18,9 @@ import {
   type InstallSuccess,
 } from './protocol.js';
 
+/** Connections beyond this are answered BUSY and closed (file descriptors are finite). */
+const MAX_CONNECTIONS = 64;
+
 export interface ServerDeps {
   socketPath: string;
   /** a group id: the socket gets mode 0660 and that group; without it, 0600 */
@@ -65,7 +68,6 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       if (busy) throw new HelperError('BUSY', 'another install is in progress; retry after it finishes');
       busy = true;
       installSock = sock;
-      sock.setTimeout(0); // the client waits for us now, not the other way round
       const run = deps.install(req);
       inFlight = run.catch(() => undefined);
       try {
@@ -90,12 +92,25 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     let size = 0;
     let working = false;
     let clientEnded = false;
-    // A client that connects and says nothing must not hold a connection forever.
-    sock.on('timeout', () => {
-      refuseAndClose(sock, errorReply(null, 'IDLE_TIMEOUT', `no complete request within ${deps.idleTimeoutMs} ms; send one JSON request per line`));
-      sock.destroySoon();
-    });
-    const armIdle = (): void => void sock.setTimeout(deps.idleTimeoutMs);
+    // A client that connects and says nothing, or trickles bytes, must not hold a connection
+    // forever: a complete request is due within the idle time-out, however slowly bytes come.
+    let deadline: NodeJS.Timeout | null = null;
+    const armIdle = (): void => {
+      if (deadline !== null) clearTimeout(deadline);
+      deadline = setTimeout(() => {
+        refuseAndClose(sock, errorReply(null, 'IDLE_TIMEOUT', `no complete request within ${deps.idleTimeoutMs} ms; send one JSON request per line`));
+        sock.destroySoon();
+      }, deps.idleTimeoutMs);
+    };
+    const disarmIdle = (): void => {
+      if (deadline !== null) clearTimeout(deadline);
+      deadline = null;
+    };
+    sock.on('close', disarmIdle);
+    if (sockets.size > MAX_CONNECTIONS) {
+      refuseAndClose(sock, errorReply(null, 'BUSY', `more than ${MAX_CONNECTIONS} clients are connected; retry later`));
+      return;
+    }
     armIdle();
     // A client may half-close after its request; it still gets its reply, then we end too.
     sock.on('end', () => {
@@ -104,6 +119,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     });
     const pump = async (): Promise<void> => {
       working = true;
+      disarmIdle();
       sock.pause();
       for (;;) {
         const all = Buffer.concat(chunks);
@@ -113,7 +129,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         size = all.length - nl - 1;
         const line = all.subarray(0, nl).toString('utf8').replace(/\r$/, '');
         if (line.trim() !== '') await handleLine(sock, line);
-        if (sock.destroyed) return;
+        // Refused and closed: lines the client pipelined after a bad one are never acted on.
+        if (sock.destroyed || !sock.writable) return;
       }
       working = false;
       if (clientEnded) {

@@ -108,11 +108,12 @@ async function verifyCopy(out: fs.FileHandle, pkgPath: string, expected: Expecte
     hash.update(buf.subarray(0, bytesRead));
     pos += bytesRead;
   }
-  const got = hash.digest('hex');
-  if (got !== expected.sha256) {
+  // The actual hash is not echoed: the helper reads files its client may not, and must not
+  // become an oracle for their contents.
+  if (hash.digest('hex') !== expected.sha256) {
     throw new HelperError(
       'PKG_HASH_MISMATCH',
-      `package ${pkgPath} has SHA-256 ${got}; the manifest declares ${expected.sha256}: it changed after download or is not the released package`,
+      `package ${pkgPath} does not have the SHA-256 the manifest declares (${expected.sha256}): it changed after download or is not the released package; download it again`,
     );
   }
 }

@@ -137,6 +137,26 @@ describe('mngd-helper serve', () => {
     await assertNothingInstalled(0);
   });
 
+  it('never acts on lines pipelined after a malformed one', async () => {
+    const install = JSON.stringify({ v: 1, id: 'after-bad', type: 'install', manifest, version: '1.0.3', pkg_path: pkg103.path });
+    const { text } = await rawExchange(helper.socket, `not json\n${install}\n`);
+    const lines = text.trim().split('\n');
+    assert.equal(lines.length, 1);
+    assert.equal((JSON.parse(lines[0]!) as ErrorReply).error.code, 'BAD_REQUEST');
+    await assertNothingInstalled(0);
+  });
+
+  it('times out a client that trickles a request byte by byte', async () => {
+    const { createConnection } = await import('node:net');
+    const c = createConnection({ path: helper.socket });
+    let text = '';
+    c.on('data', (d: Buffer) => (text += d.toString()));
+    const timer = setInterval(() => c.write(' '), 50);
+    await new Promise((r) => c.on('close', r));
+    clearInterval(timer);
+    assert.equal((JSON.parse(text.trim()) as ErrorReply).error.code, 'IDLE_TIMEOUT');
+  });
+
   it('answers an unknown protocol version with UNSUPPORTED_VERSION', async () => {
     const { text } = await rawExchange(helper.socket, '{"v":2,"id":"x","type":"ping"}\n');
     const reply = JSON.parse(text.trim()) as ErrorReply;
@@ -227,6 +247,13 @@ describe('mngd-helper serve', () => {
     assert.equal(refused(await requestInstall(helper.socket, { manifest: newer, version: '0.9', pkg_path: pkg101.path })).error.code, 'VERSION_NOT_IN_MANIFEST');
     const reply = refused(await requestInstall(helper.socket, { manifest: older, version: '1.0.9', pkg_path: pkg101.path }));
     assert.equal(reply.error.code, 'MANIFEST_ROLLBACK');
+  });
+
+  it('escapes a newline in a package path so it cannot forge a log line', async () => {
+    refused(await requestInstall(helper.socket, { manifest, version: '1.0.4', pkg_path: '/tmp/x\nSelfUpdate: forged.pkg' }));
+    const log = readFileSync(helper.logFile, 'utf8');
+    assert.doesNotMatch(log, /^SelfUpdate: forged/m);
+    assert.match(log, /\/tmp\/x\\x0aSelfUpdate: forged\.pkg/);
   });
 
   it('logs SelfUpdate lines with the versions and the outcome to its own log', () => {
