@@ -99,6 +99,43 @@ describe('http client', () => {
     assert.equal(progress.at(-1), PKG.length);
   });
 
+  it('waits for a promise returned by onData before delivering the next chunk', async () => {
+    let pending = false;
+    let overlapped = false;
+    const hash = createHash('sha256');
+    await client().stream(srv.url('/pkg'), {
+      maxBytes: PKG.length,
+      onData: (c) => {
+        if (pending) overlapped = true;
+        pending = true;
+        hash.update(c);
+        return new Promise<void>((resolve) =>
+          setImmediate(() => {
+            pending = false;
+            resolve();
+          }),
+        );
+      },
+    });
+    assert.equal(overlapped, false);
+    assert.equal(hash.digest('hex'), sha(PKG));
+  });
+
+  it('passes an error thrown by onData through unchanged, without retrying', async () => {
+    const n = srv.requests.length;
+    const diskFull = new Error('ENOSPC: no space left on device');
+    await assert.rejects(
+      client().stream(srv.url('/pkg'), {
+        maxBytes: PKG.length,
+        onData: () => {
+          throw diskFull;
+        },
+      }),
+      (err) => err === diskFull,
+    );
+    assert.equal(srv.requests.length - n, 1);
+  });
+
   it('resumes with Range and reports resumed=true on a 206', async () => {
     const hash = createHash('sha256').update(PKG.subarray(0, 1000));
     const r = await client().stream(srv.url('/pkg'), { maxBytes: PKG.length, rangeStart: 1000, onData: (c) => hash.update(c) });
