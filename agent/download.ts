@@ -91,23 +91,21 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
     await rm(partial, { force: true });
     have = 0;
   }
-  let hash = createHash('sha256');
+  const hash = createHash('sha256');
   if (have > 0) await hashFile(partial, hash);
 
   const fh = await open(partial, have > 0 ? 'r+' : 'w', 0o600);
-  let position = have;
-  let written = 0;
+  const sink = new FileSink(fh.fd, have, hash);
   let decided = have === 0;
   let pending: Buffer | null = null;
+  let ioError: unknown = null;
   const write = (chunk: Buffer) => {
-    hash.update(chunk);
-    let off = 0;
-    while (off < chunk.length) {
-      // Synchronous on purpose: the write is the backpressure for the next chunk.
-      off += writeSyncAt(fh.fd, chunk, off, position + off);
+    try {
+      sink.write(chunk);
+    } catch (err) {
+      ioError ??= err;
+      throw err;
     }
-    position += chunk.length;
-    written += chunk.length;
   };
   let result;
   try {
@@ -125,36 +123,39 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
         // The first chunk tells whether the server continued at `have` (206) or sent the whole
         // package again (200): then the partial and its hash start over.
         decided = true;
-        if (p.bytes !== have + pending.length) {
-          hash = createHash('sha256');
-          position = 0;
-          ftruncateSync(fh.fd, 0);
-        }
+        if (p.bytes !== have + pending.length) sink.restart();
         const c: Buffer = pending;
         pending = null;
         write(c);
       },
     });
+    sink.flush();
   } catch (err) {
+    // Keep what arrived, so the next check resumes from there.
+    try {
+      sink.flush();
+    } catch {
+      // the write error is reported below
+    }
     await fh.close();
     // Bytes that do not belong to this package (too many, a wrong range) are not worth resuming.
     if (err instanceof HttpError && (err.code === 'HTTP_TOO_LARGE' || err.code === 'HTTP_RANGE')) await rm(partial, { force: true });
-    if (err instanceof HttpError) throw err;
-    throw new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `writing ${partial} failed: ${messageOf(err)}`, { cause: err });
+    const cause = ioError ?? err;
+    if (ioError === null && err instanceof HttpError) throw err;
+    throw new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `writing ${partial} failed: ${messageOf(cause)}; check free disk space`, { cause });
   }
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  // No fsync: it would cost seconds per GiB on slow disks, and buys nothing here. After a power
+  // loss a torn file fails the hash that runs before every hand-off (and the helper's own).
+  await fh.close();
+  const written = sink.written;
+  const got = sink.position;
   const resumed = result.resumed;
-  const got = position;
   // Truncated: fewer bytes than signed. The server ended cleanly, so what it holds is not the package.
   if (got !== spec.size) {
     await rm(partial, { force: true });
     throw new PackageError('DOWNLOAD_SIZE_MISMATCH', `the server sent ${got} bytes, the manifest says ${spec.size}; the package on the server is not the one that was released`);
   }
-  const digest = hash.digest('hex');
+  const digest = sink.digest();
   // Threat: a tampered or swapped package (compromised CDN, cache poisoning) is never installed.
   if (digest !== spec.sha256) {
     await rm(partial, { force: true });
@@ -164,6 +165,61 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
   return { path: final, transferred: written, resumed, reused: false };
 }
 
-function writeSyncAt(fd: number, buf: Buffer, offset: number, position: number): number {
-  return writeSync(fd, buf, offset, buf.length - offset, position);
+/**
+ * Writes a stream of chunks to a file in 1 MiB blocks, hashing each block as it is written:
+ * synchronous on purpose (the write is the backpressure for the next chunk), batched because a
+ * syscall and a hash call per 16 KiB TLS record cost more than the work itself.
+ */
+class FileSink {
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+  private fill = 0;
+  /** bytes in the file plus the buffer */
+  position: number;
+  /** bytes received by this download */
+  written = 0;
+  private flushed: number;
+
+  constructor(
+    private readonly fd: number,
+    start: number,
+    /** already holds the bytes before `start` */
+    private hash: Hash,
+  ) {
+    this.position = start;
+    this.flushed = start;
+  }
+
+  write(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = chunk.copy(this.buf, this.fill, off);
+      this.fill += n;
+      off += n;
+      if (this.fill === this.buf.length) this.flush();
+    }
+    this.position += chunk.length;
+    this.written += chunk.length;
+  }
+
+  flush(): void {
+    this.hash.update(this.buf.subarray(0, this.fill));
+    let off = 0;
+    while (off < this.fill) off += writeSync(this.fd, this.buf, off, this.fill - off, this.flushed + off);
+    this.flushed += this.fill;
+    this.fill = 0;
+  }
+
+  /** The server sent the whole package instead of the rest: start the file over. */
+  restart(): void {
+    ftruncateSync(this.fd, 0);
+    this.hash = createHash('sha256');
+    this.fill = 0;
+    this.flushed = 0;
+    this.position = 0;
+  }
+
+  /** SHA-256 of everything written (call after the last flush). */
+  digest(): string {
+    return this.hash.digest('hex');
+  }
 }

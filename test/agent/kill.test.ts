@@ -45,10 +45,12 @@ describe('agent killed mid-download', () => {
 
     const first = startAgent(['check', '--once', '--json', '--config', config]);
     await once(events, 'half-sent');
-    await waitFor(async () => ((await stat(partial).catch(() => null))?.size ?? 0) === half, 'the first half on disk');
+    await waitFor(async () => ((await stat(partial).catch(() => null))?.size ?? 0) >= 1024 * 1024, 'part of the package on disk');
     first.proc.kill('SIGKILL');
     const dead = await first.exited;
     assert.equal(dead.signal, 'SIGKILL');
+    const have = (await stat(partial)).size;
+    assert.ok(have > 0 && have <= half, `partial: ${have} bytes`);
     assert.equal(helper.received.length, 0);
     assert.deepEqual((await readdir(join(dir, 'state', 'downloads'))).filter((n) => n.endsWith('.pkg')), []);
 
@@ -58,10 +60,10 @@ describe('agent killed mid-download', () => {
     assert.equal(done.code, 0, second.stderr);
     const result = JSON.parse(second.stdout) as { outcome: string; download: { resumed: boolean; transferred: number } };
     assert.equal(result.outcome, 'updated');
-    assert.deepEqual(result.download, { transferred: p103.bytes.length - half, resumed: true, reused: false });
+    assert.deepEqual(result.download, { transferred: p103.bytes.length - have, resumed: true, reused: false });
     const pkgRequests = requestsTo(cdn, p103.path);
     assert.equal(pkgRequests.length, 2);
-    assert.equal(pkgRequests[1]!.headers['range'], `bytes=${half}-`);
+    assert.equal(pkgRequests[1]!.headers['range'], `bytes=${have}-`);
     assert.equal(helper.received.length, 1);
     assert.equal(helper.received[0]!.sha256, sha256(p103.bytes), 'the package handed over is the released one');
     assert.match(second.stderr, /SelfUpdate: install complete 1\.0\.2 -> 1\.0\.3/);

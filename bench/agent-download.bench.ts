@@ -1,0 +1,158 @@
+/**
+ * The agent's two hot paths, on loopback HTTPS:
+ * 1. download and verify a 1 GiB package (agent/download.ts: stream, hash, size cap) against
+ *    `curl -so FILE URL && openssl dgst -sha256 FILE` in the same run. Target: <= 1.1x curl's
+ *    wall time, peak RSS <= 100 MiB. The server runs in its own process so that its memory
+ *    and CPU are not counted as the agent's.
+ * 2. an unchanged check (a 304 on the manifest): requests, bytes and time per check.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import type { TLSSocket } from 'node:tls';
+import { machine, peakRssMiB, type Bench, type BenchContext } from './bench.js';
+import { createHttpClient } from '../agent/http.js';
+import { downloadPackage } from '../agent/download.js';
+import { runCheck } from '../agent/check.js';
+import { MemoryLogger } from '../agent/log.js';
+import { StateStore } from '../agent/state.js';
+import { testTls } from '../test/support/tls.js';
+import { startHttpsServer, servePackage } from '../test/support/https-server.js';
+import { manifestBytes, newSigner, pkg, release, T0 } from '../test/agent/support.js';
+
+const GIB = 1024 * 1024 * 1024;
+const SIZE = Number(process.env['MNGD_BENCH_PKG_BYTES'] ?? GIB);
+
+/** A file server in a child process: GET /pkg streams the file from disk. */
+const SERVER = `
+import { createServer } from 'node:https';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+const [key, cert, file] = process.argv.slice(1);
+const size = statSync(file).size;
+const srv = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
+  createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
+});
+srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
+`;
+
+async function makePackage(path: string): Promise<string> {
+  const h = createHash('sha256');
+  const fh = await open(path, 'w');
+  const block = randomBytes(1 << 20);
+  for (let off = 0; off < SIZE; off += block.length) {
+    block.writeUInt32BE(off >>> 20, 0); // every MiB differs
+    const part = block.subarray(0, Math.min(block.length, SIZE - off));
+    h.update(part);
+    await fh.write(part);
+  }
+  await fh.close();
+  return h.digest('hex');
+}
+
+async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
+  const tls = testTls();
+  const file = join(dir, 'pkg.bin');
+  const sha256 = await makePackage(file);
+  const server = spawn(process.execPath, ['--input-type=module', '-e', SERVER, join(tls.dir, 'server.key'), join(tls.dir, 'server.pem'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [line] = (await once(server.stdout!, 'data')) as [Buffer];
+    const url = `https://127.0.0.1:${line.toString().trim()}/pkg`;
+    const http = createHttpClient({ caFile: tls.caFile });
+    const spec = { download_url: url, sha256, size: SIZE };
+    const agentTimes: number[] = [];
+    const curlTimes: number[] = [];
+    let curlRss = 0;
+    for (let round = 0; round < 2; round++) {
+      const dl = join(dir, 'downloads');
+      await rm(dl, { recursive: true, force: true });
+      await import('node:fs/promises').then((fs) => fs.mkdir(dl, { mode: 0o700 }));
+      let t = process.hrtime.bigint();
+      const r = await downloadPackage(spec, dl, http);
+      agentTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
+      if (r.transferred !== SIZE) throw new Error(`agent transferred ${r.transferred} bytes`);
+      await rm(dl, { recursive: true, force: true });
+
+      const out = join(dir, 'curl.bin');
+      t = process.hrtime.bigint();
+      const c = spawnSync('/usr/bin/time', ['-f', '%M', 'bash', '-c', `curl --cacert "$1" -so "$2" "$3" && openssl dgst -sha256 "$2"`, 'bench', tls.caFile, out, url], { encoding: 'utf8' });
+      curlTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
+      if (c.status !== 0 || !c.stdout.includes(sha256)) throw new Error(`curl baseline failed: ${c.stderr}`);
+      curlRss = Math.max(curlRss, Number(/(\d+)\s*$/.exec(c.stderr)?.[1] ?? 0) / 1024);
+      await rm(out, { force: true });
+    }
+    const agent = Math.min(...agentTimes);
+    const curl = Math.min(...curlTimes);
+    const rss = await peakRssMiB();
+    ctx.log(`machine: ${machine()}`);
+    ctx.log(`package: ${(SIZE / GIB).toFixed(2)} GiB over loopback HTTPS, best of 2 runs each`);
+    ctx.log(`agent download+verify: ${(agent / 1000).toFixed(2)} s (${(SIZE / 2 ** 20 / (agent / 1000)).toFixed(0)} MiB/s), peak RSS ${rss.toFixed(0)} MiB (target <= 100)`);
+    ctx.log(`curl -so FILE URL && openssl dgst -sha256 FILE: ${(curl / 1000).toFixed(2)} s, peak RSS ${curlRss.toFixed(0)} MiB`);
+    ctx.log(`ratio agent/curl: ${(agent / curl).toFixed(2)}x (target <= 1.10x) ${agent / curl <= 1.1 ? 'OK' : 'OVER TARGET'}; RSS ${rss <= 100 ? 'OK' : 'OVER TARGET'}`);
+  } finally {
+    server.kill();
+  }
+}
+
+async function unchangedCheckBench(ctx: BenchContext, dir: string): Promise<void> {
+  const signer = newSigner();
+  const table: Record<string, ReturnType<typeof servePackage>> = {};
+  const srv = await startHttpsServer((req, res, s) => table[(req.url ?? '').split('?')[0] ?? '']?.(req, res, s));
+  const sockets = new Set<TLSSocket>();
+  srv.server.on('secureConnection', (sock: TLSSocket) => sockets.add(sock));
+  const wireBytes = () => [...sockets].reduce((n, s) => n + s.bytesWritten + s.bytesRead, 0);
+  // A full manifest: 20 releases, the most it may list.
+  const releases = Array.from({ length: 20 }, (_, i) => release(pkg(`1.0.${40 - i}`, 16), srv.origin, { rollout_percent: i === 19 ? 100 : 50, release_notes: 'x'.repeat(400) }));
+  const manifest = manifestBytes(signer, { releases });
+  table['/latest.json'] = servePackage(manifest, { etag: '"m1"', lastModified: null });
+  const state = new StateStore(join(dir, 'state'));
+  await state.init();
+  const deps = {
+    manifestUrl: srv.url('/latest.json'),
+    channel: 'stable',
+    trustedKeys: signer.trusted,
+    deviceId: 'bench-device',
+    currentVersion: '1.0.40',
+    http: createHttpClient({ ca: testTls().ca }),
+    helper: { install: () => Promise.reject(new Error('not expected')) },
+    state,
+    log: new MemoryLogger(),
+    now: () => new Date(T0.getTime() + 60_000),
+  };
+  const first = await runCheck(deps);
+  if (first.outcome !== 'up-to-date') throw new Error(`unexpected ${first.outcome}`);
+  const n = 50;
+  const reqs0 = srv.requests.length;
+  const body0 = srv.bodyBytes;
+  const wire0 = wireBytes();
+  const conns0 = sockets.size;
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const r = await runCheck(deps);
+    if (r.manifest?.source !== 'cached') throw new Error('expected a 304');
+  }
+  const ms = Number(process.hrtime.bigint() - t) / 1e6 / n;
+  const wire = (wireBytes() - wire0) / n;
+  const conns = sockets.size - conns0;
+  await srv.close();
+  ctx.log(
+    `unchanged check (manifest ${manifest.length} bytes, 20 releases), mean of ${n}: ${((srv.requests.length - reqs0) / n).toFixed(0)} request, ${((srv.bodyBytes - body0) / n).toFixed(0)} body bytes, ${wire.toFixed(0)} bytes on the wire (TLS, ${conns} new connections for ${n} checks), ${ms.toFixed(1)} ms per check; a changed manifest costs its ${manifest.length} bytes`,
+  );
+}
+
+export const bench: Bench = {
+  name: 'agent-download',
+  async run(ctx) {
+    const dir = await mkdtemp(join(tmpdir(), 'mngd-bench-agent-'));
+    try {
+      // The download first: its peak RSS must not include the other bench.
+      await downloadBench(ctx, dir);
+      await unchangedCheckBench(ctx, dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+};
