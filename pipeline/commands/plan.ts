@@ -3,6 +3,7 @@ import { openDatabase } from '../db/connect.js';
 import { blockingProblems } from '../plan.js';
 import { emitPlan, loadValidSet, releasesDirOf } from '../plan-output.js';
 import { planFor } from '../sync.js';
+import { addManifestSection } from '../publish-plan.js';
 
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
 the password is never printed). Without it: embedded PGlite in <repo>/.state/pglite
@@ -22,6 +23,8 @@ Read-only: it takes no lock and runs no migration.
 
 Flags:
   --yank-unmanaged   plan as if unmanaged rows without a file were to be yanked (see sync)
+  --skip-manifests   leave out what publish would change in the live manifests (target from
+                     MNGD_PUBLISH_TARGET or the policy; read-only, no key needed)
 ${COMMON_HELP}
 
 ${DATABASE_HELP}
@@ -33,7 +36,7 @@ ${EXIT_HELP} A plan that sync would refuse exits 1.
 
 Example:
   DATABASE_URL=postgres://deploy@db.internal/mngd?sslmode=verify-full mngd-release plan`,
-  options: { ...COMMON_OPTIONS, 'yank-unmanaged': { type: 'boolean' } },
+  options: { ...COMMON_OPTIONS, 'yank-unmanaged': { type: 'boolean' }, 'skip-manifests': { type: 'boolean' } },
   async run(args, ctx) {
     const json = flag(args, 'json');
     const set = await loadValidSet(args, ctx, json, 'plan');
@@ -41,6 +44,7 @@ Example:
     const db = await openDatabase(ctx.cwd, ctx.env);
     try {
       const plan = await planFor(db, set, { yankUnmanaged: flag(args, 'yank-unmanaged'), releasesDir: releasesDirOf(set) });
+      if (!flag(args, 'skip-manifests')) await addManifestSection(plan, set, ctx);
       const blocked = blockingProblems(plan).length > 0;
       await emitPlan(ctx, json, {
         plan,

@@ -111,6 +111,9 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     assert.match(plan.stdout, /1\.0\.3/);
     assert.match(plan.stdout, /its file was removed/);
     assert.match(plan.stdout, /NEWEST_YANKED/);
+    // and the plan's manifest section: what publish will change in the live latest.json
+    assert.match(plan.stdout, /stable \(latest\.json\): publish will write it \(the releases changed\); offers 1\.0\.2/);
+    assert.match(plan.stdout, /1\.0\.3: published, but git does not offer it/);
 
     const now = at(2 * HOUR);
     const run = await apply(now);
@@ -128,6 +131,7 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     const after = await repo.run(['plan'], env, at(3 * HOUR));
     assert.equal(after.code, 0);
     assert.match(after.stdout, /no change/);
+    assert.match(after.stdout, /stable \(latest\.json\): unchanged/);
     const drift = await repo.run(['drift'], env, at(3 * HOUR));
     assert.equal(drift.code, 0, drift.stdout);
   });

@@ -1,0 +1,57 @@
+/**
+ * The manifests' part of `plan`: for each channel, what publish would do to what is live now
+ * (read-only; needs no signing key). A target that cannot be read is a line, not a failure.
+ */
+import { messageOf } from '../schema/errors.js';
+import { manifestKey, type Policy, type Release } from '../schema/types.js';
+import { buildSignedManifest } from './manifest-builder.js';
+import type { PlanSection } from './plan.js';
+import { decide } from './publish.js';
+import { readPublished, trustedKeysOf } from './published.js';
+import type { CommandContext } from './command.js';
+import type { ReleaseSet } from './release-set.js';
+import type { ObjectStore } from './store/object-store.js';
+import { chooseTarget, openStore } from './target.js';
+
+export async function manifestPlanSection(store: ObjectStore, releases: readonly Release[], policy: Policy, now: Date): Promise<PlanSection> {
+  const title = `Manifests (${store.location})`;
+  const lines: string[] = [];
+  const data: { channel: string; action: string; reason: string; changes: string[]; offers: string[] }[] = [];
+  try {
+    const trusted = trustedKeysOf(policy);
+    for (const channel of policy.channels) {
+      const published = await readPublished(store, channel, trusted);
+      const built = buildSignedManifest({ channel, releases, policy, now, previousSequence: published.previousSequence });
+      // plan holds no key: judge only content and expiry, not who signed
+      const signers = published.manifest?.signatures.map((s) => s.keyid) ?? [];
+      const d = decide(published, built, signers, now, { refresh: false, refreshWindowDays: policy.manifest.refresh_window_days });
+      const offers = built.releases.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`);
+      data.push({ channel, action: d.action, reason: d.reason, changes: d.changes, offers });
+      if (d.action === 'unchanged') lines.push(`${channel} (${manifestKey(channel)}): unchanged`);
+      else {
+        lines.push(`${channel} (${manifestKey(channel)}): publish will write it (${d.reason}); offers ${offers.join(', ') || 'nothing'}, floor ${built.min_required_version ?? 'none'}`);
+        for (const c of d.changes) lines.push(`  ${c}`);
+      }
+    }
+  } catch (err) {
+    lines.push(`cannot read the published manifests: ${messageOf(err)} (the table plan above stands)`);
+  }
+  return { id: 'manifests', title, lines, data };
+}
+
+/** What `plan` calls: opens the publish target (flags aside: env and policy) and adds the section. */
+export async function addManifestSection(plan: { sections: PlanSection[] }, set: ReleaseSet, ctx: Pick<CommandContext, 'env' | 'now'>): Promise<void> {
+  if (set.policy === null) return;
+  let store: ObjectStore;
+  try {
+    store = openStore(chooseTarget({ root: set.root, env: ctx.env, policy: set.policy }), ctx.env, set.policy);
+  } catch (err) {
+    plan.sections.push({ id: 'manifests', title: 'Manifests', lines: [`cannot open the publish target: ${messageOf(err)}`] });
+    return;
+  }
+  try {
+    plan.sections.push(await manifestPlanSection(store, set.releases.map((r) => r.release), set.policy, ctx.now()));
+  } finally {
+    store.close?.();
+  }
+}
