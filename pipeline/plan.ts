@@ -131,6 +131,11 @@ function stripSynced(row: ReleaseRow): RowValues {
   return rest;
 }
 
+/** 1.0.0 -> 1, 1.0.1 -> 1.0.1: equal versions share one spelling. */
+function canonicalVersion(v: string): string {
+  return v.replace(/(\.0)+$/, '');
+}
+
 function immutabilityProblems(loaded: LoadedRelease, row: RowValues): Problem[] {
   const out: Problem[] = [];
   const desired = loaded.release;
@@ -172,6 +177,8 @@ export function computePlan(input: PlanInput): Plan {
     byVersion.set(row.version, row);
   }
   const validRows = [...byVersion.values()].filter((r) => isVersion(r.version));
+  // 1.0 and 1.0.0 are the same version: index rows by a canonical spelling to find aliases.
+  const byCanonical = new Map(validRows.map((r) => [canonicalVersion(r.version), r]));
   for (const row of byVersion.values()) {
     if (!isVersion(row.version)) {
       problems.push({
@@ -208,7 +215,7 @@ export function computePlan(input: PlanInput): Plan {
     const row = byVersion.get(desired.version);
     seen.add(desired.version);
     if (row === undefined) {
-      const alias = validRows.find((r) => compareVersions(r.version, desired.version) === 0);
+      const alias = byCanonical.get(canonicalVersion(desired.version));
       if (alias !== undefined) {
         seen.add(alias.version);
         const pos = loaded.positions.version;
