@@ -9,12 +9,13 @@
  *     Small documents (the manifest). Sends If-None-Match when `etag` is given; refuses a body
  *     above maxBytes while it streams in, before holding it all.
  *
- *   await http.stream(url, { maxBytes, onData, onProgress?, rangeStart?, ifRange?, etag?, lastModified? })
+ *   await http.stream(url, { maxBytes, onData, onResponse?, onProgress?, rangeStart?, ifRange?, etag?, lastModified? })
  *     -> { status: 200 | 206 | 304, bytes, etag?, lastModified?, contentLength?, resumed }
  *     Large downloads, never held in memory: each chunk goes to onData as it arrives. Stops as
  *     soon as more than maxBytes (counted over the whole package, so rangeStart included) arrive.
  *     rangeStart > 0 sends `Range: bytes=N-` (with If-Range when given); resumed=false means the
- *     server sent the whole package from byte 0 instead, so the caller restarts its hash.
+ *     server sent the whole package from byte 0 instead, so the caller restarts its hash;
+ *     onResponse tells it before the first byte. onData may return a promise (backpressure).
  *     etag/lastModified make the request conditional: 304 means unchanged, no body.
  *
  * Policy, for every request:
@@ -118,6 +119,11 @@ export interface StreamOptions {
   maxBytes: number;
   /** each chunk as it arrives; return a promise to pause the download until it settles */
   onData(chunk: Buffer): unknown;
+  /**
+   * Called once the final response's headers are in, before the first onData: whether the bytes
+   * continue at rangeStart (resumed) or start over at 0, so a caller can reset its hash first.
+   */
+  onResponse?(info: Omit<StreamResult, 'bytes'> & { total?: number }): void;
   onProgress?(p: Progress): void;
   /** resume from this byte (the caller holds bytes [0, rangeStart)) */
   rangeStart?: number;
@@ -412,6 +418,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       throw tooLarge(total, true);
     }
 
+    opts.onResponse?.({ status, resumed, ...meta, ...(contentLength === undefined ? {} : { contentLength }), ...(total === undefined ? {} : { total }) });
     let bytes = 0;
     // Events rather than for-await: one promise per 16 KiB TLS record costs measurable throughput.
     await new Promise<void>((resolve, reject) => {

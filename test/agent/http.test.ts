@@ -138,7 +138,10 @@ describe('http client', () => {
 
   it('resumes with Range and reports resumed=true on a 206', async () => {
     const hash = createHash('sha256').update(PKG.subarray(0, 1000));
-    const r = await client().stream(srv.url('/pkg'), { maxBytes: PKG.length, rangeStart: 1000, onData: (c) => hash.update(c) });
+    let told: { resumed: boolean; total?: number } | undefined;
+    const r = await client().stream(srv.url('/pkg'), { maxBytes: PKG.length, rangeStart: 1000, onResponse: (i) => (told = i), onData: (c) => hash.update(c) });
+    assert.equal(told?.resumed, true);
+    assert.equal(told?.total, PKG.length);
     assert.equal(r.status, 206);
     assert.equal(r.resumed, true);
     assert.equal(r.bytes, PKG.length - 1000);
@@ -147,9 +150,16 @@ describe('http client', () => {
 
   it('reports resumed=false when the server ignores Range and sends everything', async () => {
     const chunks: Buffer[] = [];
-    const r = await client().stream(srv.url('/no-ranges'), { maxBytes: PKG.length, rangeStart: 1000, onData: (c) => chunks.push(c) });
+    const told: Array<boolean | number> = [];
+    const r = await client().stream(srv.url('/no-ranges'), {
+      maxBytes: PKG.length,
+      rangeStart: 1000,
+      onResponse: (info) => told.push(info.resumed, chunks.length),
+      onData: (c) => chunks.push(c),
+    });
     assert.equal(r.status, 200);
     assert.equal(r.resumed, false);
+    assert.deepEqual(told, [false, 0], 'onResponse came once, before the first chunk');
     assert.ok(Buffer.concat(chunks).equals(PKG));
   });
 
