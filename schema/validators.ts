@@ -1,4 +1,7 @@
-/** Compiled JSON Schema validators (Ajv, draft 2020-12), built once per process. */
+/**
+ * JSON Schema validators (Ajv, draft 2020-12), each compiled on its first use: the agent and the
+ * helper only ever need the manifest's, and compiling costs start-up time on every launch.
+ */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { releaseSchema } from './release.schema.js';
 import { policySchema } from './policy.schema.js';
@@ -9,9 +12,27 @@ export type { ErrorObject };
 
 const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
 
-export const validateReleaseFile = ajv.compile(releaseSchema as object) as ValidateFunction<ReleaseFile>;
-export const validatePolicyFile = ajv.compile(policySchema as object) as ValidateFunction<PolicyFile>;
-export const validateManifest = ajv.compile(manifestSchema as object) as ValidateFunction<Manifest>;
+export interface Validator<T> {
+  (data: unknown): data is T;
+  /** the errors of the last call, as Ajv reports them */
+  errors: ErrorObject[] | null | undefined;
+}
+
+function lazy<T>(schema: object): Validator<T> {
+  let compiled: ValidateFunction<T> | null = null;
+  const v = ((data: unknown): data is T => {
+    compiled ??= ajv.compile<T>(schema);
+    const ok = compiled(data);
+    v.errors = compiled.errors;
+    return ok;
+  }) as Validator<T>;
+  v.errors = null;
+  return v;
+}
+
+export const validateReleaseFile = lazy<ReleaseFile>(releaseSchema);
+export const validatePolicyFile = lazy<PolicyFile>(policySchema);
+export const validateManifest = lazy<Manifest>(manifestSchema);
 
 /** One line per schema error, for places that have no source positions (manifests). */
 export function describeSchemaErrors(errors: readonly ErrorObject[] | null | undefined): string {

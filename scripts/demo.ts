@@ -1,0 +1,47 @@
+/**
+ * `npm start`: the whole flow on this machine, offline, in under a minute. Everything it makes
+ * stays in .state/demo/ for reading afterwards (logs, manifests, the release repository); nothing
+ * keeps running when it ends.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cleanDir, moves, runScenario } from './demo/scenario.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dir = join(process.env['MNGD_STATE_DIR'] ?? join(root, '.state'), 'demo');
+const started = Date.now();
+cleanDir(dir);
+process.stdout.write(`mngd agent releases: the whole flow on one machine, offline (workspace ${dir})\n\n`);
+
+try {
+  const result = await runScenario({ dir, out: (t) => void process.stdout.write(t) });
+  const [first, staged, yank, forced] = result.stories;
+  const fleet = first ? first.after.size : 0;
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(
+    [
+      '',
+      '━━ What happened ━━',
+      `1. ${sum(first && moves(first))} of ${fleet} Macs updated 1.0.0 -> 1.0.1 on their next check.`,
+      `2. The 25 % rollout of 1.0.2 moved ${sum(staged && moves(staged))} of ${fleet} Macs (each version draws its own cohort).`,
+      `3. The revert yanked 1.0.2: latest.json fell back to 1.0.1 (sequence ${staged?.manifest.sequence ?? '?'} -> ${yank?.manifest.sequence ?? '?'}); ${sum(yank && moves(yank))} devices changed version (no downgrades).`,
+      `4. min_required_version 1.0.3 moved ${sum(forced && moves(forced))} Macs despite a 10 % rollout; the one whose helper was down stayed blocked until it had updated.`,
+      '',
+      `Done in ${seconds} s. Nothing is left running.`,
+      'Read next:',
+      `  ${join(dir, 'fleet', 'mac-01', 'agent.log')}   the SelfUpdate: lines of one Mac`,
+      `  ${join(dir, 'fleet', 'mac-01', 'helper.log')}  what its helper verified and installed`,
+      `  ${join(dir, 'bucket', 'latest.json')}          the signed manifest, and history/ beside it`,
+      `  ${join(dir, 'repo', 'releases')}               the release files; try "git log" there`,
+      '  README.md                                     the release walkthrough and troubleshooting',
+      '',
+    ].join('\n'),
+  );
+} catch (err) {
+  process.stderr.write(`\nThe demo failed: ${err instanceof Error ? err.message : String(err)}\nIts workspace is ${dir}.\n`);
+  process.exitCode = 1;
+}
+
+function sum(m: Map<string, number> | undefined): number {
+  return m ? [...m.values()].reduce((a, b) => a + b, 0) : 0;
+}

@@ -1,0 +1,159 @@
+/**
+ * A small fleet of simulated Macs for the demo and the end-to-end test: each device has its own
+ * real `mngd-helper serve` process (with the stand-in installer), its own version file, and runs
+ * the real `mngd-agent check --once` as a child process, as launchd would run the agent.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CheckResult } from '../../agent/check.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const AGENT_BIN = join(ROOT, 'dist', 'agent', 'cli.js');
+export const HELPER_BIN = join(ROOT, 'dist', 'helper', 'cli.js');
+export const STAND_IN_INSTALLER = join(ROOT, 'scripts', 'demo', 'stand-in-installer.sh');
+
+export interface FleetOptions {
+  dir: string;
+  size: number;
+  initialVersion: string;
+  manifestUrl: string;
+  trustedKey: string;
+  caFile: string;
+}
+
+export interface Device {
+  id: string;
+  dir: string;
+  versionFile: string;
+  socket: string;
+  helper: ChildProcess | null;
+}
+
+export interface CheckRun {
+  device: Device;
+  code: number;
+  result: CheckResult | null;
+  stderr: string;
+}
+
+export class Fleet {
+  readonly devices: Device[];
+
+  constructor(readonly opts: FleetOptions) {
+    this.devices = Array.from({ length: opts.size }, (_, i) => {
+      const id = `mac-${String(i + 1).padStart(2, '0')}`;
+      const dir = join(opts.dir, id);
+      mkdirSync(dir, { recursive: true });
+      const versionFile = join(dir, 'VERSION');
+      writeFileSync(versionFile, `${opts.initialVersion}\n`);
+      return { id, dir, versionFile, socket: join(dir, 'helper.sock'), helper: null };
+    });
+  }
+
+  version(d: Device): string {
+    return readFileSync(d.versionFile, 'utf8').trim();
+  }
+
+  versions(): Map<string, string> {
+    return new Map(this.devices.map((d) => [d.id, this.version(d)]));
+  }
+
+  /** Starts the device's helper and resolves once it listens. */
+  startHelper(d: Device): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      [
+        HELPER_BIN, 'serve',
+        '--socket', d.socket,
+        '--staging', join(d.dir, 'staging'),
+        '--version-file', d.versionFile,
+        '--installer', STAND_IN_INSTALLER,
+        '--installer-timeout', '30',
+        '--trusted-key', this.opts.trustedKey,
+        '--channel', 'stable',
+        '--log-file', join(d.dir, 'helper.log'),
+        '--state-dir', join(d.dir, 'helper-state'),
+      ],
+      { env: { ...process.env, MNGD_DEMO_VERSION_FILE: d.versionFile }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    d.helper = child;
+    return new Promise((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+      child.stdout!.on('data', (b: Buffer) => {
+        if (b.toString().includes('listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`helper of ${d.id} exited with ${code}: ${err.trim()}`)));
+    });
+  }
+
+  async stopHelper(d: Device): Promise<void> {
+    const child = d.helper;
+    if (child === null || child.exitCode !== null) return;
+    d.helper = null;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+  }
+
+  async startHelpers(): Promise<void> {
+    await Promise.all(this.devices.map((d) => this.startHelper(d)));
+  }
+
+  async stopHelpers(): Promise<void> {
+    await Promise.all(this.devices.map((d) => this.stopHelper(d)));
+  }
+
+  /** One `mngd-agent check --once --json` on a device, as a real process. */
+  check(d: Device): Promise<CheckRun> {
+    const child = spawn(
+      process.execPath,
+      [
+        AGENT_BIN, 'check', '--once', '--json',
+        '--manifest-url', this.opts.manifestUrl,
+        '--trusted-key', this.opts.trustedKey,
+        '--device-id', d.id,
+        '--version-file', d.versionFile,
+        '--state-dir', join(d.dir, 'agent-state'),
+        '--helper-socket', d.socket,
+        '--log-file', join(d.dir, 'agent.log'),
+        '--ca-file', this.opts.caFile,
+        '--connect-timeout', '5',
+        '--read-timeout', '10',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code) => {
+        let result: CheckResult | null = null;
+        try {
+          result = JSON.parse(out) as CheckResult;
+        } catch {
+          result = null;
+        }
+        resolve({ device: d, code: code ?? -1, result, stderr: err });
+      });
+    });
+  }
+
+  /** Every device checks once, a few at a time (as their jittered timers would spread them). */
+  async checkAll(concurrency = 4): Promise<CheckRun[]> {
+    const runs: CheckRun[] = new Array<CheckRun>(this.devices.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < this.devices.length) {
+        const i = next++;
+        runs[i] = await this.check(this.devices[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    return runs;
+  }
+}
