@@ -1,60 +1,18 @@
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { partialPath } from '../../agent/download.js';
 import { servePackage, status } from '../support/https-server.js';
-import {
-  fixture,
-  manifestBytes,
-  newSigner,
-  pkg,
-  release,
-  requestsTo,
-  sha256,
-  startCdn,
-  startStandInHelper,
-  testHttp,
-  warnings,
-  type Cdn,
-  type Fixture,
-  type StandInHelper,
-} from './support.js';
+import { agentWorld, manifestBytes, pkg, release, requestsTo, sha256, testHttp, warnings, type Fixture } from './support.js';
 
 describe('agent download', () => {
-  const signer = newSigner();
   const p102 = pkg('1.0.2');
   const p103 = pkg('1.0.3', 300_000);
-  let cdn: Cdn;
-  let helper: StandInHelper;
-  let dir: string;
-  const fixtures: Fixture[] = [];
-  const make = async (extra: Partial<Parameters<typeof fixture>[0]> = {}) => {
-    const f = await fixture({ cdn, signer, helperSocket: helper.socketPath, current: '1.0.2', ...extra });
-    fixtures.push(f);
-    return f;
-  };
+  const w = agentWorld([p102]);
+  const make = (extra: Parameters<typeof w.make>[0] = {}) => w.make(extra);
   const pkgFiles = async (f: Fixture) => (await readdir(f.state.downloads)).filter((n) => n.endsWith('.pkg'));
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mngd-download-'));
-    cdn = await startCdn();
-    cdn.addPkg(p102);
-    helper = await startStandInHelper(dir);
-    cdn.setManifest(manifestBytes(signer, { releases: [release(p103, cdn.srv.origin), release(p102, cdn.srv.origin)] }));
-  });
-  after(async () => {
-    await helper.close();
-    await cdn.close();
-    await Promise.all(fixtures.map((f) => f.cleanup()));
-    await rm(dir, { recursive: true, force: true });
-  });
-  beforeEach(() => {
-    helper.received.length = 0;
-    cdn.srv.requests.length = 0;
-  });
+  before(() => w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] })));
 
   const bad: { name: string; serve: () => ReturnType<typeof servePackage>; code: RegExp }[] = [
     { name: 'is missing (404)', serve: () => status(404), code: /^HTTP_STATUS$/ },
@@ -65,75 +23,75 @@ describe('agent download', () => {
   ];
   for (const c of bad) {
     it(`hands nothing to the helper when the package ${c.name}, and warns once`, async () => {
-      cdn.addPkg(p103, c.serve());
+      w.cdn.addPkg(p103, c.serve());
       const f = await make();
       const r = await f.check();
       assert.equal(r.outcome, 'failed');
       assert.equal(r.step, 'download');
       assert.match(r.code ?? '', c.code, r.message);
-      assert.equal(helper.received.length, 0);
+      assert.equal(w.helper.received.length, 0);
       assert.deepEqual(await pkgFiles(f), [], 'no file carries the verified name');
-      const w = warnings(f.log);
-      assert.equal(w.length, 1, w.join('\n'));
-      assert.ok(w[0]!.startsWith(`SelfUpdate: download failed: 1.0.2 -> 1.0.3 from ${cdn.srv.url(p103.path)}: `), w[0]);
-      assert.ok(w[0]!.includes('staying on 1.0.2') && w[0]!.includes('(failure 1 of 3 for this package)'), w[0]);
+      const warns = warnings(f.log);
+      assert.equal(warns.length, 1, warns.join('\n'));
+      assert.ok(warns[0]!.startsWith(`SelfUpdate: download failed: 1.0.2 -> 1.0.3 from ${w.cdn.srv.url(p103.path)}: `), warns[0]);
+      assert.ok(warns[0]!.includes('staying on 1.0.2') && warns[0]!.includes('(failure 1 of 3 for this package)'), warns[0]);
     });
   }
 
   it('gives up on a stalled package download after the read time-out, handing nothing over', async () => {
     let stalled = false;
-    cdn.addPkg(p103, servePackage(p103.bytes, { stallAfter: 50_000, onStall: () => (stalled = true) }));
+    w.cdn.addPkg(p103, servePackage(p103.bytes, { stallAfter: 50_000, onStall: () => (stalled = true) }));
     const f = await make({ http: testHttp({ readTimeoutMs: 300 }) });
     const r = await f.check();
     assert.ok(stalled);
     assert.equal(r.outcome, 'failed');
     assert.equal(r.step, 'download');
     assert.equal(r.code, 'HTTP_TIMEOUT');
-    assert.equal(helper.received.length, 0);
+    assert.equal(w.helper.received.length, 0);
     assert.deepEqual(await pkgFiles(f), []);
   });
 
   it('resumes a cut-off download with Range, sending only the missing bytes', async () => {
-    cdn.addPkg(p103, servePackage(p103.bytes.subarray(0, 120_000), { contentLength: p103.bytes.length }));
+    w.cdn.addPkg(p103, servePackage(p103.bytes.subarray(0, 120_000), { contentLength: p103.bytes.length }));
     const f = await make();
     assert.equal((await f.check()).step, 'download');
     const have = (await stat(partialPath(f.state.downloads, sha256(p103.bytes)))).size;
     assert.ok(have > 0 && have <= 120_000, `partial kept: ${have} bytes`);
 
-    cdn.addPkg(p103);
-    cdn.srv.requests.length = 0;
-    const before = cdn.srv.bodyBytes;
+    w.cdn.addPkg(p103);
+    w.cdn.srv.requests.length = 0;
+    const before = w.cdn.srv.bodyBytes;
     const r = await f.check();
     assert.equal(r.outcome, 'updated');
     assert.deepEqual(r.download, { transferred: p103.bytes.length - have, resumed: true, reused: false });
-    assert.equal(requestsTo(cdn, p103.path)[0]!.headers['range'], `bytes=${have}-`);
-    assert.equal(cdn.srv.bodyBytes - before, p103.bytes.length - have);
-    assert.equal(helper.received[0]!.sha256, sha256(p103.bytes));
+    assert.equal(requestsTo(w.cdn, p103.path)[0]!.headers['range'], `bytes=${have}-`);
+    assert.equal(w.cdn.srv.bodyBytes - before, p103.bytes.length - have);
+    assert.equal(w.helper.received[0]!.sha256, sha256(p103.bytes));
   });
 
   it('starts the hash over when the server ignores Range and sends the whole package', async () => {
-    cdn.addPkg(p103, servePackage(p103.bytes, { ranges: false }));
+    w.cdn.addPkg(p103, servePackage(p103.bytes, { ranges: false }));
     const f = await make();
     await writeFile(partialPath(f.state.downloads, sha256(p103.bytes)), p103.bytes.subarray(0, 5000));
     const r = await f.check();
     assert.equal(r.outcome, 'updated');
     assert.deepEqual(r.download, { transferred: p103.bytes.length, resumed: false, reused: false });
-    assert.equal(requestsTo(cdn, p103.path)[0]!.headers['range'], 'bytes=5000-');
-    assert.equal(helper.received[0]!.sha256, sha256(p103.bytes));
+    assert.equal(requestsTo(w.cdn, p103.path)[0]!.headers['range'], 'bytes=5000-');
+    assert.equal(w.helper.received[0]!.sha256, sha256(p103.bytes));
   });
 
   it('throws away a corrupt partial once the hash fails, and the next check succeeds from scratch', async () => {
-    cdn.addPkg(p103);
+    w.cdn.addPkg(p103);
     const f = await make();
     const partial = partialPath(f.state.downloads, sha256(p103.bytes));
     await writeFile(partial, randomBytes(7000));
     const r1 = await f.check();
     assert.equal(r1.code, 'DOWNLOAD_HASH_MISMATCH');
-    assert.equal(helper.received.length, 0);
+    assert.equal(w.helper.received.length, 0);
     assert.deepEqual(await readdir(f.state.downloads), []);
     const r2 = await f.check();
     assert.equal(r2.outcome, 'updated');
-    assert.equal(requestsTo(cdn, p103.path)[1]!.headers['range'], undefined);
-    assert.equal(helper.received[0]!.sha256, sha256(p103.bytes));
+    assert.equal(requestsTo(w.cdn, p103.path)[1]!.headers['range'], undefined);
+    assert.equal(w.helper.received[0]!.sha256, sha256(p103.bytes));
   });
 });

@@ -1,63 +1,21 @@
-import { describe, it, before, after, beforeEach } from 'node:test';
+import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { checkinCall } from '../../agent/main.js';
 import { jittered, runLoop, type LoopTiming } from '../../agent/run-loop.js';
 import { MemoryLogger } from '../../agent/log.js';
 import { status } from '../support/https-server.js';
-import {
-  fixture,
-  installed,
-  installerFails,
-  manifestBytes,
-  newSigner,
-  pkg,
-  release,
-  requestsTo,
-  startCdn,
-  startStandInHelper,
-  T0,
-  testHttp,
-  type Cdn,
-  type Fixture,
-  type StandInHelper,
-} from './support.js';
+import { agentWorld, installed, installerFails, manifestBytes, newSigner, pkg, release, requestsTo, T0, testHttp, type Fixture } from './support.js';
 
 const TIMING: LoopTiming = { intervalMs: 3_600_000, firstDelayMaxMs: 600_000, floorRetryMs: 300_000 };
 
 describe('agent run loop', () => {
-  const signer = newSigner();
   const other = newSigner();
   const p102 = pkg('1.0.2');
   const p103 = pkg('1.0.3');
-  let cdn: Cdn;
-  let helper: StandInHelper;
-  let dir: string;
-  const fixtures: Fixture[] = [];
+  const w = agentWorld([p102, p103]);
   // Floor 1.0.3 is above the running 1.0.2.
-  const floored = () => [release(p103, cdn.srv.origin, { min_required_version: '1.0.3' }), release(p102, cdn.srv.origin)];
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mngd-loop-'));
-    cdn = await startCdn();
-    cdn.addPkg(p102);
-    cdn.addPkg(p103);
-    cdn.table['/api/v1/checkin'] = status(204);
-    helper = await startStandInHelper(dir);
-  });
-  after(async () => {
-    await helper.close();
-    await cdn.close();
-    await Promise.all(fixtures.map((f) => f.cleanup()));
-    await rm(dir, { recursive: true, force: true });
-  });
-  beforeEach(() => {
-    helper.received.length = 0;
-    helper.reply = installed;
-    cdn.srv.requests.length = 0;
-  });
+  const floored = () => [release(p103, w.cdn.srv.origin, { min_required_version: '1.0.3' }), release(p102, w.cdn.srv.origin)];
+  before(() => (w.cdn.table['/api/v1/checkin'] = status(204)));
 
   /** Runs the loop with a recording sleep that stops it after `maxSleeps` sleeps. */
   async function loop(f: Fixture, maxSleeps = 4) {
@@ -65,7 +23,7 @@ describe('agent run loop', () => {
     const stop = new AbortController();
     const end = await runLoop({
       check: () => f.check(),
-      checkin: checkinCall(cdn.srv.url('/api/v1/checkin'), testHttp(), 'device-1', '1.0.2'),
+      checkin: checkinCall(w.cdn.srv.url('/api/v1/checkin'), testHttp(), 'device-1', '1.0.2'),
       timing: TIMING,
       log: f.log,
       random: () => 0.5,
@@ -75,16 +33,12 @@ describe('agent run loop', () => {
         if (sleeps.length >= maxSleeps) stop.abort();
       },
     });
-    return { end, sleeps, checkins: requestsTo(cdn, '/api/v1/checkin') };
+    return { end, sleeps, checkins: requestsTo(w.cdn, '/api/v1/checkin') };
   }
-  const make = async (current = '1.0.2') => {
-    const f = await fixture({ cdn, signer, helperSocket: helper.socketPath, current });
-    fixtures.push(f);
-    return f;
-  };
+  const make = (current = '1.0.2') => w.make({ current });
 
   it('checks in after every check, about hourly, after a random first delay', async () => {
-    cdn.setManifest(manifestBytes(signer, { releases: [release(p102, cdn.srv.origin)] }));
+    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p102, w.cdn.srv.origin)] }));
     const r = await loop(await make());
     assert.equal(r.end, 'stopped');
     assert.deepEqual(r.sleeps, [300_000, 3_600_000, 3_600_000, 3_600_000]);
@@ -93,9 +47,9 @@ describe('agent run loop', () => {
   });
 
   it('blocks checkin while a verified floor is above the running version, retrying every few minutes, then exits after the install', async () => {
-    cdn.setManifest(manifestBytes(signer, { releases: floored() }));
+    w.cdn.setManifest(manifestBytes(w.signer, { releases: floored() }));
     let attempts = 0;
-    helper.reply = (req) => (++attempts < 3 ? installerFails(req) : installed(req));
+    w.helper.reply = (req) => (++attempts < 3 ? installerFails(req) : installed(req));
     const f = await make();
     const r = await loop(f, 10);
     assert.equal(r.end, 'updated', 'the loop ends so the process exits and launchd relaunches');
@@ -107,15 +61,15 @@ describe('agent run loop', () => {
   });
 
   for (const [name, bytes] of [
-    ['signed by an untrusted key', () => manifestBytes(signer, { releases: floored(), keys: [other.key] })],
-    ['expired', () => manifestBytes(signer, { releases: floored(), now: new Date(T0.getTime() - 20 * 86_400_000) })],
+    ['signed by an untrusted key', () => manifestBytes(w.signer, { releases: floored(), keys: [other.key] })],
+    ['expired', () => manifestBytes(w.signer, { releases: floored(), now: new Date(T0.getTime() - 20 * 86_400_000) })],
   ] as const) {
     it(`never blocks checkin on a floor from a manifest ${name}`, async () => {
-      cdn.setManifest(bytes());
+      w.cdn.setManifest(bytes());
       const r = await loop(await make(), 3);
       assert.equal(r.checkins.length, 2);
       assert.deepEqual(r.sleeps, [300_000, 3_600_000, 3_600_000]);
-      assert.equal(helper.received.length, 0);
+      assert.equal(w.helper.received.length, 0);
     });
   }
 

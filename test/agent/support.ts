@@ -4,6 +4,7 @@
  * protocol v1, and a fixture that wires a real check (state folder, HTTP client, helper client).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { before, after, beforeEach } from 'node:test';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -235,4 +236,47 @@ export function deviceFor(version: string, percent: number, inCohort: boolean): 
     const id = `device-${i}`;
     if (bucket(id, version) < percent === inCohort) return id;
   }
+}
+
+/** What most agent test files share: a signer, the loopback CDN, the stand-in helper, fixtures. */
+export interface World {
+  signer: Signer;
+  cdn: Cdn;
+  helper: StandInHelper;
+  /** a temporary folder for this test file */
+  dir: string;
+  /** a fresh agent (own state folder) running `current` (default 1.0.2) */
+  make(extra?: Partial<Parameters<typeof fixture>[0]>): Promise<Fixture>;
+}
+
+/**
+ * Registers the hooks of the enclosing describe: start the CDN (serving `pkgs`) and the helper
+ * before, reset what they recorded before each test, and tear everything down after.
+ */
+export function agentWorld(pkgs: Pkg[]): World {
+  const fixtures: Fixture[] = [];
+  const w = { signer: newSigner() } as World;
+  w.make = async (extra = {}) => {
+    const f = await fixture({ cdn: w.cdn, signer: w.signer, helperSocket: w.helper.socketPath, current: '1.0.2', ...extra });
+    fixtures.push(f);
+    return f;
+  };
+  before(async () => {
+    w.dir = await mkdtemp(join(tmpdir(), 'mngd-agent-test-'));
+    w.cdn = await startCdn();
+    for (const p of pkgs) w.cdn.addPkg(p);
+    w.helper = await startStandInHelper(w.dir);
+  });
+  beforeEach(() => {
+    w.helper.received.length = 0;
+    w.helper.reply = installed;
+    w.cdn.srv.requests.length = 0;
+  });
+  after(async () => {
+    await w.helper.close();
+    await w.cdn.close();
+    await Promise.all(fixtures.map((f) => f.cleanup()));
+    await rm(w.dir, { recursive: true, force: true });
+  });
+  return w;
 }
