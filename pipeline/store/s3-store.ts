@@ -44,7 +44,7 @@ export class S3Store implements ObjectStore {
   readonly location: string;
   private readonly client: S3Client;
 
-  constructor(private readonly opts: S3StoreOptions) {
+  constructor(readonly opts: S3StoreOptions) {
     this.location = `s3://${opts.bucket}${opts.prefix ? `/${opts.prefix}` : ''}`;
     const config: S3ClientConfig = {
       region: opts.region ?? 'us-east-1',
