@@ -47,6 +47,7 @@ describe('http client', () => {
         '/to-creds': redirect('https://user:pw@127.0.0.1:9/pkg'),
         '/to-https': redirect(`${other.origin}/moved/pkg`, 301),
         '/loop': redirect('/loop'),
+        '/silent': () => undefined, // accepts the request, never answers
       }),
     );
   });
@@ -194,6 +195,13 @@ describe('http client', () => {
     assert.equal(seen, 100_000);
     assert.equal(err.bytes, 100_000);
     assert.equal(srv.requests.length - n, 1);
+  });
+
+  it('times out a server that never answers, retrying it', async () => {
+    const n = srv.requests.length;
+    const err = await rejectsWith(client({ readTimeoutMs: 100, retries: { limit: 1, baseDelayMs: 1, maxDelayMs: 1 } }).getBuffer(srv.url('/silent'), { maxBytes: 100 }), 'HTTP_TIMEOUT');
+    assert.match(err.message, /no response within 100 ms/);
+    assert.equal(srv.requests.length - n, 2);
   });
 
   it('refuses a redirect to http', async () => {
