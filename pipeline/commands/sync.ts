@@ -1,9 +1,17 @@
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, type Command } from '../command.js';
 import { openDatabase } from '../db/connect.js';
 import { emitPlan, loadValidSet, releasesDirOf } from '../plan-output.js';
-import { headline } from '../plan-render.js';
+import { blockingProblems, type Plan } from '../plan.js';
 import { planFor, SyncRefusedError, syncReleases } from '../sync.js';
 import { DATABASE_HELP } from './plan.js';
+
+function syncedLine(plan: Plan, migrated: readonly string[]): string {
+  const adopted = plan.updates.filter((u) => u.adopt).length;
+  const parts = [`inserted ${plan.inserts.length}`, `updated ${plan.updates.length - adopted}`, `yanked ${plan.yanks.length}`];
+  if (adopted > 0) parts.push(`adopted ${adopted}`);
+  if (migrated.length > 0) parts.push(`ran ${migrated.length} migration(s)`);
+  return `Synced in one transaction: ${parts.join(', ')}.`;
+}
 
 export const syncCommand: Command = {
   name: 'sync',
@@ -45,11 +53,11 @@ Example:
       if (flag(args, 'dry-run')) {
         const plan = await planFor(db, set, opts);
         await emitPlan(ctx, json, { plan, target: db.label, extra: { dry_run: true, wrote: false }, footer: 'Dry run: nothing was written.' });
-        return plan.problems.some((p) => p.severity === 'error') ? EXIT.INVALID : EXIT.OK;
+        return blockingProblems(plan).length > 0 ? EXIT.INVALID : EXIT.OK;
       }
       try {
         const r = await syncReleases(db, set, opts);
-        const footer = r.wrote ? `Synced: ${headline(r.plan)}.` : 'Nothing to change: nothing was written.';
+        const footer = r.wrote ? syncedLine(r.plan, r.migrated) : 'Nothing to change: nothing was written.';
         await emitPlan(ctx, json, { plan: r.plan, target: db.label, extra: { dry_run: false, wrote: r.wrote, migrated: r.migrated }, footer });
         return EXIT.OK;
       } catch (err) {
