@@ -1,186 +1,160 @@
 /**
- * The pipeline commands run exactly as the workflows call them: the `run:` scripts and env are
- * read from .github/workflows, so a flag or variable renamed on one side fails here. Each script
- * runs as a child process under GitHub's environment (GITHUB_ACTIONS, GITHUB_STEP_SUMMARY,
- * GITHUB_OUTPUT, GITHUB_EVENT_PATH holding a realistic event) in a temporary git repository of
- * releases, with packages served over HTTPS on loopback.
+ * release-pr.yml run as GitHub runs it: the job's steps are read from the workflow (scripts, env,
+ * `if:` conditions), so a flag or variable renamed on one side fails here. Each script runs as a
+ * child process under GitHub's environment (GITHUB_ACTIONS, GITHUB_STEP_SUMMARY, GITHUB_OUTPUT,
+ * GITHUB_EVENT_PATH holding a realistic pull_request event) in a temporary git repository of
+ * releases checked out at the merge commit, with packages served over HTTPS on loopback.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { commands } from '../../pipeline/commands/index.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateSigningKey } from '../../schema/keys.js';
 import { testTls } from '../support/tls.js';
 import { generatedBytes, routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
-import { pipelineSteps, workflowFile, type PipelineStep } from './workflows.js';
-import { makeRunner, runStep, type Runner, type StepResult } from './run-step.js';
+import { pipelineResults, type JobStep } from './run-step.js';
 import { policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './release-repo.js';
+import { assertCalledCorrectly, assertSummaries, describeResult, ranCommand, runPullRequest } from './pull-request.js';
 
-const MiB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const registered = new Set(commands.map((c) => c.name));
 
-/** The steps of a workflow whose mngd-release commands are all implemented. */
-function stepsOf(file: string): PipelineStep[] {
-  return pipelineSteps(workflowFile(file)).filter((s) => s.commands.every((c) => registered.has(c)));
-}
 
-function pullRequestEvent(repo: ReleaseRepo, base: string, head: string, merge: string, number = 42) {
-  const repository = { id: 1, name: 'agent-releases', full_name: 'mngd/agent-releases', private: true, default_branch: 'main', owner: { login: 'mngd', type: 'Organization' } };
-  return {
-    event: {
-      action: 'synchronize',
-      number,
-      pull_request: {
-        number,
-        state: 'open',
-        title: 'Release 1.1.0',
-        user: { login: 'release-engineer' },
-        draft: false,
-        merge_commit_sha: merge,
-        head: { ref: 'release-1.1.0', sha: head, repo: repository, label: 'mngd:release-1.1.0' },
-        base: { ref: 'main', sha: base, repo: repository, label: 'mngd:main' },
-        changed_files: repo.git('diff', '--name-only', base, head).split('\n').filter(Boolean).length,
-      },
-      before: base,
-      after: head,
-      repository,
-      sender: { login: 'release-engineer' },
-    },
-    github: { sha: merge, ref: `refs/pull/${number}/merge`, base_ref: 'main', head_ref: 'release-1.1.0', repository: repository.full_name },
-  };
-}
-
-/** Builds the PR branch on top of `base` and checks out the merge commit, as actions/checkout does for pull_request. */
-function openPullRequest(repo: ReleaseRepo, base: string, change: () => void): { head: string; merge: string } {
-  repo.git('checkout', '-q', '-b', 'release-1.1.0');
-  change();
-  const head = repo.commit('Release 1.1.0');
-  repo.git('checkout', '-q', '--detach', 'main');
-  repo.git('-c', 'user.name=GitHub', '-c', 'user.email=noreply@github.com', 'merge', '-q', '--no-ff', '-m', `Merge ${head} into ${base}`, head);
-  return { head, merge: repo.git('rev-parse', 'HEAD') };
-}
-
-async function runAll(steps: PipelineStep[], cwd: string, runner: Runner): Promise<StepResult[]> {
-  const results: StepResult[] = [];
-  for (const step of steps) results.push(await runStep(step, cwd, runner));
-  return results;
-}
-
-const describeResult = (r: StepResult) => `step "${r.step.step.name}" exited ${r.code}\n--- stdout\n${r.stdout.slice(0, 4000)}\n--- stderr\n${r.stderr.slice(0, 4000)}`;
-
-describe('release-pr.yml, run as GitHub runs it on a pull request', () => {
+describe('release-pr.yml on a pull request that adds a broken release and a package that does not match', () => {
   let srv: TestServer;
-  let results: StepResult[];
+  let steps: JobStep[];
   const pkg100 = generatedBytes(1, 4096);
   const pkg110 = generatedBytes(2, 70_000);
+  const pkg111 = generatedBytes(3, 30_000);
 
   before(async () => {
     srv = await startHttpsServer(
-      routes({ '/agent/mngd-agent-1.0.0.pkg': servePackage(pkg100), '/agent/mngd-agent-1.1.0.pkg': servePackage(pkg110) }),
+      routes({
+        '/agent/mngd-agent-1.0.0.pkg': servePackage(pkg100),
+        '/agent/mngd-agent-1.1.0.pkg': servePackage(pkg110),
+        '/agent/mngd-agent-1.1.1.pkg': servePackage(pkg111),
+      }),
     );
-    const key = generateSigningKey();
     const repo = releaseRepo();
-    repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [key] }));
+    repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [generateSigningKey()] }));
     repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: srv.url('/agent/mngd-agent-1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }));
     const base = repo.commit('Release 1.0.0');
-    const { head, merge } = openPullRequest(repo, base, () => {
-      repo.write('releases/1.1.0.yaml', releaseYaml({ version: '1.1.0', url: srv.url('/agent/mngd-agent-1.1.0.pkg'), sha256: sha256(pkg110), size: pkg110.length }));
-      // The error under test: line 5 of releases/1.2.0.yaml.
-      repo.write(
-        'releases/1.2.0.yaml',
-        releaseYaml({ version: '1.2.0', url: srv.url('/agent/mngd-agent-1.2.0.pkg'), sha256: sha256(pkg110), size: pkg110.length, extra: ['rollout_percent: 150'] }),
-      );
-    });
-    const pr = pullRequestEvent(repo, base, head, merge);
     // The test CA stands in for the public CA a real CDN's certificate chains to.
-    const runner = makeRunner({ event: pr.event, eventName: 'pull_request', github: pr.github, env: { NODE_EXTRA_CA_CERTS: testTls().caFile } });
-    results = await runAll(stepsOf('release-pr.yml'), repo.dir, runner);
+    steps = await runPullRequest(
+      repo,
+      base,
+      () => {
+        repo.write('releases/1.1.0.yaml', releaseYaml({ version: '1.1.0', url: srv.url('/agent/mngd-agent-1.1.0.pkg'), sha256: sha256(pkg110), size: pkg110.length }));
+        // A package that does not match its file: the sha256 on line 3 is that of other bytes.
+        repo.write('releases/1.1.1.yaml', releaseYaml({ version: '1.1.1', url: srv.url('/agent/mngd-agent-1.1.1.pkg'), sha256: sha256(Buffer.from('other bytes')), size: pkg111.length }));
+        // A schema error on line 5 of releases/1.2.0.yaml.
+        repo.write('releases/1.2.0.yaml', releaseYaml({ version: '1.2.0', url: srv.url('/agent/mngd-agent-1.2.0.pkg'), sha256: sha256(Buffer.from('1.2.0')), size: 1000, extra: ['rollout_percent: 150'] }));
+      },
+      42,
+      { env: { NODE_EXTRA_CA_CERTS: testTls().caFile } },
+    );
   });
   after(() => srv.close());
 
-  it('runs validate, and every other implemented command, with flags the command accepts', () => {
-    const ran = results.flatMap((r) => r.step.commands);
-    assert.ok(ran.includes('validate'), `ran: ${ran.join(', ')}`);
-    for (const r of results) {
-      // 2 = called wrongly (a flag the command does not know), 127 = no such program.
-      assert.ok(r.code !== 2 && r.code !== 127, describeResult(r));
-      assert.doesNotMatch(r.stderr, /unknown command|Unknown option|--help" for usage/, describeResult(r));
-    }
+  it('decides that the pull request needs the release checks', () => {
+    const changes = steps.find((s) => s.step.id === 'changes');
+    assert.equal(changes?.how, 'ran');
+    assert.match(changes?.result?.output ?? '', /^relevant=true$/m);
   });
 
+  it('calls every command with flags it accepts', () => assertCalledCorrectly(steps));
+
   it('fails validate and annotates the error on its line in the release file', () => {
-    const r = results.find((x) => x.step.commands[0] === 'validate');
-    assert.ok(r);
+    const r = ranCommand(steps, 'validate');
     assert.equal(r.code, 1, describeResult(r));
-    const hits = r.annotations.filter((a) => a.level === 'error' && a.props['file'] === 'releases/1.2.0.yaml');
-    assert.ok(hits.length > 0, `no ::error annotation for releases/1.2.0.yaml in:\n${r.stdout}`);
-    assert.ok(hits.some((a) => a.props['line'] === '5'), `expected line=5: ${JSON.stringify(hits)}`);
     assert.match(r.stdout, /^::error [^\n]*file=releases\/1\.2\.0\.yaml,line=5[,:]/m);
-    // The valid release and the base release are not blamed.
+    const hits = r.annotations.filter((a) => a.level === 'error' && a.props['file'] === 'releases/1.2.0.yaml');
+    assert.ok(hits.some((a) => a.props['line'] === '5'), `expected line=5: ${JSON.stringify(hits)}`);
+    // The valid releases and the base release are not blamed.
     assert.ok(!r.annotations.some((a) => a.level === 'error' && a.props['file'] !== 'releases/1.2.0.yaml'), r.stdout);
   });
 
-  it('writes a summary for every step, under the 1 MiB limit', () => {
-    for (const r of results) {
-      assert.ok(r.summaryBytes > 0, `no job summary from ${describeResult(r)}`);
-      assert.ok(r.summaryBytes < MiB, `${r.step.step.name}: ${r.summaryBytes} bytes`);
-    }
-    const validate = results.find((x) => x.step.commands[0] === 'validate');
-    assert.match(validate?.summary ?? '', /releases\/1\.2\.0\.yaml:5/);
+  it('still verifies the packages after validate failed, and annotates the mismatch on its sha256 line', () => {
+    const r = ranCommand(steps, 'verify-artifacts');
+    assert.equal(r.code, 1, describeResult(r));
+    const hits = r.annotations.filter((a) => a.level === 'error' && a.props['file'] === 'releases/1.1.1.yaml');
+    assert.ok(hits.some((a) => a.props['line'] === '3'), `expected an error on releases/1.1.1.yaml line 3:\n${r.stdout}`);
+    assert.ok(hits.some((a) => a.message.includes(sha256(pkg111))), 'the annotation names the hash the package really has');
+    assert.ok(!r.annotations.some((a) => a.level === 'error' && a.props['file'] === 'releases/1.1.0.yaml'), r.stdout);
   });
 
-  it('verifies only the packages of the releases the pull request changed', () => {
+  it('downloads only the packages of the releases the pull request changed', () => {
     const paths = srv.requests.map((q) => q.path);
     assert.ok(paths.includes('/agent/mngd-agent-1.1.0.pkg'), `requests: ${paths.join(', ')}`);
+    assert.ok(paths.includes('/agent/mngd-agent-1.1.1.pkg'), `requests: ${paths.join(', ')}`);
     assert.ok(!paths.includes('/agent/mngd-agent-1.0.0.pkg'), `the unchanged 1.0.0 was downloaded: ${paths.join(', ')}`);
+  });
+
+  it('does not plan invalid releases (it would only repeat validate\'s errors)', () => {
+    const plan = steps.find((s) => s.step.name?.startsWith('Plan'));
+    assert.equal(plan?.how, 'skipped');
+  });
+
+  it('writes a summary for every step, under the 1 MiB limit, naming the file and line', () => {
+    assertSummaries(steps);
+    assert.match(ranCommand(steps, 'validate').summary, /releases\/1\.2\.0\.yaml:5/);
   });
 });
 
-describe('release-pr.yml with thousands of problems', () => {
-  let results: StepResult[];
-  const FILES = 2500;
+describe('release-pr.yml on a valid pull request', () => {
+  let srv: TestServer;
+  let repo: ReleaseRepo;
+  let steps: JobStep[];
+  const pkg100 = generatedBytes(1, 4096);
+  const pkg110 = generatedBytes(2, 9000);
 
   before(async () => {
-    const key = generateSigningKey();
-    const repo = releaseRepo();
-    repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.com/agent/', keys: [key] }));
-    repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: 'https://cdn.example.com/agent/1.0.0.pkg', sha256: 'a'.repeat(64), size: 10 }));
+    srv = await startHttpsServer(routes({ '/agent/1.0.0.pkg': servePackage(pkg100), '/agent/1.1.0.pkg': servePackage(pkg110) }));
+    repo = releaseRepo();
+    repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [generateSigningKey()] }));
+    repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: srv.url('/agent/1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }));
     const base = repo.commit('Release 1.0.0');
-    const { head, merge } = openPullRequest(repo, base, () => {
-      for (let i = 0; i < FILES; i++) {
-        // Four problems each: an http URL outside the allowed prefixes, a bad hash, a bad size, a bad share.
-        repo.write(
-          `releases/2.0.${i}.yaml`,
-          releaseYaml({ version: `2.0.${i}`, url: `http://downloads.example.org/some/long/path/agent-2.0.${i}.pkg`, sha256: 'XYZ', size: -1, extra: ['rollout_percent: 150'] }),
-        );
-      }
-    });
-    const pr = pullRequestEvent(repo, base, head, merge, 43);
-    const runner = makeRunner({ event: pr.event, eventName: 'pull_request', github: pr.github });
-    results = await runAll(stepsOf('release-pr.yml'), repo.dir, runner);
+    steps = await runPullRequest(
+      repo,
+      base,
+      () => repo.write('releases/1.1.0.yaml', releaseYaml({ version: '1.1.0', url: srv.url('/agent/1.1.0.pkg'), sha256: sha256(pkg110), size: pkg110.length, extra: ['rollout_percent: 10'] })),
+      45,
+      { env: { NODE_EXTRA_CA_CERTS: testTls().caFile } },
+    );
+  });
+  after(() => srv.close());
+
+  it('passes every check and calls every command with flags it accepts', () => {
+    assertCalledCorrectly(steps);
+    for (const r of pipelineResults(steps)) assert.equal(r.code, 0, describeResult(r));
+    assert.deepEqual(pipelineResults(steps).map((r) => r.step.commands.at(-1)), ['validate', 'verify-artifacts', 'plan']);
   });
 
-  it('keeps every step summary under GitHub\'s 1 MiB limit, saying where it was cut', () => {
-    for (const r of results) {
-      assert.ok(r.code !== 2 && r.code !== 127, describeResult(r));
-      assert.ok(r.summaryBytes > 0, `no job summary from ${describeResult(r)}`);
-      assert.ok(r.summaryBytes < MiB, `${r.step.step.name}: ${r.summaryBytes} bytes`);
-    }
-    const validate = results.find((x) => x.step.commands[0] === 'validate');
-    assert.ok(validate);
-    assert.equal(validate.code, 1);
-    assert.match(validate.summary, /cut/);
+  it('plans against main\'s releases when no read-only database is configured: only the new release is an insert', () => {
+    const r = ranCommand(steps, 'plan');
+    assert.match(r.summary, /base commit [0-9a-f]{40}/);
+    assert.match(r.summary, /1\.1\.0/);
+    const inserts = r.summary.split('\n').filter((l) => /insert/i.test(l) && /1\.0\.0/.test(l));
+    assert.deepEqual(inserts, [], `1.0.0 is already on main and must not be planned as new:\n${r.summary}`);
+    // Nothing of the seeding leaked into the pull request's annotations.
+    assert.deepEqual(r.annotations.filter((a) => a.level === 'error'), []);
+    assert.ok(existsSync(join(repo.dir, '.state', 'pglite')), 'the embedded table lives in the runner\'s checkout');
   });
 
-  it('annotates every problem on its file and line', () => {
-    const validate = results.find((x) => x.step.commands[0] === 'validate');
-    assert.ok(validate);
-    const errors = validate.annotations.filter((a) => a.level === 'error');
-    assert.ok(errors.length >= FILES * 4, `${errors.length} error annotations for ${FILES} files with 4 problems each`);
-    for (const a of errors) {
-      assert.match(a.props['file'] ?? '', /^releases\/2\.0\.\d+\.yaml$/);
-      assert.match(a.props['line'] ?? '', /^[1-5]$/);
-    }
+  it('writes every step\'s summary under the 1 MiB limit', () => assertSummaries(steps));
+});
+
+describe('release-pr.yml on a pull request that touches nothing relevant', () => {
+  it('skips the release checks and says so in the summary, so the required check still passes', async () => {
+    const repo = releaseRepo();
+    repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.com/agent/', keys: [generateSigningKey()] }));
+    repo.write('README.md', 'v1\n');
+    const base = repo.commit('base');
+    const steps = await runPullRequest(repo, base, () => repo.write('README.md', 'v2\n'), 44);
+    const changes = steps.find((s) => s.step.id === 'changes');
+    assert.match(changes?.result?.output ?? '', /^relevant=false$/m);
+    assert.match(changes?.result?.summary ?? '', /no release check needed/);
+    assert.deepEqual(pipelineResults(steps), []);
+    assert.ok(steps.every((s) => s.outcome !== 'failure'));
   });
 });

@@ -7,23 +7,30 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { commands } from '../../pipeline/commands/index.js';
 import { generateSigningKey, publicKeyFromBase64 } from '../../schema/keys.js';
 import { verifyManifest } from '../../schema/manifest.js';
 import { testTls } from '../support/tls.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import { openPglite } from '../../pipeline/db/pglite.js';
+import type { Database } from '../../pipeline/db/database.js';
 import { generatedBytes, routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
-import { pipelineSteps, workflowFile, type PipelineStep } from './workflows.js';
-import { makeRunner, runStep, type Runner, type StepResult } from './run-step.js';
+import { workflowFile } from './workflows.js';
+import { makeRunner, pipelineResults, runJob, type JobStep, type Runner, type StepResult } from './run-step.js';
 import { policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './release-repo.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const registered = new Set(commands.map((c) => c.name));
-const stepsOf = (file: string): PipelineStep[] => pipelineSteps(workflowFile(file)).filter((s) => s.commands.every((c) => registered.has(c)));
-const describeResult = (r: StepResult) => `${r.step.workflow} step "${r.step.step.name}" exited ${r.code}\n--- stdout\n${r.stdout.slice(0, 4000)}\n--- stderr\n${r.stderr.slice(0, 4000)}`;
+const describeResult = (r: StepResult) => `${r.step.workflow} step "${r.step.step.name}" exited ${r.code} after ${r.ms} ms\n--- stdout\n${r.stdout.slice(0, 4000)}\n--- stderr\n${r.stderr.slice(0, 4000)}`;
+let withTableImpl: (<T>(fn: (sql: Database) => Promise<T>) => Promise<T>) | undefined;
+/** Runs SQL on the table the workflow steps used: the test's PostgreSQL database, or the embedded PGlite of the checkout. */
+const withTable = <T>(fn: (sql: Database) => Promise<T>): Promise<T> => {
+  if (!withTableImpl) throw new Error('the table is not set up yet');
+  return withTableImpl(fn);
+};
+const publishJob = (repo: ReleaseRepo, runner: Runner) => runJob(workflowFile('release-publish.yml'), 'apply', repo.dir, runner);
+const refreshJob = (repo: ReleaseRepo, runner: Runner) => runJob(workflowFile('release-refresh.yml'), 'refresh', repo.dir, runner);
 
 function pushEvent(repo: ReleaseRepo, before: string, after: string) {
   const repository = { id: 1, name: 'agent-releases', full_name: 'mngd/agent-releases', private: true, default_branch: 'main', owner: { login: 'mngd', name: 'mngd' } };
@@ -40,6 +47,8 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
   let db: TestDatabase | undefined;
   let repo: ReleaseRepo;
   let runner: Runner;
+  let publishSteps: JobStep[];
+  let refreshSteps: JobStep[];
   let publish: StepResult[];
   let refresh: StepResult[];
   const key = generateSigningKey();
@@ -66,20 +75,40 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
       vars: { AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/mngd-release-publish', AWS_REGION: 'us-east-1' },
       env: { NODE_EXTRA_CA_CERTS: testTls().caFile },
     });
-    publish = [];
-    for (const s of stepsOf('release-publish.yml')) publish.push(await runStep(s, repo.dir, runner));
-    refresh = [];
-    for (const s of stepsOf('release-refresh.yml')) refresh.push(await runStep(s, repo.dir, runner));
+    withTableImpl = async (fn) => {
+      if (db) return fn(db.db);
+      // The CLI has exited: the embedded database folder is free to open here.
+      const local = await openPglite(join(repo.dir, '.state', 'pglite'));
+      try {
+        return await fn(local);
+      } finally {
+        await local.close();
+      }
+    };
+    publishSteps = await publishJob(repo, runner);
+    publish = pipelineResults(publishSteps);
+    refreshSteps = await refreshJob(repo, runner);
+    refresh = pipelineResults(refreshSteps);
   });
   after(async () => {
     await srv.close();
     await db?.close();
   });
 
-  it('runs every implemented pipeline step of both workflows successfully', () => {
-    const ran = [...publish, ...refresh].map((r) => r.step.commands.join('+'));
-    assert.ok(ran.includes('publish'), `ran: ${ran.join(', ')}`);
+  it('runs apply on merge, then publish --refresh and drift, each successfully', () => {
+    assert.deepEqual(publish.map((r) => r.step.commands.join('+')), ['apply']);
+    assert.deepEqual(refresh.map((r) => r.step.commands.join('+')), ['publish', 'drift']);
+    assert.match(refresh[0]?.step.run ?? '', /publish --refresh/);
     for (const r of [...publish, ...refresh]) assert.equal(r.code, 0, describeResult(r));
+    // The failure reports stay quiet when nothing failed.
+    for (const s of [...publishSteps, ...refreshSteps]) assert.notEqual(s.outcome, 'failure', s.step.name);
+    assert.equal(publishSteps.find((s) => s.step.if === 'failure()')?.how, 'skipped');
+    assert.equal(refreshSteps.find((s) => s.step.if === 'failure()')?.how, 'skipped');
+  });
+
+  it('records the releases in agent_releases (the beta release stays inactive for the legacy endpoint)', async () => {
+    const { rows } = await withTable((sql) => sql.query<{ version: string; active: boolean }>('SELECT version, active FROM agent_releases ORDER BY version'));
+    assert.deepEqual(rows.map((r) => [r.version, r.active]), [['1.0.0', true], ['1.1.0', false]]);
   });
 
   it('publishes a signed manifest per channel that an agent trusting the policy key accepts', () => {
@@ -112,11 +141,30 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
     const latest = join(bucket(), 'latest.json');
     const beforeBytes = readFileSync(latest);
     const beforeMtime = statSync(latest).mtimeMs;
-    for (const s of stepsOf('release-refresh.yml')) {
-      const r = await runStep(s, repo.dir, runner);
-      assert.equal(r.code, 0, describeResult(r));
-    }
+    for (const r of pipelineResults(await refreshJob(repo, runner))) assert.equal(r.code, 0, describeResult(r));
     assert.deepEqual(readFileSync(latest), beforeBytes);
     assert.equal(statSync(latest).mtimeMs, beforeMtime);
+  });
+
+  it('repairs a manifest changed by hand on the next refresh', async () => {
+    const latest = join(bucket(), 'channels', 'beta', 'latest.json');
+    const tampered = JSON.parse(readFileSync(latest, 'utf8')) as { signed: { releases: { rollout_percent: number }[] } };
+    (tampered.signed.releases[0] as { rollout_percent: number }).rollout_percent = 100;
+    writeFileSync(latest, JSON.stringify(tampered));
+    for (const r of pipelineResults(await refreshJob(repo, runner))) assert.equal(r.code, 0, describeResult(r));
+    const trustedKeys = [publicKeyFromBase64(key.public_key)];
+    const beta = verifyManifest(readFileSync(latest), { trustedKeys, channel: 'beta', now: new Date() });
+    assert.equal(beta.signed.releases[0]?.rollout_percent, 100);
+  });
+
+  it('fails the refresh loudly when the table was changed by hand', async () => {
+    await withTable((sql) => sql.query("UPDATE agent_releases SET release_notes = 'edited by hand' WHERE version = '1.0.0'"));
+    const steps = await refreshJob(repo, runner);
+    const drift = pipelineResults(steps).find((r) => r.step.commands.includes('drift'));
+    assert.equal(drift?.code, 1, drift && describeResult(drift));
+    const loud = steps.find((s) => s.step.if === 'failure()');
+    assert.equal(loud?.how, 'ran');
+    assert.match(loud?.result?.stdout ?? '', /^::error title=release-refresh failed::/m);
+    assert.match(loud?.result?.summary ?? '', /release-refresh failed/);
   });
 });

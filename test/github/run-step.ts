@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { annotationsIn, evaluate, repoRoot, type Annotation, type Contexts, type PipelineStep } from './workflows.js';
+import { evaluateCondition, parseOutputs, type StepState } from './conditions.js';
+import { annotationsIn, asRunStep, evaluate, repoRoot, type Annotation, type Contexts, type PipelineStep, type Step, type WorkflowFile } from './workflows.js';
 
 export const CLI = join(repoRoot, 'dist', 'pipeline', 'cli.js');
 
@@ -22,6 +23,8 @@ export interface StepResult {
   summaryBytes: number;
   output: string;
   annotations: Annotation[];
+  /** wall time of the step, for the report when a test fails */
+  ms: number;
 }
 
 export interface Runner {
@@ -78,6 +81,7 @@ export async function runStep(step: PipelineStep, cwd: string, runner: Runner): 
     ...stepEnv,
   };
   const script = evaluate(step.run, runner.contexts);
+  const started = Date.now();
   const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -98,6 +102,7 @@ export async function runStep(step: PipelineStep, cwd: string, runner: Runner): 
     summaryBytes: summary.length,
     output: readFileSync(outputPath, 'utf8'),
     annotations: annotationsIn(stdout),
+    ms: Date.now() - started,
   };
 }
 
@@ -119,4 +124,50 @@ exec "${process.execPath}" "${CLI}" "$@"
   chmodSync(path, 0o755);
   binDir = dir;
   return dir;
+}
+
+export interface JobStep {
+  step: Step;
+  outcome: StepState['outcome'];
+  /** how the step was handled: run for real, simulated (an action, or `npm ci` of this checkout), or skipped by its `if:` */
+  how: 'ran' | 'simulated' | 'skipped';
+  /** present when the step ran */
+  result?: StepResult;
+}
+
+/**
+ * Runs a job's steps in order as the runner does, honouring each `if:`. Actions (`uses:`) and
+ * `npm ci` are simulated as successful: the test runs in a temporary repository of releases
+ * with this checkout's CLI already built. Every other `run:` step runs for real.
+ */
+export async function runJob(wf: WorkflowFile, jobId: string, cwd: string, runner: Runner): Promise<JobStep[]> {
+  const job = wf.workflow.jobs[jobId];
+  if (!job) throw new Error(`${wf.file} has no job ${jobId}`);
+  const env: Record<string, string> = {};
+  for (const layer of [wf.workflow.env, job.env]) {
+    for (const [k, v] of Object.entries(layer ?? {})) env[k] = evaluate(String(v), runner.contexts);
+  }
+  const states: Record<string, StepState> = {};
+  const out: JobStep[] = [];
+  let failed = false;
+  for (const step of job.steps ?? []) {
+    let entry: JobStep;
+    if (!evaluateCondition(step.if, { steps: states, env, failed })) {
+      entry = { step, outcome: 'skipped', how: 'skipped' };
+    } else if (typeof step.run !== 'string' || /^npm ci\b/.test(step.run)) {
+      entry = { step, outcome: 'success', how: 'simulated' };
+    } else {
+      const result = await runStep(asRunStep(wf, jobId, { ...step, run: step.run }), cwd, runner);
+      entry = { step, outcome: result.code === 0 ? 'success' : 'failure', how: 'ran', result };
+    }
+    if (entry.outcome === 'failure') failed = true;
+    if (step.id) states[step.id] = { outcome: entry.outcome, outputs: entry.result ? parseOutputs(entry.result.output) : {} };
+    out.push(entry);
+  }
+  return out;
+}
+
+/** The results of the steps that ran `npx mngd-release ...`. */
+export function pipelineResults(steps: readonly JobStep[]): StepResult[] {
+  return steps.flatMap((s) => (s.result && s.result.step.commands.length > 0 ? [s.result] : []));
 }

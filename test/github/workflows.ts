@@ -80,21 +80,37 @@ export interface PipelineStep {
 
 const INVOCATION = /\bnpx\s+(?:--no\s+)?mngd-release\s+([a-z-]+)/g;
 
-export function pipelineSteps(wf: WorkflowFile): PipelineStep[] {
+/** A `run:` step with its merged env and the mngd-release commands it calls. */
+export function asRunStep(wf: WorkflowFile, jobId: string, step: Step & { run: string }): PipelineStep {
+  const job = wf.workflow.jobs[jobId];
+  const commands = [...step.run.matchAll(INVOCATION)].map((m) => m[1] as string);
+  const env: Record<string, string> = {};
+  for (const layer of [wf.workflow.env, job?.env, step.env]) {
+    for (const [k, v] of Object.entries(layer ?? {})) env[k] = String(v);
+  }
+  return { workflow: wf.file, job: jobId, step, run: step.run, env, commands };
+}
+
+/** Every `run:` step of a workflow, in order, ready to run. */
+export function runSteps(wf: WorkflowFile): PipelineStep[] {
   const out: PipelineStep[] = [];
   for (const [jobId, job] of Object.entries(wf.workflow.jobs)) {
     for (const step of job.steps ?? []) {
-      if (typeof step.run !== 'string') continue;
-      const commands = [...step.run.matchAll(INVOCATION)].map((m) => m[1] as string);
-      if (commands.length === 0) continue;
-      const env: Record<string, string> = {};
-      for (const layer of [wf.workflow.env, job.env, step.env]) {
-        for (const [k, v] of Object.entries(layer ?? {})) env[k] = String(v);
-      }
-      out.push({ workflow: wf.file, job: jobId, step, run: step.run, env, commands });
+      if (typeof step.run === 'string') out.push(asRunStep(wf, jobId, { ...step, run: step.run }));
     }
   }
   return out;
+}
+
+/** The steps that run `npx mngd-release ...`. */
+export function pipelineSteps(wf: WorkflowFile): PipelineStep[] {
+  return runSteps(wf).filter((s) => s.commands.length > 0);
+}
+
+export function stepWithId(wf: WorkflowFile, id: string): PipelineStep {
+  const found = runSteps(wf).find((s) => s.step.id === id);
+  if (!found) throw new Error(`${wf.file} has no run step with id "${id}"`);
+  return found;
 }
 
 /** The contexts a `${{ }}` expression may read. */
