@@ -146,22 +146,22 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
     assert.equal(statSync(latest).mtimeMs, beforeMtime);
   });
 
-  it('repairs a manifest changed by hand on the next refresh', async () => {
+  it('fails the refresh loudly when the table was changed by hand, after repairing a manifest changed by hand', async () => {
     const latest = join(bucket(), 'channels', 'beta', 'latest.json');
     const tampered = JSON.parse(readFileSync(latest, 'utf8')) as { signed: { releases: { rollout_percent: number }[] } };
-    (tampered.signed.releases[0] as { rollout_percent: number }).rollout_percent = 100;
+    (tampered.signed.releases[0] as { rollout_percent: number }).rollout_percent = 0;
     writeFileSync(latest, JSON.stringify(tampered));
-    for (const r of pipelineResults(await refreshJob(repo, runner))) assert.equal(r.code, 0, describeResult(r));
-    const trustedKeys = [publicKeyFromBase64(key.public_key)];
-    const beta = verifyManifest(readFileSync(latest), { trustedKeys, channel: 'beta', now: new Date() });
-    assert.equal(beta.signed.releases[0]?.rollout_percent, 100);
-  });
-
-  it('fails the refresh loudly when the table was changed by hand', async () => {
     await withTable((sql) => sql.query("UPDATE agent_releases SET release_notes = 'edited by hand' WHERE version = '1.0.0'"));
     const steps = await refreshJob(repo, runner);
+    // publish --refresh replaces the manifest that no longer verifies...
+    const republish = pipelineResults(steps).find((r) => r.step.commands.includes('publish'));
+    assert.equal(republish?.code, 0, republish && describeResult(republish));
+    const beta = verifyManifest(readFileSync(latest), { trustedKeys: [publicKeyFromBase64(key.public_key)], channel: 'beta', now: new Date() });
+    assert.equal(beta.signed.releases[0]?.rollout_percent, 100);
+    // ...and drift still runs, finds the row edited by hand, and the job says so loudly.
     const drift = pipelineResults(steps).find((r) => r.step.commands.includes('drift'));
     assert.equal(drift?.code, 1, drift && describeResult(drift));
+    assert.match(`${drift?.stdout}${drift?.stderr}`, /1\.0\.0[\s\S]*release_notes|release_notes[\s\S]*1\.0\.0/);
     const loud = steps.find((s) => s.step.if === 'failure()');
     assert.equal(loud?.how, 'ran');
     assert.match(loud?.result?.stdout ?? '', /^::error title=release-refresh failed::/m);
