@@ -128,13 +128,16 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
     }
     return failManifest('verify-manifest', err);
   }
-  // Only a verified manifest moves the rollback mark and replaces the cache.
-  if (state.accepted === null || verified.accepted.sequence > state.accepted.sequence) state.accepted = verified.accepted;
-  if (source === 'downloaded') {
-    await d.state.writeCachedManifest(raw);
-    state.manifest_etag = etag;
+  // Only a verified manifest moves the rollback mark and replaces the cache. An unchanged
+  // manifest (304) writes nothing.
+  if (source === 'downloaded' || state.accepted === null || verified.accepted.sequence > state.accepted.sequence) {
+    if (state.accepted === null || verified.accepted.sequence > state.accepted.sequence) state.accepted = verified.accepted;
+    if (source === 'downloaded') {
+      await d.state.writeCachedManifest(raw);
+      state.manifest_etag = etag;
+    }
+    await d.state.write(state);
   }
-  await d.state.write(state);
 
   // 3. Choose.
   const signed = verified.signed;

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { agentWorld, deviceFor, installed, installerFails, manifestBytes, pkg, release, requestsTo, sha256, warnings } from './support.js';
 
 describe('agent check', () => {
@@ -38,7 +38,9 @@ describe('agent check', () => {
     const first = await f.check();
     assert.equal(first.manifest?.source, 'downloaded');
     const bodyBefore = w.cdn.srv.bodyBytes;
+    const stateBefore = await stat(join(f.state.dir, 'state.json'));
     const second = await f.check();
+    assert.equal((await stat(join(f.state.dir, 'state.json'))).mtimeMs, stateBefore.mtimeMs, 'an unchanged check writes nothing');
     assert.equal(second.outcome, 'up-to-date');
     assert.equal(second.manifest?.source, 'cached');
     const reqs = requestsTo(w.cdn, '/latest.json');
