@@ -41,12 +41,22 @@ function reply(sock: Socket, r: HelperResponse): void {
   if (!sock.destroyed && sock.writable) sock.write(JSON.stringify(r) + '\n');
 }
 
-/** Ends a connection after a last reply; what the client still sends is read and dropped. */
+/** After a refusal, how long a client may go on sending (dropped) before it is cut off. */
+const DRAIN_MS = 5000;
+
+/**
+ * Ends a connection after a last reply. What the client still sends is read and dropped for a
+ * while: closing on unread data would reset the connection and lose the reply on its way.
+ */
 function refuseAndClose(sock: Socket, r: HelperResponse): void {
+  if (!sock.writable) return; // refused already
   reply(sock, r);
   sock.removeAllListeners('data');
   sock.on('data', () => undefined);
+  sock.resume();
   sock.end();
+  const cut = setTimeout(() => sock.destroy(), DRAIN_MS);
+  sock.once('close', () => clearTimeout(cut));
 }
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
@@ -99,7 +109,6 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       if (deadline !== null) clearTimeout(deadline);
       deadline = setTimeout(() => {
         refuseAndClose(sock, errorReply(null, 'IDLE_TIMEOUT', `no complete request within ${deps.idleTimeoutMs} ms; send one JSON request per line`));
-        sock.destroySoon();
       }, deps.idleTimeoutMs);
     };
     const disarmIdle = (): void => {

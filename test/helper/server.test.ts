@@ -37,7 +37,7 @@ describe('mngd-helper serve', () => {
     work = mkdtempSync(join(tmpdir(), 'mngd-helper-pkgs-'));
     pkg103 = makePkg(work, '1.0.3', 200_000);
     pkg101 = makePkg(work, '1.0.1');
-    helper = await startHelper({ key, installed: '1.0.2', installerTimeout: 2, idleTimeout: 0.5 });
+    helper = await startHelper({ key, installed: '1.0.2', installerTimeout: 3, idleTimeout: 0.5, env: { STANDIN_FLOOD_BYTES: '2000000' } });
     // 1.0.3 and 1.0.2 staged at 10 %, so the manifest lists down to 1.0.1 (at 100 %).
     manifest = signedManifest([releaseOf(pkg103, 10), releaseOf(makePkg(work, '1.0.2'), 10), releaseOf(pkg101)], [key]);
   });
