@@ -23,6 +23,16 @@ import { policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './releas
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const describeResult = (r: StepResult) => `${r.step.workflow} step "${r.step.step.name}" exited ${r.code} after ${r.ms} ms\n--- stdout\n${r.stdout.slice(0, 4000)}\n--- stderr\n${r.stderr.slice(0, 4000)}`;
+function assertNoSecret(results: readonly StepResult[], privateKeyText: string): void {
+  const secret = privateKeyText.slice('ed25519:'.length);
+  for (const r of results) {
+    for (const text of [r.stdout, r.stderr, r.summary, r.output]) {
+      const leaks = text.split('\n').filter((l) => l.includes(secret) && !l.startsWith('::add-mask::'));
+      assert.deepEqual(leaks, [], `${r.step.step.name} printed a signing key`);
+    }
+  }
+}
+
 let withTableImpl: (<T>(fn: (sql: Database) => Promise<T>) => Promise<T>) | undefined;
 /** Runs SQL on the table the workflow steps used: the test's PostgreSQL database, or the embedded PGlite of the checkout. */
 const withTable = <T>(fn: (sql: Database) => Promise<T>): Promise<T> => {
@@ -121,13 +131,7 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
   });
 
   it('never prints the signing key (only the runner\'s add-mask command may carry it)', () => {
-    const secret = key.privateKeyText.slice('ed25519:'.length);
-    for (const r of [...publish, ...refresh]) {
-      for (const text of [r.stdout, r.stderr, r.summary, r.output]) {
-        const leaks = text.split('\n').filter((l) => l.includes(secret) && !l.startsWith('::add-mask::'));
-        assert.deepEqual(leaks, [], `${r.step.step.name} printed the signing key`);
-      }
-    }
+    assertNoSecret([...publish, ...refresh], key.privateKeyText);
   });
 
   it('writes each step\'s summary under the 1 MiB limit', () => {
@@ -144,6 +148,23 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
     for (const r of pipelineResults(await refreshJob(repo, runner))) assert.equal(r.code, 0, describeResult(r));
     assert.deepEqual(readFileSync(latest), beforeBytes);
     assert.equal(statSync(latest).mtimeMs, beforeMtime);
+  });
+
+  it('rotates the signing key as docs/github-setup.md says: trust both, sign with both, agents on either key accept', async () => {
+    const next = generateSigningKey();
+    repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [key, next] }));
+    repo.commit('Trust the 2027 signing key');
+    const rotating = { ...runner, contexts: { ...runner.contexts, secrets: { ...(runner.contexts['secrets'] as object), MNGD_SIGNING_KEY: `${key.privateKeyText},${next.privateKeyText}` } } };
+    const results = pipelineResults(await refreshJob(repo, rotating));
+    for (const r of results) assert.equal(r.code, 0, describeResult(r));
+    for (const k of [key, next]) assertNoSecret(results, k.privateKeyText);
+    for (const [channel, path] of [['stable', 'latest.json'], ['beta', 'channels/beta/latest.json']] as const) {
+      const raw = readFileSync(join(bucket(), path));
+      for (const trusted of [key, next]) {
+        const v = verifyManifest(raw, { trustedKeys: [publicKeyFromBase64(trusted.public_key)], channel, now: new Date() });
+        assert.deepEqual(v.signers, [trusted.keyid]);
+      }
+    }
   });
 
   it('fails the refresh loudly when the table was changed by hand, after repairing a manifest changed by hand', async () => {
