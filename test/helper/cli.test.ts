@@ -18,7 +18,7 @@ function helperCli(args: string[]): Promise<{ code: number | null; stdout: strin
     let stderr = '';
     p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    p.on('close', (code) => resolve({ code, stdout, stderr })); // 'close': after all output is read
   });
 }
 
