@@ -1,26 +1,16 @@
 /** The `mngd-helper` bin as a user runs it: exit codes, help, and what it refuses at start. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { HELPER_CLI, newKey, startHelper } from './harness.js';
+import { HELPER_CLI, newKey, runNode, startHelper } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mngd-helper-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const key = newKey();
 
-function helperCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [HELPER_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr })); // 'close': after all output is read
-  });
-}
+const helperCli = (args: string[]) => runNode(HELPER_CLI, args);
 
 describe('mngd-helper', () => {
   it('prints help with --help (exit 0) and wants a command (exit 2)', async () => {

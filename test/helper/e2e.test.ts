@@ -5,27 +5,17 @@
  * relaunched agent reports the new version.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
 import { testTls } from '../support/tls.js';
-import { makePkg, newKey, releaseOf, ROOT, signedManifest, startHelper, type HelperProcess } from './harness.js';
+import { makePkg, newKey, releaseOf, ROOT, runNode, signedManifest, startHelper, type HelperProcess } from './harness.js';
 
 const AGENT_CLI = join(ROOT, 'dist/agent/cli.js');
 
-function runAgent(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [AGENT_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr })); // 'close': after all output is read
-  });
-}
+const runAgent = (args: string[]) => runNode(AGENT_CLI, args);
 
 describe('agent and helper together', () => {
   const key = newKey();

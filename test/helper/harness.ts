@@ -167,6 +167,18 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
   };
 }
 
+/** Runs a Node program to its end; resolves once all its output is read. */
+export function runNode(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (code) => resolve({ code, stdout, stderr })); // 'close', not 'exit': after all output is read
+  });
+}
+
 /** Sends raw bytes on a fresh connection; resolves with everything received until the helper closes. */
 export function rawExchange(socket: string, data: string | Buffer | null, timeoutMs = 20_000): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve, reject) => {
