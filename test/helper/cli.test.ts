@@ -1,10 +1,11 @@
 /** The `mngd-helper` bin as a user runs it: exit codes, help, and what it refuses at start. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { requestInstall } from '../../helper/protocol.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { HELPER_CLI, newKey, runNode, startHelper } from './harness.js';
+import { HELPER_CLI, makePkg, newKey, releaseOf, runNode, signedManifest, startHelper, until } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mngd-helper-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,6 +64,27 @@ describe('mngd-helper', () => {
     } finally {
       await h.stop();
       rmSync(h.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('on SIGTERM removes its socket at once, answers the install in progress, then exits 0', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'mngd-helper-term-'));
+    const h = await startHelper({ key, installed: '1.0.2', installerTimeout: 1 });
+    try {
+      const pkg = makePkg(work, '1.0.3');
+      h.setMode('hang');
+      const reply = requestInstall(h.socket, { manifest: signedManifest([releaseOf(pkg)], [key]), version: '1.0.3', pkg_path: pkg.path });
+      await until('the installer to start', () => existsSync(h.pidFile));
+      h.proc.kill('SIGTERM');
+      await until('the socket to go', () => !existsSync(h.socket));
+      const r = await reply;
+      assert.equal(r.ok, false);
+      assert.equal(!r.ok && r.error.code, 'INSTALLER_TIMEOUT', 'the install in progress is answered');
+      assert.equal(await h.exited, 0);
+    } finally {
+      await h.stop();
+      rmSync(h.dir, { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
     }
   });
 
