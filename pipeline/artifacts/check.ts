@@ -115,31 +115,23 @@ export async function checkArtifact(lr: LoadedRelease, deps: CheckDeps): Promise
     });
     if (res.status === 304) return done({ outcome: 'cached' });
     const actual = hash.digest('hex');
-    if (bytes !== size) {
+    const mismatch = (field: 'size' | 'sha256', code: string, message: string): ArtifactResult => {
       deps.cache?.delete(download_url, sha256, size);
-      return done({
-        outcome: 'mismatch',
-        actualSha256: actual,
-        problem: problem(
-          lr,
-          'size',
-          'ARTIFACT_SIZE_MISMATCH',
-          `the package at ${base.url} is ${bytes} bytes (SHA-256 ${actual}), but size is ${size}: if that package is right, set size to ${bytes} and sha256 to ${actual}; if not (a truncated upload?), upload the right one`,
-        ),
-      });
+      return done({ outcome: 'mismatch', actualSha256: actual, problem: problem(lr, field, code, message) });
+    };
+    if (bytes !== size) {
+      return mismatch(
+        'size',
+        'ARTIFACT_SIZE_MISMATCH',
+        `the package at ${base.url} is ${bytes} bytes (SHA-256 ${actual}), but size is ${size}: if that package is right, set size to ${bytes} and sha256 to ${actual}; if not (a truncated upload?), upload the right one`,
+      );
     }
     if (actual !== sha256) {
-      deps.cache?.delete(download_url, sha256, size);
-      return done({
-        outcome: 'mismatch',
-        actualSha256: actual,
-        problem: problem(
-          lr,
-          'sha256',
-          'ARTIFACT_SHA256_MISMATCH',
-          `the package at ${base.url} hashes to ${actual}, but sha256 is ${sha256}: if that package is right, set sha256 to ${actual}; if not, upload the right one`,
-        ),
-      });
+      return mismatch(
+        'sha256',
+        'ARTIFACT_SHA256_MISMATCH',
+        `the package at ${base.url} hashes to ${actual}, but sha256 is ${sha256}: if that package is right, set sha256 to ${actual}; if not, upload the right one`,
+      );
     }
     if (res.etag !== undefined || res.lastModified !== undefined) {
       deps.cache?.set(download_url, sha256, size, {
