@@ -1,6 +1,6 @@
 /**
  * The socket server: framing, limits and concurrency only. Each request line goes to
- * `handle`; the install path itself is in install.ts.
+ * `handleLine`; the install path itself is in install.ts.
  */
 import { promises as fs } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';

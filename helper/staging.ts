@@ -29,6 +29,13 @@ export async function ensureStagingDir(dir: string): Promise<void> {
 
 /** Opens the agent's package for reading without following a link, and only if it is a regular file. */
 async function openPackage(pkgPath: string): Promise<fs.FileHandle> {
+  // Opening a device as root can itself have effects: refuse anything but a regular file (or a
+  // link, refused below with its own message) before opening. The check after opening is the
+  // one that counts; this one only keeps us from opening what we would refuse anyway.
+  const pre = await fs.lstat(pkgPath).catch(() => null);
+  if (pre !== null && !pre.isFile() && !pre.isSymbolicLink()) {
+    throw new HelperError('PKG_UNSAFE_PATH', `package ${pkgPath} is not a regular file; pass the downloaded .pkg file`);
+  }
   let handle: fs.FileHandle;
   try {
     // O_NOFOLLOW: a link planted at pkg_path (say, to /etc/master.passwd or another package)
