@@ -1,6 +1,3 @@
-import { access, constants } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { UsageError } from '../../schema/errors.js';
 import { runApply, stopLine, type StepOutcome } from '../apply.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, flag, str, type Command } from '../command.js';
 import { openDatabase } from '../db/connect.js';
@@ -14,6 +11,7 @@ import { SyncRefusedError, syncReleases } from '../sync.js';
 import { stateDir } from '../target.js';
 import { verifyArtifacts } from '../verify-artifacts.js';
 import { DATABASE_HELP } from './plan.js';
+import { readableFile } from './verify-artifacts.js';
 
 const MARK: Record<StepOutcome['status'], string> = { done: '✓', failed: '✗', 'not run': '-' };
 
@@ -57,13 +55,7 @@ Example:
   },
   async run(args, ctx) {
     const json = flag(args, 'json');
-    const caArg = str(args, 'ca-file');
-    const caFile = caArg === undefined ? undefined : resolve(ctx.cwd, caArg);
-    if (caFile !== undefined) {
-      await access(caFile, constants.R_OK).catch(() => {
-        throw new UsageError(`--ca-file ${caArg}: cannot read that file; expected a PEM file of the extra CA certificate(s)`);
-      });
-    }
+    const caFile = await readableFile(ctx.cwd, str(args, 'ca-file'), 'ca-file');
     const loaded = await loadValid(ctx, 'mngd-release apply', str(args, 'releases'), json);
     const { set, policy, releases } = loaded;
     // Before any step: a bad key or target must not leave a synced table with stale manifests.

@@ -23,7 +23,7 @@ function positiveNumber(args: Parsed, name: string, opts: { integer: boolean; mi
   return n;
 }
 
-async function readableFile(cwd: string, path: string | undefined, name: string): Promise<string | undefined> {
+export async function readableFile(cwd: string, path: string | undefined, name: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
   const abs = resolve(cwd, path);
   try {
