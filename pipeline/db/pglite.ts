@@ -19,13 +19,21 @@ const on = (q: PgliteLike): Sql => ({
   },
 });
 
+export interface PgliteOptions {
+  /** a data directory dumped by PGlite's dumpDataDir, loaded instead of running initdb (tests: much faster) */
+  loadDataDir?: Blob;
+}
+
 /** Opens (creating when needed) PGlite in `dir`; no dir: in memory (tests). */
-export async function openPglite(dir?: string): Promise<Database> {
+export async function openPglite(dir?: string, opts: PgliteOptions = {}): Promise<Database & { dump(): Promise<Blob> }> {
   let db: PGlite;
   try {
     if (dir !== undefined) await mkdir(dir, { recursive: true });
     // int8 as text, as with pg: the same rows on both implementations.
-    db = await PGlite.create(dir ?? 'memory://', { parsers: { [types.INT8]: (v: string) => v } });
+    db = await PGlite.create(dir ?? 'memory://', {
+      parsers: { [types.INT8]: (v: string) => v },
+      ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+    });
   } catch (err) {
     throw new ExternalError('DB_UNAVAILABLE', `cannot open the embedded database in ${dir ?? 'memory'}: ${messageOf(err)}. Is another mngd-release using it? Remove the folder to start empty.`, {
       cause: err,
@@ -37,5 +45,6 @@ export async function openPglite(dir?: string): Promise<Database> {
     ...on(db),
     transaction: <T>(fn: (tx: Sql) => Promise<T>) => db.transaction((tx) => fn(on(tx))),
     close: () => db.close(),
+    dump: async () => (await db.dumpDataDir('none')) as Blob,
   };
 }

@@ -10,19 +10,29 @@
  *   `mngd_test_<random>` on that server, so files running in parallel never collide, and drops it
  *   in close(). If the server cannot be reached, openTestDatabase() THROWS: the test fails, it is
  *   never skipped (a CI run that silently tested nothing would be worse than a red one).
- * - Not set: one in-memory PGlite per call (its first open takes ~7 s: open one per file).
+ * - Not set: one in-memory PGlite per call (open one per file). The first ever runs initdb (~7 s)
+ *   and leaves a template in the temp folder that later ones load in a fraction of that.
  *
  * testBackends() lists PGlite, plus PostgreSQL when TEST_DATABASE_URL is set, for suites that
  * must prove the same behaviour on both.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { LEGACY_QUERY } from '../../schema/sql/index.js';
 import type { Database } from '../../pipeline/db/database.js';
 import { openPglite } from '../../pipeline/db/pglite.js';
 import { openPostgres } from '../../pipeline/db/pg.js';
 import { redactUrl } from '../../pipeline/db/redact.js';
+
+/** The template depends on PGlite's version (dist/test/support -> the repository's node_modules). */
+const PGLITE_VERSION = (
+  JSON.parse(readFileSync(new URL('../../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export interface TestDatabase {
   kind: 'postgres' | 'pglite';
@@ -59,8 +69,29 @@ async function resetSchema(db: Database): Promise<void> {
   await db.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
 }
 
+/**
+ * PGlite's initdb costs seconds of CPU per instance; a data directory dumped once per machine
+ * (per PGlite version) and loaded by every later test file costs a fraction of that.
+ */
+async function pgliteTemplate(): Promise<Blob | undefined> {
+  try {
+    return new Blob([await readFile(TEMPLATE)]);
+  } catch {
+    return undefined;
+  }
+}
+
+const TEMPLATE = join(tmpdir(), `mngd-pglite-template-${PGLITE_VERSION}-${process.getuid?.() ?? 0}.tar`);
+
 export async function openTestPglite(): Promise<TestDatabase> {
-  const db = await openPglite();
+  const template = await pgliteTemplate();
+  const db = await openPglite(undefined, template ? { loadDataDir: template } : {});
+  if (template === undefined) {
+    // Written beside and renamed: a file running in parallel never reads half a template.
+    const tmp = `${TEMPLATE}.${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, Buffer.from(await (await db.dump()).arrayBuffer()));
+    await rename(tmp, TEMPLATE);
+  }
   return { kind: 'pglite', db, connect: async () => db, reset: () => resetSchema(db), close: () => db.close() };
 }
 
