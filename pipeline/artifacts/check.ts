@@ -91,7 +91,7 @@ export function problemForHttpError(lr: LoadedRelease, err: HttpError): { outcom
   }
   return {
     outcome: 'unreachable',
-    problem: problem(lr, 'download_url', 'ARTIFACT_UNREACHABLE', `could not verify the package: ${err.message} [${err.code}]; the release file may be fine: re-run once the server answers`),
+    problem: problem(lr, 'download_url', 'ARTIFACT_UNREACHABLE', `could not verify the package (${err.code}): ${err.message}; nothing is known to be wrong with the release file`),
   };
 }
 
