@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DirectoryStore } from '../../pipeline/store/directory-store.js';
 import { S3Store } from '../../pipeline/store/s3-store.js';
 import type { ObjectStore } from '../../pipeline/store/object-store.js';
@@ -175,5 +177,42 @@ describe('S3Store against s3rver', () => {
       await s3.start();
     }
     assert.equal((await store.get('latest.json'))?.contentType, 'application/json');
+  });
+});
+
+describe('S3Store conditional writes (a loopback endpoint that enforces them, as AWS S3 does)', () => {
+  // s3rver ignores If-Match / If-None-Match; this endpoint answers like AWS S3 so the request
+  // headers and the mapping of 412 / 409 to STORE_CONFLICT are proven.
+  it('sends If-Match / If-None-Match and maps 412 and 409 to STORE_CONFLICT (exit 3)', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const answers = [
+      [200, ''],
+      [412, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>'],
+      [409, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ConditionalRequestConflict</Code><Message>A conflicting conditional operation is in progress</Message></Error>'],
+    ] as const;
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on('end', () => {
+        const [status, body] = answers[Math.min(seen.length - 1, answers.length - 1)] ?? [500, ''];
+        res.writeHead(status, { 'content-type': 'application/xml', ...(status === 200 ? { etag: '"abc"' } : {}) });
+        res.end(body);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const store = new S3Store({ bucket: 'b-test', prefix: 'p', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    try {
+      assert.equal(await store.put('latest.json', Buffer.from('x'), { contentType: 'application/json', condition: { ifNoneMatch: '*' } }), '"abc"');
+      await rejectsWith(store.put('latest.json', Buffer.from('y'), { contentType: 'application/json', condition: { ifMatch: '"abc"' } }), 'STORE_CONFLICT');
+      await rejectsWith(store.put('latest.json', Buffer.from('z'), { contentType: 'application/json', condition: { ifMatch: '"abc"' } }), 'STORE_CONFLICT');
+      assert.equal(seen[0]?.['if-none-match'], '*');
+      assert.equal(seen[1]?.['if-match'], '"abc"');
+      assert.equal(seen[0]?.['if-match'], undefined);
+    } finally {
+      store.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
