@@ -5,11 +5,12 @@
  * a kill at any moment can leave a partial (resumed next time with Range) but never a bad package.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, ftruncateSync, writeSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExternalError, ValidationError, messageOf } from '../schema/errors.js';
-import { HttpError, type HttpClient } from './http.js';
+import { ExternalError, MngdError, ValidationError, messageOf } from '../schema/errors.js';
+import { HttpError, type HttpClient, type StreamResult } from './http.js';
+import { PackageFile } from './package-file.js';
 
 export type DownloadErrorCode = 'DOWNLOAD_SIZE_MISMATCH' | 'DOWNLOAD_HASH_MISMATCH' | 'DOWNLOAD_IO';
 
@@ -95,131 +96,51 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
   if (have > 0) await hashFile(partial, hash);
 
   const fh = await open(partial, have > 0 ? 'r+' : 'w', 0o600);
-  const sink = new FileSink(fh.fd, have, hash);
-  let decided = have === 0;
-  let pending: Buffer | null = null;
-  let ioError: unknown = null;
-  const write = (chunk: Buffer) => {
-    try {
-      sink.write(chunk);
-    } catch (err) {
-      ioError ??= err;
-      throw err;
-    }
-  };
-  let result;
+  const file = new PackageFile(fh, have, hash);
+  let result: StreamResult | null = null;
+  let failure: unknown = null;
   try {
     result = await http.stream(spec.download_url, {
       // Threat: endless data. The package may not exceed the signed size; the stream stops at
       // the first byte beyond it.
       maxBytes: spec.size,
       ...(have > 0 ? { rangeStart: have } : {}),
-      onData: (chunk) => {
-        if (decided) write(chunk);
-        else pending = chunk;
+      onResponse: (r) => {
+        // The server ignored Range and sends the whole package: the partial and its hash start over.
+        if (have > 0 && !r.resumed) file.restart();
       },
-      onProgress: (p) => {
-        if (decided || pending === null) return;
-        // The first chunk tells whether the server continued at `have` (206) or sent the whole
-        // package again (200): then the partial and its hash start over.
-        decided = true;
-        if (p.bytes !== have + pending.length) sink.restart();
-        const c: Buffer = pending;
-        pending = null;
-        write(c);
-      },
+      onData: (chunk) => file.add(chunk),
     });
-    sink.flush();
   } catch (err) {
-    // Keep what arrived, so the next check resumes from there.
-    try {
-      sink.flush();
-    } catch {
-      // the write error is reported below
-    }
+    failure = err;
+  }
+  let written: { digest: string; size: number } | null = null;
+  try {
+    // Also after a failure: what arrived is written, so the next check resumes from there.
+    written = await file.finish();
+  } catch (err) {
+    failure = new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `writing ${partial} failed: ${messageOf(err)}; check free disk space`, { cause: err });
+  } finally {
+    // No fsync: it would cost seconds per GiB on slow disks, and buys nothing here. After a power
+    // loss a torn file fails the hash that runs before every hand-off (and the helper's own).
     await fh.close();
+  }
+  if (failure !== null || result === null || written === null) {
     // Bytes that do not belong to this package (too many, a wrong range) are not worth resuming.
-    if (err instanceof HttpError && (err.code === 'HTTP_TOO_LARGE' || err.code === 'HTTP_RANGE')) await rm(partial, { force: true });
-    const cause = ioError ?? err;
-    if (ioError === null && err instanceof HttpError) throw err;
-    throw new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `writing ${partial} failed: ${messageOf(cause)}; check free disk space`, { cause });
+    if (failure instanceof HttpError && (failure.code === 'HTTP_TOO_LARGE' || failure.code === 'HTTP_RANGE')) await rm(partial, { force: true });
+    if (failure instanceof MngdError) throw failure;
+    throw new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `downloading to ${partial} failed: ${messageOf(failure)}`, { cause: failure });
   }
-  // No fsync: it would cost seconds per GiB on slow disks, and buys nothing here. After a power
-  // loss a torn file fails the hash that runs before every hand-off (and the helper's own).
-  await fh.close();
-  const written = sink.written;
-  const got = sink.position;
-  const resumed = result.resumed;
   // Truncated: fewer bytes than signed. The server ended cleanly, so what it holds is not the package.
-  if (got !== spec.size) {
+  if (written.size !== spec.size) {
     await rm(partial, { force: true });
-    throw new PackageError('DOWNLOAD_SIZE_MISMATCH', `the server sent ${got} bytes, the manifest says ${spec.size}; the package on the server is not the one that was released`);
+    throw new PackageError('DOWNLOAD_SIZE_MISMATCH', `the server sent ${written.size} bytes, the manifest says ${spec.size}; the package on the server is not the one that was released`);
   }
-  const digest = sink.digest();
   // Threat: a tampered or swapped package (compromised CDN, cache poisoning) is never installed.
-  if (digest !== spec.sha256) {
+  if (written.digest !== spec.sha256) {
     await rm(partial, { force: true });
-    throw new PackageError('DOWNLOAD_HASH_MISMATCH', `SHA-256 of the download is ${digest}, the manifest says ${spec.sha256}; the package on the server is not the one that was released`);
+    throw new PackageError('DOWNLOAD_HASH_MISMATCH', `SHA-256 of the download is ${written.digest}, the manifest says ${spec.sha256}; the package on the server is not the one that was released`);
   }
   await rename(partial, final);
-  return { path: final, transferred: written, resumed, reused: false };
-}
-
-/**
- * Writes a stream of chunks to a file in 1 MiB blocks, hashing each block as it is written:
- * synchronous on purpose (the write is the backpressure for the next chunk), batched because a
- * syscall and a hash call per 16 KiB TLS record cost more than the work itself.
- */
-class FileSink {
-  private readonly buf = Buffer.allocUnsafe(1 << 20);
-  private fill = 0;
-  /** bytes in the file plus the buffer */
-  position: number;
-  /** bytes received by this download */
-  written = 0;
-  private flushed: number;
-
-  constructor(
-    private readonly fd: number,
-    start: number,
-    /** already holds the bytes before `start` */
-    private hash: Hash,
-  ) {
-    this.position = start;
-    this.flushed = start;
-  }
-
-  write(chunk: Buffer): void {
-    let off = 0;
-    while (off < chunk.length) {
-      const n = chunk.copy(this.buf, this.fill, off);
-      this.fill += n;
-      off += n;
-      if (this.fill === this.buf.length) this.flush();
-    }
-    this.position += chunk.length;
-    this.written += chunk.length;
-  }
-
-  flush(): void {
-    this.hash.update(this.buf.subarray(0, this.fill));
-    let off = 0;
-    while (off < this.fill) off += writeSync(this.fd, this.buf, off, this.fill - off, this.flushed + off);
-    this.flushed += this.fill;
-    this.fill = 0;
-  }
-
-  /** The server sent the whole package instead of the rest: start the file over. */
-  restart(): void {
-    ftruncateSync(this.fd, 0);
-    this.hash = createHash('sha256');
-    this.fill = 0;
-    this.flushed = 0;
-    this.position = 0;
-  }
-
-  /** SHA-256 of everything written (call after the last flush). */
-  digest(): string {
-    return this.hash.digest('hex');
-  }
+  return { path: final, transferred: file.received, resumed: result.resumed, reused: false };
 }
