@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from '../../pipeline/db/database.js';
 import { openPglite } from '../../pipeline/db/pglite.js';
-import { openTestPostgres, type TestDatabase } from '../support/db.js';
+import { openTestPostgres, preparePgliteDir, type TestDatabase } from '../support/db.js';
 import { runBin, runRelease } from '../support/cli.js';
 import { releaseRepo, releaseYaml, type TestRelease } from '../support/release-repo.js';
 
@@ -34,6 +34,7 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
       direct = (fn) => fn(t.db);
     } else {
       env = { MNGD_STATE_DIR: stateDir };
+      await preparePgliteDir(join(stateDir, 'pglite'));
       direct = async (fn) => {
         const db = await openPglite(join(stateDir, 'pglite'));
         try {

@@ -83,6 +83,16 @@ async function pgliteTemplate(): Promise<Blob | undefined> {
 
 const TEMPLATE = join(tmpdir(), `mngd-pglite-template-${PGLITE_VERSION}-${process.getuid?.() ?? 0}.tar`);
 
+/**
+ * Prepares an on-disk PGlite folder (what commands open by default under MNGD_STATE_DIR) from the
+ * template, so the first command does not pay for initdb.
+ */
+export async function preparePgliteDir(dir: string): Promise<void> {
+  const template = await pgliteTemplate();
+  const db = await openPglite(dir, template ? { loadDataDir: template } : {});
+  await db.close();
+}
+
 export async function openTestPglite(): Promise<TestDatabase> {
   const template = await pgliteTemplate();
   const db = await openPglite(undefined, template ? { loadDataDir: template } : {});
