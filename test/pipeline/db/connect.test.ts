@@ -11,6 +11,7 @@ import { ExternalError, UsageError } from '../../../schema/errors.js';
 import { openDatabase } from '../../../pipeline/db/connect.js';
 import { redactUrl, scrubSecrets } from '../../../pipeline/db/redact.js';
 import { testTls } from '../../support/tls.js';
+import { openTestDatabase } from '../../support/db.js';
 
 const SSL_REQUEST = 80877103;
 
@@ -94,6 +95,16 @@ describe('DATABASE_URL', () => {
   it('must be a postgres:// URL', async () => {
     await assert.rejects(openDatabase('/x', { DATABASE_URL: 'not a url' }), UsageError);
     await assert.rejects(openDatabase('/x', { DATABASE_URL: 'mysql://u:p@h/db' }), UsageError);
+  });
+});
+
+describe('test/support/db', () => {
+  it('fails, never falls back to PGlite, when TEST_DATABASE_URL cannot be reached', async () => {
+    await assert.rejects(openTestDatabase({ TEST_DATABASE_URL: 'postgres://postgres:pw1234@127.0.0.1:1/test', CI: 'true' }), (err: Error) => {
+      assert.match(err.message, /TEST_DATABASE_URL \(postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test\) is not usable/);
+      assert.doesNotMatch(err.message, /pw1234/);
+      return true;
+    });
   });
 });
 
