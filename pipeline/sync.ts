@@ -31,6 +31,12 @@ export interface SyncOptions {
   releasesDir?: string;
   /** the time written to synced_at */
   now?: () => Date;
+  /**
+   * how long a migration or write may wait for a table lock (default 10 s). An ALTER TABLE queued
+   * behind a long read would block every later read of the server's legacy endpoint; failing fast
+   * (exit 3, retry) is better than stalling it.
+   */
+  lockTimeoutMs?: number;
   /** called inside the transaction after the writes, before COMMIT (tests kill the connection here) */
   beforeCommit?: (tx: Sql) => Promise<void>;
 }
@@ -74,6 +80,8 @@ export async function syncReleases(db: Database, input: SyncInput, opts: SyncOpt
   const now = opts.now ?? (() => new Date());
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...SYNC_LOCK]);
+    // After the advisory lock: waiting for another sync is fine, waiting on the table is not.
+    await tx.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(opts.lockTimeoutMs ?? 10_000))}`);
     // The plan is computed again under the lock: what another sync committed meanwhile counts.
     const plan = await planFor(tx, input, opts);
     const problems = blockingProblems(plan);

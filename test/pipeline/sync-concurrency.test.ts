@@ -69,6 +69,29 @@ describe('sync on PostgreSQL with several connections', { skip }, () => {
     assert.equal(await legacyServed(t.db), '1.0.2');
   });
 
+  it('gives up on a migration that would queue behind a long read of the table, writing nothing', async () => {
+    await t.reset();
+    await t.db.exec("CREATE TABLE agent_releases (version text NOT NULL, download_url text NOT NULL, sha256 text NOT NULL, release_notes text, min_required_version text, active boolean NOT NULL DEFAULT true)");
+    const reader = await t.connect();
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    // The server's legacy endpoint in the middle of a long read: holds ACCESS SHARE on the table.
+    const reading = reader.transaction(async (tx) => {
+      await tx.query('SELECT * FROM agent_releases');
+      await released;
+    });
+    await assert.rejects(syncReleases(t.db, releaseSet(loaded('1.0.0')), { lockTimeoutMs: 200 }), (err: unknown) => {
+      assert.ok(err instanceof ExternalError);
+      assert.match(err.message, /lock timeout/);
+      return true;
+    });
+    release();
+    await reading;
+    assert.deepEqual([...((await tableColumns(admin)) ?? [])].sort(), ['active', 'download_url', 'min_required_version', 'release_notes', 'sha256', 'version']);
+    await syncReleases(t.db, releaseSet(loaded('1.0.0')));
+    assert.equal(await legacyServed(admin), '1.0.0');
+  });
+
   it('a connection killed during the first sync leaves no table behind, and a re-run converges', async () => {
     await t.reset();
     const set = releaseSet(loaded('1.0.0'), loaded('1.0.1'));
