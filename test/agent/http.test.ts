@@ -86,9 +86,10 @@ describe('http client', () => {
     const err = await rejectsWith(client().stream(srv.url('/endless'), { maxBytes: 1_000_000, onData: (c) => (seen += c.length) }), 'HTTP_TOO_LARGE');
     assert.ok(seen <= 1_000_000, `delivered ${seen}`);
     assert.equal(err.bytes, seen);
-    // The server offers 512 MiB; only socket buffers' worth beyond the limit may have left it.
+    // The server offers 512 MiB; past the limit only what kernel socket buffers hold (here up to
+    // 32 MiB receive + 4 MiB send) may have left it.
     await new Promise((r) => setImmediate(r));
-    assert.ok(srv.bodyBytes - before < 16 * 1024 * 1024, `server sent ${srv.bodyBytes - before} bytes`);
+    assert.ok(srv.bodyBytes - before < 48 * 1024 * 1024, `server sent ${srv.bodyBytes - before} bytes`);
   });
 
   it('streams a package chunk by chunk with progress and the metadata of the response', async () => {
@@ -190,7 +191,7 @@ describe('http client', () => {
     const n = srv.requests.length;
     const didStall = new Promise<void>((r) => (stalled = r));
     let seen = 0;
-    const err = await rejectsWith(client({ readTimeoutMs: 150 }).stream(srv.url('/stall'), { maxBytes: PKG.length, onData: (c) => (seen += c.length) }), 'HTTP_TIMEOUT');
+    const err = await rejectsWith(client({ readTimeoutMs: 1000 }).stream(srv.url('/stall'), { maxBytes: PKG.length, onData: (c) => (seen += c.length) }), 'HTTP_TIMEOUT');
     await didStall;
     assert.equal(seen, 100_000);
     assert.equal(err.bytes, 100_000);

@@ -101,8 +101,8 @@ describe('verifyArtifacts', () => {
     const report = await expectProblem('/endless.pkg', 'ARTIFACT_TOO_LARGE', 'size', EXIT.INVALID);
     assert.ok(report.results[0]!.bytes <= PKG.length, `hashed ${report.results[0]!.bytes} bytes`);
     await new Promise((r) => setImmediate(r));
-    // 256 MiB on offer; only what socket buffers hold past the limit may have left the server.
-    assert.ok(srv.bodyBytes - before < 16 * 1024 * 1024, `server sent ${srv.bodyBytes - before}`);
+    // 256 MiB on offer; past the limit only what kernel socket buffers hold may have left the server.
+    assert.ok(srv.bodyBytes - before < 48 * 1024 * 1024, `server sent ${srv.bodyBytes - before}`);
   });
 
   it('refuses a package whose Content-Length is above size before downloading it', async () => {
@@ -129,7 +129,7 @@ describe('verifyArtifacts', () => {
 
   it('times out a server that stalls mid-body (exit 3)', async () => {
     const didStall = new Promise<void>((r) => (stalled = r));
-    const report = await expectProblem('/stall.pkg', 'ARTIFACT_UNREACHABLE', 'download_url', EXIT.EXTERNAL, http({ readTimeoutMs: 150 }));
+    const report = await expectProblem('/stall.pkg', 'ARTIFACT_UNREACHABLE', 'download_url', EXIT.EXTERNAL, http({ readTimeoutMs: 1000 }));
     await didStall;
     assert.equal(report.results[0]?.httpCode, 'HTTP_TIMEOUT');
     assert.equal(report.results[0]?.bytes, 50_000);
