@@ -46,7 +46,7 @@ export interface KeyEntry {
   public_key: string;
 }
 
-export function policyYaml(opts: { prefix: string; keys: KeyEntry[]; target?: string }): string {
+export function policyYaml(opts: { prefix: string; keys: KeyEntry[]; target?: string; region?: string }): string {
   return [
     'allowed_url_prefixes:',
     `  - ${opts.prefix}`,
@@ -56,7 +56,7 @@ export function policyYaml(opts: { prefix: string; keys: KeyEntry[]; target?: st
     '  refresh_window_days: 7',
     'trusted_keys:',
     ...opts.keys.flatMap((k) => [`  - keyid: ${k.keyid}`, `    public_key: ${k.public_key}`]),
-    ...(opts.target ? ['publish:', `  target: ${opts.target}`] : []),
+    ...(opts.target ? ['publish:', `  target: ${opts.target}`, ...(opts.region ? [`  region: ${opts.region}`] : [])] : []),
     '',
   ].join('\n');
 }

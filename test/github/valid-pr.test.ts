@@ -27,7 +27,8 @@ describe('release-pr.yml on a valid pull request', () => {
   before(async () => {
     srv = await startHttpsServer(routes({ '/agent/1.0.0.pkg': servePackage(pkg100), '/agent/1.1.0.pkg': servePackage(pkg110) }));
     repo = releaseRepo();
-    repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [generateSigningKey()] }));
+    // Production's target: the pull request has no AWS credentials to read it with.
+    repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [generateSigningKey()], target: 's3://mngd-agent-releases/agent', region: 'us-east-1' }));
     repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: srv.url('/agent/1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }));
     const base = repo.commit('Release 1.0.0');
     steps = await runPullRequest(
@@ -55,6 +56,12 @@ describe('release-pr.yml on a valid pull request', () => {
     // Nothing of the seeding leaked into the pull request's annotations.
     assert.deepEqual(r.annotations.filter((a) => a.level === 'error'), []);
     assert.ok(existsSync(join(repo.dir, '.state', 'pglite')), 'the embedded table lives in the runner\'s checkout');
+  });
+
+  it('still plans when the published manifests cannot be read without credentials', () => {
+    const r = ranCommand(steps, 'plan');
+    assert.equal(r.code, 0, describeResult(r));
+    assert.match(r.summary, /cannot (read|open) the published manifests|cannot open the publish target/);
   });
 
   it('writes every step\'s summary under the 1 MiB limit', () => assertSummaries(steps));
