@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { computePlan, isNoop, blockingProblems, changesNoRelease, type Plan } from '../../pipeline/plan.js';
 import { renderPlanMarkdown, renderPlanText } from '../../pipeline/plan-render.js';
 import { rowOf } from '../../pipeline/release-row.js';
@@ -119,5 +120,47 @@ describe('computePlan', () => {
     const plan = computePlan({ releases: [loaded('1.0.0', { release_notes: 'a | b' })], rows: [synced(loaded('0.9.0'))] });
     assert.deepEqual(JSON.parse(JSON.stringify(plan)), plan);
     assert.match(renderPlanMarkdown(plan), /Legacy endpoint/);
+  });
+});
+
+describe('computePlan, on any releases and any table', () => {
+  const version = fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })).map(([a, b]) => `1.${a}.${b}`);
+  const release = fc.record({
+    version,
+    active: fc.boolean(),
+    channel: fc.constantFrom('stable', 'beta'),
+    rollout_percent: fc.constantFrom(0, 10, 100),
+    notes: fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
+    floor: fc.option(fc.constantFrom('1.0.0', '1.1.0'), { nil: undefined }),
+  });
+  const files = fc.uniqueArray(release, { selector: (r) => r.version, maxLength: 8 }).map((rs) =>
+    rs.map((r) => loaded(r.version, { active: r.active, channel: r.channel, rollout_percent: r.rollout_percent, release_notes: r.notes, min_required_version: r.floor })),
+  );
+
+  /** What sync writes: the plan's rows replace or join the table's. */
+  function apply(rows: readonly ReleaseRow[], plan: Plan): ReleaseRow[] {
+    const out = new Map(rows.map((r) => [r.version, r]));
+    for (const w of [...plan.inserts, ...plan.updates, ...plan.yanks]) out.set(w.version, { ...w.row, synced_at: new Date(1) });
+    return [...out.values()];
+  }
+
+  it('converges: after applying a plan, the next plan is empty and nothing is ever deleted', () => {
+    fc.assert(
+      fc.property(files, files, fc.boolean(), (before, now, yankUnmanaged) => {
+        // The table: some managed rows from an earlier state, and some raw-SQL rows.
+        const rows = before.map((l, i) => (i % 3 === 2 ? raw(l.release.version) : synced(l)));
+        const plan = computePlan({ releases: now, rows, yankUnmanaged });
+        if (blockingProblems(plan).length > 0) return;
+        const applied = apply(rows, plan);
+        assert.ok(rows.every((r) => applied.some((a) => a.version === r.version)), 'no row disappears');
+        const again = computePlan({ releases: now, rows: applied, yankUnmanaged });
+        assert.equal(isNoop(again), true, JSON.stringify(again.updates));
+        // The legacy active column is exactly: active, stable, at 100 %.
+        for (const l of now) {
+          const row = applied.find((a) => a.version === l.release.version);
+          assert.equal(row?.active, l.release.active && l.release.channel === 'stable' && l.release.rollout_percent === 100);
+        }
+      }),
+    );
   });
 });
