@@ -15,7 +15,8 @@
  *     soon as more than maxBytes (counted over the whole package, so rangeStart included) arrive.
  *     rangeStart > 0 sends `Range: bytes=N-` (with If-Range when given); resumed=false means the
  *     server sent the whole package from byte 0 instead, so the caller restarts its hash;
- *     onResponse tells it before the first byte. onData may return a promise (backpressure).
+ *     onResponse tells it before the first byte. onData may return a promise (backpressure);
+ *     an error it throws ends the download and reaches the caller unchanged (not an HttpError).
  *     etag/lastModified make the request conditional: 304 means unchanged, no body.
  *
  * Policy, for every request:
@@ -27,7 +28,7 @@
  *   408, 429 and 5xx, but only before any body byte reached the caller: a failure mid-body is
  *   thrown so that the caller decides (the agent resumes with rangeStart).
  * - the body must be exactly Content-Length bytes when the server sends one.
- * - raw bytes: no Accept-Encoding, no decompression (the hash is over what the server stores).
+ * - raw bytes: Accept-Encoding: identity, no decompression (the hash is over what the server stores).
  *
  * Errors are HttpError (an ExternalError, so exit 3 unless the caller classifies it) with a code;
  * messages name the URL without its query string (signed URLs carry secrets there).
