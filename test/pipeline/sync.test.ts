@@ -49,7 +49,13 @@ for (const backend of testBackends()) {
       await syncReleases(t.db, set, opts);
       const before = await rowVersions(t.db);
       const ledger = await t.db.query<{ xmin: string }>('SELECT xmin::text FROM mngd_schema_migrations');
-      const r = await syncReleases(t.db, set, { now: () => new Date(NOW.getTime() + 60_000) });
+      let xid: unknown = 'not read';
+      const r = await syncReleases(t.db, set, {
+        now: () => new Date(NOW.getTime() + 60_000),
+        // A transaction that wrote anything, anywhere, has a transaction id by now.
+        beforeCommit: async (tx) => void (xid = (await tx.query<{ x: unknown }>('SELECT txid_current_if_assigned() AS x')).rows[0]?.x),
+      });
+      assert.equal(xid, null);
       assert.equal(r.wrote, false);
       assert.equal(r.plan.unchanged, 3);
       assert.deepEqual(await rowVersions(t.db), before);
