@@ -11,19 +11,40 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { machine, peakRssMiB, type Bench, type BenchContext } from './bench.js';
 import { createHttpClient } from '../agent/http.js';
-import { downloadPackage } from '../agent/download.js';
-import { runCheck } from '../agent/check.js';
-import { MemoryLogger } from '../agent/log.js';
-import { StateStore } from '../agent/state.js';
+import { downloadPackage, type PackageSpec } from '../agent/download.js';
 import { testTls } from '../test/support/tls.js';
-import { startHttpsServer, servePackage } from '../test/support/https-server.js';
-import { manifestBytes, newSigner, pkg, release, T0 } from '../test/agent/support.js';
+import type { Handler } from '../test/support/https-server.js';
 
 const GIB = 1024 * 1024 * 1024;
+/** the node flags of the agent's bin (agent/cli.ts shebang) */
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
+const CHILD_ENV = 'MNGD_AGENT_BENCH_CHILD';
+
+interface ChildResult {
+  wallMs: number;
+  cpuMs: number;
+  rssMiB: number;
+}
+
+// The child: one download + verify, measured from inside.
+const childInput = process.env[CHILD_ENV];
+if (childInput !== undefined) {
+  const { spec, dir, caFile } = JSON.parse(childInput) as { spec: PackageSpec; dir: string; caFile: string };
+  const http = createHttpClient({ caFile });
+  const t = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  const r = await downloadPackage(spec, dir, http);
+  const cpu = process.cpuUsage(cpu0);
+  if (r.transferred !== spec.size) throw new Error(`transferred ${r.transferred} bytes`);
+  const out: ChildResult = { wallMs: Number(process.hrtime.bigint() - t) / 1e6, cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: await peakRssMiB() };
+  process.stdout.write(JSON.stringify(out));
+  process.exit(0);
+}
 const SIZE = Number(process.env['MNGD_BENCH_PKG_BYTES'] ?? GIB);
 
 /** A file server in a child process: GET /pkg streams the file from disk. */
@@ -61,8 +82,8 @@ async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
   try {
     const [line] = (await once(server.stdout!, 'data')) as [Buffer];
     const url = `https://127.0.0.1:${line.toString().trim()}/pkg`;
-    const http = createHttpClient({ caFile: tls.caFile });
     const spec = { download_url: url, sha256, size: SIZE };
+    let agentRss = 0;
     const agentTimes: number[] = [];
     const curlTimes: number[] = [];
     const agentCpu: number[] = [];
@@ -72,17 +93,21 @@ async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
       const dl = join(dir, 'downloads');
       await rm(dl, { recursive: true, force: true });
       await import('node:fs/promises').then((fs) => fs.mkdir(dl, { mode: 0o700 }));
-      let t = process.hrtime.bigint();
-      const cpu0 = process.cpuUsage();
-      const r = await downloadPackage(spec, dl, http);
-      agentTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
-      const cpu = process.cpuUsage(cpu0);
-      agentCpu.push((cpu.user + cpu.system) / 1000);
-      if (r.transferred !== SIZE) throw new Error(`agent transferred ${r.transferred} bytes`);
+      // The agent side runs in its own process, with the bin's node flags (agent/cli.ts), so its
+      // peak RSS is its own.
+      const child = spawnSync(process.execPath, [...AGENT_NODE_FLAGS, fileURLToPath(import.meta.url)], {
+        env: { ...process.env, [CHILD_ENV]: JSON.stringify({ spec, dir: dl, caFile: tls.caFile }) },
+        encoding: 'utf8',
+      });
+      if (child.status !== 0) throw new Error(`agent download failed: ${child.stderr}`);
+      const r = JSON.parse(child.stdout) as ChildResult;
+      agentTimes.push(r.wallMs);
+      agentCpu.push(r.cpuMs);
+      agentRss = Math.max(agentRss, r.rssMiB);
       await rm(dl, { recursive: true, force: true });
 
       const out = join(dir, 'curl.bin');
-      t = process.hrtime.bigint();
+      const t = process.hrtime.bigint();
       const c = spawnSync('/usr/bin/time', ['-f', '%U %S %M', 'bash', '-c', `curl --cacert "$1" -so "$2" "$3" && openssl dgst -sha256 "$2"`, 'bench', tls.caFile, out, url], { encoding: 'utf8' });
       curlTimes.push(Number(process.hrtime.bigint() - t) / 1e6);
       if (c.status !== 0 || !c.stdout.includes(sha256)) throw new Error(`curl baseline failed: ${c.stderr}`);
@@ -93,7 +118,7 @@ async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
     }
     const agent = Math.min(...agentTimes);
     const curl = Math.min(...curlTimes);
-    const rss = await peakRssMiB();
+    const rss = agentRss;
     const aCpu = Math.min(...agentCpu);
     const cCpu = Math.min(...curlCpu);
     const load = (await import('node:os')).loadavg()[0] ?? 0;
@@ -108,8 +133,14 @@ async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
 }
 
 async function unchangedCheckBench(ctx: BenchContext, dir: string): Promise<void> {
+  // Loaded here, not at the top: the download child process must hold only what the agent holds.
+  const { runCheck } = await import('../agent/check.js');
+  const { MemoryLogger } = await import('../agent/log.js');
+  const { StateStore } = await import('../agent/state.js');
+  const { startHttpsServer, servePackage } = await import('../test/support/https-server.js');
+  const { manifestBytes, newSigner, pkg, release, T0 } = await import('../test/agent/support.js');
   const signer = newSigner();
-  const table: Record<string, ReturnType<typeof servePackage>> = {};
+  const table: Record<string, Handler> = {};
   const srv = await startHttpsServer((req, res, s) => table[(req.url ?? '').split('?')[0] ?? '']?.(req, res, s));
   const sockets = new Set<TLSSocket>();
   srv.server.on('secureConnection', (sock: TLSSocket) => sockets.add(sock));
