@@ -188,4 +188,15 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
     assert.match(loud?.result?.stdout ?? '', /^::error title=release-refresh failed::/m);
     assert.match(loud?.result?.summary ?? '', /release-refresh failed/);
   });
+
+  it('says where the publish stopped when apply fails (no signing key in the environment)', async () => {
+    const noKey = { ...runner, contexts: { ...runner.contexts, secrets: { ...(runner.contexts['secrets'] as object), MNGD_SIGNING_KEY: '' } } };
+    const steps = await publishJob(repo, noKey);
+    const apply = pipelineResults(steps)[0];
+    assert.ok(apply && apply.code !== 0, apply && describeResult(apply));
+    assert.match(apply.stderr, /MNGD_SIGNING_KEY/);
+    const report = steps.find((s) => s.step.if === 'failure()');
+    assert.equal(report?.how, 'ran');
+    assert.match(report?.result?.summary ?? '', /Publish of [0-9a-f]{40} failed/);
+  });
 });
