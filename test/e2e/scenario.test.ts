@@ -52,7 +52,7 @@ describe('the whole flow on one machine (npm start)', () => {
     assert.deepEqual(s.manifest.releases.map((r) => [r.version, r.rollout_percent]), [['1.0.2', 25], ['1.0.1', 100]]);
     const expected = [...s.before.keys()].filter((id) => eligible(id, { version: '1.0.2', rollout_percent: 25 })).sort();
     const moved = [...s.after].filter(([id, v]) => v !== s.before.get(id)).map(([id]) => id).sort();
-    assert.deepEqual(moved, expected);
+    assert.deepEqual(moved, expected, output);
     assert.ok(moved.every((id) => s.after.get(id) === '1.0.2'));
     assert.equal(s.legacy, '1.0.1');
   });
@@ -63,8 +63,8 @@ describe('the whole flow on one machine (npm start)', () => {
     assert.equal(s.applyExit, 0, output);
     assert.deepEqual(s.manifest.releases.map((r) => r.version), ['1.0.1']);
     assert.ok(s.manifest.sequence > staged.manifest.sequence);
-    assert.deepEqual(s.after, s.before);
-    assert.ok(s.checks.every((c) => c.result?.outcome === 'up-to-date'), 'every check is up to date');
+    assert.deepEqual(s.after, s.before, output);
+    assert.ok(s.checks.every((c) => c.result?.outcome === 'up-to-date'), output);
     assert.equal(s.legacy, '1.0.1');
   });
 
@@ -75,10 +75,10 @@ describe('the whole flow on one machine (npm start)', () => {
     const stuck = `mac-${String(FLEET).padStart(2, '0')}`;
     const runs = s.checks.filter((c) => c.device.id === stuck);
     assert.equal(runs.length, 2);
-    assert.equal(runs[0]!.result?.outcome, 'failed');
+    assert.equal(runs[0]!.result?.outcome, 'failed', output);
     assert.equal(runs[0]!.result?.code, 'HELPER_UNREACHABLE');
     assert.equal(runs[0]!.result?.blocked, true);
-    assert.equal(runs[1]!.result?.outcome, 'updated');
+    assert.equal(runs[1]!.result?.outcome, 'updated', output);
     assert.equal(runs[1]!.result?.blocked, false);
     // Devices outside the 10 % cohort were moved by the floor, not by the rollout.
     for (const c of s.checks.filter((c) => c.result?.outcome === 'updated')) {
