@@ -58,10 +58,10 @@ describe('release-pr.yml on a valid pull request', () => {
     assert.ok(existsSync(join(repo.dir, '.state', 'pglite')), 'the embedded table lives in the runner\'s checkout');
   });
 
-  it('still plans when the published manifests cannot be read without credentials', () => {
+  it('plans the table only, without touching production\'s publish target (the pull request has no AWS credentials)', () => {
     const r = ranCommand(steps, 'plan');
     assert.equal(r.code, 0, describeResult(r));
-    assert.match(r.summary, /cannot (read|open) the published manifests|cannot open the publish target/);
+    assert.doesNotMatch(`${r.summary}${r.stdout}${r.stderr}`, /s3:\/\/mngd-agent-releases|Credentials/);
   });
 
   it('writes every step\'s summary under the 1 MiB limit', () => assertSummaries(steps));
