@@ -4,11 +4,11 @@
  * Other steps add their own comparisons as `sections` (publish: against the live manifests).
  */
 import { MANAGED_BY } from '../schema/sql/index.js';
-import { compareVersions, isVersion, sortNewestFirst } from '../schema/version.js';
+import { isVersion, sortNewestFirst } from '../schema/version.js';
 import type { ReleaseRow } from './db/rows.js';
-import { effectiveFloor, offeredOn } from './manifest-builder.js';
+import { legacyView, loadEvents } from './plan-events.js';
 import type { Problem } from './problems.js';
-import { IMMUTABLE_FIELDS, MUTABLE_FIELDS, legacyPick, releaseOfRow, rowOf, type RowField, type RowValues } from './release-row.js';
+import { IMMUTABLE_FIELDS, MUTABLE_FIELDS, rowOf, type RowField, type RowValues } from './release-row.js';
 import type { LoadedRelease } from './release-set.js';
 
 export type FieldValue = string | number | boolean | null;
@@ -156,11 +156,6 @@ function immutabilityProblems(loaded: LoadedRelease, row: RowValues): Problem[] 
   return out;
 }
 
-function legacyView(rows: readonly RowValues[]): LegacyView | null {
-  const r = legacyPick(rows);
-  return r === null ? null : { version: r.version, min_required_version: r.min_required_version };
-}
-
 export function computePlan(input: PlanInput): Plan {
   const dir = input.releasesDir ?? 'releases';
   const problems: Problem[] = [];
@@ -266,7 +261,7 @@ export function computePlan(input: PlanInput): Plan {
 
   const beforeRows = validRows.map(stripSynced);
   const afterRows = [...after.values()];
-  const { floors, warnings } = loadEvents(beforeRows, afterRows, input);
+  const { floors, warnings } = loadEvents(beforeRows, afterRows, input.channels ?? []);
   return {
     migrations: [...(input.pendingMigrations ?? [])].map(({ id, summary }) => ({ id, summary })),
     inserts,
@@ -282,48 +277,6 @@ export function computePlan(input: PlanInput): Plan {
   };
 }
 
-function loadEvents(beforeRows: RowValues[], afterRows: RowValues[], input: PlanInput): { floors: FloorChange[]; warnings: PlanWarning[] } {
-  const before = beforeRows.map(releaseOfRow);
-  const next = afterRows.map(releaseOfRow);
-  const channels = [...new Set(['stable', ...(input.channels ?? []), ...before.map((r) => r.channel), ...next.map((r) => r.channel)])];
-  const floors: FloorChange[] = [];
-  const warnings: PlanWarning[] = [];
-  for (const channel of channels) {
-    const fb = effectiveFloor(channel, before);
-    const fa = effectiveFloor(channel, next);
-    floors.push({ channel, before: fb, after: fa });
-    if (fa !== null && (fb === null || compareVersions(fa, fb) > 0)) {
-      warnings.push({ code: 'FLOOR_RAISED', channel, message: `the floor of ${channel} rises ${fb ?? 'none'} -> ${fa}: every ${channel} agent below ${fa} must update before it checks in again` });
-    }
-    const newestBefore = sortNewestFirst(offeredOn(channel, before))[0];
-    const offeredAfter = offeredOn(channel, next);
-    if (newestBefore !== undefined && offeredAfter.length === 0) {
-      warnings.push({ code: 'CHANNEL_EMPTY', channel, message: `${channel} is left with no active release: its manifest will offer nothing` });
-    } else if (newestBefore !== undefined && !offeredAfter.some((r) => r.version === newestBefore.version)) {
-      const newestAfter = sortNewestFirst(offeredAfter)[0];
-      warnings.push({
-        code: 'NEWEST_YANKED',
-        channel,
-        message: `the newest release of ${channel}, ${newestBefore.version}, is yanked: ${channel} falls back to ${newestAfter?.version ?? 'nothing'}; devices already on ${newestBefore.version} stay there`,
-      });
-    }
-  }
-  const lb = legacyView(beforeRows);
-  const la = legacyView(afterRows);
-  if (lb !== null && la === null) {
-    warnings.push({ code: 'LEGACY_EMPTY', message: `the legacy endpoint /api/v1/agent/latest stops serving ${lb.version} and returns 404: old agents stop updating` });
-  } else if (lb !== null && la !== null) {
-    if (compareVersions(la.version, lb.version) < 0) {
-      warnings.push({ code: 'LEGACY_NEWEST_YANKED', message: `the legacy endpoint falls back ${lb.version} -> ${la.version}` });
-    }
-    const mb = lb.min_required_version;
-    const ma = la.min_required_version;
-    if (ma !== null && isVersion(ma) && (mb === null || !isVersion(mb) || compareVersions(ma, mb) > 0)) {
-      warnings.push({ code: 'LEGACY_FLOOR_RAISED', message: `the legacy endpoint's min_required_version rises ${mb ?? 'none'} -> ${ma}: old agents below it block checkin until they update` });
-    }
-  }
-  return { floors, warnings };
-}
 
 /** True when no release changes for anyone: only migrations and adoptions (what follows an import). */
 export function changesNoRelease(plan: Plan): boolean {
