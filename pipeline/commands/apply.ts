@@ -98,7 +98,7 @@ Example:
             const written = done.filter((r) => r.action !== 'unchanged');
             return {
               summary: `${written.length} of ${done.length} manifest(s) written to ${store.location}`,
-              details: done.map((r) => channelLine(r).trimEnd()),
+              details: done.flatMap((r) => channelLine(r).trimEnd().split('\n')),
             };
           },
         },
