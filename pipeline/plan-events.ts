@@ -3,10 +3,17 @@
  * endpoint serves, and the load events the plan must call out loudly (floor raised, newest
  * release yanked, channel left empty). Pure.
  */
-import { compareVersions, isVersion, sortNewestFirst } from '../schema/version.js';
+import { compareVersions, isVersion } from '../schema/version.js';
 import { effectiveFloor, offeredOn } from './manifest-builder.js';
 import type { FloorChange, LegacyView, PlanWarning } from './plan.js';
 import { legacyPick, releaseOfRow, type RowValues } from './release-row.js';
+
+/** The newest of `items` (a scan: only the first of a sort is needed). */
+function newest<T extends { version: string }>(items: readonly T[]): T | undefined {
+  let best: T | undefined;
+  for (const r of items) if (best === undefined || compareVersions(r.version, best.version) > 0) best = r;
+  return best;
+}
 
 /** What GET /api/v1/agent/latest serves from these rows. */
 export function legacyView(rows: readonly RowValues[]): LegacyView | null {
@@ -28,12 +35,12 @@ export function loadEvents(beforeRows: readonly RowValues[], afterRows: readonly
     if (fa !== null && (fb === null || compareVersions(fa, fb) > 0)) {
       warnings.push({ code: 'FLOOR_RAISED', channel, message: `the floor of ${channel} rises ${fb ?? 'none'} -> ${fa}: every ${channel} agent below ${fa} must update before it checks in again` });
     }
-    const newestBefore = sortNewestFirst(offeredOn(channel, before))[0];
+    const newestBefore = newest(offeredOn(channel, before));
     const offeredAfter = offeredOn(channel, next);
     if (newestBefore !== undefined && offeredAfter.length === 0) {
       warnings.push({ code: 'CHANNEL_EMPTY', channel, message: `${channel} is left with no active release: its manifest will offer nothing` });
     } else if (newestBefore !== undefined && !offeredAfter.some((r) => r.version === newestBefore.version)) {
-      const newestAfter = sortNewestFirst(offeredAfter)[0];
+      const newestAfter = newest(offeredAfter);
       warnings.push({
         code: 'NEWEST_YANKED',
         channel,
