@@ -29,11 +29,12 @@ export async function runCli(argv: readonly string[], ctx: CommandContext): Prom
     (name === undefined ? ctx.stderr : ctx.stdout).write(TOP_HELP());
     return name === undefined ? EXIT.USAGE : EXIT.OK;
   }
-  const command: Command | undefined = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
     ctx.stderr.write(`mngd-release: unknown command "${name}". Commands: ${commands.map((c) => c.name).join(', ')}.\nRun "mngd-release --help" for more.\n`);
     return EXIT.USAGE;
   }
+  const command: Command = await entry.load();
   let parsed;
   try {
     parsed = parseArgs({

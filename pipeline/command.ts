@@ -35,8 +35,6 @@ export interface Parsed {
 
 export interface Command {
   name: string;
-  /** one line for the command list */
-  summary: string;
   /** the full `--help` text: usage line, what it does, every flag, exit codes, an example */
   help: string;
   options: Options;

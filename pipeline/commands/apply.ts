@@ -17,7 +17,6 @@ const MARK: Record<StepOutcome['status'], string> = { done: '✓', failed: '✗'
 
 export const applyCommand: Command = {
   name: 'apply',
-  summary: 'verify artifacts, sync the table, publish the manifests (what a merge runs)',
   help: `Usage: mngd-release apply [--refresh] [--yank-unmanaged] [--ca-file PEM] [--target T] [--endpoint URL]
                           [--releases DIR] [--json]
 

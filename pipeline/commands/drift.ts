@@ -8,7 +8,6 @@ import { TARGET_HELP, TARGET_OPTIONS, loadValid, openTarget } from '../publish-s
 
 export const driftCommand: Command = {
   name: 'drift',
-  summary: 'compare the table and every published manifest with git, and check manifest expiry',
   help: `Usage: mngd-release drift [--only table|manifests] [--target T] [--endpoint URL] [--releases DIR] [--json]
 
 Reads agent_releases and each channel's published latest.json and compares them with what

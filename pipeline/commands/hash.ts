@@ -3,7 +3,6 @@ import { hashFile } from '../hash-file.js';
 
 export const hashCommand: Command = {
   name: 'hash',
-  summary: 'print the SHA-256 and size of a package, ready to paste into a release file',
   help: `Usage: mngd-release hash <file> [--json]
 
 Reads the package once, streaming, and prints its sha256 and size as release-file lines:

@@ -12,7 +12,6 @@ import { DATABASE_HELP } from './plan.js';
 
 export const importCommand: Command = {
   name: 'import',
-  summary: 'write release files for rows of agent_releases that git does not have yet',
   help: `Usage: mngd-release import [--releases DIR] [--offline] [--ca-file PEM] [--json]
 
 For a table filled by raw SQL before the pipeline: writes releases/<version>.yaml for every row

@@ -5,7 +5,6 @@ import { UsageError } from '../../schema/errors.js';
 
 export const keygenCommand: Command = {
   name: 'keygen',
-  summary: 'create an Ed25519 signing key for manifests',
   help: `Usage: mngd-release keygen [--out FILE] [--comment TEXT] [--json]
 
 Creates a new Ed25519 key pair. The private key ("ed25519:<base64>") is the secret that signs

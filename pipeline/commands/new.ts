@@ -20,7 +20,6 @@ function integer(name: string, text: string | undefined): number | undefined {
 
 export const newCommand: Command = {
   name: 'new',
-  summary: 'write releases/<version>.yaml from a package (hashes it for you)',
   help: `Usage: mngd-release new <version> --pkg FILE --url URL [--notes TEXT]
          [--min-required-version V] [--channel NAME] [--rollout N] [--releases DIR] [--json]
 

@@ -11,7 +11,6 @@ the password is never printed). Without it: embedded PGlite in <repo>/.state/pgl
 
 export const planCommand: Command = {
   name: 'plan',
-  summary: 'show what sync would change in agent_releases (read-only)',
   help: `Usage: mngd-release plan [--releases DIR] [--yank-unmanaged] [--json]
 
 Compares the release files with the agent_releases table and prints what "mngd-release sync"

@@ -7,7 +7,6 @@ import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../publi
 
 export const publishCommand: Command = {
   name: 'publish',
-  summary: 'sign and publish each channel\'s manifest (latest.json) to S3 or a directory',
   help: `Usage: mngd-release publish [--refresh] [--dry-run] [--target T] [--endpoint URL] [--releases DIR] [--json]
 
 Builds each channel's manifest from releases/, signs it with the key(s) in MNGD_SIGNING_KEY and

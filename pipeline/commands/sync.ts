@@ -15,7 +15,6 @@ function syncedLine(plan: Plan, migrated: readonly string[]): string {
 
 export const syncCommand: Command = {
   name: 'sync',
-  summary: 'make agent_releases match the release files (one transaction)',
   help: `Usage: mngd-release sync [--releases DIR] [--dry-run] [--yank-unmanaged] [--json]
 
 Applies the plan (see "mngd-release plan") to agent_releases in one transaction under an

@@ -6,7 +6,6 @@ import { plural, reportProblems } from '../report.js';
 
 export const validateCommand: Command = {
   name: 'validate',
-  summary: 'check every release file and the policy (schema and rules across files)',
   help: `Usage: mngd-release validate [--releases DIR] [--json]
 
 Checks releases/: the policy, every <version>.yaml against the schema, the file names, and the

@@ -57,7 +57,6 @@ function verdict(report: ArtifactReport): string {
 
 export const verifyArtifactsCommand: Command = {
   name: 'verify-artifacts',
-  summary: 'download each package and prove it matches its sha256 and size',
   help: `Usage: mngd-release verify-artifacts [--changed-since REF | --all] [--concurrency N]
                                      [--ca-file PEM] [--timeout SECONDS] [--retries N]
                                      [--no-cache] [--releases DIR] [--json]
