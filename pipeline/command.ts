@@ -1,5 +1,8 @@
 /** The shape of a `mngd-release` command and the context it runs in (injected, so tests run it in-process). */
+import { access, constants } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
+import { UsageError } from '../schema/errors.js';
 
 export const EXIT = {
   OK: 0,
@@ -74,4 +77,16 @@ export function str(args: Parsed, name: string): string | undefined {
 
 export function flag(args: Parsed, name: string): boolean {
   return args.values[name] === true;
+}
+
+/** The absolute path of a file flag (such as --ca-file) that must be readable; exit 2 when it is not. */
+export async function readableFile(cwd: string, path: string | undefined, name: string): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  const abs = resolve(cwd, path);
+  try {
+    await access(abs, constants.R_OK);
+  } catch {
+    throw new UsageError(`--${name} ${path}: cannot read that file; expected a PEM file of the extra CA certificate(s)`);
+  }
+  return abs;
 }

@@ -1,5 +1,5 @@
 import { runApply, stopLine, type StepOutcome } from '../apply.js';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, flag, str, type Command } from '../command.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, flag, readableFile, str, type Command } from '../command.js';
 import { openDatabase } from '../db/connect.js';
 import { appendSummary, onGitHub, annotate } from '../github.js';
 import { headline } from '../plan-render.js';
@@ -11,7 +11,6 @@ import { SyncRefusedError, syncReleases } from '../sync.js';
 import { stateDir } from '../target.js';
 import { verifyArtifacts } from '../verify-artifacts.js';
 import { DATABASE_HELP } from './plan.js';
-import { readableFile } from './verify-artifacts.js';
 
 const MARK: Record<StepOutcome['status'], string> = { done: '✓', failed: '✗', 'not run': '-' };
 

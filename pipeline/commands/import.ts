@@ -1,8 +1,5 @@
-import { access, constants } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { createHttpClient } from '../../agent/http.js';
-import { UsageError } from '../../schema/errors.js';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../command.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, readableFile, str, type Command } from '../command.js';
 import { openDatabase } from '../db/connect.js';
 import { importReleases } from '../import.js';
 import { loadReleaseSet } from '../load.js';
@@ -40,13 +37,7 @@ Example:
   options: { ...COMMON_OPTIONS, offline: { type: 'boolean' }, 'ca-file': { type: 'string' } },
   async run(args, ctx) {
     const json = flag(args, 'json');
-    const caArg = str(args, 'ca-file');
-    const caFile = caArg === undefined ? undefined : resolve(ctx.cwd, caArg);
-    if (caFile !== undefined) {
-      await access(caFile, constants.R_OK).catch(() => {
-        throw new UsageError(`--ca-file ${caArg}: cannot read that file; expected a PEM file of the extra CA certificate(s)`);
-      });
-    }
+    const caFile = await readableFile(ctx.cwd, str(args, 'ca-file'), 'ca-file');
     const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
     const offline = flag(args, 'offline');
     const db = await openDatabase(ctx.cwd, ctx.env);

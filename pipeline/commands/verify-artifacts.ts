@@ -1,11 +1,9 @@
-import { access, constants } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { createHttpClient } from '../../agent/http.js';
 import { UsageError } from '../../schema/errors.js';
 import { changedFiles } from '../artifacts/changed.js';
 import { createReporter, formatBytes } from '../artifacts/progress.js';
 import { selectReleases, type Scope } from '../artifacts/select.js';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command, type CommandContext, type Parsed } from '../command.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, readableFile, str, type Command, type CommandContext, type Parsed } from '../command.js';
 import { annotate, appendSummary, onGitHub, problemsMarkdown } from '../github.js';
 import { loadReleaseSet } from '../load.js';
 import { hasErrors } from '../problems.js';
@@ -23,16 +21,6 @@ function positiveNumber(args: Parsed, name: string, opts: { integer: boolean; mi
   return n;
 }
 
-export async function readableFile(cwd: string, path: string | undefined, name: string): Promise<string | undefined> {
-  if (path === undefined) return undefined;
-  const abs = resolve(cwd, path);
-  try {
-    await access(abs, constants.R_OK);
-  } catch {
-    throw new UsageError(`--${name} ${path}: cannot read that file; expected a PEM file of the extra CA certificate(s)`);
-  }
-  return abs;
-}
 
 function summaryMarkdown(report: ArtifactReport, scopeText: string): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
