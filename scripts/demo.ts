@@ -29,17 +29,24 @@ try {
       '',
       `Done in ${seconds} s. Nothing is left running.`,
       'Read next:',
-      `  ${join(dir, 'fleet', 'mac-01', 'agent.log')}   the SelfUpdate: lines of one Mac`,
-      `  ${join(dir, 'fleet', 'mac-01', 'helper.log')}  what its helper verified and installed`,
-      `  ${join(dir, 'bucket', 'latest.json')}          the signed manifest, and history/ beside it`,
-      `  ${join(dir, 'repo', 'releases')}               the release files; try "git log" there`,
-      '  README.md                                     the release walkthrough and troubleshooting',
+      ...readNext([
+        [join(dir, 'fleet', 'mac-01', 'agent.log'), 'the SelfUpdate: lines of one Mac'],
+        [join(dir, 'fleet', 'mac-01', 'helper.log'), 'what its helper verified and installed'],
+        [join(dir, 'bucket', 'latest.json'), 'the signed manifest (history/ beside it keeps every one)'],
+        [join(dir, 'repo'), 'the release repository: try "git log -p releases/" there'],
+        ['README.md', 'the release walkthrough, yanking, forcing an update, troubleshooting'],
+      ]),
       '',
     ].join('\n'),
   );
 } catch (err) {
   process.stderr.write(`\nThe demo failed: ${err instanceof Error ? err.message : String(err)}\nIts workspace is ${dir}.\n`);
   process.exitCode = 1;
+}
+
+function readNext(rows: [string, string][]): string[] {
+  const width = Math.max(...rows.map(([p]) => p.length));
+  return rows.map(([p, what]) => `  ${p.padEnd(width)}  ${what}`);
 }
 
 function sum(m: Map<string, number> | undefined): number {
