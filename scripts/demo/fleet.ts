@@ -40,6 +40,8 @@ export interface CheckRun {
 
 export class Fleet {
   readonly devices: Device[];
+  /** every helper process ever started, so a caller can prove none is left running */
+  readonly helperPids: number[] = [];
 
   constructor(readonly opts: FleetOptions) {
     this.devices = Array.from({ length: opts.size }, (_, i) => {
@@ -79,6 +81,7 @@ export class Fleet {
       { env: { ...process.env, MNGD_DEMO_VERSION_FILE: d.versionFile }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     d.helper = child;
+    if (child.pid !== undefined) this.helperPids.push(child.pid);
     return new Promise((resolve, reject) => {
       let err = '';
       child.stderr!.on('data', (b: Buffer) => (err += b.toString()));

@@ -45,6 +45,8 @@ export interface StoryResult {
 export interface ScenarioResult {
   stories: StoryResult[];
   cdnRequests: number;
+  /** the helper processes the run started (all stopped when it returns) */
+  helperPids: number[];
 }
 
 const VERSIONS = ['1.0.0', '1.0.1', '1.0.2', '1.0.3'];
@@ -202,7 +204,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
         return [...first, retry];
       },
     );
-    return { stories, cdnRequests: cdn.stats.requests };
+    return { stories, cdnRequests: cdn.stats.requests, helperPids: fleet.helperPids };
   } finally {
     await fleet.stopHelpers();
     await cdn.close();

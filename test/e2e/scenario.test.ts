@@ -87,4 +87,11 @@ describe('the whole flow on one machine (npm start)', () => {
     // A 10 % release is not one every stable agent may take: the legacy endpoint still serves 1.0.1.
     assert.equal(s.legacy, '1.0.1');
   });
+
+  it('leaves nothing running', () => {
+    assert.equal(result.helperPids.length, FLEET + 1); // one per Mac, and the restarted one
+    for (const pid of result.helperPids) {
+      assert.throws(() => process.kill(pid, 0), (err: NodeJS.ErrnoException) => err.code === 'ESRCH', `helper ${pid} still runs`);
+    }
+  });
 });
