@@ -103,7 +103,7 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
         const guess = closest(key, RELEASE_KEYS);
         err(
           'RELEASE_UNKNOWN_KEY',
-          entries.get(key)?.keyPos,
+          src.positionOf(entries.get(key)?.keyOffset ?? 0),
           `unknown key "${key}"${guess ? `: did you mean "${guess}"?` : ''} Expected only ${RELEASE_KEYS.join(', ')}`,
         );
         continue;

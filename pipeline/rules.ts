@@ -16,8 +16,10 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
   // Two versions that compare equal (1.0 and 1.0.0) would be one release to every agent.
   const byCanonical = new Map<string, LoadedRelease[]>();
   for (const r of releases) {
-    const key = r.release.version.split('.').map(Number).concat([0, 0, 0]).slice(0, 4).join('.');
-    byCanonical.set(key, [...(byCanonical.get(key) ?? []), r]);
+    const key = r.release.version.replace(/(\.0)+$/, '');
+    const group = byCanonical.get(key);
+    if (group) group.push(r);
+    else byCanonical.set(key, [r]);
   }
   for (const group of byCanonical.values()) {
     if (group.length < 2) continue;

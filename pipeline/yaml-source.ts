@@ -12,11 +12,12 @@ export const MAX_FILE_BYTES = 64 * 1024;
 
 export interface YamlEntry {
   key: string;
-  keyPos: Position;
+  /** offset of the key in the text (src.positionOf turns it into line and column) */
+  keyOffset: number;
   valuePos: Position;
   /** the value as JavaScript (scalars only are kept as they are; see `source`) */
   value: unknown;
-  /** the value's text exactly as written, for plain scalars (so `1.10` stays 1.10) */
+  /** the text exactly as written, for plain scalars that YAML reads as numbers (so `1.10` stays 1.10) */
   source: string | null;
   /** true when the value is a plain (unquoted) scalar */
   plain: boolean;
@@ -109,7 +110,8 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
     if (seen) seen.count++;
     else unsafe.set(code, { pos, count: 1, message });
   };
-  visit(doc, {
+  // Without any of these characters there can be no anchor, alias or tag: skip the walk.
+  if (/[&*!]/.test(text)) visit(doc, {
     Node(_key, node) {
       const pos = positionOf(node.range?.[0] ?? 0);
       if (isAlias(node)) {
@@ -135,17 +137,18 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
   const entries = new Map<string, YamlEntry>();
   for (const pair of root.items as Pair<unknown, unknown>[]) {
     const keyNode = pair.key as Node | null;
-    const keyPos = positionOf(keyNode?.range?.[0] ?? 0);
+    const keyOffset = keyNode?.range?.[0] ?? 0;
     if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
-      problems.push({ severity: 'error', code: 'FILE_BAD_KEY', file, ...keyPos, message: 'keys must be plain words such as "version"; found a complex key' });
+      problems.push({ severity: 'error', code: 'FILE_BAD_KEY', file, ...positionOf(keyOffset), message: 'keys must be plain words such as "version"; found a complex key' });
       continue;
     }
     const valueNode = (pair.value ?? null) as Node | null;
-    const valuePos = valueNode?.range ? positionOf(valueNode.range[0]) : keyPos;
+    const valuePos = positionOf(valueNode?.range ? valueNode.range[0] : keyOffset);
     const plain = isScalar(valueNode) && valueNode.type === 'PLAIN';
-    const source = plain && valueNode.range ? text.slice(valueNode.range[0], valueNode.range[1]) : null;
     const value = valueNode === null ? null : isScalar(valueNode) ? valueNode.value : valueNode.toJSON();
-    entries.set(keyNode.value, { key: keyNode.value, keyPos, valuePos, value, source, plain, node: valueNode });
+    // Only numbers need their text: YAML reads 1.10 as 1.1, a version must stay 1.10.
+    const source = plain && typeof value === 'number' && valueNode.range ? text.slice(valueNode.range[0], valueNode.range[1]) : null;
+    entries.set(keyNode.value, { key: keyNode.value, keyOffset, valuePos, value, source, plain, node: valueNode });
   }
   return { entries, doc, lineCounter, problems, positionOf };
 }
