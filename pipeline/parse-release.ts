@@ -145,8 +145,12 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
       if (raw.includes('#')) {
         err('RELEASE_URL_FRAGMENT', pos('download_url'), 'download_url has a #fragment; expected none: remove everything from "#"');
       }
+      // Judge the URL agents will fetch, not only its spelling: "/agent/../x" and "/agent/%2e%2e/x"
+      // start with the prefix but resolve outside it.
       if (policy !== null && !policy.allowed_url_prefixes.some((p) => raw.startsWith(p))) {
         err('RELEASE_URL_PREFIX', pos('download_url'), `download_url is outside the allowed locations; expected it to start with ${policy.allowed_url_prefixes.join(' or ')}: upload the package there, or add the prefix to releases/policy.yaml in its own reviewed change`);
+      } else if (policy !== null && !policy.allowed_url_prefixes.some((p) => url.href.startsWith(p))) {
+        err('RELEASE_URL_PREFIX', pos('download_url'), `download_url resolves to ${url.href}, outside the allowed locations (its "." or ".." path segments leave ${policy.allowed_url_prefixes.join(' or ')}); expected a plain path under an allowed prefix: write the package's real URL without "." or ".." segments`);
       }
     }
   }
