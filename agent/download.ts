@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExternalError, MngdError, ValidationError, messageOf } from '../schema/errors.js';
-import { HttpError, type HttpClient, type StreamResult } from './http.js';
+import { HttpError, type HttpClient, type StreamOptions, type StreamResult } from './http.js';
 import { PackageFile } from './package-file.js';
 
 export type DownloadErrorCode = 'DOWNLOAD_SIZE_MISMATCH' | 'DOWNLOAD_HASH_MISMATCH' | 'DOWNLOAD_IO';
@@ -99,18 +99,25 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
   const file = new PackageFile(fh, have, hash);
   let result: StreamResult | null = null;
   let failure: unknown = null;
+  const opts: StreamOptions = {
+    // Threat: endless data. The package may not exceed the signed size; the stream stops at
+    // the first byte beyond it.
+    maxBytes: spec.size,
+    ...(have > 0 ? { rangeStart: have } : {}),
+    onResponse: (r) => {
+      // The server ignored Range and sends the whole package: the partial and its hash start over.
+      // The partial is empty from here on, so a retry (the body failed before its first byte)
+      // must ask for the whole package, not for the range it no longer holds.
+      if (have > 0 && !r.resumed) {
+        file.restart();
+        have = 0;
+        delete opts.rangeStart;
+      }
+    },
+    onData: (chunk) => file.add(chunk),
+  };
   try {
-    result = await http.stream(spec.download_url, {
-      // Threat: endless data. The package may not exceed the signed size; the stream stops at
-      // the first byte beyond it.
-      maxBytes: spec.size,
-      ...(have > 0 ? { rangeStart: have } : {}),
-      onResponse: (r) => {
-        // The server ignored Range and sends the whole package: the partial and its hash start over.
-        if (have > 0 && !r.resumed) file.restart();
-      },
-      onData: (chunk) => file.add(chunk),
-    });
+    result = await http.stream(spec.download_url, opts);
   } catch (err) {
     failure = err;
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { partialPath } from '../../agent/download.js';
-import { servePackage, status } from '../support/https-server.js';
+import { sequence, servePackage, status, type Handler } from '../support/https-server.js';
 import { agentWorld, manifestBytes, pkg, release, requestsTo, sha256, testHttp, warnings, type Fixture } from './support.js';
 
 describe('agent download', () => {
@@ -77,6 +77,26 @@ describe('agent download', () => {
     assert.equal(r.outcome, 'updated');
     assert.deepEqual(r.download, { transferred: p103.bytes.length, resumed: false, reused: false });
     assert.equal(requestsTo(w.cdn, p103.path)[0]!.headers['range'], 'bytes=5000-');
+    assert.equal(w.helper.received[0]!.sha256, sha256(p103.bytes));
+  });
+
+  it('after a 200 that restarted the partial fails before its body, the retry asks for the whole package again', async () => {
+    // The server ignores Range once (200, headers only, then the connection drops): the partial was
+    // truncated for a fresh start, so the retry must not ask for a range it no longer holds.
+    const dropAfterHeaders: Handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(p103.bytes.length) });
+      res.flushHeaders();
+      setTimeout(() => res.socket?.destroy(), 50);
+    };
+    w.cdn.addPkg(p103, sequence(dropAfterHeaders, servePackage(p103.bytes)));
+    const f = await make();
+    await writeFile(partialPath(f.state.downloads, sha256(p103.bytes)), p103.bytes.subarray(0, 5000));
+    const r = await f.check();
+    assert.equal(r.outcome, 'updated', `${r.code ?? ''}: ${r.message ?? ''}`);
+    const reqs = requestsTo(w.cdn, p103.path);
+    assert.equal(reqs.length, 2);
+    assert.equal(reqs[0]!.headers['range'], 'bytes=5000-');
+    assert.equal(reqs[1]!.headers['range'], undefined);
     assert.equal(w.helper.received[0]!.sha256, sha256(p103.bytes));
   });
 
