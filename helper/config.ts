@@ -121,9 +121,14 @@ export function parseKeysFile(text: string, file: string): PublicKeyInfo[] {
   return keys;
 }
 
+/** A week: also keeps every time-out far below setTimeout's limit (2^31 - 1 ms, beyond which it fires at once). */
+const MAX_SECONDS = 7 * 24 * 3600;
+
 function seconds(text: string | number, what: string): number {
   const n = typeof text === 'number' ? text : Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${what} must be a number of seconds above 0, got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(n) || n <= 0 || n > MAX_SECONDS) {
+    throw new UsageError(`${what} must be a number of seconds above 0 and at most ${MAX_SECONDS} (a week), got ${JSON.stringify(text)}`);
+  }
   return Math.round(n * 1000);
 }
 

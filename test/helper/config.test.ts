@@ -63,6 +63,9 @@ describe('resolveConfig', () => {
       { 'trusted-key': [key], 'installer-timeout': '0' },
       { 'trusted-key': [key], 'installer-timeout': 'soon' },
       { 'trusted-key': [key], 'idle-timeout': '-1' },
+      // Beyond 2^31 - 1 ms, setTimeout fires at once: the installer would be killed on start.
+      { 'trusted-key': [key], 'installer-timeout': '3000000' },
+      { 'trusted-key': [key], 'idle-timeout': '1e9' },
       { 'trusted-key': [key], 'installer-arg': ['-pkg', '/fixed.pkg'] },
       { 'trusted-key': [key], channel: 'Beta!' },
       { 'trusted-key': [key], config: '/missing.json' },
