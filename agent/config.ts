@@ -168,7 +168,12 @@ export function resolveConfig(
     const v = raw[k];
     if (v === undefined) return DEFAULTS[k] * 1000;
     const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-    if (!Number.isFinite(n) || n < 0 || n > 7 * 24 * 3600) fail(where(k), `expected a number of seconds between 0 and 604800, got ${JSON.stringify(v)}`);
+    // Only the first delay may be 0: an interval of 0 checks (and hits the CDN) in a tight loop,
+    // and a time-out of 0 fails every request.
+    const min = k === 'first_delay_seconds' ? 0 : 0.001;
+    if (!Number.isFinite(n) || n < min || n > 7 * 24 * 3600) {
+      fail(where(k), `expected a number of seconds ${min === 0 ? 'from 0' : 'above 0'} to 604800, got ${JSON.stringify(v)}`);
+    }
     return Math.round(n * 1000);
   };
 

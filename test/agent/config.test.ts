@@ -52,6 +52,8 @@ describe('agent config', () => {
     ['a number where a string belongs', { state_dir: 5 }, minimal, /agent\.json: "state_dir": expected a non-empty string/],
     ['a device id with spaces', {}, { ...minimal, 'device-id': 'my mac' }, /--device-id/],
     ['seconds that are not a number', { floor_retry_seconds: 'soon' }, minimal, /"floor_retry_seconds": expected a number of seconds/],
+    ['an interval of 0 (a tight loop on the CDN)', { interval_seconds: 0 }, minimal, /"interval_seconds": expected a number of seconds above 0/],
+    ['a read time-out of 0', {}, { ...minimal, 'read-timeout': '0' }, /--read-timeout: expected a number of seconds above 0/],
   ] as const) {
     it(`names the place of ${name}`, () => {
       assert.throws(
