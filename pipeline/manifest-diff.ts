@@ -36,3 +36,31 @@ export function diffManifests(expected: SignedManifest, actual: SignedManifest):
   }
   return lines;
 }
+
+export interface ImmutableChange {
+  version: string;
+  field: 'download_url' | 'sha256' | 'size';
+  git: string | number;
+  published: string | number;
+}
+
+/**
+ * download_url, sha256 and size of a version never change once it has reached a manifest: the
+ * releases git offers that the published manifest lists with another value. Pure.
+ */
+export function immutableChanges(expected: SignedManifest, published: SignedManifest): ImmutableChange[] {
+  const byVersion = new Map(published.releases.map((r) => [r.version, r]));
+  const out: ImmutableChange[] = [];
+  for (const r of expected.releases) {
+    const p = byVersion.get(r.version);
+    if (p === undefined) continue;
+    for (const field of ['download_url', 'sha256', 'size'] as const) {
+      if (r[field] !== p[field]) out.push({ version: r.version, field, git: r[field], published: p[field] });
+    }
+  }
+  return out;
+}
+
+export function immutableChangeMessage(c: ImmutableChange, channel: string): string {
+  return `${c.field} of ${c.version} is ${JSON.stringify(c.git)} in git but ${JSON.stringify(c.published)} in the published ${channel} manifest; download_url, sha256 and size never change once published. Restore the old value, and to ship a different package yank this version (active: false) and release a new version.`;
+}

@@ -5,6 +5,8 @@
 import { messageOf } from '../schema/errors.js';
 import { manifestKey, type Policy, type Release } from '../schema/types.js';
 import { buildSignedManifest } from './manifest-builder.js';
+import { immutableChangeMessage, immutableChanges } from './manifest-diff.js';
+import type { Problem } from './problems.js';
 import type { PlanSection } from './plan.js';
 import { decide } from './publish.js';
 import { readPublished, trustedKeysOf } from './published.js';
@@ -13,9 +15,16 @@ import type { ReleaseSet } from './release-set.js';
 import type { ObjectStore } from './store/object-store.js';
 import { chooseTarget, openStore } from './target.js';
 
-export async function manifestPlanSection(store: ObjectStore, releases: readonly Release[], policy: Policy, now: Date): Promise<PlanSection> {
+export async function manifestPlanSection(
+  store: ObjectStore,
+  releases: readonly Release[],
+  policy: Policy,
+  now: Date,
+  fileOf: (version: string) => string = (v) => `releases/${v}.yaml`,
+): Promise<PlanSection> {
   const title = `Manifests (${store.location})`;
   const lines: string[] = [];
+  const problems: Problem[] = [];
   const data: { channel: string; action: string; reason: string; changes: string[]; offers: string[] }[] = [];
   try {
     const trusted = trustedKeysOf(policy);
@@ -24,6 +33,11 @@ export async function manifestPlanSection(store: ObjectStore, releases: readonly
       const built = buildSignedManifest({ channel, releases, policy, now, previousSequence: published.previousSequence });
       // plan holds no key: judge only content and expiry, not who signed
       const signers = published.manifest?.signatures.map((s) => s.keyid) ?? [];
+      if (published.manifest !== null && published.problem === null) {
+        for (const c of immutableChanges(built, published.manifest.signed)) {
+          problems.push({ severity: 'error', code: 'IMMUTABLE_FIELD_CHANGED', file: fileOf(c.version), message: immutableChangeMessage(c, channel) });
+        }
+      }
       const d = decide(published, built, signers, now, { refresh: false, refreshWindowDays: policy.manifest.refresh_window_days });
       const offers = built.releases.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`);
       data.push({ channel, action: d.action, reason: d.reason, changes: d.changes, offers });
@@ -36,7 +50,7 @@ export async function manifestPlanSection(store: ObjectStore, releases: readonly
   } catch (err) {
     lines.push(`cannot read the published manifests: ${messageOf(err)} (the table plan above stands)`);
   }
-  return { id: 'manifests', title, lines, data };
+  return { id: 'manifests', title, lines, data, ...(problems.length > 0 ? { problems } : {}) };
 }
 
 /** What `plan` calls: opens the publish target (flags aside: env and policy) and adds the section. */
@@ -50,7 +64,8 @@ export async function addManifestSection(plan: { sections: PlanSection[] }, set:
     return;
   }
   try {
-    plan.sections.push(await manifestPlanSection(store, set.releases.map((r) => r.release), set.policy, ctx.now()));
+    const files = new Map(set.releases.map((r) => [r.release.version, r.file]));
+    plan.sections.push(await manifestPlanSection(store, set.releases.map((r) => r.release), set.policy, ctx.now(), (v) => files.get(v) ?? `releases/${v}.yaml`));
   } finally {
     store.close?.();
   }

@@ -10,7 +10,7 @@ import { verifyManifest } from '../schema/manifest.js';
 import { signEnvelope } from '../schema/signing.js';
 import { manifestKey, type Manifest, type Policy, type Release, type SignedManifest } from '../schema/types.js';
 import { buildSignedManifest, manifestContent } from './manifest-builder.js';
-import { diffManifests } from './manifest-diff.js';
+import { diffManifests, immutableChangeMessage, immutableChanges } from './manifest-diff.js';
 import { historyKey, readPublished, trustedKeysOf, type Published } from './published.js';
 import type { ObjectStore, WriteCondition } from './store/object-store.js';
 
@@ -99,6 +99,13 @@ export async function publishChannel(channel: string, input: PublishInput): Prom
   const trusted = trustedKeysOf(policy);
   const published = await readPublished(store, channel, trusted);
   const built = buildSignedManifest({ channel, releases: input.releases, policy, now, previousSequence: published.previousSequence });
+  // Agents may already hold a package under the published hash: never re-point a version.
+  if (published.manifest !== null && published.problem === null) {
+    const changed = immutableChanges(built, published.manifest.signed);
+    if (changed.length > 0) {
+      throw new ValidationError('IMMUTABLE_FIELD_CHANGED', changed.map((c) => immutableChangeMessage(c, channel)).join(' '));
+    }
+  }
   const decision = decide(published, built, keys.map((k) => k.keyid), now, {
     refresh: input.refresh === true,
     refreshWindowDays: policy.manifest.refresh_window_days,

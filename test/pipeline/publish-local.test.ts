@@ -142,6 +142,22 @@ describe('publish to a directory', () => {
     assert.deepEqual(await readFile(join(bucket, 'latest.json')), before);
     await repo.removeRelease('2.0.0');
   });
+
+  it('refuses to re-point a published version to another package (exit 1), in plan and publish, and writes nothing', async () => {
+    await repo.writeRelease({ version: '1.0.3', sha256: 'ab'.repeat(32), size: 4242 });
+    const before = await readFile(join(bucket, 'latest.json'));
+    const run = await repo.run(['publish'], { MNGD_SIGNING_KEY: key.private }, at(6 * HOUR));
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /IMMUTABLE_FIELD_CHANGED/);
+    assert.match(run.stderr, /sha256 of 1\.0\.3 is "abab/);
+    assert.match(run.stderr, /size of 1\.0\.3 is 4242/);
+    assert.deepEqual(await readFile(join(bucket, 'latest.json')), before);
+    assert.equal(await exists(join(bucket, 'history', 'stable', `${secs(at(6 * HOUR))}.json`)), false);
+    const plan = await repo.run(['plan'], {}, at(6 * HOUR));
+    assert.equal(plan.code, 1, plan.stdout + plan.stderr);
+    assert.match(plan.stdout + plan.stderr, /releases\/1\.0\.3\.yaml: error IMMUTABLE_FIELD_CHANGED/);
+    await repo.writeRelease({ version: '1.0.3' });
+  });
 });
 
 describe('publish targets', () => {
