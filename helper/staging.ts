@@ -104,7 +104,8 @@ export async function stagePackage(pkgPath: string, stagingDir: string, expected
 async function verifyCopy(out: fs.FileHandle, pkgPath: string, expected: Expected): Promise<void> {
   const st = await out.stat();
   if (st.size !== expected.size) {
-    throw new HelperError('PKG_SIZE_MISMATCH', `package ${pkgPath} is ${st.size} bytes; the manifest declares ${expected.size}: download it again`);
+    // The actual size is not echoed either: any local user may name any file the helper (root) can read.
+    throw new HelperError('PKG_SIZE_MISMATCH', `package ${pkgPath} does not have the size the manifest declares (${expected.size} bytes): download it again`);
   }
   const hash = createHash('sha256');
   const buf = Buffer.alloc(COPY_CHUNK);
