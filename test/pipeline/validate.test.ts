@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, REPO_ROOT, runBin, runRelease, tempRepo } from '../support/cli.js';
+import { spawn } from 'node:child_process';
+import { FIXTURES, RELEASE_BIN, REPO_ROOT, runBin, runRelease, tempRepo } from '../support/cli.js';
 
 interface Expectation {
   as: string;
@@ -156,6 +157,16 @@ describe('mngd-release validate', () => {
     const p = join(releases, 'policy.yaml');
     writeFileSync(p, readFileSync(p, 'utf8').replace('[stable, beta]', '[beta]'));
     assertRejected(await validate(root), 'releases/policy.yaml', 'POLICY_BAD_FIELD', 3, 11);
+  });
+
+  it('finishes without a stack trace when its reader goes away (mngd-release validate | head -1)', async () => {
+    const child = spawn(process.execPath, [RELEASE_BIN, 'validate'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first line is written: EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled|\n\s+at /, stderr);
+    assert.equal(code, 0, stderr);
   });
 
   it('exits 2 for a wrong flag, and --help answers', async () => {
