@@ -21,6 +21,15 @@ import type { AgentState, StateStore } from './state.js';
 export const COOLDOWN_FAILURES = 3;
 export const COOLDOWN_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * Failures that say nothing about the package: our own shutdown, the network, a helper that is
+ * down or busy. They do not count toward the cool-down: a helper down for 15 minutes must not put
+ * a forced update (and with it the device's checkin) on hold for a day. Everything about the
+ * package itself (wrong hash or size, an HTTP error status, the helper's refusal, a failing
+ * installer) counts.
+ */
+export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set(['HTTP_ABORTED', 'HTTP_NETWORK', 'HTTP_TIMEOUT', 'HELPER_UNREACHABLE', 'HELPER_TIMEOUT', 'BUSY']);
+
 export type Step = 'fetch-manifest' | 'verify-manifest' | 'download' | 'install';
 
 export interface InstallReply {
@@ -179,9 +188,13 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   }
 
   const failed = async (step: Step, err: unknown, extra = ''): Promise<CheckResult> => {
-    // A download cut short by our own shutdown (SIGTERM) says nothing about the package.
-    const n = codeOf(err) === 'HTTP_ABORTED' ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null } : await recordFailure(d, state, target, d.now());
-    const tail = n.until !== null ? `; failed ${n.failures} times: cool-down until ${n.until} (a newer release is tried at once)` : ` (failure ${n.failures} of ${COOLDOWN_FAILURES} for this package)`;
+    const n = NOT_ABOUT_THE_PACKAGE.has(codeOf(err)) ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null } : await recordFailure(d, state, target, d.now());
+    const tail =
+      n.until !== null
+        ? `; failed ${n.failures} times: cool-down until ${n.until} (a newer release is tried at once)`
+        : NOT_ABOUT_THE_PACKAGE.has(codeOf(err))
+          ? ' (not counted toward the cool-down: not a fault of the package)'
+          : ` (failure ${n.failures} of ${COOLDOWN_FAILURES} for this package)`;
     d.log.warn(
       `SelfUpdate: ${step} failed: ${current} -> ${target.version} from ${displayUrl(target.download_url)}: ${messageOf(err)} [${codeOf(err)}]${extra}; staying on ${current}${res.blocked ? ', checkin still blocked' : ''}, retrying next interval${tail}`,
     );

@@ -73,6 +73,21 @@ describe('agent hand-off to the helper', () => {
     assert.equal(newer.target, '1.0.4');
   });
 
+  it('never cools a package down for a helper that is down: it is tried again at every check', async () => {
+    const f = await make();
+    const down = helperClient(join(w.dir, 'no-such.sock'));
+    for (let i = 0; i < 4; i++) {
+      const r = await f.check({ helper: down });
+      assert.equal(r.outcome, 'failed');
+      assert.equal(r.code, 'HELPER_UNREACHABLE');
+      assert.ok(warnings(f.log)[i]!.includes('not counted toward the cool-down'), warnings(f.log)[i]);
+    }
+    const saved = JSON.parse(await readFile(join(f.state.dir, 'state.json'), 'utf8')) as { cooldowns: Record<string, unknown> };
+    assert.equal(saved.cooldowns[sha256(p103.bytes)], undefined);
+    w.helper.reply = installed;
+    assert.equal((await f.check()).outcome, 'updated');
+  });
+
   it('tries the package again once the cool-down is over', async () => {
     w.helper.reply = installerFails;
     const f = await make();
