@@ -173,19 +173,20 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   const why = choice.forced
     ? `is below the floor ${floor}: forced update to ${target.version} (rollout ignored), checkin blocked until updated`
     : `offers ${target.version} (rollout ${target.rollout_percent}%, this device in cohort)${choice.belowFloor ? `; below the floor ${floor}, checkin blocked until updated` : ''}`;
-  d.log.info(`SelfUpdate: check: ${about} ${why} -> updating`);
 
   // Three failures for one package: 24 h cool-down. Keyed by sha256, so a newer release (another
-  // package) is tried at once.
+  // package) is tried at once. Checked before the "-> updating" line, which would be untrue.
   const cd = state.cooldowns[target.sha256];
   if (cd?.until != null) {
     if (Date.parse(cd.until) > d.now().getTime()) {
+      d.log.info(`SelfUpdate: check: ${about} ${why} -> cooling down`);
       d.log.warn(`SelfUpdate: cool-down: ${current} -> ${target.version} from ${displayUrl(target.download_url)} failed ${cd.failures} times; not tried again until ${cd.until}; staying on ${current}`);
       return { ...res, outcome: 'cooling-down', cooldown_until: cd.until };
     }
     delete state.cooldowns[target.sha256];
     await d.state.write(state);
   }
+  d.log.info(`SelfUpdate: check: ${about} ${why} -> updating`);
 
   const failed = async (step: Step, err: unknown, extra = ''): Promise<CheckResult> => {
     const n = NOT_ABOUT_THE_PACKAGE.has(codeOf(err)) ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null } : await recordFailure(d, state, target, d.now());
