@@ -202,6 +202,15 @@ export async function runAgentCli(argv: readonly string[], ctx: AgentContext): P
     checkin: cfg.checkinUrl === null ? null : checkinCall(cfg.checkinUrl, agent.http, agent.deviceId, agent.currentVersion),
     timing: { intervalMs: cfg.intervalMs, firstDelayMaxMs: cfg.firstDelayMaxMs, floorRetryMs: cfg.floorRetryMs },
     log: agent.log,
+    // Only when the version comes from the file the package installs (not --current-version).
+    ...(cfg.currentVersion === null
+      ? {
+          installedSinceStart: async () => {
+            const now = await currentVersionOf(cfg);
+            return now !== agent.currentVersion ? now : null;
+          },
+        }
+      : {}),
     ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     ...(ctx.random === undefined ? {} : { random: ctx.random }),
   });

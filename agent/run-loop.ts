@@ -26,6 +26,11 @@ export interface LoopDeps {
   random?: () => number;
   /** stops the loop (SIGTERM) */
   signal?: AbortSignal;
+  /**
+   * The version installed on disk now, when it differs from the one this process runs (another
+   * user's agent installed an update: this binary is stale); null otherwise.
+   */
+  installedSinceStart?: () => Promise<string | null>;
 }
 
 export type LoopEnd = 'updated' | 'stopped';
@@ -56,6 +61,13 @@ export async function runLoop(d: LoopDeps): Promise<LoopEnd> {
   d.log.info(`SelfUpdate: agent started; first check in ${(first / 1000).toFixed(1)} s, then every ${d.timing.intervalMs / 1000} s (±10%)`);
   await sleep(first, d.signal);
   while (!stopped()) {
+    // A stale binary must not try to install what is already there (NOT_AN_UPGRADE forever, or
+    // a blocked checkin below a floor): exit, and launchd starts what is installed.
+    const installed = await d.installedSinceStart?.().catch(() => null);
+    if (installed) {
+      d.log.info(`SelfUpdate: ${installed} was installed while this agent ran; exiting so launchd starts it`);
+      return 'updated';
+    }
     let result: CheckResult | null = null;
     try {
       result = await d.check();

@@ -73,6 +73,30 @@ describe('agent run loop', () => {
     });
   }
 
+  it('exits for relaunch, without checking, once another session has installed a newer version', async () => {
+    const f = await make();
+    let checks = 0;
+    const installedOnDisk = ['1.0.2', '1.0.3'];
+    const end = await runLoop({
+      check: () => {
+        checks++;
+        return Promise.resolve({ outcome: 'up-to-date', current: '1.0.2', target: null, blocked: false, floor: null, forced: false, manifest: null });
+      },
+      checkin: null,
+      timing: TIMING,
+      log: f.log,
+      random: () => 0.5,
+      sleep: async () => undefined,
+      installedSinceStart: async () => {
+        const v = installedOnDisk.shift() ?? '1.0.3';
+        return v === '1.0.2' ? null : v;
+      },
+    });
+    assert.equal(end, 'updated');
+    assert.equal(checks, 1);
+    assert.ok(f.log.of('INFO').some((l) => l.includes('1.0.3 was installed while this agent ran; exiting so launchd starts it')));
+  });
+
   it('keeps checking in when a check crashes', async () => {
     const log = new MemoryLogger();
     let checkins = 0;
