@@ -76,10 +76,11 @@ describe('agent run loop', () => {
   it('exits for relaunch, without checking, once another session has installed a newer version', async () => {
     const f = await make();
     let checks = 0;
+    const stop = new AbortController(); // without the exit, the loop ends here instead of hanging
     const installedOnDisk = ['1.0.2', '1.0.3'];
     const end = await runLoop({
       check: () => {
-        checks++;
+        if (++checks >= 3) stop.abort();
         return Promise.resolve({ outcome: 'up-to-date', current: '1.0.2', target: null, blocked: false, floor: null, forced: false, manifest: null });
       },
       checkin: null,
@@ -87,6 +88,7 @@ describe('agent run loop', () => {
       log: f.log,
       random: () => 0.5,
       sleep: async () => undefined,
+      signal: stop.signal,
       installedSinceStart: async () => {
         const v = installedOnDisk.shift() ?? '1.0.3';
         return v === '1.0.2' ? null : v;
