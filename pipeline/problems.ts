@@ -17,9 +17,18 @@ export interface Problem {
   message: string;
 }
 
+/**
+ * One problem, one line. A message quotes what a pull request wrote (a key may hold a line break);
+ * a raw line break would let it start a line of its own, which CI logs read as a command
+ * ("::error ...", "::add-mask::...").
+ */
 export function formatProblem(p: Problem): string {
   const at = p.line !== undefined ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
-  return `${at}: ${p.severity} ${p.code}: ${p.message}`;
+  return oneLine(`${at}: ${p.severity} ${p.code}: ${p.message}`);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16)}`));
 }
 
 export function sortProblems(problems: readonly Problem[]): Problem[] {

@@ -159,6 +159,16 @@ describe('mngd-release validate', () => {
     assertRejected(await validate(root), 'releases/policy.yaml', 'POLICY_BAD_FIELD', 3, 11);
   });
 
+  it('keeps a line break a pull request wrote inside its one problem line (no "::command" lines in CI logs)', async () => {
+    const { root, releases } = tempRepo();
+    const file = join(releases, '1.0.0.yaml');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}"x\\n::error file=README.md::injected": 1\n`);
+    const r = await validate(root);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /error RELEASE_UNKNOWN_KEY: unknown key "x\\n::error file=README\.md::injected"/);
+    assert.doesNotMatch(r.stderr, /^::/m);
+  });
+
   it('finishes without a stack trace when its reader goes away (mngd-release validate | head -1)', async () => {
     const child = spawn(process.execPath, [RELEASE_BIN, 'validate'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy(); // the reader is gone before the first line is written: EPIPE
