@@ -105,10 +105,10 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
     await db?.close();
   });
 
-  it('runs apply on merge, then publish --refresh and drift, each successfully', () => {
+  it('runs apply on merge, then drift and apply --refresh, each successfully', () => {
     assert.deepEqual(publish.map((r) => r.step.commands.join('+')), ['apply']);
-    assert.deepEqual(refresh.map((r) => r.step.commands.join('+')), ['publish', 'drift']);
-    assert.match(refresh[0]?.step.run ?? '', /publish --refresh/);
+    assert.deepEqual(refresh.map((r) => r.step.commands.join('+')), ['drift', 'apply']);
+    assert.match(refresh[1]?.step.run ?? '', /apply --refresh/);
     for (const r of [...publish, ...refresh]) assert.equal(r.code, 0, describeResult(r));
     // The failure reports stay quiet when nothing failed.
     for (const s of [...publishSteps, ...refreshSteps]) assert.notEqual(s.outcome, 'failure', s.step.name);
@@ -174,12 +174,12 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
     writeFileSync(latest, JSON.stringify(tampered));
     await withTable((sql) => sql.query("UPDATE agent_releases SET release_notes = 'edited by hand' WHERE version = '1.0.0'"));
     const steps = await refreshJob(repo, runner);
-    // publish --refresh replaces the manifest that no longer verifies...
-    const republish = pipelineResults(steps).find((r) => r.step.commands.includes('publish'));
+    // apply --refresh replaces the manifest that no longer verifies...
+    const republish = pipelineResults(steps).find((r) => r.step.commands.includes('apply'));
     assert.equal(republish?.code, 0, republish && describeResult(republish));
     const beta = verifyManifest(readFileSync(latest), { trustedKeys: [publicKeyFromBase64(key.public_key)], channel: 'beta', now: new Date() });
     assert.equal(beta.signed.releases[0]?.rollout_percent, 100);
-    // ...and drift still runs, finds the row edited by hand, and the job says so loudly.
+    // ...after drift, which ran first, found the row edited by hand, and the job says so loudly.
     const drift = pipelineResults(steps).find((r) => r.step.commands.includes('drift'));
     assert.equal(drift?.code, 1, drift && describeResult(drift));
     assert.match(`${drift?.stdout}${drift?.stderr}`, /1\.0\.0[\s\S]*release_notes|release_notes[\s\S]*1\.0\.0/);
