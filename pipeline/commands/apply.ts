@@ -58,7 +58,6 @@ Example:
     const { set, policy, releases } = loaded;
     // Before any step: a bad key or target must not leave a synced table with stale manifests.
     const { keys, store } = preparePublish(ctx, loaded, { target: str(args, 'target'), endpoint: str(args, 'endpoint') });
-    const now = ctx.now();
     const annotations: Problem[] = [];
     let publishTable = '';
     try {
@@ -91,7 +90,8 @@ Example:
             }
           },
           publish: async () => {
-            const done = await publishManifests({ releases, policy, keys, store, now, refresh: flag(args, 'refresh') });
+            // The time of the publish itself, not of the start: verify-artifacts may take minutes.
+            const done = await publishManifests({ releases, policy, keys, store, now: ctx.now(), refresh: flag(args, 'refresh') });
             publishTable = publishMarkdown(store.location, done);
             const written = done.filter((r) => r.action !== 'unchanged');
             return {

@@ -11,7 +11,7 @@ the password is never printed). Without it: embedded PGlite in <repo>/.state/pgl
 
 export const planCommand: Command = {
   name: 'plan',
-  help: `Usage: mngd-release plan [--releases DIR] [--yank-unmanaged] [--json]
+  help: `Usage: mngd-release plan [--releases DIR] [--yank-unmanaged] [--skip-manifests] [--json]
 
 Compares the release files with the agent_releases table and prints what "mngd-release sync"
 would do: rows to insert, fields to update (old -> new), rows to yank, rows the pipeline never

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signingKeyFromText } from '../../schema/keys.js';
-import { runRelease, tempRepo } from '../support/cli.js';
+import { runBin, runRelease, tempRepo } from '../support/cli.js';
 
 function pkg(root: string, name: string, bytes: Buffer): string {
   const p = join(root, name);
@@ -87,5 +87,16 @@ describe('mngd-release keygen', () => {
     assert.equal(statSync(out).mode & 0o777, 0o600);
     assert.doesNotMatch(r.stdout, /ed25519:/);
     assert.equal((await runRelease(['keygen', '--out', out], { cwd: root })).code, 2);
+  });
+});
+
+describe('mngd-release keygen under GitHub Actions', () => {
+  it('masks the private key in the log', async () => {
+    const { root } = tempRepo();
+    const r = await runBin(['keygen'], { cwd: root, env: { GITHUB_ACTIONS: 'true' } });
+    assert.equal(r.code, 0);
+    const key = /ed25519:[A-Za-z0-9+/=]+/.exec(r.stdout)?.[0];
+    assert.ok(key);
+    assert.ok(r.stdout.includes(`::add-mask::${key}`), r.stdout);
   });
 });
