@@ -53,6 +53,12 @@ export interface FileLoggerOptions {
   now?: () => Date;
 }
 
+/** Newlines become " | "; every other control character is written as \xNN. */
+export function escapeControl(message: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return message.replace(/\r?\n/g, ' | ').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /**
  * Appends to `file`, creating its folder. A log that cannot be written must never stop an
  * update (the agent can't brick over a full disk), so write errors go to the mirror only.
@@ -61,8 +67,9 @@ export function fileLogger({ file, mirror, now = () => new Date() }: FileLoggerO
   let dirReady = false;
   let reported = false;
   const write = (level: Level, message: string) => {
-    // One event, one line: a newline inside a message (installer output) would forge lines.
-    const line = `${now().toISOString()} ${level} ${message.replace(/\r?\n/g, ' | ')}\n`;
+    // One event, one line: a newline inside a message (installer output) would forge lines, and
+    // other control characters (a lone \r, terminal escapes) could hide text from a reader.
+    const line = `${now().toISOString()} ${level} ${escapeControl(message)}\n`;
     mirror?.write(line);
     try {
       if (!dirReady) {

@@ -33,8 +33,8 @@ export function fileAcceptedStore(stateDir: string, channel: string): AcceptedSt
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
       }
-      const data = JSON.parse(text) as Partial<AcceptedManifest>;
-      if (typeof data.sequence !== 'number' || typeof data.digest !== 'string') {
+      const data = JSON.parse(text) as Partial<AcceptedManifest> | null;
+      if (data === null || typeof data !== 'object' || typeof data.sequence !== 'number' || typeof data.digest !== 'string') {
         throw new Error(`${file} is not a record of an accepted manifest; delete it to start over`);
       }
       return { sequence: data.sequence, digest: data.digest };
