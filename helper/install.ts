@@ -3,6 +3,7 @@
  * clean up, log. Every side effect comes in through `InstallDeps`, so tests pass real local
  * parts (a temp folder, a stand-in installer) without patching globals.
  */
+import { compareVersions } from '../schema/version.js';
 import { MngdError, messageOf } from '../schema/errors.js';
 import type { PublicKeyInfo } from '../schema/keys.js';
 import { verifyManifest } from '../schema/manifest.js';
@@ -75,6 +76,12 @@ async function verifiedInstall(req: InstallRequest, installed: string | null, de
     if (run.exitCode !== 0) {
       const how = run.exitCode === null ? `was ended by ${run.signal ?? 'a signal'}` : `exited with ${run.exitCode}`;
       throw new HelperError('INSTALLER_FAILED', `the installer ${how}; see output_tail`, details);
+    }
+    // A package that "installs" but leaves another version in place would be offered and
+    // installed again at every check: report it, so the agent counts it toward the cool-down.
+    const after = await deps.installedVersion();
+    if (after === null || compareVersions(after, release.version) !== 0) {
+      throw new HelperError('INSTALL_NOT_EFFECTIVE', `the installer exited 0 but the installed version is ${after ?? 'unknown'}, not ${release.version}; the package does not install the release it is listed as`, details);
     }
     return { v: 1, id: req.id, ok: true, outcome: 'installed', version: release.version, exit_code: 0, output_tail: run.outputTail };
   } finally {

@@ -36,6 +36,7 @@ export type HelperErrorCode =
   | 'PKG_SIZE_MISMATCH'
   | 'PKG_HASH_MISMATCH'
   | 'INSTALLER_FAILED'
+  | 'INSTALL_NOT_EFFECTIVE'
   | 'INSTALLER_TIMEOUT'
   | 'INTERNAL';
 
