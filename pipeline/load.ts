@@ -5,7 +5,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { compareVersions, isVersion } from '../schema/version.js';
+import { isVersion } from '../schema/version.js';
 import { ExternalError } from '../schema/errors.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseRelease } from './parse-release.js';
@@ -125,6 +125,11 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
     if (parsed.loaded) releases.push(parsed.loaded);
   }
   problems.push(...crossFileProblems(releases, policy));
-  const sorted = releases.sort((a, b) => compareVersions(b.release.version, a.release.version));
+  // Newest first, by a fixed-width key (4 parts of 9 digits): one string compare per step.
+  const key = (v: string) => `${v}.0.0.0`.split('.', 4).map((p) => p.padStart(9, '0')).join('.');
+  const sorted = releases
+    .map((r) => ({ r, k: key(r.release.version) }))
+    .sort((a, b) => (a.k < b.k ? 1 : a.k > b.k ? -1 : 0))
+    .map((x) => x.r);
   return { dir, root: absRoot, policy, policyFile: rel(policyPath), releases: sorted, problems: sortProblems(problems) };
 }

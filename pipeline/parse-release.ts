@@ -65,7 +65,8 @@ function fieldMessage(field: string, value: unknown, err: ErrorObject): string {
  */
 function valueFor(entry: YamlEntry): unknown {
   if (entry.plain && entry.source !== null && typeof entry.value === 'number') {
-    if (VERSION_FIELDS.has(entry.key)) return entry.source;
+    // A hash made only of digits (or digits around one "e") is a number to YAML: keep its text.
+    if (VERSION_FIELDS.has(entry.key) || entry.key === 'sha256') return entry.source;
   }
   return entry.value;
 }

@@ -29,21 +29,28 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
     }
   }
 
-  const oldestFirst = [...releases].sort((a, b) => compareVersions(a.release.version, b.release.version));
-  // A copy-pasted previous release: the same package hash or URL under another version.
+  // A copy-pasted previous release: the same package hash or URL under another version. Only
+  // the groups that share a value are sorted (the oldest keeps it; the newer ones are reported).
   for (const field of ['sha256', 'download_url'] as const) {
-    const seen = new Map<string, LoadedRelease>();
-    for (const r of oldestFirst) {
-      const prev = seen.get(r.release[field]);
-      if (prev && compareVersions(prev.release.version, r.release.version) !== 0) {
+    const byValue = new Map<string, LoadedRelease[]>();
+    for (const r of releases) {
+      const group = byValue.get(r.release[field]);
+      if (group) group.push(r);
+      else byValue.set(r.release[field], [r]);
+    }
+    for (const group of byValue.values()) {
+      if (group.length < 2) continue;
+      const [first, ...rest] = group.sort((x, y) => compareVersions(x.release.version, y.release.version));
+      for (const r of rest) {
+        if (compareVersions(first!.release.version, r.release.version) === 0) continue; // reported above
         problems.push({
           severity: 'error',
           code: field === 'sha256' ? 'RELEASE_DUPLICATE_SHA256' : 'RELEASE_DUPLICATE_URL',
           file: r.file,
           ...at(r, field),
-          message: `${field} is the same as in ${prev.file} (version ${prev.release.version}); expected each release to point at its own package: run "mngd-release hash <the new pkg>" and copy its sha256 and size, and the new package's URL`,
+          message: `${field} is the same as in ${first!.file} (version ${first!.release.version}); expected each release to point at its own package: run "mngd-release hash <the new pkg>" and copy its sha256 and size, and the new package's URL`,
         });
-      } else if (!prev) seen.set(r.release[field], r);
+      }
     }
   }
 

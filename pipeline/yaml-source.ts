@@ -9,6 +9,8 @@ import type { Position } from './release-set.js';
 import type { Problem } from './problems.js';
 
 export const MAX_FILE_BYTES = 64 * 1024;
+/** One strict decoder for every file (decode() without `stream` starts afresh each call). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface YamlEntry {
   key: string;
@@ -69,7 +71,7 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     return fail('FILE_ENCODING', `${what} is not valid UTF-8: save it as UTF-8 (the first bad byte is on this line)`, { line: firstInvalidUtf8Line(bytes), column: 1 });
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { loadReleaseSet } from '../../pipeline/load.js';
 import { FIXTURES, RELEASE_BIN, REPO_ROOT, runBin, runRelease, tempRepo } from '../support/cli.js';
 
 interface Expectation {
@@ -40,6 +41,16 @@ describe('mngd-release validate', () => {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const out = JSON.parse(r.stdout) as { ok: boolean; channels: { channel: string; offers: string[] }[] };
     assert.deepEqual(out.channels.find((c) => c.channel === 'stable')?.offers, ['1.10']);
+  });
+
+  it('loads the releases newest first, comparing parts as numbers (1.10 > 1.9 > 1.0.1)', async () => {
+    const { root, releases } = tempRepo();
+    for (const [v, c] of [['1.9', 'e'], ['1.10', 'f'], ['1.0.1', '1'], ['10', '2']] as const) {
+      writeFileSync(join(releases, `${v}.yaml`), `version: "${v}"\ndownload_url: https://cdn.mngd.app/agent/a-${v}.pkg\nsha256: ${c.repeat(64)}\nsize: 5\n`);
+    }
+    const set = await loadReleaseSet(root);
+    assert.deepEqual(set.problems, []);
+    assert.deepEqual(set.releases.map((r) => r.release.version), ['10', '1.10', '1.9', '1.0.1', '1.0.0']);
   });
 
   it('has at least 40 bad fixtures', () => {
