@@ -1,9 +1,19 @@
 /**
  * GitHub Actions output: annotations on the YAML lines and the job summary, through
- * @actions/core. Only used when GITHUB_ACTIONS=true.
+ * @actions/core. Only used when GITHUB_ACTIONS=true, so the library (about 18 MiB once loaded) is
+ * imported on first use: a run on a laptop never pays for it.
  */
-import * as core from '@actions/core';
+import type { AnnotationProperties } from '@actions/core';
 import type { Problem } from './problems.js';
+
+type Core = typeof import('@actions/core');
+let core: Promise<Core> | null = null;
+const actionsCore = (): Promise<Core> => (core ??= import('@actions/core'));
+
+/** Masks a secret in the GitHub Actions log (core.setSecret). */
+export async function maskSecret(secret: string): Promise<void> {
+  (await actionsCore()).setSecret(secret);
+}
 
 /** GitHub refuses a step summary above 1 MiB; stay well below it. */
 export const SUMMARY_LIMIT_BYTES = 1024 * 1024 - 64 * 1024;
@@ -13,15 +23,17 @@ export function onGitHub(env: Record<string, string | undefined>): boolean {
 }
 
 /** One annotation per problem (GitHub shows the first few per step; the summary lists them all). */
-export function annotate(problems: readonly Problem[]): void {
+export async function annotate(problems: readonly Problem[]): Promise<void> {
+  if (problems.length === 0) return;
+  const c = await actionsCore();
   for (const p of problems) {
-    const props: core.AnnotationProperties = { file: p.file, title: p.code };
+    const props: AnnotationProperties = { file: p.file, title: p.code };
     if (p.line !== undefined) {
       props.startLine = p.line;
       props.startColumn = p.column ?? 1;
     }
-    if (p.severity === 'error') core.error(p.message, props);
-    else core.warning(p.message, props);
+    if (p.severity === 'error') c.error(p.message, props);
+    else c.warning(p.message, props);
   }
 }
 
@@ -37,7 +49,7 @@ export function fitSummary(markdown: string, limit = SUMMARY_LIMIT_BYTES): strin
 /** Appends Markdown to the job summary (GITHUB_STEP_SUMMARY), if there is one. */
 export async function appendSummary(markdown: string): Promise<void> {
   if (!process.env['GITHUB_STEP_SUMMARY']) return;
-  await core.summary.addRaw(fitSummary(markdown), true).write();
+  await (await actionsCore()).summary.addRaw(fitSummary(markdown), true).write();
 }
 
 /** Markdown table of problems for the summary. */

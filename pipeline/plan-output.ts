@@ -43,7 +43,7 @@ export async function emitPlan(ctx: CommandContext, json: boolean, r: PlanReport
     if (r.footer) ctx.stdout.write(`\n${r.footer}\n`);
   }
   if (onGitHub(ctx.env)) {
-    annotate(problems);
+    await annotate(problems);
     await appendSummary(renderPlanMarkdown(r.plan, { target: r.target }) + (r.footer ? `\n${r.footer}\n` : ''));
   }
 }

@@ -6,7 +6,7 @@ import { formatProblem, type Problem } from './problems.js';
 export async function reportProblems(ctx: CommandContext, title: string, problems: readonly Problem[], opts: { json: boolean }): Promise<void> {
   if (!opts.json) for (const p of problems) ctx.stderr.write(`${formatProblem(p)}\n`);
   if (onGitHub(ctx.env)) {
-    annotate(problems);
+    await annotate(problems);
     const errors = problems.filter((p) => p.severity === 'error').length;
     await appendSummary(
       `## ${title}\n\n${problems.length === 0 ? '✅ No problems.\n' : `${errors} error(s), ${problems.length - errors} warning(s):\n\n${problemsMarkdown(problems)}`}\n`,

@@ -110,7 +110,7 @@ Example:
       if (json) ctx.stdout.write(`${JSON.stringify({ ok: result.exitCode === 0, exitCode: result.exitCode, steps: result.outcomes }, null, 2)}\n`);
       else (result.exitCode === 0 ? ctx.stdout : ctx.stderr).write(`${last}\n`);
       if (onGitHub(ctx.env)) {
-        annotate(annotations);
+        await annotate(annotations);
         const rows = result.outcomes.map((o) => `| ${MARK[o.status]} | ${o.step} | ${o.summary.replace(/\|/g, '\\|')} |`);
         await appendSummary(['## mngd-release apply', '', '| | step | result |', '|---|---|---|', ...rows, '', last, '', publishTable].join('\n'));
       }

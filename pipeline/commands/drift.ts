@@ -62,7 +62,7 @@ Example:
       ctx.stdout.write(driftSummary(findings));
     }
     if (onGitHub(ctx.env)) {
-      annotate(driftProblems(findings));
+      await annotate(driftProblems(findings));
       await appendSummary(`## mngd-release drift\n\n${driftMarkdown(findings)}`);
     }
     return drift ? EXIT.INVALID : EXIT.OK;

@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import * as core from '@actions/core';
 import { EXIT, EXIT_HELP, flag, str, type Command } from '../command.js';
 import { generateSigningKey } from '../../schema/keys.js';
 import { UsageError } from '../../schema/errors.js';
-import { onGitHub } from '../github.js';
+import { maskSecret, onGitHub } from '../github.js';
 
 export const keygenCommand: Command = {
   name: 'keygen',
@@ -27,7 +26,7 @@ ${EXIT_HELP}`,
   async run(args, ctx) {
     const key = generateSigningKey();
     // In a GitHub Actions log the private key is masked, like MNGD_SIGNING_KEY is.
-    if (onGitHub(ctx.env)) core.setSecret(key.privateKeyText);
+    if (onGitHub(ctx.env)) await maskSecret(key.privateKeyText);
     const out = str(args, 'out');
     if (out !== undefined) {
       try {

@@ -145,7 +145,7 @@ Example:
       );
     }
     if (onGitHub(ctx.env)) {
-      annotate(report.problems);
+      await annotate(report.problems);
       await appendSummary(summaryMarkdown(report, scopeText));
     }
     return report.exitCode;
