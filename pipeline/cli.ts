@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import { fileURLToPath } from 'node:url';
 import { defaultContext } from './command.js';
 import { runCli } from './cli-main.js';
+import { restartLean, wantsLeanRestart } from './lean-memory.js';
 
 // A reader that goes away (`mngd-release plan | head`) is no failure of the command: keep running
 // to the end (a sync or apply half done because its output was cut would be worse), just unheard.
@@ -10,4 +12,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-process.exitCode = await runCli(process.argv.slice(2), defaultContext());
+const argv = process.argv.slice(2);
+process.exitCode = wantsLeanRestart(argv, process.execArgv)
+  ? await restartLean(fileURLToPath(import.meta.url), argv)
+  : await runCli(argv, defaultContext());

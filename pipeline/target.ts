@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../schema/errors.js';
+import { stateDir } from './state-dir.js';
 import type { Policy } from '../schema/types.js';
 import { DirectoryStore } from './store/directory-store.js';
 import type { ObjectStore } from './store/object-store.js';
@@ -39,11 +40,7 @@ export function parseTarget(text: string, root: string): Target {
   return { kind: 'directory', path: isAbsolute(t) ? t : resolve(root, t), text: t };
 }
 
-/** The local state folder: MNGD_STATE_DIR or <repo>/.state. */
-export function stateDir(root: string, env: Record<string, string | undefined>): string {
-  const dir = env['MNGD_STATE_DIR'];
-  return dir !== undefined && dir !== '' ? resolve(root, dir) : resolve(root, '.state');
-}
+export { stateDir };
 
 export interface TargetChoice {
   /** --target */

@@ -8,7 +8,7 @@ import { publishManifests } from '../publish.js';
 import { channelLine, publishMarkdown } from '../publish-report.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../publish-setup.js';
 import { SyncRefusedError, syncReleases } from '../sync.js';
-import { stateDir } from '../target.js';
+import { stateDir } from '../state-dir.js';
 import { verifyArtifacts } from '../verify-artifacts.js';
 import { DATABASE_HELP } from './plan.js';
 

@@ -8,7 +8,7 @@ import { annotate, appendSummary, onGitHub, problemsMarkdown } from '../github.j
 import { loadReleaseSet } from '../load.js';
 import { hasErrors } from '../problems.js';
 import { plural } from '../report.js';
-import { stateDir } from '../target.js';
+import { stateDir } from '../state-dir.js';
 import { DEFAULT_CONCURRENCY, verifyArtifacts, type ArtifactReport } from '../verify-artifacts.js';
 
 function positiveNumber(args: Parsed, name: string, opts: { integer: boolean; min: number; max: number }): number | undefined {

@@ -9,7 +9,7 @@ import type { Database } from './database.js';
 import { openPglite } from './pglite.js';
 import { openPostgres } from './pg.js';
 import { redactUrl } from './redact.js';
-import { stateDir } from '../target.js';
+import { stateDir } from '../state-dir.js';
 
 export async function openDatabase(cwd: string, env: Record<string, string | undefined>): Promise<Database> {
   const url = env['DATABASE_URL'];
