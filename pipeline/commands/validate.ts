@@ -22,7 +22,7 @@ ${EXIT_HELP}
 
 Example:
   mngd-release validate
-  releases/1.0.4.yaml:3:9: error RELEASE_BAD_SHA256: sha256 has uppercase letters; ...`,
+  releases/1.0.4.yaml:4:9: error RELEASE_BAD_SHA256: sha256 has uppercase letters; ...`,
   options: { ...COMMON_OPTIONS },
   async run(args, ctx) {
     const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
