@@ -26,6 +26,7 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --socket PATH              the Unix socket (default: ${defaultSocketPath()})
   --socket-group NAME|GID    make the socket 0660 with this group (default: 0600, owner only)
   --staging DIR              root-only staging folder, re-created when its mode or owner is wrong
+                             (default: <state dir>/staging)
   --version-file PATH        the installed version, one line (default: ${resolveDefault('versionFile')})
   --installer PATH           the installer program (default: /usr/sbin/installer)
   --installer-arg ARG        repeatable; replaces the default "-pkg {pkg} -target /"; {pkg} is the staged package
