@@ -5,6 +5,7 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { escapeControlChars } from '../schema/log-text.js';
 
 export type Level = 'INFO' | 'WARN' | 'ERROR';
 
@@ -53,10 +54,9 @@ export interface FileLoggerOptions {
   now?: () => Date;
 }
 
-/** Newlines become " | "; every other control character is written as \xNN. */
+/** Newlines become " | " (installer output stays readable); every other control character \xNN. */
 export function escapeControl(message: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return message.replace(/\r?\n/g, ' | ').replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return escapeControlChars(message.replace(/\r?\n/g, ' | '));
 }
 
 /**

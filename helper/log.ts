@@ -1,6 +1,7 @@
 /** The helper's own log: one line per event, `SelfUpdate:` lines as users know them from the agent. */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { escapeControlChars } from '../schema/log-text.js';
 
 export interface Logger {
   line(text: string): void;
@@ -12,9 +13,7 @@ export function fileLogger(path: string, now: () => Date = () => new Date()): Lo
   return {
     line(text) {
       // Log forgery: a path or message with a newline must not start a fake line of its own.
-      // eslint-disable-next-line no-control-regex -- matching control characters is the point
-      const safe = text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-      const entry = `${now().toISOString()} mngd-helper[${process.pid}]: ${safe}\n`;
+      const entry = `${now().toISOString()} mngd-helper[${process.pid}]: ${escapeControlChars(text)}\n`;
       try {
         if (!dirMade) {
           mkdirSync(dirname(path), { recursive: true });
