@@ -92,11 +92,8 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
     await rm(partial, { force: true });
     have = 0;
   }
-  const hash = createHash('sha256');
-  if (have > 0) await hashFile(partial, hash);
-
   const fh = await open(partial, have > 0 ? 'r+' : 'w', 0o600);
-  const file = new PackageFile(fh, have, hash);
+  const file = new PackageFile(fh, have);
   let result: StreamResult | null = null;
   let failure: unknown = null;
   const opts: StreamOptions = {

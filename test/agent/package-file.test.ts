@@ -1,0 +1,113 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PackageFile } from '../../agent/package-file.js';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Feeds `data` in chunks of `size`, honouring the backpressure promise like the HTTP stream does. */
+async function feed(file: PackageFile, data: Buffer, size: number): Promise<number> {
+  let waits = 0;
+  for (let off = 0; off < data.length; off += size) {
+    const pending = file.add(data.subarray(off, off + size));
+    if (pending) {
+      waits++;
+      await pending;
+    }
+  }
+  return waits;
+}
+
+describe('PackageFile (hash and write on a worker thread)', () => {
+  let dir: string;
+  before(async () => (dir = await mkdtemp(join(tmpdir(), 'mngd-pkgfile-'))));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('hashes and writes every byte in order, across block boundaries', async () => {
+    const data = randomBytes((3 << 20) + 12_345);
+    const path = join(dir, 'a.partial');
+    const fh = await open(path, 'w', 0o600);
+    const file = new PackageFile(fh, 0);
+    await feed(file, data, 16_381); // an odd size, so chunks straddle the 1 MiB blocks
+    const r = await file.finish();
+    await fh.close();
+    assert.deepEqual(r, { digest: sha256(data), size: data.length });
+    assert.equal(file.received, data.length);
+    assert.ok((await readFile(path)).equals(data));
+  });
+
+  it('continues a partial: the bytes already in the file are part of the hash', async () => {
+    const data = randomBytes(2_500_000);
+    const path = join(dir, 'b.partial');
+    await writeFile(path, data.subarray(0, 1_700_000));
+    const fh = await open(path, 'r+');
+    const file = new PackageFile(fh, 1_700_000);
+    await feed(file, data.subarray(1_700_000), 16_384);
+    const r = await file.finish();
+    await fh.close();
+    assert.deepEqual(r, { digest: sha256(data), size: data.length });
+    assert.equal(file.received, data.length - 1_700_000);
+    assert.ok((await readFile(path)).equals(data));
+  });
+
+  it('starts over on restart: the old partial leaves nothing in the file or the hash', async () => {
+    const data = randomBytes(1_200_000);
+    const path = join(dir, 'c.partial');
+    await writeFile(path, randomBytes(900_000));
+    const fh = await open(path, 'r+');
+    const file = new PackageFile(fh, 900_000);
+    file.restart();
+    await feed(file, data, 65_536);
+    const r = await file.finish();
+    await fh.close();
+    assert.deepEqual(r, { digest: sha256(data), size: data.length });
+    assert.ok((await readFile(path)).equals(data));
+  });
+
+  it('asks the sender to wait while blocks are queued, and never holds more than a few', async () => {
+    const fh = await open(join(dir, 'd.partial'), 'w');
+    const file = new PackageFile(fh, 0);
+    // Synchronous adds: the worker cannot hand a block back until the event loop turns.
+    let first: Promise<void> | undefined;
+    let adds = 0;
+    while (first === undefined && adds < 64) {
+      first = file.add(Buffer.alloc(1 << 20, adds));
+      adds++;
+    }
+    assert.ok(first instanceof Promise, 'add returned a promise once the queue was full');
+    assert.ok(adds <= 5, `backpressure after ${adds} MiB`);
+    await first;
+    const r = await file.finish();
+    await fh.close();
+    assert.equal(r.size, adds << 20);
+  });
+
+  it('reports a write error at finish, with its code, and stops its thread', async () => {
+    const path = join(dir, 'e.partial');
+    await writeFile(path, '');
+    const fh = await open(path, 'r'); // read-only: every write fails with EBADF
+    const file = new PackageFile(fh, 0);
+    let thrown: unknown = null;
+    try {
+      await feed(file, randomBytes(3 << 20), 16_384);
+    } catch (err) {
+      thrown = err; // the next add after the failure reached the main thread
+    }
+    await assert.rejects(file.finish(), (err: NodeJS.ErrnoException) => err.code === 'EBADF');
+    if (thrown !== null) assert.equal((thrown as NodeJS.ErrnoException).code, 'EBADF');
+    await fh.close();
+    assert.equal((await readFile(path)).length, 0);
+  });
+
+  it('reports a partial that is shorter than it should be', async () => {
+    const path = join(dir, 'f.partial');
+    await writeFile(path, randomBytes(1000));
+    const fh = await open(path, 'r+');
+    const file = new PackageFile(fh, 5000);
+    await assert.rejects(file.finish(), /ended at 1000 bytes, 5000 expected/);
+    await fh.close();
+  });
+});
