@@ -16,7 +16,7 @@ const MAX_QUEUED = 3;
  * Every 16 KiB TLS chunk is a buffer outside V8's heap that only a scavenge frees, and the young
  * generation fills only every ~20 MiB of them: peak memory would grow by that much. Where the bin
  * runs with --expose-gc (agent/cli.ts), a minor GC after each block keeps them to about 1 MiB, at
- * a cost too small to measure (bench/agent-download: 84 MiB peak instead of 103).
+ * a cost too small to measure (bench/agent-download: 85 MiB peak instead of ~101).
  */
 const minorGc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
 const WORKER = new URL('./package-file.worker.js', import.meta.url);
