@@ -181,6 +181,39 @@ describe('mngd-helper serve', () => {
     await assertNothingInstalled(0);
   });
 
+  it('answers BUSY to a 65th connection while 64 are open, and serves again once they close', async () => {
+    // A helper of its own, whose idle time-out cannot close any of the 64 before the 65th comes.
+    const h = await startHelper({ key, installed: '1.0.2', idleTimeout: 60 });
+    const { createConnection } = await import('node:net');
+    try {
+      const open = await Promise.all(
+        Array.from({ length: 64 }, () => {
+          const c = createConnection({ path: h.socket });
+          c.on('error', () => undefined);
+          c.resume();
+          return new Promise<typeof c>((resolve) => c.once('connect', () => resolve(c)));
+        }),
+      );
+      try {
+        // Accepted in order: the 64 are in the helper's set before this one is looked at.
+        const { text } = await rawExchange(h.socket, '{"v":1,"id":"n65","type":"ping"}\n');
+        const reply = JSON.parse(text.trim()) as ErrorReply;
+        assert.equal(reply.error.code, 'BUSY');
+        assert.match(reply.error.message, /more than 64 clients are connected; retry later/);
+      } finally {
+        // A clean end: the helper ends its side too, and the client's close follows that.
+        await Promise.all(open.map((c) => new Promise((r) => (c.destroyed ? r(null) : (c.once('close', r), c.end())))));
+      }
+      // The helper may see the last closes a moment after the clients do: each ping is a round trip.
+      let served = false;
+      for (let i = 0; i < 100 && !served; i++) served = (await ping(h.socket)).ok;
+      assert.ok(served, 'the helper serves again once the 64 clients are gone');
+    } finally {
+      await h.stop();
+      rmSync(h.dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports an installer that exits 1, with its exit code and output, and installs nothing', async () => {
     helper.setMode('fail');
     const reply = refused(await requestInstall(helper.socket, { manifest, version: '1.0.3', pkg_path: pkg103.path }));
