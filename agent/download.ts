@@ -93,7 +93,15 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
     have = 0;
   }
   const fh = await open(partial, have > 0 ? 'r+' : 'w', 0o600);
-  const file = new PackageFile(fh, have);
+  let file: PackageFile;
+  try {
+    file = await PackageFile.open(fh, have);
+  } catch (err) {
+    await fh.close();
+    // A partial that cannot be read back is worth nothing: the next check starts from scratch.
+    await rm(partial, { force: true });
+    throw new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `could not start writing ${partial}: ${messageOf(err)}; the partial was removed, the next check starts over`, { cause: err });
+  }
   let result: StreamResult | null = null;
   let failure: unknown = null;
   const opts: StreamOptions = {

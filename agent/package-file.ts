@@ -33,9 +33,26 @@ export class PackageFile {
   private failure: Error | null = null;
   private readonly done: Promise<{ digest: string; size: number }>;
 
-  /** The file already holds `start` bytes of the package (a resumed partial); the worker hashes them first. */
-  constructor(fh: FileHandle, start: number) {
-    this.worker = new Worker(WORKER, {
+  /**
+   * Starts the worker for a file that already holds `start` bytes of the package (a resumed
+   * partial) and resolves once the worker has hashed them: before the request goes out, so the
+   * time it takes never counts against the server's read time-out. Rejects if they cannot be read.
+   */
+  static async open(fh: FileHandle, start: number, worker: URL = WORKER): Promise<PackageFile> {
+    const file = new PackageFile(fh, start, worker);
+    try {
+      await file.ready;
+    } catch (err) {
+      await file.stop();
+      throw err;
+    }
+    return file;
+  }
+
+  private readonly ready: Promise<void>;
+
+  private constructor(fh: FileHandle, start: number, url: URL) {
+    this.worker = new Worker(url, {
       workerData: { fd: fh.fd, start } satisfies WorkerInit,
       // It holds one block at a time and no JS objects to speak of.
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 },
@@ -43,27 +60,40 @@ export class PackageFile {
       stderr: false,
     });
     this.block = Buffer.from(new ArrayBuffer(BLOCK));
+    let ready: { resolve: () => void; reject: (err: Error) => void };
+    this.ready = new Promise((resolve, reject) => (ready = { resolve, reject }));
+    let finished = false;
     this.done = new Promise((resolve, reject) => {
+      const fail = (err: Error) => {
+        this.failure ??= err;
+        ready.reject(this.failure);
+        // The socket may be paused on a block that will never come back: let `add` throw instead.
+        this.release();
+      };
       this.worker.on('message', (m: FromWorker) => {
         if (m.kind === 'free') {
           this.free.push(m.buf);
           this.queued--;
-          if (this.queued <= MAX_QUEUED && this.waiter !== null) {
-            const w = this.waiter;
-            this.waiter = null;
-            w.resolve();
-          }
-        } else if (m.kind === 'failed') {
-          this.failure ??= Object.assign(new Error(m.message), { code: m.code });
-        } else resolve({ digest: m.digest, size: m.size });
+          if (this.queued <= MAX_QUEUED) this.release();
+        } else if (m.kind === 'ready') ready.resolve();
+        else if (m.kind === 'failed') fail(Object.assign(new Error(m.message), { code: m.code }));
+        else {
+          finished = true;
+          resolve({ digest: m.digest, size: m.size });
+        }
       });
       this.worker.once('error', (err) => {
-        this.failure ??= err;
+        fail(err);
         reject(err);
       });
-      this.worker.once('exit', (code) => reject(this.failure ?? new Error(`the package writer stopped (exit code ${code})`)));
+      this.worker.once('exit', (code) => {
+        if (finished) return;
+        fail(new Error(`the package writer stopped (exit code ${code})`));
+        reject(this.failure);
+      });
     });
-    // finish() is the one that reports it; until then a rejection must not go unhandled.
+    // open() and finish() report these; until then a rejection must not go unhandled.
+    this.ready.catch(() => undefined);
     this.done.catch(() => undefined);
   }
 
@@ -105,9 +135,16 @@ export class PackageFile {
       if (this.failure !== null) throw this.failure;
       return r;
     } finally {
-      this.waiter?.resolve();
+      this.release();
       await this.stop();
     }
+  }
+
+  /** Lets a sender waiting in `add` go on (a block came back, or nothing ever will). */
+  private release(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.resolve();
   }
 
   /** The worker ends by itself after `done`; terminate covers a failure before that. */

@@ -4,9 +4,10 @@
  * is left with TLS and HTTP alone, so on two cores decryption and SHA-256 run side by side.
  *
  * Messages in (ordered): `block` (an ArrayBuffer, transferred, and its length), `restart`
- * (empty the file and the hash: the server ignored Range), `finish`. Messages out: `free` (the
- * block, transferred back), `failed` (a write error; later blocks are dropped), `done` (the
- * SHA-256 and the file's length, after every block before `finish`).
+ * (empty the file and the hash: the server ignored Range), `finish`. Messages out: `ready` (the
+ * bytes already in the file are hashed), `free` (the block, transferred back), `failed` (the
+ * partial could not be read, or a write failed; later blocks are dropped), `done` (the SHA-256
+ * and the file's length, after every block before `finish`).
  */
 import { createHash } from 'node:crypto';
 import { ftruncateSync, readSync, writeSync } from 'node:fs';
@@ -21,6 +22,7 @@ export interface WorkerInit {
 export type ToWorker = { kind: 'block'; buf: ArrayBuffer; length: number } | { kind: 'restart' } | { kind: 'finish' };
 
 export type FromWorker =
+  | { kind: 'ready' }
   | { kind: 'free'; buf: ArrayBuffer }
   | { kind: 'failed'; message: string; code: string | undefined }
   | { kind: 'done'; digest: string; size: number };
@@ -48,6 +50,7 @@ try {
     hash.update(buf.subarray(0, n));
     position += n;
   }
+  port.postMessage({ kind: 'ready' } satisfies FromWorker);
 } catch (err) {
   fail(err);
 }

@@ -2,7 +2,7 @@
  * The agent's two hot paths, on loopback HTTPS:
  * 1. download and verify a 1 GiB package (agent/download.ts: stream, hash, size cap) against
  *    `curl -so FILE URL && openssl dgst -sha256 FILE` in the same run. Target: <= 1.1x curl's
- *    wall time, peak RSS <= 100 MiB. The server runs in its own process so that its memory
+ *    wall time, peak RSS <= 100 MB. The server runs in its own process so that its memory
  *    and CPU are not counted as the agent's.
  * 2. an unchanged check (a 304 on the manifest): requests, bytes and time per check.
  */

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PackageFile } from '../../agent/package-file.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -30,7 +31,7 @@ describe('PackageFile (hash and write on a worker thread)', () => {
     const data = randomBytes((3 << 20) + 12_345);
     const path = join(dir, 'a.partial');
     const fh = await open(path, 'w', 0o600);
-    const file = new PackageFile(fh, 0);
+    const file = await PackageFile.open(fh, 0);
     await feed(file, data, 16_381); // an odd size, so chunks straddle the 1 MiB blocks
     const r = await file.finish();
     await fh.close();
@@ -44,7 +45,7 @@ describe('PackageFile (hash and write on a worker thread)', () => {
     const path = join(dir, 'b.partial');
     await writeFile(path, data.subarray(0, 1_700_000));
     const fh = await open(path, 'r+');
-    const file = new PackageFile(fh, 1_700_000);
+    const file = await PackageFile.open(fh, 1_700_000);
     await feed(file, data.subarray(1_700_000), 16_384);
     const r = await file.finish();
     await fh.close();
@@ -56,9 +57,10 @@ describe('PackageFile (hash and write on a worker thread)', () => {
   it('starts over on restart: the old partial leaves nothing in the file or the hash', async () => {
     const data = randomBytes(1_200_000);
     const path = join(dir, 'c.partial');
-    await writeFile(path, randomBytes(900_000));
+    // Longer than the new data: a restart that did not empty the file would leave its tail.
+    await writeFile(path, randomBytes(2_000_000));
     const fh = await open(path, 'r+');
-    const file = new PackageFile(fh, 900_000);
+    const file = await PackageFile.open(fh, 2_000_000);
     file.restart();
     await feed(file, data, 65_536);
     const r = await file.finish();
@@ -69,7 +71,7 @@ describe('PackageFile (hash and write on a worker thread)', () => {
 
   it('asks the sender to wait while blocks are queued, and never holds more than a few', async () => {
     const fh = await open(join(dir, 'd.partial'), 'w');
-    const file = new PackageFile(fh, 0);
+    const file = await PackageFile.open(fh, 0);
     // Synchronous adds: the worker cannot hand a block back until the event loop turns.
     let first: Promise<void> | undefined;
     let adds = 0;
@@ -85,11 +87,11 @@ describe('PackageFile (hash and write on a worker thread)', () => {
     assert.equal(r.size, adds << 20);
   });
 
-  it('reports a write error at finish, with its code, and stops its thread', async () => {
+  it('reports a write error, with its code, and writes nothing more', async () => {
     const path = join(dir, 'e.partial');
     await writeFile(path, '');
     const fh = await open(path, 'r'); // read-only: every write fails with EBADF
-    const file = new PackageFile(fh, 0);
+    const file = await PackageFile.open(fh, 0);
     let thrown: unknown = null;
     try {
       await feed(file, randomBytes(3 << 20), 16_384);
@@ -102,12 +104,28 @@ describe('PackageFile (hash and write on a worker thread)', () => {
     assert.equal((await readFile(path)).length, 0);
   });
 
-  it('reports a partial that is shorter than it should be', async () => {
+  it('refuses to open on a partial shorter than it should be', async () => {
     const path = join(dir, 'f.partial');
     await writeFile(path, randomBytes(1000));
     const fh = await open(path, 'r+');
-    const file = new PackageFile(fh, 5000);
-    await assert.rejects(file.finish(), /ended at 1000 bytes, 5000 expected/);
+    await assert.rejects(PackageFile.open(fh, 5000), /ended at 1000 bytes, 5000 expected/);
+    await fh.close();
+  });
+
+  it('refuses to open when its worker cannot start, rather than hang', { timeout: 10_000 }, async () => {
+    const fh = await open(join(dir, 'g.partial'), 'w');
+    await assert.rejects(PackageFile.open(fh, 0, new URL('./no-such-worker.js', import.meta.url)), /no-such-worker/);
+    await fh.close();
+  });
+
+  it('stops a sender waiting on a full queue when the worker dies, rather than hang', { timeout: 10_000 }, async () => {
+    // A stand-in worker that starts, then dies on its first block.
+    const worker = join(dir, 'crashing-worker.mjs');
+    await writeFile(worker, "import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ kind: 'ready' });\nparentPort.on('message', () => { throw new Error('writer crashed'); });\n");
+    const fh = await open(join(dir, 'h.partial'), 'w');
+    const file = await PackageFile.open(fh, 0, pathToFileURL(worker));
+    await assert.rejects(feed(file, Buffer.alloc(16 << 20), 1 << 20), /writer crashed/);
+    await assert.rejects(file.finish(), /writer crashed/);
     await fh.close();
   });
 });
