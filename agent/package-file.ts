@@ -15,9 +15,11 @@ const MAX_QUEUED = 3;
 /**
  * Every 16 KiB TLS chunk is a buffer outside V8's heap that only a scavenge frees, and the young
  * generation fills only every ~20 MiB of them: peak memory would grow by that much. Where the bin
- * runs with --expose-gc (agent/cli.ts), a minor GC after each block keeps them to about 1 MiB, at
- * a cost too small to measure (bench/agent-download: 85 MiB peak instead of ~101).
+ * runs with --expose-gc (agent/cli.ts), a minor GC every GC_BLOCKS blocks keeps them to a few
+ * MiB. Each costs ~0.35 ms of the main thread: after every block that was 0.35 s per GiB for
+ * 83-85 MiB peak; every 2 blocks, half that for 86-88 MiB (bench/agent-download; ~101 without).
  */
+const GC_BLOCKS = 1;
 const minorGc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
 const WORKER = new URL('./package-file.worker.js', import.meta.url);
 
@@ -27,6 +29,8 @@ export class PackageFile {
   private readonly worker: Worker;
   private block: Buffer;
   private fill = 0;
+  /** blocks handed to the worker */
+  private blocks = 0;
   private readonly free: ArrayBuffer[] = [];
   private queued = 0;
   private waiter: { promise: Promise<void>; resolve: () => void } | null = null;
@@ -161,7 +165,7 @@ export class PackageFile {
     const buf = this.block.buffer as ArrayBuffer;
     this.post({ kind: 'block', buf, length: this.fill }, [buf]);
     this.queued++;
-    minorGc?.({ type: 'minor' });
+    if (++this.blocks % GC_BLOCKS === 0) minorGc?.({ type: 'minor' });
     const next = this.free.pop();
     this.block = Buffer.from(next ?? new ArrayBuffer(BLOCK));
     this.fill = 0;
