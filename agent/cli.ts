@@ -5,8 +5,8 @@
  * The node flags keep a 1 GiB download under 100 MB of peak RSS: it hands over thousands of
  * 16 KiB TLS chunks that are garbage right after they are copied, and V8 frees them only in a
  * scavenge. --max-semi-space-size=1 makes scavenges come sooner, and --expose-gc lets the
- * download ask for one every 2 MiB (agent/package-file.ts): 86-88 MiB peak, against ~101 MiB
- * without those GCs and 114-122 MiB with neither flag. bench/agent-download
+ * download ask for one after each 1 MiB block (agent/package-file.ts): 83-86 MiB peak, against
+ * ~101 MiB without those GCs and 114-122 MiB with neither flag. bench/agent-download
  * runs with the flags of this line.
  */
 import { defaultAgentContext, runAgentCli } from './main.js';

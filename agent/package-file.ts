@@ -16,8 +16,8 @@ const MAX_QUEUED = 3;
  * Every 16 KiB TLS chunk is a buffer outside V8's heap that only a scavenge frees, and the young
  * generation fills only every ~20 MiB of them: peak memory would grow by that much. Where the bin
  * runs with --expose-gc (agent/cli.ts), a minor GC every GC_BLOCKS blocks keeps them to a few
- * MiB. Each costs ~0.35 ms of the main thread: after every block that was 0.35 s per GiB for
- * 83-85 MiB peak; every 2 blocks, half that for 86-88 MiB (bench/agent-download; ~101 without).
+ * MiB. Each costs ~0.35 ms of the main thread, 0.35 s per GiB, for 83-86 MiB peak instead of
+ * ~101 (bench/agent-download). Every 2 blocks peaked at 91 MiB and was no faster in wall time.
  */
 const GC_BLOCKS = 1;
 const minorGc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
