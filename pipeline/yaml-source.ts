@@ -53,6 +53,18 @@ function firstInvalidUtf8Line(bytes: Buffer): number {
   return 1;
 }
 
+/** Where the quoted scalar that runs into `errorOffset` (an unclosed quote) opens, if one does. */
+function unclosedQuoteAt(doc: Document, errorOffset: number): number | null {
+  let at: number | null = null;
+  visit(doc, {
+    Scalar(_key, node) {
+      const [start, end] = node.range ?? [0, 0];
+      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && start < errorOffset && end >= errorOffset) at = start;
+    },
+  });
+  return at;
+}
+
 export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | 'policy'): YamlSource {
   const lineCounter = new LineCounter();
   const positionOf = (offset: number): Position => {
@@ -96,7 +108,12 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
 
   for (const err of doc.errors) {
     const pos = positionOf(err.pos[0]);
-    if (err.code === 'DUPLICATE_KEY') {
+    const quoteAt = err.code === 'MISSING_CHAR' ? unclosedQuoteAt(doc, err.pos[0]) : null;
+    if (quoteAt !== null) {
+      // The parser notices only at the end of the file; the mistake is where the quote opened.
+      const q = text[quoteAt];
+      problems.push({ severity: 'error', code: 'FILE_YAML_SYNTAX', file, ...positionOf(quoteAt), message: `YAML syntax error: the ${q} that opens this value is never closed, so the rest of the file became part of it; expected a closing ${q} at the end of the value: add it (or remove the opening one)` });
+    } else if (err.code === 'DUPLICATE_KEY') {
       problems.push({ severity: 'error', code: 'FILE_DUPLICATE_KEY', file, ...pos, message: 'this key appears twice in the map; expected each key once: delete one of them' });
     } else {
       problems.push({ severity: 'error', code: 'FILE_YAML_SYNTAX', file, ...pos, message: `YAML syntax error: ${err.message.split('\n')[0]}` });
