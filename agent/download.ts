@@ -95,7 +95,7 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
   const fh = await open(partial, have > 0 ? 'r+' : 'w', 0o600);
   let file: PackageFile;
   try {
-    file = await PackageFile.open(fh, have);
+    file = await PackageFile.open(fh, have, { size: spec.size });
   } catch (err) {
     await fh.close();
     // A partial that cannot be read back is worth nothing: the next check starts from scratch.

@@ -9,12 +9,14 @@ import { partialPath } from '../../agent/download.js';
 import { servePackage, type Handler } from '../support/https-server.js';
 import { manifestBytes, newSigner, pkg, release, requestsTo, sha256, startCdn, startStandInHelper, type Cdn, type StandInHelper } from './support.js';
 import { startAgent, waitFor, writeAgentConfig } from './process.js';
+import { INLINE_MAX } from '../../agent/package-file.js';
 
 describe('agent killed mid-download', () => {
   const signer = newSigner();
   const p102 = pkg('1.0.2');
-  const p103 = pkg('1.0.3', 4 * 1024 * 1024);
-  const half = 2 * 1024 * 1024;
+  // Above INLINE_MAX, so the real bin hashes and writes on its worker thread.
+  const p103 = pkg('1.0.3', 12 * 1024 * 1024);
+  const half = 6 * 1024 * 1024;
   let cdn: Cdn;
   let helper: StandInHelper;
   let dir: string;
@@ -33,6 +35,7 @@ describe('agent killed mid-download', () => {
   });
 
   it('restarts into a clean check: the partial is resumed and verified, nothing corrupt is handed over', async () => {
+    assert.ok(p103.bytes.length > INLINE_MAX, 'the package is large enough for the worker thread');
     // The first response sends half of the package and then holds the rest back.
     const events = new EventEmitter();
     const holdBack: Handler = (_req, res) => {
