@@ -419,7 +419,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       throw tooLarge(total, true);
     }
 
-    opts.onResponse?.({ status, resumed, ...meta, ...(contentLength === undefined ? {} : { contentLength }), ...(total === undefined ? {} : { total }) });
+    try {
+      opts.onResponse?.({ status, resumed, ...meta, ...(contentLength === undefined ? {} : { contentLength }), ...(total === undefined ? {} : { total }) });
+    } catch (err) {
+      req.destroy(); // the caller's own error, passed on unchanged; the connection is not left open
+      throw err;
+    }
     let bytes = 0;
     // Events rather than for-await: one promise per 16 KiB TLS record costs measurable throughput.
     await new Promise<void>((resolve, reject) => {

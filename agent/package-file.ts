@@ -140,8 +140,13 @@ export class PackageFile {
    */
   restart(): void {
     if (this.received > 0) throw new Error('PackageFile.restart after data arrived');
-    if (this.inline !== null) this.inline.restart();
-    else this.post({ kind: 'restart' });
+    if (this.inline === null) return this.post({ kind: 'restart' });
+    try {
+      this.inline.restart();
+    } catch (err) {
+      // As on the worker: recorded, and thrown by the next add() or by finish().
+      this.failure ??= err as Error;
+    }
   }
 
   /** Takes a chunk; a promise means "wait before the next one" (the write queue is full). */

@@ -25,9 +25,12 @@ if (chosen.length === 0) {
   process.exit(2);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '4';
+// A test that hangs (even in a synchronous loop) is cancelled and fails the run instead of
+// holding CI until its 90-minute limit; the slowest test takes well under a minute.
+const timeoutMs = process.env.TEST_TIMEOUT_MS ?? '300000';
 const result = spawnSync(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...chosen],
+  ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, '--test-reporter=spec', ...chosen],
   {
     stdio: 'inherit',
     // s3rver's paginated listings need the legacy OpenSSL provider on this Node.

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { partialPath } from '../../agent/download.js';
+import { INLINE_MAX } from '../../agent/package-file.js';
 import { sequence, servePackage, status, type Handler } from '../support/https-server.js';
 import { agentWorld, manifestBytes, pkg, release, requestsTo, sha256, testHttp, warnings, type Fixture } from './support.js';
 
@@ -113,5 +114,39 @@ describe('agent download', () => {
     assert.equal(r2.outcome, 'updated');
     assert.equal(requestsTo(w.cdn, p103.path)[1]!.headers['range'], undefined);
     assert.equal(w.helper.received[0]!.sha256, sha256(p103.bytes));
+  });
+});
+
+describe('agent download of a package large enough for the worker thread', () => {
+  const p102 = pkg('1.0.2');
+  const big = pkg('1.0.3', INLINE_MAX + 1024 * 1024);
+  const w = agentWorld([p102]);
+  before(() => w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(big, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] })));
+
+  it('resumes a cut-off download with Range and hands over the verified package', async () => {
+    const cut = 5 * 1024 * 1024;
+    w.cdn.addPkg(big, servePackage(big.bytes.subarray(0, cut), { contentLength: big.bytes.length }));
+    const f = await w.make();
+    assert.equal((await f.check()).step, 'download');
+    const have = (await stat(partialPath(f.state.downloads, sha256(big.bytes)))).size;
+    assert.ok(have > 0 && have <= cut, `partial kept: ${have} bytes`);
+
+    w.cdn.addPkg(big);
+    const r = await f.check();
+    assert.equal(r.outcome, 'updated', `${r.code ?? ''}: ${r.message ?? ''}`);
+    assert.deepEqual(r.download, { transferred: big.bytes.length - have, resumed: true, reused: false });
+    assert.equal(requestsTo(w.cdn, big.path).at(-1)!.headers['range'], `bytes=${have}-`);
+    assert.equal(w.helper.received[0]!.sha256, sha256(big.bytes));
+  });
+
+  it('starts over when the server ignores Range, leaving nothing of the old partial', async () => {
+    w.cdn.addPkg(big, servePackage(big.bytes, { ranges: false }));
+    const f = await w.make();
+    // A partial of other bytes, longer than a block: a restart that kept its hash would fail.
+    await writeFile(partialPath(f.state.downloads, sha256(big.bytes)), randomBytes(3 * 1024 * 1024));
+    const r = await f.check();
+    assert.equal(r.outcome, 'updated', `${r.code ?? ''}: ${r.message ?? ''}`);
+    assert.deepEqual(r.download, { transferred: big.bytes.length, resumed: false, reused: false });
+    assert.equal(w.helper.received[0]!.sha256, sha256(big.bytes));
   });
 });

@@ -138,6 +138,33 @@ describe('http client', () => {
     assert.equal(srv.requests.length - n, 1);
   });
 
+  it('closes the connection when onResponse throws, passing the error through', { timeout: 10_000 }, async () => {
+    // A read time-out of a minute: only destroying the request closes the connection in time.
+    let closed: Promise<void> | undefined;
+    const hold = await startHttpsServer((_req, res) => {
+      closed = new Promise((resolve) => res.once('close', () => resolve()));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(PKG.length) });
+      res.write(PKG.subarray(0, 1000));
+    });
+    try {
+      const cannotTruncate = new Error('EIO: i/o error, ftruncate');
+      await assert.rejects(
+        client({ readTimeoutMs: 60_000 }).stream(hold.url('/pkg'), {
+          maxBytes: PKG.length,
+          onResponse: () => {
+            throw cannotTruncate;
+          },
+          onData: () => undefined,
+        }),
+        (err) => err === cannotTruncate,
+      );
+      assert.ok(closed, 'the server saw the request');
+      await closed;
+    } finally {
+      await hold.close();
+    }
+  });
+
   it('resumes with Range and reports resumed=true on a 206', async () => {
     const hash = createHash('sha256').update(PKG.subarray(0, 1000));
     let told: { resumed: boolean; total?: number } | undefined;

@@ -91,6 +91,17 @@ for (const mode of [
       assert.equal((await readFile(path)).length, 0);
     });
 
+    it('reports a restart that cannot empty the file, at finish', async () => {
+      const path = join(dir, 'r.partial');
+      await writeFile(path, randomBytes(1000));
+      const fh = await open(path, 'r'); // read-only: the truncate fails
+      const file = await PackageFile.open(fh, 1000, opts(5000));
+      file.restart();
+      await assert.rejects(file.finish(), (err: NodeJS.ErrnoException) => typeof err.code === 'string' && err.code.startsWith('E'));
+      await fh.close();
+      assert.equal((await readFile(path)).length, 1000);
+    });
+
     it('refuses to open on a partial shorter than it should be', async () => {
       const path = join(dir, 'f.partial');
       await writeFile(path, randomBytes(1000));
