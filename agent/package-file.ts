@@ -56,9 +56,10 @@ export class PackageFile {
   private readonly done: Promise<{ digest: string; size: number }> | null;
 
   /**
-   * Starts the worker for a file that already holds `start` bytes of the package (a resumed
-   * partial) and resolves once the worker has hashed them: before the request goes out, so the
-   * time it takes never counts against the server's read time-out. Rejects if they cannot be read.
+   * Opens the writer (inline, or on a worker thread above `inlineMax`) for a file that already
+   * holds `start` bytes of the package (a resumed partial), and resolves once they are hashed:
+   * before the request goes out, so the time it takes never counts against the server's read
+   * time-out. Rejects if they cannot be read, or the worker cannot start.
    */
   static async open(fh: FileHandle, start: number, options: PackageFileOptions): Promise<PackageFile> {
     const file = new PackageFile(fh, start, options);
