@@ -16,7 +16,8 @@ export interface Child {
 }
 
 export function startAgent(args: string[]): Child {
-  const proc = spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The bin itself, as launchd runs it: its shebang's node flags (agent/cli.ts) apply.
+  const proc = spawn(AGENT_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const child: Child = {
     proc,
     stdout: '',
