@@ -75,18 +75,27 @@ describe('sync on PostgreSQL with several connections', { skip }, () => {
     const reader = await t.connect();
     let release: () => void = () => undefined;
     const released = new Promise<void>((r) => (release = r));
+    let holding: () => void = () => undefined;
+    const held = new Promise<void>((r) => (holding = r));
     // The server's legacy endpoint in the middle of a long read: holds ACCESS SHARE on the table.
     const reading = reader.transaction(async (tx) => {
       await tx.query('SELECT * FROM agent_releases');
+      holding();
       await released;
     });
-    await assert.rejects(syncReleases(t.db, releaseSet(loaded('1.0.0')), { lockTimeoutMs: 200 }), (err: unknown) => {
-      assert.ok(err instanceof ExternalError);
-      assert.match(err.message, /lock timeout/);
-      return true;
-    });
-    release();
-    await reading;
+    try {
+      // Only once the read holds its lock: otherwise the sync could win the race and migrate.
+      await held;
+      await assert.rejects(syncReleases(t.db, releaseSet(loaded('1.0.0')), { lockTimeoutMs: 200 }), (err: unknown) => {
+        assert.ok(err instanceof ExternalError);
+        assert.match(err.message, /lock timeout/);
+        return true;
+      });
+    } finally {
+      // Also when the assertion fails: an open read would keep the suite from closing its pool.
+      release();
+      await reading;
+    }
     assert.deepEqual([...((await tableColumns(admin)) ?? [])].sort(), ['active', 'download_url', 'min_required_version', 'release_notes', 'sha256', 'version']);
     await syncReleases(t.db, releaseSet(loaded('1.0.0')));
     assert.equal(await legacyServed(admin), '1.0.0');
