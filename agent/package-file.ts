@@ -141,7 +141,10 @@ export class PackageFile {
    */
   restart(): void {
     if (this.received > 0) throw new Error('PackageFile.restart after data arrived');
-    if (this.inline === null) return this.post({ kind: 'restart' });
+    if (this.inline === null) {
+      this.post({ kind: 'restart' });
+      return;
+    }
     try {
       this.inline.restart();
     } catch (err) {

@@ -111,10 +111,11 @@ export class Fleet {
 
   /** One `mngd-agent check --once --json` on a device, as a real process. */
   check(d: Device): Promise<CheckRun> {
+    // The bin itself, as launchd runs it: its shebang's node flags apply (agent/cli.ts).
     const child = spawn(
-      process.execPath,
+      AGENT_BIN,
       [
-        AGENT_BIN, 'check', '--once', '--json',
+        'check', '--once', '--json',
         '--manifest-url', this.opts.manifestUrl,
         '--trusted-key', this.opts.trustedKey,
         '--device-id', d.id,
