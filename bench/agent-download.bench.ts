@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import type { TLSSocket } from 'node:tls';
-import { machine, peakRssMiB, type Bench, type BenchContext } from './bench.js';
+import { envCount, machine, peakRssMiB, type Bench, type BenchContext } from './bench.js';
 import { createHttpClient } from '../agent/http.js';
 import { downloadPackage, type PackageSpec } from '../agent/download.js';
 import { testTls } from '../test/support/tls.js';
@@ -52,8 +52,9 @@ if (childInput !== undefined) {
   process.stdout.write(JSON.stringify(out));
   process.exit(0);
 }
-const SIZE = Number(process.env['MNGD_BENCH_PKG_BYTES'] ?? GIB);
-const ROUNDS = 5;
+const SIZE = envCount('MNGD_BENCH_PKG_BYTES', GIB);
+/** runs of each side; more narrow the best-of on a noisy machine */
+const ROUNDS = envCount('MNGD_BENCH_ROUNDS', 5);
 
 /** A file server in a child process: GET /pkg streams the file from disk. */
 const SERVER = `

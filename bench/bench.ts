@@ -25,3 +25,11 @@ export async function peakRssMiB(): Promise<number> {
 export function machine(): string {
   return `${process.platform} ${process.arch}, node ${process.version}`;
 }
+
+/** A count from the environment (a bench's size knob), or `fallback` when unset; anything but a positive whole number is refused. */
+export function envCount(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[1-9]\d*$/.test(raw)) throw new Error(`${name}=${raw}: expected a positive whole number`);
+  return Number(raw);
+}

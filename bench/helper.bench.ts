@@ -11,12 +11,12 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machine, peakRssMiB, type Bench, type BenchContext } from './bench.js';
+import { envCount, machine, peakRssMiB, type Bench, type BenchContext } from './bench.js';
 import { runInstaller } from '../helper/installer.js';
 import { stagePackage } from '../helper/staging.js';
 
 const MIB = 1024 * 1024;
-const PKG = Number(process.env['MNGD_BENCH_HELPER_PKG_BYTES'] ?? 256 * MIB);
+const PKG = envCount('MNGD_BENCH_HELPER_PKG_BYTES', 256 * MIB);
 const STAND_IN = fileURLToPath(new URL('../../test/support/stand-in-installer', import.meta.url));
 
 async function writeRandom(path: string, size: number): Promise<string> {

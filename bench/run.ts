@@ -14,8 +14,13 @@ const filters = process.argv.slice(2);
 const single = process.env['MNGD_BENCH_FILE'];
 
 if (single) {
-  const mod = (await import(single)) as { bench: Bench };
-  await mod.bench.run({ log: (line) => console.log(`  ${line}`) });
+  try {
+    const mod = (await import(single)) as { bench: Bench };
+    await mod.bench.run({ log: (line) => console.log(`  ${line}`) });
+  } catch (err) {
+    console.error(`  failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
 } else {
   const files = readdirSync(here)
     .filter((f) => f.endsWith('.bench.js'))

@@ -8,7 +8,7 @@
  * Then the same two syncs on embedded PGlite (in memory), for comparison.
  */
 import { performance } from 'node:perf_hooks';
-import { machine, peakRssMiB, type Bench } from './bench.js';
+import { envCount, machine, peakRssMiB, type Bench } from './bench.js';
 import type { Database } from '../pipeline/db/database.js';
 import { openPglite } from '../pipeline/db/pglite.js';
 import { insertRows } from '../pipeline/db/write.js';
@@ -19,7 +19,7 @@ import { syncReleases } from '../pipeline/sync.js';
 import { localPostgresUrl, openTestPostgres, rowVersions } from '../test/support/db.js';
 import { loaded } from '../test/support/releases.js';
 
-const N = Number(process.env['MNGD_BENCH_RELEASES'] ?? 10_000);
+const N = envCount('MNGD_BENCH_RELEASES', 10_000);
 
 function releases() {
   const out = [];
