@@ -10,12 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
+import { runAgent } from '../agent/process.js';
 import { testTls } from '../support/tls.js';
-import { makePkg, newKey, releaseOf, ROOT, runNode, signedManifest, startHelper, type HelperProcess } from './harness.js';
-
-const AGENT_CLI = join(ROOT, 'dist/agent/cli.js');
-
-const runAgent = (args: string[]) => runNode(AGENT_CLI, args);
+import { makePkg, newKey, releaseOf, signedManifest, startHelper, type HelperProcess } from './harness.js';
 
 describe('agent and helper together', () => {
   const key = newKey();
