@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExternalError, MngdError, ValidationError, messageOf } from '../schema/errors.js';
-import { HttpError, type HttpClient, type StreamOptions, type StreamResult } from './http.js';
+import { HttpError, withStatusHint, type HttpClient, type StreamOptions, type StreamResult } from './http.js';
 import { PackageFile } from './package-file.js';
 
 export type DownloadErrorCode = 'DOWNLOAD_SIZE_MISMATCH' | 'DOWNLOAD_HASH_MISMATCH' | 'DOWNLOAD_IO';
@@ -124,7 +124,7 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
   try {
     result = await http.stream(spec.download_url, opts);
   } catch (err) {
-    failure = err;
+    failure = withStatusHint(err, { missing: 'check download_url in the release file, or upload the package', refused: 'packages must be readable without credentials' });
   }
   let written: { digest: string; size: number } | null = null;
   try {

@@ -255,12 +255,24 @@ function header(h: Record<string, string | string[] | undefined>, name: string):
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * `err` with the caller's hint added when it is an HTTP status that says the URL is wrong
+ * (404/410: `missing`) or not public (401/403: `refused`); anything else unchanged. The HTTP
+ * layer does not know what a URL is for (a package, the manifest, the checkin); its caller does.
+ */
+export function withStatusHint(err: unknown, hints: { missing?: string; refused?: string }): unknown {
+  if (!(err instanceof HttpError) || err.code !== 'HTTP_STATUS') return err;
+  const hint = err.status === 404 || err.status === 410 ? hints.missing : err.status === 401 || err.status === 403 ? hints.refused : undefined;
+  if (hint === undefined) return err;
+  return new HttpError(err.code, err.url, `${err.message}; ${hint}`, { ...(err.status === undefined ? {} : { status: err.status }), bytes: err.bytes });
+}
+
 function statusError(url: string, status: number, retryAfter: string | undefined): HttpError {
   const hint =
     status === 404 || status === 410
-      ? 'nothing is served at this URL: check download_url, or upload the package'
+      ? 'nothing is served at this URL'
       : status === 401 || status === 403
-        ? 'the server refuses anonymous downloads: packages must be readable without credentials'
+        ? 'the server refuses anonymous requests; this URL must be readable without credentials'
         : status === 408 || status === 429 || status >= 500
           ? 'the server failed or is overloaded; retry later'
           : 'expected 200';

@@ -9,7 +9,7 @@ import { ExternalError, MngdError, UsageError, ValidationError, messageOf } from
 import { requestInstall } from '../helper/client.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from './check.js';
 import { CONFIG_HELP, CONFIG_OPTIONS, currentVersionOf, loadConfig, type AgentConfig } from './config.js';
-import { createHttpClient, type HttpClient } from './http.js';
+import { createHttpClient, withStatusHint, type HttpClient } from './http.js';
 import { fileLogger, type Logger } from './log.js';
 import { runLoop } from './run-loop.js';
 import { StateStore } from './state.js';
@@ -142,7 +142,12 @@ export function checkinCall(url: string, http: HttpClient, deviceId: string, ver
     const u = new URL(url);
     u.searchParams.set('device_id', deviceId);
     u.searchParams.set('version', version);
-    await http.getBuffer(u.toString(), { maxBytes: 64 * 1024 });
+    try {
+      await http.getBuffer(u.toString(), { maxBytes: 64 * 1024 });
+    } catch (err) {
+      const hint = 'check checkin_url in the config (--checkin-url)';
+      throw withStatusHint(err, { missing: hint, refused: hint });
+    }
   };
 }
 

@@ -15,8 +15,9 @@ describe('agent download', () => {
   const pkgFiles = async (f: Fixture) => (await readdir(f.state.downloads)).filter((n) => n.endsWith('.pkg'));
   before(() => w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] })));
 
-  const bad: { name: string; serve: () => ReturnType<typeof servePackage>; code: RegExp }[] = [
-    { name: 'is missing (404)', serve: () => status(404), code: /^HTTP_STATUS$/ },
+  const bad: { name: string; serve: () => ReturnType<typeof servePackage>; code: RegExp; says?: string }[] = [
+    { name: 'is missing (404)', serve: () => status(404), code: /^HTTP_STATUS$/, says: 'HTTP 404; nothing is served at this URL; check download_url in the release file, or upload the package' },
+    { name: 'is not public (403)', serve: () => status(403), code: /^HTTP_STATUS$/, says: 'packages must be readable without credentials' },
     { name: 'has the wrong hash', serve: () => servePackage(randomBytes(p103.bytes.length)), code: /^DOWNLOAD_HASH_MISMATCH$/ },
     { name: 'is smaller than signed', serve: () => servePackage(p103.bytes.subarray(0, 1000)), code: /^DOWNLOAD_SIZE_MISMATCH$/ },
     { name: 'is larger than signed', serve: () => servePackage(Buffer.concat([p103.bytes, Buffer.alloc(10)])), code: /^HTTP_TOO_LARGE$/ },
@@ -36,6 +37,7 @@ describe('agent download', () => {
       assert.equal(warns.length, 1, warns.join('\n'));
       assert.ok(warns[0]!.startsWith(`SelfUpdate: download failed: 1.0.2 -> 1.0.3 from ${w.cdn.srv.url(p103.path)}: `), warns[0]);
       assert.ok(warns[0]!.includes('staying on 1.0.2') && warns[0]!.includes('(failure 1 of 3 for this package)'), warns[0]);
+      if (c.says !== undefined) assert.ok(warns[0]!.includes(c.says), warns[0]);
     });
   }
 

@@ -46,6 +46,23 @@ describe('agent run loop', () => {
     assert.match(r.checkins[0]!.path, /\?device_id=device-1&version=1\.0\.2$/);
   });
 
+  it('says to check checkin_url when the checkin URL answers 404, and goes on checking hourly', async () => {
+    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p102, w.cdn.srv.origin)] }));
+    w.cdn.table['/api/v1/checkin'] = status(404);
+    try {
+      const f = await make();
+      const r = await loop(f, 3);
+      assert.equal(r.end, 'stopped');
+      assert.deepEqual(r.sleeps, [300_000, 3_600_000, 3_600_000]);
+      const warns = f.log.of('WARN').filter((l) => l.startsWith('Checkin: failed:'));
+      assert.equal(warns.length, 2, warns.join('\n'));
+      assert.match(warns[0]!, /HTTP 404; nothing is served at this URL; check checkin_url in the config \(--checkin-url\); retrying next interval$/);
+      assert.ok(!warns[0]!.includes('package'), warns[0]);
+    } finally {
+      w.cdn.table['/api/v1/checkin'] = status(204);
+    }
+  });
+
   it('blocks checkin while a verified floor is above the running version, retrying every few minutes, then exits after the install', async () => {
     w.cdn.setManifest(manifestBytes(w.signer, { releases: floored() }));
     let attempts = 0;
