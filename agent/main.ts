@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
+import { flagsError } from '../schema/cli-args.js';
 import { ExternalError, MngdError, UsageError, ValidationError, messageOf } from '../schema/errors.js';
 import { requestInstall } from '../helper/client.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from './check.js';
@@ -166,7 +167,7 @@ export async function runAgentCli(argv: readonly string[], ctx: AgentContext): P
     const parsed = parseArgs({ args: [...rest], options: OPTIONS, allowPositionals: false, strict: true });
     values = parsed.values;
   } catch (err) {
-    ctx.stderr.write(`mngd-agent ${name}: ${messageOf(err)}\nRun "mngd-agent --help" for usage.\n`);
+    ctx.stderr.write(`mngd-agent ${name}: ${flagsError(err, OPTIONS)}\nRun "mngd-agent --help" for usage.\n`);
     return 2;
   }
   if (values['help'] === true) {

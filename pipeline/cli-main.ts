@@ -1,6 +1,8 @@
 /** Dispatches `mngd-release <command> [flags]`: parsing, --help, and the mapping of errors to exit codes. */
 import { parseArgs } from 'node:util';
+import { flagsError } from '../schema/cli-args.js';
 import { ExternalError, MngdError, UsageError, ValidationError, messageOf } from '../schema/errors.js';
+import { closest } from '../schema/suggest.js';
 import { EXIT, type Command, type CommandContext, type ExitCode } from './command.js';
 import { commands } from './commands/index.js';
 
@@ -31,20 +33,18 @@ export async function runCli(argv: readonly string[], ctx: CommandContext): Prom
   }
   const entry = commands.find((c) => c.name === name);
   if (entry === undefined) {
-    ctx.stderr.write(`mngd-release: unknown command "${name}". Commands: ${commands.map((c) => c.name).join(', ')}.\nRun "mngd-release --help" for more.\n`);
+    const names = commands.map((c) => c.name);
+    const guess = closest(name, names);
+    ctx.stderr.write(`mngd-release: unknown command "${name}"${guess !== null ? `: did you mean "${guess}"?` : ''} Commands: ${names.join(', ')}.\nRun "mngd-release --help" for more.\n`);
     return EXIT.USAGE;
   }
   const command: Command = await entry.load();
+  const options = { ...command.options, help: { type: 'boolean', short: 'h' } } as const;
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...rest],
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
+    parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
   } catch (err) {
-    ctx.stderr.write(`mngd-release ${name}: ${messageOf(err)}\nRun "mngd-release ${name} --help" for usage.\n`);
+    ctx.stderr.write(`mngd-release ${name}: ${flagsError(err, options)}\nRun "mngd-release ${name} --help" for usage.\n`);
     return EXIT.USAGE;
   }
   if (parsed.values['help'] === true) {

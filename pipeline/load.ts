@@ -6,7 +6,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { isVersion } from '../schema/version.js';
-import { ExternalError } from '../schema/errors.js';
+import { ExternalError, UsageError } from '../schema/errors.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseRelease } from './parse-release.js';
 import { sortProblems, type Problem } from './problems.js';
@@ -83,7 +83,11 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    problems.push({ severity: 'error', code: 'RELEASES_DIR_MISSING', file: rel(dir), message: code === 'ENOENT' ? 'the releases folder does not exist; expected a folder with policy.yaml and <version>.yaml files (pass --releases DIR)' : `cannot read the releases folder: ${(err as Error).message}` });
+    // Called wrongly (exit 2), not invalid releases: no folder, or a file where the folder should be.
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new UsageError(`the releases folder ${dir} ${code === 'ENOTDIR' ? 'is not a folder' : 'does not exist'}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files)`);
+    }
+    problems.push({ severity: 'error', code: 'RELEASES_DIR_MISSING', file: rel(dir), message: `cannot read the releases folder: ${(err as Error).message}` });
     return { dir, root: absRoot, policy: null, policyFile: rel(policyPath), releases: [], problems };
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

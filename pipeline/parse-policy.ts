@@ -4,7 +4,7 @@ import { keyIdOf } from '../schema/keys.js';
 import { withPolicyDefaults, type Policy, type PolicyFile } from '../schema/types.js';
 import { validatePolicyFile } from '../schema/validators.js';
 import type { Problem } from './problems.js';
-import { closest } from './suggest.js';
+import { closest } from '../schema/suggest.js';
 import { parseYamlSource, positionAtPath } from './yaml-source.js';
 
 const HINTS: Record<string, string> = {

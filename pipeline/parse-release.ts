@@ -9,7 +9,7 @@ import { withReleaseDefaults, type Policy, type Release, type ReleaseFile } from
 import { validateReleaseFile } from '../schema/validators.js';
 import type { Problem } from './problems.js';
 import type { LoadedRelease, Position } from './release-set.js';
-import { closest } from './suggest.js';
+import { closest } from '../schema/suggest.js';
 import { parseYamlSource, type YamlEntry } from './yaml-source.js';
 
 export const RELEASE_KEYS = Object.keys(releaseSchema.properties) as (keyof ReleaseFile)[];

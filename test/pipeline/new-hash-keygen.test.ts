@@ -59,6 +59,16 @@ describe('mngd-release new', () => {
     });
   }
 
+  it('refuses a releases folder that does not exist: exit 2, the folder named, nothing created', async () => {
+    const { root } = tempRepo();
+    const missing = join(root, 'no-such-releases');
+    const r = await runRelease(['new', '1.0.4', '--pkg', pkg(root, 'p.pkg', Buffer.from('x')), '--url', 'https://cdn.mngd.app/agent/x.pkg', '--releases', missing], { cwd: root });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^mngd-release new: the releases folder ${missing} does not exist; run from the repository root, or pass --releases DIR`));
+    assert.doesNotMatch(r.stderr, /ENOENT|outside failure/);
+    assert.equal(existsSync(missing), false);
+  });
+
   it('refuses the package of an earlier release (copy-paste)', async () => {
     const { root, releases } = tempRepo();
     const r = await runRelease(['new', '1.0.4', '--pkg', pkg(root, 'p.pkg', Buffer.from('x')), '--url', 'https://cdn.mngd.app/agent/mngd-agent-1.0.0.pkg'], { cwd: root });

@@ -190,10 +190,32 @@ describe('mngd-release validate', () => {
     assert.equal(code, 0, stderr);
   });
 
-  it('exits 2 for a wrong flag, and --help answers', async () => {
+  it('exits 2 when the releases folder is missing or is a file, naming it', async () => {
+    const { root, releases } = tempRepo();
+    for (const [dir, says] of [
+      [join(root, 'elsewhere'), 'does not exist'],
+      [join(releases, 'policy.yaml'), 'is not a folder'],
+    ] as const) {
+      const r = await runRelease(['validate', '--releases', dir], { cwd: root });
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.split('\n')[0], `mngd-release validate: the releases folder ${dir} ${says}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files) [USAGE]`);
+    }
+    // From inside releases/, the default "releases" folder is not there either.
+    const inside = await runRelease(['validate'], { cwd: releases });
+    assert.equal(inside.code, 2);
+    assert.match(inside.stderr, /the releases folder .*releases\/releases does not exist; run from the repository root/);
+  });
+
+  it('exits 2 for a wrong flag or command, with the closest one, and --help answers', async () => {
     const bad = await runRelease(['validate', '--nope'], { cwd: REPO_ROOT });
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /Unknown option '--nope'/);
+    assert.equal(bad.stderr.split('\n')[0], 'mngd-release validate: unknown flag --nope; the flags are --releases, --json, --help');
+    const typo = await runRelease(['validate', '--jsno'], { cwd: REPO_ROOT });
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /^mngd-release validate: unknown flag --jsno: did you mean --json\?\n/);
+    const cmd = await runRelease(['valdate'], { cwd: REPO_ROOT });
+    assert.equal(cmd.code, 2);
+    assert.match(cmd.stderr, /^mngd-release: unknown command "valdate": did you mean "validate"\? Commands: validate, /);
     const help = await runRelease(['validate', '--help'], { cwd: REPO_ROOT });
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: mngd-release validate/);
