@@ -8,10 +8,11 @@ export function findingText(f: DriftFinding): string {
   return [`${mark} ${f.subject}${where}: ${f.message}`, ...f.details.map((d) => `    ${d}`)].join('\n') + '\n';
 }
 
-export function driftSummary(findings: readonly DriftFinding[]): string {
+export function driftSummary(findings: readonly DriftFinding[], checked: 'table' | 'manifests' | 'both' = 'both'): string {
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.length - errors;
-  if (errors === 0) return `No drift: the table and the published manifests match git${warnings ? ` (${warnings} warning(s) above)` : ''}.\n`;
+  const what = checked === 'table' ? 'the table matches git (the manifests were not checked)' : checked === 'manifests' ? 'the published manifests match git (the table was not checked)' : 'the table and the published manifests match git';
+  if (errors === 0) return `No drift: ${what}${warnings ? ` (${warnings} warning(s) above)` : ''}.\n`;
   const fixes: string[] = [];
   if (findings.some((f) => f.severity === 'error' && f.code.startsWith('TABLE_'))) fixes.push('"mngd-release sync" (or apply) makes the table match git');
   if (findings.some((f) => f.severity === 'error' && f.code.startsWith('MANIFEST_'))) fixes.push('"mngd-release publish" re-signs and rewrites the manifests from git');

@@ -59,7 +59,7 @@ Example:
     if (json) ctx.stdout.write(`${JSON.stringify({ drift, findings }, null, 2)}\n`);
     else {
       for (const f of findings) ctx.stdout.write(findingText(f));
-      ctx.stdout.write(driftSummary(findings));
+      ctx.stdout.write(driftSummary(findings, only ?? 'both'));
     }
     if (onGitHub(ctx.env)) {
       await annotate(driftProblems(findings));
