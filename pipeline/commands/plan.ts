@@ -1,6 +1,6 @@
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, type Command } from '../command.js';
 import { openDatabase } from '../db/connect.js';
-import { blockingProblems } from '../plan.js';
+import { blockingProblems, isNoop } from '../plan.js';
 import { emitPlan, loadValidSet, releasesDirOf } from '../plan-output.js';
 import { planFor } from '../sync.js';
 import { addManifestSection } from '../publish-plan.js';
@@ -48,7 +48,11 @@ Example:
       await emitPlan(ctx, json, {
         plan,
         target: db.label,
-        footer: blocked ? 'Sync would refuse this plan: fix the errors above.' : 'Run "mngd-release sync" to apply it.',
+        footer: blocked
+          ? 'Sync would refuse this plan: fix the errors above.'
+          : isNoop(plan)
+            ? 'Nothing for "mngd-release sync" to do: the table already matches git.'
+            : 'Run "mngd-release sync" to apply it.',
       });
       return blocked ? EXIT.INVALID : EXIT.OK;
     } finally {

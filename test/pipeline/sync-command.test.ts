@@ -67,6 +67,7 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /3 to insert/);
     assert.match(plan.stdout, /Legacy endpoint \/api\/v1\/agent\/latest serves: nothing \(404\) -> 1\.0\.0/);
+    assert.match(plan.stdout, /\nRun "mngd-release sync" to apply it\.\n$/);
     const dry = await run(['sync', '--dry-run', '--json'], root);
     assert.equal(dry.code, 0, dry.stderr);
     assert.equal(JSON.parse(dry.stdout).wrote, false);
@@ -80,6 +81,9 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     const json = JSON.parse(again.stdout);
     assert.equal(json.wrote, false);
     assert.equal(json.plan.unchanged, 3);
+    const noop = await run(['plan', '--skip-manifests'], root);
+    assert.equal(noop.code, 0, noop.stderr);
+    assert.match(noop.stdout, /\nNothing for "mngd-release sync" to do: the table already matches git\.\n$/);
     const legacy = await direct((db) => db.query<{ version: string }>("SELECT version FROM agent_releases WHERE active ORDER BY string_to_array(version, '.')::int[] DESC LIMIT 1"));
     assert.equal(legacy.rows[0]?.version, '1.0.0');
 
