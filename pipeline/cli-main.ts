@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { flagsError } from '../schema/cli-args.js';
 import { ExternalError, MngdError, UsageError, ValidationError, messageOf } from '../schema/errors.js';
 import { closest } from '../schema/suggest.js';
-import { EXIT, type Command, type CommandContext, type ExitCode } from './command.js';
+import { EXIT, alignFlags, type Command, type CommandContext, type ExitCode } from './command.js';
 import { commands } from './commands/index.js';
 
 const TOP_HELP = () => `mngd-release: the release control plane for the mngd agent's self-update
@@ -48,7 +48,8 @@ export async function runCli(argv: readonly string[], ctx: CommandContext): Prom
     return EXIT.USAGE;
   }
   if (parsed.values['help'] === true) {
-    ctx.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
+    const help = alignFlags(command.help);
+    ctx.stdout.write(help.endsWith('\n') ? help : `${help}\n`);
     return EXIT.OK;
   }
   const { min, max } = command.positionals ?? { min: 0, max: 0 };

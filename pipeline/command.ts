@@ -90,3 +90,29 @@ export async function readableFile(cwd: string, path: string | undefined, name: 
   }
   return abs;
 }
+
+/**
+ * Lines up the descriptions of a help text's flag lines ("  --flag ARG   text") and their
+ * continuation lines in one column, whatever widths the shared blocks (COMMON_HELP, TARGET_HELP)
+ * and a command's own lines were written with.
+ */
+export function alignFlags(help: string): string {
+  const FLAG = /^ {2}(-\S+(?:,? \S+)*?) {2,}(\S.*)$/;
+  const lines = help.split('\n');
+  const width = Math.max(0, ...lines.map((l) => FLAG.exec(l)?.[1]?.length ?? 0));
+  const column = 2 + width + 2;
+  let inFlag = false;
+  return lines
+    .map((line) => {
+      const m = FLAG.exec(line);
+      if (m) {
+        inFlag = true;
+        return `  ${m[1]!.padEnd(width)}  ${m[2]}`;
+      }
+      // A continuation: indented past the flags, right after a flag line.
+      if (inFlag && /^ {6,}\S/.test(line)) return ' '.repeat(column) + line.trimStart();
+      inFlag = false;
+      return line;
+    })
+    .join('\n');
+}

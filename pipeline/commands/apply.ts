@@ -41,9 +41,11 @@ ${EXIT_HELP}
 
 Example:
   MNGD_SIGNING_KEY=ed25519:... DATABASE_URL=postgres://... mngd-release apply
-  ✓ verify-artifacts: 2 package(s) match their release files
-  ✓ sync: 1 to insert, 0 to update, 0 to yank, 4 unchanged
-  ✓ publish: stable published (sequence 1795744800), beta unchanged`,
+  ✓ verify-artifacts: 2 package(s): 1 downloaded and verified, 1 unchanged since verified
+  ✓ sync: 1 to insert, 0 to update, 0 to yank, 4 unchanged (postgres://deploy@db/mngd)
+  ✓ publish: 1 of 2 manifest(s) written to s3://mngd-agent-releases/agent
+  …
+  Applied: the artifacts are verified, the table and the manifests match git.`,
   options: {
     ...COMMON_OPTIONS,
     ...TARGET_OPTIONS,
