@@ -23,12 +23,13 @@ export const COOLDOWN_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Failures that say nothing about the package: our own shutdown, the network, a helper that is
- * down or busy. They do not count toward the cool-down: a helper down for 15 minutes must not put
- * a forced update (and with it the device's checkin) on hold for a day. Everything about the
- * package itself (wrong hash or size, an HTTP error status, the helper's refusal, a failing
- * installer) counts.
+ * down or busy, a helper whose installer cannot be started (its --installer is wrong). They do
+ * not count toward the cool-down: a helper down or misconfigured for 15 minutes must not put a
+ * forced update (and with it the device's checkin) on hold for a day. Everything about the
+ * package itself (wrong hash or size, an HTTP error status, the helper's refusal, an installer
+ * that ran and failed) counts.
  */
-export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set(['HTTP_ABORTED', 'HTTP_NETWORK', 'HTTP_TIMEOUT', 'HELPER_UNREACHABLE', 'HELPER_TIMEOUT', 'BUSY']);
+export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set(['HTTP_ABORTED', 'HTTP_NETWORK', 'HTTP_TIMEOUT', 'HELPER_UNREACHABLE', 'HELPER_TIMEOUT', 'BUSY', 'INSTALLER_UNAVAILABLE']);
 
 export type Step = 'fetch-manifest' | 'verify-manifest' | 'download' | 'install';
 
@@ -224,7 +225,11 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
     const code = reply.code ?? 'INSTALL_FAILED';
     const exit = reply.exit_code !== undefined ? `; installer exit code ${reply.exit_code}` : '';
     const out = reply.output_tail ? `; output: ${reply.output_tail.trim().slice(-500)}` : '';
-    return failed('install', new MngdError(code, `the helper refused or failed: ${reply.message ?? code}`), `${exit}${out}`);
+    const message =
+      code === 'INSTALLER_UNAVAILABLE'
+        ? `the helper's installer could not be started, a fault of the helper's setup and not of the package: check the helper's --installer (the helper said: ${reply.message ?? code})`
+        : `the helper refused or failed: ${reply.message ?? code}`;
+    return failed('install', new MngdError(code, message), `${exit}${out}`);
   }
   delete state.cooldowns[target.sha256];
   await d.state.write(state);

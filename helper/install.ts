@@ -68,7 +68,9 @@ async function verifiedInstall(req: InstallRequest, installed: string | null, de
     const run = await deps.runInstaller(settings.installer, installerArgs(settings.installerArgs, staged), settings.installerTimeoutMs);
     const details = { output_tail: run.outputTail, ...(run.exitCode !== null ? { exit_code: run.exitCode } : {}) };
     if (run.spawnError !== undefined) {
-      throw new HelperError('INSTALLER_FAILED', `the installer ${settings.installer} could not be started: ${run.spawnError}; check --installer`, details);
+      // The helper's own setup (gone, or no longer executable), not the package: its own code,
+      // so the agent does not count it toward the package's cool-down.
+      throw new HelperError('INSTALLER_UNAVAILABLE', `the installer ${settings.installer} could not be started: ${run.spawnError}; check the helper's --installer`, details);
     }
     if (run.timedOut) {
       throw new HelperError('INSTALLER_TIMEOUT', `the installer ran longer than ${settings.installerTimeoutMs / 1000} s and was killed; the system may need a look`, details);

@@ -3,6 +3,8 @@
  * become a command), in its own process group so a time-out kills everything it started.
  */
 import { spawn } from 'node:child_process';
+import { access, constants, stat } from 'node:fs/promises';
+import { UsageError } from '../schema/errors.js';
 import { OUTPUT_TAIL_BYTES } from './protocol.js';
 import { TailBuffer } from './tail.js';
 
@@ -80,3 +82,20 @@ export function installerArgs(template: readonly string[], stagedPath: string): 
 
 export const DEFAULT_INSTALLER = '/usr/sbin/installer';
 export const DEFAULT_INSTALLER_ARGS: readonly string[] = ['-pkg', '{pkg}', '-target', '/'];
+
+/**
+ * Refuses, at start, an installer the helper could not run: missing, not a file, or not
+ * executable. Without this a misconfigured helper would listen and fail every install, and each
+ * failure would look like the package's fault. Throws UsageError (exit 2).
+ */
+export async function checkInstaller(path: string): Promise<void> {
+  let why: string | null = null;
+  try {
+    await access(path, constants.X_OK);
+    if (!(await stat(path)).isFile()) why = 'is not a file';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    why = code === 'ENOENT' || code === 'ENOTDIR' ? `does not exist (${code})` : code === 'EACCES' ? 'is not executable (EACCES)' : `cannot be run (${code ?? (err as Error).message})`;
+  }
+  if (why !== null) throw new UsageError(`--installer ${path} ${why}; pass the absolute path of an executable installer (default ${DEFAULT_INSTALLER})`);
+}

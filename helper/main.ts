@@ -4,7 +4,7 @@ import { MngdError, UsageError, ValidationError, messageOf } from '../schema/err
 import { defaults, resolveConfig, SERVE_OPTIONS, type HelperConfig } from './config.js';
 import { resolveGroup } from './group.js';
 import { install } from './install.js';
-import { runInstaller } from './installer.js';
+import { checkInstaller, runInstaller } from './installer.js';
 import { fileLogger } from './log.js';
 import { defaultSocketPath, ping } from './protocol.js';
 import { startServer, type RunningServer } from './server.js';
@@ -28,8 +28,10 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --staging DIR              root-only staging folder, re-created when its mode or owner is wrong
                              (default: <state dir>/staging)
   --version-file PATH        the installed version, one line (default: ${resolveDefault('versionFile')})
-  --installer PATH           the installer program (default: /usr/sbin/installer)
-  --installer-arg ARG        repeatable; replaces the default "-pkg {pkg} -target /"; {pkg} is the staged package
+  --installer PATH           the installer program, checked at start (default: /usr/sbin/installer)
+  --installer-arg=ARG        repeatable; replaces the default "-pkg {pkg} -target /"; {pkg} is the staged
+                             package. Write it with "=" (ARG may start with "-"); the default spelled out:
+                             --installer-arg=-pkg --installer-arg={pkg} --installer-arg=-target --installer-arg=/
   --installer-timeout SEC    kill the installer after this long (default: 600)
   --trusted-key BASE64       a trusted Ed25519 public key, repeatable (the agent's keys)
   --keys-file FILE           trusted public keys, one base64 key per line
@@ -96,6 +98,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return 0;
     }
     const config = resolveConfig(values);
+    // Before anything is bound: a helper that cannot run its installer must not look healthy.
+    await checkInstaller(config.installer);
     const running = await serve(config);
     const log = fileLogger(config.logFile);
     log.line(`helper listening on ${config.socketPath} (channel ${config.channel}, ${config.trustedKeys.length} trusted key(s))`);

@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { agentWorld, deviceFor, installed, installerFails, manifestBytes, pkg, release, requestsTo, sha256, warnings } from './support.js';
+import { errorReply } from '../../helper/protocol.js';
+import { agentWorld, deviceFor, installed, installerFails, manifestBytes, pkg, release, requestsTo, sha256, warnings, type StandInReply } from './support.js';
 
 describe('agent check', () => {
   const p102 = pkg('1.0.2');
@@ -112,5 +113,39 @@ describe('agent check', () => {
     const done = await f.check();
     assert.equal(done.outcome, 'updated');
     assert.equal(done.blocked, false);
+  });
+
+  it("never cools a package down for a helper whose installer cannot be started (its --installer), even a forced one", async () => {
+    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin, { min_required_version: '1.0.3' }), release(p102, w.cdn.srv.origin)] }));
+    const unavailable: StandInReply = (req) =>
+      errorReply(req.id, 'INSTALLER_UNAVAILABLE', "the installer /nope could not be started: spawn /nope ENOENT; check the helper's --installer", { output_tail: '' });
+    const f = await make('1.0.2');
+    const failuresOf = async (): Promise<number | undefined> => {
+      const saved = JSON.parse(await readFile(join(f.state.dir, 'state.json'), 'utf8')) as { cooldowns: Record<string, { failures: number }> };
+      return saved.cooldowns[sha256(p103.bytes)]?.failures;
+    };
+    try {
+      w.helper.reply = unavailable;
+      for (let i = 0; i < 4; i++) {
+        const r = await f.check();
+        assert.equal(r.outcome, 'failed', `check ${i + 1} is tried, not cooling down`);
+        assert.equal(r.code, 'INSTALLER_UNAVAILABLE');
+        assert.equal(r.blocked, true);
+        const warn = warnings(f.log)[i]!;
+        assert.ok(warn.startsWith('SelfUpdate: install failed: 1.0.2 -> 1.0.3'), warn);
+        assert.ok(warn.includes("the helper's installer could not be started") && warn.includes("check the helper's --installer"), warn);
+        assert.ok(warn.includes('not counted toward the cool-down') && !warn.includes('of 3 for this package'), warn);
+        assert.equal(await failuresOf(), undefined, 'the package has no failure on record');
+        f.clock.now = new Date(f.clock.now.getTime() + 5 * 60_000);
+      }
+      // An installer that ran and failed is about the package: it still counts.
+      w.helper.reply = installerFails;
+      assert.equal((await f.check()).code, 'INSTALLER_FAILED');
+      assert.equal(await failuresOf(), 1);
+      w.helper.reply = installed;
+      assert.equal((await f.check()).outcome, 'updated');
+    } finally {
+      w.helper.reply = installed;
+    }
   });
 });

@@ -5,14 +5,14 @@
  * relaunched agent reports the new version.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
 import { runAgent } from '../agent/process.js';
 import { testTls } from '../support/tls.js';
-import { makePkg, newKey, releaseOf, signedManifest, startHelper, type HelperProcess } from './harness.js';
+import { makePkg, newKey, releaseOf, signedManifest, STAND_IN, startHelper, type HelperProcess } from './harness.js';
 
 describe('agent and helper together', () => {
   const key = newKey();
@@ -77,5 +77,85 @@ describe('agent and helper together', () => {
     assert.equal(result.outcome, 'up-to-date');
     assert.equal(result.current, '1.0.3');
     assert.equal(helper.invocations().length, 1, 'nothing is installed twice');
+  });
+});
+
+describe('agent and a helper whose installer vanished after it started', () => {
+  const key = newKey();
+  let helper: HelperProcess;
+  let cdn: TestServer;
+  let work: string;
+  let installer: string;
+  let agentArgs: string[];
+  let sha: string;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'mngd-e2e-gone-'));
+    installer = join(work, 'installer');
+    copyFileSync(STAND_IN, installer);
+    chmodSync(installer, 0o755);
+    helper = await startHelper({ key, installed: '1.0.2', extraArgs: ['--installer', installer] });
+    const pkg = makePkg(work, '1.0.3', 50_000);
+    sha = pkg.sha256;
+    const pkgPath = '/pkgs/mngd-agent-1.0.3.pkg';
+    let manifest = '';
+    cdn = await startHttpsServer(
+      routes({
+        [pkgPath]: servePackage(readFileSync(pkg.path)),
+        '/latest.json': (req, res, srv) => servePackage(Buffer.from(manifest))(req, res, srv),
+      }),
+    );
+    // A forced update (floor 1.0.3), the case where a cool-down would also hold checkin for a day.
+    manifest = signedManifest([{ ...releaseOf(pkg), download_url: cdn.url(pkgPath), min_required_version: '1.0.3' }, releaseOf(makePkg(work, '1.0.2'))], [key]);
+    agentArgs = [
+      '--manifest-url', cdn.url('/latest.json'),
+      '--trusted-key', key.public_key,
+      '--version-file', helper.versionFile,
+      '--state-dir', join(work, 'agent-state'),
+      '--helper-socket', helper.socket,
+      '--log-file', join(work, 'agent.log'),
+      '--ca-file', testTls().caFile,
+      '--device-id', 'e2e-device',
+    ];
+  });
+  after(async () => {
+    await helper.stop();
+    await cdn.close();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(helper.dir, { recursive: true, force: true });
+  });
+
+  it('stays on its version, says the installer could not be started, and does not count it toward the cool-down', async () => {
+    rmSync(installer);
+    const failures = (): number | undefined => {
+      const state = JSON.parse(readFileSync(join(work, 'agent-state', 'state.json'), 'utf8')) as { cooldowns: Record<string, { failures: number }> };
+      return state.cooldowns[sha]?.failures;
+    };
+    for (let i = 1; i <= 3; i++) {
+      const r = await runAgent(['check', '--once', '--json', ...agentArgs]);
+      const result = JSON.parse(r.stdout) as { outcome: string; code: string; step: string; blocked: boolean };
+      assert.equal(result.outcome, 'failed', `check ${i}: ${r.stdout}`);
+      assert.equal(result.step, 'install');
+      assert.equal(result.code, 'INSTALLER_UNAVAILABLE');
+      assert.equal(result.blocked, true);
+      assert.equal(failures(), undefined, `check ${i}: the package's failure count does not grow`);
+    }
+    assert.equal(helper.installedVersion(), '1.0.2');
+    assert.deepEqual(helper.stagedFiles(), [], 'the staged copy is removed');
+    const warns = readFileSync(join(work, 'agent.log'), 'utf8').split('\n').filter((l) => l.includes('SelfUpdate: install failed'));
+    assert.equal(warns.length, 3);
+    for (const w of warns) {
+      assert.ok(w.includes("the helper's installer could not be started") && w.includes("check the helper's --installer") && w.includes(installer), w);
+      assert.ok(w.includes('not counted toward the cool-down') && w.includes('staying on 1.0.2'), w);
+    }
+    assert.match(readFileSync(helper.logFile, 'utf8'), /helper install refused or failed 1\.0\.2 -> 1\.0\.3: INSTALLER_UNAVAILABLE: the installer .* could not be started/);
+
+    // Once the helper's installer is back, the package is tried at once: it was never cooled down.
+    copyFileSync(STAND_IN, installer);
+    chmodSync(installer, 0o755);
+    assert.ok(existsSync(installer));
+    const fixed = await runAgent(['check', '--once', '--json', ...agentArgs]);
+    assert.equal((JSON.parse(fixed.stdout) as { outcome: string }).outcome, 'updated', fixed.stdout);
+    assert.equal(helper.installedVersion(), '1.0.3');
   });
 });
