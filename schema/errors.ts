@@ -16,9 +16,10 @@ export class MngdError<Code extends string = string> extends Error {
 export class ValidationError<Code extends string = string> extends MngdError<Code> {}
 
 /** A command was called wrongly (flags, arguments). Exit 2. */
-export class UsageError extends MngdError<'USAGE'> {
-  constructor(message: string) {
-    super('USAGE', message);
+export class UsageError<Code extends string = 'USAGE'> extends MngdError<Code> {
+  /** `code` names a particular way of being called wrongly (default USAGE); the exit is 2 either way. */
+  constructor(message: string, code?: Code) {
+    super(code ?? ('USAGE' as Code), message);
   }
 }
 

@@ -11,7 +11,7 @@ import {
   S3ServiceException,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { messageOf } from '../../schema/errors.js';
+import { UsageError, messageOf } from '../../schema/errors.js';
 import {
   StoreConflictError,
   StoreUnavailableError,
@@ -57,6 +57,10 @@ export class S3Store implements ObjectStore {
     if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
     if (opts.forcePathStyle !== undefined) config.forcePathStyle = opts.forcePathStyle;
     if (opts.credentials !== undefined) config.credentials = opts.credentials;
+    // The SDK warns on every run that its releases after January 2027 need Node 22; the lockfile
+    // pins this one, which supports Node 20 (package.json engines), so the warning is only noise
+    // in the job log. Set the variable to "false" to see it.
+    process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     this.client = new S3Client(config);
   }
 
@@ -65,9 +69,16 @@ export class S3Store implements ObjectStore {
     return this.opts.prefix ? `${this.opts.prefix}/${key}` : key;
   }
 
-  private unavailable(action: string, key: string, err: unknown): StoreUnavailableError {
+  private unavailable(action: string, key: string, err: unknown): StoreUnavailableError | UsageError<'STORE_NO_CREDENTIALS'> {
     const status = statusOf(err);
     const name = err instanceof Error ? err.name : 'Error';
+    // Not an outage: re-running the job cannot help until credentials are set up (exit 2).
+    if (name === 'CredentialsProviderError') {
+      return new UsageError(
+        `cannot ${action} ${this.location}/${key}: no AWS credentials were found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or give the job its AWS role (docs/github-setup.md, step 3)`,
+        'STORE_NO_CREDENTIALS',
+      );
+    }
     return new StoreUnavailableError(
       `cannot ${action} ${this.location}/${key}: ${name}${status ? ` (HTTP ${status})` : ''}: ${messageOf(err)}`,
       { cause: err },

@@ -11,6 +11,7 @@ import { S3Store } from '../../pipeline/store/s3-store.js';
 import type { ObjectStore } from '../../pipeline/store/object-store.js';
 import { MngdError } from '../../schema/errors.js';
 import { startS3rver, type TestS3 } from '../support/s3rver.js';
+import { runBin, tempRepo } from '../support/cli.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
@@ -213,6 +214,24 @@ describe('S3Store conditional writes (a loopback endpoint that enforces them, as
       store.close();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('an S3 target without AWS credentials', () => {
+  it('exits 2 with what to set, not "re-run the job", and no SDK warning', async () => {
+    const { root } = tempRepo();
+    try {
+      const r = await runBin(['drift', '--only', 'manifests', '--target', 's3://mngd-bucket/agent', '--endpoint', 'http://127.0.0.1:1'], {
+        cwd: root,
+        // Nowhere to find credentials: no variables, no files, no instance metadata.
+        env: { AWS_CONFIG_FILE: join(root, 'no-config'), AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-credentials'), AWS_EC2_METADATA_DISABLED: 'true' },
+      });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^mngd-release drift: cannot list s3:\/\/mngd-bucket\/agent\/\S+: no AWS credentials were found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or give the job its AWS role \(docs\/github-setup\.md, step 3\) \[STORE_NO_CREDENTIALS\]\n/);
+      assert.doesNotMatch(r.stderr, /re-run|NodeVersionSupportWarning|\n\s+at /);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
