@@ -4,6 +4,7 @@
  * imported on first use: a run on a laptop never pays for it.
  */
 import type { AnnotationProperties } from '@actions/core';
+import { messageOf } from '../schema/errors.js';
 import type { Problem } from './problems.js';
 
 type Core = typeof import('@actions/core');
@@ -48,8 +49,14 @@ export function fitSummary(markdown: string, limit = SUMMARY_LIMIT_BYTES): strin
 
 /** Appends Markdown to the job summary (GITHUB_STEP_SUMMARY), if there is one. */
 export async function appendSummary(markdown: string): Promise<void> {
-  if (!process.env['GITHUB_STEP_SUMMARY']) return;
-  await (await actionsCore()).summary.addRaw(fitSummary(markdown), true).write();
+  const file = process.env['GITHUB_STEP_SUMMARY'];
+  if (!file) return;
+  try {
+    await (await actionsCore()).summary.addRaw(fitSummary(markdown), true).write();
+  } catch (err) {
+    // The summary is a courtesy: a runner that cannot take it must not change the command's result.
+    process.stderr.write(`warning: could not write the job summary to ${file}: ${messageOf(err)}; the result above stands\n`);
+  }
 }
 
 /** Markdown table of problems for the summary. */

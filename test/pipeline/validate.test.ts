@@ -232,4 +232,12 @@ describe('mngd-release validate', () => {
     assert.match(readFileSync(summary, 'utf8'), /RELEASE_BAD_SHA256/);
     assert.doesNotMatch(r.stderr, /\bat .+\.js:\d+/);
   });
+
+  it('keeps its result when the job summary cannot be written, with a warning', async () => {
+    const { root } = tempRepo();
+    const summary = join(root, 'no-such-dir', 'summary.md');
+    const r = await runBin(['validate'], { cwd: root, env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^warning: could not write the job summary to ${summary}: .+; the result above stands$`, 'm'));
+  });
 });
