@@ -1,5 +1,6 @@
 /** `mngd-helper serve | ping`: flag parsing, wiring of the real parts, exit codes. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { flagsError } from '../schema/cli-args.js';
 import { MngdError, UsageError, ValidationError, messageOf } from '../schema/errors.js';
 import { defaults, resolveConfig, SERVE_OPTIONS, type HelperConfig } from './config.js';
 import { resolveGroup } from './group.js';
@@ -80,8 +81,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return 2;
   }
   try {
-    const options: ParseArgsConfig['options'] = cmd === 'serve' ? SERVE_OPTIONS : { socket: { type: 'string' } };
-    const parsed = parseArgs({ args: [...rest], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const options: ParseArgsConfig['options'] = { ...(cmd === 'serve' ? SERVE_OPTIONS : { socket: { type: 'string' } }), help: { type: 'boolean', short: 'h' } };
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false });
+    } catch (err) {
+      io.stderr.write(`mngd-helper ${cmd}: ${flagsError(err, options)}\nRun "mngd-helper ${cmd} --help" for usage.\n`);
+      return 2;
+    }
     const values = parsed.values as Record<string, string | boolean | (string | boolean)[] | undefined>;
     if (values.help === true) {
       io.stdout.write(HELP);
@@ -117,7 +124,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   } catch (err) {
     const tag = err instanceof MngdError ? ` [${err.code}]` : '';
     io.stderr.write(`mngd-helper ${cmd}: ${messageOf(err)}${tag}\n`);
-    if (err instanceof UsageError || String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError) {
       io.stderr.write(`Run "mngd-helper ${cmd} --help" for usage.\n`);
       return 2;
     }

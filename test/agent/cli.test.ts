@@ -103,8 +103,8 @@ describe('mngd-agent CLI', () => {
     assert.match(requestsTo(cdn, '/checkin')[0]!.path, /device_id=[0-9a-f]{32}&version=1\.0\.3/);
   });
 
-  const bad: { name: string; args: (config: string) => string[]; config?: Record<string, unknown>; exit: number; code?: string }[] = [
-    { name: 'an unknown flag', args: (c) => ['check', '--config', c, '--manifest-uri', 'x'], exit: 2 },
+  const bad: { name: string; args: (config: string) => string[]; config?: Record<string, unknown>; exit: number; code?: string; says?: string }[] = [
+    { name: 'an unknown flag', args: (c) => ['check', '--config', c, '--manifest-uri', 'x'], exit: 2, says: 'mngd-agent check: unknown flag --manifest-uri: did you mean --manifest-url?\n' },
     { name: 'an unknown command', args: () => ['update'], exit: 2 },
     { name: '--json on run', args: (c) => ['run', '--json', '--config', c], exit: 2 },
     { name: 'no manifest URL', args: (c) => ['check', '--config', c], config: { manifest_url: undefined }, exit: 1, code: 'CONFIG_INVALID' },
@@ -124,6 +124,7 @@ describe('mngd-agent CLI', () => {
       const c = ctx(dir);
       assert.equal(await runAgentCli(b.args(config), c), b.exit, c.err);
       if (b.code) assert.match(c.err, new RegExp(`\\[${b.code}\\]`));
+      if (b.says) assert.ok(c.err.startsWith(b.says), c.err);
       assert.equal(c.out, '');
       assert.ok(!existsSync(join(dir, 'state')), 'no state folder');
       assert.ok(!existsSync(join(dir, 'logs')), 'no log file');
