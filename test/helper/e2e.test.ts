@@ -14,6 +14,33 @@ import { runAgent } from '../agent/process.js';
 import { testTls } from '../support/tls.js';
 import { makePkg, newKey, releaseOf, signedManifest, STAND_IN, startHelper, type HelperProcess } from './harness.js';
 
+/**
+ * A loopback CDN offering `pkg` (1.0.3) over 1.0.2, signed with `key`, and the agent's flags for
+ * it and the helper.
+ */
+async function serveUpdate(work: string, key: ReturnType<typeof newKey>, helper: HelperProcess, pkg: ReturnType<typeof makePkg>, extra: Partial<ReturnType<typeof releaseOf>> = {}): Promise<{ cdn: TestServer; agentArgs: string[] }> {
+  const pkgPath = '/pkgs/mngd-agent-1.0.3.pkg';
+  let manifest = '';
+  const cdn = await startHttpsServer(
+    routes({
+      [pkgPath]: servePackage(readFileSync(pkg.path)),
+      '/latest.json': (req, res, srv) => servePackage(Buffer.from(manifest))(req, res, srv),
+    }),
+  );
+  manifest = signedManifest([{ ...releaseOf(pkg), download_url: cdn.url(pkgPath), ...extra }, releaseOf(makePkg(work, '1.0.2'))], [key]);
+  const agentArgs = [
+    '--manifest-url', cdn.url('/latest.json'),
+    '--trusted-key', key.public_key,
+    '--version-file', helper.versionFile,
+    '--state-dir', join(work, 'agent-state'),
+    '--helper-socket', helper.socket,
+    '--log-file', join(work, 'agent.log'),
+    '--ca-file', testTls().caFile,
+    '--device-id', 'e2e-device',
+  ];
+  return { cdn, agentArgs };
+}
+
 describe('agent and helper together', () => {
   const key = newKey();
   let helper: HelperProcess;
@@ -24,26 +51,7 @@ describe('agent and helper together', () => {
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'mngd-e2e-'));
     helper = await startHelper({ key, installed: '1.0.2' });
-    const pkg = makePkg(work, '1.0.3', 300_000);
-    const pkgPath = '/pkgs/mngd-agent-1.0.3.pkg';
-    let manifest = '';
-    cdn = await startHttpsServer(
-      routes({
-        [pkgPath]: servePackage(readFileSync(pkg.path)),
-        '/latest.json': (req, res, srv) => servePackage(Buffer.from(manifest))(req, res, srv),
-      }),
-    );
-    manifest = signedManifest([{ ...releaseOf(pkg), download_url: cdn.url(pkgPath) }, releaseOf(makePkg(work, '1.0.2'))], [key]);
-    agentArgs = [
-      '--manifest-url', cdn.url('/latest.json'),
-      '--trusted-key', key.public_key,
-      '--version-file', helper.versionFile,
-      '--state-dir', join(work, 'agent-state'),
-      '--helper-socket', helper.socket,
-      '--log-file', join(work, 'agent.log'),
-      '--ca-file', testTls().caFile,
-      '--device-id', 'e2e-device',
-    ];
+    ({ cdn, agentArgs } = await serveUpdate(work, key, helper, makePkg(work, '1.0.3', 300_000)));
   });
   after(async () => {
     await helper.stop();
@@ -97,26 +105,8 @@ describe('agent and a helper whose installer vanished after it started', () => {
     helper = await startHelper({ key, installed: '1.0.2', extraArgs: ['--installer', installer] });
     const pkg = makePkg(work, '1.0.3', 50_000);
     sha = pkg.sha256;
-    const pkgPath = '/pkgs/mngd-agent-1.0.3.pkg';
-    let manifest = '';
-    cdn = await startHttpsServer(
-      routes({
-        [pkgPath]: servePackage(readFileSync(pkg.path)),
-        '/latest.json': (req, res, srv) => servePackage(Buffer.from(manifest))(req, res, srv),
-      }),
-    );
     // A forced update (floor 1.0.3), the case where a cool-down would also hold checkin for a day.
-    manifest = signedManifest([{ ...releaseOf(pkg), download_url: cdn.url(pkgPath), min_required_version: '1.0.3' }, releaseOf(makePkg(work, '1.0.2'))], [key]);
-    agentArgs = [
-      '--manifest-url', cdn.url('/latest.json'),
-      '--trusted-key', key.public_key,
-      '--version-file', helper.versionFile,
-      '--state-dir', join(work, 'agent-state'),
-      '--helper-socket', helper.socket,
-      '--log-file', join(work, 'agent.log'),
-      '--ca-file', testTls().caFile,
-      '--device-id', 'e2e-device',
-    ];
+    ({ cdn, agentArgs } = await serveUpdate(work, key, helper, pkg, { min_required_version: '1.0.3' }));
   });
   after(async () => {
     await helper.stop();
