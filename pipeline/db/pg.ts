@@ -1,6 +1,6 @@
 /** The PostgreSQL implementation of Database, over a pg pool. TLS comes from the URL (sslmode, sslrootcert, ...). */
 import pg from 'pg';
-import { ExternalError, MngdError, messageOf } from '../../schema/errors.js';
+import { ExternalError, MngdError, UsageError, messageOf } from '../../schema/errors.js';
 import type { Database, QueryResult, Sql } from './database.js';
 import { redactUrl, scrubSecrets } from './redact.js';
 
@@ -21,6 +21,18 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Database
     const state = sqlState === undefined ? '' : ` (SQLSTATE ${sqlState})`;
     // Classes 08 (connection) and 57 (operator intervention: shutdown, terminated) mean the server went away.
     const gone = sqlState === undefined || sqlState.startsWith('08') || sqlState.startsWith('57');
+    // Settings that a retry cannot fix: exit 2 with what to change in DATABASE_URL.
+    const setting =
+      messageOf(err) === 'The server does not support SSL connections'
+        ? 'the server does not accept TLS; use sslmode=disable only for a server on this machine, otherwise enable TLS on the server'
+        : sqlState === '28P01' || sqlState === '28000'
+          ? "the server refused the user or password; check DATABASE_URL's user and password (the secret)"
+          : sqlState === '3D000'
+            ? "that database does not exist on the server; check DATABASE_URL's database name"
+            : null;
+    if (setting !== null) {
+      return new UsageError(`PostgreSQL at ${label}: ${scrubSecrets(messageOf(err), url)}${state}: ${setting}`, 'DB_SETTINGS');
+    }
     return new ExternalError(gone ? 'DB_UNAVAILABLE' : 'DB_QUERY_FAILED', `PostgreSQL at ${label}: ${scrubSecrets(messageOf(err), url)}${state}. Check DATABASE_URL, the network and the server, then retry.`, {
       cause: err,
     });

@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from '../../pipeline/db/database.js';
@@ -137,6 +138,30 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     assert.equal(down.code, 3);
     assert.match(down.stderr, /postgres:\/\/deploy:\*\*\*@127\.0\.0\.1:1\/mngd/);
     assert.doesNotMatch(down.stderr + down.stdout, /hunter2pw/);
+  });
+
+  it('exits 2, not "retry", for settings a retry cannot fix: a server without TLS, a missing database', async () => {
+    const root = await releaseRepo({ prefixes: [PREFIX], releases: [rel('1.0.0')] });
+    // A server that answers PostgreSQL's SSLRequest with "N" (no TLS), as one without ssl=on does.
+    const noTls = createServer((sock) => sock.once('data', () => sock.end('N')));
+    await new Promise<void>((r) => noTls.listen(0, '127.0.0.1', r));
+    try {
+      const port = (noTls.address() as AddressInfo).port;
+      const r = await runRelease(['plan'], { cwd: root, env: { DATABASE_URL: `postgres://deploy:hunter2pw@127.0.0.1:${port}/mngd?sslmode=require` } });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /the server does not accept TLS; use sslmode=disable only for a server on this machine, otherwise enable TLS on the server \[DB_SETTINGS\]/);
+      assert.doesNotMatch(r.stderr + r.stdout, /hunter2pw|re-run/);
+    } finally {
+      noTls.close();
+    }
+    const url = process.env['TEST_DATABASE_URL'];
+    if (url !== undefined) {
+      const missing = new URL(url);
+      missing.pathname = '/mngd_no_such_database';
+      const r = await runRelease(['plan'], { cwd: root, env: { DATABASE_URL: missing.toString() } });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /SQLSTATE 3D000\): that database does not exist on the server; check DATABASE_URL's database name \[DB_SETTINGS\]/);
+    }
   });
 
   it('rejects an unreadable --ca-file for import (exit 2)', async () => {
