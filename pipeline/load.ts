@@ -5,7 +5,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { isVersion } from '../schema/version.js';
+import { isVersion, sortNewestFirst } from '../schema/version.js';
 import { ExternalError, UsageError } from '../schema/errors.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseRelease } from './parse-release.js';
@@ -129,11 +129,6 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
     if (parsed.loaded) releases.push(parsed.loaded);
   }
   problems.push(...crossFileProblems(releases, policy));
-  // Newest first, by a fixed-width key (4 parts of 9 digits): one string compare per step.
-  const key = (v: string) => `${v}.0.0.0`.split('.', 4).map((p) => p.padStart(9, '0')).join('.');
-  const sorted = releases
-    .map((r) => ({ r, k: key(r.release.version) }))
-    .sort((a, b) => (a.k < b.k ? 1 : a.k > b.k ? -1 : 0))
-    .map((x) => x.r);
+  const sorted = sortNewestFirst(releases, (r) => r.release.version);
   return { dir, root: absRoot, policy, policyFile: rel(policyPath), releases: sorted, problems: sortProblems(problems) };
 }

@@ -58,7 +58,25 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Sorts newest first (a copy). */
-export function sortNewestFirst<T extends { version: string }>(items: readonly T[]): T[] {
-  return [...items].sort((x, y) => compareVersions(y.version, x.version));
+/**
+ * A key that sorts as compareVersions does, with plain string compares: every valid version has
+ * at most 4 parts of at most 9 digits, so each part padded to 9 digits (missing parts as 0) keeps
+ * the order, and 1.0 and 1.0.0 get the same key.
+ */
+export function versionSortKey(version: string): string {
+  return `${version}.0.0.0`
+    .split('.', 4)
+    .map((p) => p.padStart(9, '0'))
+    .join('.');
+}
+
+/** Sorts newest first (a copy, stable), by `versionOf` (default: the item's `version`). */
+export function sortNewestFirst<T extends { version: string }>(items: readonly T[]): T[];
+export function sortNewestFirst<T>(items: readonly T[], versionOf: (item: T) => string): T[];
+export function sortNewestFirst<T>(items: readonly T[], versionOf: (item: T) => string = (item) => (item as { version: string }).version): T[] {
+  // One key per item, then string compares: thousands of releases sort without re-parsing.
+  return items
+    .map((item) => ({ item, key: versionSortKey(versionOf(item)) }))
+    .sort((a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0))
+    .map((x) => x.item);
 }

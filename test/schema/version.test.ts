@@ -63,5 +63,19 @@ describe('versions', () => {
 
   it('sorts newest first', () => {
     assert.deepEqual(sortNewestFirst([{ version: '1.9' }, { version: '1.10' }, { version: '1.0.1' }]).map((r) => r.version), ['1.10', '1.9', '1.0.1']);
+    assert.deepEqual(sortNewestFirst([{ v: '2' }, { v: '10.0.0.1' }], (x) => x.v).map((x) => x.v), ['10.0.0.1', '2']);
+  });
+
+  it('sorts as compareVersions orders, keeping equal versions in their order (property)', () => {
+    fc.assert(
+      fc.property(fc.array(version, { maxLength: 30 }), (versions) => {
+        const items = versions.map((v, i) => ({ version: v, i }));
+        const sorted = sortNewestFirst(items);
+        for (let k = 1; k < sorted.length; k++) {
+          const d = compareVersions(sorted[k - 1]!.version, sorted[k]!.version);
+          assert.ok(d > 0 || (d === 0 && sorted[k - 1]!.i < sorted[k]!.i), `${sorted[k - 1]!.version} before ${sorted[k]!.version}`);
+        }
+      }),
+    );
   });
 });
