@@ -1,5 +1,5 @@
 /** Rules across release files (pure). Rules against the table or published manifests live in plan. */
-import { compareVersions } from '../schema/version.js';
+import { compareVersions, versionSortKey } from '../schema/version.js';
 import type { Policy } from '../schema/types.js';
 import { effectiveFloor, offeredOn } from './manifest-builder.js';
 import type { Problem } from './problems.js';
@@ -10,19 +10,23 @@ function at(r: LoadedRelease, field: keyof LoadedRelease['release']): { line: nu
   return p ? { line: p.line, column: p.column } : { line: 1, column: 1 };
 }
 
+/** The groups of two or more releases that share a key, each in the order given. */
+function sharing(releases: readonly LoadedRelease[], keyOf: (r: LoadedRelease) => string): LoadedRelease[][] {
+  const groups = new Map<string, LoadedRelease[]>();
+  for (const r of releases) {
+    const key = keyOf(r);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()].filter((g) => g.length > 1);
+}
+
 export function crossFileProblems(releases: readonly LoadedRelease[], policy: Policy | null): Problem[] {
   const problems: Problem[] = [];
 
   // Two versions that compare equal (1.0 and 1.0.0) would be one release to every agent.
-  const byCanonical = new Map<string, LoadedRelease[]>();
-  for (const r of releases) {
-    const key = r.release.version.replace(/(\.0)+$/, '');
-    const group = byCanonical.get(key);
-    if (group) group.push(r);
-    else byCanonical.set(key, [r]);
-  }
-  for (const group of byCanonical.values()) {
-    if (group.length < 2) continue;
+  for (const group of sharing(releases, (r) => versionSortKey(r.release.version))) {
     for (const r of group) {
       const others = group.filter((o) => o !== r).map((o) => o.file);
       problems.push({ severity: 'error', code: 'RELEASE_DUPLICATE_VERSION', file: r.file, ...at(r, 'version'), message: `version ${r.release.version} compares equal to ${others.join(', ')}; expected each version once: delete one of the files` });
@@ -32,14 +36,7 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
   // A copy-pasted previous release: the same package hash or URL under another version. Only
   // the groups that share a value are sorted (the oldest keeps it; the newer ones are reported).
   for (const field of ['sha256', 'download_url'] as const) {
-    const byValue = new Map<string, LoadedRelease[]>();
-    for (const r of releases) {
-      const group = byValue.get(r.release[field]);
-      if (group) group.push(r);
-      else byValue.set(r.release[field], [r]);
-    }
-    for (const group of byValue.values()) {
-      if (group.length < 2) continue;
+    for (const group of sharing(releases, (r) => r.release[field])) {
       const [first, ...rest] = group.sort((x, y) => compareVersions(x.release.version, y.release.version));
       for (const r of rest) {
         if (compareVersions(first!.release.version, r.release.version) === 0) continue; // reported above
