@@ -190,11 +190,12 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   d.log.info(`SelfUpdate: check: ${about} ${why} -> updating`);
 
   const failed = async (step: Step, err: unknown, extra = ''): Promise<CheckResult> => {
-    const n = NOT_ABOUT_THE_PACKAGE.has(codeOf(err)) ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null } : await recordFailure(d, state, target, d.now());
+    const notCounted = NOT_ABOUT_THE_PACKAGE.has(codeOf(err));
+    const n = notCounted ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null } : await recordFailure(d, state, target, d.now());
     const tail =
       n.until !== null
         ? `; failed ${n.failures} times: cool-down until ${n.until} (a newer release is tried at once)`
-        : NOT_ABOUT_THE_PACKAGE.has(codeOf(err))
+        : notCounted
           ? ' (not counted toward the cool-down: not a fault of the package)'
           : ` (failure ${n.failures} of ${COOLDOWN_FAILURES} for this package)`;
     d.log.warn(

@@ -156,7 +156,7 @@ async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
     // they do not explain a slow run; they are printed to show the churn (docs/agent.md).
     ctx.log(`each run in order, wall/minor page faults: agent ${runs(agent)}; curl + openssl ${runs(curl)}`);
     ctx.log(
-      `ratio agent/curl: wall ${(a / c).toFixed(2)}x best to best, ${(median(agent, 'wallMs') / median(curl, 'wallMs')).toFixed(2)}x median to median (target <= 1.10x) ${a / c <= 1.1 ? 'OK' : 'OVER TARGET'}, CPU ${(aCpu / cCpu).toFixed(2)}x; RSS ${agentRss * 2 ** 20 <= 100e6 ? 'OK' : 'OVER TARGET'}`,
+      `ratio agent/curl: wall ${(a / c).toFixed(3)}x best to best, ${(median(agent, 'wallMs') / median(curl, 'wallMs')).toFixed(2)}x median to median (target <= 1.10x) ${a / c <= 1.1 ? 'OK' : 'OVER TARGET'}, CPU ${(aCpu / cCpu).toFixed(2)}x; RSS ${agentRss * 2 ** 20 <= 100e6 ? 'OK' : 'OVER TARGET'}`,
     );
   } finally {
     server.kill();

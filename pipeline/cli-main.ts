@@ -66,7 +66,8 @@ export async function runCli(argv: readonly string[], ctx: CommandContext): Prom
     const code = exitCodeOf(err);
     const tag = err instanceof MngdError ? ` [${err.code}]` : '';
     ctx.stderr.write(`mngd-release ${name}: ${messageOf(err)}${tag}\n`);
-    if (code === EXIT.USAGE) ctx.stderr.write(`Run "mngd-release ${name} --help" for usage.\n`);
+    // A setting outside the command line (DB_SETTINGS, STORE_NO_CREDENTIALS) is not helped by --help.
+    if (code === EXIT.USAGE && (err as MngdError).code === 'USAGE') ctx.stderr.write(`Run "mngd-release ${name} --help" for usage.\n`);
     if (code === EXIT.EXTERNAL) ctx.stderr.write('This is an outside failure: re-run the job once the system is back.\n');
     return code;
   }

@@ -79,7 +79,7 @@ export function flag(args: Parsed, name: string): boolean {
   return args.values[name] === true;
 }
 
-/** The absolute path of a file flag (such as --ca-file) that must be readable; exit 2 when it is not. */
+/** The absolute path of a CA file flag (--ca-file) that must be readable; exit 2 when it is not. */
 export async function readableFile(cwd: string, path: string | undefined, name: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
   const abs = resolve(cwd, path);

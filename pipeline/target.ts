@@ -40,7 +40,6 @@ export function parseTarget(text: string, root: string): Target {
   return { kind: 'directory', path: isAbsolute(t) ? t : resolve(root, t), text: t };
 }
 
-export { stateDir };
 
 export interface TargetChoice {
   /** --target */

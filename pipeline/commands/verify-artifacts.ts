@@ -21,7 +21,6 @@ function positiveNumber(args: Parsed, name: string, opts: { integer: boolean; mi
   return n;
 }
 
-
 function summaryMarkdown(report: ArtifactReport, scopeText: string): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const icon = { verified: '✅', cached: '✅', mismatch: '❌', unreachable: '⚠️' } as const;

@@ -230,6 +230,7 @@ describe('an S3 target without AWS credentials', () => {
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /^mngd-release drift: cannot list s3:\/\/mngd-bucket\/agent\/\S+: no AWS credentials were found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or give the job its AWS role \(docs\/github-setup\.md, step 3\) \[STORE_NO_CREDENTIALS\]\n/);
       assert.doesNotMatch(r.stderr, /re-run|NodeVersionSupportWarning|\n\s+at /);
+      assert.doesNotMatch(r.stderr, /--help/, 'not a matter of flags');
     } finally {
       await rm(root, { recursive: true, force: true });
     }
