@@ -11,7 +11,7 @@ import { runCheck, type CheckResult, type HelperClient } from '../agent/check.js
 import { createHttpClient } from '../agent/http.js';
 import { MemoryLogger } from '../agent/log.js';
 import { StateStore } from '../agent/state.js';
-import { buildSignedManifest } from '../pipeline/manifest-builder.js';
+import { buildSignedManifest } from '../pipeline/manifests/build.js';
 import { generateSigningKey, publicKeyFromBase64, signingKeyFromText } from '../schema/keys.js';
 import { signEnvelope } from '../schema/signing.js';
 import { MANIFEST_DEFAULTS, withReleaseDefaults } from '../schema/types.js';

@@ -9,13 +9,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { envCount, machine, peakRssMiB, type Bench } from './bench.js';
-import type { Database } from '../pipeline/db/database.js';
-import { openPglite } from '../pipeline/db/pglite.js';
-import { insertRows } from '../pipeline/db/write.js';
-import { migrate } from '../pipeline/db/migrate.js';
-import { readRows } from '../pipeline/db/rows.js';
-import { rowOf } from '../pipeline/release-row.js';
-import { syncReleases } from '../pipeline/sync.js';
+import type { Database } from '../pipeline/table/db/database.js';
+import { openPglite } from '../pipeline/table/db/pglite.js';
+import { insertRows } from '../pipeline/table/db/write.js';
+import { migrate } from '../pipeline/table/db/migrate.js';
+import { readRows } from '../pipeline/table/db/rows.js';
+import { rowOf } from '../pipeline/table/release-row.js';
+import { syncReleases } from '../pipeline/table/sync.js';
 import { localPostgresUrl, openTestPostgres, rowVersions } from '../test/support/db.js';
 import { loaded } from '../test/support/releases.js';
 

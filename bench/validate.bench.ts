@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { loadReleaseSet } from '../pipeline/load.js';
-import { renderReleaseYaml } from '../pipeline/release-yaml.js';
+import { loadReleaseSet } from '../pipeline/releases/load.js';
+import { renderReleaseYaml } from '../pipeline/releases/release-yaml.js';
 import { peakRssMiB, type Bench } from './bench.js';
 
 const N = 10_000;

@@ -15,9 +15,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { testTls } from '../test/support/tls.js';
 import { releaseRepo } from '../test/support/release-repo.js';
-import { verifyArtifacts } from '../pipeline/verify-artifacts.js';
-import type { ReleaseSet } from '../pipeline/release-set.js';
-import { LEAN_FLAG } from '../pipeline/lean-memory.js';
+import { verifyArtifacts } from '../pipeline/artifacts/verify.js';
+import type { ReleaseSet } from '../pipeline/releases/release-set.js';
+import { LEAN_FLAG } from '../pipeline/cli/lean-memory.js';
 import { machine, peakRssMiB, type Bench } from './bench.js';
 
 const BLOCK = 1024 * 1024;

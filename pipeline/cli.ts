@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { defaultContext } from './command.js';
-import { runCli } from './cli-main.js';
-import { restartLean, wantsLeanRestart } from './lean-memory.js';
+import { defaultContext } from './cli/command.js';
+import { runCli } from './cli/dispatch.js';
+import { restartLean, wantsLeanRestart } from './cli/lean-memory.js';
 
 // A reader that goes away (`mngd-release plan | head`) is no failure of the command: keep running
 // to the end (a sync or apply half done because its output was cut would be worse), just unheard.

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { displayUrl, HttpError, type HttpClient, type HttpErrorCode } from '../../agent/http.js';
-import type { LoadedRelease, Position } from '../release-set.js';
-import type { Problem } from '../problems.js';
+import type { LoadedRelease, Position } from '../releases/release-set.js';
+import type { Problem } from '../releases/problems.js';
 import type { ArtifactCache } from './cache.js';
 
 /** verified: downloaded and matched; cached: the server confirmed (304) the bytes verified before. */

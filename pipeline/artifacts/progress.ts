@@ -2,11 +2,11 @@
  * What verify-artifacts shows while it runs: on a terminal one status line rewritten in place
  * (bytes of total, rate); elsewhere (CI logs) one line per artifact as it finishes.
  */
-import type { Output } from '../command.js';
-import { formatProblem } from '../problems.js';
-import type { LoadedRelease } from '../release-set.js';
+import type { Output } from '../cli/command.js';
+import { formatProblem } from '../releases/problems.js';
+import type { LoadedRelease } from '../releases/release-set.js';
 import type { ArtifactResult } from './check.js';
-import type { ArtifactReporter } from '../verify-artifacts.js';
+import type { ArtifactReporter } from './verify.js';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

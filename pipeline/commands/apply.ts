@@ -1,15 +1,15 @@
-import { runApply, stopLine, type StepOutcome } from '../apply.js';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, flag, readableFile, str, type Command } from '../command.js';
-import { openDatabase } from '../db/connect.js';
-import { appendSummary, onGitHub, annotate } from '../github.js';
-import { headline } from '../plan-render.js';
-import { formatProblem, type Problem } from '../problems.js';
-import { publishManifests } from '../publish.js';
-import { channelLine, publishMarkdown } from '../publish-report.js';
-import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../publish-setup.js';
-import { SyncRefusedError, syncReleases } from '../sync.js';
-import { stateDir } from '../state-dir.js';
-import { verifyArtifacts } from '../verify-artifacts.js';
+import { runApply, stopLine, type StepOutcome } from '../cli/apply.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, flag, readableFile, str, type Command } from '../cli/command.js';
+import { openDatabase } from '../table/db/connect.js';
+import { appendSummary, onGitHub, annotate } from '../cli/github.js';
+import { headline } from '../table/plan-render.js';
+import { formatProblem, type Problem } from '../releases/problems.js';
+import { publishManifests } from '../manifests/publish.js';
+import { channelLine, publishMarkdown } from '../manifests/report.js';
+import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
+import { SyncRefusedError, syncReleases } from '../table/sync.js';
+import { stateDir } from '../cli/state-dir.js';
+import { verifyArtifacts } from '../artifacts/verify.js';
 import { DATABASE_HELP } from './plan.js';
 
 const MARK: Record<StepOutcome['status'], string> = { done: '✓', failed: '✗', 'not run': '-' };

@@ -1,10 +1,10 @@
 import { UsageError } from '../../schema/errors.js';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../command.js';
-import { openDatabase } from '../db/connect.js';
-import { checkManifests, checkTable, type DriftFinding } from '../drift.js';
-import { driftMarkdown, driftProblems, driftSummary, findingText } from '../drift-report.js';
-import { annotate, appendSummary, onGitHub } from '../github.js';
-import { TARGET_HELP, TARGET_OPTIONS, loadValid, openTarget } from '../publish-setup.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
+import { openDatabase } from '../table/db/connect.js';
+import { checkManifests, checkTable, type DriftFinding } from '../drift/check.js';
+import { driftMarkdown, driftProblems, driftSummary, findingText } from '../drift/report.js';
+import { annotate, appendSummary, onGitHub } from '../cli/github.js';
+import { TARGET_HELP, TARGET_OPTIONS, loadValid, openTarget } from '../cli/setup.js';
 
 export const driftCommand: Command = {
   name: 'drift',

@@ -1,5 +1,5 @@
-import { EXIT, EXIT_HELP, flag, type Command } from '../command.js';
-import { hashFile } from '../hash-file.js';
+import { EXIT, EXIT_HELP, flag, type Command } from '../cli/command.js';
+import { hashFile } from '../artifacts/hash-file.js';
 
 export const hashCommand: Command = {
   name: 'hash',

@@ -1,10 +1,10 @@
 import { createHttpClient } from '../../agent/http.js';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, readableFile, str, type Command } from '../command.js';
-import { openDatabase } from '../db/connect.js';
-import { importReleases } from '../import.js';
-import { loadReleaseSet } from '../load.js';
-import { hasErrors } from '../problems.js';
-import { plural, reportProblems } from '../report.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, readableFile, str, type Command } from '../cli/command.js';
+import { openDatabase } from '../table/db/connect.js';
+import { importReleases } from '../table/import.js';
+import { loadReleaseSet } from '../releases/load.js';
+import { hasErrors } from '../releases/problems.js';
+import { plural, reportProblems } from '../cli/report.js';
 import { DATABASE_HELP } from './plan.js';
 
 export const importCommand: Command = {

@@ -2,7 +2,7 @@
  * Every `mngd-release` command, in the order `--help` lists them. One file per command, loaded
  * only when it runs: `validate` need not load the AWS SDK or PGlite.
  */
-import type { Command } from '../command.js';
+import type { Command } from '../cli/command.js';
 
 export interface CommandEntry {
   name: string;

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { EXIT, EXIT_HELP, flag, str, type Command } from '../command.js';
+import { EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { generateSigningKey } from '../../schema/keys.js';
 import { UsageError } from '../../schema/errors.js';
-import { maskSecret, onGitHub } from '../github.js';
+import { maskSecret, onGitHub } from '../cli/github.js';
 
 export const keygenCommand: Command = {
   name: 'keygen',

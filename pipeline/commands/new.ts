@@ -1,16 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../command.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { UsageError } from '../../schema/errors.js';
 import { explainVersion } from '../../schema/version.js';
 import type { ReleaseFile } from '../../schema/types.js';
-import { hashFile } from '../hash-file.js';
-import { loadReleaseSet } from '../load.js';
-import { parseRelease } from '../parse-release.js';
-import { hasErrors, sortProblems } from '../problems.js';
-import { renderReleaseYaml } from '../release-yaml.js';
-import { crossFileProblems } from '../rules.js';
-import { reportProblems } from '../report.js';
+import { hashFile } from '../artifacts/hash-file.js';
+import { loadReleaseSet } from '../releases/load.js';
+import { parseRelease } from '../releases/release-file.js';
+import { hasErrors, sortProblems } from '../releases/problems.js';
+import { renderReleaseYaml } from '../releases/release-yaml.js';
+import { crossFileProblems } from '../releases/rules.js';
+import { reportProblems } from '../cli/report.js';
 
 function integer(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

@@ -1,9 +1,9 @@
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, type Command } from '../command.js';
-import { openDatabase } from '../db/connect.js';
-import { blockingProblems, isNoop } from '../plan.js';
-import { emitPlan, loadValidSet, releasesDirOf } from '../plan-output.js';
-import { planFor } from '../sync.js';
-import { addManifestSection } from '../publish-plan.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, type Command } from '../cli/command.js';
+import { openDatabase } from '../table/db/connect.js';
+import { blockingProblems, isNoop } from '../table/plan.js';
+import { emitPlan, loadValidSet, releasesDirOf } from '../cli/plan-output.js';
+import { planFor } from '../table/sync.js';
+import { addManifestSection } from '../manifests/plan-section.js';
 
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
 the password is never printed). Without it: embedded PGlite in <repo>/.state/pglite

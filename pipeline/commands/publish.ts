@@ -1,9 +1,9 @@
 import { messageOf } from '../../schema/errors.js';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../command.js';
-import { appendSummary, onGitHub } from '../github.js';
-import { publishManifests, type ChannelResult } from '../publish.js';
-import { channelLine, publishMarkdown } from '../publish-report.js';
-import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../publish-setup.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
+import { appendSummary, onGitHub } from '../cli/github.js';
+import { publishManifests, type ChannelResult } from '../manifests/publish.js';
+import { channelLine, publishMarkdown } from '../manifests/report.js';
+import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
 
 export const publishCommand: Command = {
   name: 'publish',

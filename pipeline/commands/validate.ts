@@ -1,8 +1,8 @@
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../command.js';
-import { loadReleaseSet } from '../load.js';
-import { hasErrors } from '../problems.js';
-import { effectiveFloor, manifestReleases } from '../manifest-builder.js';
-import { plural, reportProblems } from '../report.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
+import { loadReleaseSet } from '../releases/load.js';
+import { hasErrors } from '../releases/problems.js';
+import { effectiveFloor, manifestReleases } from '../manifests/build.js';
+import { plural, reportProblems } from '../cli/report.js';
 
 export const validateCommand: Command = {
   name: 'validate',

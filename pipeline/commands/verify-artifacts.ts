@@ -3,13 +3,13 @@ import { UsageError } from '../../schema/errors.js';
 import { changedFiles } from '../artifacts/changed.js';
 import { createReporter, formatBytes } from '../artifacts/progress.js';
 import { selectReleases, type Scope } from '../artifacts/select.js';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, readableFile, str, type Command, type CommandContext, type Parsed } from '../command.js';
-import { annotate, appendSummary, onGitHub, problemsMarkdown } from '../github.js';
-import { loadReleaseSet } from '../load.js';
-import { hasErrors } from '../problems.js';
-import { plural } from '../report.js';
-import { stateDir } from '../state-dir.js';
-import { DEFAULT_CONCURRENCY, verifyArtifacts, type ArtifactReport } from '../verify-artifacts.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, readableFile, str, type Command, type CommandContext, type Parsed } from '../cli/command.js';
+import { annotate, appendSummary, onGitHub, problemsMarkdown } from '../cli/github.js';
+import { loadReleaseSet } from '../releases/load.js';
+import { hasErrors } from '../releases/problems.js';
+import { plural } from '../cli/report.js';
+import { stateDir } from '../cli/state-dir.js';
+import { DEFAULT_CONCURRENCY, verifyArtifacts, type ArtifactReport } from '../artifacts/verify.js';
 
 function positiveNumber(args: Parsed, name: string, opts: { integer: boolean; min: number; max: number }): number | undefined {
   const raw = str(args, name);

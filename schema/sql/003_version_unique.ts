@@ -3,7 +3,7 @@ import type { Migration } from './migration.js';
 /**
  * One row per version. A seed table may already have a unique constraint or primary key on
  * version (then this adds nothing); duplicate versions are refused before this runs, with the
- * versions named (see pipeline/db/migrate.ts).
+ * versions named (see pipeline/table/db/migrate.ts).
  */
 export const versionUnique: Migration = {
   id: '003_version_unique',

@@ -8,10 +8,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../../pipeline/cli-main.js';
-import type { CommandContext } from '../../pipeline/command.js';
-import { openDatabase } from '../../pipeline/db/connect.js';
-import { renderReleaseYaml } from '../../pipeline/release-yaml.js';
+import { runCli } from '../../pipeline/cli/dispatch.js';
+import type { CommandContext } from '../../pipeline/cli/command.js';
+import { openDatabase } from '../../pipeline/table/db/connect.js';
+import { renderReleaseYaml } from '../../pipeline/releases/release-yaml.js';
 import { LEGACY_QUERY } from '../../schema/sql/index.js';
 import { generateSigningKey } from '../../schema/keys.js';
 import type { ReleaseFile, SignedManifest } from '../../schema/types.js';

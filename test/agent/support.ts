@@ -13,7 +13,7 @@ import { generateSigningKey, publicKeyFromBase64, signingKeyFromText, type Publi
 import { signEnvelope } from '../../schema/signing.js';
 import type { Release, SignedManifest } from '../../schema/types.js';
 import { MANIFEST_DEFAULTS } from '../../schema/types.js';
-import { buildSignedManifest } from '../../pipeline/manifest-builder.js';
+import { buildSignedManifest } from '../../pipeline/manifests/build.js';
 import { parseRequest, errorReply, type InstallRequest } from '../../helper/protocol.js';
 import { requestInstall } from '../../helper/client.js';
 import { createHttpClient, type HttpClient } from '../../agent/http.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { generateSigningKey, signingKeyFromText, type SigningKey } from '../../schema/keys.js';
 import { signEnvelope } from '../../schema/signing.js';
 import { MANIFEST_DEFAULTS, type Release } from '../../schema/types.js';
-import { buildSignedManifest } from '../../pipeline/manifest-builder.js';
+import { buildSignedManifest } from '../../pipeline/manifests/build.js';
 
 /** The repository root (tests run from dist/test/helper). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -7,8 +7,8 @@
  *   between CLI runs (PGlite is one process at a time). MNGD_TEST_PGLITE=1 forces this path.
  */
 import { join } from 'node:path';
-import type { Database } from '../../pipeline/db/database.js';
-import { openPglite } from '../../pipeline/db/pglite.js';
+import type { Database } from '../../pipeline/table/db/database.js';
+import { openPglite } from '../../pipeline/table/db/pglite.js';
 import { localPostgresUrl, openTestPostgres } from './db.js';
 
 export interface CliDatabase {

@@ -4,8 +4,8 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../pipeline/cli-main.js';
-import type { CommandContext } from '../../pipeline/command.js';
+import { runCli } from '../../pipeline/cli/dispatch.js';
+import type { CommandContext } from '../../pipeline/cli/command.js';
 
 export interface CliResult {
   code: number;

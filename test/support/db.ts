@@ -3,7 +3,7 @@
  *
  *   const t = await openTestDatabase();      // in before()
  *   await t.reset();                          // in beforeEach(): an empty public schema
- *   ... t.db is a pipeline Database (pipeline/db/database.ts) ...
+ *   ... t.db is a pipeline Database (pipeline/table/db/database.ts) ...
  *   await t.close();                          // in after(): drops the database
  *
  * - TEST_DATABASE_URL set (CI sets postgres://postgres@127.0.0.1:5432/test): creates
@@ -24,10 +24,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LEGACY_QUERY } from '../../schema/sql/index.js';
-import type { Database } from '../../pipeline/db/database.js';
-import { openPglite } from '../../pipeline/db/pglite.js';
-import { openPostgres } from '../../pipeline/db/pg.js';
-import { redactUrl } from '../../pipeline/db/redact.js';
+import type { Database } from '../../pipeline/table/db/database.js';
+import { openPglite } from '../../pipeline/table/db/pglite.js';
+import { openPostgres } from '../../pipeline/table/db/pg.js';
+import { redactUrl } from '../../pipeline/table/db/redact.js';
 
 /** The template depends on PGlite's version (dist/test/support -> the repository's node_modules). */
 const PGLITE_VERSION = (

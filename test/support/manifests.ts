@@ -2,7 +2,7 @@
 import { generateSigningKey, signingKeyFromText, type SigningKey } from '../../schema/keys.js';
 import { signEnvelope } from '../../schema/signing.js';
 import { withReleaseDefaults, type Release, type ReleaseFile, MANIFEST_DEFAULTS } from '../../schema/types.js';
-import { buildSignedManifest } from '../../pipeline/manifest-builder.js';
+import { buildSignedManifest } from '../../pipeline/manifests/build.js';
 
 export function newKey(): SigningKey {
   return signingKeyFromText(generateSigningKey().privateKeyText);

@@ -11,8 +11,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '../../schema/keys.js';
-import { runCli } from '../../pipeline/cli-main.js';
-import type { CommandContext } from '../../pipeline/command.js';
+import { runCli } from '../../pipeline/cli/dispatch.js';
+import type { CommandContext } from '../../pipeline/cli/command.js';
 
 export interface TestKey {
   /** ed25519:<base64>: the value of MNGD_SIGNING_KEY */

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Release } from '../../schema/types.js';
-import type { LoadedRelease } from '../../pipeline/release-set.js';
+import type { LoadedRelease } from '../../pipeline/releases/release-set.js';
 
 export const shaOf = (text: string): string => createHash('sha256').update(text).digest('hex');
 

@@ -1,0 +1,155 @@
+/**
+ * S3 (or an S3-compatible store) as an object store, through @aws-sdk/client-s3 and its default
+ * credential chain. Conditional writes use If-Match / If-None-Match, which AWS S3 enforces;
+ * some S3-compatible stores (s3rver among them) ignore them.
+ */
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { UsageError, messageOf } from '../../../schema/errors.js';
+import {
+  StoreConflictError,
+  StoreUnavailableError,
+  checkKey,
+  type ObjectStore,
+  type PutOptions,
+  type StoredObject,
+} from './object-store.js';
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** key prefix without leading or trailing slash; '' for the bucket root */
+  prefix: string;
+  region?: string;
+  /** for S3-compatible stores, e.g. http://127.0.0.1:4568 */
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  /** explicit credentials; without them the SDK's default chain (env, profile, IMDS, web identity) */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  maxAttempts?: number;
+  /** keys per listing page (S3's default and maximum is 1000) */
+  pageSize?: number;
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+}
+
+export class S3Store implements ObjectStore {
+  readonly location: string;
+  private readonly client: S3Client;
+
+  constructor(readonly opts: S3StoreOptions) {
+    this.location = `s3://${opts.bucket}${opts.prefix ? `/${opts.prefix}` : ''}`;
+    const config: S3ClientConfig = {
+      region: opts.region ?? 'us-east-1',
+      // Without these the SDK streams uploads with aws-chunked framing, which some
+      // S3-compatible stores save verbatim into the object.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: opts.maxAttempts ?? 3,
+    };
+    if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
+    if (opts.forcePathStyle !== undefined) config.forcePathStyle = opts.forcePathStyle;
+    if (opts.credentials !== undefined) config.credentials = opts.credentials;
+    // The SDK warns on every run that its releases after January 2027 need Node 22; the lockfile
+    // pins this one, which supports Node 20 (package.json engines), so the warning is only noise
+    // in the job log. Set the variable to "false" to see it.
+    process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+    this.client = new S3Client(config);
+  }
+
+  private key(key: string): string {
+    checkKey(key);
+    return this.opts.prefix ? `${this.opts.prefix}/${key}` : key;
+  }
+
+  private unavailable(action: string, key: string, err: unknown): StoreUnavailableError | UsageError<'STORE_NO_CREDENTIALS'> {
+    const status = statusOf(err);
+    const name = err instanceof Error ? err.name : 'Error';
+    // Not an outage: re-running the job cannot help until credentials are set up (exit 2).
+    if (name === 'CredentialsProviderError') {
+      return new UsageError(
+        `cannot ${action} ${this.location}/${key}: no AWS credentials were found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or give the job its AWS role (docs/github-setup.md, step 3)`,
+        'STORE_NO_CREDENTIALS',
+      );
+    }
+    return new StoreUnavailableError(
+      `cannot ${action} ${this.location}/${key}: ${name}${status ? ` (HTTP ${status})` : ''}: ${messageOf(err)}`,
+      { cause: err },
+    );
+  }
+
+  async get(key: string): Promise<StoredObject | null> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
+      const body = Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array());
+      const obj: StoredObject = { body, etag: out.ETag ?? '' };
+      if (out.ContentType !== undefined) obj.contentType = out.ContentType;
+      if (out.CacheControl !== undefined) obj.cacheControl = out.CacheControl;
+      return obj;
+    } catch (err) {
+      if (statusOf(err) === 404 && (err as Error).name === 'NoSuchKey') return null;
+      throw this.unavailable('read', key, err);
+    }
+  }
+
+  async put(key: string, body: Buffer, opts: PutOptions): Promise<string> {
+    const c = opts.condition;
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.opts.bucket,
+          Key: this.key(key),
+          Body: body,
+          ContentType: opts.contentType,
+          ContentLength: body.length,
+          ...(opts.cacheControl !== undefined ? { CacheControl: opts.cacheControl } : {}),
+          ...(c !== undefined && 'ifMatch' in c ? { IfMatch: c.ifMatch } : {}),
+          ...(c !== undefined && 'ifNoneMatch' in c ? { IfNoneMatch: c.ifNoneMatch } : {}),
+        }),
+      );
+      return out.ETag ?? '';
+    } catch (err) {
+      // 412: the ETag changed since we read it; 409: a concurrent conditional write won.
+      const status = statusOf(err);
+      if (status === 412 || (status === 409 && (err as Error).name === 'ConditionalRequestConflict')) {
+        throw new StoreConflictError(this.location, key, { cause: err });
+      }
+      throw this.unavailable('write', key, err);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const full = this.key(prefix.replace(/\/+$/, '')) + '/';
+    const strip = this.opts.prefix ? this.opts.prefix.length + 1 : 0;
+    const out: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.opts.bucket,
+            Prefix: full,
+            ...(this.opts.pageSize !== undefined ? { MaxKeys: this.opts.pageSize } : {}),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+        for (const o of page.Contents ?? []) if (o.Key !== undefined) out.push(o.Key.slice(strip));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (err) {
+      throw this.unavailable('list', prefix, err);
+    }
+    return out;
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}

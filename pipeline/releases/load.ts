@@ -1,0 +1,134 @@
+/**
+ * Reads `releases/` (the I/O edge): lists the folder without following links, reads each file
+ * with a size cap, and hands the bytes to the pure parsers and rules. Never throws for bad
+ * input: every problem lands in `problems`.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { isVersion, sortNewestFirst } from '../../schema/version.js';
+import { ExternalError, UsageError } from '../../schema/errors.js';
+import { parsePolicy } from './policy-file.js';
+import { parseRelease } from './release-file.js';
+import { sortProblems, type Problem } from './problems.js';
+import type { LoadedRelease, ReleaseSet } from './release-set.js';
+import { crossFileProblems } from './rules.js';
+import { MAX_FILE_BYTES } from './yaml-source.js';
+
+export const POLICY_FILE = 'policy.yaml';
+const ALLOWED_DOCS = new Set(['README', 'README.md']);
+
+type ReadResult = { bytes: Buffer } | { problem: Omit<Problem, 'file'> };
+
+/** Reads a regular file without following a link, refusing it past the size cap before reading it all. */
+function readCapped(path: string): ReadResult {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return { problem: { severity: 'error', code: 'RELEASES_SYMLINK', message: 'this is a symbolic link; links are never followed: replace it with the file itself' } };
+    throw new ExternalError('READ_FAILED', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { problem: { severity: 'error', code: 'RELEASES_UNEXPECTED_ENTRY', message: 'this is not a regular file; expected only release files, policy.yaml and a README' } };
+    if (st.size > MAX_FILE_BYTES) {
+      return { problem: { severity: 'error', code: 'FILE_TOO_LARGE', message: `the file is ${st.size} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed: shorten release_notes or link a changelog` } };
+    }
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0 || n + r >= buf.length) {
+        n += r;
+        break;
+      }
+      n += r;
+    }
+    return { bytes: buf.subarray(0, n) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function entryProblem(file: string, entry: Dirent): Problem | null {
+  const name = entry.name;
+  if (entry.isSymbolicLink()) return { severity: 'error', code: 'RELEASES_SYMLINK', file, message: 'this is a symbolic link; links are never followed: replace it with the file itself' };
+  if (entry.isDirectory()) return { severity: 'error', code: 'RELEASES_NESTED', file, message: 'folders inside releases/ are not read; expected release files directly in releases/: move its files up or remove it' };
+  if (!entry.isFile()) return { severity: 'error', code: 'RELEASES_UNEXPECTED_ENTRY', file, message: 'this is not a regular file; expected only release files, policy.yaml and a README' };
+  if (name === POLICY_FILE || ALLOWED_DOCS.has(name)) return null;
+  if (name.endsWith('.yml')) return { severity: 'error', code: 'RELEASE_FILE_EXTENSION', file, message: `release files end in .yaml; rename it to ${name.slice(0, -4)}.yaml` };
+  if (name.endsWith('.yaml')) {
+    const base = name.slice(0, -5);
+    if (!isVersion(base)) return { severity: 'error', code: 'RELEASE_FILE_NAME', file, message: `"${name}" is not named <version>.yaml; expected e.g. 1.0.3.yaml: rename it after the version it holds` };
+    return null;
+  }
+  return { severity: 'error', code: 'RELEASES_UNEXPECTED_ENTRY', file, message: `"${name}" does not belong in releases/; expected only <version>.yaml files, policy.yaml and a README: move or delete it` };
+}
+
+export interface LoadOptions {
+  /** the releases folder; default <root>/releases */
+  releasesDir?: string;
+}
+
+export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Promise<ReleaseSet> {
+  const absRoot = resolve(root);
+  const dir = resolve(absRoot, opts.releasesDir ?? 'releases');
+  const rel = (p: string) => relative(absRoot, p) || p;
+  const policyPath = join(dir, POLICY_FILE);
+  const relDir = rel(dir);
+  const problems: Problem[] = [];
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Called wrongly (exit 2), not invalid releases: no folder, or a file where the folder should be.
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new UsageError(`the releases folder ${dir} ${code === 'ENOTDIR' ? 'is not a folder' : 'does not exist'}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files)`);
+    }
+    problems.push({ severity: 'error', code: 'RELEASES_DIR_MISSING', file: rel(dir), message: `cannot read the releases folder: ${(err as Error).message}` });
+    return { dir, root: absRoot, policy: null, policyFile: rel(policyPath), releases: [], problems };
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  let policy = null;
+  const policyEntry = entries.find((e) => e.name === POLICY_FILE);
+  if (policyEntry === undefined) {
+    problems.push({ severity: 'error', code: 'POLICY_MISSING', file: rel(policyPath), message: 'releases/policy.yaml is missing; expected the policy (allowed URL prefixes, channels, trusted keys): restore it from git' });
+  } else {
+    const p = entryProblem(rel(policyPath), policyEntry);
+    const read = p ? null : readCapped(policyPath);
+    if (p) problems.push(p);
+    else if (read && 'problem' in read) problems.push({ ...read.problem, file: rel(policyPath) });
+    else if (read) {
+      const parsed = parsePolicy(rel(policyPath), read.bytes);
+      policy = parsed.policy;
+      problems.push(...parsed.problems);
+    }
+  }
+
+  const releases: LoadedRelease[] = [];
+  for (const entry of entries) {
+    if (entry.name === POLICY_FILE) continue;
+    const path = join(dir, entry.name);
+    const file = `${relDir}/${entry.name}`;
+    const p = entryProblem(file, entry);
+    if (p) {
+      problems.push(p);
+      continue;
+    }
+    if (!entry.name.endsWith('.yaml')) continue; // README
+    const read = readCapped(path);
+    if ('problem' in read) {
+      problems.push({ ...read.problem, file });
+      continue;
+    }
+    const parsed = parseRelease(file, entry.name, read.bytes, policy);
+    problems.push(...parsed.problems);
+    if (parsed.loaded) releases.push(parsed.loaded);
+  }
+  problems.push(...crossFileProblems(releases, policy));
+  const sorted = sortNewestFirst(releases, (r) => r.release.version);
+  return { dir, root: absRoot, policy, policyFile: rel(policyPath), releases: sorted, problems: sortProblems(problems) };
+}

@@ -1,0 +1,30 @@
+/** What loading `releases/` gives every later step (validate, verify-artifacts, plan, sync, publish). */
+import type { Policy, Release } from '../../schema/types.js';
+import type { Problem } from './problems.js';
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface LoadedRelease {
+  release: Release;
+  /** path relative to the repository root, e.g. releases/1.0.3.yaml */
+  file: string;
+  /** where each top-level key's value starts in the file (for annotations on the right line) */
+  positions: Partial<Record<keyof Release, Position>>;
+}
+
+export interface ReleaseSet {
+  /** absolute path of the releases directory */
+  dir: string;
+  /** the repository root the `file` paths are relative to */
+  root: string;
+  /** null when policy.yaml is missing or invalid (then `problems` says why) */
+  policy: Policy | null;
+  policyFile: string;
+  /** releases that parsed and passed the schema, sorted newest first */
+  releases: LoadedRelease[];
+  /** every problem found: per file and across files */
+  problems: Problem[];
+}

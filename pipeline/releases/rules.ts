@@ -1,0 +1,77 @@
+/** Rules across release files (pure). Rules against the table or published manifests live in plan. */
+import { compareVersions, versionSortKey } from '../../schema/version.js';
+import type { Policy } from '../../schema/types.js';
+import { effectiveFloor, offeredOn } from '../manifests/build.js';
+import type { Problem } from './problems.js';
+import type { LoadedRelease } from './release-set.js';
+
+function at(r: LoadedRelease, field: keyof LoadedRelease['release']): { line: number; column: number } {
+  const p = r.positions[field];
+  return p ? { line: p.line, column: p.column } : { line: 1, column: 1 };
+}
+
+/** The groups of two or more releases that share a key, each in the order given. */
+function sharing(releases: readonly LoadedRelease[], keyOf: (r: LoadedRelease) => string): LoadedRelease[][] {
+  const groups = new Map<string, LoadedRelease[]>();
+  for (const r of releases) {
+    const key = keyOf(r);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()].filter((g) => g.length > 1);
+}
+
+export function crossFileProblems(releases: readonly LoadedRelease[], policy: Policy | null): Problem[] {
+  const problems: Problem[] = [];
+
+  // Two versions that compare equal (1.0 and 1.0.0) would be one release to every agent.
+  for (const group of sharing(releases, (r) => versionSortKey(r.release.version))) {
+    for (const r of group) {
+      const others = group.filter((o) => o !== r).map((o) => o.file);
+      problems.push({ severity: 'error', code: 'RELEASE_DUPLICATE_VERSION', file: r.file, ...at(r, 'version'), message: `version ${r.release.version} compares equal to ${others.join(', ')}; expected each version once: delete one of the files` });
+    }
+  }
+
+  // A copy-pasted previous release: the same package hash or URL under another version. Only
+  // the groups that share a value are sorted (the oldest keeps it; the newer ones are reported).
+  for (const field of ['sha256', 'download_url'] as const) {
+    for (const group of sharing(releases, (r) => r.release[field])) {
+      const [first, ...rest] = group.sort((x, y) => compareVersions(x.release.version, y.release.version));
+      for (const r of rest) {
+        if (compareVersions(first!.release.version, r.release.version) === 0) continue; // reported above
+        problems.push({
+          severity: 'error',
+          code: field === 'sha256' ? 'RELEASE_DUPLICATE_SHA256' : 'RELEASE_DUPLICATE_URL',
+          file: r.file,
+          ...at(r, field),
+          message: `${field} is the same as in ${first!.file} (version ${first!.release.version}); expected each release to point at its own package: run "mngd-release hash <the new pkg>" and copy its sha256 and size, and the new package's URL`,
+        });
+      }
+    }
+  }
+
+  // A floor above everything a channel offers locks every device below it out.
+  const channels = policy?.channels ?? [...new Set(releases.map((r) => r.release.channel))];
+  const all = releases.map((r) => r.release);
+  for (const channel of channels) {
+    const floor = effectiveFloor(channel, all);
+    if (floor === null) continue;
+    const offered = offeredOn(channel, all).filter((r) => r.rollout_percent > 0);
+    const highest = offered.reduce<string | null>((h, r) => (h === null || compareVersions(r.version, h) > 0 ? r.version : h), null);
+    if (highest !== null && compareVersions(floor, highest) <= 0) continue;
+    for (const r of releases) {
+      const rel = r.release;
+      if (rel.min_required_version === undefined || !rel.active || (rel.channel !== channel && rel.channel !== 'stable')) continue;
+      if (compareVersions(rel.min_required_version, floor) !== 0) continue;
+      problems.push({
+        severity: 'error',
+        code: 'RELEASE_FLOOR_LOCKOUT',
+        file: r.file,
+        ...at(r, 'min_required_version'),
+        message: `min_required_version ${floor} would lock out channel ${channel}: the highest active release offered there with rollout_percent above 0 is ${highest ?? 'none'}; expected the floor at or below it: lower the floor, or raise the rollout of a release at or above ${floor}`,
+      });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,192 @@
+/**
+ * The plan: what sync will do to agent_releases, computed purely from the release files (git)
+ * and the table's current rows. `plan` prints it, `sync` applies exactly it, `apply` embeds it.
+ * Other steps add their own comparisons as `sections` (publish: against the live manifests).
+ */
+import { MANAGED_BY } from '../../schema/sql/index.js';
+import { isVersion, sortNewestFirst } from '../../schema/version.js';
+import type { ReleaseRow } from './db/rows.js';
+import { legacyView, loadEvents } from './plan-events.js';
+import type { Problem } from '../releases/problems.js';
+import { IMMUTABLE_FIELDS, MUTABLE_FIELDS, rowOf, type RowField, type RowValues } from './release-row.js';
+import type { LoadedRelease } from '../releases/release-set.js';
+
+export type { FieldValue, FieldChange, PlannedInsert, PlannedUpdate, YankReason, PlannedYank, UnmanagedRow, FloorChange, LegacyView, WarningCode, PlanWarning, PlanSection, Plan, PlanInput } from './plan-types.js';
+import type { FieldChange, PlannedInsert, PlannedUpdate, YankReason, PlannedYank, UnmanagedRow, Plan, PlanInput } from './plan-types.js';
+
+const ROW_FIELDS: readonly RowField[] = ['download_url', 'sha256', 'size', ...MUTABLE_FIELDS];
+
+function diff(before: RowValues, after: RowValues): FieldChange[] {
+  const out: FieldChange[] = [];
+  for (const field of ROW_FIELDS) {
+    if (before[field] !== after[field]) out.push({ field, from: before[field], to: after[field] });
+  }
+  return out;
+}
+
+function stripSynced(row: ReleaseRow): RowValues {
+  const { synced_at: _s, ...rest } = row;
+  return rest;
+}
+
+/** 1.0.0 -> 1, 1.0.1 -> 1.0.1: equal versions share one spelling. */
+function canonicalVersion(v: string): string {
+  return v.replace(/(\.0)+$/, '');
+}
+
+function immutabilityProblems(loaded: LoadedRelease, row: RowValues): Problem[] {
+  const out: Problem[] = [];
+  const desired = loaded.release;
+  for (const field of IMMUTABLE_FIELDS) {
+    const had = row[field];
+    const want = desired[field];
+    // A seed row has no size: filling it in is not a change.
+    if (had === null || had === want) continue;
+    const pos = loaded.positions[field];
+    out.push({
+      severity: 'error',
+      code: 'IMMUTABLE_FIELD_CHANGED',
+      file: loaded.file,
+      ...(pos ? { line: pos.line, column: pos.column } : {}),
+      message: `${field} of ${desired.version} is ${JSON.stringify(want)} here but ${JSON.stringify(had)} in agent_releases; download_url, sha256 and size never change once released. Restore the old value, and to ship a different package yank this version (active: false) and release a new version.`,
+    });
+  }
+  return out;
+}
+
+export function computePlan(input: PlanInput): Plan {
+  const dir = input.releasesDir ?? 'releases';
+  const problems: Problem[] = [];
+  const byVersion = new Map<string, ReleaseRow>();
+  for (const row of input.rows) {
+    if (byVersion.has(row.version)) {
+      problems.push({
+        severity: 'error',
+        code: 'DB_DUPLICATE_VERSIONS',
+        file: `${dir}/${row.version}.yaml`,
+        message: `agent_releases has more than one row for version ${row.version}; expected one. Delete the extra row by hand, then plan again.`,
+      });
+    }
+    byVersion.set(row.version, row);
+  }
+  const validRows = [...byVersion.values()].filter((r) => isVersion(r.version));
+  // 1.0 and 1.0.0 are the same version: index rows by a canonical spelling to find aliases.
+  const byCanonical = new Map(validRows.map((r) => [canonicalVersion(r.version), r]));
+  for (const row of byVersion.values()) {
+    if (!isVersion(row.version)) {
+      problems.push({
+        severity: 'error',
+        code: 'DB_ROW_VERSION_INVALID',
+        file: `${dir}/${row.version}.yaml`,
+        message: `agent_releases has a row with version ${JSON.stringify(row.version)}, which is not dotted numeric; the legacy endpoint cannot sort it. Fix or delete that row by hand.`,
+      });
+    }
+  }
+
+  const inserts: PlannedInsert[] = [];
+  const updates: PlannedUpdate[] = [];
+  const yanks: PlannedYank[] = [];
+  const unmanaged: UnmanagedRow[] = [];
+  const after = new Map<string, RowValues>(validRows.map((r) => [r.version, stripSynced(r)]));
+  let unchanged = 0;
+  const seen = new Set<string>();
+
+  const write = (version: string, file: string | null, before: RowValues, next: RowValues, reason?: YankReason) => {
+    const changes = diff(before, next);
+    if (changes.length === 0) {
+      unchanged++;
+      return;
+    }
+    after.set(version, next);
+    const adopt = before.managed_by === null && changes.every((c) => c.field === 'managed_by' || (c.field === 'size' && c.from === null));
+    if (next.yanked && !before.yanked) yanks.push({ version, file, changes, row: next, reason: reason ?? 'file-says-inactive', adopt: false });
+    else updates.push({ version, file, changes, row: next, adopt });
+  };
+
+  for (const loaded of sortNewestFirst(input.releases.map((l) => ({ ...l, version: l.release.version })))) {
+    const desired = rowOf(loaded.release);
+    const row = byVersion.get(desired.version);
+    seen.add(desired.version);
+    if (row === undefined) {
+      const alias = byCanonical.get(canonicalVersion(desired.version));
+      if (alias !== undefined) {
+        seen.add(alias.version);
+        const pos = loaded.positions.version;
+        problems.push({
+          severity: 'error',
+          code: 'VERSION_ALIAS',
+          file: loaded.file,
+          ...(pos ? { line: pos.line, column: pos.column } : {}),
+          message: `version ${desired.version} equals ${alias.version}, already in agent_releases under that spelling; write version ${alias.version} (and rename the file) so both name the same row.`,
+        });
+        continue;
+      }
+      inserts.push({ version: desired.version, file: loaded.file, row: desired });
+      after.set(desired.version, desired);
+      continue;
+    }
+    if (row.managed_by === null) unmanaged.push({ version: row.version, file: loaded.file, action: 'adopt' });
+    const violations = immutabilityProblems(loaded, row);
+    if (violations.length > 0) {
+      problems.push(...violations);
+      continue;
+    }
+    write(row.version, loaded.file, stripSynced(row), desired, 'file-says-inactive');
+  }
+
+  for (const row of validRows) {
+    if (seen.has(row.version)) continue;
+    const before = stripSynced(row);
+    const yanked: RowValues = { ...before, active: false, yanked: true, managed_by: MANAGED_BY };
+    if (row.managed_by !== null) {
+      // A managed row whose file is gone: a revert of the release commit yanks it.
+      write(row.version, null, before, yanked, 'file-removed');
+      continue;
+    }
+    if (input.yankUnmanaged) {
+      unmanaged.push({ version: row.version, file: null, action: 'yank' });
+      write(row.version, null, before, yanked, 'unmanaged-yanked');
+      continue;
+    }
+    unmanaged.push({ version: row.version, file: null, action: 'refuse' });
+    problems.push({
+      severity: 'error',
+      code: 'UNMANAGED_ROW',
+      file: `${dir}/${row.version}.yaml`,
+      message: `agent_releases has version ${row.version}, written before the pipeline managed the table, and there is no ${dir}/${row.version}.yaml; sync will not guess. Run "mngd-release import" to write its file (keeps it), or pass --yank-unmanaged to set it active = false.`,
+    });
+  }
+
+  const beforeRows = validRows.map(stripSynced);
+  const afterRows = [...after.values()];
+  const { floors, warnings } = loadEvents(beforeRows, afterRows, input.channels ?? []);
+  return {
+    migrations: [...(input.pendingMigrations ?? [])].map(({ id, summary }) => ({ id, summary })),
+    inserts,
+    updates,
+    yanks,
+    unmanaged: sortNewestFirst(unmanaged),
+    unchanged,
+    floors,
+    legacy: { before: legacyView(beforeRows), after: legacyView(afterRows) },
+    warnings,
+    problems,
+    sections: [],
+  };
+}
+
+
+/** True when no release changes for anyone: only migrations and adoptions (what follows an import). */
+export function changesNoRelease(plan: Plan): boolean {
+  return plan.inserts.length === 0 && plan.yanks.length === 0 && plan.updates.every((u) => u.adopt);
+}
+
+/** True when sync would write nothing at all. */
+export function isNoop(plan: Plan): boolean {
+  return plan.migrations.length === 0 && plan.inserts.length === 0 && plan.updates.length === 0 && plan.yanks.length === 0;
+}
+
+/** Every error that stops sync, the plan's own and its sections'. */
+export function blockingProblems(plan: Plan): Problem[] {
+  return [...plan.problems, ...plan.sections.flatMap((s) => s.problems ?? [])].filter((p) => p.severity === 'error');
+}

@@ -1,0 +1,76 @@
+/**
+ * How a release file maps to a row of agent_releases, and what the legacy endpoint serves from
+ * rows. Pure: plan, sync, import and the tests share these.
+ */
+import { MANAGED_BY } from '../../schema/sql/index.js';
+import type { Release } from '../../schema/types.js';
+import { isVersion } from '../../schema/version.js';
+import type { ReleaseRow } from './db/rows.js';
+
+/** A row as sync writes it (synced_at is the time of the write). */
+export type RowValues = Omit<ReleaseRow, 'synced_at'>;
+
+/** The fields sync may change on an existing row. */
+export const MUTABLE_FIELDS = ['release_notes', 'min_required_version', 'active', 'channel', 'rollout_percent', 'yanked', 'managed_by'] as const;
+/** Never changed once in the table: a bad package is yanked and replaced by a new version. */
+export const IMMUTABLE_FIELDS = ['download_url', 'sha256', 'size'] as const;
+
+export type RowField = (typeof MUTABLE_FIELDS)[number] | (typeof IMMUTABLE_FIELDS)[number];
+
+/** The contract's legacy `active`: a release every stable agent may take. */
+export function legacyActive(r: Pick<Release, 'active' | 'channel' | 'rollout_percent'>): boolean {
+  return r.active && r.channel === 'stable' && r.rollout_percent === 100;
+}
+
+export function rowOf(r: Release): RowValues {
+  return {
+    version: r.version,
+    download_url: r.download_url,
+    sha256: r.sha256,
+    size: r.size,
+    release_notes: r.release_notes ?? null,
+    min_required_version: r.min_required_version ?? null,
+    active: legacyActive(r),
+    channel: r.channel,
+    rollout_percent: r.rollout_percent,
+    yanked: !r.active,
+    managed_by: MANAGED_BY,
+  };
+}
+
+/** A row read as a release (for floors and offers); `active` is "not yanked". */
+export function releaseOfRow(row: RowValues): Release {
+  const r: Release = {
+    version: row.version,
+    download_url: row.download_url,
+    sha256: row.sha256,
+    size: row.size ?? 0,
+    active: !row.yanked,
+    channel: row.channel,
+    rollout_percent: row.rollout_percent,
+  };
+  if (row.release_notes !== null) r.release_notes = row.release_notes;
+  if (row.min_required_version !== null && isVersion(row.min_required_version)) r.min_required_version = row.min_required_version;
+  return r;
+}
+
+/** The order of `ORDER BY string_to_array(version, '.')::int[] DESC`: integer arrays, a prefix first. */
+export function compareIntArrays(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const d = (pa[i] as number) - (pb[i] as number);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return pa.length === pb.length ? 0 : pa.length < pb.length ? -1 : 1;
+}
+
+/** What `SELECT * FROM agent_releases WHERE active ORDER BY string_to_array(...)::int[] DESC LIMIT 1` returns. */
+export function legacyPick<R extends Pick<RowValues, 'version' | 'active'>>(rows: readonly R[]): R | null {
+  let best: R | null = null;
+  for (const r of rows) {
+    if (!r.active || !isVersion(r.version)) continue;
+    if (best === null || compareIntArrays(r.version, best.version) > 0) best = r;
+  }
+  return best;
+}

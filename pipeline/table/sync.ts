@@ -1,0 +1,97 @@
+/**
+ * Sync: makes agent_releases match git, applying exactly the plan, in one transaction under a
+ * transaction-scoped advisory lock (two syncs never interleave). Never deletes a row. Any error
+ * in the plan (a changed immutable field, an unmanaged row without a file) aborts before the
+ * first write, and rolls back the migrations with it: all or nothing.
+ */
+import { ValidationError } from '../../schema/errors.js';
+import type { Database, Sql } from './db/database.js';
+import { migrate, pendingMigrations } from './db/migrate.js';
+import { readRows } from './db/rows.js';
+import { insertRows, updateRows } from './db/write.js';
+import { blockingProblems, computePlan, isNoop, type Plan } from './plan.js';
+import type { Problem } from '../releases/problems.js';
+import type { LoadedRelease } from '../releases/release-set.js';
+
+/** pg_advisory_xact_lock(1835952996, 1): "mngd" as int4, and 1 for agent_releases. */
+export const SYNC_LOCK = [1835952996, 1] as const;
+
+/** What sync needs of a release set (a ReleaseSet fits). */
+export interface SyncInput {
+  releases: readonly LoadedRelease[];
+  policy?: { channels: readonly string[] } | null;
+}
+
+export interface SyncOptions {
+  /** compute and return the plan without writing (read-only: no lock, no migration) */
+  dryRun?: boolean;
+  /** yank rows the pipeline never managed that have no file, instead of refusing */
+  yankUnmanaged?: boolean;
+  /** the releases directory relative to the repository (for messages) */
+  releasesDir?: string;
+  /** the time written to synced_at */
+  now?: () => Date;
+  /**
+   * how long a migration or write may wait for a table lock (default 10 s). An ALTER TABLE queued
+   * behind a long read would block every later read of the server's legacy endpoint; failing fast
+   * (exit 3, retry) is better than stalling it.
+   */
+  lockTimeoutMs?: number;
+  /** called inside the transaction after the writes, before COMMIT (tests kill the connection here) */
+  beforeCommit?: (tx: Sql) => Promise<void>;
+}
+
+export interface SyncResult {
+  plan: Plan;
+  /** false for a dry run or a plan with nothing to do */
+  wrote: boolean;
+  migrated: string[];
+}
+
+export class SyncRefusedError extends ValidationError<'SYNC_REFUSED'> {
+  readonly problems: Problem[];
+
+  constructor(problems: Problem[]) {
+    super('SYNC_REFUSED', `sync refused: ${problems.length} problem(s) in the plan; nothing was written. Fix them (see above) and run again.`);
+    this.problems = problems;
+  }
+}
+
+function channelsOf(input: SyncInput): string[] {
+  return [...(input.policy?.channels ?? [])];
+}
+
+/** Reads the table (read-only, whatever its migrations) and computes the plan. */
+export async function planFor(sql: Sql, input: SyncInput, opts: Pick<SyncOptions, 'yankUnmanaged' | 'releasesDir'> = {}): Promise<Plan> {
+  const pending = await pendingMigrations(sql);
+  const rows = await readRows(sql);
+  return computePlan({
+    releases: input.releases,
+    rows,
+    channels: channelsOf(input),
+    pendingMigrations: pending,
+    yankUnmanaged: opts.yankUnmanaged ?? false,
+    releasesDir: opts.releasesDir ?? 'releases',
+  });
+}
+
+export async function syncReleases(db: Database, input: SyncInput, opts: SyncOptions = {}): Promise<SyncResult> {
+  if (opts.dryRun) return { plan: await planFor(db, input, opts), wrote: false, migrated: [] };
+  const now = opts.now ?? (() => new Date());
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...SYNC_LOCK]);
+    // After the advisory lock: waiting for another sync is fine, waiting on the table is not.
+    await tx.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(opts.lockTimeoutMs ?? 10_000))}`);
+    // The plan is computed again under the lock: what another sync committed meanwhile counts.
+    const plan = await planFor(tx, input, opts);
+    const problems = blockingProblems(plan);
+    if (problems.length > 0) throw new SyncRefusedError(problems);
+    const migrated = await migrate(tx);
+    const syncedAt = now();
+    if (plan.inserts.length > 0) await insertRows(tx, plan.inserts.map((i) => i.row), syncedAt);
+    const changed = [...plan.updates, ...plan.yanks].map((u) => u.row);
+    if (changed.length > 0) await updateRows(tx, changed, syncedAt);
+    if (opts.beforeCommit) await opts.beforeCommit(tx);
+    return { plan, wrote: !isNoop(plan), migrated };
+  });
+}

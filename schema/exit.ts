@@ -1,0 +1,24 @@
+/**
+ * The exit policy of the three bins (mngd-release, mngd-agent, mngd-helper): one meaning per code,
+ * and one mapping from a thrown error to a code.
+ */
+import { ExternalError, MngdError, UsageError, ValidationError } from './errors.js';
+
+export const EXIT = {
+  OK: 0,
+  /** the releases are invalid or a check failed: fix the pull request */
+  INVALID: 1,
+  /** the command was called wrongly, or a setting is wrong: change it (no retry helps) */
+  USAGE: 2,
+  /** an outside system failed: retry the job */
+  EXTERNAL: 3,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export function exitCodeOf(err: unknown): ExitCode {
+  if (err instanceof UsageError) return EXIT.USAGE;
+  if (err instanceof ValidationError) return EXIT.INVALID;
+  if (err instanceof ExternalError) return EXIT.EXTERNAL;
+  if (err instanceof MngdError) return EXIT.INVALID;
+  return EXIT.EXTERNAL;
+}
