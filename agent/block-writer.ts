@@ -29,7 +29,7 @@ export function openBlockWriter(fd: number, start: number): BlockWriter {
   return {
     write(data) {
       hash.update(data);
-      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position + off);
+      for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off, position + off);
       position += data.length;
     },
     restart() {

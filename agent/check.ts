@@ -29,7 +29,15 @@ export const COOLDOWN_MS = 24 * 60 * 60 * 1000;
  * package itself (wrong hash or size, an HTTP error status, the helper's refusal, an installer
  * that ran and failed) counts.
  */
-export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set(['HTTP_ABORTED', 'HTTP_NETWORK', 'HTTP_TIMEOUT', 'HELPER_UNREACHABLE', 'HELPER_TIMEOUT', 'BUSY', 'INSTALLER_UNAVAILABLE']);
+export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set([
+  'HTTP_ABORTED',
+  'HTTP_NETWORK',
+  'HTTP_TIMEOUT',
+  'HELPER_UNREACHABLE',
+  'HELPER_TIMEOUT',
+  'BUSY',
+  'INSTALLER_UNAVAILABLE',
+]);
 
 export type Step = 'fetch-manifest' | 'verify-manifest' | 'download' | 'install';
 
@@ -90,13 +98,23 @@ function codeOf(err: unknown): string {
 export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   const current = d.currentVersion;
   const manifestShown = displayUrl(d.manifestUrl);
-  const base: CheckResult = { outcome: 'up-to-date', current, target: null, blocked: false, floor: null, forced: false, manifest: null };
+  const base: CheckResult = {
+    outcome: 'up-to-date',
+    current,
+    target: null,
+    blocked: false,
+    floor: null,
+    forced: false,
+    manifest: null,
+  };
   const state = await d.state.read(d.log);
 
   const failManifest = (step: Step, err: unknown): CheckResult => {
     // An unverifiable or unreachable manifest never blocks checkin: a broken CDN or a forged
     // file must not lock devices out of the server.
-    d.log.warn(`SelfUpdate: ${step} failed: current ${current}, manifest ${manifestShown}: ${messageOf(err)} [${codeOf(err)}]; staying on ${current}, checkin not blocked, retrying next interval`);
+    d.log.warn(
+      `SelfUpdate: ${step} failed: current ${current}, manifest ${manifestShown}: ${messageOf(err)} [${codeOf(err)}]; staying on ${current}, checkin not blocked, retrying next interval`,
+    );
     return { ...base, outcome: 'failed', step, code: codeOf(err), message: messageOf(err) };
   };
 
@@ -107,9 +125,16 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   let etag: string | null = null;
   try {
     // Endless data: at most 1 MiB is read, the stream stops at the first byte beyond.
-    const r = await d.http.getBuffer(d.manifestUrl, { maxBytes: MAX_MANIFEST_BYTES, ...(cached !== null && state.manifest_etag !== null ? { etag: state.manifest_etag } : {}) });
+    const r = await d.http.getBuffer(d.manifestUrl, {
+      maxBytes: MAX_MANIFEST_BYTES,
+      ...(cached !== null && state.manifest_etag !== null ? { etag: state.manifest_etag } : {}),
+    });
     if (r.status === 304) {
-      if (cached === null) throw new ManifestError('MANIFEST_MALFORMED', 'the server answered 304 Not Modified to an unconditional request');
+      if (cached === null)
+        throw new ManifestError(
+          'MANIFEST_MALFORMED',
+          'the server answered 304 Not Modified to an unconditional request',
+        );
       raw = cached;
       source = 'cached';
     } else {
@@ -141,7 +166,8 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   // Only a verified manifest moves the rollback mark and replaces the cache. An unchanged
   // manifest (304) writes nothing.
   if (source === 'downloaded' || state.accepted === null || verified.accepted.sequence > state.accepted.sequence) {
-    if (state.accepted === null || verified.accepted.sequence > state.accepted.sequence) state.accepted = verified.accepted;
+    if (state.accepted === null || verified.accepted.sequence > state.accepted.sequence)
+      state.accepted = verified.accepted;
     if (source === 'downloaded') {
       await d.state.writeCachedManifest(raw);
       state.manifest_etag = etag;
@@ -166,7 +192,9 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   if (target === null) {
     d.log.info(`SelfUpdate: check: ${about} ${describeNothing(signed.releases, current, d.deviceId)}`);
     if (choice.belowFloor) {
-      d.log.warn(`SelfUpdate: check: current ${current} is below the floor ${floor} and the manifest offers no release at or above it; checkin blocked (fix the manifest: the floor must be offered)`);
+      d.log.warn(
+        `SelfUpdate: check: current ${current} is below the floor ${floor} and the manifest offers no release at or above it; checkin blocked (fix the manifest: the floor must be offered)`,
+      );
     }
     await cleanDownloads(d.state.downloads, null);
     return res;
@@ -181,7 +209,9 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   if (cd?.until != null) {
     if (Date.parse(cd.until) > d.now().getTime()) {
       d.log.info(`SelfUpdate: check: ${about} ${why} -> cooling down`);
-      d.log.warn(`SelfUpdate: cool-down: ${current} -> ${target.version} from ${displayUrl(target.download_url)} failed ${cd.failures} times; not tried again until ${cd.until}; staying on ${current}`);
+      d.log.warn(
+        `SelfUpdate: cool-down: ${current} -> ${target.version} from ${displayUrl(target.download_url)} failed ${cd.failures} times; not tried again until ${cd.until}; staying on ${current}`,
+      );
       return { ...res, outcome: 'cooling-down', cooldown_until: cd.until };
     }
     delete state.cooldowns[target.sha256];
@@ -191,7 +221,9 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
 
   const failed = async (step: Step, err: unknown, extra = ''): Promise<CheckResult> => {
     const notCounted = NOT_ABOUT_THE_PACKAGE.has(codeOf(err));
-    const n = notCounted ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null } : await recordFailure(d, state, target, d.now());
+    const n = notCounted
+      ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null }
+      : await recordFailure(d, state, target, d.now());
     const tail =
       n.until !== null
         ? `; failed ${n.failures} times: cool-down until ${n.until} (a newer release is tried at once)`
@@ -243,13 +275,23 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
 function describeNothing(releases: readonly ManifestRelease[], current: string, deviceId: string): string {
   const newer = releases.find((r) => compareVersions(r.version, current) > 0);
   if (newer !== undefined) {
-    const cohort = newer.rollout_percent === 0 ? 'paused' : eligible(deviceId, newer) ? 'this device in cohort' : 'this device not in cohort';
+    const cohort =
+      newer.rollout_percent === 0
+        ? 'paused'
+        : eligible(deviceId, newer)
+          ? 'this device in cohort'
+          : 'this device not in cohort';
     return `offers ${newer.version} (rollout ${newer.rollout_percent}%, ${cohort}) -> staying on ${current}`;
   }
   return `offers nothing newer (newest ${releases[0]?.version ?? 'none'}) -> up to date`;
 }
 
-async function recordFailure(d: CheckDeps, state: AgentState, target: ManifestRelease, now: Date): Promise<{ failures: number; until: string | null }> {
+async function recordFailure(
+  d: CheckDeps,
+  state: AgentState,
+  target: ManifestRelease,
+  now: Date,
+): Promise<{ failures: number; until: string | null }> {
   const prev = state.cooldowns[target.sha256];
   const failures = (prev?.failures ?? 0) + 1;
   const until = failures >= COOLDOWN_FAILURES ? new Date(now.getTime() + COOLDOWN_MS).toISOString() : null;

@@ -75,7 +75,10 @@ export const DEFAULTS = {
 export const CONFIG_OPTIONS = {
   config: { type: 'string' },
   ...Object.fromEntries(
-    Object.values(SETTINGS).map((s) => [s.flag, s.kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' }]),
+    Object.values(SETTINGS).map((s) => [
+      s.flag,
+      s.kind === 'list' ? { type: 'string', multiple: true } : { type: 'string' },
+    ]),
   ),
 } as Record<string, { type: 'string'; multiple?: boolean }>;
 
@@ -106,7 +109,10 @@ export interface Platform {
 
 export function defaultPaths({ platform, home, env }: Platform): { stateDir: string; logFile: string } {
   if (platform === 'darwin') {
-    return { stateDir: join(home, 'Library', 'Application Support', 'mngd', 'agent'), logFile: join(home, 'Library', 'Logs', 'mngd', 'mngd.log') };
+    return {
+      stateDir: join(home, 'Library', 'Application Support', 'mngd', 'agent'),
+      logFile: join(home, 'Library', 'Logs', 'mngd', 'mngd.log'),
+    };
   }
   const xdg = env['XDG_STATE_HOME'];
   const base = xdg !== undefined && xdg.startsWith('/') ? xdg : join(home, '.local', 'state');
@@ -133,7 +139,8 @@ export function resolveConfig(
     if (typeof d !== 'object' || d === null || Array.isArray(d)) fail(file.path, 'expected a JSON object of settings');
     for (const [k, v] of Object.entries(d)) {
       // A typo such as "manifest_uri" must not silently fall back to a default.
-      if (!(k in SETTINGS)) fail(file.path, `unknown setting "${k}"; known settings: ${Object.keys(SETTINGS).join(', ')}`);
+      if (!(k in SETTINGS))
+        fail(file.path, `unknown setting "${k}"; known settings: ${Object.keys(SETTINGS).join(', ')}`);
       raw[k as Key] = v;
       origin[k as Key] = `${file.path}: "${k}"`;
     }
@@ -172,18 +179,27 @@ export function resolveConfig(
     // and a time-out of 0 fails every request.
     const min = k === 'first_delay_seconds' ? 0 : 0.001;
     if (!Number.isFinite(n) || n < min || n > 7 * 24 * 3600) {
-      fail(where(k), `expected a number of seconds ${min === 0 ? 'from 0' : 'above 0'} to 604800, got ${JSON.stringify(v)}`);
+      fail(
+        where(k),
+        `expected a number of seconds ${min === 0 ? 'from 0' : 'above 0'} to 604800, got ${JSON.stringify(v)}`,
+      );
     }
     return Math.round(n * 1000);
   };
 
   const manifestUrl = url('manifest_url');
-  if (manifestUrl === null) fail('configuration', 'no manifest URL; set "manifest_url" in the config file or pass --manifest-url');
+  if (manifestUrl === null)
+    fail('configuration', 'no manifest URL; set "manifest_url" in the config file or pass --manifest-url');
   const channel = str('channel') ?? DEFAULTS.channel;
-  if (!new RegExp(CHANNEL_PATTERN).test(channel)) fail(where('channel'), `"${channel}" is not a channel name (lowercase letters, digits and dashes)`);
+  if (!new RegExp(CHANNEL_PATTERN).test(channel))
+    fail(where('channel'), `"${channel}" is not a channel name (lowercase letters, digits and dashes)`);
 
   const keyList = raw.trusted_keys;
-  if (keyList === undefined) fail('configuration', 'no trusted keys; set "trusted_keys" in the config file or pass --trusted-key (the public keys from releases/policy.yaml)');
+  if (keyList === undefined)
+    fail(
+      'configuration',
+      'no trusted keys; set "trusted_keys" in the config file or pass --trusted-key (the public keys from releases/policy.yaml)',
+    );
   if (!Array.isArray(keyList) || keyList.length === 0 || keyList.some((k) => typeof k !== 'string')) {
     fail(where('trusted_keys'), 'expected a non-empty list of base64 public keys');
   }
@@ -201,7 +217,8 @@ export function resolveConfig(
     if (why !== null) fail(where('current_version'), `"${currentVersion}" is not a version: ${why}`);
   }
   const deviceId = str('device_id');
-  if (deviceId !== null && !/^[\x21-\x7e]{1,128}$/.test(deviceId)) fail(where('device_id'), 'expected 1 to 128 printable ASCII characters');
+  if (deviceId !== null && !/^[\x21-\x7e]{1,128}$/.test(deviceId))
+    fail(where('device_id'), 'expected 1 to 128 printable ASCII characters');
 
   const paths = defaultPaths(platform);
   return {
@@ -226,7 +243,10 @@ export function resolveConfig(
 }
 
 /** Reads --config (if given) and resolves. */
-export async function loadConfig(flags: Record<string, unknown>, platform: Platform = { platform: process.platform, home: homedir(), env: process.env }): Promise<AgentConfig> {
+export async function loadConfig(
+  flags: Record<string, unknown>,
+  platform: Platform = { platform: process.platform, home: homedir(), env: process.env },
+): Promise<AgentConfig> {
   const path = flags['config'];
   if (path !== undefined && typeof path !== 'string') throw new UsageError('--config takes one file');
   let file: { path: string; data: unknown } | null = null;
@@ -260,6 +280,10 @@ export async function currentVersionOf(config: Pick<AgentConfig, 'currentVersion
   }
   const v = text.trim();
   const why = explainVersion(v);
-  if (why !== null) throw new ConfigError('VERSION_FILE', `${config.versionFile} holds "${v.slice(0, 40)}", which is not a version: ${why}`);
+  if (why !== null)
+    throw new ConfigError(
+      'VERSION_FILE',
+      `${config.versionFile} holds "${v.slice(0, 40)}", which is not a version: ${why}`,
+    );
   return v;
 }

@@ -70,7 +70,11 @@ export async function cleanDownloads(dir: string, keep: string | null): Promise<
   } catch {
     return;
   }
-  await Promise.all(names.filter((n) => keep === null || !n.startsWith(`${keep}.`)).map((n) => rm(join(dir, n), { force: true, recursive: true })));
+  await Promise.all(
+    names
+      .filter((n) => keep === null || !n.startsWith(`${keep}.`))
+      .map((n) => rm(join(dir, n), { force: true, recursive: true })),
+  );
 }
 
 export async function downloadPackage(spec: PackageSpec, dir: string, http: HttpClient): Promise<DownloadResult> {
@@ -100,7 +104,11 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
     await fh.close();
     // A partial that cannot be read back is worth nothing: the next check starts from scratch.
     await rm(partial, { force: true });
-    throw new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `could not start writing ${partial}: ${messageOf(err)}; the partial was removed, the next check starts over`, { cause: err });
+    throw new ExternalError<DownloadErrorCode>(
+      'DOWNLOAD_IO',
+      `could not start writing ${partial}: ${messageOf(err)}; the partial was removed, the next check starts over`,
+      { cause: err },
+    );
   }
   let result: StreamResult | null = null;
   let failure: unknown = null;
@@ -124,14 +132,21 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
   try {
     result = await http.stream(spec.download_url, opts);
   } catch (err) {
-    failure = withStatusHint(err, { missing: 'check download_url in the release file, or upload the package', refused: 'packages must be readable without credentials' });
+    failure = withStatusHint(err, {
+      missing: 'check download_url in the release file, or upload the package',
+      refused: 'packages must be readable without credentials',
+    });
   }
   let written: { digest: string; size: number } | null = null;
   try {
     // Also after a failure: what arrived is written, so the next check resumes from there.
     written = await file.finish();
   } catch (err) {
-    failure = new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `writing ${partial} failed: ${messageOf(err)}; check free disk space`, { cause: err });
+    failure = new ExternalError<DownloadErrorCode>(
+      'DOWNLOAD_IO',
+      `writing ${partial} failed: ${messageOf(err)}; check free disk space`,
+      { cause: err },
+    );
   } finally {
     // No fsync: it would cost seconds per GiB on slow disks, and buys nothing here. After a power
     // loss a torn file fails the hash that runs before every hand-off (and the helper's own).
@@ -139,19 +154,30 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
   }
   if (failure !== null || result === null || written === null) {
     // Bytes that do not belong to this package (too many, a wrong range) are not worth resuming.
-    if (failure instanceof HttpError && (failure.code === 'HTTP_TOO_LARGE' || failure.code === 'HTTP_RANGE')) await rm(partial, { force: true });
+    if (failure instanceof HttpError && (failure.code === 'HTTP_TOO_LARGE' || failure.code === 'HTTP_RANGE'))
+      await rm(partial, { force: true });
     if (failure instanceof MngdError) throw failure;
-    throw new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `downloading to ${partial} failed: ${messageOf(failure)}`, { cause: failure });
+    throw new ExternalError<DownloadErrorCode>(
+      'DOWNLOAD_IO',
+      `downloading to ${partial} failed: ${messageOf(failure)}`,
+      { cause: failure },
+    );
   }
   // Truncated: fewer bytes than signed. The server ended cleanly, so what it holds is not the package.
   if (written.size !== spec.size) {
     await rm(partial, { force: true });
-    throw new PackageError('DOWNLOAD_SIZE_MISMATCH', `the server sent ${written.size} bytes, the manifest says ${spec.size}; the package on the server is not the one that was released`);
+    throw new PackageError(
+      'DOWNLOAD_SIZE_MISMATCH',
+      `the server sent ${written.size} bytes, the manifest says ${spec.size}; the package on the server is not the one that was released`,
+    );
   }
   // Threat: a tampered or swapped package (compromised CDN, cache poisoning) is never installed.
   if (written.digest !== spec.sha256) {
     await rm(partial, { force: true });
-    throw new PackageError('DOWNLOAD_HASH_MISMATCH', `SHA-256 of the download is ${written.digest}, the manifest says ${spec.sha256}; the package on the server is not the one that was released`);
+    throw new PackageError(
+      'DOWNLOAD_HASH_MISMATCH',
+      `SHA-256 of the download is ${written.digest}, the manifest says ${spec.sha256}; the package on the server is not the one that was released`,
+    );
   }
   await rename(partial, final);
   return { path: final, transferred: file.received, resumed: result.resumed, reused: false };

@@ -66,7 +66,12 @@ export class HttpError extends ExternalError<HttpErrorCode> {
   /** for HTTP_TOO_LARGE: the size the server announced, when it announced too much up front */
   readonly announced: number | undefined;
 
-  constructor(code: HttpErrorCode, url: string, message: string, extra: { status?: number; bytes?: number; announced?: number; cause?: unknown } = {}) {
+  constructor(
+    code: HttpErrorCode,
+    url: string,
+    message: string,
+    extra: { status?: number; bytes?: number; announced?: number; cause?: unknown } = {},
+  ) {
     super(code, message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.url = url;
     this.status = extra.status;
@@ -170,15 +175,27 @@ function checkUrl(raw: string, code: 'HTTP_INSECURE_URL' | 'HTTP_INSECURE_REDIRE
   try {
     u = new URL(raw);
   } catch {
-    throw new HttpError(code, '(invalid)', `${from ? `${from} redirected to` : 'the URL'} "${raw.slice(0, 200)}", which is not a valid URL`);
+    throw new HttpError(
+      code,
+      '(invalid)',
+      `${from ? `${from} redirected to` : 'the URL'} "${raw.slice(0, 200)}", which is not a valid URL`,
+    );
   }
   const shown = displayUrl(u);
   const where = from ? `${from} redirected to ${shown}` : shown;
   if (u.protocol !== 'https:') {
-    throw new HttpError(code, shown, `${where}: only https is allowed (a plain http download can be altered by anyone on the path); serve the package over https`);
+    throw new HttpError(
+      code,
+      shown,
+      `${where}: only https is allowed (a plain http download can be altered by anyone on the path); serve the package over https`,
+    );
   }
   if (u.username !== '' || u.password !== '') {
-    throw new HttpError(code, shown, `${where}: the URL carries user info (credentials); packages are fetched without credentials, so remove "user:password@" from the URL`);
+    throw new HttpError(
+      code,
+      shown,
+      `${where}: the URL carries user info (credentials); packages are fetched without credentials, so remove "user:password@" from the URL`,
+    );
   }
   return u;
 }
@@ -218,15 +235,36 @@ function classify(err: unknown, url: string, bytes: number, timeouts: { connect:
         : bytes > 0
           ? `the server stopped sending after ${bytes} bytes (nothing for ${timeouts.read} ms)`
           : `no response within ${timeouts.read} ms`;
-    return new HttpError('HTTP_TIMEOUT', url, `${url}: ${what}; the server or the network is slow or down, retry later`, { bytes, cause: err });
+    return new HttpError(
+      'HTTP_TIMEOUT',
+      url,
+      `${url}: ${what}; the server or the network is slow or down, retry later`,
+      { bytes, cause: err },
+    );
   }
   if (code === 'ERR_HTTP_CONTENT_LENGTH_MISMATCH') {
-    return new HttpError('HTTP_LENGTH_MISMATCH', url, `${url}: ${detail}; the transfer was cut short or the server's Content-Length is wrong`, { bytes, cause: err });
+    return new HttpError(
+      'HTTP_LENGTH_MISMATCH',
+      url,
+      `${url}: ${detail}; the transfer was cut short or the server's Content-Length is wrong`,
+      { bytes, cause: err },
+    );
   }
-  if (code !== undefined && (TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.startsWith('CERT_'))) {
-    return new HttpError('HTTP_TLS', url, `${url}: the TLS connection failed (${code}: ${detail}); if the server uses a private CA, pass its certificate with --ca-file`, { bytes, cause: err });
+  if (
+    code !== undefined &&
+    (TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.startsWith('CERT_'))
+  ) {
+    return new HttpError(
+      'HTTP_TLS',
+      url,
+      `${url}: the TLS connection failed (${code}: ${detail}); if the server uses a private CA, pass its certificate with --ca-file`,
+      { bytes, cause: err },
+    );
   }
-  return new HttpError('HTTP_NETWORK', url, `${url}: network error (${code ?? 'unknown'}: ${detail})`, { bytes, cause: err });
+  return new HttpError('HTTP_NETWORK', url, `${url}: network error (${code ?? 'unknown'}: ${detail})`, {
+    bytes,
+    cause: err,
+  });
 }
 
 function retryable(err: HttpError): boolean {
@@ -262,9 +300,17 @@ function header(h: Record<string, string | string[] | undefined>, name: string):
  */
 export function withStatusHint(err: unknown, hints: { missing?: string; refused?: string }): unknown {
   if (!(err instanceof HttpError) || err.code !== 'HTTP_STATUS') return err;
-  const hint = err.status === 404 || err.status === 410 ? hints.missing : err.status === 401 || err.status === 403 ? hints.refused : undefined;
+  const hint =
+    err.status === 404 || err.status === 410
+      ? hints.missing
+      : err.status === 401 || err.status === 403
+        ? hints.refused
+        : undefined;
   if (hint === undefined) return err;
-  return new HttpError(err.code, err.url, `${err.message}; ${hint}`, { ...(err.status === undefined ? {} : { status: err.status }), bytes: err.bytes });
+  return new HttpError(err.code, err.url, `${err.message}; ${hint}`, {
+    ...(err.status === undefined ? {} : { status: err.status }),
+    bytes: err.bytes,
+  });
 }
 
 function statusError(url: string, status: number, retryAfter: string | undefined): HttpError {
@@ -298,7 +344,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     try {
       extraCa = `${extraCa ?? ''}\n${readFileSync(options.caFile, 'utf8')}`;
     } catch (err) {
-      throw new HttpError('HTTP_CA_FILE', options.caFile, `cannot read the CA file ${options.caFile}: ${messageOf(err)}; pass a readable PEM file`, { cause: err });
+      throw new HttpError(
+        'HTTP_CA_FILE',
+        options.caFile,
+        `cannot read the CA file ${options.caFile}: ${messageOf(err)}; pass a readable PEM file`,
+        { cause: err },
+      );
     }
   }
   // Node's `ca` replaces the system roots, so the extra CA is added to them, never instead.
@@ -333,11 +384,19 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         decompress: false,
         strictContentLength: true,
         retry: { limit: 0 },
-        timeout: { connect: timeouts.connect, secureConnect: timeouts.connect, socket: timeouts.read, response: timeouts.read },
+        timeout: {
+          connect: timeouts.connect,
+          secureConnect: timeouts.connect,
+          socket: timeouts.read,
+          response: timeouts.read,
+        },
         https: certificateAuthority === undefined ? {} : { certificateAuthority },
         ...(signal === undefined ? {} : { signal }),
       });
-      const response = await new Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+      const response = await new Promise<{
+        statusCode: number;
+        headers: Record<string, string | string[] | undefined>;
+      }>((resolve, reject) => {
         req.once('response', resolve);
         req.once('error', reject);
       }).catch((err: unknown) => {
@@ -350,9 +409,14 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       if (status >= 300 && status < 400 && status !== 304) {
         req.destroy();
         const location = header(response.headers, 'location');
-        if (location === undefined) throw new HttpError('HTTP_STATUS', shown, `${shown}: HTTP ${status} without a Location header`, { status });
+        if (location === undefined)
+          throw new HttpError('HTTP_STATUS', shown, `${shown}: HTTP ${status} without a Location header`, { status });
         if (hop >= MAX_REDIRECTS) {
-          throw new HttpError('HTTP_TOO_MANY_REDIRECTS', first, `${first}: more than ${MAX_REDIRECTS} redirects; point download_url at the final URL`);
+          throw new HttpError(
+            'HTTP_TOO_MANY_REDIRECTS',
+            first,
+            `${first}: more than ${MAX_REDIRECTS} redirects; point download_url at the final URL`,
+          );
         }
         let next: string;
         try {
@@ -407,7 +471,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(h, 'content-range') ?? '');
       if (!m || Number(m[1]) !== rangeStart) {
         req.destroy();
-        throw new HttpError('HTTP_RANGE', url, `${url}: asked for bytes from ${rangeStart}, the server answered Content-Range "${header(h, 'content-range') ?? ''}"`);
+        throw new HttpError(
+          'HTTP_RANGE',
+          url,
+          `${url}: asked for bytes from ${rangeStart}, the server answered Content-Range "${header(h, 'content-range') ?? ''}"`,
+        );
       }
       resumed = true;
     } else if (status !== 200) {
@@ -421,10 +489,15 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       total = m ? Number(m[1]) : undefined;
     } else total = contentLength;
     const tooLarge = (n: number, announced: boolean) =>
-      new HttpError('HTTP_TOO_LARGE', url, `${url}: the package is larger than the ${opts.maxBytes} bytes allowed (${n} bytes${announced ? ' announced' : ' received so far'}); stopped the download`, {
-        bytes: delivered.bytes,
-        ...(announced ? { announced: n } : {}),
-      });
+      new HttpError(
+        'HTTP_TOO_LARGE',
+        url,
+        `${url}: the package is larger than the ${opts.maxBytes} bytes allowed (${n} bytes${announced ? ' announced' : ' received so far'}); stopped the download`,
+        {
+          bytes: delivered.bytes,
+          ...(announced ? { announced: n } : {}),
+        },
+      );
     // Refuse early: the server says outright that it will send more than allowed.
     if (total !== undefined && total > opts.maxBytes) {
       req.destroy();
@@ -432,7 +505,13 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     }
 
     try {
-      opts.onResponse?.({ status, resumed, ...meta, ...(contentLength === undefined ? {} : { contentLength }), ...(total === undefined ? {} : { total }) });
+      opts.onResponse?.({
+        status,
+        resumed,
+        ...meta,
+        ...(contentLength === undefined ? {} : { contentLength }),
+        ...(total === undefined ? {} : { total }),
+      });
     } catch (err) {
       req.destroy(); // the caller's own error, passed on unchanged; the connection is not left open
       throw err;
@@ -476,7 +555,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       req.once('error', (err: unknown) => fail(classify(err, url, delivered.bytes, timeouts)));
     });
     if (contentLength !== undefined && bytes !== contentLength) {
-      throw new HttpError('HTTP_LENGTH_MISMATCH', url, `${url}: the server announced ${contentLength} bytes (Content-Length) and sent ${bytes}; the transfer was cut short or the server's Content-Length is wrong`, { bytes: delivered.bytes });
+      throw new HttpError(
+        'HTTP_LENGTH_MISMATCH',
+        url,
+        `${url}: the server announced ${contentLength} bytes (Content-Length) and sent ${bytes}; the transfer was cut short or the server's Content-Length is wrong`,
+        { bytes: delivered.bytes },
+      );
     }
     return { status, bytes, ...meta, ...(contentLength === undefined ? {} : { contentLength }), resumed };
   }
@@ -485,13 +569,24 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     async stream(url, opts) {
       const delivered = { bytes: 0 };
       // Once bytes reached the caller a silent retry would feed them twice: only retry before.
-      return withRetries(() => streamOnce(url, opts, delivered), (err) => delivered.bytes === 0 && retryable(err));
+      return withRetries(
+        () => streamOnce(url, opts, delivered),
+        (err) => delivered.bytes === 0 && retryable(err),
+      );
     },
 
     async getBuffer(url, opts) {
       return withRetries(async () => {
         const chunks: Buffer[] = [];
-        const r = await streamOnce(url, { maxBytes: opts.maxBytes, onData: (c) => chunks.push(c), ...(opts.etag === undefined ? {} : { etag: opts.etag }) }, { bytes: 0 });
+        const r = await streamOnce(
+          url,
+          {
+            maxBytes: opts.maxBytes,
+            onData: (c) => chunks.push(c),
+            ...(opts.etag === undefined ? {} : { etag: opts.etag }),
+          },
+          { bytes: 0 },
+        );
         if (r.status === 304) return { status: 304 };
         return {
           status: 200,

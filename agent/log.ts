@@ -78,7 +78,8 @@ export function fileLogger({ file, mirror, now = () => new Date() }: FileLoggerO
       }
       appendFileSync(file, line, { mode: 0o600 });
     } catch (err) {
-      if (!reported) mirror?.write(`${now().toISOString()} WARN cannot write the log file ${file}: ${(err as Error).message}\n`);
+      if (!reported)
+        mirror?.write(`${now().toISOString()} WARN cannot write the log file ${file}: ${(err as Error).message}\n`);
       reported = true;
     }
   };

@@ -159,7 +159,9 @@ export async function runAgentCli(argv: readonly string[], ctx: AgentContext): P
     return name === undefined ? 2 : 0;
   }
   if (name !== 'run' && name !== 'check') {
-    ctx.stderr.write(`mngd-agent: unknown command "${name}"; expected "run" or "check --once". Run "mngd-agent --help" for usage.\n`);
+    ctx.stderr.write(
+      `mngd-agent: unknown command "${name}"; expected "run" or "check --once". Run "mngd-agent --help" for usage.\n`,
+    );
     return 2;
   }
   let values: Record<string, unknown>;
@@ -205,7 +207,8 @@ export async function runAgentCli(argv: readonly string[], ctx: AgentContext): P
   const cfg = agent.config;
   await runLoop({
     check: agent.check,
-    checkin: cfg.checkinUrl === null ? null : checkinCall(cfg.checkinUrl, agent.http, agent.deviceId, agent.currentVersion),
+    checkin:
+      cfg.checkinUrl === null ? null : checkinCall(cfg.checkinUrl, agent.http, agent.deviceId, agent.currentVersion),
     timing: { intervalMs: cfg.intervalMs, firstDelayMaxMs: cfg.firstDelayMaxMs, floorRetryMs: cfg.floorRetryMs },
     log: agent.log,
     // Only when the version comes from the file the package installs (not --current-version).

@@ -58,7 +58,9 @@ export async function runLoop(d: LoopDeps): Promise<LoopEnd> {
   const random = d.random ?? Math.random;
   const stopped = () => d.signal?.aborted === true;
   const first = Math.round(d.timing.firstDelayMaxMs * random());
-  d.log.info(`SelfUpdate: agent started; first check in ${(first / 1000).toFixed(1)} s, then every ${d.timing.intervalMs / 1000} s (±10%)`);
+  d.log.info(
+    `SelfUpdate: agent started; first check in ${(first / 1000).toFixed(1)} s, then every ${d.timing.intervalMs / 1000} s (±10%)`,
+  );
   await sleep(first, d.signal);
   while (!stopped()) {
     // A stale binary must not try to install what is already there (NOT_AN_UPGRADE forever, or

@@ -46,7 +46,10 @@ export async function privateDir(dir: string): Promise<void> {
     }
     if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
   } catch (err) {
-    throw new ExternalError<StateErrorCode>('STATE_DIR', `cannot use ${dir} as the private state folder: ${messageOf(err)}; fix or remove it`);
+    throw new ExternalError<StateErrorCode>(
+      'STATE_DIR',
+      `cannot use ${dir} as the private state folder: ${messageOf(err)}; fix or remove it`,
+    );
   }
 }
 
@@ -65,7 +68,13 @@ export async function writeAtomic(path: string, data: string | Buffer): Promise<
 
 function isCooldown(x: unknown): x is Cooldown {
   const c = x as Cooldown;
-  return typeof c === 'object' && c !== null && typeof c.version === 'string' && Number.isInteger(c.failures) && (c.until === null || typeof c.until === 'string');
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.version === 'string' &&
+    Number.isInteger(c.failures) &&
+    (c.until === null || typeof c.until === 'string')
+  );
 }
 
 /** Reads state.json; unreadable content is logged and replaced (the agent must not brick on it). */
@@ -74,7 +83,8 @@ function parseState(text: string): AgentState | null {
     const d = JSON.parse(text) as Partial<AgentState>;
     const s = emptyState();
     const a = d.accepted;
-    if (a && Number.isSafeInteger(a.sequence) && typeof a.digest === 'string') s.accepted = { sequence: a.sequence, digest: a.digest };
+    if (a && Number.isSafeInteger(a.sequence) && typeof a.digest === 'string')
+      s.accepted = { sequence: a.sequence, digest: a.digest };
     if (typeof d.manifest_etag === 'string') s.manifest_etag = d.manifest_etag;
     for (const [sha, c] of Object.entries(d.cooldowns ?? {})) if (isCooldown(c)) s.cooldowns[sha] = c;
     return s;
@@ -106,7 +116,9 @@ export class StateStore {
     }
     const s = parseState(text);
     if (s === null) {
-      log?.warn(`SelfUpdate: state: ${join(this.dir, 'state.json')} is unreadable; starting from an empty state (the cached manifest is dropped)`);
+      log?.warn(
+        `SelfUpdate: state: ${join(this.dir, 'state.json')} is unreadable; starting from an empty state (the cached manifest is dropped)`,
+      );
       await rm(join(this.dir, 'manifest.json'), { force: true });
       return emptyState();
     }

@@ -48,7 +48,12 @@ if (childInput !== undefined) {
   const r = await downloadPackage(spec, dir, http);
   const cpu = process.cpuUsage(cpu0);
   if (r.transferred !== spec.size) throw new Error(`transferred ${r.transferred} bytes`);
-  const out: ChildResult = { wallMs: Number(process.hrtime.bigint() - t) / 1e6, cpuMs: (cpu.user + cpu.system) / 1000, rssMiB: await peakRssMiB(), faults: process.resourceUsage().minorPageFault - faults0 };
+  const out: ChildResult = {
+    wallMs: Number(process.hrtime.bigint() - t) / 1e6,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    rssMiB: await peakRssMiB(),
+    faults: process.resourceUsage().minorPageFault - faults0,
+  };
   process.stdout.write(JSON.stringify(out));
   process.exit(0);
 }
@@ -89,7 +94,11 @@ async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
   const tls = testTls();
   const file = join(dir, 'pkg.bin');
   const sha256 = await makePackage(file);
-  const server = spawn(process.execPath, ['--input-type=module', '-e', SERVER, join(tls.dir, 'server.key'), join(tls.dir, 'server.pem'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', SERVER, join(tls.dir, 'server.key'), join(tls.dir, 'server.pem'), file],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     const [line] = (await once(server.stdout!, 'data')) as [Buffer];
     const url = `https://127.0.0.1:${line.toString().trim()}/pkg`;
@@ -117,12 +126,31 @@ async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
     const runCurl = async () => {
       const out = join(dir, 'curl.bin');
       const t = process.hrtime.bigint();
-      const c = spawnSync('/usr/bin/time', ['-f', '%U %S %M %R', 'bash', '-c', `curl --cacert "$1" -so "$2" "$3" && openssl dgst -sha256 "$2"`, 'bench', tls.caFile, out, url], { encoding: 'utf8' });
+      const c = spawnSync(
+        '/usr/bin/time',
+        [
+          '-f',
+          '%U %S %M %R',
+          'bash',
+          '-c',
+          `curl --cacert "$1" -so "$2" "$3" && openssl dgst -sha256 "$2"`,
+          'bench',
+          tls.caFile,
+          out,
+          url,
+        ],
+        { encoding: 'utf8' },
+      );
       const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
       if (c.status !== 0 || !c.stdout.includes(sha256)) throw new Error(`curl baseline failed: ${c.stderr}`);
       const m = /([\d.]+) ([\d.]+) (\d+) (\d+)\s*$/.exec(c.stderr);
       const rssMiB = Number(m?.[3] ?? 0) / 1024;
-      curl.push({ wallMs, cpuMs: (Number(m?.[1] ?? 0) + Number(m?.[2] ?? 0)) * 1000, rssMiB, faults: Number(m?.[4] ?? 0) });
+      curl.push({
+        wallMs,
+        cpuMs: (Number(m?.[1] ?? 0) + Number(m?.[2] ?? 0)) * 1000,
+        rssMiB,
+        faults: Number(m?.[4] ?? 0),
+      });
       curlRss = Math.max(curlRss, rssMiB);
       await rm(out, { force: true });
     };
@@ -140,17 +168,25 @@ async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
       }
     }
     const best = (rs: ChildResult[], k: 'wallMs' | 'cpuMs') => Math.min(...rs.map((r) => r[k]));
-    const median = (rs: ChildResult[], k: 'wallMs' | 'cpuMs') => rs.map((r) => r[k]).sort((a, b) => a - b)[rs.length >> 1]!;
+    const median = (rs: ChildResult[], k: 'wallMs' | 'cpuMs') =>
+      rs.map((r) => r[k]).sort((a, b) => a - b)[rs.length >> 1]!;
     const a = best(agent, 'wallMs');
     const c = best(curl, 'wallMs');
     const aCpu = best(agent, 'cpuMs');
     const cCpu = best(curl, 'cpuMs');
     const load = loadavg()[0] ?? 0;
     ctx.log(`machine: ${machine()}`);
-    ctx.log(`package: ${(SIZE / GIB).toFixed(2)} GiB over loopback HTTPS, ${ROUNDS} runs each, alternating; load average ${load.toFixed(1)} (wall times are only comparable on an idle machine; CPU times less so affected)`);
-    ctx.log(`agent download+verify: best ${(a / 1000).toFixed(2)} s wall (${(SIZE / 2 ** 20 / (a / 1000)).toFixed(0)} MiB/s), median ${(median(agent, 'wallMs') / 1000).toFixed(2)} s; ${(aCpu / 1000).toFixed(2)} s CPU; peak RSS ${agentRss.toFixed(0)} MiB = ${((agentRss * 2 ** 20) / 1e6).toFixed(0)} MB (target <= 100 MB)`);
-    ctx.log(`curl -so FILE URL && openssl dgst -sha256 FILE: best ${(c / 1000).toFixed(2)} s wall, median ${(median(curl, 'wallMs') / 1000).toFixed(2)} s; ${(cCpu / 1000).toFixed(2)} s CPU (curl + openssl); peak RSS ${curlRss.toFixed(0)} MiB`);
-    const runs = (rs: ChildResult[]) => rs.map((r) => `${(r.wallMs / 1000).toFixed(2)} s/${(r.faults / 1000).toFixed(0)}k`).join(', ');
+    ctx.log(
+      `package: ${(SIZE / GIB).toFixed(2)} GiB over loopback HTTPS, ${ROUNDS} runs each, alternating; load average ${load.toFixed(1)} (wall times are only comparable on an idle machine; CPU times less so affected)`,
+    );
+    ctx.log(
+      `agent download+verify: best ${(a / 1000).toFixed(2)} s wall (${(SIZE / 2 ** 20 / (a / 1000)).toFixed(0)} MiB/s), median ${(median(agent, 'wallMs') / 1000).toFixed(2)} s; ${(aCpu / 1000).toFixed(2)} s CPU; peak RSS ${agentRss.toFixed(0)} MiB = ${((agentRss * 2 ** 20) / 1e6).toFixed(0)} MB (target <= 100 MB)`,
+    );
+    ctx.log(
+      `curl -so FILE URL && openssl dgst -sha256 FILE: best ${(c / 1000).toFixed(2)} s wall, median ${(median(curl, 'wallMs') / 1000).toFixed(2)} s; ${(cCpu / 1000).toFixed(2)} s CPU (curl + openssl); peak RSS ${curlRss.toFixed(0)} MiB`,
+    );
+    const runs = (rs: ChildResult[]) =>
+      rs.map((r) => `${(r.wallMs / 1000).toFixed(2)} s/${(r.faults / 1000).toFixed(0)}k`).join(', ');
     // Minor page faults per run: the agent's TLS buffers churn the heap (10k-60k), curl's do not
     // (1k). With glibc's heap trimming turned off they drop to ~7k at the same wall times, so
     // they do not explain a slow run; they are printed to show the churn (docs/agent.md).
@@ -177,7 +213,12 @@ async function unchangedCheckBench(ctx: BenchContext, dir: string): Promise<void
   srv.server.on('secureConnection', (sock: TLSSocket) => sockets.add(sock));
   const wireBytes = () => [...sockets].reduce((n, s) => n + s.bytesWritten + s.bytesRead, 0);
   // A full manifest: 20 releases, the most it may list.
-  const releases = Array.from({ length: 20 }, (_, i) => release(pkg(`1.0.${40 - i}`, 16), srv.origin, { rollout_percent: i === 19 ? 100 : 50, release_notes: 'x'.repeat(400) }));
+  const releases = Array.from({ length: 20 }, (_, i) =>
+    release(pkg(`1.0.${40 - i}`, 16), srv.origin, {
+      rollout_percent: i === 19 ? 100 : 50,
+      release_notes: 'x'.repeat(400),
+    }),
+  );
   const manifest = manifestBytes(signer, { releases });
   table['/latest.json'] = servePackage(manifest, { etag: '"m1"', lastModified: null });
   const state = new StateStore(join(dir, 'state'));

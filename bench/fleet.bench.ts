@@ -34,9 +34,20 @@ export const bench: Bench = {
     const key = signingKeyFromText(generateSigningKey().privateKeyText);
     const releases = ['1.0.1', '1.0.2'].map((v) => {
       writeFileSync(join(dir, 'agent', `${v}.pkg`), samplePackage(v, PKG_BYTES));
-      return withReleaseDefaults({ version: v, download_url: cdn.url(`/agent/${v}.pkg`), ...sampleDigest(v, PKG_BYTES), rollout_percent: v === '1.0.2' ? 10 : 100 });
+      return withReleaseDefaults({
+        version: v,
+        download_url: cdn.url(`/agent/${v}.pkg`),
+        ...sampleDigest(v, PKG_BYTES),
+        rollout_percent: v === '1.0.2' ? 10 : 100,
+      });
     });
-    const signed = buildSignedManifest({ channel: 'stable', releases, policy: { manifest: MANIFEST_DEFAULTS }, now: new Date(), previousSequence: null });
+    const signed = buildSignedManifest({
+      channel: 'stable',
+      releases,
+      policy: { manifest: MANIFEST_DEFAULTS },
+      now: new Date(),
+      previousSequence: null,
+    });
     const manifestText = `${JSON.stringify(signEnvelope(signed, [key]), null, 2)}\n`;
     writeFileSync(join(dir, 'manifests', 'latest.json'), manifestText);
 
@@ -63,7 +74,18 @@ export const bench: Bench = {
               await state.init();
               stores.set(id, state);
             }
-            const r = await runCheck({ manifestUrl: cdn.url('/manifests/latest.json'), channel: 'stable', trustedKeys, deviceId: id, currentVersion: current.get(id)!, http, helper, state, log: new MemoryLogger(), now: () => new Date() });
+            const r = await runCheck({
+              manifestUrl: cdn.url('/manifests/latest.json'),
+              channel: 'stable',
+              trustedKeys,
+              deviceId: id,
+              currentVersion: current.get(id)!,
+              http,
+              helper,
+              state,
+              log: new MemoryLogger(),
+              now: () => new Date(),
+            });
             if (r.outcome === 'updated' && r.target) current.set(id, r.target);
             results.push(r);
           }
@@ -78,7 +100,9 @@ export const bench: Bench = {
           `${updated} updated (${((updated / DEVICES) * 100).toFixed(2)} %), ${failed} failed`,
       );
     };
-    ctx.log(`${machine()}; manifest ${manifestText.length} bytes, package ${PKG_BYTES / 1024} KiB, 1.0.2 at 10 % rollout`);
+    ctx.log(
+      `${machine()}; manifest ${manifestText.length} bytes, package ${PKG_BYTES / 1024} KiB, 1.0.2 at 10 % rollout`,
+    );
     await phase('first check, 10 % rollout');
     await phase('unchanged manifest');
     ctx.log(`peak RSS ${(await peakRssMiB()).toFixed(0)} MiB`);

@@ -79,7 +79,9 @@ async function floodCost(ctx: BenchContext): Promise<void> {
   let last = { ms: 0, rss: 0, tail: 0 };
   for (const mb of [4, 40, 400, 2000]) {
     last = await measure(mb * 1000 * 1000);
-    rows.push(`${mb} MB -> ${last.rss.toFixed(0)} MiB${prev === null ? '' : ` (${(last.rss / prev).toFixed(2)}x)`} in ${last.ms.toFixed(0)} ms`);
+    rows.push(
+      `${mb} MB -> ${last.rss.toFixed(0)} MiB${prev === null ? '' : ` (${(last.rss / prev).toFixed(2)}x)`} in ${last.ms.toFixed(0)} ms`,
+    );
     prev = last.rss;
   }
   ctx.log(`installer flood, peak RSS after each: ${rows.join('; ')}; reply tail ${last.tail} chars`);

@@ -50,14 +50,21 @@ async function changedRows(db: Database, before: Map<string, string>): Promise<n
   return n + Math.max(0, before.size - after.size);
 }
 
-async function twoSyncs(db: Database, set: ReturnType<typeof releases>, log: (l: string) => void, label: string): Promise<{ first: number; again: number; written: number }> {
+async function twoSyncs(
+  db: Database,
+  set: ReturnType<typeof releases>,
+  log: (l: string) => void,
+  label: string,
+): Promise<{ first: number; again: number; written: number }> {
   const [r1, first] = await time(() => syncReleases(db, set));
   if (r1.plan.inserts.length !== N) throw new Error(`expected ${N} inserts, got ${r1.plan.inserts.length}`);
   const before = await rowVersions(db);
   const [r2, again] = await time(() => syncReleases(db, set));
   const written = await changedRows(db, before);
   if (r2.wrote || written !== 0) throw new Error(`the re-sync wrote ${written} rows`);
-  log(`${label}: first sync of ${N} releases ${first.toFixed(2)} s; re-sync with no change ${again.toFixed(3)} s, ${written} rows written (xmin)`);
+  log(
+    `${label}: first sync of ${N} releases ${first.toFixed(2)} s; re-sync with no change ${again.toFixed(3)} s, ${written} rows written (xmin)`,
+  );
   return { first, again, written };
 }
 
@@ -76,12 +83,18 @@ export const bench: Bench = {
       const rows = set.releases.map((l) => rowOf(l.release));
       const [, bareInsert] = await time(() => t.db.transaction((tx) => insertRows(tx, rows, new Date())));
       const [, bareSelect] = await time(() => readRows(t.db));
-      log(`baseline (PostgreSQL): bare multi-row INSERT of ${N} rows ${bareInsert.toFixed(2)} s; bare SELECT of them ${bareSelect.toFixed(3)} s`);
+      log(
+        `baseline (PostgreSQL): bare multi-row INSERT of ${N} rows ${bareInsert.toFixed(2)} s; bare SELECT of them ${bareSelect.toFixed(3)} s`,
+      );
       await t.reset();
 
       const pg = await twoSyncs(t.db, set, log, 'PostgreSQL');
-      log(`  ratios: first sync / bare INSERT = ${(pg.first / bareInsert).toFixed(2)}x; re-sync / bare SELECT = ${(pg.again / bareSelect).toFixed(2)}x`);
-      log(`  targets: first <= 5 s ${pg.first <= 5 ? 'OK' : 'MISSED'}; re-sync <= 1 s with 0 writes ${pg.again <= 1 && pg.written === 0 ? 'OK' : 'MISSED'}`);
+      log(
+        `  ratios: first sync / bare INSERT = ${(pg.first / bareInsert).toFixed(2)}x; re-sync / bare SELECT = ${(pg.again / bareSelect).toFixed(2)}x`,
+      );
+      log(
+        `  targets: first <= 5 s ${pg.first <= 5 ? 'OK' : 'MISSED'}; re-sync <= 1 s with 0 writes ${pg.again <= 1 && pg.written === 0 ? 'OK' : 'MISSED'}`,
+      );
       if (pg.first > 5 || pg.again > 1) process.exitCode = 1;
     } finally {
       await t.close();

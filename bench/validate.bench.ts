@@ -18,7 +18,10 @@ function makeRepo(): string {
   const root = mkdtempSync(join(tmpdir(), 'mngd-bench-validate-'));
   const dir = join(root, 'releases');
   mkdirSync(dir);
-  writeFileSync(join(dir, 'policy.yaml'), readFileSync(new URL('../../test/fixtures/base/policy.yaml', import.meta.url)));
+  writeFileSync(
+    join(dir, 'policy.yaml'),
+    readFileSync(new URL('../../test/fixtures/base/policy.yaml', import.meta.url)),
+  );
   for (let i = 0; i < N; i++) {
     const version = `1.${Math.floor(i / 1000)}.${i % 1000}`;
     const sha = Buffer.alloc(32);
@@ -58,7 +61,10 @@ async function child(mode: string, root: string): Promise<void> {
 }
 
 function run(mode: string, root: string): { ms: number; rss: number } {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, BENCH_VALIDATE_MODE: mode, BENCH_VALIDATE_ROOT: root }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
+    env: { ...process.env, BENCH_VALIDATE_MODE: mode, BENCH_VALIDATE_ROOT: root },
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; rss: number };
 }
@@ -77,10 +83,15 @@ export const bench: Bench = {
     }
     const b = median(base.map((x) => x.ms));
     const o = median(ours.map((x) => x.ms));
-    ctx.log(`validate ${N} release files: ${o.toFixed(0)} ms (median of 5), peak RSS ${Math.max(...ours.map((x) => x.rss)).toFixed(0)} MiB`);
-    ctx.log(`baseline (read + yaml.parse): ${b.toFixed(0)} ms, peak RSS ${Math.max(...base.map((x) => x.rss)).toFixed(0)} MiB`);
+    ctx.log(
+      `validate ${N} release files: ${o.toFixed(0)} ms (median of 5), peak RSS ${Math.max(...ours.map((x) => x.rss)).toFixed(0)} MiB`,
+    );
+    ctx.log(
+      `baseline (read + yaml.parse): ${b.toFixed(0)} ms, peak RSS ${Math.max(...base.map((x) => x.rss)).toFixed(0)} MiB`,
+    );
     ctx.log(`ratio: ${(o / b).toFixed(2)}x the baseline (target <= 1.5x; peak RSS target <= 300 MiB)`);
   },
 };
 
-if (process.env['BENCH_VALIDATE_MODE']) await child(process.env['BENCH_VALIDATE_MODE'], process.env['BENCH_VALIDATE_ROOT']!);
+if (process.env['BENCH_VALIDATE_MODE'])
+  await child(process.env['BENCH_VALIDATE_MODE'], process.env['BENCH_VALIDATE_ROOT']!);

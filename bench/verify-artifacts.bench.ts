@@ -30,7 +30,11 @@ const CLI = fileURLToPath(new URL('../pipeline/cli.js', import.meta.url));
 /** 1 MiB of deterministic pseudo-random bytes (SHA-256 in counter mode). */
 function baseBlock(): Buffer {
   const b = Buffer.alloc(BLOCK);
-  for (let i = 0; i < BLOCK / 32; i++) createHash('sha256').update(`mngd-bench-${i}`).digest().copy(b, i * 32);
+  for (let i = 0; i < BLOCK / 32; i++)
+    createHash('sha256')
+      .update(`mngd-bench-${i}`)
+      .digest()
+      .copy(b, i * 32);
   return b;
 }
 
@@ -73,7 +77,15 @@ async function client(): Promise<void> {
     policyFile: 'releases/policy.yaml',
     releases: [
       {
-        release: { version: '1.0.0', download_url: url, sha256, size: SIZE, active: true, channel: 'stable', rollout_percent: 100 },
+        release: {
+          version: '1.0.0',
+          download_url: url,
+          sha256,
+          size: SIZE,
+          active: true,
+          channel: 'stable',
+          rollout_percent: 100,
+        },
         file: 'releases/1.0.0.yaml',
         positions: {},
       },
@@ -90,14 +102,25 @@ async function client(): Promise<void> {
   );
 }
 
-function runChild(cmd: string, args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+function runChild(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<{ code: number | null; out: string; err: string; ms: number }> {
   const t0 = process.hrtime.bigint();
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
+  const child = spawn(cmd, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd === undefined ? {} : { cwd }),
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err, ms: Number(process.hrtime.bigint() - t0) / 1e6 })));
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, out, err, ms: Number(process.hrtime.bigint() - t0) / 1e6 })),
+  );
 }
 
 /** The children's CPU time from the shell's `times` (its second line: user and system of children). */
@@ -116,7 +139,7 @@ function best(runs: Run[]): Run {
   return runs.reduce((a, b) => (b.ms < a.ms ? b : a));
 }
 
-const rate = (ms: number) => `${((SIZE / 2 ** 20) / (ms / 1000)).toFixed(0)} MiB/s`;
+const rate = (ms: number) => `${(SIZE / 2 ** 20 / (ms / 1000)).toFixed(0)} MiB/s`;
 
 export const bench: Bench = {
   name: 'verify-artifacts',
@@ -127,7 +150,10 @@ export const bench: Bench = {
     for (let i = 0; i < BLOCKS; i++) h.update(block(base, i));
     const sha = h.digest('hex');
 
-    const server = spawn(process.execPath, [...process.execArgv, SELF], { env: { ...process.env, MNGD_BENCH_VA_ROLE: 'server', KEY: tls.key, CERT: tls.cert }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const server = spawn(process.execPath, [...process.execArgv, SELF], {
+      env: { ...process.env, MNGD_BENCH_VA_ROLE: 'server', KEY: tls.key, CERT: tls.cert },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const port = await new Promise<number>((resolve, reject) => {
       server.stdout.on('data', (d: Buffer) => {
         const m = /listening (\d+)/.exec(d.toString());
@@ -141,7 +167,12 @@ export const bench: Bench = {
       const small: Run[] = [];
       const curl: Run[] = [];
       const client = async (flags: string[]): Promise<Run> => {
-        const c = await runChild(process.execPath, [...process.execArgv, ...flags, SELF], { MNGD_BENCH_VA_ROLE: 'client', URL: url, SHA: sha, CA: tls.caFile });
+        const c = await runChild(process.execPath, [...process.execArgv, ...flags, SELF], {
+          MNGD_BENCH_VA_ROLE: 'client',
+          URL: url,
+          SHA: sha,
+          CA: tls.caFile,
+        });
         const r = JSON.parse(c.out) as Run & { exitCode: number; outcome: string; problem?: string };
         if (r.exitCode !== 0) throw new Error(`verify-artifacts failed in the bench: ${r.outcome} ${r.problem ?? ''}`);
         return r;
@@ -149,7 +180,10 @@ export const bench: Bench = {
       for (let round = 0; round < ROUNDS; round++) {
         // As the bin runs it: downloading commands restart node with LEAN_FLAG (pipeline/lean-memory.ts).
         ours.push(await client([LEAN_FLAG]));
-        const b = await runChild('sh', ['-c', 'curl -s --fail --cacert "$CA" "$URL" | openssl dgst -sha256; times'], { CA: tls.caFile, URL: url });
+        const b = await runChild('sh', ['-c', 'curl -s --fail --cacert "$CA" "$URL" | openssl dgst -sha256; times'], {
+          CA: tls.caFile,
+          URL: url,
+        });
         if (!b.out.includes(sha)) throw new Error(`the baseline printed ${b.out.trim()}, expected ${sha}`);
         curl.push({ ms: b.ms, cpuMs: childrenCpuMs(b.out) });
         // The same with node's default young generation, for comparison.
@@ -162,23 +196,55 @@ export const bench: Bench = {
       const peakSmall = Math.max(...small.map((r) => r.rss ?? 0));
       const ratio = c.ms / o.ms;
       // Once through the real CLI (every command's modules loaded), peak RSS from /usr/bin/time.
-      const root = await releaseRepo({ prefixes: [`https://127.0.0.1:${port}/`], releases: [{ version: '1.0.0', url, sha256: sha, size: SIZE }] });
-      const cli = await runChild('/usr/bin/time', ['-f', 'maxrss_kib=%M', process.execPath, CLI, 'verify-artifacts', '--all', '--no-cache', '--ca-file', tls.caFile], {
-        MNGD_STATE_DIR: join(root, '.state'),
-      }, root);
+      const root = await releaseRepo({
+        prefixes: [`https://127.0.0.1:${port}/`],
+        releases: [{ version: '1.0.0', url, sha256: sha, size: SIZE }],
+      });
+      const cli = await runChild(
+        '/usr/bin/time',
+        [
+          '-f',
+          'maxrss_kib=%M',
+          process.execPath,
+          CLI,
+          'verify-artifacts',
+          '--all',
+          '--no-cache',
+          '--ca-file',
+          tls.caFile,
+        ],
+        {
+          MNGD_STATE_DIR: join(root, '.state'),
+        },
+        root,
+      );
       const cliRss = Number(/maxrss_kib=(\d+)/.exec(cli.err)?.[1] ?? NaN) / 1024;
       if (cli.code !== 0) throw new Error(`the CLI failed in the bench (exit ${cli.code}): ${cli.out}`);
       const runs = (rs: Run[]) => rs.map((r) => (r.ms / 1000).toFixed(2)).join(', ');
       const { loadavg } = await import('node:os');
-      ctx.log(`machine: ${machine()}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; 1 GiB over HTTPS on loopback, server in its own process; best of ${ROUNDS}`);
-      ctx.log(`verify-artifacts (${LEAN_FLAG}, as the bin runs it): ${(o.ms / 1000).toFixed(2)} s (${rate(o.ms)}), CPU ${(o.cpuMs / 1000).toFixed(2)} s, peak RSS ${peak.toFixed(1)} MiB  [runs: ${runs(ours)} s]`);
-      ctx.log(`  with node's default flags: ${(s2.ms / 1000).toFixed(2)} s (${rate(s2.ms)}), CPU ${(s2.cpuMs / 1000).toFixed(2)} s, peak RSS ${peakSmall.toFixed(1)} MiB  [runs: ${runs(small)} s]`);
-      ctx.log(`curl | openssl dgst:  ${(c.ms / 1000).toFixed(2)} s (${rate(c.ms)}), CPU ${(c.cpuMs / 1000).toFixed(2)} s (both processes)  [runs: ${runs(curl)} s]`);
-      ctx.log(`mngd-release verify-artifacts (the CLI): ${(cli.ms / 1000).toFixed(2)} s (${rate(cli.ms)}), peak RSS ${cliRss.toFixed(1)} MiB (all commands' modules loaded)`);
+      ctx.log(
+        `machine: ${machine()}; load average ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}; 1 GiB over HTTPS on loopback, server in its own process; best of ${ROUNDS}`,
+      );
+      ctx.log(
+        `verify-artifacts (${LEAN_FLAG}, as the bin runs it): ${(o.ms / 1000).toFixed(2)} s (${rate(o.ms)}), CPU ${(o.cpuMs / 1000).toFixed(2)} s, peak RSS ${peak.toFixed(1)} MiB  [runs: ${runs(ours)} s]`,
+      );
+      ctx.log(
+        `  with node's default flags: ${(s2.ms / 1000).toFixed(2)} s (${rate(s2.ms)}), CPU ${(s2.cpuMs / 1000).toFixed(2)} s, peak RSS ${peakSmall.toFixed(1)} MiB  [runs: ${runs(small)} s]`,
+      );
+      ctx.log(
+        `curl | openssl dgst:  ${(c.ms / 1000).toFixed(2)} s (${rate(c.ms)}), CPU ${(c.cpuMs / 1000).toFixed(2)} s (both processes)  [runs: ${runs(curl)} s]`,
+      );
+      ctx.log(
+        `mngd-release verify-artifacts (the CLI): ${(cli.ms / 1000).toFixed(2)} s (${rate(cli.ms)}), peak RSS ${cliRss.toFixed(1)} MiB (all commands' modules loaded)`,
+      );
       // CPU time does not depend on what else the machine runs: the steadier comparison on a busy box.
       const cpuRatio = Math.min(...curl.map((r) => r.cpuMs)) / Math.min(...ours.map((r) => r.cpuMs));
       ctx.log(`CPU efficiency: ${cpuRatio.toFixed(2)}x the baseline's (its CPU seconds / ours, best runs)`);
-      ctx.log(`throughput ratio: ${ratio.toFixed(2)}x the baseline (target >= 0.8x) ${ratio >= 0.8 ? 'OK' : 'BELOW TARGET'}; peak RSS (target <= 100 MiB) ${Math.max(peak, cliRss) <= 100 ? 'OK' : 'ABOVE TARGET'} (function ${peak.toFixed(1)}, CLI ${cliRss.toFixed(1)} MiB)`);
+      ctx.log(
+        `throughput ratio: ${ratio.toFixed(2)}x the baseline (target >= 0.8x) ${ratio >= 0.8 ? 'OK' : 'BELOW TARGET'}; peak RSS (target <= 100 MiB) ${Math.max(peak, cliRss) <= 100 ? 'OK' : 'ABOVE TARGET'} (function ${peak.toFixed(1)}, CLI ${cliRss.toFixed(1)} MiB)`,
+      );
     } finally {
       server.stdin.end();
       await new Promise((r) => server.once('exit', r));

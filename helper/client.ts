@@ -46,7 +46,13 @@ export function exchange(socketPath: string, request: HelperRequest, timeoutMs: 
       else resolve(reply as HelperResponse);
     };
     const timer = setTimeout(
-      () => finish(new HelperClientError('HELPER_TIMEOUT', `the helper at ${socketPath} did not answer within ${timeoutMs} ms; it may be stuck installing: retry later`)),
+      () =>
+        finish(
+          new HelperClientError(
+            'HELPER_TIMEOUT',
+            `the helper at ${socketPath} did not answer within ${timeoutMs} ms; it may be stuck installing: retry later`,
+          ),
+        ),
       timeoutMs,
     );
     sock.on('connect', () => sock.write(JSON.stringify(request) + '\n'));
@@ -55,7 +61,12 @@ export function exchange(socketPath: string, request: HelperRequest, timeoutMs: 
       const part = nl === -1 ? chunk : chunk.subarray(0, nl);
       size += part.length;
       if (size > MAX_REPLY_BYTES) {
-        finish(new HelperClientError('HELPER_PROTOCOL', `the helper at ${socketPath} sent a reply longer than ${MAX_REPLY_BYTES} bytes`));
+        finish(
+          new HelperClientError(
+            'HELPER_PROTOCOL',
+            `the helper at ${socketPath} sent a reply longer than ${MAX_REPLY_BYTES} bytes`,
+          ),
+        );
         return;
       }
       chunks.push(part);
@@ -63,24 +74,53 @@ export function exchange(socketPath: string, request: HelperRequest, timeoutMs: 
       const line = Buffer.concat(chunks).toString('utf8');
       const reply = parseResponse(line);
       if (reply === null) {
-        finish(new HelperClientError('HELPER_PROTOCOL', `the helper at ${socketPath} answered something that is not a version-${PROTOCOL_VERSION} reply: ${JSON.stringify(line.slice(0, 200))}`));
+        finish(
+          new HelperClientError(
+            'HELPER_PROTOCOL',
+            `the helper at ${socketPath} answered something that is not a version-${PROTOCOL_VERSION} reply: ${JSON.stringify(line.slice(0, 200))}`,
+          ),
+        );
       } else if (reply.id !== null && reply.id !== request.id) {
-        finish(new HelperClientError('HELPER_PROTOCOL', `the helper at ${socketPath} answered request ${JSON.stringify(reply.id)}, expected ${JSON.stringify(request.id)}`));
+        finish(
+          new HelperClientError(
+            'HELPER_PROTOCOL',
+            `the helper at ${socketPath} answered request ${JSON.stringify(reply.id)}, expected ${JSON.stringify(request.id)}`,
+          ),
+        );
       } else {
         finish(null, reply);
       }
     });
-    sock.on('end', () => finish(new HelperClientError('HELPER_PROTOCOL', `the helper at ${socketPath} closed the connection without a complete reply`)));
+    sock.on('end', () =>
+      finish(
+        new HelperClientError(
+          'HELPER_PROTOCOL',
+          `the helper at ${socketPath} closed the connection without a complete reply`,
+        ),
+      ),
+    );
     sock.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';
-      const reason = UNREACHABLE.has(code) ? `${code}: is mngd-helper running and is its socket there, readable by this user?` : err.message;
-      finish(new HelperClientError(size === 0 ? 'HELPER_UNREACHABLE' : 'HELPER_PROTOCOL', `cannot talk to the helper at ${socketPath} (${reason})`, { cause: err }));
+      const reason = UNREACHABLE.has(code)
+        ? `${code}: is mngd-helper running and is its socket there, readable by this user?`
+        : err.message;
+      finish(
+        new HelperClientError(
+          size === 0 ? 'HELPER_UNREACHABLE' : 'HELPER_PROTOCOL',
+          `cannot talk to the helper at ${socketPath} (${reason})`,
+          { cause: err },
+        ),
+      );
     });
   });
 }
 
 /** Asks the helper to verify and install a package. Resolves with its reply, success or refusal. */
-export async function requestInstall(socketPath: string, params: InstallParams, opts: ClientOptions = {}): Promise<InstallResponse> {
+export async function requestInstall(
+  socketPath: string,
+  params: InstallParams,
+  opts: ClientOptions = {},
+): Promise<InstallResponse> {
   const request: HelperRequest = {
     v: PROTOCOL_VERSION,
     id: params.id ?? randomUUID(),
@@ -91,7 +131,10 @@ export async function requestInstall(socketPath: string, params: InstallParams, 
   };
   const reply = await exchange(socketPath, request, opts.timeoutMs ?? 20 * 60 * 1000);
   if (reply.ok && !('outcome' in reply)) {
-    throw new HelperClientError('HELPER_PROTOCOL', `the helper at ${socketPath} answered an install request with a ping reply`);
+    throw new HelperClientError(
+      'HELPER_PROTOCOL',
+      `the helper at ${socketPath} answered an install request with a ping reply`,
+    );
   }
   return reply as InstallResponse;
 }

@@ -91,16 +91,22 @@ export function parseConfigFile(text: string, file: string): Record<string, stri
   } catch (err) {
     throw configError(file, `not valid JSON (${(err as Error).message})`);
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw configError(file, 'expected a JSON object such as {"socket": "/var/run/com.mngd.helper.sock"}');
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw configError(file, 'expected a JSON object such as {"socket": "/var/run/com.mngd.helper.sock"}');
   const out: Record<string, string | number | string[]> = {};
   for (const [key, value] of Object.entries(data)) {
     const kind = FILE_KEYS[key];
-    if (kind === undefined) throw configError(file, `unknown key "${key}"; known keys: ${Object.keys(FILE_KEYS).join(', ')}`);
+    if (kind === undefined)
+      throw configError(file, `unknown key "${key}"; known keys: ${Object.keys(FILE_KEYS).join(', ')}`);
     const ok =
       (kind === 'string' && typeof value === 'string' && value !== '') ||
       (kind === 'number' && typeof value === 'number' && value > 0) ||
       (kind === 'list' && Array.isArray(value) && value.every((v) => typeof v === 'string'));
-    if (!ok) throw configError(file, `"${key}" must be ${kind === 'list' ? 'a list of strings' : kind === 'number' ? 'a number above 0' : 'a non-empty string'}`);
+    if (!ok)
+      throw configError(
+        file,
+        `"${key}" must be ${kind === 'list' ? 'a list of strings' : kind === 'number' ? 'a number above 0' : 'a non-empty string'}`,
+      );
     out[key] = value as string | number | string[];
   }
   return out;
@@ -127,7 +133,9 @@ const MAX_SECONDS = 7 * 24 * 3600;
 function seconds(text: string | number, what: string): number {
   const n = typeof text === 'number' ? text : Number(text);
   if (!Number.isFinite(n) || n <= 0 || n > MAX_SECONDS) {
-    throw new UsageError(`${what} must be a number of seconds above 0 and at most ${MAX_SECONDS} (a week), got ${JSON.stringify(text)}`);
+    throw new UsageError(
+      `${what} must be a number of seconds above 0 and at most ${MAX_SECONDS} (a week), got ${JSON.stringify(text)}`,
+    );
   }
   return Math.round(n * 1000);
 }
@@ -140,12 +148,18 @@ function absolute(path: string, what: string): string {
 export type ReadText = (path: string) => string;
 
 /** Flags over the config file over the defaults. */
-export function resolveConfig(values: FlagValues, readText: ReadText = (p) => readFileSync(p, 'utf8'), platform: NodeJS.Platform = process.platform): HelperConfig {
+export function resolveConfig(
+  values: FlagValues,
+  readText: ReadText = (p) => readFileSync(p, 'utf8'),
+  platform: NodeJS.Platform = process.platform,
+): HelperConfig {
   const read = (path: string, what: string): string => {
     try {
       return readText(path);
     } catch (err) {
-      throw new UsageError(`cannot read the ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new UsageError(
+        `cannot read the ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   };
   const configPath = typeof values.config === 'string' ? values.config : undefined;
@@ -179,15 +193,22 @@ export function resolveConfig(values: FlagValues, readText: ReadText = (p) => re
   const keysFile = pick('keys-file', 'keys_file');
   if (typeof keysFile === 'string') trustedKeys.push(...parseKeysFile(read(keysFile, 'keys file'), keysFile));
   if (trustedKeys.length === 0) {
-    throw new UsageError('no trusted keys: pass --trusted-key BASE64 (repeatable) or --keys-file FILE, the same public keys the agent trusts');
+    throw new UsageError(
+      'no trusted keys: pass --trusted-key BASE64 (repeatable) or --keys-file FILE, the same public keys the agent trusts',
+    );
   }
   const installerArgs = list('installer-arg', 'installer_args') ?? d.installerArgs;
   if (!installerArgs.some((a) => a.includes('{pkg}'))) {
-    throw new UsageError('the installer arguments must contain {pkg}, which stands for the staged package (default: -pkg {pkg} -target /)');
+    throw new UsageError(
+      'the installer arguments must contain {pkg}, which stands for the staged package (default: -pkg {pkg} -target /)',
+    );
   }
   const group = pick('socket-group', 'socket_group');
   const channel = str('channel', 'channel', d.channel);
-  if (!new RegExp(CHANNEL_PATTERN).test(channel)) throw new UsageError(`--channel ${JSON.stringify(channel)} is not a channel name (lowercase letters, digits and dashes, e.g. stable or beta)`);
+  if (!new RegExp(CHANNEL_PATTERN).test(channel))
+    throw new UsageError(
+      `--channel ${JSON.stringify(channel)} is not a channel name (lowercase letters, digits and dashes, e.g. stable or beta)`,
+    );
   return {
     socketPath: absolute(str('socket', 'socket', d.socketPath), '--socket'),
     socketGroup: typeof group === 'string' ? group : null,
@@ -195,7 +216,8 @@ export function resolveConfig(values: FlagValues, readText: ReadText = (p) => re
     versionFile: absolute(str('version-file', 'version_file', d.versionFile), '--version-file'),
     installer: absolute(str('installer', 'installer', d.installer), '--installer'),
     installerArgs,
-    installerTimeoutMs: timeout === undefined ? d.installerTimeoutMs : seconds(timeout as string | number, '--installer-timeout'),
+    installerTimeoutMs:
+      timeout === undefined ? d.installerTimeoutMs : seconds(timeout as string | number, '--installer-timeout'),
     trustedKeys,
     channel,
     logFile: absolute(str('log-file', 'log_file', d.logFile), '--log-file'),

@@ -24,13 +24,17 @@ export function resolveGroup(group: string, platform: NodeJS.Platform = process.
   if (gid === null && platform === 'darwin') {
     try {
       // An argument list, never a shell: the group name cannot become a command.
-      const out = execFileSync('/usr/bin/dscl', ['.', '-read', `/Groups/${group}`, 'PrimaryGroupID'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const out = execFileSync('/usr/bin/dscl', ['.', '-read', `/Groups/${group}`, 'PrimaryGroupID'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       const m = /PrimaryGroupID:\s*(\d+)/.exec(out);
       gid = m ? Number(m[1]) : null;
     } catch {
       gid = null;
     }
   }
-  if (gid === null) throw new UsageError(`--socket-group: no group named "${group}"; create it or pass a numeric group id`);
+  if (gid === null)
+    throw new UsageError(`--socket-group: no group named "${group}"; create it or pass a numeric group id`);
   return gid;
 }

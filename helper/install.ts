@@ -51,7 +51,11 @@ export async function install(req: InstallRequest, deps: InstallDeps): Promise<I
   }
 }
 
-async function verifiedInstall(req: InstallRequest, installed: string | null, deps: InstallDeps): Promise<InstallSuccess> {
+async function verifiedInstall(
+  req: InstallRequest,
+  installed: string | null,
+  deps: InstallDeps,
+): Promise<InstallSuccess> {
   const { settings } = deps;
   // Forged, foreign-channel, expired or replayed manifests: the helper trusts nothing the agent
   // says and verifies with the same code and keys the agent uses (schema/manifest.ts).
@@ -65,15 +69,27 @@ async function verifiedInstall(req: InstallRequest, installed: string | null, de
   const release = releaseToInstall(verified.signed, req.version, installed);
   const staged = await stagePackage(req.pkg_path, settings.stagingDir, { size: release.size, sha256: release.sha256 });
   try {
-    const run = await deps.runInstaller(settings.installer, installerArgs(settings.installerArgs, staged), settings.installerTimeoutMs);
+    const run = await deps.runInstaller(
+      settings.installer,
+      installerArgs(settings.installerArgs, staged),
+      settings.installerTimeoutMs,
+    );
     const details = { output_tail: run.outputTail, ...(run.exitCode !== null ? { exit_code: run.exitCode } : {}) };
     if (run.spawnError !== undefined) {
       // The helper's own setup (gone, or no longer executable), not the package: its own code,
       // so the agent does not count it toward the package's cool-down.
-      throw new HelperError('INSTALLER_UNAVAILABLE', `the installer ${settings.installer} could not be started: ${run.spawnError}; check the helper's --installer`, details);
+      throw new HelperError(
+        'INSTALLER_UNAVAILABLE',
+        `the installer ${settings.installer} could not be started: ${run.spawnError}; check the helper's --installer`,
+        details,
+      );
     }
     if (run.timedOut) {
-      throw new HelperError('INSTALLER_TIMEOUT', `the installer ran longer than ${settings.installerTimeoutMs / 1000} s and was killed; the system may need a look`, details);
+      throw new HelperError(
+        'INSTALLER_TIMEOUT',
+        `the installer ran longer than ${settings.installerTimeoutMs / 1000} s and was killed; the system may need a look`,
+        details,
+      );
     }
     if (run.exitCode !== 0) {
       const how = run.exitCode === null ? `was ended by ${run.signal ?? 'a signal'}` : `exited with ${run.exitCode}`;
@@ -83,9 +99,21 @@ async function verifiedInstall(req: InstallRequest, installed: string | null, de
     // installed again at every check: report it, so the agent counts it toward the cool-down.
     const after = await deps.installedVersion();
     if (after === null || compareVersions(after, release.version) !== 0) {
-      throw new HelperError('INSTALL_NOT_EFFECTIVE', `the installer exited 0 but the installed version is ${after ?? 'unknown'}, not ${release.version}; the package does not install the release it is listed as`, details);
+      throw new HelperError(
+        'INSTALL_NOT_EFFECTIVE',
+        `the installer exited 0 but the installed version is ${after ?? 'unknown'}, not ${release.version}; the package does not install the release it is listed as`,
+        details,
+      );
     }
-    return { v: 1, id: req.id, ok: true, outcome: 'installed', version: release.version, exit_code: 0, output_tail: run.outputTail };
+    return {
+      v: 1,
+      id: req.id,
+      ok: true,
+      outcome: 'installed',
+      version: release.version,
+      exit_code: 0,
+      output_tail: run.outputTail,
+    };
   } finally {
     await removeStaged(staged);
   }
@@ -94,6 +122,7 @@ async function verifiedInstall(req: InstallRequest, installed: string | null, de
 /** Any error as a HelperError: our codes pass through, anything unexpected becomes INTERNAL. */
 export function asHelperError(err: unknown): HelperError {
   if (err instanceof HelperError) return err;
-  if (err instanceof MngdError && err.code.startsWith('MANIFEST_')) return new HelperError(err.code as HelperError['code'], err.message);
+  if (err instanceof MngdError && err.code.startsWith('MANIFEST_'))
+    return new HelperError(err.code as HelperError['code'], err.message);
   return new HelperError('INTERNAL', `unexpected error in the helper: ${messageOf(err)}`);
 }

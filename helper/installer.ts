@@ -44,7 +44,12 @@ export const runInstaller: InstallerRunner = (command, args, timeoutMs) =>
       for (const t of timers) clearTimeout(t);
       child.stdout?.destroy();
       child.stderr?.destroy();
-      const result: InstallerResult = { exitCode: exit?.code ?? null, signal: exit?.signal ?? null, timedOut, outputTail: tail.text() };
+      const result: InstallerResult = {
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        timedOut,
+        outputTail: tail.text(),
+      };
       if (spawnError !== undefined) result.spawnError = spawnError;
       resolve(result);
     };
@@ -95,7 +100,15 @@ export async function checkInstaller(path: string): Promise<void> {
     if (!(await stat(path)).isFile()) why = 'is not a file';
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    why = code === 'ENOENT' || code === 'ENOTDIR' ? `does not exist (${code})` : code === 'EACCES' ? 'is not executable (EACCES)' : `cannot be run (${code ?? (err as Error).message})`;
+    why =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `does not exist (${code})`
+        : code === 'EACCES'
+          ? 'is not executable (EACCES)'
+          : `cannot be run (${code ?? (err as Error).message})`;
   }
-  if (why !== null) throw new UsageError(`--installer ${path} ${why}; pass the absolute path of an executable installer (default ${DEFAULT_INSTALLER})`);
+  if (why !== null)
+    throw new UsageError(
+      `--installer ${path} ${why}; pass the absolute path of an executable installer (default ${DEFAULT_INSTALLER})`,
+    );
 }

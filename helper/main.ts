@@ -7,7 +7,8 @@ import { resolveGroup } from './group.js';
 import { install } from './install.js';
 import { checkInstaller, runInstaller } from './installer.js';
 import { fileLogger } from './log.js';
-import { defaultSocketPath, ping } from './protocol.js';
+import { ping } from './client.js';
+import { defaultSocketPath } from './protocol.js';
 import { startServer, type RunningServer } from './server.js';
 import { fileAcceptedStore, readInstalledVersion } from './state.js';
 
@@ -81,7 +82,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return 2;
   }
   try {
-    const options: ParseArgsConfig['options'] = { ...(cmd === 'serve' ? SERVE_OPTIONS : { socket: { type: 'string' } }), help: { type: 'boolean', short: 'h' } };
+    const options: ParseArgsConfig['options'] = {
+      ...(cmd === 'serve' ? SERVE_OPTIONS : { socket: { type: 'string' } }),
+      help: { type: 'boolean', short: 'h' },
+    };
     let parsed;
     try {
       parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false });
@@ -109,7 +113,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     await checkInstaller(config.installer);
     const running = await serve(config);
     const log = fileLogger(config.logFile);
-    log.line(`helper listening on ${config.socketPath} (channel ${config.channel}, ${config.trustedKeys.length} trusted key(s))`);
+    log.line(
+      `helper listening on ${config.socketPath} (channel ${config.channel}, ${config.trustedKeys.length} trusted key(s))`,
+    );
     io.stdout.write(`mngd-helper: listening on ${config.socketPath}\n`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {

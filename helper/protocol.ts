@@ -107,7 +107,12 @@ export class HelperError extends MngdError<HelperErrorCode> {
   }
 }
 
-export function errorReply(id: string | null, code: HelperErrorCode, message: string, details: { exit_code?: number; output_tail?: string } = {}): ErrorReply {
+export function errorReply(
+  id: string | null,
+  code: HelperErrorCode,
+  message: string,
+  details: { exit_code?: number; output_tail?: string } = {},
+): ErrorReply {
   const reply: ErrorReply = { v: PROTOCOL_VERSION, id, ok: false, error: { code, message } };
   if (details.exit_code !== undefined) reply.exit_code = details.exit_code;
   if (details.output_tail !== undefined) reply.output_tail = details.output_tail;
@@ -134,11 +139,17 @@ export function parseRequest(line: string): HelperRequest {
   try {
     data = JSON.parse(line);
   } catch (err) {
-    throw new HelperError('BAD_REQUEST', `request is not valid JSON (${(err as Error).message}); send one JSON object per line`);
+    throw new HelperError(
+      'BAD_REQUEST',
+      `request is not valid JSON (${(err as Error).message}); send one JSON object per line`,
+    );
   }
   if (!isRecord(data)) throw new HelperError('BAD_REQUEST', 'request must be a JSON object');
   if (data.v !== PROTOCOL_VERSION) {
-    throw new HelperError('UNSUPPORTED_VERSION', `protocol version ${JSON.stringify(data.v)} is not supported; this helper speaks "v": ${PROTOCOL_VERSION}`);
+    throw new HelperError(
+      'UNSUPPORTED_VERSION',
+      `protocol version ${JSON.stringify(data.v)} is not supported; this helper speaks "v": ${PROTOCOL_VERSION}`,
+    );
   }
   if (typeof data.id !== 'string' || !ID_RE.test(data.id)) {
     throw new HelperError('BAD_REQUEST', '"id" must be a string of 1 to 128 printable ASCII characters');
@@ -148,18 +159,32 @@ export function parseRequest(line: string): HelperRequest {
   if (data.type !== 'ping' && data.type !== 'install') {
     throw new HelperError('BAD_REQUEST', `"type" must be "ping" or "install", got ${JSON.stringify(data.type)}`);
   }
-  if (unknown.length > 0) throw new HelperError('BAD_REQUEST', `unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} in a ${data.type} request`);
+  if (unknown.length > 0)
+    throw new HelperError(
+      'BAD_REQUEST',
+      `unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} in a ${data.type} request`,
+    );
   if (data.type === 'ping') return { v: 1, id: data.id, type: 'ping' };
   if (typeof data.manifest !== 'string' || data.manifest === '') {
     throw new HelperError('BAD_REQUEST', '"manifest" must be the raw manifest text as downloaded');
   }
   if (typeof data.version !== 'string' || !isVersion(data.version)) {
-    throw new HelperError('BAD_REQUEST', `"version" must be a version such as 1.0.3, got ${JSON.stringify(data.version)}`);
+    throw new HelperError(
+      'BAD_REQUEST',
+      `"version" must be a version such as 1.0.3, got ${JSON.stringify(data.version)}`,
+    );
   }
   if (typeof data.pkg_path !== 'string' || !isAbsolute(data.pkg_path) || data.pkg_path.includes('\0')) {
     throw new HelperError('BAD_REQUEST', `"pkg_path" must be an absolute path, got ${JSON.stringify(data.pkg_path)}`);
   }
-  return { v: 1, id: data.id, type: 'install', manifest: data.manifest, version: data.version, pkg_path: data.pkg_path };
+  return {
+    v: 1,
+    id: data.id,
+    type: 'install',
+    manifest: data.manifest,
+    version: data.version,
+    pkg_path: data.pkg_path,
+  };
 }
 
 /**
@@ -183,9 +208,16 @@ export function parseResponse(line: string): HelperResponse | null {
   }
   if (data.ok !== true || typeof data.id !== 'string') return null;
   if ('installed_version' in data) {
-    return data.installed_version === null || typeof data.installed_version === 'string' ? (data as unknown as PingReply) : null;
+    return data.installed_version === null || typeof data.installed_version === 'string'
+      ? (data as unknown as PingReply)
+      : null;
   }
-  if (data.outcome === 'installed' && typeof data.version === 'string' && data.exit_code === 0 && typeof data.output_tail === 'string') {
+  if (
+    data.outcome === 'installed' &&
+    typeof data.version === 'string' &&
+    data.exit_code === 0 &&
+    typeof data.output_tail === 'string'
+  ) {
     return data as unknown as InstallSuccess;
   }
   return null;
@@ -202,6 +234,3 @@ export function defaultVersionFile(platform: NodeJS.Platform = process.platform)
 export function defaultSocketPath(platform: NodeJS.Platform = process.platform): string {
   return platform === 'darwin' ? '/var/run/com.mngd.helper.sock' : '/run/mngd/helper.sock';
 }
-
-// The client lives in its own file; re-exported so callers need one import.
-export { requestInstall, ping, type ClientOptions, type InstallParams } from './client.js';

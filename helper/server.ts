@@ -108,7 +108,14 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const armIdle = (): void => {
       if (deadline !== null) clearTimeout(deadline);
       deadline = setTimeout(() => {
-        refuseAndClose(sock, errorReply(null, 'IDLE_TIMEOUT', `no complete request within ${deps.idleTimeoutMs} ms; send one JSON request per line`));
+        refuseAndClose(
+          sock,
+          errorReply(
+            null,
+            'IDLE_TIMEOUT',
+            `no complete request within ${deps.idleTimeoutMs} ms; send one JSON request per line`,
+          ),
+        );
       }, deps.idleTimeoutMs);
     };
     const disarmIdle = (): void => {
@@ -156,14 +163,28 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       // Memory exhaustion: a request is bounded; past the bound the connection is refused and closed.
       if (!newline && size > MAX_REQUEST_BYTES) {
         chunks = [];
-        refuseAndClose(sock, errorReply(null, 'REQUEST_TOO_LARGE', `request exceeds ${MAX_REQUEST_BYTES} bytes; a request is one JSON line of at most 2 MiB`));
+        refuseAndClose(
+          sock,
+          errorReply(
+            null,
+            'REQUEST_TOO_LARGE',
+            `request exceeds ${MAX_REQUEST_BYTES} bytes; a request is one JSON line of at most 2 MiB`,
+          ),
+        );
         return;
       }
       if (newline && !working) {
         const firstLine = Buffer.concat(chunks).indexOf(0x0a);
         if (firstLine > MAX_REQUEST_BYTES) {
           chunks = [];
-          refuseAndClose(sock, errorReply(null, 'REQUEST_TOO_LARGE', `request exceeds ${MAX_REQUEST_BYTES} bytes; a request is one JSON line of at most 2 MiB`));
+          refuseAndClose(
+            sock,
+            errorReply(
+              null,
+              'REQUEST_TOO_LARGE',
+              `request exceeds ${MAX_REQUEST_BYTES} bytes; a request is one JSON line of at most 2 MiB`,
+            ),
+          );
           return;
         }
         void pump();

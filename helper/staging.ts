@@ -43,9 +43,13 @@ async function openPackage(pkgPath: string): Promise<fs.FileHandle> {
     handle = await fs.open(pkgPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new HelperError('PKG_NOT_FOUND', `package ${pkgPath} does not exist; download it again`);
+    if (code === 'ENOENT')
+      throw new HelperError('PKG_NOT_FOUND', `package ${pkgPath} does not exist; download it again`);
     if (code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE') {
-      throw new HelperError('PKG_UNSAFE_PATH', `package ${pkgPath} is a symbolic link; links are never followed: pass the path of the file itself`);
+      throw new HelperError(
+        'PKG_UNSAFE_PATH',
+        `package ${pkgPath} is a symbolic link; links are never followed: pass the path of the file itself`,
+      );
     }
     throw new HelperError('PKG_NOT_FOUND', `package ${pkgPath} cannot be opened (${code ?? (err as Error).message})`);
   }
@@ -72,7 +76,11 @@ export async function stagePackage(pkgPath: string, stagingDir: string, expected
   const source = await openPackage(pkgPath);
   try {
     // O_EXCL | O_NOFOLLOW: the name is fresh; nothing planted can be written through.
-    const out = await fs.open(staged, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW, 0o600);
+    const out = await fs.open(
+      staged,
+      constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       const buf = Buffer.alloc(COPY_CHUNK);
       let copied = 0;
@@ -82,7 +90,10 @@ export async function stagePackage(pkgPath: string, stagingDir: string, expected
         copied += bytesRead;
         // A package growing past its declared size (endless data) is stopped, not copied on.
         if (copied > expected.size) {
-          throw new HelperError('PKG_SIZE_MISMATCH', `package ${pkgPath} is larger than the ${expected.size} bytes the manifest declares`);
+          throw new HelperError(
+            'PKG_SIZE_MISMATCH',
+            `package ${pkgPath} is larger than the ${expected.size} bytes the manifest declares`,
+          );
         }
         await out.write(buf, 0, bytesRead);
       }
@@ -105,7 +116,10 @@ async function verifyCopy(out: fs.FileHandle, pkgPath: string, expected: Expecte
   const st = await out.stat();
   if (st.size !== expected.size) {
     // The actual size is not echoed either: any local user may name any file the helper (root) can read.
-    throw new HelperError('PKG_SIZE_MISMATCH', `package ${pkgPath} does not have the size the manifest declares (${expected.size} bytes): download it again`);
+    throw new HelperError(
+      'PKG_SIZE_MISMATCH',
+      `package ${pkgPath} does not have the size the manifest declares (${expected.size} bytes): download it again`,
+    );
   }
   const hash = createHash('sha256');
   const buf = Buffer.alloc(COPY_CHUNK);

@@ -34,7 +34,12 @@ export function fileAcceptedStore(stateDir: string, channel: string): AcceptedSt
         throw err;
       }
       const data = JSON.parse(text) as Partial<AcceptedManifest> | null;
-      if (data === null || typeof data !== 'object' || typeof data.sequence !== 'number' || typeof data.digest !== 'string') {
+      if (
+        data === null ||
+        typeof data !== 'object' ||
+        typeof data.sequence !== 'number' ||
+        typeof data.digest !== 'string'
+      ) {
         throw new Error(`${file} is not a record of an accepted manifest; delete it to start over`);
       }
       return { sequence: data.sequence, digest: data.digest };

@@ -62,7 +62,11 @@ export function signingKeyFromText(text: string): SigningKey {
     );
   }
   const seed = strictBase64(t.slice(PRIVATE_KEY_PREFIX.length), 32, 'signing key');
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const key = createPublicKey(privateKey);
   const raw = rawPublicKey(key);
   return { keyid: keyIdOf(raw), public_key: raw.toString('base64'), key, privateKey };
@@ -81,5 +85,9 @@ export function generateSigningKey(): { privateKeyText: string; keyid: string; p
   const der = privateKey.export({ type: 'pkcs8', format: 'der' });
   const seed = der.subarray(der.length - 32);
   const raw = rawPublicKey(publicKey);
-  return { privateKeyText: PRIVATE_KEY_PREFIX + seed.toString('base64'), keyid: keyIdOf(raw), public_key: raw.toString('base64') };
+  return {
+    privateKeyText: PRIVATE_KEY_PREFIX + seed.toString('base64'),
+    keyid: keyIdOf(raw),
+    public_key: raw.toString('base64'),
+  };
 }

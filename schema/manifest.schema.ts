@@ -19,7 +19,16 @@ export const manifestSchema = {
     signed: {
       type: 'object',
       additionalProperties: false,
-      required: ['type', 'spec', 'channel', 'sequence', 'published_at', 'expires_at', 'min_required_version', 'releases'],
+      required: [
+        'type',
+        'spec',
+        'channel',
+        'sequence',
+        'published_at',
+        'expires_at',
+        'min_required_version',
+        'releases',
+      ],
       properties: {
         type: { const: MANIFEST_TYPE },
         spec: { const: MANIFEST_SPEC },

@@ -52,7 +52,10 @@ export function verifyManifest(raw: Buffer | string, opts: VerifyOptions): Verif
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
   // Endless data: a manifest is small; refuse before parsing anything bigger.
   if (bytes.length > MAX_MANIFEST_BYTES) {
-    throw new ManifestError('MANIFEST_TOO_LARGE', `manifest is ${bytes.length} bytes; at most ${MAX_MANIFEST_BYTES} are accepted`);
+    throw new ManifestError(
+      'MANIFEST_TOO_LARGE',
+      `manifest is ${bytes.length} bytes; at most ${MAX_MANIFEST_BYTES} are accepted`,
+    );
   }
   let data: unknown;
   try {
@@ -61,7 +64,10 @@ export function verifyManifest(raw: Buffer | string, opts: VerifyOptions): Verif
     throw new ManifestError('MANIFEST_MALFORMED', `manifest is not valid UTF-8 JSON: ${(err as Error).message}`);
   }
   if (!validateManifest(data)) {
-    throw new ManifestError('MANIFEST_SCHEMA', `manifest does not match the schema: ${describeSchemaErrors(validateManifest.errors)}`);
+    throw new ManifestError(
+      'MANIFEST_SCHEMA',
+      `manifest does not match the schema: ${describeSchemaErrors(validateManifest.errors)}`,
+    );
   }
   const manifest = data;
   // Forged manifest: only a valid signature from a trusted key counts.
@@ -76,12 +82,18 @@ export function verifyManifest(raw: Buffer | string, opts: VerifyOptions): Verif
   const signed = manifest.signed;
   // Mix-and-match: a validly signed manifest of another channel must not be served as ours.
   if (signed.channel !== opts.channel) {
-    throw new ManifestError('MANIFEST_CHANNEL', `manifest is for channel "${signed.channel}", expected "${opts.channel}"`);
+    throw new ManifestError(
+      'MANIFEST_CHANNEL',
+      `manifest is for channel "${signed.channel}", expected "${opts.channel}"`,
+    );
   }
   // Freeze: an old, validly signed manifest replayed forever would hide every new release.
   const expires = Date.parse(signed.expires_at);
   if (!(expires > opts.now.getTime())) {
-    throw new ManifestError('MANIFEST_EXPIRED', `manifest expired at ${signed.expires_at} (now ${opts.now.toISOString()})`);
+    throw new ManifestError(
+      'MANIFEST_EXPIRED',
+      `manifest expired at ${signed.expires_at} (now ${opts.now.toISOString()})`,
+    );
   }
   const digest = signedDigest(signed);
   const prev = opts.previous;

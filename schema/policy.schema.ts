@@ -11,7 +11,7 @@ export const policySchema = {
   required: ['allowed_url_prefixes', 'channels', 'trusted_keys'],
   properties: {
     allowed_url_prefixes: {
-      description: 'A release\'s download_url must start with one of these https:// prefixes',
+      description: "A release's download_url must start with one of these https:// prefixes",
       type: 'array',
       minItems: 1,
       items: { type: 'string', pattern: '^https://[^\\s#@]+/$' },
@@ -28,7 +28,13 @@ export const policySchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        lifetime_days: { description: 'expires_at = publish time + this', type: 'integer', minimum: 1, maximum: 365, default: 14 },
+        lifetime_days: {
+          description: 'expires_at = publish time + this',
+          type: 'integer',
+          minimum: 1,
+          maximum: 365,
+          default: 14,
+        },
         refresh_window_days: {
           description: 'publish --refresh re-signs when expiry is this close',
           type: 'integer',

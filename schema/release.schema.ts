@@ -20,7 +20,7 @@ export const releaseSchema = {
       pattern: VERSION_PATTERN,
     },
     download_url: {
-      description: 'https:// URL of the pkg, under one of the policy\'s allowed prefixes; fetched without credentials',
+      description: "https:// URL of the pkg, under one of the policy's allowed prefixes; fetched without credentials",
       type: 'string',
       pattern: '^https://\\S+$',
       maxLength: 2048,
@@ -42,7 +42,7 @@ export const releaseSchema = {
       maxLength: MAX_RELEASE_NOTES_BYTES,
     },
     min_required_version: {
-      description: 'Agents below this version must update before they check in (at most this release\'s version)',
+      description: "Agents below this version must update before they check in (at most this release's version)",
       type: 'string',
       pattern: VERSION_PATTERN,
     },
@@ -52,7 +52,7 @@ export const releaseSchema = {
       default: true,
     },
     channel: {
-      description: 'One of the policy\'s channels',
+      description: "One of the policy's channels",
       type: 'string',
       pattern: CHANNEL_PATTERN,
       default: 'stable',

@@ -39,7 +39,12 @@ export const MANIFEST_DEFAULTS: ManifestSettings = {
 };
 
 export function withReleaseDefaults(file: ReleaseFile): Release {
-  return { ...file, active: file.active ?? true, channel: file.channel ?? 'stable', rollout_percent: file.rollout_percent ?? 100 };
+  return {
+    ...file,
+    active: file.active ?? true,
+    channel: file.channel ?? 'stable',
+    rollout_percent: file.rollout_percent ?? 100,
+  };
 }
 
 export function withPolicyDefaults(file: PolicyFile): Policy {

@@ -73,7 +73,10 @@ export function versionSortKey(version: string): string {
 /** Sorts newest first (a copy, stable), by `versionOf` (default: the item's `version`). */
 export function sortNewestFirst<T extends { version: string }>(items: readonly T[]): T[];
 export function sortNewestFirst<T>(items: readonly T[], versionOf: (item: T) => string): T[];
-export function sortNewestFirst<T>(items: readonly T[], versionOf: (item: T) => string = (item) => (item as { version: string }).version): T[] {
+export function sortNewestFirst<T>(
+  items: readonly T[],
+  versionOf: (item: T) => string = (item) => (item as { version: string }).version,
+): T[] {
   // One key per item, then string compares: thousands of releases sort without re-parsing.
   return items
     .map((item) => ({ item, key: versionSortKey(versionOf(item)) }))

@@ -40,7 +40,9 @@ try {
     ].join('\n'),
   );
 } catch (err) {
-  process.stderr.write(`\nThe demo failed: ${err instanceof Error ? err.message : String(err)}\nIts workspace is ${dir}.\n`);
+  process.stderr.write(
+    `\nThe demo failed: ${err instanceof Error ? err.message : String(err)}\nIts workspace is ${dir}.\n`,
+  );
   process.exitCode = 1;
 }
 

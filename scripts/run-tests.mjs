@@ -17,11 +17,11 @@ const files = [];
   }
 })(dist);
 const filters = process.argv.slice(2);
-const chosen = files
-  .filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s)))
-  .sort();
+const chosen = files.filter((f) => filters.length === 0 || filters.some((s) => relative(root, f).includes(s))).sort();
 if (chosen.length === 0) {
-  console.error(`run-tests: no test files under ${dist} match ${filters.join(' ') || '(all)'}; run "npm run build" first`);
+  console.error(
+    `run-tests: no test files under ${dist} match ${filters.join(' ') || '(all)'}; run "npm run build" first`,
+  );
   process.exit(2);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '4';

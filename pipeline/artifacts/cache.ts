@@ -41,7 +41,10 @@ function isEntry(v: unknown): v is CacheEntry {
   );
 }
 
-export function memoryCache(initial: Record<string, CacheEntry> = {}, persist?: (entries: Record<string, CacheEntry>) => Promise<void>): ArtifactCache {
+export function memoryCache(
+  initial: Record<string, CacheEntry> = {},
+  persist?: (entries: Record<string, CacheEntry>) => Promise<void>,
+): ArtifactCache {
   const entries = new Map(Object.entries(initial));
   let dirty = false;
   return {

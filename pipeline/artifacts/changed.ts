@@ -19,10 +19,13 @@ function git(cwd: string, args: string[]): Promise<{ ok: boolean; stdout: string
 export async function changedFiles(root: string, releasesDir: string, ref: string): Promise<string[]> {
   // Threat: a "ref" such as --output=FILE would be read by git as an option and write a file.
   if (ref === '' || ref.startsWith('-')) {
-    throw new UsageError(`--changed-since "${ref}" is not a git ref; expected a branch, tag or commit such as origin/main`);
+    throw new UsageError(
+      `--changed-since "${ref}" is not a git ref; expected a branch, tag or commit such as origin/main`,
+    );
   }
   const verify = await git(root, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-  if (verify.missing) throw new ExternalError('GIT_UNAVAILABLE', 'git is not installed or not on PATH; --changed-since needs it');
+  if (verify.missing)
+    throw new ExternalError('GIT_UNAVAILABLE', 'git is not installed or not on PATH; --changed-since needs it');
   if (!verify.ok) {
     const why = verify.stderr.trim().split('\n')[0] ?? '';
     throw new UsageError(

@@ -69,7 +69,15 @@ export function problemForHttpError(lr: LoadedRelease, err: HttpError): { outcom
     case 'HTTP_INSECURE_URL':
     case 'HTTP_INSECURE_REDIRECT':
     case 'HTTP_TOO_MANY_REDIRECTS':
-      return { outcome: 'mismatch', problem: problem(lr, 'download_url', 'ARTIFACT_INSECURE_URL', `${err.message}; agents refuse it too, so point download_url at the final https URL`) };
+      return {
+        outcome: 'mismatch',
+        problem: problem(
+          lr,
+          'download_url',
+          'ARTIFACT_INSECURE_URL',
+          `${err.message}; agents refuse it too, so point download_url at the final https URL`,
+        ),
+      };
     case 'HTTP_STATUS':
       if (isClientStatus(err.status)) {
         const notFound = err.status === 404 || err.status === 410;
@@ -91,7 +99,12 @@ export function problemForHttpError(lr: LoadedRelease, err: HttpError): { outcom
   }
   return {
     outcome: 'unreachable',
-    problem: problem(lr, 'download_url', 'ARTIFACT_UNREACHABLE', `could not verify the package (${err.code}): ${err.message}; nothing is known to be wrong with the release file`),
+    problem: problem(
+      lr,
+      'download_url',
+      'ARTIFACT_UNREACHABLE',
+      `could not verify the package (${err.code}): ${err.message}; nothing is known to be wrong with the release file`,
+    ),
   };
 }
 
@@ -102,7 +115,12 @@ export async function checkArtifact(lr: LoadedRelease, deps: CheckDeps): Promise
   const cached = deps.cache?.get(download_url, sha256, size);
   const hash = createHash('sha256');
   let bytes = 0;
-  const done = (r: Omit<ArtifactResult, keyof typeof base | 'ms' | 'bytes'>): ArtifactResult => ({ ...base, ...r, bytes, ms: Date.now() - started });
+  const done = (r: Omit<ArtifactResult, keyof typeof base | 'ms' | 'bytes'>): ArtifactResult => ({
+    ...base,
+    ...r,
+    bytes,
+    ms: Date.now() - started,
+  });
   try {
     const res = await deps.http.stream(download_url, {
       maxBytes: size,
@@ -111,7 +129,11 @@ export async function checkArtifact(lr: LoadedRelease, deps: CheckDeps): Promise
         bytes += chunk.length;
       },
       ...(deps.onProgress ? { onProgress: (p: { bytes: number }) => deps.onProgress?.(p.bytes) } : {}),
-      ...(cached?.etag !== undefined ? { etag: cached.etag } : cached?.lastModified !== undefined ? { lastModified: cached.lastModified } : {}),
+      ...(cached?.etag !== undefined
+        ? { etag: cached.etag }
+        : cached?.lastModified !== undefined
+          ? { lastModified: cached.lastModified }
+          : {}),
     });
     if (res.status === 304) return done({ outcome: 'cached' });
     const actual = hash.digest('hex');

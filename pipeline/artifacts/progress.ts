@@ -2,7 +2,10 @@
  * What verify-artifacts shows while it runs: on a terminal one status line rewritten in place
  * (bytes of total, rate); elsewhere (CI logs) one line per artifact as it finishes.
  */
-import type { Output } from '../cli/command.js';
+/** Where progress lines go (a command's stderr). */
+export interface Output {
+  write(text: string): void;
+}
 import { formatProblem } from '../releases/problems.js';
 import type { LoadedRelease } from '../releases/release-set.js';
 import type { ArtifactResult } from './check.js';
@@ -35,7 +38,10 @@ export function resultLine(r: ArtifactResult): string {
   }
 }
 
-export function createReporter(out: Output, opts: { isTTY: boolean; total: number; now?: () => number }): ArtifactReporter & { finish(): void } {
+export function createReporter(
+  out: Output,
+  opts: { isTTY: boolean; total: number; now?: () => number },
+): ArtifactReporter & { finish(): void } {
   const now = opts.now ?? Date.now;
   if (!opts.isTTY) return { done: (r) => out.write(`${resultLine(r)}\n`), finish: () => undefined };
   const started = now();

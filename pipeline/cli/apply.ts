@@ -49,7 +49,13 @@ export async function runApply(steps: Steps, onStep: (o: StepOutcome) => void = 
         outcome = { step, status: failed ? 'failed' : 'done', summary: r.summary, details: r.details ?? [] };
       } catch (err) {
         exitCode = exitCodeOf(err);
-        outcome = { step, status: 'failed', summary: messageOf(err), details: [], ...(err instanceof MngdError ? { code: err.code } : {}) };
+        outcome = {
+          step,
+          status: 'failed',
+          summary: messageOf(err),
+          details: [],
+          ...(err instanceof MngdError ? { code: err.code } : {}),
+        };
       }
     }
     outcomes.push(outcome);

@@ -78,7 +78,9 @@ export async function readableFile(cwd: string, path: string | undefined, name: 
   try {
     await access(abs, constants.R_OK);
   } catch {
-    throw new UsageError(`--${name} ${path}: cannot read that file; expected a PEM file of the extra CA certificate(s)`);
+    throw new UsageError(
+      `--${name} ${path}: cannot read that file; expected a PEM file of the extra CA certificate(s)`,
+    );
   }
   return abs;
 }

@@ -18,7 +18,6 @@ Exit status: 0 done; 1 the releases are invalid or a check failed (fix the pull 
 2 the command was called wrongly; 3 an outside system failed (retry the job).
 `;
 
-
 export async function runCli(argv: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
@@ -29,7 +28,9 @@ export async function runCli(argv: readonly string[], ctx: CommandContext): Prom
   if (entry === undefined) {
     const names = commands.map((c) => c.name);
     const guess = closest(name, names);
-    ctx.stderr.write(`mngd-release: unknown command "${name}"${guess !== null ? `: did you mean "${guess}"?` : ''} Commands: ${names.join(', ')}.\nRun "mngd-release --help" for more.\n`);
+    ctx.stderr.write(
+      `mngd-release: unknown command "${name}"${guess !== null ? `: did you mean "${guess}"?` : ''} Commands: ${names.join(', ')}.\nRun "mngd-release --help" for more.\n`,
+    );
     return EXIT.USAGE;
   }
   const command: Command = await entry.load();
@@ -38,7 +39,9 @@ export async function runCli(argv: readonly string[], ctx: CommandContext): Prom
   try {
     parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
   } catch (err) {
-    ctx.stderr.write(`mngd-release ${name}: ${flagsError(err, options)}\nRun "mngd-release ${name} --help" for usage.\n`);
+    ctx.stderr.write(
+      `mngd-release ${name}: ${flagsError(err, options)}\nRun "mngd-release ${name} --help" for usage.\n`,
+    );
     return EXIT.USAGE;
   }
   if (parsed.values['help'] === true) {
@@ -61,8 +64,10 @@ export async function runCli(argv: readonly string[], ctx: CommandContext): Prom
     const tag = err instanceof MngdError ? ` [${err.code}]` : '';
     ctx.stderr.write(`mngd-release ${name}: ${messageOf(err)}${tag}\n`);
     // A setting outside the command line (DB_SETTINGS, STORE_NO_CREDENTIALS) is not helped by --help.
-    if (code === EXIT.USAGE && (err as MngdError).code === 'USAGE') ctx.stderr.write(`Run "mngd-release ${name} --help" for usage.\n`);
-    if (code === EXIT.EXTERNAL) ctx.stderr.write('This is an outside failure: re-run the job once the system is back.\n');
+    if (code === EXIT.USAGE && (err as MngdError).code === 'USAGE')
+      ctx.stderr.write(`Run "mngd-release ${name} --help" for usage.\n`);
+    if (code === EXIT.EXTERNAL)
+      ctx.stderr.write('This is an outside failure: re-run the job once the system is back.\n');
     return code;
   }
 }

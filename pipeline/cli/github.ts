@@ -41,8 +41,11 @@ export async function annotate(problems: readonly Problem[]): Promise<void> {
 /** Cuts Markdown to the summary limit on a line boundary, saying so. */
 export function fitSummary(markdown: string, limit = SUMMARY_LIMIT_BYTES): string {
   if (Buffer.byteLength(markdown) <= limit) return markdown;
-  const note = '\n\n… the summary was cut here to stay under GitHub\'s 1 MiB limit; run the command with --json for the full output.\n';
-  let cut = Buffer.from(markdown).subarray(0, limit - Buffer.byteLength(note)).toString('utf8');
+  const note =
+    "\n\n… the summary was cut here to stay under GitHub's 1 MiB limit; run the command with --json for the full output.\n";
+  let cut = Buffer.from(markdown)
+    .subarray(0, limit - Buffer.byteLength(note))
+    .toString('utf8');
   cut = cut.slice(0, Math.max(0, cut.lastIndexOf('\n')));
   return cut + note;
 }
@@ -55,16 +58,8 @@ export async function appendSummary(markdown: string): Promise<void> {
     await (await actionsCore()).summary.addRaw(fitSummary(markdown), true).write();
   } catch (err) {
     // The summary is a courtesy: a runner that cannot take it must not change the command's result.
-    process.stderr.write(`warning: could not write the job summary to ${file}: ${messageOf(err)}; the result above stands\n`);
+    process.stderr.write(
+      `warning: could not write the job summary to ${file}: ${messageOf(err)}; the result above stands\n`,
+    );
   }
-}
-
-/** Markdown table of problems for the summary. */
-export function problemsMarkdown(problems: readonly Problem[]): string {
-  if (problems.length === 0) return '';
-  const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const rows = problems.map(
-    (p) => `| ${p.severity === 'error' ? '❌' : '⚠️'} | \`${esc(p.file)}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : ''}\` | \`${p.code}\` | ${esc(p.message)} |`,
-  );
-  return ['| | where | code | problem |', '|---|---|---|---|', ...rows].join('\n') + '\n';
 }

@@ -10,13 +10,21 @@ import type { ReleaseSet } from '../releases/release-set.js';
 import { plural, reportProblems } from './report.js';
 
 /** The release set, or null after printing its problems: plan and sync never run on invalid releases. */
-export async function loadValidSet(args: Parsed, ctx: CommandContext, json: boolean, command: string): Promise<ReleaseSet | null> {
+export async function loadValidSet(
+  args: Parsed,
+  ctx: CommandContext,
+  json: boolean,
+  command: string,
+): Promise<ReleaseSet | null> {
   const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
   if (!hasErrors(set.problems)) return set;
   await reportProblems(ctx, `mngd-release ${command}`, set.problems, { json });
   const errors = set.problems.filter((p) => p.severity === 'error');
   if (json) ctx.stdout.write(`${JSON.stringify({ ok: false, problems: set.problems }, null, 2)}\n`);
-  else ctx.stderr.write(`\n${plural(errors.length, 'problem')} in the release files: ${command} needs valid releases. Fix them ("mngd-release validate"), then run it again.\n`);
+  else
+    ctx.stderr.write(
+      `\n${plural(errors.length, 'problem')} in the release files: ${command} needs valid releases. Fix them ("mngd-release validate"), then run it again.\n`,
+    );
   return null;
 }
 
@@ -37,7 +45,9 @@ export interface PlanReport {
 export async function emitPlan(ctx: CommandContext, json: boolean, r: PlanReport): Promise<void> {
   const problems = blockingProblems(r.plan);
   if (json) {
-    ctx.stdout.write(`${JSON.stringify({ ok: problems.length === 0, target: r.target, ...r.extra, plan: r.plan }, null, 2)}\n`);
+    ctx.stdout.write(
+      `${JSON.stringify({ ok: problems.length === 0, target: r.target, ...r.extra, plan: r.plan }, null, 2)}\n`,
+    );
   } else {
     ctx.stdout.write(renderPlanText(r.plan, { target: r.target }));
     if (r.footer) ctx.stdout.write(`\n${r.footer}\n`);

@@ -1,9 +1,15 @@
 /** Printing problems the three ways a user meets them: terminal text, --json, and GitHub annotations + summary. */
 import type { CommandContext } from './command.js';
-import { annotate, appendSummary, onGitHub, problemsMarkdown } from './github.js';
+import { annotate, appendSummary, onGitHub } from './github.js';
+import { problemsMarkdown } from '../releases/problems.js';
 import { formatProblem, type Problem } from '../releases/problems.js';
 
-export async function reportProblems(ctx: CommandContext, title: string, problems: readonly Problem[], opts: { json: boolean }): Promise<void> {
+export async function reportProblems(
+  ctx: CommandContext,
+  title: string,
+  problems: readonly Problem[],
+  opts: { json: boolean },
+): Promise<void> {
   if (!opts.json) for (const p of problems) ctx.stderr.write(`${formatProblem(p)}\n`);
   if (onGitHub(ctx.env)) {
     await annotate(problems);

@@ -35,12 +35,20 @@ export interface Loaded {
 }
 
 /** Loads releases/ and refuses to go on when any file is invalid (exit 1, problems printed). */
-export async function loadValid(ctx: CommandContext, title: string, releasesDir: string | undefined, json: boolean): Promise<Loaded> {
+export async function loadValid(
+  ctx: CommandContext,
+  title: string,
+  releasesDir: string | undefined,
+  json: boolean,
+): Promise<Loaded> {
   const set = await loadReleaseSet(ctx.cwd, { releasesDir });
   if (hasErrors(set.problems) || set.policy === null) {
     await reportProblems(ctx, title, set.problems, { json });
     const n = set.problems.filter((p) => p.severity === 'error').length;
-    throw new ValidationError('RELEASES_INVALID', `${n} problem(s) in releases/: nothing was done; fix them ("mngd-release validate") and run again`);
+    throw new ValidationError(
+      'RELEASES_INVALID',
+      `${n} problem(s) in releases/: nothing was done; fix them ("mngd-release validate") and run again`,
+    );
   }
   return { set, policy: set.policy, releases: set.releases.map((r) => r.release) };
 }
@@ -58,7 +66,11 @@ export function preparePublish(ctx: CommandContext, loaded: Loaded, flags: Targe
   return { keys, target, store };
 }
 
-export function openTarget(ctx: CommandContext, loaded: Loaded, flags: TargetFlags): { target: Target; store: ObjectStore } {
+export function openTarget(
+  ctx: CommandContext,
+  loaded: Loaded,
+  flags: TargetFlags,
+): { target: Target; store: ObjectStore } {
   const target = chooseTarget({ flag: flags.target, root: loaded.set.root, env: ctx.env, policy: loaded.policy });
   const store = openStore(target, ctx.env, loaded.policy, { endpoint: flags.endpoint });
   return { target, store };

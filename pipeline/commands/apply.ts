@@ -8,7 +8,7 @@ import { publishManifests } from '../manifests/publish.js';
 import { channelLine, publishMarkdown } from '../manifests/report.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
 import { SyncRefusedError, syncReleases } from '../table/sync.js';
-import { stateDir } from '../cli/state-dir.js';
+import { stateDir } from '../state-dir.js';
 import { verifyArtifacts } from '../artifacts/verify.js';
 import { DATABASE_HELP } from './plan.js';
 
@@ -59,14 +59,22 @@ Example:
     const loaded = await loadValid(ctx, 'mngd-release apply', str(args, 'releases'), json);
     const { set, policy, releases } = loaded;
     // Before any step: a bad key or target must not leave a synced table with stale manifests.
-    const { keys, store } = preparePublish(ctx, loaded, { target: str(args, 'target'), endpoint: str(args, 'endpoint') });
+    const { keys, store } = preparePublish(ctx, loaded, {
+      target: str(args, 'target'),
+      endpoint: str(args, 'endpoint'),
+    });
     const annotations: Problem[] = [];
     let publishTable = '';
     try {
       const result = await runApply(
         {
           'verify-artifacts': async () => {
-            const report = await verifyArtifacts(set, { scope: { kind: 'manifest' }, stateDir: stateDir(set.root, ctx.env), now: ctx.now, ...(caFile ? { caFile } : {}) });
+            const report = await verifyArtifacts(set, {
+              scope: { kind: 'manifest' },
+              stateDir: stateDir(set.root, ctx.env),
+              now: ctx.now,
+              ...(caFile ? { caFile } : {}),
+            });
             annotations.push(...report.problems);
             const c = report.counts;
             return {
@@ -93,7 +101,14 @@ Example:
           },
           publish: async () => {
             // The time of the publish itself, not of the start: verify-artifacts may take minutes.
-            const done = await publishManifests({ releases, policy, keys, store, now: ctx.now(), refresh: flag(args, 'refresh') });
+            const done = await publishManifests({
+              releases,
+              policy,
+              keys,
+              store,
+              now: ctx.now(),
+              refresh: flag(args, 'refresh'),
+            });
             publishTable = publishMarkdown(store.location, done);
             const written = done.filter((r) => r.action !== 'unchanged');
             return {
@@ -109,12 +124,29 @@ Example:
         },
       );
       const last = stopLine(result);
-      if (json) ctx.stdout.write(`${JSON.stringify({ ok: result.exitCode === 0, exitCode: result.exitCode, steps: result.outcomes }, null, 2)}\n`);
+      if (json)
+        ctx.stdout.write(
+          `${JSON.stringify({ ok: result.exitCode === 0, exitCode: result.exitCode, steps: result.outcomes }, null, 2)}\n`,
+        );
       else (result.exitCode === 0 ? ctx.stdout : ctx.stderr).write(`${last}\n`);
       if (onGitHub(ctx.env)) {
         await annotate(annotations);
-        const rows = result.outcomes.map((o) => `| ${MARK[o.status]} | ${o.step} | ${o.summary.replace(/\|/g, '\\|')} |`);
-        await appendSummary(['## mngd-release apply', '', '| | step | result |', '|---|---|---|', ...rows, '', last, '', publishTable].join('\n'));
+        const rows = result.outcomes.map(
+          (o) => `| ${MARK[o.status]} | ${o.step} | ${o.summary.replace(/\|/g, '\\|')} |`,
+        );
+        await appendSummary(
+          [
+            '## mngd-release apply',
+            '',
+            '| | step | result |',
+            '|---|---|---|',
+            ...rows,
+            '',
+            last,
+            '',
+            publishTable,
+          ].join('\n'),
+        );
       }
       return result.exitCode;
     } finally {

@@ -43,13 +43,19 @@ Example:
     const db = await openDatabase(ctx.cwd, ctx.env);
     let result;
     try {
-      result = await importReleases(db, set, { offline, ...(offline ? {} : { http: createHttpClient(caFile === undefined ? {} : { caFile }) }) });
+      result = await importReleases(db, set, {
+        offline,
+        ...(offline ? {} : { http: createHttpClient(caFile === undefined ? {} : { caFile }) }),
+      });
     } finally {
       await db.close();
     }
     if (result.problems.length > 0) {
       await reportProblems(ctx, 'mngd-release import', result.problems, { json });
-      if (json) ctx.stdout.write(`${JSON.stringify({ ok: false, target: db.label, files: [], problems: result.problems }, null, 2)}\n`);
+      if (json)
+        ctx.stdout.write(
+          `${JSON.stringify({ ok: false, target: db.label, files: [], problems: result.problems }, null, 2)}\n`,
+        );
       else ctx.stderr.write(`\nNothing was imported: ${plural(result.problems.length, 'problem')} (above).\n`);
       return result.external ? EXIT.EXTERNAL : EXIT.INVALID;
     }
@@ -58,14 +64,22 @@ Example:
     const written = new Set(result.files.map((f) => f.file));
     const problems = after.problems.filter((p) => written.has(p.file));
     if (json) {
-      ctx.stdout.write(`${JSON.stringify({ ok: !hasErrors(problems), target: db.label, files: result.files, problems }, null, 2)}\n`);
+      ctx.stdout.write(
+        `${JSON.stringify({ ok: !hasErrors(problems), target: db.label, files: result.files, problems }, null, 2)}\n`,
+      );
     } else {
-      ctx.stdout.write(`Imported ${plural(result.files.length, 'release')} from ${db.label}${result.files.length ? ':' : '.'}\n`);
-      for (const f of result.files) ctx.stdout.write(`  ${f.file}${f.size === null ? '  (size missing: --offline)' : `  (size ${f.size} measured, sha256 checked)`}\n`);
+      ctx.stdout.write(
+        `Imported ${plural(result.files.length, 'release')} from ${db.label}${result.files.length ? ':' : '.'}\n`,
+      );
+      for (const f of result.files)
+        ctx.stdout.write(
+          `  ${f.file}${f.size === null ? '  (size missing: --offline)' : `  (size ${f.size} measured, sha256 checked)`}\n`,
+        );
       if (problems.length > 0) {
         await reportProblems(ctx, 'mngd-release import', problems, { json });
         ctx.stderr.write(`\nThe imported files need fixing before plan or sync accept them (above).\n`);
-      } else if (result.files.length > 0) ctx.stdout.write('\nReview them, commit them in one pull request, then "mngd-release plan" shows no change.\n');
+      } else if (result.files.length > 0)
+        ctx.stdout.write('\nReview them, commit them in one pull request, then "mngd-release plan" shows no change.\n');
     }
     return hasErrors(problems) ? EXIT.INVALID : EXIT.OK;
   },

@@ -12,15 +12,59 @@ export interface CommandEntry {
 }
 
 export const commands: readonly CommandEntry[] = [
-  { name: 'validate', summary: 'check every release file and the policy (schema and rules across files)', load: async () => (await import('./validate.js')).validateCommand },
-  { name: 'hash', summary: 'print the SHA-256 and size of a package, ready to paste into a release file', load: async () => (await import('./hash.js')).hashCommand },
-  { name: 'new', summary: 'write releases/<version>.yaml from a package (hashes it for you)', load: async () => (await import('./new.js')).newCommand },
-  { name: 'verify-artifacts', summary: 'download each package and prove it matches its sha256 and size', load: async () => (await import('./verify-artifacts.js')).verifyArtifactsCommand },
-  { name: 'keygen', summary: 'create an Ed25519 signing key for manifests', load: async () => (await import('./keygen.js')).keygenCommand },
-  { name: 'plan', summary: 'show what sync and publish would change (the table, the manifests), read-only', load: async () => (await import('./plan.js')).planCommand },
-  { name: 'sync', summary: 'make agent_releases match the release files (one transaction)', load: async () => (await import('./sync.js')).syncCommand },
-  { name: 'import', summary: 'write release files for rows of agent_releases that git does not have yet', load: async () => (await import('./import.js')).importCommand },
-  { name: 'publish', summary: 'sign and publish each channel\'s manifest (latest.json) to S3 or a directory', load: async () => (await import('./publish.js')).publishCommand },
-  { name: 'apply', summary: 'verify artifacts, sync the table, publish the manifests (what a merge runs)', load: async () => (await import('./apply.js')).applyCommand },
-  { name: 'drift', summary: 'compare the table and every published manifest with git, and check manifest expiry', load: async () => (await import('./drift.js')).driftCommand },
+  {
+    name: 'validate',
+    summary: 'check every release file and the policy (schema and rules across files)',
+    load: async () => (await import('./validate.js')).validateCommand,
+  },
+  {
+    name: 'hash',
+    summary: 'print the SHA-256 and size of a package, ready to paste into a release file',
+    load: async () => (await import('./hash.js')).hashCommand,
+  },
+  {
+    name: 'new',
+    summary: 'write releases/<version>.yaml from a package (hashes it for you)',
+    load: async () => (await import('./new.js')).newCommand,
+  },
+  {
+    name: 'verify-artifacts',
+    summary: 'download each package and prove it matches its sha256 and size',
+    load: async () => (await import('./verify-artifacts.js')).verifyArtifactsCommand,
+  },
+  {
+    name: 'keygen',
+    summary: 'create an Ed25519 signing key for manifests',
+    load: async () => (await import('./keygen.js')).keygenCommand,
+  },
+  {
+    name: 'plan',
+    summary: 'show what sync and publish would change (the table, the manifests), read-only',
+    load: async () => (await import('./plan.js')).planCommand,
+  },
+  {
+    name: 'sync',
+    summary: 'make agent_releases match the release files (one transaction)',
+    load: async () => (await import('./sync.js')).syncCommand,
+  },
+  {
+    name: 'import',
+    summary: 'write release files for rows of agent_releases that git does not have yet',
+    load: async () => (await import('./import.js')).importCommand,
+  },
+  {
+    name: 'publish',
+    summary: "sign and publish each channel's manifest (latest.json) to S3 or a directory",
+    load: async () => (await import('./publish.js')).publishCommand,
+  },
+  {
+    name: 'apply',
+    summary: 'verify artifacts, sync the table, publish the manifests (what a merge runs)',
+    load: async () => (await import('./apply.js')).applyCommand,
+  },
+  {
+    name: 'drift',
+    summary: 'compare the table and every published manifest with git, and check manifest expiry',
+    load: async () => (await import('./drift.js')).driftCommand,
+  },
 ];

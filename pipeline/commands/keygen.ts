@@ -32,17 +32,23 @@ ${EXIT_HELP}`,
       try {
         writeFileSync(out, `${key.privateKeyText}\n`, { mode: 0o600, flag: 'wx' });
       } catch (err) {
-        throw new UsageError(`cannot write the private key to "${out}": ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'the file exists (refusing to overwrite a key)' : (err as Error).message}`);
+        throw new UsageError(
+          `cannot write the private key to "${out}": ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'the file exists (refusing to overwrite a key)' : (err as Error).message}`,
+        );
       }
     }
     const comment = str(args, 'comment');
     if (flag(args, 'json')) {
-      ctx.stdout.write(`${JSON.stringify({ keyid: key.keyid, public_key: key.public_key, ...(out === undefined ? { private_key: key.privateKeyText } : { private_key_file: out }) })}\n`);
+      ctx.stdout.write(
+        `${JSON.stringify({ keyid: key.keyid, public_key: key.public_key, ...(out === undefined ? { private_key: key.privateKeyText } : { private_key_file: out }) })}\n`,
+      );
       return EXIT.OK;
     }
     ctx.stdout.write(
       [
-        out === undefined ? `Private key (secret: store it as MNGD_SIGNING_KEY, never commit it):\n  ${key.privateKeyText}\n` : `Private key written to ${out} (mode 0600). Store it as MNGD_SIGNING_KEY; never commit it.\n`,
+        out === undefined
+          ? `Private key (secret: store it as MNGD_SIGNING_KEY, never commit it):\n  ${key.privateKeyText}\n`
+          : `Private key written to ${out} (mode 0600). Store it as MNGD_SIGNING_KEY; never commit it.\n`,
         'Add this to releases/policy.yaml under trusted_keys:',
         `  - keyid: ${key.keyid}`,
         `    public_key: ${key.public_key}`,

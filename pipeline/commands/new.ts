@@ -77,7 +77,12 @@ Example:
 
     const text = renderReleaseYaml(release);
     const parsed = parseRelease(file, name, Buffer.from(text), set.policy);
-    const problems = sortProblems([...parsed.problems, ...(parsed.loaded ? crossFileProblems([...set.releases, parsed.loaded], set.policy).filter((p) => p.file === file) : [])]);
+    const problems = sortProblems([
+      ...parsed.problems,
+      ...(parsed.loaded
+        ? crossFileProblems([...set.releases, parsed.loaded], set.policy).filter((p) => p.file === file)
+        : []),
+    ]);
     if (hasErrors(problems)) {
       await reportProblems(ctx, 'mngd-release new', problems, { json: flag(args, 'json') });
       if (flag(args, 'json')) ctx.stdout.write(`${JSON.stringify({ ok: false, problems }, null, 2)}\n`);
@@ -86,7 +91,10 @@ Example:
     }
     writeFileSync(path, text, { flag: 'wx' });
     if (flag(args, 'json')) ctx.stdout.write(`${JSON.stringify({ ok: true, file, release })}\n`);
-    else ctx.stdout.write(`Wrote ${file} (sha256 ${digest.sha256}, ${digest.size} bytes).\nNext: open a pull request with it; the check verifies the package at its URL.\n`);
+    else
+      ctx.stdout.write(
+        `Wrote ${file} (sha256 ${digest.sha256}, ${digest.size} bytes).\nNext: open a pull request with it; the check verifies the package at its URL.\n`,
+      );
     return EXIT.OK;
   },
 };

@@ -42,7 +42,10 @@ Example:
     if (set === null) return EXIT.INVALID;
     const db = await openDatabase(ctx.cwd, ctx.env);
     try {
-      const plan = await planFor(db, set, { yankUnmanaged: flag(args, 'yank-unmanaged'), releasesDir: releasesDirOf(set) });
+      const plan = await planFor(db, set, {
+        yankUnmanaged: flag(args, 'yank-unmanaged'),
+        releasesDir: releasesDirOf(set),
+      });
       if (!flag(args, 'skip-manifests')) await addManifestSection(plan, set, ctx);
       const blocked = blockingProblems(plan).length > 0;
       await emitPlan(ctx, json, {

@@ -37,7 +37,10 @@ Example:
     const json = flag(args, 'json');
     const dryRun = flag(args, 'dry-run');
     const loaded = await loadValid(ctx, 'mngd-release publish', str(args, 'releases'), json);
-    const { keys, store } = preparePublish(ctx, loaded, { target: str(args, 'target'), endpoint: str(args, 'endpoint') });
+    const { keys, store } = preparePublish(ctx, loaded, {
+      target: str(args, 'target'),
+      endpoint: str(args, 'endpoint'),
+    });
     const done: ChannelResult[] = [];
     try {
       await publishManifests({
@@ -67,9 +70,14 @@ Example:
     if (json) ctx.stdout.write(`${JSON.stringify({ target: store.location, dryRun, channels: done }, null, 2)}\n`);
     else {
       const written = done.filter((r) => r.action !== 'unchanged').length;
-      ctx.stdout.write(`${dryRun ? 'Would write' : 'Wrote'} ${written} of ${done.length} channel manifest(s) to ${store.location}.\n`);
+      ctx.stdout.write(
+        `${dryRun ? 'Would write' : 'Wrote'} ${written} of ${done.length} channel manifest(s) to ${store.location}.\n`,
+      );
     }
-    if (onGitHub(ctx.env)) await appendSummary(`## mngd-release publish${dryRun ? ' (dry run)' : ''}\n\n${publishMarkdown(store.location, done, dryRun)}`);
+    if (onGitHub(ctx.env))
+      await appendSummary(
+        `## mngd-release publish${dryRun ? ' (dry run)' : ''}\n\n${publishMarkdown(store.location, done, dryRun)}`,
+      );
     return EXIT.OK;
   },
 };

@@ -7,7 +7,11 @@ import { DATABASE_HELP } from './plan.js';
 
 function syncedLine(plan: Plan, migrated: readonly string[]): string {
   const adopted = plan.updates.filter((u) => u.adopt).length;
-  const parts = [`inserted ${plan.inserts.length}`, `updated ${plan.updates.length - adopted}`, `yanked ${plan.yanks.length}`];
+  const parts = [
+    `inserted ${plan.inserts.length}`,
+    `updated ${plan.updates.length - adopted}`,
+    `yanked ${plan.yanks.length}`,
+  ];
   if (adopted > 0) parts.push(`adopted ${adopted}`);
   if (migrated.length > 0) parts.push(`ran ${migrated.length} migration(s)`);
   return `Synced in one transaction: ${parts.join(', ')}.`;
@@ -51,19 +55,34 @@ Example:
     try {
       if (flag(args, 'dry-run')) {
         const plan = await planFor(db, set, opts);
-        await emitPlan(ctx, json, { plan, target: db.label, extra: { dry_run: true, wrote: false }, footer: 'Dry run: nothing was written.' });
+        await emitPlan(ctx, json, {
+          plan,
+          target: db.label,
+          extra: { dry_run: true, wrote: false },
+          footer: 'Dry run: nothing was written.',
+        });
         return blockingProblems(plan).length > 0 ? EXIT.INVALID : EXIT.OK;
       }
       try {
         const r = await syncReleases(db, set, opts);
         const footer = r.wrote ? syncedLine(r.plan, r.migrated) : 'Nothing to change: nothing was written.';
-        await emitPlan(ctx, json, { plan: r.plan, target: db.label, extra: { dry_run: false, wrote: r.wrote, migrated: r.migrated }, footer });
+        await emitPlan(ctx, json, {
+          plan: r.plan,
+          target: db.label,
+          extra: { dry_run: false, wrote: r.wrote, migrated: r.migrated },
+          footer,
+        });
         return EXIT.OK;
       } catch (err) {
         if (!(err instanceof SyncRefusedError)) throw err;
         // Show the plan that was refused (read again outside the rolled-back transaction).
         const plan = await planFor(db, set, opts);
-        await emitPlan(ctx, json, { plan, target: db.label, extra: { dry_run: false, wrote: false }, footer: `${err.message}` });
+        await emitPlan(ctx, json, {
+          plan,
+          target: db.label,
+          extra: { dry_run: false, wrote: false },
+          footer: `${err.message}`,
+        });
         return EXIT.INVALID;
       }
     } finally {

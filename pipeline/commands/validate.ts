@@ -33,16 +33,25 @@ Example:
     const all = set.releases.map((r) => r.release);
     const summary = channels.map((c) => {
       const offered = manifestReleases(c, all, set.policy?.manifest.max_releases ?? 20);
-      return { channel: c, offers: offered.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`), floor: effectiveFloor(c, all) };
+      return {
+        channel: c,
+        offers: offered.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`),
+        floor: effectiveFloor(c, all),
+      };
     });
     if (json) {
-      ctx.stdout.write(`${JSON.stringify({ ok, releases: set.releases.length, problems: set.problems, channels: summary }, null, 2)}\n`);
+      ctx.stdout.write(
+        `${JSON.stringify({ ok, releases: set.releases.length, problems: set.problems, channels: summary }, null, 2)}\n`,
+      );
     } else if (ok) {
       ctx.stdout.write(`${plural(set.releases.length, 'release')} and the policy are valid.\n`);
-      for (const s of summary) ctx.stdout.write(`  ${s.channel}: offers ${s.offers.join(', ') || 'nothing'}; floor ${s.floor ?? 'none'}\n`);
+      for (const s of summary)
+        ctx.stdout.write(`  ${s.channel}: offers ${s.offers.join(', ') || 'nothing'}; floor ${s.floor ?? 'none'}\n`);
     } else {
       const files = new Set(set.problems.filter((p) => p.severity === 'error').map((p) => p.file)).size;
-      ctx.stderr.write(`\n${plural(set.problems.filter((p) => p.severity === 'error').length, 'problem')} in ${plural(files, 'file')}: fix them and run "mngd-release validate" again.\n`);
+      ctx.stderr.write(
+        `\n${plural(set.problems.filter((p) => p.severity === 'error').length, 'problem')} in ${plural(files, 'file')}: fix them and run "mngd-release validate" again.\n`,
+      );
     }
     return ok ? EXIT.OK : EXIT.INVALID;
   },

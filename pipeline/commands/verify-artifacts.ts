@@ -3,20 +3,44 @@ import { UsageError } from '../../schema/errors.js';
 import { changedFiles } from '../artifacts/changed.js';
 import { createReporter, formatBytes } from '../artifacts/progress.js';
 import { selectReleases, type Scope } from '../artifacts/select.js';
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, readableFile, str, type Command, type CommandContext, type Parsed } from '../cli/command.js';
-import { annotate, appendSummary, onGitHub, problemsMarkdown } from '../cli/github.js';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  EXIT,
+  EXIT_HELP,
+  flag,
+  readableFile,
+  str,
+  type Command,
+  type CommandContext,
+  type Parsed,
+} from '../cli/command.js';
+import { annotate, appendSummary, onGitHub } from '../cli/github.js';
+import { problemsMarkdown } from '../releases/problems.js';
 import { loadReleaseSet } from '../releases/load.js';
 import { hasErrors } from '../releases/problems.js';
 import { plural } from '../cli/report.js';
-import { stateDir } from '../cli/state-dir.js';
+import { stateDir } from '../state-dir.js';
 import { DEFAULT_CONCURRENCY, verifyArtifacts, type ArtifactReport } from '../artifacts/verify.js';
 
-function positiveNumber(args: Parsed, name: string, opts: { integer: boolean; min: number; max: number }): number | undefined {
+function positiveNumber(
+  args: Parsed,
+  name: string,
+  opts: { integer: boolean; min: number; max: number },
+): number | undefined {
   const raw = str(args, name);
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || n < opts.min || n > opts.max) {
-    throw new UsageError(`--${name} "${raw}" is not valid; expected ${opts.integer ? 'a whole number' : 'a number'} from ${opts.min} to ${opts.max}`);
+  if (
+    raw.trim() === '' ||
+    !Number.isFinite(n) ||
+    (opts.integer && !Number.isInteger(n)) ||
+    n < opts.min ||
+    n > opts.max
+  ) {
+    throw new UsageError(
+      `--${name} "${raw}" is not valid; expected ${opts.integer ? 'a whole number' : 'a number'} from ${opts.min} to ${opts.max}`,
+    );
   }
   return n;
 }
@@ -25,20 +49,25 @@ function summaryMarkdown(report: ArtifactReport, scopeText: string): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const icon = { verified: '✅', cached: '✅', mismatch: '❌', unreachable: '⚠️' } as const;
   const rows = report.results.map(
-    (r) => `| ${icon[r.outcome]} | \`${esc(r.file)}\` | ${r.version} | ${formatBytes(r.size)} | ${r.outcome === 'cached' ? 'unchanged since verified' : r.outcome} |`,
+    (r) =>
+      `| ${icon[r.outcome]} | \`${esc(r.file)}\` | ${r.version} | ${formatBytes(r.size)} | ${r.outcome === 'cached' ? 'unchanged since verified' : r.outcome} |`,
   );
   return [
     `## mngd-release verify-artifacts (${scopeText})`,
     '',
-    report.results.length === 0 ? 'Nothing to verify.' : ['| | release | version | size | result |', '|---|---|---|---|---|', ...rows].join('\n'),
+    report.results.length === 0
+      ? 'Nothing to verify.'
+      : ['| | release | version | size | result |', '|---|---|---|---|---|', ...rows].join('\n'),
     '',
     problemsMarkdown(report.problems),
   ].join('\n');
 }
 
 function verdict(report: ArtifactReport): string {
-  if (report.exitCode === EXIT.INVALID) return 'A package does not match its release file: fix the release file or upload the right package (see above), then push again.';
-  if (report.exitCode === EXIT.EXTERNAL) return 'A server could not be reached or failed: nothing is known to be wrong with the release files; re-run the job.';
+  if (report.exitCode === EXIT.INVALID)
+    return 'A package does not match its release file: fix the release file or upload the right package (see above), then push again.';
+  if (report.exitCode === EXIT.EXTERNAL)
+    return 'A server could not be reached or failed: nothing is known to be wrong with the release files; re-run the job.';
   return 'Every package matches its release file.';
 }
 
@@ -95,7 +124,10 @@ Example:
   async run(args, ctx: CommandContext) {
     const json = flag(args, 'json');
     const since = str(args, 'changed-since');
-    if (since !== undefined && flag(args, 'all')) throw new UsageError('--changed-since and --all exclude each other; pass one of them (or neither: the releases in manifests)');
+    if (since !== undefined && flag(args, 'all'))
+      throw new UsageError(
+        '--changed-since and --all exclude each other; pass one of them (or neither: the releases in manifests)',
+      );
     const concurrency = positiveNumber(args, 'concurrency', { integer: true, min: 1, max: 64 }) ?? DEFAULT_CONCURRENCY;
     const timeout = positiveNumber(args, 'timeout', { integer: false, min: 0.001, max: 3600 });
     const retries = positiveNumber(args, 'retries', { integer: true, min: 0, max: 10 });
@@ -112,16 +144,21 @@ Example:
     const selected = selectReleases(set, scope);
     if (hasErrors(set.problems) && !json) {
       const n = set.problems.filter((p) => p.severity === 'error').length;
-      ctx.stderr.write(`note: ${plural(n, 'problem')} in the release files (run "mngd-release validate"); files that did not load are not checked here.\n`);
+      ctx.stderr.write(
+        `note: ${plural(n, 'problem')} in the release files (run "mngd-release validate"); files that did not load are not checked here.\n`,
+      );
     }
 
     const http = createHttpClient({
       ...(caFile === undefined ? {} : { caFile }),
-      ...(timeout === undefined ? {} : { readTimeoutMs: timeout * 1000, connectTimeoutMs: Math.min(10_000, timeout * 1000) }),
+      ...(timeout === undefined
+        ? {}
+        : { readTimeoutMs: timeout * 1000, connectTimeoutMs: Math.min(10_000, timeout * 1000) }),
       ...(retries === undefined ? {} : { retries: { limit: retries } }),
     });
     const reporter = json ? undefined : createReporter(ctx.stdout, { isTTY: ctx.isTTY, total: selected.length });
-    if (!json) ctx.stdout.write(`Verifying ${plural(selected.length, 'package')} (${scopeText}), ${concurrency} at once.\n`);
+    if (!json)
+      ctx.stdout.write(`Verifying ${plural(selected.length, 'package')} (${scopeText}), ${concurrency} at once.\n`);
     const started = Date.now();
     const report = await verifyArtifacts(set, {
       scope,
@@ -135,7 +172,9 @@ Example:
     if (report.cacheError !== undefined) ctx.stderr.write(`warning: ${report.cacheError}\n`);
 
     if (json) {
-      ctx.stdout.write(`${JSON.stringify({ ok: report.exitCode === EXIT.OK, exitCode: report.exitCode, scope: scopeText, counts: report.counts, bytes: report.bytes, results: report.results, problems: report.problems }, null, 2)}\n`);
+      ctx.stdout.write(
+        `${JSON.stringify({ ok: report.exitCode === EXIT.OK, exitCode: report.exitCode, scope: scopeText, counts: report.counts, bytes: report.bytes, results: report.results, problems: report.problems }, null, 2)}\n`,
+      );
     } else {
       const c = report.counts;
       const secs = ((Date.now() - started) / 1000).toFixed(1);

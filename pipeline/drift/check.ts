@@ -46,26 +46,58 @@ const show = (v: FieldValue): string => (v === null ? 'none' : JSON.stringify(v)
 
 /** Compares one channel's published manifest with what git implies. Pure. */
 export function manifestDrift(
-  published: Pick<Published, 'channel' | 'key' | 'object' | 'manifest' | 'problem' | 'latestSequence' | 'historySequence'>,
+  published: Pick<
+    Published,
+    'channel' | 'key' | 'object' | 'manifest' | 'problem' | 'latestSequence' | 'historySequence'
+  >,
   expected: ReturnType<typeof buildSignedManifest>,
   policy: Pick<Policy, 'manifest'>,
   now: Date,
 ): DriftFinding[] {
   const subject = `manifest ${published.channel} (${published.key})`;
   if (published.object === null) {
-    return [{ severity: 'error', code: 'MANIFEST_MISSING', subject, message: `nothing is published; git offers ${expected.releases.map((r) => r.version).join(', ') || 'nothing'} on ${published.channel}`, details: [] }];
+    return [
+      {
+        severity: 'error',
+        code: 'MANIFEST_MISSING',
+        subject,
+        message: `nothing is published; git offers ${expected.releases.map((r) => r.version).join(', ') || 'nothing'} on ${published.channel}`,
+        details: [],
+      },
+    ];
   }
   const m = published.manifest;
   if (m === null || published.problem !== null) {
-    return [{ severity: 'error', code: 'MANIFEST_INVALID', subject, message: `the published object ${published.problem ?? 'is unreadable'}: changed by hand or damaged; agents reject it`, details: [] }];
+    return [
+      {
+        severity: 'error',
+        code: 'MANIFEST_INVALID',
+        subject,
+        message: `the published object ${published.problem ?? 'is unreadable'}: changed by hand or damaged; agents reject it`,
+        details: [],
+      },
+    ];
   }
   const out: DriftFinding[] = [];
   const details = diffManifests(expected, m.signed);
-  if (details.length > 0) out.push({ severity: 'error', code: 'MANIFEST_DIFFERS', subject, message: `sequence ${m.signed.sequence} differs from git`, details });
+  if (details.length > 0)
+    out.push({
+      severity: 'error',
+      code: 'MANIFEST_DIFFERS',
+      subject,
+      message: `sequence ${m.signed.sequence} differs from git`,
+      details,
+    });
   const left = Date.parse(m.signed.expires_at) - now.getTime();
   const window = policy.manifest.refresh_window_days;
   if (left <= 0) {
-    out.push({ severity: 'error', code: 'MANIFEST_EXPIRED', subject, message: `expired at ${m.signed.expires_at}: agents refuse it and stay where they are`, details: [] });
+    out.push({
+      severity: 'error',
+      code: 'MANIFEST_EXPIRED',
+      subject,
+      message: `expired at ${m.signed.expires_at}: agents refuse it and stay where they are`,
+      details: [],
+    });
   } else if (left <= window * DAY_MS) {
     out.push({
       severity: 'warning',
@@ -77,12 +109,26 @@ export function manifestDrift(
   }
   const headers: string[] = [];
   const o = published.object;
-  if (o.contentType !== undefined && o.contentType !== MANIFEST_CONTENT_TYPE) headers.push(`Content-Type: git says ${MANIFEST_CONTENT_TYPE}, the store says ${o.contentType}`);
+  if (o.contentType !== undefined && o.contentType !== MANIFEST_CONTENT_TYPE)
+    headers.push(`Content-Type: git says ${MANIFEST_CONTENT_TYPE}, the store says ${o.contentType}`);
   if (o.cacheControl !== undefined && o.cacheControl !== policy.manifest.cache_control) {
-    headers.push(`Cache-Control: the policy says ${JSON.stringify(policy.manifest.cache_control)}, the store says ${JSON.stringify(o.cacheControl)}`);
+    headers.push(
+      `Cache-Control: the policy says ${JSON.stringify(policy.manifest.cache_control)}, the store says ${JSON.stringify(o.cacheControl)}`,
+    );
   }
-  if (headers.length > 0) out.push({ severity: 'warning', code: 'MANIFEST_HEADERS', subject, message: 'served with other headers than publish writes', details: headers });
-  if (published.historySequence !== null && published.latestSequence !== null && published.historySequence > published.latestSequence) {
+  if (headers.length > 0)
+    out.push({
+      severity: 'warning',
+      code: 'MANIFEST_HEADERS',
+      subject,
+      message: 'served with other headers than publish writes',
+      details: headers,
+    });
+  if (
+    published.historySequence !== null &&
+    published.latestSequence !== null &&
+    published.historySequence > published.latestSequence
+  ) {
     out.push({
       severity: 'warning',
       code: 'MANIFEST_BEHIND_HISTORY',
@@ -97,43 +143,100 @@ export function manifestDrift(
 /** The table's differences from git, read off the plan sync would carry out. Pure. */
 export function tableDrift(plan: Plan): DriftFinding[] {
   const out: DriftFinding[] = [];
-  const changeLines = (changes: Plan['updates'][number]['changes']) => changes.map((c) => `${c.field}: git says ${show(c.to)}, the table says ${show(c.from)}`);
+  const changeLines = (changes: Plan['updates'][number]['changes']) =>
+    changes.map((c) => `${c.field}: git says ${show(c.to)}, the table says ${show(c.from)}`);
   for (const i of plan.inserts) {
-    out.push({ severity: 'error', code: 'TABLE_ROW_MISSING', subject: `table ${i.version}`, message: `${i.file} is in git, agent_releases has no row for it`, details: [], file: i.file });
+    out.push({
+      severity: 'error',
+      code: 'TABLE_ROW_MISSING',
+      subject: `table ${i.version}`,
+      message: `${i.file} is in git, agent_releases has no row for it`,
+      details: [],
+      file: i.file,
+    });
   }
   for (const u of plan.updates) {
-    out.push({ severity: 'error', code: 'TABLE_ROW_DIFFERS', subject: `table ${u.version}`, message: 'the row differs from its release file', details: changeLines(u.changes), ...(u.file ? { file: u.file } : {}) });
+    out.push({
+      severity: 'error',
+      code: 'TABLE_ROW_DIFFERS',
+      subject: `table ${u.version}`,
+      message: 'the row differs from its release file',
+      details: changeLines(u.changes),
+      ...(u.file ? { file: u.file } : {}),
+    });
   }
   for (const y of plan.yanks) {
-    const why = y.reason === 'file-removed' ? 'its file is gone from git (a revert yanks)' : 'its file says active: false';
-    out.push({ severity: 'error', code: 'TABLE_ROW_NOT_YANKED', subject: `table ${y.version}`, message: `the row is not yanked, but ${why}`, details: changeLines(y.changes), ...(y.file ? { file: y.file } : {}) });
+    const why =
+      y.reason === 'file-removed' ? 'its file is gone from git (a revert yanks)' : 'its file says active: false';
+    out.push({
+      severity: 'error',
+      code: 'TABLE_ROW_NOT_YANKED',
+      subject: `table ${y.version}`,
+      message: `the row is not yanked, but ${why}`,
+      details: changeLines(y.changes),
+      ...(y.file ? { file: y.file } : {}),
+    });
   }
   for (const u of plan.unmanaged) {
     if (u.action === 'adopt') continue; // reported as a difference above when its values differ
-    out.push({ severity: 'error', code: 'TABLE_UNMANAGED_ROW', subject: `table ${u.version}`, message: 'a row the pipeline never wrote, with no release file: run "mngd-release import" or yank it', details: [] });
+    out.push({
+      severity: 'error',
+      code: 'TABLE_UNMANAGED_ROW',
+      subject: `table ${u.version}`,
+      message: 'a row the pipeline never wrote, with no release file: run "mngd-release import" or yank it',
+      details: [],
+    });
   }
   for (const p of plan.problems) {
     if (p.code === 'UNMANAGED_ROW') continue;
-    out.push({ severity: 'error', code: 'TABLE_CONFLICT', subject: `table (${p.code})`, message: p.message, details: [], file: p.file });
+    out.push({
+      severity: 'error',
+      code: 'TABLE_CONFLICT',
+      subject: `table (${p.code})`,
+      message: p.message,
+      details: [],
+      file: p.file,
+    });
   }
   if (plan.migrations.length > 0) {
-    out.push({ severity: 'warning', code: 'TABLE_MIGRATIONS_PENDING', subject: 'table', message: `${plan.migrations.length} migration(s) have not run yet (sync runs them): ${plan.migrations.map((m) => m.id).join(', ')}`, details: [] });
+    out.push({
+      severity: 'warning',
+      code: 'TABLE_MIGRATIONS_PENDING',
+      subject: 'table',
+      message: `${plan.migrations.length} migration(s) have not run yet (sync runs them): ${plan.migrations.map((m) => m.id).join(', ')}`,
+      details: [],
+    });
   }
   return out;
 }
 
-export async function checkManifests(store: ObjectStore, releases: readonly Release[], policy: Policy, now: Date): Promise<DriftFinding[]> {
+export async function checkManifests(
+  store: ObjectStore,
+  releases: readonly Release[],
+  policy: Policy,
+  now: Date,
+): Promise<DriftFinding[]> {
   const trusted = trustedKeysOf(policy);
   const out: DriftFinding[] = [];
   for (const channel of policy.channels) {
     const published = await readPublished(store, channel, trusted);
-    const expected = buildSignedManifest({ channel, releases, policy, now, previousSequence: published.previousSequence });
+    const expected = buildSignedManifest({
+      channel,
+      releases,
+      policy,
+      now,
+      previousSequence: published.previousSequence,
+    });
     out.push(...manifestDrift(published, expected, policy, now));
   }
   return out;
 }
 
 /** Reads the table (read-only) and lists how it differs from git: the plan sync would carry out. */
-export async function checkTable(sql: Sql, releases: readonly LoadedRelease[], policy: Pick<Policy, 'channels'>): Promise<DriftFinding[]> {
+export async function checkTable(
+  sql: Sql,
+  releases: readonly LoadedRelease[],
+  policy: Pick<Policy, 'channels'>,
+): Promise<DriftFinding[]> {
   return tableDrift(await planFor(sql, { releases, policy }));
 }

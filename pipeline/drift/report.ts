@@ -8,27 +8,42 @@ export function findingText(f: DriftFinding): string {
   return [`${mark} ${f.subject}${where}: ${f.message}`, ...f.details.map((d) => `    ${d}`)].join('\n') + '\n';
 }
 
-export function driftSummary(findings: readonly DriftFinding[], checked: 'table' | 'manifests' | 'both' = 'both'): string {
+export function driftSummary(
+  findings: readonly DriftFinding[],
+  checked: 'table' | 'manifests' | 'both' = 'both',
+): string {
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.length - errors;
-  const what = checked === 'table' ? 'the table matches git (the manifests were not checked)' : checked === 'manifests' ? 'the published manifests match git (the table was not checked)' : 'the table and the published manifests match git';
+  const what =
+    checked === 'table'
+      ? 'the table matches git (the manifests were not checked)'
+      : checked === 'manifests'
+        ? 'the published manifests match git (the table was not checked)'
+        : 'the table and the published manifests match git';
   if (errors === 0) return `No drift: ${what}${warnings ? ` (${warnings} warning(s) above)` : ''}.\n`;
   const fixes: string[] = [];
-  if (findings.some((f) => f.severity === 'error' && f.code.startsWith('TABLE_'))) fixes.push('"mngd-release sync" (or apply) makes the table match git');
-  if (findings.some((f) => f.severity === 'error' && f.code.startsWith('MANIFEST_'))) fixes.push('"mngd-release publish" re-signs and rewrites the manifests from git');
+  if (findings.some((f) => f.severity === 'error' && f.code.startsWith('TABLE_')))
+    fixes.push('"mngd-release sync" (or apply) makes the table match git');
+  if (findings.some((f) => f.severity === 'error' && f.code.startsWith('MANIFEST_')))
+    fixes.push('"mngd-release publish" re-signs and rewrites the manifests from git');
   return `Drift: ${errors} difference(s) from git${warnings ? `, ${warnings} warning(s)` : ''}. Fix: ${fixes.join('; ')}.\n`;
 }
 
 export function driftMarkdown(findings: readonly DriftFinding[]): string {
   if (findings.length === 0) return '✅ The table and every published manifest match git.\n';
   const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  const rows = findings.map((f) => `| ${f.severity === 'error' ? '❌' : '⚠️'} | ${esc(f.subject)} | \`${f.code}\` | ${esc(f.message)}${f.details.length ? `<br>${f.details.map(esc).join('<br>')}` : ''} |`);
+  const rows = findings.map(
+    (f) =>
+      `| ${f.severity === 'error' ? '❌' : '⚠️'} | ${esc(f.subject)} | \`${f.code}\` | ${esc(f.message)}${f.details.length ? `<br>${f.details.map(esc).join('<br>')}` : ''} |`,
+  );
   return ['| | what | code | git vs. live |', '|---|---|---|---|', ...rows, ''].join('\n');
 }
 
 /** Findings about a release file become annotations on that file. */
 export function driftProblems(findings: readonly DriftFinding[]): Problem[] {
   return findings.flatMap((f) =>
-    f.file === undefined ? [] : [{ severity: f.severity, code: f.code, file: f.file, message: [f.message, ...f.details].join('; ') }],
+    f.file === undefined
+      ? []
+      : [{ severity: f.severity, code: f.code, file: f.file, message: [f.message, ...f.details].join('; ') }],
   );
 }

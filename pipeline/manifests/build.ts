@@ -79,7 +79,9 @@ export function buildSignedManifest({ channel, releases, policy, now, previousSe
  * What a manifest says, without the parts that change on every publish (sequence and times):
  * publish compares this to decide whether anything changed.
  */
-export function manifestContent(signed: SignedManifest): Omit<SignedManifest, 'sequence' | 'published_at' | 'expires_at'> {
+export function manifestContent(
+  signed: SignedManifest,
+): Omit<SignedManifest, 'sequence' | 'published_at' | 'expires_at'> {
   const { sequence: _s, published_at: _p, expires_at: _e, ...rest } = signed;
   return rest;
 }

@@ -5,14 +5,22 @@ import { manifestContent } from './build.js';
 
 const FIELDS = ['download_url', 'sha256', 'size', 'rollout_percent', 'release_notes'] as const;
 
-const show = (v: unknown): string => (v === undefined || v === null ? 'none' : typeof v === 'string' && v.length > 60 ? JSON.stringify(`${v.slice(0, 57)}...`) : JSON.stringify(v));
+const show = (v: unknown): string =>
+  v === undefined || v === null
+    ? 'none'
+    : typeof v === 'string' && v.length > 60
+      ? JSON.stringify(`${v.slice(0, 57)}...`)
+      : JSON.stringify(v);
 
 /** An empty list means the content is the same (sequence and times are not content). */
 export function diffManifests(expected: SignedManifest, actual: SignedManifest): string[] {
   const lines: string[] = [];
-  if (expected.channel !== actual.channel) lines.push(`channel: git says ${show(expected.channel)}, published says ${show(actual.channel)}`);
+  if (expected.channel !== actual.channel)
+    lines.push(`channel: git says ${show(expected.channel)}, published says ${show(actual.channel)}`);
   if (expected.min_required_version !== actual.min_required_version) {
-    lines.push(`min_required_version: git says ${show(expected.min_required_version)}, published says ${show(actual.min_required_version)}`);
+    lines.push(
+      `min_required_version: git says ${show(expected.min_required_version)}, published says ${show(actual.min_required_version)}`,
+    );
   }
   const published = new Map(actual.releases.map((r) => [r.version, r]));
   const wanted = new Map(expected.releases.map((r) => [r.version, r]));
@@ -29,7 +37,8 @@ export function diffManifests(expected: SignedManifest, actual: SignedManifest):
     }
   }
   for (const p of actual.releases) {
-    if (!wanted.has(p.version)) lines.push(`${p.version}: published, but git does not offer it (yanked, paused out of the list, or removed)`);
+    if (!wanted.has(p.version))
+      lines.push(`${p.version}: published, but git does not offer it (yanked, paused out of the list, or removed)`);
   }
   if (lines.length === 0 && canonicalize(manifestContent(expected)) !== canonicalize(manifestContent(actual))) {
     lines.push('releases: the same entries in another order, or a field git does not write');

@@ -10,7 +10,6 @@ import type { Problem } from '../releases/problems.js';
 import type { PlanSection } from '../table/plan.js';
 import { decide } from './publish.js';
 import { readPublished, trustedKeysOf } from './read.js';
-import type { CommandContext } from '../cli/command.js';
 import type { ReleaseSet } from '../releases/release-set.js';
 import type { ObjectStore } from './store/object-store.js';
 import { chooseTarget, openStore } from './target.js';
@@ -30,20 +29,38 @@ export async function manifestPlanSection(
     const trusted = trustedKeysOf(policy);
     for (const channel of policy.channels) {
       const published = await readPublished(store, channel, trusted);
-      const built = buildSignedManifest({ channel, releases, policy, now, previousSequence: published.previousSequence });
+      const built = buildSignedManifest({
+        channel,
+        releases,
+        policy,
+        now,
+        previousSequence: published.previousSequence,
+      });
       // plan holds no key: judge only content and expiry, not who signed
       const signers = published.manifest?.signatures.map((s) => s.keyid) ?? [];
       if (published.manifest !== null && published.problem === null) {
         for (const c of immutableChanges(built, published.manifest.signed)) {
-          problems.push({ severity: 'error', code: 'IMMUTABLE_FIELD_CHANGED', file: fileOf(c.version), message: immutableChangeMessage(c, channel) });
+          problems.push({
+            severity: 'error',
+            code: 'IMMUTABLE_FIELD_CHANGED',
+            file: fileOf(c.version),
+            message: immutableChangeMessage(c, channel),
+          });
         }
       }
-      const d = decide(published, built, signers, now, { refresh: false, refreshWindowDays: policy.manifest.refresh_window_days });
-      const offers = built.releases.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`);
+      const d = decide(published, built, signers, now, {
+        refresh: false,
+        refreshWindowDays: policy.manifest.refresh_window_days,
+      });
+      const offers = built.releases.map(
+        (r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`,
+      );
       data.push({ channel, action: d.action, reason: d.reason, changes: d.changes, offers });
       if (d.action === 'unchanged') lines.push(`${channel} (${manifestKey(channel)}): unchanged`);
       else {
-        lines.push(`${channel} (${manifestKey(channel)}): publish will write it (${d.reason}); offers ${offers.join(', ') || 'nothing'}, floor ${built.min_required_version ?? 'none'}`);
+        lines.push(
+          `${channel} (${manifestKey(channel)}): publish will write it (${d.reason}); offers ${offers.join(', ') || 'nothing'}, floor ${built.min_required_version ?? 'none'}`,
+        );
         for (const c of d.changes) lines.push(`  ${c}`);
       }
     }
@@ -54,18 +71,34 @@ export async function manifestPlanSection(
 }
 
 /** What `plan` calls: opens the publish target (flags aside: env and policy) and adds the section. */
-export async function addManifestSection(plan: { sections: PlanSection[] }, set: ReleaseSet, ctx: Pick<CommandContext, 'env' | 'now'>): Promise<void> {
+export async function addManifestSection(
+  plan: { sections: PlanSection[] },
+  set: ReleaseSet,
+  ctx: { env: Record<string, string | undefined>; now: () => Date },
+): Promise<void> {
   if (set.policy === null) return;
   let store: ObjectStore;
   try {
     store = openStore(chooseTarget({ root: set.root, env: ctx.env, policy: set.policy }), ctx.env, set.policy);
   } catch (err) {
-    plan.sections.push({ id: 'manifests', title: 'Manifests', lines: [`cannot open the publish target: ${messageOf(err)}`] });
+    plan.sections.push({
+      id: 'manifests',
+      title: 'Manifests',
+      lines: [`cannot open the publish target: ${messageOf(err)}`],
+    });
     return;
   }
   try {
     const files = new Map(set.releases.map((r) => [r.release.version, r.file]));
-    plan.sections.push(await manifestPlanSection(store, set.releases.map((r) => r.release), set.policy, ctx.now(), (v) => files.get(v) ?? `releases/${v}.yaml`));
+    plan.sections.push(
+      await manifestPlanSection(
+        store,
+        set.releases.map((r) => r.release),
+        set.policy,
+        ctx.now(),
+        (v) => files.get(v) ?? `releases/${v}.yaml`,
+      ),
+    );
   } finally {
     store.close?.();
   }

@@ -71,7 +71,8 @@ export function decide(
   now: Date,
   opts: { refresh: boolean; refreshWindowDays: number },
 ): Decision {
-  if (published.object === null) return { action: 'created', reason: 'nothing was published on this channel yet', changes: [] };
+  if (published.object === null)
+    return { action: 'created', reason: 'nothing was published on this channel yet', changes: [] };
   const current = published.manifest;
   if (current === null || published.problem !== null) {
     return { action: 'updated', reason: `the published manifest ${published.problem ?? 'is unreadable'}`, changes: [] };
@@ -82,14 +83,22 @@ export function decide(
   const signedBy = [...new Set(current.signatures.map((s) => s.keyid))].sort();
   const want = [...new Set(keyIds)].sort();
   if (signedBy.join() !== want.join()) {
-    return { action: 'updated', reason: `the signing keys changed (published by ${signedBy.length}, now ${want.length} key(s))`, changes: [] };
+    return {
+      action: 'updated',
+      reason: `the signing keys changed (published by ${signedBy.length}, now ${want.length} key(s))`,
+      changes: [],
+    };
   }
   const expires = Date.parse(current.signed.expires_at);
   const left = expires - now.getTime();
   // An expired manifest freezes every agent on its current version: always re-sign it.
   if (left <= 0) return { action: 'refreshed', reason: `it expired at ${current.signed.expires_at}`, changes: [] };
   if (opts.refresh && left <= opts.refreshWindowDays * DAY_MS) {
-    return { action: 'refreshed', reason: `it expires at ${current.signed.expires_at}, within the ${opts.refreshWindowDays}-day refresh window`, changes: [] };
+    return {
+      action: 'refreshed',
+      reason: `it expires at ${current.signed.expires_at}, within the ${opts.refreshWindowDays}-day refresh window`,
+      changes: [],
+    };
   }
   return { action: 'unchanged', reason: `unchanged; expires at ${current.signed.expires_at}`, changes: [] };
 }
@@ -98,18 +107,33 @@ export async function publishChannel(channel: string, input: PublishInput): Prom
   const { policy, keys, store, now } = input;
   const trusted = trustedKeysOf(policy);
   const published = await readPublished(store, channel, trusted);
-  const built = buildSignedManifest({ channel, releases: input.releases, policy, now, previousSequence: published.previousSequence });
+  const built = buildSignedManifest({
+    channel,
+    releases: input.releases,
+    policy,
+    now,
+    previousSequence: published.previousSequence,
+  });
   // Agents may already hold a package under the published hash: never re-point a version.
   if (published.manifest !== null && published.problem === null) {
     const changed = immutableChanges(built, published.manifest.signed);
     if (changed.length > 0) {
-      throw new ValidationError('IMMUTABLE_FIELD_CHANGED', changed.map((c) => immutableChangeMessage(c, channel)).join(' '));
+      throw new ValidationError(
+        'IMMUTABLE_FIELD_CHANGED',
+        changed.map((c) => immutableChangeMessage(c, channel)).join(' '),
+      );
     }
   }
-  const decision = decide(published, built, keys.map((k) => k.keyid), now, {
-    refresh: input.refresh === true,
-    refreshWindowDays: policy.manifest.refresh_window_days,
-  });
+  const decision = decide(
+    published,
+    built,
+    keys.map((k) => k.keyid),
+    now,
+    {
+      refresh: input.refresh === true,
+      refreshWindowDays: policy.manifest.refresh_window_days,
+    },
+  );
   const base = {
     channel,
     key: manifestKey(channel),
@@ -118,7 +142,14 @@ export async function publishChannel(channel: string, input: PublishInput): Prom
   };
   if (decision.action === 'unchanged') {
     const s = published.manifest?.signed;
-    return { ...base, sequence: s?.sequence ?? null, expiresAt: s?.expires_at ?? null, historyKey: null, versions: s?.releases.map((r) => r.version) ?? [], written: false };
+    return {
+      ...base,
+      sequence: s?.sequence ?? null,
+      expiresAt: s?.expires_at ?? null,
+      historyKey: null,
+      versions: s?.releases.map((r) => r.version) ?? [],
+      written: false,
+    };
   }
   const envelope = signEnvelope(built, keys);
   const bytes = serializeManifest(envelope);
@@ -126,7 +157,11 @@ export async function publishChannel(channel: string, input: PublishInput): Prom
   try {
     verifyManifest(bytes, { trustedKeys: trusted, channel, now, previous: null });
   } catch (err) {
-    throw new ValidationError('MANIFEST_SELF_CHECK', `the ${channel} manifest built here does not verify: ${(err as Error).message}`, { cause: err });
+    throw new ValidationError(
+      'MANIFEST_SELF_CHECK',
+      `the ${channel} manifest built here does not verify: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const history = historyKey(channel, built.sequence);
   const result: ChannelResult = {
@@ -139,9 +174,18 @@ export async function publishChannel(channel: string, input: PublishInput): Prom
   };
   if (input.dryRun === true) return result;
   // The immutable copy first: if the run dies before latest.json, the sequence is still taken.
-  await store.put(history, bytes, { contentType: MANIFEST_CONTENT_TYPE, cacheControl: HISTORY_CACHE_CONTROL, condition: { ifNoneMatch: '*' } });
-  const condition: WriteCondition = published.object === null ? { ifNoneMatch: '*' } : { ifMatch: published.object.etag };
-  await store.put(base.key, bytes, { contentType: MANIFEST_CONTENT_TYPE, cacheControl: policy.manifest.cache_control, condition });
+  await store.put(history, bytes, {
+    contentType: MANIFEST_CONTENT_TYPE,
+    cacheControl: HISTORY_CACHE_CONTROL,
+    condition: { ifNoneMatch: '*' },
+  });
+  const condition: WriteCondition =
+    published.object === null ? { ifNoneMatch: '*' } : { ifMatch: published.object.etag };
+  await store.put(base.key, bytes, {
+    contentType: MANIFEST_CONTENT_TYPE,
+    cacheControl: policy.manifest.cache_control,
+    condition,
+  });
   return { ...result, written: true };
 }
 

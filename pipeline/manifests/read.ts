@@ -44,18 +44,29 @@ export function inspectManifest(
   try {
     data = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
   } catch (err) {
-    return { manifest: null, problem: `not valid UTF-8 JSON (${(err as Error).message})`, signers: [], latestSequence: null };
+    return {
+      manifest: null,
+      problem: `not valid UTF-8 JSON (${(err as Error).message})`,
+      signers: [],
+      latestSequence: null,
+    };
   }
   // A damaged object still tells the sequence it carried, which must never be reused.
   const seq = (data as { signed?: { sequence?: unknown } } | null)?.signed?.sequence;
   const latestSequence = Number.isSafeInteger(seq) && (seq as number) >= 0 ? (seq as number) : null;
   if (!validateManifest(data)) {
-    return { manifest: null, problem: `does not match the manifest schema: ${describeSchemaErrors(validateManifest.errors)}`, signers: [], latestSequence };
+    return {
+      manifest: null,
+      problem: `does not match the manifest schema: ${describeSchemaErrors(validateManifest.errors)}`,
+      signers: [],
+      latestSequence,
+    };
   }
   const signers = validSigners(data, trusted);
   let problem: string | null = null;
   if (signers.length === 0) problem = 'has no valid signature from a key the policy trusts';
-  else if (data.signed.channel !== channel) problem = `is signed for channel "${data.signed.channel}", not "${channel}"`;
+  else if (data.signed.channel !== channel)
+    problem = `is signed for channel "${data.signed.channel}", not "${channel}"`;
   return { manifest: data, problem, signers, latestSequence };
 }
 
@@ -72,12 +83,17 @@ export function maxHistorySequence(keys: readonly string[], channel: string): nu
   return max;
 }
 
-export async function readPublished(store: ObjectStore, channel: string, trusted: readonly PublicKeyInfo[]): Promise<Published> {
+export async function readPublished(
+  store: ObjectStore,
+  channel: string,
+  trusted: readonly PublicKeyInfo[],
+): Promise<Published> {
   const key = manifestKey(channel);
   const [object, history] = await Promise.all([store.get(key), store.list(historyPrefix(channel))]);
-  const inspected = object === null
-    ? { manifest: null, problem: null, signers: [], latestSequence: null }
-    : inspectManifest(object.body, channel, trusted);
+  const inspected =
+    object === null
+      ? { manifest: null, problem: null, signers: [], latestSequence: null }
+      : inspectManifest(object.body, channel, trusted);
   const historySequence = maxHistorySequence(history, channel);
   const seqs = [inspected.latestSequence, historySequence].filter((n): n is number => n !== null);
   return {

@@ -8,7 +8,9 @@ export function channelLine(r: ChannelResult, dryRun = false): string {
   }
   const verb = dryRun ? 'would publish' : r.action === 'refreshed' ? 're-signed' : 'published';
   const was = r.previousSequence === null ? '' : ` (previous ${r.previousSequence})`;
-  const lines = [`${r.channel}: ${verb} ${r.key} sequence ${r.sequence}${was}, expires ${r.expiresAt}: ${r.reason}; offers ${offers}`];
+  const lines = [
+    `${r.channel}: ${verb} ${r.key} sequence ${r.sequence}${was}, expires ${r.expiresAt}: ${r.reason}; offers ${offers}`,
+  ];
   for (const c of r.changes) lines.push(`    ${c}`);
   return `${lines.join('\n')}\n`;
 }
@@ -16,7 +18,15 @@ export function channelLine(r: ChannelResult, dryRun = false): string {
 export function publishMarkdown(location: string, results: readonly ChannelResult[], dryRun = false): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const rows = results.map(
-    (r) => `| \`${r.channel}\` | ${r.action === 'unchanged' ? 'unchanged' : dryRun ? `would ${r.action === 'refreshed' ? 're-sign' : 'publish'}` : r.action} | ${r.sequence ?? ''} | ${r.expiresAt ?? ''} | ${esc(r.versions.join(', ') || 'nothing')} | ${esc(r.reason)} |`,
+    (r) =>
+      `| \`${r.channel}\` | ${r.action === 'unchanged' ? 'unchanged' : dryRun ? `would ${r.action === 'refreshed' ? 're-sign' : 'publish'}` : r.action} | ${r.sequence ?? ''} | ${r.expiresAt ?? ''} | ${esc(r.versions.join(', ') || 'nothing')} | ${esc(r.reason)} |`,
   );
-  return [`Target: \`${location}\``, '', '| channel | action | sequence | expires | offers | why |', '|---|---|---|---|---|---|', ...rows, ''].join('\n');
+  return [
+    `Target: \`${location}\``,
+    '',
+    '| channel | action | sequence | expires | offers | why |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
 }

@@ -27,7 +27,12 @@ function defaultMask(env: Record<string, string | undefined>): (secret: string) 
  * Reads and checks the keys. Throws before any publish step runs: a missing variable (exit 2),
  * a malformed key (exit 1, KEY_INVALID), or a key the policy does not trust (exit 1).
  */
-export function signingKeys({ env, policy, policyFile = 'releases/policy.yaml', mask }: SigningKeyOptions): SigningKey[] {
+export function signingKeys({
+  env,
+  policy,
+  policyFile = 'releases/policy.yaml',
+  mask,
+}: SigningKeyOptions): SigningKey[] {
   const text = env[SIGNING_KEY_ENV];
   if (text === undefined || text.trim() === '') {
     throw new UsageError(

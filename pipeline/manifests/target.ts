@@ -5,15 +5,14 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../../schema/errors.js';
-import { stateDir } from '../cli/state-dir.js';
+import { stateDir } from '../state-dir.js';
 import type { Policy } from '../../schema/types.js';
 import { DirectoryStore } from './store/directory-store.js';
 import type { ObjectStore } from './store/object-store.js';
 import { S3Store, type S3StoreOptions } from './store/s3-store.js';
 
 export type Target =
-  | { kind: 's3'; bucket: string; prefix: string; text: string }
-  | { kind: 'directory'; path: string; text: string };
+  { kind: 's3'; bucket: string; prefix: string; text: string } | { kind: 'directory'; path: string; text: string };
 
 // Bucket names as S3 allows them (3-63 chars, lowercase, digits, dots, hyphens).
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -25,21 +24,26 @@ export function parseTarget(text: string, root: string): Target {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) {
     const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(t);
     if (m === null) {
-      throw new UsageError(`the publish target "${t}" is not supported: expected s3://bucket/prefix or a local directory`);
+      throw new UsageError(
+        `the publish target "${t}" is not supported: expected s3://bucket/prefix or a local directory`,
+      );
     }
     const bucket = m[1] ?? '';
     const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
     if (!BUCKET.test(bucket)) {
-      throw new UsageError(`the publish target "${t}" names an invalid bucket "${bucket}": expected 3-63 lowercase letters, digits, dots or hyphens`);
+      throw new UsageError(
+        `the publish target "${t}" names an invalid bucket "${bucket}": expected 3-63 lowercase letters, digits, dots or hyphens`,
+      );
     }
     if (prefix.split('/').some((p) => p === '.' || p === '..') || prefix.includes('//')) {
-      throw new UsageError(`the publish target "${t}" has an invalid prefix: expected path segments without "." , ".." or empty parts`);
+      throw new UsageError(
+        `the publish target "${t}" has an invalid prefix: expected path segments without "." , ".." or empty parts`,
+      );
     }
     return { kind: 's3', bucket, prefix, text: t };
   }
   return { kind: 'directory', path: isAbsolute(t) ? t : resolve(root, t), text: t };
 }
-
 
 export interface TargetChoice {
   /** --target */
@@ -92,7 +96,11 @@ export function openStore(
   const secret = nonEmpty(env['AWS_SECRET_ACCESS_KEY']);
   if (id !== undefined && secret !== undefined) {
     const token = nonEmpty(env['AWS_SESSION_TOKEN']);
-    opts.credentials = { accessKeyId: id, secretAccessKey: secret, ...(token !== undefined ? { sessionToken: token } : {}) };
+    opts.credentials = {
+      accessKeyId: id,
+      secretAccessKey: secret,
+      ...(token !== undefined ? { sessionToken: token } : {}),
+    };
   }
   return new S3Store(opts);
 }

@@ -39,3 +39,14 @@ export function sortProblems(problems: readonly Problem[]): Problem[] {
 }
 
 export const hasErrors = (problems: readonly Problem[]): boolean => problems.some((p) => p.severity === 'error');
+
+/** Markdown table of problems for the summary. */
+export function problemsMarkdown(problems: readonly Problem[]): string {
+  if (problems.length === 0) return '';
+  const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const rows = problems.map(
+    (p) =>
+      `| ${p.severity === 'error' ? '❌' : '⚠️'} | \`${esc(p.file)}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : ''}\` | \`${p.code}\` | ${esc(p.message)} |`,
+  );
+  return ['| | where | code | problem |', '|---|---|---|---|', ...rows].join('\n') + '\n';
+}

@@ -28,7 +28,8 @@ import { renderReleaseYaml } from '../releases/release-yaml.js';
 /** Largest package import will download to measure (agents stop at `size` anyway). */
 export const MAX_IMPORT_BYTES = 16 * 1024 ** 3;
 
-export const SIZE_PLACEHOLDER = '# size: unknown (imported with --offline): add "size: <bytes>" from "mngd-release hash <pkg>"';
+export const SIZE_PLACEHOLDER =
+  '# size: unknown (imported with --offline): add "size: <bytes>" from "mngd-release hash <pkg>"';
 
 export interface ImportOptions {
   /** downloads packages to measure their size (default: none, which requires offline) */
@@ -103,7 +104,12 @@ export async function importReleases(sql: Sql, set: ReleaseSet, opts: ImportOpti
       const file = fileOf(row.version);
       if (err instanceof HttpError) {
         external = true;
-        problems.push({ severity: 'error', code: 'IMPORT_DOWNLOAD_FAILED', file, message: `cannot download ${err.url} to measure the size of ${row.version}: ${messageOf(err)}. Retry, or import with --offline and fill in size by hand.` });
+        problems.push({
+          severity: 'error',
+          code: 'IMPORT_DOWNLOAD_FAILED',
+          file,
+          message: `cannot download ${err.url} to measure the size of ${row.version}: ${messageOf(err)}. Retry, or import with --offline and fill in size by hand.`,
+        });
       } else if (typeof err === 'object' && err !== null && 'mismatch' in err) {
         problems.push({
           severity: 'error',
@@ -116,7 +122,8 @@ export async function importReleases(sql: Sql, set: ReleaseSet, opts: ImportOpti
       }
     }
   }
-  if (problems.length > 0) return { files: [], problems, external: external && !problems.some((p) => p.code === 'IMPORT_SHA256_MISMATCH') };
+  if (problems.length > 0)
+    return { files: [], problems, external: external && !problems.some((p) => p.code === 'IMPORT_SHA256_MISMATCH') };
   const files: ImportedFile[] = [];
   for (const row of rows) {
     const size = sizes.get(row.version) ?? null;

@@ -58,7 +58,8 @@ export interface LegacyView {
   min_required_version: string | null;
 }
 
-export type WarningCode = 'FLOOR_RAISED' | 'NEWEST_YANKED' | 'CHANNEL_EMPTY' | 'LEGACY_EMPTY' | 'LEGACY_FLOOR_RAISED' | 'LEGACY_NEWEST_YANKED';
+export type WarningCode =
+  'FLOOR_RAISED' | 'NEWEST_YANKED' | 'CHANNEL_EMPTY' | 'LEGACY_EMPTY' | 'LEGACY_FLOOR_RAISED' | 'LEGACY_NEWEST_YANKED';
 
 /** A load event: allowed, but the plan calls it out loudly. */
 export interface PlanWarning {

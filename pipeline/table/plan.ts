@@ -11,8 +11,32 @@ import type { Problem } from '../releases/problems.js';
 import { IMMUTABLE_FIELDS, MUTABLE_FIELDS, rowOf, type RowField, type RowValues } from './release-row.js';
 import type { LoadedRelease } from '../releases/release-set.js';
 
-export type { FieldValue, FieldChange, PlannedInsert, PlannedUpdate, YankReason, PlannedYank, UnmanagedRow, FloorChange, LegacyView, WarningCode, PlanWarning, PlanSection, Plan, PlanInput } from './plan-types.js';
-import type { FieldChange, PlannedInsert, PlannedUpdate, YankReason, PlannedYank, UnmanagedRow, Plan, PlanInput } from './plan-types.js';
+export type {
+  FieldValue,
+  FieldChange,
+  PlannedInsert,
+  PlannedUpdate,
+  YankReason,
+  PlannedYank,
+  UnmanagedRow,
+  FloorChange,
+  LegacyView,
+  WarningCode,
+  PlanWarning,
+  PlanSection,
+  Plan,
+  PlanInput,
+} from './plan-types.js';
+import type {
+  FieldChange,
+  PlannedInsert,
+  PlannedUpdate,
+  YankReason,
+  PlannedYank,
+  UnmanagedRow,
+  Plan,
+  PlanInput,
+} from './plan-types.js';
 
 const ROW_FIELDS: readonly RowField[] = ['download_url', 'sha256', 'size', ...MUTABLE_FIELDS];
 
@@ -98,8 +122,11 @@ export function computePlan(input: PlanInput): Plan {
       return;
     }
     after.set(version, next);
-    const adopt = before.managed_by === null && changes.every((c) => c.field === 'managed_by' || (c.field === 'size' && c.from === null));
-    if (next.yanked && !before.yanked) yanks.push({ version, file, changes, row: next, reason: reason ?? 'file-says-inactive', adopt: false });
+    const adopt =
+      before.managed_by === null &&
+      changes.every((c) => c.field === 'managed_by' || (c.field === 'size' && c.from === null));
+    if (next.yanked && !before.yanked)
+      yanks.push({ version, file, changes, row: next, reason: reason ?? 'file-says-inactive', adopt: false });
     else updates.push({ version, file, changes, row: next, adopt });
   };
 
@@ -175,7 +202,6 @@ export function computePlan(input: PlanInput): Plan {
   };
 }
 
-
 /** True when no release changes for anyone: only migrations and adoptions (what follows an import). */
 export function changesNoRelease(plan: Plan): boolean {
   return plan.inserts.length === 0 && plan.yanks.length === 0 && plan.updates.every((u) => u.adopt);
@@ -183,7 +209,9 @@ export function changesNoRelease(plan: Plan): boolean {
 
 /** True when sync would write nothing at all. */
 export function isNoop(plan: Plan): boolean {
-  return plan.migrations.length === 0 && plan.inserts.length === 0 && plan.updates.length === 0 && plan.yanks.length === 0;
+  return (
+    plan.migrations.length === 0 && plan.inserts.length === 0 && plan.updates.length === 0 && plan.yanks.length === 0
+  );
 }
 
 /** Every error that stops sync, the plan's own and its sections'. */

@@ -11,7 +11,15 @@ import type { ReleaseRow } from './db/rows.js';
 export type RowValues = Omit<ReleaseRow, 'synced_at'>;
 
 /** The fields sync may change on an existing row. */
-export const MUTABLE_FIELDS = ['release_notes', 'min_required_version', 'active', 'channel', 'rollout_percent', 'yanked', 'managed_by'] as const;
+export const MUTABLE_FIELDS = [
+  'release_notes',
+  'min_required_version',
+  'active',
+  'channel',
+  'rollout_percent',
+  'yanked',
+  'managed_by',
+] as const;
 /** Never changed once in the table: a bad package is yanked and replaced by a new version. */
 export const IMMUTABLE_FIELDS = ['download_url', 'sha256', 'size'] as const;
 
@@ -50,7 +58,8 @@ export function releaseOfRow(row: RowValues): Release {
     rollout_percent: row.rollout_percent,
   };
   if (row.release_notes !== null) r.release_notes = row.release_notes;
-  if (row.min_required_version !== null && isVersion(row.min_required_version)) r.min_required_version = row.min_required_version;
+  if (row.min_required_version !== null && isVersion(row.min_required_version))
+    r.min_required_version = row.min_required_version;
   return r;
 }
 

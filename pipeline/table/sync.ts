@@ -52,7 +52,10 @@ export class SyncRefusedError extends ValidationError<'SYNC_REFUSED'> {
   readonly problems: Problem[];
 
   constructor(problems: Problem[]) {
-    super('SYNC_REFUSED', `sync refused: ${problems.length} problem(s) in the plan; nothing was written. Fix them (see above) and run again.`);
+    super(
+      'SYNC_REFUSED',
+      `sync refused: ${problems.length} problem(s) in the plan; nothing was written. Fix them (see above) and run again.`,
+    );
     this.problems = problems;
   }
 }
@@ -62,7 +65,11 @@ function channelsOf(input: SyncInput): string[] {
 }
 
 /** Reads the table (read-only, whatever its migrations) and computes the plan. */
-export async function planFor(sql: Sql, input: SyncInput, opts: Pick<SyncOptions, 'yankUnmanaged' | 'releasesDir'> = {}): Promise<Plan> {
+export async function planFor(
+  sql: Sql,
+  input: SyncInput,
+  opts: Pick<SyncOptions, 'yankUnmanaged' | 'releasesDir'> = {},
+): Promise<Plan> {
   const pending = await pendingMigrations(sql);
   const rows = await readRows(sql);
   return computePlan({
@@ -88,7 +95,12 @@ export async function syncReleases(db: Database, input: SyncInput, opts: SyncOpt
     if (problems.length > 0) throw new SyncRefusedError(problems);
     const migrated = await migrate(tx);
     const syncedAt = now();
-    if (plan.inserts.length > 0) await insertRows(tx, plan.inserts.map((i) => i.row), syncedAt);
+    if (plan.inserts.length > 0)
+      await insertRows(
+        tx,
+        plan.inserts.map((i) => i.row),
+        syncedAt,
+      );
     const changed = [...plan.updates, ...plan.yanks].map((u) => u.row);
     if (changed.length > 0) await updateRows(tx, changed, syncedAt);
     if (opts.beforeCommit) await opts.beforeCommit(tx);

@@ -35,7 +35,13 @@ export async function startCdn(tls: LoopbackTls, mounts: Record<string, string>)
         .sort((a, b) => b.length - a.length)
         .find((m) => path.startsWith(m));
       const rel = mount === undefined ? null : normalize(path.slice(mount.length));
-      if (mount === undefined || rel === null || rel.startsWith('..') || rel.includes(`${sep}..`) || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      if (
+        mount === undefined ||
+        rel === null ||
+        rel.startsWith('..') ||
+        rel.includes(`${sep}..`) ||
+        (req.method !== 'GET' && req.method !== 'HEAD')
+      ) {
         res.writeHead(404).end();
         return;
       }

@@ -76,10 +76,17 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   });
   const stories: StoryResult[] = [];
   try {
-    out(`CDN on ${cdn.origin} serves ${VERSIONS.length} sample packages; ${fleet.devices.length} Macs run mngd-agent ${'1.0.0'}.\n`);
+    out(
+      `CDN on ${cdn.origin} serves ${VERSIONS.length} sample packages; ${fleet.devices.length} Macs run mngd-agent ${'1.0.0'}.\n`,
+    );
 
     // 2. A git working copy of the releases, with a policy for this machine.
-    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=mngd demo', '-c', 'user.email=demo@localhost', '-c', 'commit.gpgsign=false', ...args], { cwd: repo, stdio: 'pipe' }).toString();
+    const git = (...args: string[]) =>
+      execFileSync(
+        'git',
+        ['-c', 'user.name=mngd demo', '-c', 'user.email=demo@localhost', '-c', 'commit.gpgsign=false', ...args],
+        { cwd: repo, stdio: 'pipe' },
+      ).toString();
     git('init', '-q', '-b', 'main');
     writeFileSync(
       join(repo, 'releases', 'policy.yaml'),
@@ -100,7 +107,12 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     const release = (version: string, extra: Partial<ReleaseFile> = {}) =>
       writeFileSync(
         join(repo, 'releases', `${version}.yaml`),
-        renderReleaseYaml({ version, download_url: cdn.url(`/agent/mngd-agent-${version}.pkg`), ...sampleDigest(version), ...extra }),
+        renderReleaseYaml({
+          version,
+          download_url: cdn.url(`/agent/mngd-agent-${version}.pkg`),
+          ...sampleDigest(version),
+          ...extra,
+        }),
       );
 
     await fleet.startHelpers();
@@ -134,14 +146,22 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
         await db.close();
       }
     };
-    const manifest = () => (JSON.parse(readFileSync(join(bucket, 'latest.json'), 'utf8')) as { signed: SignedManifest }).signed;
+    const manifest = () =>
+      (JSON.parse(readFileSync(join(bucket, 'latest.json'), 'utf8')) as { signed: SignedManifest }).signed;
 
-    const story = async (name: string, intro: string, change: () => void, checks: () => Promise<CheckRun[]>): Promise<StoryResult> => {
+    const story = async (
+      name: string,
+      intro: string,
+      change: () => void,
+      checks: () => Promise<CheckRun[]>,
+    ): Promise<StoryResult> => {
       out(`\n━━ ${name} ━━\n${intro}\n`);
       change();
       const applyExit = await apply();
       const m = manifest();
-      out(`latest.json: sequence ${m.sequence}, offers ${m.releases.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`).join(', ') || 'nothing'}, floor ${m.min_required_version ?? 'none'}\n`);
+      out(
+        `latest.json: sequence ${m.sequence}, offers ${m.releases.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`).join(', ') || 'nothing'}, floor ${m.min_required_version ?? 'none'}\n`,
+      );
       const before = fleet.versions();
       const runs = await checks();
       const after = fleet.versions();
@@ -189,7 +209,11 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
       'Forced update with min_required_version',
       `releases/1.0.3.yaml at 10 % with min_required_version 1.0.3: every Mac below it must update, whatever its cohort.\n${stuck.id}'s helper is down for now: its checkin stays blocked until it has updated.`,
       () => {
-        release('1.0.3', { release_notes: 'Security fix: every device must update.', rollout_percent: 10, min_required_version: '1.0.3' });
+        release('1.0.3', {
+          release_notes: 'Security fix: every device must update.',
+          rollout_percent: 10,
+          min_required_version: '1.0.3',
+        });
         git('add', '-A');
         git('commit', '-qm', 'Release 1.0.3, required');
       },
@@ -197,10 +221,14 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
         await fleet.stopHelper(stuck);
         const first = await fleet.checkAll();
         const blocked = first.find((r) => r.device === stuck);
-        out(`${stuck.id}: ${blocked?.result?.outcome ?? 'no result'} at ${blocked?.result?.step ?? '?'} (${blocked?.result?.code ?? '?'}), checkin blocked: ${String(blocked?.result?.blocked)}\n`);
+        out(
+          `${stuck.id}: ${blocked?.result?.outcome ?? 'no result'} at ${blocked?.result?.step ?? '?'} (${blocked?.result?.code ?? '?'}), checkin blocked: ${String(blocked?.result?.blocked)}\n`,
+        );
         await fleet.startHelper(stuck);
         const retry = await fleet.check(stuck);
-        out(`${stuck.id}: helper back; retry -> ${retry.result?.outcome ?? 'no result'}, checkin blocked: ${String(retry.result?.blocked)}\n`);
+        out(
+          `${stuck.id}: helper back; retry -> ${retry.result?.outcome ?? 'no result'}, checkin blocked: ${String(retry.result?.blocked)}\n`,
+        );
         return [...first, retry];
       },
     );
@@ -234,11 +262,19 @@ function describeFleet(s: StoryResult): string {
   const counts = new Map<string, number>();
   for (const v of s.after.values()) counts.set(v, (counts.get(v) ?? 0) + 1);
   const lines = [
-    changed.size === 0 ? 'fleet: no device changed version' : `fleet: ${[...changed].map(([k, n]) => `${n} updated ${k}`).join(', ')}`,
-    `now running: ${[...counts].sort().map(([v, n]) => `${v} × ${n}`).join(', ')}`,
+    changed.size === 0
+      ? 'fleet: no device changed version'
+      : `fleet: ${[...changed].map(([k, n]) => `${n} updated ${k}`).join(', ')}`,
+    `now running: ${[...counts]
+      .sort()
+      .map(([v, n]) => `${v} × ${n}`)
+      .join(', ')}`,
   ];
   const failed = s.checks.filter((c) => c.result?.outcome === 'failed' || c.result === null);
-  if (failed.length > 0) lines.push(`checks that failed: ${failed.map((c) => `${c.device.id} (${c.result?.code ?? c.stderr.trim().split('\n')[0]})`).join(', ')}`);
+  if (failed.length > 0)
+    lines.push(
+      `checks that failed: ${failed.map((c) => `${c.device.id} (${c.result?.code ?? c.stderr.trim().split('\n')[0]})`).join(', ')}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

@@ -9,10 +9,18 @@ describe('agent check with a bad manifest', () => {
   const p103 = pkg('1.0.3');
   const w = agentWorld([p102, p103]);
   // Each bad manifest would, if trusted, force an update and block checkin (floor 1.0.3 > 1.0.1).
-  const offer = () => [release(p103, w.cdn.srv.origin, { min_required_version: '1.0.3' }), release(p102, w.cdn.srv.origin)];
+  const offer = () => [
+    release(p103, w.cdn.srv.origin, { min_required_version: '1.0.3' }),
+    release(p102, w.cdn.srv.origin),
+  ];
 
   const cases: { name: string; bytes: () => Buffer; step: string; code: string }[] = [
-    { name: 'expired', bytes: () => manifestBytes(w.signer, { releases: offer(), now: new Date(T0.getTime() - 15 * 86_400_000) }), step: 'verify-manifest', code: 'MANIFEST_EXPIRED' },
+    {
+      name: 'expired',
+      bytes: () => manifestBytes(w.signer, { releases: offer(), now: new Date(T0.getTime() - 15 * 86_400_000) }),
+      step: 'verify-manifest',
+      code: 'MANIFEST_EXPIRED',
+    },
     {
       name: 'unsigned',
       bytes: () => {
@@ -23,18 +31,30 @@ describe('agent check with a bad manifest', () => {
       step: 'verify-manifest',
       code: 'MANIFEST_SCHEMA',
     },
-    { name: 'signed by an untrusted key', bytes: () => manifestBytes(w.signer, { releases: offer(), keys: [other.key] }), step: 'verify-manifest', code: 'MANIFEST_SIGNATURE' },
+    {
+      name: 'signed by an untrusted key',
+      bytes: () => manifestBytes(w.signer, { releases: offer(), keys: [other.key] }),
+      step: 'verify-manifest',
+      code: 'MANIFEST_SIGNATURE',
+    },
     {
       name: 'altered after signing (a swapped package hash)',
       bytes: () => {
-        const m = JSON.parse(manifestBytes(w.signer, { releases: offer() }).toString()) as { signed: { releases: { sha256: string }[] } };
+        const m = JSON.parse(manifestBytes(w.signer, { releases: offer() }).toString()) as {
+          signed: { releases: { sha256: string }[] };
+        };
         m.signed.releases[0]!.sha256 = 'f'.repeat(64);
         return Buffer.from(JSON.stringify(m));
       },
       step: 'verify-manifest',
       code: 'MANIFEST_SIGNATURE',
     },
-    { name: 'for another channel', bytes: () => manifestBytes(w.signer, { releases: offer(), channel: 'beta' }), step: 'verify-manifest', code: 'MANIFEST_CHANNEL' },
+    {
+      name: 'for another channel',
+      bytes: () => manifestBytes(w.signer, { releases: offer(), channel: 'beta' }),
+      step: 'verify-manifest',
+      code: 'MANIFEST_CHANNEL',
+    },
     {
       name: 'oversized (endless data)',
       bytes: () => {
@@ -44,7 +64,12 @@ describe('agent check with a bad manifest', () => {
       step: 'fetch-manifest',
       code: 'HTTP_TOO_LARGE',
     },
-    { name: 'malformed', bytes: () => Buffer.from('{"signed": {"type": "mngd-agent-manifest",'), step: 'verify-manifest', code: 'MANIFEST_MALFORMED' },
+    {
+      name: 'malformed',
+      bytes: () => Buffer.from('{"signed": {"type": "mngd-agent-manifest",'),
+      step: 'verify-manifest',
+      code: 'MANIFEST_MALFORMED',
+    },
   ];
 
   for (const c of cases) {
@@ -61,7 +86,10 @@ describe('agent check with a bad manifest', () => {
       assert.equal(w.helper.received.length, 0, 'nothing handed to the helper');
       const warns = warnings(f.log);
       assert.equal(warns.length, 1, warns.join('\n'));
-      assert.ok(warns[0]!.startsWith(`SelfUpdate: ${c.step} failed: current 1.0.1, manifest ${w.cdn.manifestUrl}`), warns[0]);
+      assert.ok(
+        warns[0]!.startsWith(`SelfUpdate: ${c.step} failed: current 1.0.1, manifest ${w.cdn.manifestUrl}`),
+        warns[0],
+      );
       assert.ok(warns[0]!.includes(`[${c.code}]`) && warns[0]!.includes('checkin not blocked'), warns[0]);
       const st = await f.state.read();
       assert.equal(st.accepted, null, 'nothing remembered from a manifest that did not verify');
@@ -78,7 +106,9 @@ describe('agent check with a bad manifest', () => {
     assert.ok(accepted);
 
     // A forged manifest with a far higher sequence must not move the mark...
-    w.cdn.setManifest(manifestBytes(w.signer, { releases: offer(), now: new Date(T0.getTime() + 7200_000), keys: [other.key] }));
+    w.cdn.setManifest(
+      manifestBytes(w.signer, { releases: offer(), now: new Date(T0.getTime() + 7200_000), keys: [other.key] }),
+    );
     assert.equal((await f.check()).code, 'MANIFEST_SIGNATURE');
     assert.deepEqual((await f.state.read()).accepted, accepted);
     // ...so the genuine current manifest is still accepted afterwards.

@@ -3,13 +3,26 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorReply } from '../../helper/protocol.js';
-import { agentWorld, deviceFor, installed, installerFails, manifestBytes, pkg, release, requestsTo, sha256, warnings, type StandInReply } from './support.js';
+import {
+  agentWorld,
+  deviceFor,
+  installed,
+  installerFails,
+  manifestBytes,
+  pkg,
+  release,
+  requestsTo,
+  sha256,
+  warnings,
+  type StandInReply,
+} from './support.js';
 
 describe('agent check', () => {
   const p102 = pkg('1.0.2');
   const p103 = pkg('1.0.3', 200_000);
   const w = agentWorld([p102, p103]);
-  const make = (current: string, deviceId?: string) => w.make({ current, ...(deviceId === undefined ? {} : { deviceId }) });
+  const make = (current: string, deviceId?: string) =>
+    w.make({ current, ...(deviceId === undefined ? {} : { deviceId }) });
 
   it('updates end to end: downloads, verifies, hands the exact manifest and a verified package to the helper', async () => {
     const m = manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] });
@@ -22,26 +35,44 @@ describe('agent check', () => {
     assert.equal(w.helper.received.length, 1);
     const got = w.helper.received[0]!;
     assert.equal(got.request.version, '1.0.3');
-    assert.equal(got.request.manifest, m.toString('utf8'), 'the raw manifest, byte for byte, so the helper verifies the same thing');
+    assert.equal(
+      got.request.manifest,
+      m.toString('utf8'),
+      'the raw manifest, byte for byte, so the helper verifies the same thing',
+    );
     assert.equal(got.sha256, sha256(p103.bytes));
     assert.equal(dirname(got.request.pkg_path), f.state.downloads);
     assert.equal((await stat(f.state.downloads)).mode & 0o777, 0o700);
     assert.equal((await stat(f.state.dir)).mode & 0o777, 0o700);
     assert.deepEqual(await readdir(f.state.downloads), [], 'the installed package is removed');
     assert.ok(f.log.of('INFO').includes('SelfUpdate: install complete 1.0.2 -> 1.0.3'));
-    assert.ok(f.log.of('INFO').some((l) => /check: current 1\.0\.2, manifest stable seq \d+ offers 1\.0\.3 \(rollout 100%, this device in cohort\) -> updating/.test(l)));
+    assert.ok(
+      f.log
+        .of('INFO')
+        .some((l) =>
+          /check: current 1\.0\.2, manifest stable seq \d+ offers 1\.0\.3 \(rollout 100%, this device in cohort\) -> updating/.test(
+            l,
+          ),
+        ),
+    );
     assert.deepEqual(warnings(f.log), []);
   });
 
   it('answers an unchanged manifest with a 304: no body transferred, the cached copy verified again', async () => {
-    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] }));
+    w.cdn.setManifest(
+      manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] }),
+    );
     const f = await make('1.0.3');
     const first = await f.check();
     assert.equal(first.manifest?.source, 'downloaded');
     const bodyBefore = w.cdn.srv.bodyBytes;
     const stateBefore = await stat(join(f.state.dir, 'state.json'));
     const second = await f.check();
-    assert.equal((await stat(join(f.state.dir, 'state.json'))).mtimeMs, stateBefore.mtimeMs, 'an unchanged check writes nothing');
+    assert.equal(
+      (await stat(join(f.state.dir, 'state.json'))).mtimeMs,
+      stateBefore.mtimeMs,
+      'an unchanged check writes nothing',
+    );
     assert.equal(second.outcome, 'up-to-date');
     assert.equal(second.manifest?.source, 'cached');
     const reqs = requestsTo(w.cdn, '/latest.json');
@@ -58,7 +89,9 @@ describe('agent check', () => {
   });
 
   it('does nothing when the current version is the newest', async () => {
-    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] }));
+    w.cdn.setManifest(
+      manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] }),
+    );
     const f = await make('1.0.3');
     const r = await f.check();
     assert.equal(r.outcome, 'up-to-date');
@@ -71,7 +104,11 @@ describe('agent check', () => {
 
   it('never downgrades when the current version was yanked', async () => {
     // 1.0.3 is yanked: the manifest falls back to 1.0.2.
-    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin, { active: false }), release(p102, w.cdn.srv.origin)] }));
+    w.cdn.setManifest(
+      manifestBytes(w.signer, {
+        releases: [release(p103, w.cdn.srv.origin, { active: false }), release(p102, w.cdn.srv.origin)],
+      }),
+    );
     const f = await make('1.0.3');
     const r = await f.check();
     assert.equal(r.outcome, 'up-to-date');
@@ -81,24 +118,39 @@ describe('agent check', () => {
   });
 
   it('respects the rollout cohort: outside it stays, inside it updates', async () => {
-    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin, { rollout_percent: 10 }), release(p102, w.cdn.srv.origin)] }));
+    w.cdn.setManifest(
+      manifestBytes(w.signer, {
+        releases: [release(p103, w.cdn.srv.origin, { rollout_percent: 10 }), release(p102, w.cdn.srv.origin)],
+      }),
+    );
     const out = await make('1.0.2', deviceFor('1.0.3', 10, false));
     const r1 = await out.check();
     assert.equal(r1.outcome, 'up-to-date');
     assert.equal(r1.target, null);
     assert.equal(w.helper.received.length, 0);
-    assert.ok(out.log.of('INFO').some((l) => l.includes('offers 1.0.3 (rollout 10%, this device not in cohort) -> staying on 1.0.2')));
+    assert.ok(
+      out.log
+        .of('INFO')
+        .some((l) => l.includes('offers 1.0.3 (rollout 10%, this device not in cohort) -> staying on 1.0.2')),
+    );
 
     const inside = await make('1.0.2', deviceFor('1.0.3', 10, true));
     const r2 = await inside.check();
     assert.equal(r2.outcome, 'updated');
     assert.equal(w.helper.received.length, 1);
-    assert.ok(inside.log.of('INFO').some((l) => l.includes('offers 1.0.3 (rollout 10%, this device in cohort) -> updating')));
+    assert.ok(
+      inside.log.of('INFO').some((l) => l.includes('offers 1.0.3 (rollout 10%, this device in cohort) -> updating')),
+    );
   });
 
   it('lets a floor force the update past the rollout share, and reports checkin blocked until it is done', async () => {
     w.cdn.setManifest(
-      manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin, { rollout_percent: 10, min_required_version: '1.0.3' }), release(p102, w.cdn.srv.origin)] }),
+      manifestBytes(w.signer, {
+        releases: [
+          release(p103, w.cdn.srv.origin, { rollout_percent: 10, min_required_version: '1.0.3' }),
+          release(p102, w.cdn.srv.origin),
+        ],
+      }),
     );
     const f = await make('1.0.2', deviceFor('1.0.3', 10, false));
     w.helper.reply = installerFails;
@@ -108,20 +160,33 @@ describe('agent check', () => {
     assert.equal(failed.forced, true);
     assert.equal(failed.blocked, true, 'still below the floor: checkin stays blocked');
     assert.equal(failed.floor, '1.0.3');
-    assert.ok(f.log.of('INFO').some((l) => l.includes('is below the floor 1.0.3: forced update to 1.0.3 (rollout ignored)')));
+    assert.ok(
+      f.log.of('INFO').some((l) => l.includes('is below the floor 1.0.3: forced update to 1.0.3 (rollout ignored)')),
+    );
     w.helper.reply = installed;
     const done = await f.check();
     assert.equal(done.outcome, 'updated');
     assert.equal(done.blocked, false);
   });
 
-  it("never cools a package down for a helper whose installer cannot be started (its --installer), even a forced one", async () => {
-    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin, { min_required_version: '1.0.3' }), release(p102, w.cdn.srv.origin)] }));
+  it('never cools a package down for a helper whose installer cannot be started (its --installer), even a forced one', async () => {
+    w.cdn.setManifest(
+      manifestBytes(w.signer, {
+        releases: [release(p103, w.cdn.srv.origin, { min_required_version: '1.0.3' }), release(p102, w.cdn.srv.origin)],
+      }),
+    );
     const unavailable: StandInReply = (req) =>
-      errorReply(req.id, 'INSTALLER_UNAVAILABLE', "the installer /nope could not be started: spawn /nope ENOENT; check the helper's --installer", { output_tail: '' });
+      errorReply(
+        req.id,
+        'INSTALLER_UNAVAILABLE',
+        "the installer /nope could not be started: spawn /nope ENOENT; check the helper's --installer",
+        { output_tail: '' },
+      );
     const f = await make('1.0.2');
     const failuresOf = async (): Promise<number | undefined> => {
-      const saved = JSON.parse(await readFile(join(f.state.dir, 'state.json'), 'utf8')) as { cooldowns: Record<string, { failures: number }> };
+      const saved = JSON.parse(await readFile(join(f.state.dir, 'state.json'), 'utf8')) as {
+        cooldowns: Record<string, { failures: number }>;
+      };
       return saved.cooldowns[sha256(p103.bytes)]?.failures;
     };
     try {
@@ -133,7 +198,11 @@ describe('agent check', () => {
         assert.equal(r.blocked, true);
         const warn = warnings(f.log)[i]!;
         assert.ok(warn.startsWith('SelfUpdate: install failed: 1.0.2 -> 1.0.3'), warn);
-        assert.ok(warn.includes("the helper's installer could not be started") && warn.includes("check the helper's --installer"), warn);
+        assert.ok(
+          warn.includes("the helper's installer could not be started") &&
+            warn.includes("check the helper's --installer"),
+          warn,
+        );
         assert.ok(warn.includes('not counted toward the cool-down') && !warn.includes('of 3 for this package'), warn);
         assert.equal(await failuresOf(), undefined, 'the package has no failure on record');
         f.clock.now = new Date(f.clock.now.getTime() + 5 * 60_000);

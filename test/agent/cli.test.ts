@@ -6,7 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAgentCli, type AgentContext } from '../../agent/main.js';
 import { status } from '../support/https-server.js';
-import { manifestBytes, newSigner, pkg, release, requestsTo, startCdn, startStandInHelper, T0, type Cdn, type StandInHelper } from './support.js';
+import {
+  manifestBytes,
+  newSigner,
+  pkg,
+  release,
+  requestsTo,
+  startCdn,
+  startStandInHelper,
+  T0,
+  type Cdn,
+  type StandInHelper,
+} from './support.js';
 import { startAgent, waitFor, writeAgentConfig } from './process.js';
 
 function ctx(home: string): AgentContext & { out: string; err: string } {
@@ -50,7 +61,9 @@ describe('mngd-agent CLI', () => {
     dir = join(root, `case-${n++}`);
     helper.received.length = 0;
     cdn.srv.requests.length = 0;
-    cdn.setManifest(manifestBytes(signer, { releases: [release(p103, cdn.srv.origin), release(p102, cdn.srv.origin)] }));
+    cdn.setManifest(
+      manifestBytes(signer, { releases: [release(p103, cdn.srv.origin), release(p102, cdn.srv.origin)] }),
+    );
     await mkdir(dir);
     await writeFile(join(dir, 'VERSION'), '1.0.3\n');
   });
@@ -76,7 +89,11 @@ describe('mngd-agent CLI', () => {
   });
 
   it('reads the running version from the version file, and flags override the config file', async () => {
-    const config = await writeAgentConfig(dir, cdn, signer, helper.socketPath, { current_version: undefined, version_file: join(dir, 'VERSION'), channel: 'beta' });
+    const config = await writeAgentConfig(dir, cdn, signer, helper.socketPath, {
+      current_version: undefined,
+      version_file: join(dir, 'VERSION'),
+      channel: 'beta',
+    });
     const c = ctx(dir);
     assert.equal(await runAgentCli(['check', '--json', '--config', config, '--channel', 'stable'], c), 0, c.err);
     assert.equal((JSON.parse(c.out) as { outcome: string; current: string }).current, '1.0.3');
@@ -84,7 +101,17 @@ describe('mngd-agent CLI', () => {
 
   it('run exits 0 after an install so launchd starts the new version', async () => {
     const config = await writeAgentConfig(dir, cdn, signer, helper.socketPath);
-    const child = startAgent(['run', '--config', config, '--first-delay', '0', '--interval', '0.05', '--checkin-url', cdn.srv.url('/checkin')]);
+    const child = startAgent([
+      'run',
+      '--config',
+      config,
+      '--first-delay',
+      '0',
+      '--interval',
+      '0.05',
+      '--checkin-url',
+      cdn.srv.url('/checkin'),
+    ]);
     const end = await child.exited;
     assert.equal(end.code, 0, child.stderr);
     assert.match(child.stderr, /SelfUpdate: install complete 1\.0\.2 -> 1\.0\.3/);
@@ -94,7 +121,17 @@ describe('mngd-agent CLI', () => {
 
   it('run checks in while up to date, and stops cleanly on SIGTERM', async () => {
     const config = await writeAgentConfig(dir, cdn, signer, helper.socketPath, { current_version: '1.0.3' });
-    const child = startAgent(['run', '--config', config, '--first-delay', '0', '--interval', '0.02', '--checkin-url', cdn.srv.url('/checkin')]);
+    const child = startAgent([
+      'run',
+      '--config',
+      config,
+      '--first-delay',
+      '0',
+      '--interval',
+      '0.02',
+      '--checkin-url',
+      cdn.srv.url('/checkin'),
+    ]);
     await waitFor(async () => requestsTo(cdn, '/checkin').length >= 2, 'two checkins');
     child.proc.kill('SIGTERM');
     const end = await child.exited;
@@ -103,20 +140,86 @@ describe('mngd-agent CLI', () => {
     assert.match(requestsTo(cdn, '/checkin')[0]!.path, /device_id=[0-9a-f]{32}&version=1\.0\.3/);
   });
 
-  const bad: { name: string; args: (config: string) => string[]; config?: Record<string, unknown>; exit: number; code?: string; says?: string }[] = [
-    { name: 'an unknown flag', args: (c) => ['check', '--config', c, '--manifest-uri', 'x'], exit: 2, says: 'mngd-agent check: unknown flag --manifest-uri: did you mean --manifest-url?\n' },
+  const bad: {
+    name: string;
+    args: (config: string) => string[];
+    config?: Record<string, unknown>;
+    exit: number;
+    code?: string;
+    says?: string;
+  }[] = [
+    {
+      name: 'an unknown flag',
+      args: (c) => ['check', '--config', c, '--manifest-uri', 'x'],
+      exit: 2,
+      says: 'mngd-agent check: unknown flag --manifest-uri: did you mean --manifest-url?\n',
+    },
     { name: 'an unknown command', args: () => ['update'], exit: 2 },
     { name: '--json on run', args: (c) => ['run', '--json', '--config', c], exit: 2 },
-    { name: 'no manifest URL', args: (c) => ['check', '--config', c], config: { manifest_url: undefined }, exit: 1, code: 'CONFIG_INVALID' },
-    { name: 'a plain http manifest URL', args: (c) => ['check', '--config', c, '--manifest-url', 'http://cdn.example/latest.json'], exit: 1, code: 'CONFIG_INVALID' },
-    { name: 'a typo in the config file', args: (c) => ['check', '--config', c], config: { manifest_uri: 'https://x' }, exit: 1, code: 'CONFIG_INVALID' },
-    { name: 'a trusted key that is not a key', args: (c) => ['check', '--config', c, '--trusted-key', 'bm90LWEta2V5'], exit: 1, code: 'CONFIG_INVALID' },
-    { name: 'no trusted keys', args: (c) => ['check', '--config', c], config: { trusted_keys: undefined }, exit: 1, code: 'CONFIG_INVALID' },
-    { name: 'a current version that is not one', args: (c) => ['check', '--config', c, '--current-version', 'v1.0'], exit: 1, code: 'CONFIG_INVALID' },
-    { name: 'a missing version file', args: (c) => ['check', '--config', c], config: { current_version: undefined, version_file: '/nonexistent/VERSION' }, exit: 1, code: 'VERSION_FILE' },
-    { name: 'a negative interval', args: (c) => ['run', '--config', c, '--interval=-5'], exit: 1, code: 'CONFIG_INVALID' },
-    { name: 'a config file that cannot be read', args: (c) => ['check', '--config', `${c}.missing`], exit: 1, code: 'CONFIG_INVALID' },
-    { name: 'a config file that is not JSON', args: (c) => ['check', '--config', c.replace(/agent\.json$/, 'VERSION')], exit: 1, code: 'CONFIG_INVALID' },
+    {
+      name: 'no manifest URL',
+      args: (c) => ['check', '--config', c],
+      config: { manifest_url: undefined },
+      exit: 1,
+      code: 'CONFIG_INVALID',
+    },
+    {
+      name: 'a plain http manifest URL',
+      args: (c) => ['check', '--config', c, '--manifest-url', 'http://cdn.example/latest.json'],
+      exit: 1,
+      code: 'CONFIG_INVALID',
+    },
+    {
+      name: 'a typo in the config file',
+      args: (c) => ['check', '--config', c],
+      config: { manifest_uri: 'https://x' },
+      exit: 1,
+      code: 'CONFIG_INVALID',
+    },
+    {
+      name: 'a trusted key that is not a key',
+      args: (c) => ['check', '--config', c, '--trusted-key', 'bm90LWEta2V5'],
+      exit: 1,
+      code: 'CONFIG_INVALID',
+    },
+    {
+      name: 'no trusted keys',
+      args: (c) => ['check', '--config', c],
+      config: { trusted_keys: undefined },
+      exit: 1,
+      code: 'CONFIG_INVALID',
+    },
+    {
+      name: 'a current version that is not one',
+      args: (c) => ['check', '--config', c, '--current-version', 'v1.0'],
+      exit: 1,
+      code: 'CONFIG_INVALID',
+    },
+    {
+      name: 'a missing version file',
+      args: (c) => ['check', '--config', c],
+      config: { current_version: undefined, version_file: '/nonexistent/VERSION' },
+      exit: 1,
+      code: 'VERSION_FILE',
+    },
+    {
+      name: 'a negative interval',
+      args: (c) => ['run', '--config', c, '--interval=-5'],
+      exit: 1,
+      code: 'CONFIG_INVALID',
+    },
+    {
+      name: 'a config file that cannot be read',
+      args: (c) => ['check', '--config', `${c}.missing`],
+      exit: 1,
+      code: 'CONFIG_INVALID',
+    },
+    {
+      name: 'a config file that is not JSON',
+      args: (c) => ['check', '--config', c.replace(/agent\.json$/, 'VERSION')],
+      exit: 1,
+      code: 'CONFIG_INVALID',
+    },
   ];
   for (const b of bad) {
     it(`refuses ${b.name} with a clear error and exit ${b.exit}, writing nothing`, async () => {
@@ -135,6 +238,15 @@ describe('mngd-agent CLI', () => {
   it('prints help with every flag', async () => {
     const c = ctx(dir);
     assert.equal(await runAgentCli(['--help'], c), 0);
-    for (const f of ['--manifest-url', '--trusted-key', '--state-dir', '--helper-socket', '--log-file', '--checkin-url', '--floor-retry']) assert.ok(c.out.includes(f), f);
+    for (const f of [
+      '--manifest-url',
+      '--trusted-key',
+      '--state-dir',
+      '--helper-socket',
+      '--log-file',
+      '--checkin-url',
+      '--floor-retry',
+    ])
+      assert.ok(c.out.includes(f), f);
   });
 });

@@ -30,7 +30,10 @@ describe('agent config', () => {
   });
 
   it('uses XDG_STATE_HOME elsewhere, or ~/.local/state', () => {
-    assert.equal(resolveConfig(null, minimal, { ...linux, env: { XDG_STATE_HOME: '/var/xdg' } }).logFile, '/var/xdg/mngd/mngd.log');
+    assert.equal(
+      resolveConfig(null, minimal, { ...linux, env: { XDG_STATE_HOME: '/var/xdg' } }).logFile,
+      '/var/xdg/mngd/mngd.log',
+    );
     const c = resolveConfig(null, minimal, linux);
     assert.equal(c.logFile, '/home/ada/.local/state/mngd/mngd.log');
     assert.equal(c.stateDir, '/home/ada/.local/state/mngd/agent');
@@ -38,7 +41,15 @@ describe('agent config', () => {
   });
 
   it('lets flags override the file, and takes repeated trusted keys for rotation', () => {
-    const file = { path: 'agent.json', data: { manifest_url: 'https://a.example/latest.json', trusted_keys: [key], channel: 'beta', interval_seconds: 60 } };
+    const file = {
+      path: 'agent.json',
+      data: {
+        manifest_url: 'https://a.example/latest.json',
+        trusted_keys: [key],
+        channel: 'beta',
+        interval_seconds: 60,
+      },
+    };
     const c = resolveConfig(file, { channel: 'stable', 'trusted-key': [key, key2], interval: '0.5' }, linux);
     assert.equal(c.manifestUrl, 'https://a.example/latest.json');
     assert.equal(c.channel, 'stable');
@@ -49,11 +60,31 @@ describe('agent config', () => {
   for (const [name, file, flags, where] of [
     ['an unknown key', { manifest_uri: 'https://x' }, minimal, /agent\.json: unknown setting "manifest_uri"/],
     ['a channel with capitals', {}, { ...minimal, channel: 'Beta' }, /--channel: "Beta" is not a channel name/],
-    ['a number where a string belongs', { state_dir: 5 }, minimal, /agent\.json: "state_dir": expected a non-empty string/],
+    [
+      'a number where a string belongs',
+      { state_dir: 5 },
+      minimal,
+      /agent\.json: "state_dir": expected a non-empty string/,
+    ],
     ['a device id with spaces', {}, { ...minimal, 'device-id': 'my mac' }, /--device-id/],
-    ['seconds that are not a number', { floor_retry_seconds: 'soon' }, minimal, /"floor_retry_seconds": expected a number of seconds/],
-    ['an interval of 0 (a tight loop on the CDN)', { interval_seconds: 0 }, minimal, /"interval_seconds": expected a number of seconds above 0/],
-    ['a read time-out of 0', {}, { ...minimal, 'read-timeout': '0' }, /--read-timeout: expected a number of seconds above 0/],
+    [
+      'seconds that are not a number',
+      { floor_retry_seconds: 'soon' },
+      minimal,
+      /"floor_retry_seconds": expected a number of seconds/,
+    ],
+    [
+      'an interval of 0 (a tight loop on the CDN)',
+      { interval_seconds: 0 },
+      minimal,
+      /"interval_seconds": expected a number of seconds above 0/,
+    ],
+    [
+      'a read time-out of 0',
+      {},
+      { ...minimal, 'read-timeout': '0' },
+      /--read-timeout: expected a number of seconds above 0/,
+    ],
   ] as const) {
     it(`names the place of ${name}`, () => {
       assert.throws(
@@ -94,7 +125,10 @@ describe('agent state folder', () => {
     const base = await tmp();
     await mkdir(join(base, 'elsewhere'));
     await symlink(join(base, 'elsewhere'), join(base, 'state'));
-    await assert.rejects(new StateStore(join(base, 'state')).init(), (err: unknown) => err instanceof MngdError && err.code === 'STATE_DIR');
+    await assert.rejects(
+      new StateStore(join(base, 'state')).init(),
+      (err: unknown) => err instanceof MngdError && err.code === 'STATE_DIR',
+    );
   });
 
   it('starts over from an unreadable state file with a warning, dropping the cached manifest', async () => {
@@ -108,6 +142,9 @@ describe('agent state folder', () => {
     assert.equal(log.of('WARN').length, 1);
     assert.equal(await s.readCachedManifest(), null);
     await s.write({ ...st, manifest_etag: '"x"' });
-    assert.equal((JSON.parse(await readFile(join(s.dir, 'state.json'), 'utf8')) as { manifest_etag: string }).manifest_etag, '"x"');
+    assert.equal(
+      (JSON.parse(await readFile(join(s.dir, 'state.json'), 'utf8')) as { manifest_etag: string }).manifest_etag,
+      '"x"',
+    );
   });
 });

@@ -5,7 +5,17 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import { partialPath } from '../../agent/download.js';
 import { INLINE_MAX } from '../../agent/package-file.js';
 import { sequence, servePackage, status, type Handler } from '../support/https-server.js';
-import { agentWorld, manifestBytes, pkg, release, requestsTo, sha256, testHttp, warnings, type Fixture } from './support.js';
+import {
+  agentWorld,
+  manifestBytes,
+  pkg,
+  release,
+  requestsTo,
+  sha256,
+  testHttp,
+  warnings,
+  type Fixture,
+} from './support.js';
 
 describe('agent download', () => {
   const p102 = pkg('1.0.2');
@@ -13,15 +23,45 @@ describe('agent download', () => {
   const w = agentWorld([p102]);
   const make = (extra: Parameters<typeof w.make>[0] = {}) => w.make(extra);
   const pkgFiles = async (f: Fixture) => (await readdir(f.state.downloads)).filter((n) => n.endsWith('.pkg'));
-  before(() => w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] })));
+  before(() =>
+    w.cdn.setManifest(
+      manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] }),
+    ),
+  );
 
   const bad: { name: string; serve: () => ReturnType<typeof servePackage>; code: RegExp; says?: string }[] = [
-    { name: 'is missing (404)', serve: () => status(404), code: /^HTTP_STATUS$/, says: 'HTTP 404; nothing is served at this URL; check download_url in the release file, or upload the package' },
-    { name: 'is not public (403)', serve: () => status(403), code: /^HTTP_STATUS$/, says: 'packages must be readable without credentials' },
-    { name: 'has the wrong hash', serve: () => servePackage(randomBytes(p103.bytes.length)), code: /^DOWNLOAD_HASH_MISMATCH$/ },
-    { name: 'is smaller than signed', serve: () => servePackage(p103.bytes.subarray(0, 1000)), code: /^DOWNLOAD_SIZE_MISMATCH$/ },
-    { name: 'is larger than signed', serve: () => servePackage(Buffer.concat([p103.bytes, Buffer.alloc(10)])), code: /^HTTP_TOO_LARGE$/ },
-    { name: 'is truncated in transfer', serve: () => servePackage(p103.bytes.subarray(0, 100_000), { contentLength: p103.bytes.length }), code: /^HTTP_(LENGTH_MISMATCH|NETWORK)$/ },
+    {
+      name: 'is missing (404)',
+      serve: () => status(404),
+      code: /^HTTP_STATUS$/,
+      says: 'HTTP 404; nothing is served at this URL; check download_url in the release file, or upload the package',
+    },
+    {
+      name: 'is not public (403)',
+      serve: () => status(403),
+      code: /^HTTP_STATUS$/,
+      says: 'packages must be readable without credentials',
+    },
+    {
+      name: 'has the wrong hash',
+      serve: () => servePackage(randomBytes(p103.bytes.length)),
+      code: /^DOWNLOAD_HASH_MISMATCH$/,
+    },
+    {
+      name: 'is smaller than signed',
+      serve: () => servePackage(p103.bytes.subarray(0, 1000)),
+      code: /^DOWNLOAD_SIZE_MISMATCH$/,
+    },
+    {
+      name: 'is larger than signed',
+      serve: () => servePackage(Buffer.concat([p103.bytes, Buffer.alloc(10)])),
+      code: /^HTTP_TOO_LARGE$/,
+    },
+    {
+      name: 'is truncated in transfer',
+      serve: () => servePackage(p103.bytes.subarray(0, 100_000), { contentLength: p103.bytes.length }),
+      code: /^HTTP_(LENGTH_MISMATCH|NETWORK)$/,
+    },
   ];
   for (const c of bad) {
     it(`hands nothing to the helper when the package ${c.name}, and warns once`, async () => {
@@ -35,8 +75,14 @@ describe('agent download', () => {
       assert.deepEqual(await pkgFiles(f), [], 'no file carries the verified name');
       const warns = warnings(f.log);
       assert.equal(warns.length, 1, warns.join('\n'));
-      assert.ok(warns[0]!.startsWith(`SelfUpdate: download failed: 1.0.2 -> 1.0.3 from ${w.cdn.srv.url(p103.path)}: `), warns[0]);
-      assert.ok(warns[0]!.includes('staying on 1.0.2') && warns[0]!.includes('(failure 1 of 3 for this package)'), warns[0]);
+      assert.ok(
+        warns[0]!.startsWith(`SelfUpdate: download failed: 1.0.2 -> 1.0.3 from ${w.cdn.srv.url(p103.path)}: `),
+        warns[0],
+      );
+      assert.ok(
+        warns[0]!.includes('staying on 1.0.2') && warns[0]!.includes('(failure 1 of 3 for this package)'),
+        warns[0],
+      );
       if (c.says !== undefined) assert.ok(warns[0]!.includes(c.says), warns[0]);
     });
   }
@@ -123,7 +169,11 @@ describe('agent download of a package large enough for the worker thread', () =>
   const p102 = pkg('1.0.2');
   const big = pkg('1.0.3', INLINE_MAX + 1024 * 1024);
   const w = agentWorld([p102]);
-  before(() => w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(big, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] })));
+  before(() =>
+    w.cdn.setManifest(
+      manifestBytes(w.signer, { releases: [release(big, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] }),
+    ),
+  );
 
   it('resumes a cut-off download with Range and hands over the verified package', async () => {
     const cut = 5 * 1024 * 1024;

@@ -2,7 +2,19 @@ import { describe, it, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { agentWorld, helperClient, installed, installerFails, manifestBytes, pkg, release, requestsTo, sha256, T0, warnings } from './support.js';
+import {
+  agentWorld,
+  helperClient,
+  installed,
+  installerFails,
+  manifestBytes,
+  pkg,
+  release,
+  requestsTo,
+  sha256,
+  T0,
+  warnings,
+} from './support.js';
 
 describe('agent hand-off to the helper', () => {
   const p102 = pkg('1.0.2');
@@ -10,7 +22,11 @@ describe('agent hand-off to the helper', () => {
   const p104 = pkg('1.0.4');
   const w = agentWorld([p102, p103, p104]);
   const make = () => w.make();
-  beforeEach(() => w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] })));
+  beforeEach(() =>
+    w.cdn.setManifest(
+      manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] }),
+    ),
+  );
 
   it('stays and says why when the helper is unreachable, and reuses the verified package next time', async () => {
     const f = await make();
@@ -20,7 +36,12 @@ describe('agent hand-off to the helper', () => {
     assert.equal(r.code, 'HELPER_UNREACHABLE');
     const warns = warnings(f.log);
     assert.equal(warns.length, 1);
-    assert.ok(warns[0]!.startsWith(`SelfUpdate: install failed: 1.0.2 -> 1.0.3 from ${w.cdn.srv.url(p103.path)}: cannot talk to the helper`), warns[0]);
+    assert.ok(
+      warns[0]!.startsWith(
+        `SelfUpdate: install failed: 1.0.2 -> 1.0.3 from ${w.cdn.srv.url(p103.path)}: cannot talk to the helper`,
+      ),
+      warns[0],
+    );
     assert.ok(warns[0]!.includes('staying on 1.0.2'), warns[0]);
     assert.ok(!f.log.of('INFO').some((l) => l.includes('install complete')));
 
@@ -40,7 +61,12 @@ describe('agent hand-off to the helper', () => {
     assert.equal(r.code, 'INSTALLER_FAILED');
     const warns = warnings(f.log);
     assert.equal(warns.length, 1);
-    assert.ok(warns[0]!.includes('install failed: 1.0.2 -> 1.0.3') && warns[0]!.includes('installer exit code 1') && warns[0]!.includes('the package is damaged'), warns[0]);
+    assert.ok(
+      warns[0]!.includes('install failed: 1.0.2 -> 1.0.3') &&
+        warns[0]!.includes('installer exit code 1') &&
+        warns[0]!.includes('the package is damaged'),
+      warns[0],
+    );
     assert.ok(!f.log.of('INFO').some((l) => l.includes('install complete')));
   });
 
@@ -53,7 +79,9 @@ describe('agent hand-off to the helper', () => {
       f.clock.now = new Date(f.clock.now.getTime() + 5 * 60_000);
     }
     assert.ok(warnings(f.log)[2]!.includes('failed 3 times: cool-down until'), warnings(f.log)[2]);
-    const saved = JSON.parse(await readFile(join(f.state.dir, 'state.json'), 'utf8')) as { cooldowns: Record<string, { failures: number; until: string }> };
+    const saved = JSON.parse(await readFile(join(f.state.dir, 'state.json'), 'utf8')) as {
+      cooldowns: Record<string, { failures: number; until: string }>;
+    };
     const entry = saved.cooldowns[sha256(p103.bytes)]!;
     assert.equal(entry.failures, 3);
 
@@ -66,7 +94,12 @@ describe('agent hand-off to the helper', () => {
     assert.equal(w.helper.received.length, 0);
 
     // A newer release is another package: tried at once.
-    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p104, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)], now: new Date(T0.getTime() + 60_000) }));
+    w.cdn.setManifest(
+      manifestBytes(w.signer, {
+        releases: [release(p104, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)],
+        now: new Date(T0.getTime() + 60_000),
+      }),
+    );
     w.helper.reply = installed;
     const newer = await f.check();
     assert.equal(newer.outcome, 'updated');
@@ -82,7 +115,9 @@ describe('agent hand-off to the helper', () => {
       assert.equal(r.code, 'HELPER_UNREACHABLE');
       assert.ok(warnings(f.log)[i]!.includes('not counted toward the cool-down'), warnings(f.log)[i]);
     }
-    const saved = JSON.parse(await readFile(join(f.state.dir, 'state.json'), 'utf8')) as { cooldowns: Record<string, unknown> };
+    const saved = JSON.parse(await readFile(join(f.state.dir, 'state.json'), 'utf8')) as {
+      cooldowns: Record<string, unknown>;
+    };
     assert.equal(saved.cooldowns[sha256(p103.bytes)], undefined);
     w.helper.reply = installed;
     assert.equal((await f.check()).outcome, 'updated');

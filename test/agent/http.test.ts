@@ -6,7 +6,17 @@ import type { AddressInfo } from 'node:net';
 import { createHttpClient, displayUrl, HttpError, type HttpClient } from '../../agent/http.js';
 import { ExternalError } from '../../schema/errors.js';
 import { testTls } from '../support/tls.js';
-import { generatedBytes, redirect, routes, sequence, servePackage, startHttpsServer, status, streamBytes, type TestServer } from '../support/https-server.js';
+import {
+  generatedBytes,
+  redirect,
+  routes,
+  sequence,
+  servePackage,
+  startHttpsServer,
+  status,
+  streamBytes,
+  type TestServer,
+} from '../support/https-server.js';
 
 const PKG = generatedBytes(7, 300_000);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -23,7 +33,13 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<HttpError
 }
 
 function client(extra: Parameters<typeof createHttpClient>[0] = {}): HttpClient {
-  return createHttpClient({ caFile: testTls().caFile, readTimeoutMs: 2000, connectTimeoutMs: 2000, retries: { limit: 2, baseDelayMs: 1, maxDelayMs: 5 }, ...extra });
+  return createHttpClient({
+    caFile: testTls().caFile,
+    readTimeoutMs: 2000,
+    connectTimeoutMs: 2000,
+    retries: { limit: 2, baseDelayMs: 1, maxDelayMs: 5 },
+    ...extra,
+  });
 }
 
 describe('http client', () => {
@@ -83,7 +99,10 @@ describe('http client', () => {
   it('stops an endless body just past maxBytes: the client read, and the server sent, little', async () => {
     const before = srv.bodyBytes;
     let seen = 0;
-    const err = await rejectsWith(client().stream(srv.url('/endless'), { maxBytes: 1_000_000, onData: (c) => (seen += c.length) }), 'HTTP_TOO_LARGE');
+    const err = await rejectsWith(
+      client().stream(srv.url('/endless'), { maxBytes: 1_000_000, onData: (c) => (seen += c.length) }),
+      'HTTP_TOO_LARGE',
+    );
     assert.ok(seen <= 1_000_000, `delivered ${seen}`);
     assert.equal(err.bytes, seen);
     // The server offers 512 MiB; past the limit only what kernel socket buffers hold (here up to
@@ -95,9 +114,16 @@ describe('http client', () => {
   it('streams a package chunk by chunk with progress and the metadata of the response', async () => {
     const hash = createHash('sha256');
     const progress: number[] = [];
-    const r = await client().stream(srv.url('/pkg'), { maxBytes: PKG.length, onData: (c) => hash.update(c), onProgress: (p) => progress.push(p.bytes) });
+    const r = await client().stream(srv.url('/pkg'), {
+      maxBytes: PKG.length,
+      onData: (c) => hash.update(c),
+      onProgress: (p) => progress.push(p.bytes),
+    });
     assert.equal(hash.digest('hex'), sha(PKG));
-    assert.deepEqual({ status: r.status, bytes: r.bytes, contentLength: r.contentLength, resumed: r.resumed }, { status: 200, bytes: PKG.length, contentLength: PKG.length, resumed: false });
+    assert.deepEqual(
+      { status: r.status, bytes: r.bytes, contentLength: r.contentLength, resumed: r.resumed },
+      { status: 200, bytes: PKG.length, contentLength: PKG.length, resumed: false },
+    );
     assert.equal(progress.at(-1), PKG.length);
   });
 
@@ -168,7 +194,12 @@ describe('http client', () => {
   it('resumes with Range and reports resumed=true on a 206', async () => {
     const hash = createHash('sha256').update(PKG.subarray(0, 1000));
     let told: { resumed: boolean; total?: number } | undefined;
-    const r = await client().stream(srv.url('/pkg'), { maxBytes: PKG.length, rangeStart: 1000, onResponse: (i) => (told = i), onData: (c) => hash.update(c) });
+    const r = await client().stream(srv.url('/pkg'), {
+      maxBytes: PKG.length,
+      rangeStart: 1000,
+      onResponse: (i) => (told = i),
+      onData: (c) => hash.update(c),
+    });
     assert.equal(told?.resumed, true);
     assert.equal(told?.total, PKG.length);
     assert.equal(r.status, 206);
@@ -209,7 +240,13 @@ describe('http client', () => {
 
   it('gives up after the retry limit on a server that keeps failing', async () => {
     const n = srv.requests.length;
-    const err = await rejectsWith(client({ retries: { limit: 3, baseDelayMs: 1, maxDelayMs: 2 } }).stream(srv.url('/down'), { maxBytes: 100, onData: () => undefined }), 'HTTP_STATUS');
+    const err = await rejectsWith(
+      client({ retries: { limit: 3, baseDelayMs: 1, maxDelayMs: 2 } }).stream(srv.url('/down'), {
+        maxBytes: 100,
+        onData: () => undefined,
+      }),
+      'HTTP_STATUS',
+    );
     assert.equal(err.status, 503);
     assert.equal(srv.requests.length - n, 4);
   });
@@ -218,7 +255,13 @@ describe('http client', () => {
     const n = srv.requests.length;
     const didStall = new Promise<void>((r) => (stalled = r));
     let seen = 0;
-    const err = await rejectsWith(client({ readTimeoutMs: 1000 }).stream(srv.url('/stall'), { maxBytes: PKG.length, onData: (c) => (seen += c.length) }), 'HTTP_TIMEOUT');
+    const err = await rejectsWith(
+      client({ readTimeoutMs: 1000 }).stream(srv.url('/stall'), {
+        maxBytes: PKG.length,
+        onData: (c) => (seen += c.length),
+      }),
+      'HTTP_TIMEOUT',
+    );
     await didStall;
     assert.equal(seen, 100_000);
     assert.equal(err.bytes, 100_000);
@@ -227,18 +270,30 @@ describe('http client', () => {
 
   it('times out a server that never answers, retrying it', async () => {
     const n = srv.requests.length;
-    const err = await rejectsWith(client({ readTimeoutMs: 100, retries: { limit: 1, baseDelayMs: 1, maxDelayMs: 1 } }).getBuffer(srv.url('/silent'), { maxBytes: 100 }), 'HTTP_TIMEOUT');
+    const err = await rejectsWith(
+      client({ readTimeoutMs: 100, retries: { limit: 1, baseDelayMs: 1, maxDelayMs: 1 } }).getBuffer(
+        srv.url('/silent'),
+        { maxBytes: 100 },
+      ),
+      'HTTP_TIMEOUT',
+    );
     assert.match(err.message, /no response within 100 ms/);
     assert.equal(srv.requests.length - n, 2);
   });
 
   it('refuses a redirect to http', async () => {
-    const err = await rejectsWith(client().getBuffer(srv.url('/to-http'), { maxBytes: PKG.length }), 'HTTP_INSECURE_REDIRECT');
+    const err = await rejectsWith(
+      client().getBuffer(srv.url('/to-http'), { maxBytes: PKG.length }),
+      'HTTP_INSECURE_REDIRECT',
+    );
     assert.match(err.message, /http:\/\/127\.0\.0\.1:9\/pkg/);
   });
 
   it('refuses a redirect to a URL carrying credentials, without showing them', async () => {
-    const err = await rejectsWith(client().getBuffer(srv.url('/to-creds'), { maxBytes: PKG.length }), 'HTTP_INSECURE_REDIRECT');
+    const err = await rejectsWith(
+      client().getBuffer(srv.url('/to-creds'), { maxBytes: PKG.length }),
+      'HTTP_INSECURE_REDIRECT',
+    );
     assert.doesNotMatch(err.message, /pw/);
   });
 
@@ -253,26 +308,44 @@ describe('http client', () => {
   });
 
   it('fails when the body is shorter than its Content-Length', async () => {
-    await rejectsWith(client({ retries: { limit: 0 } }).stream(srv.url('/lying'), { maxBytes: PKG.length + 1000, onData: () => undefined }), 'HTTP_LENGTH_MISMATCH');
+    await rejectsWith(
+      client({ retries: { limit: 0 } }).stream(srv.url('/lying'), {
+        maxBytes: PKG.length + 1000,
+        onData: () => undefined,
+      }),
+      'HTTP_LENGTH_MISMATCH',
+    );
   });
 
   it('refuses http and URLs with user info before connecting', async () => {
     const n = srv.requests.length;
-    await rejectsWith(client().getBuffer(srv.url('/pkg').replace('https:', 'http:'), { maxBytes: 100 }), 'HTTP_INSECURE_URL');
-    const err = await rejectsWith(client().getBuffer(srv.url('/pkg').replace('https://', 'https://me:secret@'), { maxBytes: 100 }), 'HTTP_INSECURE_URL');
+    await rejectsWith(
+      client().getBuffer(srv.url('/pkg').replace('https:', 'http:'), { maxBytes: 100 }),
+      'HTTP_INSECURE_URL',
+    );
+    const err = await rejectsWith(
+      client().getBuffer(srv.url('/pkg').replace('https://', 'https://me:secret@'), { maxBytes: 100 }),
+      'HTTP_INSECURE_URL',
+    );
     assert.doesNotMatch(err.message, /secret/);
     assert.equal(srv.requests.length, n);
   });
 
   it('names the URL without its query string in errors', async () => {
-    const err = await rejectsWith(client().getBuffer(`${srv.url('/missing')}?X-Amz-Signature=topsecret`, { maxBytes: 100 }), 'HTTP_STATUS');
+    const err = await rejectsWith(
+      client().getBuffer(`${srv.url('/missing')}?X-Amz-Signature=topsecret`, { maxBytes: 100 }),
+      'HTTP_STATUS',
+    );
     assert.doesNotMatch(err.message, /topsecret/);
     assert.match(err.message, /\/missing\?…/);
     assert.equal(displayUrl('https://a:b@h/p?q=1'), 'https://h/p?…');
   });
 
   it('fails with HTTP_TLS against a server whose CA it does not trust', async () => {
-    const err = await rejectsWith(createHttpClient({ retries: { limit: 0 } }).getBuffer(srv.url('/pkg'), { maxBytes: PKG.length }), 'HTTP_TLS');
+    const err = await rejectsWith(
+      createHttpClient({ retries: { limit: 0 } }).getBuffer(srv.url('/pkg'), { maxBytes: PKG.length }),
+      'HTTP_TLS',
+    );
     assert.match(err.message, /--ca-file/);
   });
 
@@ -288,7 +361,10 @@ describe('http client', () => {
   });
 
   it('refuses an unreadable CA file', () => {
-    assert.throws(() => createHttpClient({ caFile: '/nonexistent/ca.pem' }), (e: unknown) => e instanceof HttpError && e.code === 'HTTP_CA_FILE');
+    assert.throws(
+      () => createHttpClient({ caFile: '/nonexistent/ca.pem' }),
+      (e: unknown) => e instanceof HttpError && e.code === 'HTTP_CA_FILE',
+    );
   });
 
   it('stops when the caller aborts', async () => {

@@ -7,7 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { partialPath } from '../../agent/download.js';
 import { servePackage, type Handler } from '../support/https-server.js';
-import { manifestBytes, newSigner, pkg, release, requestsTo, sha256, startCdn, startStandInHelper, type Cdn, type StandInHelper } from './support.js';
+import {
+  manifestBytes,
+  newSigner,
+  pkg,
+  release,
+  requestsTo,
+  sha256,
+  startCdn,
+  startStandInHelper,
+  type Cdn,
+  type StandInHelper,
+} from './support.js';
 import { startAgent, waitFor, writeAgentConfig } from './process.js';
 import { INLINE_MAX } from '../../agent/package-file.js';
 
@@ -26,7 +37,9 @@ describe('agent killed mid-download', () => {
     cdn = await startCdn();
     cdn.addPkg(p102);
     helper = await startStandInHelper(dir);
-    cdn.setManifest(manifestBytes(signer, { releases: [release(p103, cdn.srv.origin), release(p102, cdn.srv.origin)] }));
+    cdn.setManifest(
+      manifestBytes(signer, { releases: [release(p103, cdn.srv.origin), release(p102, cdn.srv.origin)] }),
+    );
   });
   after(async () => {
     await helper.close();
@@ -39,7 +52,11 @@ describe('agent killed mid-download', () => {
     // The first response sends half of the package and then holds the rest back.
     const events = new EventEmitter();
     const holdBack: Handler = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(p103.bytes.length), 'accept-ranges': 'bytes' });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(p103.bytes.length),
+        'accept-ranges': 'bytes',
+      });
       res.write(p103.bytes.subarray(0, half), () => events.emit('half-sent'));
     };
     cdn.addPkg(p103, holdBack);
@@ -48,20 +65,29 @@ describe('agent killed mid-download', () => {
 
     const first = startAgent(['check', '--once', '--json', '--config', config]);
     await once(events, 'half-sent');
-    await waitFor(async () => ((await stat(partial).catch(() => null))?.size ?? 0) >= 1024 * 1024, 'part of the package on disk');
+    await waitFor(
+      async () => ((await stat(partial).catch(() => null))?.size ?? 0) >= 1024 * 1024,
+      'part of the package on disk',
+    );
     first.proc.kill('SIGKILL');
     const dead = await first.exited;
     assert.equal(dead.signal, 'SIGKILL');
     const have = (await stat(partial)).size;
     assert.ok(have > 0 && have <= half, `partial: ${have} bytes`);
     assert.equal(helper.received.length, 0);
-    assert.deepEqual((await readdir(join(dir, 'state', 'downloads'))).filter((n) => n.endsWith('.pkg')), []);
+    assert.deepEqual(
+      (await readdir(join(dir, 'state', 'downloads'))).filter((n) => n.endsWith('.pkg')),
+      [],
+    );
 
     cdn.addPkg(p103, servePackage(p103.bytes));
     const second = startAgent(['check', '--once', '--json', '--config', config]);
     const done = await second.exited;
     assert.equal(done.code, 0, second.stderr);
-    const result = JSON.parse(second.stdout) as { outcome: string; download: { resumed: boolean; transferred: number } };
+    const result = JSON.parse(second.stdout) as {
+      outcome: string;
+      download: { resumed: boolean; transferred: number };
+    };
     assert.equal(result.outcome, 'updated');
     assert.deepEqual(result.download, { transferred: p103.bytes.length - have, resumed: true, reused: false });
     const pkgRequests = requestsTo(cdn, p103.path);

@@ -9,7 +9,9 @@ describe('agent log', () => {
   it('writes one line per event, whatever the message holds', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'mngd-log-')), 'logs', 'mngd.log');
     const log = fileLogger({ file, now: () => new Date('2026-11-27T02:00:00Z') });
-    log.warn('SelfUpdate: install failed: output: line one\nINFO SelfUpdate: install complete 1.0 -> 9.9\rfake\x1b[2Khidden');
+    log.warn(
+      'SelfUpdate: install failed: output: line one\nINFO SelfUpdate: install complete 1.0 -> 9.9\rfake\x1b[2Khidden',
+    );
     const text = readFileSync(file, 'utf8');
     assert.equal(text.split('\n').length, 2, text);
     assert.equal(
@@ -19,6 +21,9 @@ describe('agent log', () => {
   });
 
   it('leaves ordinary text alone', () => {
-    assert.equal(escapeControl('SelfUpdate: check: current 1.0.2 -> up to date (é, 100%)'), 'SelfUpdate: check: current 1.0.2 -> up to date (é, 100%)');
+    assert.equal(
+      escapeControl('SelfUpdate: check: current 1.0.2 -> up to date (é, 100%)'),
+      'SelfUpdate: check: current 1.0.2 -> up to date (é, 100%)',
+    );
   });
 });

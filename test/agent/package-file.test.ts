@@ -97,7 +97,10 @@ for (const mode of [
       const fh = await open(path, 'r'); // read-only: the truncate fails
       const file = await PackageFile.open(fh, 1000, opts(5000));
       file.restart();
-      await assert.rejects(file.finish(), (err: NodeJS.ErrnoException) => typeof err.code === 'string' && err.code.startsWith('E'));
+      await assert.rejects(
+        file.finish(),
+        (err: NodeJS.ErrnoException) => typeof err.code === 'string' && err.code.startsWith('E'),
+      );
       await fh.close();
       assert.equal((await readFile(path)).length, 1000);
     });
@@ -147,14 +150,20 @@ describe('PackageFile on a worker thread', () => {
 
   it('refuses to open when its worker cannot start, rather than hang', { timeout: 10_000 }, async () => {
     const fh = await open(join(dir, 'g.partial'), 'w');
-    await assert.rejects(PackageFile.open(fh, 0, opts(1 << 30, new URL('./no-such-worker.js', import.meta.url))), /no-such-worker/);
+    await assert.rejects(
+      PackageFile.open(fh, 0, opts(1 << 30, new URL('./no-such-worker.js', import.meta.url))),
+      /no-such-worker/,
+    );
     await fh.close();
   });
 
   it('stops a sender waiting on a full queue when the worker dies, rather than hang', { timeout: 10_000 }, async () => {
     // A stand-in worker that starts, then dies on its first block.
     const worker = join(dir, 'crashing-worker.mjs');
-    await writeFile(worker, "import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ kind: 'ready' });\nparentPort.on('message', () => { throw new Error('writer crashed'); });\n");
+    await writeFile(
+      worker,
+      "import { parentPort } from 'node:worker_threads';\nparentPort.postMessage({ kind: 'ready' });\nparentPort.on('message', () => { throw new Error('writer crashed'); });\n",
+    );
     const fh = await open(join(dir, 'h.partial'), 'w');
     const file = await PackageFile.open(fh, 0, opts(16 << 20, pathToFileURL(worker)));
     await assert.rejects(feed(file, Buffer.alloc(16 << 20), 1 << 20), /writer crashed/);

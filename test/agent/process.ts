@@ -32,11 +32,19 @@ export function startAgent(args: string[]): Child {
 /** Runs the bin to its end; resolves once all its output is read ('close', not 'exit'). */
 export function runAgent(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = startAgent(args);
-  return new Promise((resolve) => child.proc.once('close', (code) => resolve({ code, stdout: child.stdout, stderr: child.stderr })));
+  return new Promise((resolve) =>
+    child.proc.once('close', (code) => resolve({ code, stdout: child.stdout, stderr: child.stderr })),
+  );
 }
 
 /** Writes an agent config file for the loopback CDN and the stand-in helper; returns its path. */
-export async function writeAgentConfig(dir: string, cdn: Cdn, signer: Signer, helperSocket: string, extra: Record<string, unknown> = {}): Promise<string> {
+export async function writeAgentConfig(
+  dir: string,
+  cdn: Cdn,
+  signer: Signer,
+  helperSocket: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const path = join(dir, 'agent.json');
   await writeFile(
     path,

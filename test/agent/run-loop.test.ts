@@ -4,7 +4,19 @@ import { checkinCall } from '../../agent/main.js';
 import { jittered, runLoop, type LoopTiming } from '../../agent/run-loop.js';
 import { MemoryLogger } from '../../agent/log.js';
 import { status } from '../support/https-server.js';
-import { agentWorld, installed, installerFails, manifestBytes, newSigner, pkg, release, requestsTo, T0, testHttp, type Fixture } from './support.js';
+import {
+  agentWorld,
+  installed,
+  installerFails,
+  manifestBytes,
+  newSigner,
+  pkg,
+  release,
+  requestsTo,
+  T0,
+  testHttp,
+  type Fixture,
+} from './support.js';
 
 const TIMING: LoopTiming = { intervalMs: 3_600_000, firstDelayMaxMs: 600_000, floorRetryMs: 300_000 };
 
@@ -14,7 +26,10 @@ describe('agent run loop', () => {
   const p103 = pkg('1.0.3');
   const w = agentWorld([p102, p103]);
   // Floor 1.0.3 is above the running 1.0.2.
-  const floored = () => [release(p103, w.cdn.srv.origin, { min_required_version: '1.0.3' }), release(p102, w.cdn.srv.origin)];
+  const floored = () => [
+    release(p103, w.cdn.srv.origin, { min_required_version: '1.0.3' }),
+    release(p102, w.cdn.srv.origin),
+  ];
   before(() => (w.cdn.table['/api/v1/checkin'] = status(204)));
 
   /** Runs the loop with a recording sleep that stops it after `maxSleeps` sleeps. */
@@ -56,7 +71,10 @@ describe('agent run loop', () => {
       assert.deepEqual(r.sleeps, [300_000, 3_600_000, 3_600_000]);
       const warns = f.log.of('WARN').filter((l) => l.startsWith('Checkin: failed:'));
       assert.equal(warns.length, 2, warns.join('\n'));
-      assert.match(warns[0]!, /HTTP 404; nothing is served at this URL; check checkin_url in the config \(--checkin-url\); retrying next interval$/);
+      assert.match(
+        warns[0]!,
+        /HTTP 404; nothing is served at this URL; check checkin_url in the config \(--checkin-url\); retrying next interval$/,
+      );
       assert.ok(!warns[0]!.includes('package'), warns[0]);
     } finally {
       w.cdn.table['/api/v1/checkin'] = status(204);
@@ -73,7 +91,12 @@ describe('agent run loop', () => {
     assert.equal(attempts, 3);
     assert.equal(r.checkins.length, 0, 'no checkin while below the floor');
     assert.deepEqual(r.sleeps, [300_000, 300_000, 300_000], 'first delay, then the floor retry, not the hour');
-    assert.equal(f.log.of('WARN').filter((l) => l.startsWith('SelfUpdate: checkin blocked: current 1.0.2 is below the required 1.0.3')).length, 2);
+    assert.equal(
+      f.log
+        .of('WARN')
+        .filter((l) => l.startsWith('SelfUpdate: checkin blocked: current 1.0.2 is below the required 1.0.3')).length,
+      2,
+    );
     assert.ok(f.log.of('INFO').includes('SelfUpdate: install complete 1.0.2 -> 1.0.3'));
   });
 
@@ -98,7 +121,15 @@ describe('agent run loop', () => {
     const end = await runLoop({
       check: () => {
         if (++checks >= 3) stop.abort();
-        return Promise.resolve({ outcome: 'up-to-date', current: '1.0.2', target: null, blocked: false, floor: null, forced: false, manifest: null });
+        return Promise.resolve({
+          outcome: 'up-to-date',
+          current: '1.0.2',
+          target: null,
+          blocked: false,
+          floor: null,
+          forced: false,
+          manifest: null,
+        });
       },
       checkin: null,
       timing: TIMING,
@@ -113,7 +144,11 @@ describe('agent run loop', () => {
     });
     assert.equal(end, 'updated');
     assert.equal(checks, 1);
-    assert.ok(f.log.of('INFO').some((l) => l.includes('1.0.3 was installed while this agent ran; exiting so launchd starts it')));
+    assert.ok(
+      f.log
+        .of('INFO')
+        .some((l) => l.includes('1.0.3 was installed while this agent ran; exiting so launchd starts it')),
+    );
   });
 
   it('keeps checking in when a check crashes', async () => {
@@ -137,8 +172,17 @@ describe('agent run loop', () => {
   });
 
   it('jitters within the promised spread', () => {
-    assert.equal(jittered(1000, 0.1, () => 0), 900);
-    assert.equal(jittered(1000, 0.1, () => 0.999999), 1100);
-    assert.equal(jittered(300, 0.5, () => 0), 150);
+    assert.equal(
+      jittered(1000, 0.1, () => 0),
+      900,
+    );
+    assert.equal(
+      jittered(1000, 0.1, () => 0.999999),
+      1100,
+    );
+    assert.equal(
+      jittered(300, 0.5, () => 0),
+      150,
+    );
   });
 });

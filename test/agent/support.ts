@@ -9,7 +9,13 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSigningKey, publicKeyFromBase64, signingKeyFromText, type PublicKeyInfo, type SigningKey } from '../../schema/keys.js';
+import {
+  generateSigningKey,
+  publicKeyFromBase64,
+  signingKeyFromText,
+  type PublicKeyInfo,
+  type SigningKey,
+} from '../../schema/keys.js';
 import { signEnvelope } from '../../schema/signing.js';
 import type { Release, SignedManifest } from '../../schema/types.js';
 import { MANIFEST_DEFAULTS } from '../../schema/types.js';
@@ -35,7 +41,11 @@ export interface Signer {
 
 export function newSigner(): Signer {
   const g = generateSigningKey();
-  return { key: signingKeyFromText(g.privateKeyText), trusted: [publicKeyFromBase64(g.public_key)], publicKey: g.public_key };
+  return {
+    key: signingKeyFromText(g.privateKeyText),
+    trusted: [publicKeyFromBase64(g.public_key)],
+    publicKey: g.public_key,
+  };
 }
 
 export interface Pkg {
@@ -102,7 +112,10 @@ export async function startCdn(): Promise<Cdn> {
     table,
     manifestUrl: srv.url('/latest.json'),
     setManifest(bytes) {
-      table['/latest.json'] = servePackage(bytes, { etag: `"m${++n}-${sha256(bytes).slice(0, 8)}"`, lastModified: null });
+      table['/latest.json'] = servePackage(bytes, {
+        etag: `"m${++n}-${sha256(bytes).slice(0, 8)}"`,
+        lastModified: null,
+      });
     },
     addPkg(p, handler) {
       table[p.path] = handler ?? servePackage(p.bytes);
@@ -135,9 +148,20 @@ export interface StandInHelper {
   close(): Promise<void>;
 }
 
-export const installed: StandInReply = (req) => ({ v: 1, id: req.id, ok: true, outcome: 'installed', version: req.version, exit_code: 0, output_tail: 'installer: The upgrade was successful.\n' });
+export const installed: StandInReply = (req) => ({
+  v: 1,
+  id: req.id,
+  ok: true,
+  outcome: 'installed',
+  version: req.version,
+  exit_code: 0,
+  output_tail: 'installer: The upgrade was successful.\n',
+});
 export const installerFails: StandInReply = (req) =>
-  errorReply(req.id, 'INSTALLER_FAILED', 'installer exited with status 1', { exit_code: 1, output_tail: 'installer: Error - the package is damaged\n' });
+  errorReply(req.id, 'INSTALLER_FAILED', 'installer exited with status 1', {
+    exit_code: 1,
+    output_tail: 'installer: Error - the package is damaged\n',
+  });
 
 export async function startStandInHelper(dir: string): Promise<StandInHelper> {
   const socketPath = join(dir, 'helper.sock');
@@ -153,14 +177,17 @@ export async function startStandInHelper(dir: string): Promise<StandInHelper> {
       const nl = buf.indexOf('\n');
       if (nl === -1) return;
       const req = parseRequest(buf.slice(0, nl));
-      if (req.type !== 'install') return void sock.end(`${JSON.stringify({ v: 1, id: req.id, ok: true, installed_version: null })}\n`);
-      void readFile(req.pkg_path).then(
-        (b) => sha256(b),
-        () => null,
-      ).then((hash) => {
-        received.push({ request: req, sha256: hash });
-        sock.end(`${JSON.stringify(helper.reply(req))}\n`);
-      });
+      if (req.type !== 'install')
+        return void sock.end(`${JSON.stringify({ v: 1, id: req.id, ok: true, installed_version: null })}\n`);
+      void readFile(req.pkg_path)
+        .then(
+          (b) => sha256(b),
+          () => null,
+        )
+        .then((hash) => {
+          received.push({ request: req, sha256: hash });
+          sock.end(`${JSON.stringify(helper.reply(req))}\n`);
+        });
     });
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
@@ -173,14 +200,28 @@ export async function startStandInHelper(dir: string): Promise<StandInHelper> {
 }
 
 export function testHttp(extra: Parameters<typeof createHttpClient>[0] = {}): HttpClient {
-  return createHttpClient({ ca: testTls().ca, connectTimeoutMs: 2000, readTimeoutMs: 2000, retries: { limit: 1, baseDelayMs: 1, maxDelayMs: 5 }, ...extra });
+  return createHttpClient({
+    ca: testTls().ca,
+    connectTimeoutMs: 2000,
+    readTimeoutMs: 2000,
+    retries: { limit: 1, baseDelayMs: 1, maxDelayMs: 5 },
+    ...extra,
+  });
 }
 
 export function helperClient(socketPath: string): HelperClient {
   return {
     async install(req) {
       const r = await requestInstall(socketPath, req, { timeoutMs: 5000 });
-      return r.ok ? { ok: true } : { ok: false, code: r.error.code, message: r.error.message, ...(r.exit_code === undefined ? {} : { exit_code: r.exit_code }), ...(r.output_tail === undefined ? {} : { output_tail: r.output_tail }) };
+      return r.ok
+        ? { ok: true }
+        : {
+            ok: false,
+            code: r.error.code,
+            message: r.error.message,
+            ...(r.exit_code === undefined ? {} : { exit_code: r.exit_code }),
+            ...(r.output_tail === undefined ? {} : { output_tail: r.output_tail }),
+          };
     },
   };
 }
@@ -196,7 +237,15 @@ export interface Fixture {
   cleanup(): Promise<void>;
 }
 
-export async function fixture(opts: { cdn: Cdn; signer: Signer; helperSocket: string; current: string; deviceId?: string; channel?: string; http?: HttpClient }): Promise<Fixture> {
+export async function fixture(opts: {
+  cdn: Cdn;
+  signer: Signer;
+  helperSocket: string;
+  current: string;
+  deviceId?: string;
+  channel?: string;
+  http?: HttpClient;
+}): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'mngd-agent-'));
   const state = new StateStore(join(dir, 'state'));
   await state.init();
@@ -257,7 +306,13 @@ export function agentWorld(pkgs: Pkg[]): World {
   const fixtures: Fixture[] = [];
   const w = { signer: newSigner() } as World;
   w.make = async (extra = {}) => {
-    const f = await fixture({ cdn: w.cdn, signer: w.signer, helperSocket: w.helper.socketPath, current: '1.0.2', ...extra });
+    const f = await fixture({
+      cdn: w.cdn,
+      signer: w.signer,
+      helperSocket: w.helper.socketPath,
+      current: '1.0.2',
+      ...extra,
+    });
     fixtures.push(f);
     return f;
   };

@@ -42,16 +42,33 @@ describe('the whole flow on one machine (npm start)', () => {
   it('updates every device to the first release the pipeline ships', () => {
     const s = story('First release');
     assert.equal(s.applyExit, 0, output);
-    assert.deepEqual(s.manifest.releases.map((r) => r.version), ['1.0.1']);
-    assert.ok([...s.after.values()].every((v) => v === '1.0.1'), output);
+    assert.deepEqual(
+      s.manifest.releases.map((r) => r.version),
+      ['1.0.1'],
+    );
+    assert.ok(
+      [...s.after.values()].every((v) => v === '1.0.1'),
+      output,
+    );
     assert.equal(s.legacy, '1.0.1');
   });
 
   it('moves exactly the 25 % cohort of 1.0.2, and keeps the staged release out of the legacy endpoint', () => {
     const s = story('Staged rollout');
-    assert.deepEqual(s.manifest.releases.map((r) => [r.version, r.rollout_percent]), [['1.0.2', 25], ['1.0.1', 100]]);
-    const expected = [...s.before.keys()].filter((id) => eligible(id, { version: '1.0.2', rollout_percent: 25 })).sort();
-    const moved = [...s.after].filter(([id, v]) => v !== s.before.get(id)).map(([id]) => id).sort();
+    assert.deepEqual(
+      s.manifest.releases.map((r) => [r.version, r.rollout_percent]),
+      [
+        ['1.0.2', 25],
+        ['1.0.1', 100],
+      ],
+    );
+    const expected = [...s.before.keys()]
+      .filter((id) => eligible(id, { version: '1.0.2', rollout_percent: 25 }))
+      .sort();
+    const moved = [...s.after]
+      .filter(([id, v]) => v !== s.before.get(id))
+      .map(([id]) => id)
+      .sort();
     assert.deepEqual(moved, expected, output);
     assert.ok(moved.every((id) => s.after.get(id) === '1.0.2'));
     assert.equal(s.legacy, '1.0.1');
@@ -61,17 +78,26 @@ describe('the whole flow on one machine (npm start)', () => {
     const staged = story('Staged rollout');
     const s = story('Yank');
     assert.equal(s.applyExit, 0, output);
-    assert.deepEqual(s.manifest.releases.map((r) => r.version), ['1.0.1']);
+    assert.deepEqual(
+      s.manifest.releases.map((r) => r.version),
+      ['1.0.1'],
+    );
     assert.ok(s.manifest.sequence > staged.manifest.sequence);
     assert.deepEqual(s.after, s.before, output);
-    assert.ok(s.checks.every((c) => c.result?.outcome === 'up-to-date'), output);
+    assert.ok(
+      s.checks.every((c) => c.result?.outcome === 'up-to-date'),
+      output,
+    );
     assert.equal(s.legacy, '1.0.1');
   });
 
   it('forces every device below the floor to update, and blocks checkin until it has', () => {
     const s = story('Forced update');
     assert.equal(s.manifest.min_required_version, '1.0.3');
-    assert.ok([...s.after.values()].every((v) => v === '1.0.3'), output);
+    assert.ok(
+      [...s.after.values()].every((v) => v === '1.0.3'),
+      output,
+    );
     const stuck = `mac-${String(FLEET).padStart(2, '0')}`;
     const runs = s.checks.filter((c) => c.device.id === stuck);
     assert.equal(runs.length, 2);
@@ -91,7 +117,11 @@ describe('the whole flow on one machine (npm start)', () => {
   it('leaves nothing running', () => {
     assert.equal(result.helperPids.length, FLEET + 1); // one per Mac, and the restarted one
     for (const pid of result.helperPids) {
-      assert.throws(() => process.kill(pid, 0), (err: NodeJS.ErrnoException) => err.code === 'ESRCH', `helper ${pid} still runs`);
+      assert.throws(
+        () => process.kill(pid, 0),
+        (err: NodeJS.ErrnoException) => err.code === 'ESRCH',
+        `helper ${pid} still runs`,
+      );
     }
   });
 });

@@ -33,9 +33,14 @@ function lookup(path: string, ctx: ConditionContext): string {
 }
 
 export function evaluateCondition(condition: string | undefined, ctx: ConditionContext): boolean {
-  const text = (condition ?? '').trim().replace(/^\$\{\{\s*([\s\S]*?)\s*\}\}$/, '$1').trim();
+  const text = (condition ?? '')
+    .trim()
+    .replace(/^\$\{\{\s*([\s\S]*?)\s*\}\}$/, '$1')
+    .trim();
   if (text.includes('||')) {
-    throw new Error(`the test cannot evaluate the condition "${text}" (only && of simple terms); teach test/github/conditions.ts`);
+    throw new Error(
+      `the test cannot evaluate the condition "${text}" (only && of simple terms); teach test/github/conditions.ts`,
+    );
   }
   const terms = text === '' ? [] : text.split('&&').map((t) => t.trim());
   let sawStatus = false;

@@ -16,8 +16,19 @@ describe('release-pr.yml with thousands of problems', () => {
 
   before(async () => {
     const repo = releaseRepo();
-    repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.com/agent/', keys: [generateSigningKey()] }));
-    repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: 'https://cdn.example.com/agent/1.0.0.pkg', sha256: 'a'.repeat(64), size: 10 }));
+    repo.write(
+      'releases/policy.yaml',
+      policyYaml({ prefix: 'https://cdn.example.com/agent/', keys: [generateSigningKey()] }),
+    );
+    repo.write(
+      'releases/1.0.0.yaml',
+      releaseYaml({
+        version: '1.0.0',
+        url: 'https://cdn.example.com/agent/1.0.0.pkg',
+        sha256: 'a'.repeat(64),
+        size: 10,
+      }),
+    );
     const base = repo.commit('Release 1.0.0');
     steps = await runPullRequest(
       repo,
@@ -27,7 +38,13 @@ describe('release-pr.yml with thousands of problems', () => {
           // Four problems each: an http URL outside the allowed prefixes, a bad hash, a bad size, a bad share.
           repo.write(
             `releases/2.0.${i}.yaml`,
-            releaseYaml({ version: `2.0.${i}`, url: `http://downloads.example.org/some/long/path/agent-2.0.${i}.pkg`, sha256: 'XYZ', size: -1, extra: ['rollout_percent: 150'] }),
+            releaseYaml({
+              version: `2.0.${i}`,
+              url: `http://downloads.example.org/some/long/path/agent-2.0.${i}.pkg`,
+              sha256: 'XYZ',
+              size: -1,
+              extra: ['rollout_percent: 150'],
+            }),
           );
         }
       },
@@ -35,7 +52,7 @@ describe('release-pr.yml with thousands of problems', () => {
     );
   });
 
-  it('keeps every step summary under GitHub\'s 1 MiB limit, saying where it was cut', () => {
+  it("keeps every step summary under GitHub's 1 MiB limit, saying where it was cut", () => {
     assertCalledCorrectly(steps);
     assertSummaries(steps);
     const validate = ranCommand(steps, 'validate');

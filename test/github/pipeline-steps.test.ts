@@ -17,7 +17,6 @@ import { assertCalledCorrectly, assertSummaries, describeResult, ranCommand, run
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-
 describe('release-pr.yml on a pull request that adds a broken release and a package that does not match', () => {
   let srv: TestServer;
   let steps: JobStep[];
@@ -35,18 +34,51 @@ describe('release-pr.yml on a pull request that adds a broken release and a pack
     );
     const repo = releaseRepo();
     repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [generateSigningKey()] }));
-    repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: srv.url('/agent/mngd-agent-1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }));
+    repo.write(
+      'releases/1.0.0.yaml',
+      releaseYaml({
+        version: '1.0.0',
+        url: srv.url('/agent/mngd-agent-1.0.0.pkg'),
+        sha256: sha256(pkg100),
+        size: pkg100.length,
+      }),
+    );
     const base = repo.commit('Release 1.0.0');
     // The test CA stands in for the public CA a real CDN's certificate chains to.
     steps = await runPullRequest(
       repo,
       base,
       () => {
-        repo.write('releases/1.1.0.yaml', releaseYaml({ version: '1.1.0', url: srv.url('/agent/mngd-agent-1.1.0.pkg'), sha256: sha256(pkg110), size: pkg110.length }));
+        repo.write(
+          'releases/1.1.0.yaml',
+          releaseYaml({
+            version: '1.1.0',
+            url: srv.url('/agent/mngd-agent-1.1.0.pkg'),
+            sha256: sha256(pkg110),
+            size: pkg110.length,
+          }),
+        );
         // A package that does not match its file: the sha256 on line 3 is that of other bytes.
-        repo.write('releases/1.1.1.yaml', releaseYaml({ version: '1.1.1', url: srv.url('/agent/mngd-agent-1.1.1.pkg'), sha256: sha256(Buffer.from('other bytes')), size: pkg111.length }));
+        repo.write(
+          'releases/1.1.1.yaml',
+          releaseYaml({
+            version: '1.1.1',
+            url: srv.url('/agent/mngd-agent-1.1.1.pkg'),
+            sha256: sha256(Buffer.from('other bytes')),
+            size: pkg111.length,
+          }),
+        );
         // A schema error on line 5 of releases/1.2.0.yaml.
-        repo.write('releases/1.2.0.yaml', releaseYaml({ version: '1.2.0', url: srv.url('/agent/mngd-agent-1.2.0.pkg'), sha256: sha256(Buffer.from('1.2.0')), size: 1000, extra: ['rollout_percent: 150'] }));
+        repo.write(
+          'releases/1.2.0.yaml',
+          releaseYaml({
+            version: '1.2.0',
+            url: srv.url('/agent/mngd-agent-1.2.0.pkg'),
+            sha256: sha256(Buffer.from('1.2.0')),
+            size: 1000,
+            extra: ['rollout_percent: 150'],
+          }),
+        );
       },
       42,
       { env: { NODE_EXTRA_CA_CERTS: testTls().caFile } },
@@ -67,7 +99,10 @@ describe('release-pr.yml on a pull request that adds a broken release and a pack
     assert.equal(r.code, 1, describeResult(r));
     assert.match(r.stdout, /^::error [^\n]*file=releases\/1\.2\.0\.yaml,line=5[,:]/m);
     const hits = r.annotations.filter((a) => a.level === 'error' && a.props['file'] === 'releases/1.2.0.yaml');
-    assert.ok(hits.some((a) => a.props['line'] === '5'), `expected line=5: ${JSON.stringify(hits)}`);
+    assert.ok(
+      hits.some((a) => a.props['line'] === '5'),
+      `expected line=5: ${JSON.stringify(hits)}`,
+    );
     // The valid releases and the base release are not blamed.
     assert.ok(!r.annotations.some((a) => a.level === 'error' && a.props['file'] !== 'releases/1.2.0.yaml'), r.stdout);
   });
@@ -76,8 +111,14 @@ describe('release-pr.yml on a pull request that adds a broken release and a pack
     const r = ranCommand(steps, 'verify-artifacts');
     assert.equal(r.code, 1, describeResult(r));
     const hits = r.annotations.filter((a) => a.level === 'error' && a.props['file'] === 'releases/1.1.1.yaml');
-    assert.ok(hits.some((a) => a.props['line'] === '3'), `expected an error on releases/1.1.1.yaml line 3:\n${r.stdout}`);
-    assert.ok(hits.some((a) => a.message.includes(sha256(pkg111))), 'the annotation names the hash the package really has');
+    assert.ok(
+      hits.some((a) => a.props['line'] === '3'),
+      `expected an error on releases/1.1.1.yaml line 3:\n${r.stdout}`,
+    );
+    assert.ok(
+      hits.some((a) => a.message.includes(sha256(pkg111))),
+      'the annotation names the hash the package really has',
+    );
     assert.ok(!r.annotations.some((a) => a.level === 'error' && a.props['file'] === 'releases/1.1.0.yaml'), r.stdout);
   });
 
@@ -85,10 +126,13 @@ describe('release-pr.yml on a pull request that adds a broken release and a pack
     const paths = srv.requests.map((q) => q.path);
     assert.ok(paths.includes('/agent/mngd-agent-1.1.0.pkg'), `requests: ${paths.join(', ')}`);
     assert.ok(paths.includes('/agent/mngd-agent-1.1.1.pkg'), `requests: ${paths.join(', ')}`);
-    assert.ok(!paths.includes('/agent/mngd-agent-1.0.0.pkg'), `the unchanged 1.0.0 was downloaded: ${paths.join(', ')}`);
+    assert.ok(
+      !paths.includes('/agent/mngd-agent-1.0.0.pkg'),
+      `the unchanged 1.0.0 was downloaded: ${paths.join(', ')}`,
+    );
   });
 
-  it('does not plan invalid releases (it would only repeat validate\'s errors)', () => {
+  it("does not plan invalid releases (it would only repeat validate's errors)", () => {
     const plan = steps.find((s) => s.step.name?.startsWith('Plan'));
     assert.equal(plan?.how, 'skipped');
   });
@@ -102,7 +146,10 @@ describe('release-pr.yml on a pull request that adds a broken release and a pack
 describe('release-pr.yml on a pull request that touches nothing relevant', () => {
   it('skips the release checks and says so in the summary, so the required check still passes', async () => {
     const repo = releaseRepo();
-    repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.com/agent/', keys: [generateSigningKey()] }));
+    repo.write(
+      'releases/policy.yaml',
+      policyYaml({ prefix: 'https://cdn.example.com/agent/', keys: [generateSigningKey()] }),
+    );
     repo.write('README.md', 'v1\n');
     const base = repo.commit('base');
     const steps = await runPullRequest(repo, base, () => repo.write('README.md', 'v2\n'), 44);

@@ -22,7 +22,8 @@ import { policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './releas
 
 const MiB = 1024 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const describeResult = (r: StepResult) => `${r.step.workflow} step "${r.step.step.name}" exited ${r.code} after ${r.ms} ms\n--- stdout\n${r.stdout.slice(0, 4000)}\n--- stderr\n${r.stderr.slice(0, 4000)}`;
+const describeResult = (r: StepResult) =>
+  `${r.step.workflow} step "${r.step.step.name}" exited ${r.code} after ${r.ms} ms\n--- stdout\n${r.stdout.slice(0, 4000)}\n--- stderr\n${r.stderr.slice(0, 4000)}`;
 function assertNoSecret(results: readonly StepResult[], privateKeyText: string): void {
   const secret = privateKeyText.slice('ed25519:'.length);
   for (const r of results) {
@@ -39,15 +40,47 @@ const withTable = <T>(fn: (sql: Database) => Promise<T>): Promise<T> => {
   if (!withTableImpl) throw new Error('the table is not set up yet');
   return withTableImpl(fn);
 };
-const publishJob = (repo: ReleaseRepo, runner: Runner) => runJob(workflowFile('release-publish.yml'), 'apply', repo.dir, runner);
-const refreshJob = (repo: ReleaseRepo, runner: Runner) => runJob(workflowFile('release-refresh.yml'), 'refresh', repo.dir, runner);
+const publishJob = (repo: ReleaseRepo, runner: Runner) =>
+  runJob(workflowFile('release-publish.yml'), 'apply', repo.dir, runner);
+const refreshJob = (repo: ReleaseRepo, runner: Runner) =>
+  runJob(workflowFile('release-refresh.yml'), 'refresh', repo.dir, runner);
 
 function pushEvent(repo: ReleaseRepo, before: string, after: string) {
-  const repository = { id: 1, name: 'agent-releases', full_name: 'mngd/agent-releases', private: true, default_branch: 'main', owner: { login: 'mngd', name: 'mngd' } };
+  const repository = {
+    id: 1,
+    name: 'agent-releases',
+    full_name: 'mngd/agent-releases',
+    private: true,
+    default_branch: 'main',
+    owner: { login: 'mngd', name: 'mngd' },
+  };
   const message = repo.git('log', '-1', '--format=%s', after);
-  const commit = { id: after, tree_id: repo.git('rev-parse', `${after}^{tree}`), message, timestamp: '2026-11-27T02:00:00Z', author: { name: 'Release Engineer', email: 'releases@example.com' }, added: repo.git('diff', '--name-only', '--diff-filter=A', before, after).split('\n').filter(Boolean), removed: [], modified: [] };
+  const commit = {
+    id: after,
+    tree_id: repo.git('rev-parse', `${after}^{tree}`),
+    message,
+    timestamp: '2026-11-27T02:00:00Z',
+    author: { name: 'Release Engineer', email: 'releases@example.com' },
+    added: repo.git('diff', '--name-only', '--diff-filter=A', before, after).split('\n').filter(Boolean),
+    removed: [],
+    modified: [],
+  };
   return {
-    event: { ref: 'refs/heads/main', before, after, created: false, deleted: false, forced: false, base_ref: null, compare: `https://github.com/mngd/agent-releases/compare/${before.slice(0, 12)}...${after.slice(0, 12)}`, commits: [commit], head_commit: commit, repository, pusher: { name: 'release-engineer' }, sender: { login: 'release-engineer' } },
+    event: {
+      ref: 'refs/heads/main',
+      before,
+      after,
+      created: false,
+      deleted: false,
+      forced: false,
+      base_ref: null,
+      compare: `https://github.com/mngd/agent-releases/compare/${before.slice(0, 12)}...${after.slice(0, 12)}`,
+      commits: [commit],
+      head_commit: commit,
+      repository,
+      pusher: { name: 'release-engineer' },
+      sender: { login: 'release-engineer' },
+    },
     github: { sha: after, ref: 'refs/heads/main', base_ref: '', head_ref: '', repository: repository.full_name },
   };
 }
@@ -67,14 +100,28 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
   const bucket = () => join(repo.dir, '.state', 'bucket');
 
   before(async () => {
-    srv = await startHttpsServer(routes({ '/agent/1.0.0.pkg': servePackage(pkg100), '/agent/1.1.0.pkg': servePackage(pkg110) }));
+    srv = await startHttpsServer(
+      routes({ '/agent/1.0.0.pkg': servePackage(pkg100), '/agent/1.1.0.pkg': servePackage(pkg110) }),
+    );
     // PostgreSQL when the run has one (CI), else the embedded table the CLI opens without DATABASE_URL.
     db = process.env['TEST_DATABASE_URL'] ? await openTestDatabase() : undefined;
     repo = releaseRepo();
     repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [key] }));
-    repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: srv.url('/agent/1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }));
+    repo.write(
+      'releases/1.0.0.yaml',
+      releaseYaml({ version: '1.0.0', url: srv.url('/agent/1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }),
+    );
     const before = repo.commit('Release 1.0.0');
-    repo.write('releases/1.1.0.yaml', releaseYaml({ version: '1.1.0', url: srv.url('/agent/1.1.0.pkg'), sha256: sha256(pkg110), size: pkg110.length, extra: ['channel: beta'] }));
+    repo.write(
+      'releases/1.1.0.yaml',
+      releaseYaml({
+        version: '1.1.0',
+        url: srv.url('/agent/1.1.0.pkg'),
+        sha256: sha256(pkg110),
+        size: pkg110.length,
+        extra: ['channel: beta'],
+      }),
+    );
     const after = repo.commit('Release 1.1.0 to beta (#42)');
     const push = pushEvent(repo, before, after);
     runner = makeRunner({
@@ -106,8 +153,14 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
   });
 
   it('runs apply on merge, then drift and apply --refresh, each successfully', () => {
-    assert.deepEqual(publish.map((r) => r.step.commands.join('+')), ['apply']);
-    assert.deepEqual(refresh.map((r) => r.step.commands.join('+')), ['drift', 'apply']);
+    assert.deepEqual(
+      publish.map((r) => r.step.commands.join('+')),
+      ['apply'],
+    );
+    assert.deepEqual(
+      refresh.map((r) => r.step.commands.join('+')),
+      ['drift', 'apply'],
+    );
     assert.match(refresh[1]?.step.run ?? '', /apply --refresh/);
     for (const r of [...publish, ...refresh]) assert.equal(r.code, 0, describeResult(r));
     // The failure reports stay quiet when nothing failed.
@@ -117,24 +170,46 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
   });
 
   it('records the releases in agent_releases (the beta release stays inactive for the legacy endpoint)', async () => {
-    const { rows } = await withTable((sql) => sql.query<{ version: string; active: boolean }>('SELECT version, active FROM agent_releases ORDER BY version'));
-    assert.deepEqual(rows.map((r) => [r.version, r.active]), [['1.0.0', true], ['1.1.0', false]]);
+    const { rows } = await withTable((sql) =>
+      sql.query<{ version: string; active: boolean }>('SELECT version, active FROM agent_releases ORDER BY version'),
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.version, r.active]),
+      [
+        ['1.0.0', true],
+        ['1.1.0', false],
+      ],
+    );
   });
 
   it('publishes a signed manifest per channel that an agent trusting the policy key accepts', () => {
     const trustedKeys = [publicKeyFromBase64(key.public_key)];
-    const stable = verifyManifest(readFileSync(join(bucket(), 'latest.json')), { trustedKeys, channel: 'stable', now: new Date() });
-    assert.deepEqual(stable.signed.releases.map((r) => r.version), ['1.0.0']);
-    const beta = verifyManifest(readFileSync(join(bucket(), 'channels', 'beta', 'latest.json')), { trustedKeys, channel: 'beta', now: new Date() });
+    const stable = verifyManifest(readFileSync(join(bucket(), 'latest.json')), {
+      trustedKeys,
+      channel: 'stable',
+      now: new Date(),
+    });
+    assert.deepEqual(
+      stable.signed.releases.map((r) => r.version),
+      ['1.0.0'],
+    );
+    const beta = verifyManifest(readFileSync(join(bucket(), 'channels', 'beta', 'latest.json')), {
+      trustedKeys,
+      channel: 'beta',
+      now: new Date(),
+    });
     // A beta manifest also offers stable releases, but ends at the newest one at 100 %.
-    assert.deepEqual(beta.signed.releases.map((r) => r.version), ['1.1.0']);
+    assert.deepEqual(
+      beta.signed.releases.map((r) => r.version),
+      ['1.1.0'],
+    );
   });
 
-  it('never prints the signing key (only the runner\'s add-mask command may carry it)', () => {
+  it("never prints the signing key (only the runner's add-mask command may carry it)", () => {
     assertNoSecret([...publish, ...refresh], key.privateKeyText);
   });
 
-  it('writes each step\'s summary under the 1 MiB limit', () => {
+  it("writes each step's summary under the 1 MiB limit", () => {
     for (const r of [...publish, ...refresh]) {
       assert.ok(r.summaryBytes > 0, `no job summary from ${describeResult(r)}`);
       assert.ok(r.summaryBytes < MiB);
@@ -154,14 +229,30 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
     const next = generateSigningKey();
     repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [key, next] }));
     repo.commit('Trust the 2027 signing key');
-    const rotating = { ...runner, contexts: { ...runner.contexts, secrets: { ...(runner.contexts['secrets'] as object), MNGD_SIGNING_KEY: `${key.privateKeyText},${next.privateKeyText}` } } };
+    const rotating = {
+      ...runner,
+      contexts: {
+        ...runner.contexts,
+        secrets: {
+          ...(runner.contexts['secrets'] as object),
+          MNGD_SIGNING_KEY: `${key.privateKeyText},${next.privateKeyText}`,
+        },
+      },
+    };
     const results = pipelineResults(await refreshJob(repo, rotating));
     for (const r of results) assert.equal(r.code, 0, describeResult(r));
     for (const k of [key, next]) assertNoSecret(results, k.privateKeyText);
-    for (const [channel, path] of [['stable', 'latest.json'], ['beta', 'channels/beta/latest.json']] as const) {
+    for (const [channel, path] of [
+      ['stable', 'latest.json'],
+      ['beta', 'channels/beta/latest.json'],
+    ] as const) {
       const raw = readFileSync(join(bucket(), path));
       for (const trusted of [key, next]) {
-        const v = verifyManifest(raw, { trustedKeys: [publicKeyFromBase64(trusted.public_key)], channel, now: new Date() });
+        const v = verifyManifest(raw, {
+          trustedKeys: [publicKeyFromBase64(trusted.public_key)],
+          channel,
+          now: new Date(),
+        });
         assert.deepEqual(v.signers, [trusted.keyid]);
       }
     }
@@ -169,15 +260,23 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
 
   it('fails the refresh loudly when the table was changed by hand, after repairing a manifest changed by hand', async () => {
     const latest = join(bucket(), 'channels', 'beta', 'latest.json');
-    const tampered = JSON.parse(readFileSync(latest, 'utf8')) as { signed: { releases: { rollout_percent: number }[] } };
+    const tampered = JSON.parse(readFileSync(latest, 'utf8')) as {
+      signed: { releases: { rollout_percent: number }[] };
+    };
     (tampered.signed.releases[0] as { rollout_percent: number }).rollout_percent = 0;
     writeFileSync(latest, JSON.stringify(tampered));
-    await withTable((sql) => sql.query("UPDATE agent_releases SET release_notes = 'edited by hand' WHERE version = '1.0.0'"));
+    await withTable((sql) =>
+      sql.query("UPDATE agent_releases SET release_notes = 'edited by hand' WHERE version = '1.0.0'"),
+    );
     const steps = await refreshJob(repo, runner);
     // apply --refresh replaces the manifest that no longer verifies...
     const republish = pipelineResults(steps).find((r) => r.step.commands.includes('apply'));
     assert.equal(republish?.code, 0, republish && describeResult(republish));
-    const beta = verifyManifest(readFileSync(latest), { trustedKeys: [publicKeyFromBase64(key.public_key)], channel: 'beta', now: new Date() });
+    const beta = verifyManifest(readFileSync(latest), {
+      trustedKeys: [publicKeyFromBase64(key.public_key)],
+      channel: 'beta',
+      now: new Date(),
+    });
     assert.equal(beta.signed.releases[0]?.rollout_percent, 100);
     // ...after drift, which ran first, found the row edited by hand, and the job says so loudly.
     const drift = pipelineResults(steps).find((r) => r.step.commands.includes('drift'));
@@ -190,7 +289,10 @@ describe('release-publish.yml and release-refresh.yml, run as GitHub runs them a
   });
 
   it('says where the publish stopped when apply fails (no signing key in the environment)', async () => {
-    const noKey = { ...runner, contexts: { ...runner.contexts, secrets: { ...(runner.contexts['secrets'] as object), MNGD_SIGNING_KEY: '' } } };
+    const noKey = {
+      ...runner,
+      contexts: { ...runner.contexts, secrets: { ...(runner.contexts['secrets'] as object), MNGD_SIGNING_KEY: '' } },
+    };
     const steps = await publishJob(repo, noKey);
     const apply = pipelineResults(steps)[0];
     assert.ok(apply && apply.code !== 0, apply && describeResult(apply));

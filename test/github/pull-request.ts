@@ -8,7 +8,14 @@ const MiB = 1024 * 1024;
 const WORKFLOW = 'release-pr.yml';
 
 export function pullRequestEvent(repo: ReleaseRepo, base: string, head: string, merge: string, number: number) {
-  const repository = { id: 1, name: 'agent-releases', full_name: 'mngd/agent-releases', private: true, default_branch: 'main', owner: { login: 'mngd', type: 'Organization' } };
+  const repository = {
+    id: 1,
+    name: 'agent-releases',
+    full_name: 'mngd/agent-releases',
+    private: true,
+    default_branch: 'main',
+    owner: { login: 'mngd', type: 'Organization' },
+  };
   const headRef = `release-pr-${number}`;
   return {
     event: {
@@ -30,7 +37,13 @@ export function pullRequestEvent(repo: ReleaseRepo, base: string, head: string, 
       repository,
       sender: { login: 'release-engineer' },
     },
-    github: { sha: merge, ref: `refs/pull/${number}/merge`, base_ref: 'main', head_ref: headRef, repository: repository.full_name },
+    github: {
+      sha: merge,
+      ref: `refs/pull/${number}/merge`,
+      base_ref: 'main',
+      head_ref: headRef,
+      repository: repository.full_name,
+    },
   };
 }
 
@@ -40,22 +53,43 @@ export function openPullRequest(repo: ReleaseRepo, base: string, change: () => v
   change();
   const head = repo.commit('The pull request');
   repo.git('checkout', '-q', '--detach', 'main');
-  repo.git('-c', 'user.name=GitHub', '-c', 'user.email=noreply@github.com', 'merge', '-q', '--no-ff', '-m', `Merge ${head} into ${base}`, head);
+  repo.git(
+    '-c',
+    'user.name=GitHub',
+    '-c',
+    'user.email=noreply@github.com',
+    'merge',
+    '-q',
+    '--no-ff',
+    '-m',
+    `Merge ${head} into ${base}`,
+    head,
+  );
   return { head, merge: repo.git('rev-parse', 'HEAD') };
 }
 
-export async function runPullRequest(repo: ReleaseRepo, base: string, change: () => void, number: number, extra: { env?: Record<string, string>; secrets?: Record<string, string> } = {}): Promise<JobStep[]> {
+export async function runPullRequest(
+  repo: ReleaseRepo,
+  base: string,
+  change: () => void,
+  number: number,
+  extra: { env?: Record<string, string>; secrets?: Record<string, string> } = {},
+): Promise<JobStep[]> {
   const { head, merge } = openPullRequest(repo, base, change);
   const pr = pullRequestEvent(repo, base, head, merge, number);
   const runner = makeRunner({ event: pr.event, eventName: 'pull_request', github: pr.github, ...extra });
   return runJob(workflowFile(WORKFLOW), 'release-pr', repo.dir, runner);
 }
 
-export const describeResult = (r: StepResult) => `step "${r.step.step.name}" exited ${r.code} after ${r.ms} ms\n--- stdout\n${r.stdout.slice(0, 4000)}\n--- stderr\n${r.stderr.slice(0, 4000)}`;
+export const describeResult = (r: StepResult) =>
+  `step "${r.step.step.name}" exited ${r.code} after ${r.ms} ms\n--- stdout\n${r.stdout.slice(0, 4000)}\n--- stderr\n${r.stderr.slice(0, 4000)}`;
 
 export function ranCommand(steps: readonly JobStep[], command: string): StepResult {
   const r = pipelineResults(steps).find((x) => x.step.commands.includes(command));
-  assert.ok(r, `no step ran "mngd-release ${command}"; steps: ${steps.map((s) => `${s.step.name} (${s.how})`).join(', ')}`);
+  assert.ok(
+    r,
+    `no step ran "mngd-release ${command}"; steps: ${steps.map((s) => `${s.step.name} (${s.how})`).join(', ')}`,
+  );
   return r;
 }
 
@@ -73,4 +107,3 @@ export function assertSummaries(steps: readonly JobStep[]): void {
     assert.ok(r.summaryBytes < MiB, `${r.step.step.name}: ${r.summaryBytes} bytes`);
   }
 }
-

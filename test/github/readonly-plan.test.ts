@@ -22,7 +22,8 @@ import { assertCalledCorrectly, describeResult, ranCommand, runPullRequest } fro
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const server = await localPostgresUrl();
-if (server === null && process.env['CI'] === 'true') throw new Error('CI=true but no PostgreSQL: set TEST_DATABASE_URL');
+if (server === null && process.env['CI'] === 'true')
+  throw new Error('CI=true but no PostgreSQL: set TEST_DATABASE_URL');
 
 if (server !== null) {
   describe('release-pr.yml with a read-only database for the plan', () => {
@@ -46,17 +47,33 @@ if (server !== null) {
     }
 
     before(async () => {
-      srv = await startHttpsServer(routes({ '/agent/1.0.0.pkg': servePackage(pkg100), '/agent/1.1.0.pkg': servePackage(pkg110) }));
+      srv = await startHttpsServer(
+        routes({ '/agent/1.0.0.pkg': servePackage(pkg100), '/agent/1.1.0.pkg': servePackage(pkg110) }),
+      );
       db = await openTestPostgres(server as string);
       repo = releaseRepo();
       repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [generateSigningKey()] }));
-      repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: srv.url('/agent/1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }));
+      repo.write(
+        'releases/1.0.0.yaml',
+        releaseYaml({
+          version: '1.0.0',
+          url: srv.url('/agent/1.0.0.pkg'),
+          sha256: sha256(pkg100),
+          size: pkg100.length,
+        }),
+      );
       const base = repo.commit('Release 1.0.0');
       // Production as release-publish left it after main's last merge.
-      execFileSync(process.execPath, [CLI, 'sync'], { cwd: repo.dir, env: { ...process.env, DATABASE_URL: db.url, GITHUB_ACTIONS: '' }, stdio: 'pipe' });
+      execFileSync(process.execPath, [CLI, 'sync'], {
+        cwd: repo.dir,
+        env: { ...process.env, DATABASE_URL: db.url, GITHUB_ACTIONS: '' },
+        stdio: 'pipe',
+      });
       const dbName = new URL(db.url as string).pathname.slice(1);
       await admin(`CREATE ROLE ${role} LOGIN`);
-      await db.db.exec(`GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT ON agent_releases, mngd_schema_migrations TO ${role};`);
+      await db.db.exec(
+        `GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT ON agent_releases, mngd_schema_migrations TO ${role};`,
+      );
       await admin(`GRANT CONNECT ON DATABASE ${dbName} TO ${role}`);
       const readonly = new URL(db.url as string);
       readonly.username = role;
@@ -65,7 +82,16 @@ if (server !== null) {
       steps = await runPullRequest(
         repo,
         base,
-        () => repo.write('releases/1.1.0.yaml', releaseYaml({ version: '1.1.0', url: srv.url('/agent/1.1.0.pkg'), sha256: sha256(pkg110), size: pkg110.length })),
+        () =>
+          repo.write(
+            'releases/1.1.0.yaml',
+            releaseYaml({
+              version: '1.1.0',
+              url: srv.url('/agent/1.1.0.pkg'),
+              sha256: sha256(pkg110),
+              size: pkg110.length,
+            }),
+          ),
         46,
         { env: { NODE_EXTRA_CA_CERTS: testTls().caFile }, secrets: { DATABASE_URL_READONLY: readonly.toString() } },
       );

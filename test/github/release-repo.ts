@@ -16,11 +16,23 @@ export interface ReleaseRepo {
 export function releaseRepo(): ReleaseRepo {
   const dir = mkdtempSync(join(tmpdir(), 'mngd-gh-repo-'));
   const git = (...args: string[]) =>
-    execFileSync('git', ['-c', 'user.name=Release Engineer', '-c', 'user.email=releases@example.com', '-c', 'commit.gpgsign=false', ...args], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
-    }).trim();
+    execFileSync(
+      'git',
+      [
+        '-c',
+        'user.name=Release Engineer',
+        '-c',
+        'user.email=releases@example.com',
+        '-c',
+        'commit.gpgsign=false',
+        ...args,
+      ],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+      },
+    ).trim();
   git('init', '-q', '-b', 'main');
   writeFileSync(join(dir, '.gitignore'), '.state/\n');
   return {
@@ -56,11 +68,26 @@ export function policyYaml(opts: { prefix: string; keys: KeyEntry[]; target?: st
     '  refresh_window_days: 7',
     'trusted_keys:',
     ...opts.keys.flatMap((k) => [`  - keyid: ${k.keyid}`, `    public_key: ${k.public_key}`]),
-    ...(opts.target ? ['publish:', `  target: ${opts.target}`, ...(opts.region ? [`  region: ${opts.region}`] : [])] : []),
+    ...(opts.target
+      ? ['publish:', `  target: ${opts.target}`, ...(opts.region ? [`  region: ${opts.region}`] : [])]
+      : []),
     '',
   ].join('\n');
 }
 
-export function releaseYaml(r: { version: string; url: string; sha256: string; size: number; extra?: string[] }): string {
-  return [`version: "${r.version}"`, `download_url: ${r.url}`, `sha256: ${r.sha256}`, `size: ${r.size}`, ...(r.extra ?? []), ''].join('\n');
+export function releaseYaml(r: {
+  version: string;
+  url: string;
+  sha256: string;
+  size: number;
+  extra?: string[];
+}): string {
+  return [
+    `version: "${r.version}"`,
+    `download_url: ${r.url}`,
+    `sha256: ${r.sha256}`,
+    `size: ${r.size}`,
+    ...(r.extra ?? []),
+    '',
+  ].join('\n');
 }

@@ -9,7 +9,17 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluateCondition, parseOutputs, type StepState } from './conditions.js';
-import { annotationsIn, asRunStep, evaluate, repoRoot, type Annotation, type Contexts, type PipelineStep, type Step, type WorkflowFile } from './workflows.js';
+import {
+  annotationsIn,
+  asRunStep,
+  evaluate,
+  repoRoot,
+  type Annotation,
+  type Contexts,
+  type PipelineStep,
+  type Step,
+  type WorkflowFile,
+} from './workflows.js';
 
 export const CLI = join(repoRoot, 'dist', 'pipeline', 'cli.js');
 
@@ -36,12 +46,25 @@ export interface Runner {
   env: Record<string, string>;
 }
 
-export function makeRunner(opts: { event: unknown; eventName: string; github: Record<string, unknown>; secrets?: Record<string, string>; vars?: Record<string, string>; env?: Record<string, string> }): Runner {
+export function makeRunner(opts: {
+  event: unknown;
+  eventName: string;
+  github: Record<string, unknown>;
+  secrets?: Record<string, string>;
+  vars?: Record<string, string>;
+  env?: Record<string, string>;
+}): Runner {
   const temp = mkdtempSync(join(tmpdir(), 'mngd-runner-'));
   const eventPath = join(temp, 'event.json');
   writeFileSync(eventPath, JSON.stringify(opts.event, null, 2));
   const contexts: Contexts = {
-    github: { ...opts.github, event: opts.event, event_name: opts.eventName, event_path: eventPath, run_id: '4242424242' },
+    github: {
+      ...opts.github,
+      event: opts.event,
+      event_name: opts.eventName,
+      event_path: eventPath,
+      run_id: '4242424242',
+    },
     secrets: opts.secrets ?? {},
     vars: opts.vars ?? {},
     runner: { temp, os: 'Linux' },
@@ -58,7 +81,9 @@ export async function runStep(step: PipelineStep, cwd: string, runner: Runner): 
   writeFileSync(outputPath, '');
   const github = runner.contexts['github'] as Record<string, unknown>;
   const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(GITHUB_|RUNNER_|DATABASE_URL|MNGD_|NODE_TEST_CONTEXT|TEST_DATABASE_URL|AWS_)/.test(k)),
+    Object.entries(process.env).filter(
+      ([k]) => !/^(GITHUB_|RUNNER_|DATABASE_URL|MNGD_|NODE_TEST_CONTEXT|TEST_DATABASE_URL|AWS_)/.test(k),
+    ),
   ) as Record<string, string>;
   const stepEnv = Object.fromEntries(Object.entries(step.env).map(([k, v]) => [k, evaluate(v, runner.contexts)]));
   const env: Record<string, string> = {
@@ -82,7 +107,11 @@ export async function runStep(step: PipelineStep, cwd: string, runner: Runner): 
   };
   const script = evaluate(step.run, runner.contexts);
   const started = Date.now();
-  const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -161,7 +190,8 @@ export async function runJob(wf: WorkflowFile, jobId: string, cwd: string, runne
       entry = { step, outcome: result.code === 0 ? 'success' : 'failure', how: 'ran', result };
     }
     if (entry.outcome === 'failure') failed = true;
-    if (step.id) states[step.id] = { outcome: entry.outcome, outputs: entry.result ? parseOutputs(entry.result.output) : {} };
+    if (step.id)
+      states[step.id] = { outcome: entry.outcome, outputs: entry.result ? parseOutputs(entry.result.output) : {} };
     out.push(entry);
   }
   return out;

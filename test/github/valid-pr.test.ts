@@ -25,16 +25,39 @@ describe('release-pr.yml on a valid pull request', () => {
   const pkg110 = generatedBytes(2, 9000);
 
   before(async () => {
-    srv = await startHttpsServer(routes({ '/agent/1.0.0.pkg': servePackage(pkg100), '/agent/1.1.0.pkg': servePackage(pkg110) }));
+    srv = await startHttpsServer(
+      routes({ '/agent/1.0.0.pkg': servePackage(pkg100), '/agent/1.1.0.pkg': servePackage(pkg110) }),
+    );
     repo = releaseRepo();
     // Production's target: the pull request has no AWS credentials to read it with.
-    repo.write('releases/policy.yaml', policyYaml({ prefix: srv.url('/agent/'), keys: [generateSigningKey()], target: 's3://mngd-agent-releases/agent', region: 'us-east-1' }));
-    repo.write('releases/1.0.0.yaml', releaseYaml({ version: '1.0.0', url: srv.url('/agent/1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }));
+    repo.write(
+      'releases/policy.yaml',
+      policyYaml({
+        prefix: srv.url('/agent/'),
+        keys: [generateSigningKey()],
+        target: 's3://mngd-agent-releases/agent',
+        region: 'us-east-1',
+      }),
+    );
+    repo.write(
+      'releases/1.0.0.yaml',
+      releaseYaml({ version: '1.0.0', url: srv.url('/agent/1.0.0.pkg'), sha256: sha256(pkg100), size: pkg100.length }),
+    );
     const base = repo.commit('Release 1.0.0');
     steps = await runPullRequest(
       repo,
       base,
-      () => repo.write('releases/1.1.0.yaml', releaseYaml({ version: '1.1.0', url: srv.url('/agent/1.1.0.pkg'), sha256: sha256(pkg110), size: pkg110.length, extra: ['rollout_percent: 10'] })),
+      () =>
+        repo.write(
+          'releases/1.1.0.yaml',
+          releaseYaml({
+            version: '1.1.0',
+            url: srv.url('/agent/1.1.0.pkg'),
+            sha256: sha256(pkg110),
+            size: pkg110.length,
+            extra: ['rollout_percent: 10'],
+          }),
+        ),
       45,
       { env: { NODE_EXTRA_CA_CERTS: testTls().caFile } },
     );
@@ -44,25 +67,31 @@ describe('release-pr.yml on a valid pull request', () => {
   it('passes every check and calls every command with flags it accepts', () => {
     assertCalledCorrectly(steps);
     for (const r of pipelineResults(steps)) assert.equal(r.code, 0, describeResult(r));
-    assert.deepEqual(pipelineResults(steps).map((r) => r.step.commands.at(-1)), ['validate', 'verify-artifacts', 'plan']);
+    assert.deepEqual(
+      pipelineResults(steps).map((r) => r.step.commands.at(-1)),
+      ['validate', 'verify-artifacts', 'plan'],
+    );
   });
 
-  it('plans against main\'s releases when no read-only database is configured: only the new release is an insert', () => {
+  it("plans against main's releases when no read-only database is configured: only the new release is an insert", () => {
     const r = ranCommand(steps, 'plan');
     assert.match(r.summary, /base commit [0-9a-f]{40}/);
     assert.match(r.summary, /1\.1\.0/);
     const inserts = r.summary.split('\n').filter((l) => /insert/i.test(l) && /1\.0\.0/.test(l));
     assert.deepEqual(inserts, [], `1.0.0 is already on main and must not be planned as new:\n${r.summary}`);
     // Nothing of the seeding leaked into the pull request's annotations.
-    assert.deepEqual(r.annotations.filter((a) => a.level === 'error'), []);
-    assert.ok(existsSync(join(repo.dir, '.state', 'pglite')), 'the embedded table lives in the runner\'s checkout');
+    assert.deepEqual(
+      r.annotations.filter((a) => a.level === 'error'),
+      [],
+    );
+    assert.ok(existsSync(join(repo.dir, '.state', 'pglite')), "the embedded table lives in the runner's checkout");
   });
 
-  it('plans the table only, without touching production\'s publish target (the pull request has no AWS credentials)', () => {
+  it("plans the table only, without touching production's publish target (the pull request has no AWS credentials)", () => {
     const r = ranCommand(steps, 'plan');
     assert.equal(r.code, 0, describeResult(r));
     assert.doesNotMatch(`${r.summary}${r.stdout}${r.stderr}`, /s3:\/\/mngd-agent-releases|Credentials/);
   });
 
-  it('writes every step\'s summary under the 1 MiB limit', () => assertSummaries(steps));
+  it("writes every step's summary under the 1 MiB limit", () => assertSummaries(steps));
 });

@@ -26,12 +26,14 @@ async function validate(path: string): Promise<{ code: number; output: string }>
 
 const workflows = workflowFiles();
 const jobsOf = (wf: WorkflowFile): [string, Job][] => Object.entries(wf.workflow.jobs);
-const environmentOf = (job: Job): string | undefined => (typeof job.environment === 'string' ? job.environment : job.environment?.name);
+const environmentOf = (job: Job): string | undefined =>
+  typeof job.environment === 'string' ? job.environment : job.environment?.name;
 
 describe('the workflows', () => {
   it('include the release PR check, the publish, the refresh and CI', () => {
     const names = workflows.map((w) => w.file);
-    for (const f of ['ci.yml', 'release-pr.yml', 'release-publish.yml', 'release-refresh.yml']) assert.ok(names.includes(f), `${f} is missing: ${names.join(', ')}`);
+    for (const f of ['ci.yml', 'release-pr.yml', 'release-publish.yml', 'release-refresh.yml'])
+      assert.ok(names.includes(f), `${f} is missing: ${names.join(', ')}`);
   });
 
   for (const wf of workflows) {
@@ -57,8 +59,16 @@ describe('the workflows', () => {
         for (const [, ref, rest] of uses) {
           if ((ref as string).startsWith('./')) continue;
           // A tag or branch can be moved to other code by whoever controls the action's repository.
-          assert.match(ref as string, /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/, `${wf.file}: "${ref}" is not pinned to a 40-hex commit SHA`);
-          assert.match(rest as string, /^\s+# v\d+\.\d+\.\d+\s*$/, `${wf.file}: "${ref}" needs a "# vX.Y.Z" comment naming the release it pins`);
+          assert.match(
+            ref as string,
+            /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/,
+            `${wf.file}: "${ref}" is not pinned to a 40-hex commit SHA`,
+          );
+          assert.match(
+            rest as string,
+            /^\s+# v\d+\.\d+\.\d+\s*$/,
+            `${wf.file}: "${ref}" needs a "# vX.Y.Z" comment naming the release it pins`,
+          );
         }
       });
 
@@ -66,7 +76,9 @@ describe('the workflows', () => {
         const perms = wf.workflow.permissions;
         assert.ok(perms !== undefined, `${wf.file} must set top-level permissions (least privilege by default)`);
         assert.notEqual(perms, 'write-all');
-        if (typeof perms === 'object') for (const [scope, level] of Object.entries(perms)) assert.notEqual(level, 'write', `${wf.file}: top-level ${scope}: write`);
+        if (typeof perms === 'object')
+          for (const [scope, level] of Object.entries(perms))
+            assert.notEqual(level, 'write', `${wf.file}: top-level ${scope}: write`);
       });
 
       it('asks for an OIDC token and production secrets only in jobs of the production environment', () => {
@@ -74,21 +86,31 @@ describe('the workflows', () => {
           const perms = typeof job.permissions === 'object' ? job.permissions : {};
           const jobText = JSON.stringify(job);
           const production = environmentOf(job) === 'production';
-          if (perms['id-token'] === 'write') assert.ok(production, `${wf.file} job ${id}: id-token: write outside the production environment`);
+          if (perms['id-token'] === 'write')
+            assert.ok(production, `${wf.file} job ${id}: id-token: write outside the production environment`);
           // The publish credentials must never be readable by a pull request's code.
-          if (/secrets\.(DATABASE_URL|MNGD_SIGNING_KEY)\b/.test(jobText)) assert.ok(production, `${wf.file} job ${id}: production secrets outside the production environment`);
+          if (/secrets\.(DATABASE_URL|MNGD_SIGNING_KEY)\b/.test(jobText))
+            assert.ok(production, `${wf.file} job ${id}: production secrets outside the production environment`);
           for (const [scope, level] of Object.entries(perms)) {
-            if (level === 'write') assert.ok(scope === 'id-token', `${wf.file} job ${id}: ${scope}: write is more than the pipeline needs`);
+            if (level === 'write')
+              assert.ok(scope === 'id-token', `${wf.file} job ${id}: ${scope}: write is more than the pipeline needs`);
           }
         }
       });
 
       it('never runs pull-request code with secrets (pull_request_target) or interpolates expressions into scripts', () => {
-        assert.ok(!('pull_request_target' in (wf.workflow.on ?? {})), `${wf.file}: pull_request_target runs untrusted code with secrets`);
+        assert.ok(
+          !('pull_request_target' in (wf.workflow.on ?? {})),
+          `${wf.file}: pull_request_target runs untrusted code with secrets`,
+        );
         for (const [id, job] of jobsOf(wf)) {
           for (const step of job.steps ?? []) {
             // Script injection: values reach scripts through env, never pasted into the shell text.
-            if (typeof step.run === 'string') assert.ok(!step.run.includes('${{'), `${wf.file} job ${id} step "${step.name ?? step.run}": pass expressions through env`);
+            if (typeof step.run === 'string')
+              assert.ok(
+                !step.run.includes('${{'),
+                `${wf.file} job ${id} step "${step.name ?? step.run}": pass expressions through env`,
+              );
           }
         }
       });
@@ -96,7 +118,12 @@ describe('the workflows', () => {
       it('does not keep the checkout token on disk', () => {
         for (const [id, job] of jobsOf(wf)) {
           for (const step of job.steps ?? []) {
-            if (step.uses?.startsWith('actions/checkout@')) assert.equal(step.with?.['persist-credentials'], false, `${wf.file} job ${id}: set persist-credentials: false`);
+            if (step.uses?.startsWith('actions/checkout@'))
+              assert.equal(
+                step.with?.['persist-credentials'],
+                false,
+                `${wf.file} job ${id}: set persist-credentials: false`,
+              );
           }
         }
       });

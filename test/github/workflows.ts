@@ -125,7 +125,9 @@ export type Contexts = Record<string, unknown>;
 export function evaluate(text: string, contexts: Contexts): string {
   return text.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_m, expr: string) => {
     if (!/^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$/.test(expr)) {
-      throw new Error(`the test cannot evaluate the expression "${expr}": teach test/github/workflows.ts evaluate() about it`);
+      throw new Error(
+        `the test cannot evaluate the expression "${expr}": teach test/github/workflows.ts evaluate() about it`,
+      );
     }
     const [head, ...rest] = expr.split('.');
     let value: unknown = contexts[head as string];

@@ -2,11 +2,22 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { requestInstall } from '../../helper/protocol.js';
+import { requestInstall } from '../../helper/client.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { HELPER_CLI, makePkg, newKey, releaseOf, ROOT, runNode, signedManifest, STAND_IN, startHelper, until } from './harness.js';
+import {
+  HELPER_CLI,
+  makePkg,
+  newKey,
+  releaseOf,
+  ROOT,
+  runNode,
+  signedManifest,
+  STAND_IN,
+  startHelper,
+  until,
+} from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mngd-helper-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,7 +56,10 @@ describe('mngd-helper', () => {
   it('exits 2 on an unknown flag or without trusted keys', async () => {
     const r = await helperCli(['serve', '--sockett', '/x']);
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, 'mngd-helper serve: unknown flag --sockett: did you mean --socket?\nRun "mngd-helper serve --help" for usage.\n');
+    assert.equal(
+      r.stderr,
+      'mngd-helper serve: unknown flag --sockett: did you mean --socket?\nRun "mngd-helper serve --help" for usage.\n',
+    );
     const noKeys = await helperCli(['serve', '--socket', join(dir, 'a.sock')]);
     assert.equal(noKeys.code, 2);
     assert.match(noKeys.stderr, /USAGE/);
@@ -62,7 +76,19 @@ describe('mngd-helper', () => {
   it('refuses to replace a file that is not a socket (exit 3), leaving it as it was', async () => {
     const path = join(dir, 'not-a-socket');
     writeFileSync(path, 'precious');
-    const r = await helperCli(['serve', '--socket', path, '--installer', STAND_IN, '--trusted-key', key.public_key, '--log-file', join(dir, 'x.log'), '--state-dir', dir]);
+    const r = await helperCli([
+      'serve',
+      '--socket',
+      path,
+      '--installer',
+      STAND_IN,
+      '--trusted-key',
+      key.public_key,
+      '--log-file',
+      join(dir, 'x.log'),
+      '--state-dir',
+      dir,
+    ]);
     assert.equal(r.code, 3);
     assert.match(r.stderr, /is not a socket/);
     assert.equal(readFileSync(path, 'utf8'), 'precious');
@@ -75,7 +101,19 @@ describe('mngd-helper', () => {
       const st = statSync(h.socket);
       assert.equal(st.mode & 0o777, 0o660);
       assert.equal(st.gid, gid);
-      const second = await helperCli(['serve', '--socket', h.socket, '--installer', STAND_IN, '--trusted-key', key.public_key, '--log-file', join(dir, 'y.log'), '--state-dir', dir]);
+      const second = await helperCli([
+        'serve',
+        '--socket',
+        h.socket,
+        '--installer',
+        STAND_IN,
+        '--trusted-key',
+        key.public_key,
+        '--log-file',
+        join(dir, 'y.log'),
+        '--state-dir',
+        dir,
+      ]);
       assert.equal(second.code, 3);
       assert.match(second.stderr, /already listening/);
       const p = await helperCli(['ping', '--socket', h.socket]);
@@ -93,7 +131,11 @@ describe('mngd-helper', () => {
     try {
       const pkg = makePkg(work, '1.0.3');
       h.setMode('hang');
-      const reply = requestInstall(h.socket, { manifest: signedManifest([releaseOf(pkg)], [key]), version: '1.0.3', pkg_path: pkg.path });
+      const reply = requestInstall(h.socket, {
+        manifest: signedManifest([releaseOf(pkg)], [key]),
+        version: '1.0.3',
+        pkg_path: pkg.path,
+      });
       await until('the installer to start', () => existsSync(h.pidFile));
       h.proc.kill('SIGTERM');
       await until('the socket to go', () => !existsSync(h.socket));
@@ -123,7 +165,20 @@ describe('mngd-helper', () => {
     for (const [installer, why] of cases) {
       const run = join(dir, `run-${cases.findIndex((c) => c[0] === installer)}`);
       const socket = join(run, 'helper.sock');
-      const r = await serveBriefly(['--socket', socket, '--installer', installer, '--trusted-key', key.public_key, '--log-file', join(dir, 'i.log'), '--state-dir', join(dir, 'istate'), '--staging', join(dir, 'istate', 'staging')]);
+      const r = await serveBriefly([
+        '--socket',
+        socket,
+        '--installer',
+        installer,
+        '--trusted-key',
+        key.public_key,
+        '--log-file',
+        join(dir, 'i.log'),
+        '--state-dir',
+        join(dir, 'istate'),
+        '--staging',
+        join(dir, 'istate', 'staging'),
+      ]);
       assert.equal(r.code, 2, `${installer}: ${r.stdout}${r.stderr}`);
       assert.doesNotMatch(r.stdout, /listening/);
       const first = r.stderr.split('\n')[0]!;
@@ -136,12 +191,18 @@ describe('mngd-helper', () => {
 
   it('documents --installer-arg=-pkg in --help and accepts that form', async () => {
     const help = await helperCli(['--help']);
-    assert.match(help.stdout, /--installer-arg=-pkg --installer-arg=\{pkg\} --installer-arg=-target --installer-arg=\//);
+    assert.match(
+      help.stdout,
+      /--installer-arg=-pkg --installer-arg=\{pkg\} --installer-arg=-target --installer-arg=\//,
+    );
     const docs = readFileSync(join(ROOT, 'docs/helper.md'), 'utf8');
     assert.match(docs, /`--installer-arg=-pkg --installer-arg=\{pkg\} --installer-arg=-target --installer-arg=\/`/);
     const ambiguous = await helperCli(['serve', '--installer-arg', '-pkg', '--trusted-key', key.public_key]);
     assert.equal(ambiguous.code, 2, 'the form without = stays refused: the help must show the one that works');
-    const h = await startHelper({ key, extraArgs: ['--installer-arg=-pkg', '--installer-arg={pkg}', '--installer-arg=-target', '--installer-arg=/'] });
+    const h = await startHelper({
+      key,
+      extraArgs: ['--installer-arg=-pkg', '--installer-arg={pkg}', '--installer-arg=-target', '--installer-arg=/'],
+    });
     try {
       assert.equal((await helperCli(['ping', '--socket', h.socket])).code, 0);
     } finally {

@@ -42,16 +42,30 @@ describe('resolveConfig', () => {
 
   it('reads the config file, and flags override it', () => {
     const read = files({
-      '/etc/h.json': JSON.stringify({ socket: '/run/h.sock', socket_group: 'staff', installer_timeout: 30, trusted_keys: [key], channel: 'beta', keys_file: '/etc/keys' }),
+      '/etc/h.json': JSON.stringify({
+        socket: '/run/h.sock',
+        socket_group: 'staff',
+        installer_timeout: 30,
+        trusted_keys: [key],
+        channel: 'beta',
+        keys_file: '/etc/keys',
+      }),
       '/etc/keys': `# rotation\n${key2}\n\n`,
     });
-    const c = resolveConfig({ config: '/etc/h.json', socket: '/tmp/other.sock', 'installer-arg': ['--pkg={pkg}'] }, read, 'linux');
+    const c = resolveConfig(
+      { config: '/etc/h.json', socket: '/tmp/other.sock', 'installer-arg': ['--pkg={pkg}'] },
+      read,
+      'linux',
+    );
     assert.equal(c.socketPath, '/tmp/other.sock');
     assert.equal(c.socketGroup, 'staff');
     assert.equal(c.installerTimeoutMs, 30_000);
     assert.equal(c.channel, 'beta');
     assert.deepEqual(c.installerArgs, ['--pkg={pkg}']);
-    assert.deepEqual(c.trustedKeys.map((k) => k.public_key), [key, key2]);
+    assert.deepEqual(
+      c.trustedKeys.map((k) => k.public_key),
+      [key, key2],
+    );
   });
 
   it('refuses wrong calls with USAGE', () => {
@@ -70,12 +84,28 @@ describe('resolveConfig', () => {
       { 'trusted-key': [key], channel: 'Beta!' },
       { 'trusted-key': [key], config: '/missing.json' },
     ];
-    for (const values of cases) assert.equal(codeOf(() => resolveConfig(values, files({}), 'linux')), 'USAGE', JSON.stringify(values));
+    for (const values of cases)
+      assert.equal(
+        codeOf(() => resolveConfig(values, files({}), 'linux')),
+        'USAGE',
+        JSON.stringify(values),
+      );
   });
 
   it('refuses a bad config or keys file with CONFIG_INVALID, naming the file and line', () => {
-    for (const text of ['{', '[]', '{"sockett": "/x"}', '{"installer_timeout": "10"}', '{"trusted_keys": "abc"}', '{"socket": ""}']) {
-      assert.equal(codeOf(() => resolveConfig({ config: '/c.json', 'trusted-key': [key] }, files({ '/c.json': text }), 'linux')), 'CONFIG_INVALID', text);
+    for (const text of [
+      '{',
+      '[]',
+      '{"sockett": "/x"}',
+      '{"installer_timeout": "10"}',
+      '{"trusted_keys": "abc"}',
+      '{"socket": ""}',
+    ]) {
+      assert.equal(
+        codeOf(() => resolveConfig({ config: '/c.json', 'trusted-key': [key] }, files({ '/c.json': text }), 'linux')),
+        'CONFIG_INVALID',
+        text,
+      );
     }
     assert.throws(() => parseKeysFile(`${key}\nnot-a-key\n`, '/etc/keys'), /\/etc\/keys:2/);
   });

@@ -5,7 +5,13 @@ import { releaseToInstall } from '../../helper/decide.js';
 import { HelperError } from '../../helper/protocol.js';
 import type { SignedManifest } from '../../schema/types.js';
 
-const entry = (version: string) => ({ version, download_url: `https://d.example.com/${version}.pkg`, sha256: 'a'.repeat(64), size: 10, rollout_percent: 100 });
+const entry = (version: string) => ({
+  version,
+  download_url: `https://d.example.com/${version}.pkg`,
+  sha256: 'a'.repeat(64),
+  size: 10,
+  rollout_percent: 100,
+});
 const signed: SignedManifest = {
   type: 'mngd-agent-manifest',
   spec: 1,
@@ -34,16 +40,31 @@ describe('releaseToInstall', () => {
   });
 
   it('never installs a version the manifest does not name', () => {
-    assert.equal(code(() => releaseToInstall(signed, '1.0.4', '1.0.2')), 'VERSION_NOT_IN_MANIFEST');
+    assert.equal(
+      code(() => releaseToInstall(signed, '1.0.4', '1.0.2')),
+      'VERSION_NOT_IN_MANIFEST',
+    );
   });
 
   it('never downgrades or reinstalls', () => {
-    assert.equal(code(() => releaseToInstall(signed, '1.0.2', '1.0.2')), 'NOT_AN_UPGRADE');
-    assert.equal(code(() => releaseToInstall(signed, '1.0.3', '1.0.10')), 'NOT_AN_UPGRADE');
-    assert.equal(code(() => releaseToInstall(signed, '1.0.3', '1.0.3.0')), 'NOT_AN_UPGRADE');
+    assert.equal(
+      code(() => releaseToInstall(signed, '1.0.2', '1.0.2')),
+      'NOT_AN_UPGRADE',
+    );
+    assert.equal(
+      code(() => releaseToInstall(signed, '1.0.3', '1.0.10')),
+      'NOT_AN_UPGRADE',
+    );
+    assert.equal(
+      code(() => releaseToInstall(signed, '1.0.3', '1.0.3.0')),
+      'NOT_AN_UPGRADE',
+    );
   });
 
   it('refuses when the installed version is unknown', () => {
-    assert.equal(code(() => releaseToInstall(signed, '1.0.3', null)), 'INSTALLED_VERSION_UNKNOWN');
+    assert.equal(
+      code(() => releaseToInstall(signed, '1.0.3', null)),
+      'INSTALLED_VERSION_UNKNOWN',
+    );
   });
 });

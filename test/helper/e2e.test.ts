@@ -18,7 +18,13 @@ import { makePkg, newKey, releaseOf, signedManifest, STAND_IN, startHelper, type
  * A loopback CDN offering `pkg` (1.0.3) over 1.0.2, signed with `key`, and the agent's flags for
  * it and the helper.
  */
-async function serveUpdate(work: string, key: ReturnType<typeof newKey>, helper: HelperProcess, pkg: ReturnType<typeof makePkg>, extra: Partial<ReturnType<typeof releaseOf>> = {}): Promise<{ cdn: TestServer; agentArgs: string[] }> {
+async function serveUpdate(
+  work: string,
+  key: ReturnType<typeof newKey>,
+  helper: HelperProcess,
+  pkg: ReturnType<typeof makePkg>,
+  extra: Partial<ReturnType<typeof releaseOf>> = {},
+): Promise<{ cdn: TestServer; agentArgs: string[] }> {
   const pkgPath = '/pkgs/mngd-agent-1.0.3.pkg';
   let manifest = '';
   const cdn = await startHttpsServer(
@@ -27,16 +33,27 @@ async function serveUpdate(work: string, key: ReturnType<typeof newKey>, helper:
       '/latest.json': (req, res, srv) => servePackage(Buffer.from(manifest))(req, res, srv),
     }),
   );
-  manifest = signedManifest([{ ...releaseOf(pkg), download_url: cdn.url(pkgPath), ...extra }, releaseOf(makePkg(work, '1.0.2'))], [key]);
+  manifest = signedManifest(
+    [{ ...releaseOf(pkg), download_url: cdn.url(pkgPath), ...extra }, releaseOf(makePkg(work, '1.0.2'))],
+    [key],
+  );
   const agentArgs = [
-    '--manifest-url', cdn.url('/latest.json'),
-    '--trusted-key', key.public_key,
-    '--version-file', helper.versionFile,
-    '--state-dir', join(work, 'agent-state'),
-    '--helper-socket', helper.socket,
-    '--log-file', join(work, 'agent.log'),
-    '--ca-file', testTls().caFile,
-    '--device-id', 'e2e-device',
+    '--manifest-url',
+    cdn.url('/latest.json'),
+    '--trusted-key',
+    key.public_key,
+    '--version-file',
+    helper.versionFile,
+    '--state-dir',
+    join(work, 'agent-state'),
+    '--helper-socket',
+    helper.socket,
+    '--log-file',
+    join(work, 'agent.log'),
+    '--ca-file',
+    testTls().caFile,
+    '--device-id',
+    'e2e-device',
   ];
   return { cdn, agentArgs };
 }
@@ -61,7 +78,16 @@ describe('agent and helper together', () => {
   });
 
   it('updates 1.0.2 -> 1.0.3: the agent exits for relaunch and the relaunched agent reports 1.0.3', async () => {
-    const before = await runAgent(['check', '--once', '--json', ...agentArgs, '--current-version', '1.0.2', '--helper-socket', join(work, 'nobody-here.sock')]);
+    const before = await runAgent([
+      'check',
+      '--once',
+      '--json',
+      ...agentArgs,
+      '--current-version',
+      '1.0.2',
+      '--helper-socket',
+      join(work, 'nobody-here.sock'),
+    ]);
     assert.equal(JSON.parse(before.stdout).code, 'HELPER_UNREACHABLE', 'without a helper nothing is installed');
     assert.equal(helper.installedVersion(), '1.0.2');
 
@@ -118,7 +144,9 @@ describe('agent and a helper whose installer vanished after it started', () => {
   it('stays on its version, says the installer could not be started, and does not count it toward the cool-down', async () => {
     rmSync(installer);
     const failures = (): number | undefined => {
-      const state = JSON.parse(readFileSync(join(work, 'agent-state', 'state.json'), 'utf8')) as { cooldowns: Record<string, { failures: number }> };
+      const state = JSON.parse(readFileSync(join(work, 'agent-state', 'state.json'), 'utf8')) as {
+        cooldowns: Record<string, { failures: number }>;
+      };
       return state.cooldowns[sha]?.failures;
     };
     for (let i = 1; i <= 3; i++) {
@@ -132,13 +160,23 @@ describe('agent and a helper whose installer vanished after it started', () => {
     }
     assert.equal(helper.installedVersion(), '1.0.2');
     assert.deepEqual(helper.stagedFiles(), [], 'the staged copy is removed');
-    const warns = readFileSync(join(work, 'agent.log'), 'utf8').split('\n').filter((l) => l.includes('SelfUpdate: install failed'));
+    const warns = readFileSync(join(work, 'agent.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('SelfUpdate: install failed'));
     assert.equal(warns.length, 3);
     for (const w of warns) {
-      assert.ok(w.includes("the helper's installer could not be started") && w.includes("check the helper's --installer") && w.includes(installer), w);
+      assert.ok(
+        w.includes("the helper's installer could not be started") &&
+          w.includes("check the helper's --installer") &&
+          w.includes(installer),
+        w,
+      );
       assert.ok(w.includes('not counted toward the cool-down') && w.includes('staying on 1.0.2'), w);
     }
-    assert.match(readFileSync(helper.logFile, 'utf8'), /helper install refused or failed 1\.0\.2 -> 1\.0\.3: INSTALLER_UNAVAILABLE: the installer .* could not be started/);
+    assert.match(
+      readFileSync(helper.logFile, 'utf8'),
+      /helper install refused or failed 1\.0\.2 -> 1\.0\.3: INSTALLER_UNAVAILABLE: the installer .* could not be started/,
+    );
 
     // Once the helper's installer is back, the package is tried at once: it was never cooled down.
     copyFileSync(STAND_IN, installer);

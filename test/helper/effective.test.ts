@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requestInstall } from '../../helper/protocol.js';
+import { requestInstall } from '../../helper/client.js';
 import { makePkg, newKey, releaseOf, signedManifest, startHelper, type HelperProcess } from './harness.js';
 
 describe('mngd-helper after a successful installer run', () => {

@@ -54,7 +54,13 @@ let lastSequence: number | null = null;
 
 /** A manifest signed by `keys`, as the pipeline publishes it; every call gets a higher sequence. */
 export function signedManifest(releases: Release[], keys: SigningKey[], channel = 'stable', now = new Date()): string {
-  const signed = buildSignedManifest({ channel, releases, policy: { manifest: MANIFEST_DEFAULTS }, now, previousSequence: lastSequence });
+  const signed = buildSignedManifest({
+    channel,
+    releases,
+    policy: { manifest: MANIFEST_DEFAULTS },
+    now,
+    previousSequence: lastSequence,
+  });
   lastSequence = signed.sequence;
   return JSON.stringify(signEnvelope(signed, keys));
 }
@@ -107,15 +113,24 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
   const args = [
     HELPER_CLI,
     'serve',
-    '--socket', h.socket,
-    '--staging', h.staging,
-    '--state-dir', join(dir, 'state'),
-    '--version-file', h.versionFile,
-    '--installer', STAND_IN,
-    '--installer-timeout', String(opts.installerTimeout ?? 10),
-    '--idle-timeout', String(opts.idleTimeout ?? 5),
-    '--trusted-key', opts.key.public_key,
-    '--log-file', h.logFile,
+    '--socket',
+    h.socket,
+    '--staging',
+    h.staging,
+    '--state-dir',
+    join(dir, 'state'),
+    '--version-file',
+    h.versionFile,
+    '--installer',
+    STAND_IN,
+    '--installer-timeout',
+    String(opts.installerTimeout ?? 10),
+    '--idle-timeout',
+    String(opts.idleTimeout ?? 5),
+    '--trusted-key',
+    opts.key.public_key,
+    '--log-file',
+    h.logFile,
     ...(opts.extraArgs ?? []),
   ];
   const proc = spawn(process.execPath, args, {
@@ -168,7 +183,10 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
 }
 
 /** Runs a Node program to its end; resolves once all its output is read. */
-export function runNode(script: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runNode(
+  script: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -180,7 +198,11 @@ export function runNode(script: string, args: string[]): Promise<{ code: number 
 }
 
 /** Sends raw bytes on a fresh connection; resolves with everything received until the helper closes. */
-export function rawExchange(socket: string, data: string | Buffer | null, timeoutMs = 20_000): Promise<{ text: string; closedByServer: boolean }> {
+export function rawExchange(
+  socket: string,
+  data: string | Buffer | null,
+  timeoutMs = 20_000,
+): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve, reject) => {
     const c = createConnection({ path: socket });
     let text = '';

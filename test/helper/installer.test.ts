@@ -25,7 +25,12 @@ async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Pr
 
 describe('installerArgs', () => {
   it('puts the staged path where {pkg} stands, and nowhere else', () => {
-    assert.deepEqual(installerArgs(['-pkg', '{pkg}', '-target', '/'], '/s/a.pkg'), ['-pkg', '/s/a.pkg', '-target', '/']);
+    assert.deepEqual(installerArgs(['-pkg', '{pkg}', '-target', '/'], '/s/a.pkg'), [
+      '-pkg',
+      '/s/a.pkg',
+      '-target',
+      '/',
+    ]);
   });
 });
 
@@ -37,7 +42,9 @@ describe('runInstaller', () => {
     const record = join(dir, 'record-literal');
     const cwd = process.cwd();
     process.chdir(dir);
-    const r = await withEnv({ STANDIN_RECORD: record, STANDIN_MODE: 'succeed' }, () => runInstaller(STAND_IN, ['-pkg', pkg, '-target', '/'], 10_000)).finally(() => process.chdir(cwd));
+    const r = await withEnv({ STANDIN_RECORD: record, STANDIN_MODE: 'succeed' }, () =>
+      runInstaller(STAND_IN, ['-pkg', pkg, '-target', '/'], 10_000),
+    ).finally(() => process.chdir(cwd));
     assert.equal(r.exitCode, 0, r.outputTail);
     for (const m of ['pwned1', 'pwned2', 'pwned3']) assert.equal(existsSync(join(dir, m)), false, m);
     assert.deepEqual(readFileSync(record, 'utf8').split('\n').slice(0, 4), ['-pkg', pkg, '-target', '/']);
@@ -51,7 +58,9 @@ describe('runInstaller', () => {
 
   it('kills the whole process group at the time-out', async () => {
     const pidFile = join(dir, 'pids');
-    const r = await withEnv({ STANDIN_MODE: 'hang', STANDIN_PID_FILE: pidFile }, () => runInstaller(STAND_IN, ['-pkg', '/x.pkg', '-target', '/'], 500));
+    const r = await withEnv({ STANDIN_MODE: 'hang', STANDIN_PID_FILE: pidFile }, () =>
+      runInstaller(STAND_IN, ['-pkg', '/x.pkg', '-target', '/'], 500),
+    );
     assert.equal(r.timedOut, true);
     assert.notEqual(r.exitCode, 0);
     const pids = readFileSync(pidFile, 'utf8').trim().split(' ').map(Number);
@@ -59,7 +68,9 @@ describe('runInstaller', () => {
   });
 
   it('keeps a bounded tail of a flood, ending with its last line', async () => {
-    const r = await withEnv({ STANDIN_MODE: 'flood', STANDIN_FLOOD_BYTES: '5000000' }, () => runInstaller(STAND_IN, ['-pkg', '/x.pkg', '-target', '/'], 10_000));
+    const r = await withEnv({ STANDIN_MODE: 'flood', STANDIN_FLOOD_BYTES: '5000000' }, () =>
+      runInstaller(STAND_IN, ['-pkg', '/x.pkg', '-target', '/'], 10_000),
+    );
     assert.equal(r.exitCode, 1);
     assert.ok(r.outputTail.length < 9 * 1024);
     assert.match(r.outputTail, /^\[\.\.\. \d+ earlier bytes dropped\]\n/);

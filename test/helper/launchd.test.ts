@@ -26,9 +26,15 @@ function programArguments(plist: Record<string, PlistValue>): string[] {
 describe('plist reader', () => {
   it('rejects a malformed property list', () => {
     assert.throws(() => parsePlist('<plist><dict><key>Label</key></dict></plist>'), /expected a value/);
-    assert.throws(() => parsePlist('<plist><dict><key>A</key><true/><key>A</key><false/></dict></plist>'), /duplicate key/);
+    assert.throws(
+      () => parsePlist('<plist><dict><key>A</key><true/><key>A</key><false/></dict></plist>'),
+      /duplicate key/,
+    );
     assert.throws(() => parsePlist('<plist><dict><key>A</key><string>x</dict></plist>'), /expected <\/string>/);
-    assert.deepEqual(parsePlist('<plist><dict><key>A</key><string>a &amp; b</string><key>N</key><integer>3</integer></dict></plist>'), { A: 'a & b', N: 3 });
+    assert.deepEqual(
+      parsePlist('<plist><dict><key>A</key><string>a &amp; b</string><key>N</key><integer>3</integer></dict></plist>'),
+      { A: 'a & b', N: 3 },
+    );
   });
 });
 

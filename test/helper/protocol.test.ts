@@ -5,7 +5,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HelperClientError, HelperError, parseRequest, parseResponse, ping, requestInstall } from '../../helper/protocol.js';
+import { HelperClientError, HelperError, parseRequest, parseResponse } from '../../helper/protocol.js';
+import { ping, requestInstall } from '../../helper/client.js';
 
 const install = { v: 1, id: 'r1', type: 'install', manifest: '{}', version: '1.0.3', pkg_path: '/tmp/a.pkg' };
 
@@ -46,21 +47,39 @@ describe('parseRequest', () => {
     ];
     for (const b of bad) {
       const line = typeof b === 'string' ? b : JSON.stringify(b);
-      assert.equal(codeOf(() => parseRequest(line)), 'BAD_REQUEST', line);
+      assert.equal(
+        codeOf(() => parseRequest(line)),
+        'BAD_REQUEST',
+        line,
+      );
     }
   });
 
   it('refuses another protocol version with UNSUPPORTED_VERSION', () => {
-    assert.equal(codeOf(() => parseRequest(JSON.stringify({ ...install, v: 2 }))), 'UNSUPPORTED_VERSION');
-    assert.equal(codeOf(() => parseRequest('{"id":"a","type":"ping"}')), 'UNSUPPORTED_VERSION');
+    assert.equal(
+      codeOf(() => parseRequest(JSON.stringify({ ...install, v: 2 }))),
+      'UNSUPPORTED_VERSION',
+    );
+    assert.equal(
+      codeOf(() => parseRequest('{"id":"a","type":"ping"}')),
+      'UNSUPPORTED_VERSION',
+    );
   });
 });
 
 describe('parseResponse', () => {
   it('accepts the three reply shapes', () => {
     assert.ok(parseResponse('{"v":1,"id":"a","ok":true,"installed_version":null}'));
-    assert.ok(parseResponse('{"v":1,"id":"a","ok":true,"outcome":"installed","version":"1.0.3","exit_code":0,"output_tail":""}'));
-    assert.ok(parseResponse('{"v":1,"id":null,"ok":false,"error":{"code":"BUSY","message":"m"},"exit_code":1,"output_tail":"x"}'));
+    assert.ok(
+      parseResponse(
+        '{"v":1,"id":"a","ok":true,"outcome":"installed","version":"1.0.3","exit_code":0,"output_tail":""}',
+      ),
+    );
+    assert.ok(
+      parseResponse(
+        '{"v":1,"id":null,"ok":false,"error":{"code":"BUSY","message":"m"},"exit_code":1,"output_tail":"x"}',
+      ),
+    );
   });
 
   it('returns null for anything else', () => {
@@ -130,19 +149,35 @@ describe('the helper client', () => {
   it('is HELPER_PROTOCOL on garbage, a wrong id, a silent close, or an endless reply', async () => {
     const garbage = await fakeHelper('garbage.sock', (s) => s.write('hello there\n'));
     assert.equal(await clientCode(ping(garbage)), 'HELPER_PROTOCOL');
-    const wrongId = await fakeHelper('wrong-id.sock', (s) => s.write('{"v":1,"id":"other","ok":true,"installed_version":"1"}\n'));
+    const wrongId = await fakeHelper('wrong-id.sock', (s) =>
+      s.write('{"v":1,"id":"other","ok":true,"installed_version":"1"}\n'),
+    );
     assert.equal(await clientCode(ping(wrongId, { id: 'mine' })), 'HELPER_PROTOCOL');
     const closes = await fakeHelper('closes.sock', (s) => s.end());
     assert.equal(await clientCode(ping(closes)), 'HELPER_PROTOCOL');
     const endless = await fakeHelper('endless.sock', (s) => s.write(Buffer.alloc(2 * 1024 * 1024, 0x61)));
     assert.equal(await clientCode(ping(endless)), 'HELPER_PROTOCOL');
-    const pingForInstall = await fakeHelper('mixed.sock', (s, line) => s.write(JSON.stringify({ v: 1, id: (JSON.parse(line) as { id: string }).id, ok: true, installed_version: '1' }) + '\n'));
-    assert.equal(await clientCode(requestInstall(pingForInstall, { manifest: '{}', version: '1.0.3', pkg_path: '/a.pkg' })), 'HELPER_PROTOCOL');
+    const pingForInstall = await fakeHelper('mixed.sock', (s, line) =>
+      s.write(
+        JSON.stringify({ v: 1, id: (JSON.parse(line) as { id: string }).id, ok: true, installed_version: '1' }) + '\n',
+      ),
+    );
+    assert.equal(
+      await clientCode(requestInstall(pingForInstall, { manifest: '{}', version: '1.0.3', pkg_path: '/a.pkg' })),
+      'HELPER_PROTOCOL',
+    );
   });
 
   it('resolves a refusal as a reply, not an error', async () => {
     const path = await fakeHelper('busy.sock', (s, line) =>
-      s.write(JSON.stringify({ v: 1, id: (JSON.parse(line) as { id: string }).id, ok: false, error: { code: 'BUSY', message: 'busy' } }) + '\n'),
+      s.write(
+        JSON.stringify({
+          v: 1,
+          id: (JSON.parse(line) as { id: string }).id,
+          ok: false,
+          error: { code: 'BUSY', message: 'busy' },
+        }) + '\n',
+      ),
     );
     const reply = await requestInstall(path, { id: 'r9', manifest: '{}', version: '1.0.3', pkg_path: '/a.pkg' });
     assert.deepEqual(reply, { v: 1, id: 'r9', ok: false, error: { code: 'BUSY', message: 'busy' } });

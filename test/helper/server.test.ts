@@ -7,9 +7,21 @@ import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ping, requestInstall, type InstallResponse, type ErrorReply } from '../../helper/protocol.js';
+import { ping, requestInstall } from '../../helper/client.js';
+import type { InstallResponse, ErrorReply } from '../../helper/protocol.js';
 import { OUTPUT_TAIL_BYTES } from '../../helper/protocol.js';
-import { isAlive, makePkg, newKey, rawExchange, releaseOf, signedManifest, startHelper, until, type HelperProcess, type TestPkg } from './harness.js';
+import {
+  isAlive,
+  makePkg,
+  newKey,
+  rawExchange,
+  releaseOf,
+  signedManifest,
+  startHelper,
+  until,
+  type HelperProcess,
+  type TestPkg,
+} from './harness.js';
 
 const key = newKey();
 let helper: HelperProcess;
@@ -37,7 +49,13 @@ describe('mngd-helper serve', () => {
     work = mkdtempSync(join(tmpdir(), 'mngd-helper-pkgs-'));
     pkg103 = makePkg(work, '1.0.3', 200_000);
     pkg101 = makePkg(work, '1.0.1');
-    helper = await startHelper({ key, installed: '1.0.2', installerTimeout: 3, idleTimeout: 0.5, env: { STANDIN_FLOOD_BYTES: '2000000' } });
+    helper = await startHelper({
+      key,
+      installed: '1.0.2',
+      installerTimeout: 3,
+      idleTimeout: 0.5,
+      env: { STANDIN_FLOOD_BYTES: '2000000' },
+    });
     // 1.0.3 and 1.0.2 staged at 10 %, so the manifest lists down to 1.0.1 (at 100 %).
     manifest = signedManifest([releaseOf(pkg103, 10), releaseOf(makePkg(work, '1.0.2'), 10), releaseOf(pkg101)], [key]);
   });
@@ -60,7 +78,9 @@ describe('mngd-helper serve', () => {
 
   it('refuses a manifest signed by a key it does not trust (forged)', async () => {
     const forged = signedManifest([releaseOf(pkg103)], [newKey()]);
-    const reply = refused(await requestInstall(helper.socket, { manifest: forged, version: '1.0.3', pkg_path: pkg103.path }));
+    const reply = refused(
+      await requestInstall(helper.socket, { manifest: forged, version: '1.0.3', pkg_path: pkg103.path }),
+    );
     assert.equal(reply.error.code, 'MANIFEST_SIGNATURE');
     await assertNothingInstalled(0);
   });
@@ -68,7 +88,9 @@ describe('mngd-helper serve', () => {
   it('refuses a manifest whose signed part was altered after signing', async () => {
     const doc = JSON.parse(manifest) as { signed: { releases: { sha256: string }[] } };
     doc.signed.releases[0]!.sha256 = 'f'.repeat(64);
-    const reply = refused(await requestInstall(helper.socket, { manifest: JSON.stringify(doc), version: '1.0.3', pkg_path: pkg103.path }));
+    const reply = refused(
+      await requestInstall(helper.socket, { manifest: JSON.stringify(doc), version: '1.0.3', pkg_path: pkg103.path }),
+    );
     assert.equal(reply.error.code, 'MANIFEST_SIGNATURE');
     await assertNothingInstalled(0);
   });
@@ -76,7 +98,9 @@ describe('mngd-helper serve', () => {
   it('refuses an unsigned manifest', async () => {
     const doc = JSON.parse(manifest) as { signatures: unknown[] };
     doc.signatures = [];
-    const reply = refused(await requestInstall(helper.socket, { manifest: JSON.stringify(doc), version: '1.0.3', pkg_path: pkg103.path }));
+    const reply = refused(
+      await requestInstall(helper.socket, { manifest: JSON.stringify(doc), version: '1.0.3', pkg_path: pkg103.path }),
+    );
     assert.equal(reply.error.code, 'MANIFEST_SCHEMA');
     await assertNothingInstalled(0);
   });
@@ -140,7 +164,14 @@ describe('mngd-helper serve', () => {
   });
 
   it('never acts on lines pipelined after a malformed one', async () => {
-    const install = JSON.stringify({ v: 1, id: 'after-bad', type: 'install', manifest, version: '1.0.3', pkg_path: pkg103.path });
+    const install = JSON.stringify({
+      v: 1,
+      id: 'after-bad',
+      type: 'install',
+      manifest,
+      version: '1.0.3',
+      pkg_path: pkg103.path,
+    });
     const { text } = await rawExchange(helper.socket, `not json\n${install}\n`);
     const lines = text.trim().split('\n');
     assert.equal(lines.length, 1);
@@ -167,7 +198,15 @@ describe('mngd-helper serve', () => {
   });
 
   it('refuses a 3 MB request with REQUEST_TOO_LARGE, closes it, and keeps serving', async () => {
-    const big = JSON.stringify({ v: 1, id: 'big', type: 'install', manifest: 'x'.repeat(3 * 1024 * 1024), version: '1.0.3', pkg_path: pkg103.path }) + '\n';
+    const big =
+      JSON.stringify({
+        v: 1,
+        id: 'big',
+        type: 'install',
+        manifest: 'x'.repeat(3 * 1024 * 1024),
+        version: '1.0.3',
+        pkg_path: pkg103.path,
+      }) + '\n';
     const { text } = await rawExchange(helper.socket, big);
     const reply = JSON.parse(text.trim()) as ErrorReply;
     assert.equal(reply.error.code, 'REQUEST_TOO_LARGE');
@@ -238,8 +277,13 @@ describe('mngd-helper serve', () => {
     helper.setMode('hang');
     rmSync(helper.pidFile, { force: true });
     const first = requestInstall(helper.socket, { id: 'first', manifest, version: '1.0.3', pkg_path: pkg103.path });
-    await until('the stand-in to hang', () => existsSync(helper.pidFile) && readFileSync(helper.pidFile, 'utf8').includes('\n'));
-    const second = refused(await requestInstall(helper.socket, { id: 'second', manifest, version: '1.0.3', pkg_path: pkg103.path }));
+    await until(
+      'the stand-in to hang',
+      () => existsSync(helper.pidFile) && readFileSync(helper.pidFile, 'utf8').includes('\n'),
+    );
+    const second = refused(
+      await requestInstall(helper.socket, { id: 'second', manifest, version: '1.0.3', pkg_path: pkg103.path }),
+    );
     assert.equal(second.error.code, 'BUSY');
     assert.equal(second.id, 'second');
     const pong = await ping(helper.socket);
@@ -256,7 +300,10 @@ describe('mngd-helper serve', () => {
     helper.setMode('succeed');
     const reply = await requestInstall(helper.socket, { id: 'ok1', manifest, version: '1.0.3', pkg_path: pkg103.path });
     assert.equal(reply.ok, true, JSON.stringify(reply));
-    assert.deepEqual({ ...reply, output_tail: undefined }, { v: 1, id: 'ok1', ok: true, outcome: 'installed', version: '1.0.3', exit_code: 0, output_tail: undefined });
+    assert.deepEqual(
+      { ...reply, output_tail: undefined },
+      { v: 1, id: 'ok1', ok: true, outcome: 'installed', version: '1.0.3', exit_code: 0, output_tail: undefined },
+    );
     assert.match((reply as { output_tail: string }).output_tail, /The install was successful/);
     const calls = helper.invocations();
     assert.equal(calls.length, 4);
@@ -279,13 +326,21 @@ describe('mngd-helper serve', () => {
   it('refuses an older manifest than one it accepted before (rollback)', async () => {
     const older = signedManifest([releaseOf(makePkg(work, '1.0.9'))], [key], 'stable', new Date(Date.now() - 3600_000));
     const newer = signedManifest([releaseOf(makePkg(work, '1.0.9'))], [key]);
-    assert.equal(refused(await requestInstall(helper.socket, { manifest: newer, version: '0.9', pkg_path: pkg101.path })).error.code, 'VERSION_NOT_IN_MANIFEST');
-    const reply = refused(await requestInstall(helper.socket, { manifest: older, version: '1.0.9', pkg_path: pkg101.path }));
+    assert.equal(
+      refused(await requestInstall(helper.socket, { manifest: newer, version: '0.9', pkg_path: pkg101.path })).error
+        .code,
+      'VERSION_NOT_IN_MANIFEST',
+    );
+    const reply = refused(
+      await requestInstall(helper.socket, { manifest: older, version: '1.0.9', pkg_path: pkg101.path }),
+    );
     assert.equal(reply.error.code, 'MANIFEST_ROLLBACK');
   });
 
   it('escapes a newline in a package path so it cannot forge a log line', async () => {
-    refused(await requestInstall(helper.socket, { manifest, version: '1.0.4', pkg_path: '/tmp/x\nSelfUpdate: forged.pkg' }));
+    refused(
+      await requestInstall(helper.socket, { manifest, version: '1.0.4', pkg_path: '/tmp/x\nSelfUpdate: forged.pkg' }),
+    );
     const log = readFileSync(helper.logFile, 'utf8');
     assert.doesNotMatch(log, /^SelfUpdate: forged/m);
     assert.match(log, /\/tmp\/x\\x0aSelfUpdate: forged\.pkg/);

@@ -1,7 +1,19 @@
 /** The staging folder and the staged copy: never through a link, never into a folder others control. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+  lstatSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -97,7 +109,10 @@ describe('stagePackage', () => {
   });
 
   it('refuses a copy whose hash differs and leaves nothing behind', async () => {
-    assert.equal(await code(stagePackage(pkg.path, staging, { size: pkg.size, sha256: '0'.repeat(64) })), 'PKG_HASH_MISMATCH');
+    assert.equal(
+      await code(stagePackage(pkg.path, staging, { size: pkg.size, sha256: '0'.repeat(64) })),
+      'PKG_HASH_MISMATCH',
+    );
     assert.deepEqual(readdirSync(staging), []);
   });
 });

@@ -13,12 +13,19 @@ describe('helper accepted-manifest state', () => {
     assert.deepEqual(await store.read(), { sequence: 7, digest: 'ab' });
   });
 
-  for (const [what, text] of [['null', 'null'], ['a number', '42'], ['a record without a digest', '{"sequence": 1}']] as const) {
+  for (const [what, text] of [
+    ['null', 'null'],
+    ['a number', '42'],
+    ['a record without a digest', '{"sequence": 1}'],
+  ] as const) {
     it(`refuses a state file holding ${what} with a message that names the file and the fix`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'mngd-hs-'));
       const store = fileAcceptedStore(dir, 'stable');
       await store.write({ sequence: 1, digest: 'x' });
-      const file = (await import('node:fs')).readdirSync(dir, { recursive: true }).map(String).find((f) => f.endsWith('.json'))!;
+      const file = (await import('node:fs'))
+        .readdirSync(dir, { recursive: true })
+        .map(String)
+        .find((f) => f.endsWith('.json'))!;
       writeFileSync(join(dir, file), text);
       await assert.rejects(store.read(), /is not a record of an accepted manifest; delete it to start over/);
     });

@@ -23,7 +23,10 @@ describe('canonicalize (RFC 8785)', () => {
   }
 
   it('sorts keys by UTF-16 code units and drops no values', () => {
-    assert.equal(canonicalize({ b: 1, a: [true, null, 'x'], '\u20ac': 1, '\ud83d\ude00': 2, A: {} }), '{"A":{},"a":[true,null,"x"],"b":1,"€":1,"😀":2}');
+    assert.equal(
+      canonicalize({ b: 1, a: [true, null, 'x'], '\u20ac': 1, '\ud83d\ude00': 2, A: {} }),
+      '{"A":{},"a":[true,null,"x"],"b":1,"€":1,"😀":2}',
+    );
   });
 
   it('refuses values JSON cannot hold', () => {

@@ -13,26 +13,38 @@ describe('bucket', () => {
   it('is the first 4 bytes of SHA-256(device/version), big-endian, scaled to [0, 100)', () => {
     const d = createHash('sha256').update('dev-1/1.0.3').digest();
     assert.equal(bucket('dev-1', '1.0.3'), (d.readUInt32BE(0) * 100) / 2 ** 32);
-    fc.assert(fc.property(fc.string(), version, (id, v) => {
-      const b = bucket(id, v);
-      assert.ok(b >= 0 && b < 100);
-    }));
+    fc.assert(
+      fc.property(fc.string(), version, (id, v) => {
+        const b = bucket(id, v);
+        assert.ok(b >= 0 && b < 100);
+      }),
+    );
   });
 });
 
 describe('choose', () => {
   it('never offers a version at or below the current one (property)', () => {
     fc.assert(
-      fc.property(fc.array(release, { maxLength: 8 }), version, fc.option(version, { nil: null }), fc.string(), (releases, current, floor, deviceId) => {
-        const { target } = choose({ releases, current, floor, deviceId });
-        if (target !== null) assert.ok(compareVersions(target.version, current) > 0);
-      }),
+      fc.property(
+        fc.array(release, { maxLength: 8 }),
+        version,
+        fc.option(version, { nil: null }),
+        fc.string(),
+        (releases, current, floor, deviceId) => {
+          const { target } = choose({ releases, current, floor, deviceId });
+          if (target !== null) assert.ok(compareVersions(target.version, current) > 0);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
 
   it('offers the newest eligible release above the current one', () => {
-    const releases = [{ version: '1.0.3', rollout_percent: 100 }, { version: '1.0.2', rollout_percent: 100 }, { version: '1.0.4', rollout_percent: 0 }];
+    const releases = [
+      { version: '1.0.3', rollout_percent: 100 },
+      { version: '1.0.2', rollout_percent: 100 },
+      { version: '1.0.4', rollout_percent: 0 },
+    ];
     assert.equal(choose({ releases, current: '1.0.1', floor: null, deviceId: 'x' }).target?.version, '1.0.3');
     assert.equal(choose({ releases, current: '1.0.3', floor: null, deviceId: 'x' }).target, null);
   });
@@ -46,7 +58,9 @@ describe('choose', () => {
     it(`offers a ${share} % rollout to ${share} % ± 1 of 100,000 devices`, () => {
       const r = { version: '2.0.0', rollout_percent: share };
       const n = 100_000;
-      const offered = ids(n).filter((id) => choose({ releases: [r], current: '1.0.0', floor: null, deviceId: id }).target !== null).length;
+      const offered = ids(n).filter(
+        (id) => choose({ releases: [r], current: '1.0.0', floor: null, deviceId: id }).target !== null,
+      ).length;
       assert.ok(Math.abs((offered / n) * 100 - share) <= 1, `${offered} of ${n}`);
     });
   }
@@ -69,14 +83,22 @@ describe('choose', () => {
   });
 
   it('keeps an eligible target at or above the floor instead of forcing', () => {
-    const releases = [{ version: '1.0.4', rollout_percent: 100 }, { version: '1.0.3', rollout_percent: 100 }];
+    const releases = [
+      { version: '1.0.4', rollout_percent: 100 },
+      { version: '1.0.3', rollout_percent: 100 },
+    ];
     const c = choose({ releases, current: '1.0.1', floor: '1.0.3', deviceId: 'x' });
     assert.equal(c.target?.version, '1.0.4');
     assert.equal(c.forced, false);
   });
 
   it('does nothing for a device at or above the floor', () => {
-    const c = choose({ releases: [{ version: '1.0.3', rollout_percent: 0 }], current: '1.0.3', floor: '1.0.3', deviceId: 'x' });
+    const c = choose({
+      releases: [{ version: '1.0.3', rollout_percent: 0 }],
+      current: '1.0.3',
+      floor: '1.0.3',
+      deviceId: 'x',
+    });
     assert.deepEqual(c, { target: null, forced: false, belowFloor: false });
   });
 

@@ -6,9 +6,17 @@ import { newKey, release, signedManifestText } from '../support/manifests.js';
 const key = newKey();
 const other = newKey();
 const now = new Date('2026-11-27T02:00:00Z');
-const text = signedManifestText({ releases: [release('1.0.2'), release('1.0.3', { rollout_percent: 10 })], keys: [key], now });
+const text = signedManifestText({
+  releases: [release('1.0.2'), release('1.0.3', { rollout_percent: 10 })],
+  keys: [key],
+  now,
+});
 
-function rejects(raw: string | Buffer, code: ManifestErrorCode, opts: Partial<Parameters<typeof verifyManifest>[1]> = {}) {
+function rejects(
+  raw: string | Buffer,
+  code: ManifestErrorCode,
+  opts: Partial<Parameters<typeof verifyManifest>[1]> = {},
+) {
   assert.throws(
     () => verifyManifest(raw, { trustedKeys: [key], channel: 'stable', now, ...opts }),
     (err: unknown) => err instanceof ManifestError && err.code === code,
@@ -19,7 +27,10 @@ describe('verifyManifest', () => {
   it('accepts a manifest signed by a trusted key and reports what it accepted', () => {
     const v = verifyManifest(text, { trustedKeys: [other, key], channel: 'stable', now });
     assert.deepEqual(v.signers, [key.keyid]);
-    assert.deepEqual(v.signed.releases.map((r) => r.version), ['1.0.3', '1.0.2']);
+    assert.deepEqual(
+      v.signed.releases.map((r) => r.version),
+      ['1.0.3', '1.0.2'],
+    );
     assert.equal(v.accepted.sequence, Math.floor(now.getTime() / 1000));
   });
 
@@ -37,8 +48,11 @@ describe('verifyManifest', () => {
     rejects(JSON.stringify(m), 'MANIFEST_SCHEMA');
   });
 
-  it('refuses another channel\'s manifest (mix-and-match)', () => {
-    rejects(signedManifestText({ releases: [release('1.0.2')], keys: [key], now, channel: 'beta' }), 'MANIFEST_CHANNEL');
+  it("refuses another channel's manifest (mix-and-match)", () => {
+    rejects(
+      signedManifestText({ releases: [release('1.0.2')], keys: [key], now, channel: 'beta' }),
+      'MANIFEST_CHANNEL',
+    );
   });
 
   it('refuses an expired manifest (freeze)', () => {

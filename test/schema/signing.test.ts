@@ -31,11 +31,15 @@ describe('keys and signatures', () => {
   it('parses a rotation list of keys and never echoes a bad key', () => {
     const a = generateSigningKey();
     const b = generateSigningKey();
-    assert.deepEqual(signingKeysFromText(`${a.privateKeyText},\n${b.privateKeyText}`).map((k) => k.keyid), [a.keyid, b.keyid]);
+    assert.deepEqual(
+      signingKeysFromText(`${a.privateKeyText},\n${b.privateKeyText}`).map((k) => k.keyid),
+      [a.keyid, b.keyid],
+    );
     const secret = 'ed25519:c2VjcmV0LXNlY3JldC1zZWNyZXQ=';
     assert.throws(
       () => signingKeyFromText(secret),
-      (err: unknown) => err instanceof ValidationError && err.code === 'KEY_INVALID' && !err.message.includes('c2VjcmV0'),
+      (err: unknown) =>
+        err instanceof ValidationError && err.code === 'KEY_INVALID' && !err.message.includes('c2VjcmV0'),
     );
   });
 
@@ -47,9 +51,19 @@ describe('keys and signatures', () => {
     writeFileSync(join(dir, 'pub.pem'), k.key.export({ type: 'spki', format: 'pem' }));
     writeFileSync(join(dir, 'msg.bin'), canonicalBytes(signed));
     writeFileSync(join(dir, 'sig.bin'), Buffer.from(env.signatures[0]!.sig, 'base64'));
-    const out = execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-rawin', '-in', 'msg.bin', '-sigfile', 'sig.bin'], { cwd: dir }).toString();
+    const out = execFileSync(
+      'openssl',
+      ['pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-rawin', '-in', 'msg.bin', '-sigfile', 'sig.bin'],
+      { cwd: dir },
+    ).toString();
     assert.match(out, /Signature Verified Successfully/);
     writeFileSync(join(dir, 'msg.bin'), canonicalBytes({ ...signed, a: 'e' }));
-    assert.throws(() => execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-rawin', '-in', 'msg.bin', '-sigfile', 'sig.bin'], { cwd: dir, stdio: 'pipe' }));
+    assert.throws(() =>
+      execFileSync(
+        'openssl',
+        ['pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-rawin', '-in', 'msg.bin', '-sigfile', 'sig.bin'],
+        { cwd: dir, stdio: 'pipe' },
+      ),
+    );
   });
 });

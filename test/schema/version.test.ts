@@ -12,7 +12,20 @@ describe('versions', () => {
   });
 
   it('rejects v-prefixes, suffixes, leading zeros, empty parts, five parts and huge parts', () => {
-    for (const v of ['v1.0', '1.0.0-beta', '01.2', '1..2', '1.2.3.4.5', '', '1.', '.1', '1000000000', ' 1.0', '1.0 ', '1,0']) {
+    for (const v of [
+      'v1.0',
+      '1.0.0-beta',
+      '01.2',
+      '1..2',
+      '1.2.3.4.5',
+      '',
+      '1.',
+      '.1',
+      '1000000000',
+      ' 1.0',
+      '1.0 ',
+      '1,0',
+    ]) {
       assert.equal(isVersion(v), false, v);
       assert.equal(parseVersion(v), null, v);
       assert.ok(explainVersion(v), v);
@@ -51,19 +64,29 @@ describe('versions', () => {
 
   it('agrees with comparing the integer tuples (property)', () => {
     fc.assert(
-      fc.property(fc.array(part, { minLength: 1, maxLength: 4 }), fc.array(part, { minLength: 1, maxLength: 4 }), (a, b) => {
-        const pad = (x: number[]) => [...x, 0, 0, 0].slice(0, 4);
-        const [pa, pb] = [pad(a), pad(b)];
-        const i = pa.findIndex((x, k) => x !== pb[k]);
-        const expected = i === -1 ? 0 : Math.sign(pa[i]! - pb[i]!);
-        assert.equal(compareVersions(a.join('.'), b.join('.')), expected);
-      }),
+      fc.property(
+        fc.array(part, { minLength: 1, maxLength: 4 }),
+        fc.array(part, { minLength: 1, maxLength: 4 }),
+        (a, b) => {
+          const pad = (x: number[]) => [...x, 0, 0, 0].slice(0, 4);
+          const [pa, pb] = [pad(a), pad(b)];
+          const i = pa.findIndex((x, k) => x !== pb[k]);
+          const expected = i === -1 ? 0 : Math.sign(pa[i]! - pb[i]!);
+          assert.equal(compareVersions(a.join('.'), b.join('.')), expected);
+        },
+      ),
     );
   });
 
   it('sorts newest first', () => {
-    assert.deepEqual(sortNewestFirst([{ version: '1.9' }, { version: '1.10' }, { version: '1.0.1' }]).map((r) => r.version), ['1.10', '1.9', '1.0.1']);
-    assert.deepEqual(sortNewestFirst([{ v: '2' }, { v: '10.0.0.1' }], (x) => x.v).map((x) => x.v), ['10.0.0.1', '2']);
+    assert.deepEqual(
+      sortNewestFirst([{ version: '1.9' }, { version: '1.10' }, { version: '1.0.1' }]).map((r) => r.version),
+      ['1.10', '1.9', '1.0.1'],
+    );
+    assert.deepEqual(
+      sortNewestFirst([{ v: '2' }, { v: '10.0.0.1' }], (x) => x.v).map((x) => x.v),
+      ['10.0.0.1', '2'],
+    );
   });
 
   it('sorts as compareVersions orders, keeping equal versions in their order (property)', () => {
@@ -73,7 +96,10 @@ describe('versions', () => {
         const sorted = sortNewestFirst(items);
         for (let k = 1; k < sorted.length; k++) {
           const d = compareVersions(sorted[k - 1]!.version, sorted[k]!.version);
-          assert.ok(d > 0 || (d === 0 && sorted[k - 1]!.i < sorted[k]!.i), `${sorted[k - 1]!.version} before ${sorted[k]!.version}`);
+          assert.ok(
+            d > 0 || (d === 0 && sorted[k - 1]!.i < sorted[k]!.i),
+            `${sorted[k - 1]!.version} before ${sorted[k]!.version}`,
+          );
         }
       }),
     );

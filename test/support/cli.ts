@@ -18,7 +18,10 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
 export const RELEASE_BIN = join(REPO_ROOT, 'dist', 'pipeline', 'cli.js');
 
-export async function runRelease(argv: string[], opts: { cwd: string; env?: Record<string, string | undefined>; now?: Date }): Promise<CliResult> {
+export async function runRelease(
+  argv: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined>; now?: Date },
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const ctx: CommandContext = {
@@ -34,7 +37,10 @@ export async function runRelease(argv: string[], opts: { cwd: string; env?: Reco
 }
 
 /** Runs a compiled bin (default mngd-release) as a child process and collects its output. */
-export function runBin(argv: string[], opts: { cwd: string; env?: Record<string, string | undefined>; bin?: string }): Promise<CliResult> {
+export function runBin(
+  argv: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined>; bin?: string },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [opts.bin ?? RELEASE_BIN, ...argv], {
       cwd: opts.cwd,

@@ -31,7 +31,9 @@ import { redactUrl } from '../../pipeline/table/db/redact.js';
 
 /** The template depends on PGlite's version (dist/test/support -> the repository's node_modules). */
 const PGLITE_VERSION = (
-  JSON.parse(readFileSync(new URL('../../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(
+    readFileSync(new URL('../../../node_modules/@electric-sql/pglite/package.json', import.meta.url), 'utf8'),
+  ) as { version: string }
 ).version;
 
 export interface TestDatabase {
@@ -113,7 +115,10 @@ export async function openTestPostgres(serverUrl: string): Promise<TestDatabase>
     await admin.query(`CREATE DATABASE ${name}`);
   } catch (err) {
     await admin.end().catch(() => undefined);
-    throw new Error(`TEST_DATABASE_URL (${redactUrl(serverUrl)}) is not usable: ${(err as Error).message}. Start PostgreSQL or unset TEST_DATABASE_URL to test on PGlite.`, { cause: err });
+    throw new Error(
+      `TEST_DATABASE_URL (${redactUrl(serverUrl)}) is not usable: ${(err as Error).message}. Start PostgreSQL or unset TEST_DATABASE_URL to test on PGlite.`,
+      { cause: err },
+    );
   }
   await admin.end();
   const u = new URL(serverUrl);
@@ -161,6 +166,8 @@ export async function legacyServed(db: Database): Promise<string | null> {
 
 /** Each row's xmin (the transaction that last wrote it): unchanged xmins prove nothing was written. */
 export async function rowVersions(db: Database): Promise<Map<string, string>> {
-  const { rows } = await db.query<{ version: string; xmin: string }>('SELECT version::text AS version, xmin::text AS xmin FROM agent_releases');
+  const { rows } = await db.query<{ version: string; xmin: string }>(
+    'SELECT version::text AS version, xmin::text AS xmin FROM agent_releases',
+  );
   return new Map(rows.map((r) => [r.version, r.xmin]));
 }

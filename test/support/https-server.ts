@@ -108,7 +108,8 @@ export interface PackageOptions {
 
 /** Serves `body` like a CDN: ETag/Last-Modified, 304 on a matching conditional request, Range -> 206. */
 export function servePackage(body: Buffer, opts: PackageOptions = {}): Handler {
-  const etag = opts.etag === undefined ? `"${body.length.toString(16)}-${body.subarray(0, 8).toString('hex')}"` : opts.etag;
+  const etag =
+    opts.etag === undefined ? `"${body.length.toString(16)}-${body.subarray(0, 8).toString('hex')}"` : opts.etag;
   const lastModified = opts.lastModified === undefined ? 'Wed, 25 Nov 2026 10:00:00 GMT' : opts.lastModified;
   return (req, res, srv) => {
     const meta: Record<string, string> = {};
@@ -116,7 +117,10 @@ export function servePackage(body: Buffer, opts: PackageOptions = {}): Handler {
     if (lastModified !== null) meta['last-modified'] = lastModified;
     const inm = req.headers['if-none-match'];
     const ims = req.headers['if-modified-since'];
-    if ((inm !== undefined && etag !== null && inm === etag) || (inm === undefined && ims !== undefined && lastModified !== null && ims === lastModified)) {
+    if (
+      (inm !== undefined && etag !== null && inm === etag) ||
+      (inm === undefined && ims !== undefined && lastModified !== null && ims === lastModified)
+    ) {
       res.writeHead(304, meta);
       res.end();
       return;
@@ -131,7 +135,12 @@ export function servePackage(body: Buffer, opts: PackageOptions = {}): Handler {
       meta['content-range'] = `bytes ${start}-${body.length - 1}/${body.length}`;
     }
     const part = body.subarray(start);
-    res.writeHead(code, { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', 'content-length': String(opts.contentLength ?? part.length), ...meta });
+    res.writeHead(code, {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      'content-length': String(opts.contentLength ?? part.length),
+      ...meta,
+    });
     if (req.method === 'HEAD') {
       res.end();
       return;

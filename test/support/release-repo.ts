@@ -56,11 +56,19 @@ export function policyYaml(opts: { prefixes: string[]; channels?: string[] }): s
 }
 
 /** Writes releases/ under `root` (a new temp dir when absent) and returns the root. */
-export async function releaseRepo(opts: { root?: string; prefixes: string[]; channels?: string[]; releases: TestRelease[] }): Promise<string> {
+export async function releaseRepo(opts: {
+  root?: string;
+  prefixes: string[];
+  channels?: string[];
+  releases: TestRelease[];
+}): Promise<string> {
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'mngd-repo-')));
   const dir = join(root, 'releases');
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'policy.yaml'), policyYaml({ prefixes: opts.prefixes, ...(opts.channels ? { channels: opts.channels } : {}) }));
+  await writeFile(
+    join(dir, 'policy.yaml'),
+    policyYaml({ prefixes: opts.prefixes, ...(opts.channels ? { channels: opts.channels } : {}) }),
+  );
   for (const r of opts.releases) await writeFile(join(dir, `${r.version}.yaml`), releaseYaml(r));
   return root;
 }

@@ -31,6 +31,9 @@ export function loaded(version: string, over: Partial<Release> = {}): LoadedRele
 }
 
 /** A release set as sync takes it. */
-export function releaseSet(...releases: LoadedRelease[]): { releases: LoadedRelease[]; policy: { channels: string[] } } {
+export function releaseSet(...releases: LoadedRelease[]): {
+  releases: LoadedRelease[];
+  policy: { channels: string[] };
+} {
   return { releases, policy: { channels: ['stable', 'beta'] } };
 }

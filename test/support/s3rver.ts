@@ -41,7 +41,13 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<TestS
   let port = 0;
   let server: S3rver | null = null;
   const start = async (): Promise<void> => {
-    const s = new S3rver({ address: '127.0.0.1', port, silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
+    const s = new S3rver({
+      address: '127.0.0.1',
+      port,
+      silent: true,
+      directory: dir,
+      configureBuckets: [{ name: bucket }],
+    });
     const addr = await s.run();
     port = addr.port;
     server = s;
@@ -64,7 +70,8 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<TestS
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  const notFound = (err: unknown): boolean => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
+  const notFound = (err: unknown): boolean =>
+    (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
   return {
     endpoint,
     bucket,

@@ -88,7 +88,10 @@ export class DirectoryStore implements ObjectStore {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new StoreUnavailableError(`cannot create the lock ${lock}: ${messageOf(err)}`, { cause: err });
       }
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (!retried && age > STALE_LOCK_MS) {
         await rm(lock, { force: true });
         return this.acquire(lock, key, true);

@@ -69,7 +69,11 @@ export class S3Store implements ObjectStore {
     return this.opts.prefix ? `${this.opts.prefix}/${key}` : key;
   }
 
-  private unavailable(action: string, key: string, err: unknown): StoreUnavailableError | UsageError<'STORE_NO_CREDENTIALS'> {
+  private unavailable(
+    action: string,
+    key: string,
+    err: unknown,
+  ): StoreUnavailableError | UsageError<'STORE_NO_CREDENTIALS'> {
     const status = statusOf(err);
     const name = err instanceof Error ? err.name : 'Error';
     // Not an outage: re-running the job cannot help until credentials are set up (exit 2).

@@ -9,7 +9,7 @@ import type { Database } from './database.js';
 import { openPglite } from './pglite.js';
 import { openPostgres } from './pg.js';
 import { redactUrl } from './redact.js';
-import { stateDir } from '../../cli/state-dir.js';
+import { stateDir } from '../../state-dir.js';
 
 export async function openDatabase(cwd: string, env: Record<string, string | undefined>): Promise<Database> {
   const url = env['DATABASE_URL'];
@@ -18,10 +18,14 @@ export async function openDatabase(cwd: string, env: Record<string, string | und
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`DATABASE_URL is not a URL (${redactUrl(url)}); expected postgres://user@host:5432/db?sslmode=verify-full`);
+    throw new UsageError(
+      `DATABASE_URL is not a URL (${redactUrl(url)}); expected postgres://user@host:5432/db?sslmode=verify-full`,
+    );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new UsageError(`DATABASE_URL must start with postgres:// or postgresql://, got ${parsed.protocol}// (${redactUrl(url)})`);
+    throw new UsageError(
+      `DATABASE_URL must start with postgres:// or postgresql://, got ${parsed.protocol}// (${redactUrl(url)})`,
+    );
   }
   return openPostgres(url);
 }

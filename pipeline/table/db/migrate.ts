@@ -8,7 +8,9 @@ import type { Sql } from './database.js';
 import { tableColumns } from './rows.js';
 
 export async function pendingMigrations(sql: Sql): Promise<Migration[]> {
-  const { rows } = await sql.query<{ present: boolean }>(`SELECT to_regclass('${LEDGER_TABLE}') IS NOT NULL AS present`);
+  const { rows } = await sql.query<{ present: boolean }>(
+    `SELECT to_regclass('${LEDGER_TABLE}') IS NOT NULL AS present`,
+  );
   if (!rows[0]?.present) return [...MIGRATIONS];
   const done = await sql.query<{ id: string }>(`SELECT id FROM ${LEDGER_TABLE}`);
   const ids = new Set(done.rows.map((r) => r.id));
@@ -18,7 +20,9 @@ export async function pendingMigrations(sql: Sql): Promise<Migration[]> {
 /** Versions that appear more than once: they cannot be made unique without choosing a row. */
 async function duplicateVersions(sql: Sql): Promise<string[]> {
   if ((await tableColumns(sql)) === null) return [];
-  const { rows } = await sql.query<{ version: string }>('SELECT version::text AS version FROM agent_releases GROUP BY version HAVING count(*) > 1 ORDER BY 1');
+  const { rows } = await sql.query<{ version: string }>(
+    'SELECT version::text AS version FROM agent_releases GROUP BY version HAVING count(*) > 1 ORDER BY 1',
+  );
   return rows.map((r) => r.version);
 }
 

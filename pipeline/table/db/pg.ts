@@ -17,7 +17,10 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Database
   // the SQLSTATE stays in the message for the operator.
   const wrap = (err: unknown): Error => {
     if (err instanceof MngdError) return err;
-    const sqlState = err instanceof Error && 'code' in err && typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code) ? err.code : undefined;
+    const sqlState =
+      err instanceof Error && 'code' in err && typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)
+        ? err.code
+        : undefined;
     const state = sqlState === undefined ? '' : ` (SQLSTATE ${sqlState})`;
     // Classes 08 (connection) and 57 (operator intervention: shutdown, terminated) mean the server went away.
     const gone = sqlState === undefined || sqlState.startsWith('08') || sqlState.startsWith('57');
@@ -31,11 +34,18 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Database
             ? "that database does not exist on the server; check DATABASE_URL's database name"
             : null;
     if (setting !== null) {
-      return new UsageError(`PostgreSQL at ${label}: ${scrubSecrets(messageOf(err), url)}${state}: ${setting}`, 'DB_SETTINGS');
+      return new UsageError(
+        `PostgreSQL at ${label}: ${scrubSecrets(messageOf(err), url)}${state}: ${setting}`,
+        'DB_SETTINGS',
+      );
     }
-    return new ExternalError(gone ? 'DB_UNAVAILABLE' : 'DB_QUERY_FAILED', `PostgreSQL at ${label}: ${scrubSecrets(messageOf(err), url)}${state}. Check DATABASE_URL, the network and the server, then retry.`, {
-      cause: err,
-    });
+    return new ExternalError(
+      gone ? 'DB_UNAVAILABLE' : 'DB_QUERY_FAILED',
+      `PostgreSQL at ${label}: ${scrubSecrets(messageOf(err), url)}${state}. Check DATABASE_URL, the network and the server, then retry.`,
+      {
+        cause: err,
+      },
+    );
   };
   const on = (q: pg.Pool | pg.PoolClient): Sql => ({
     async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {

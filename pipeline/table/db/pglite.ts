@@ -25,7 +25,10 @@ export interface PgliteOptions {
 }
 
 /** Opens (creating when needed) PGlite in `dir`; no dir: in memory (tests). */
-export async function openPglite(dir?: string, opts: PgliteOptions = {}): Promise<Database & { dump(): Promise<Blob> }> {
+export async function openPglite(
+  dir?: string,
+  opts: PgliteOptions = {},
+): Promise<Database & { dump(): Promise<Blob> }> {
   let db: PGlite;
   try {
     if (dir !== undefined) await mkdir(dir, { recursive: true });
@@ -35,9 +38,13 @@ export async function openPglite(dir?: string, opts: PgliteOptions = {}): Promis
       ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     });
   } catch (err) {
-    throw new ExternalError('DB_UNAVAILABLE', `cannot open the embedded database in ${dir ?? 'memory'}: ${messageOf(err)}. Is another mngd-release using it? Remove the folder to start empty.`, {
-      cause: err,
-    });
+    throw new ExternalError(
+      'DB_UNAVAILABLE',
+      `cannot open the embedded database in ${dir ?? 'memory'}: ${messageOf(err)}. Is another mngd-release using it? Remove the folder to start empty.`,
+      {
+        cause: err,
+      },
+    );
   }
   return {
     kind: 'pglite',

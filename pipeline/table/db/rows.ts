@@ -36,7 +36,15 @@ const DEFAULTS: Record<string, string> = {
   synced_at: 'NULL::timestamptz',
 };
 
-const TEXT_COLUMNS = ['version', 'download_url', 'sha256', 'release_notes', 'min_required_version', 'channel', 'managed_by'];
+const TEXT_COLUMNS = [
+  'version',
+  'download_url',
+  'sha256',
+  'release_notes',
+  'min_required_version',
+  'channel',
+  'managed_by',
+];
 
 export async function tableColumns(sql: Sql): Promise<Set<string> | null> {
   const { rows } = await sql.query<{ column_name: string }>(
@@ -62,7 +70,26 @@ export async function readRows(sql: Sql): Promise<ReleaseRow[]> {
     if (c === 'active' || c === 'yanked') return `coalesce(${c}, ${c === 'active' ? 'false' : 'true'}) AS ${c}`;
     return TEXT_COLUMNS.includes(c) ? `${c}::text AS ${c}` : c;
   };
-  const list = ['version', 'download_url', 'sha256', 'size', 'release_notes', 'min_required_version', 'active', 'channel', 'rollout_percent', 'yanked', 'managed_by', 'synced_at'].map(select);
-  const { rows } = await sql.query<Omit<ReleaseRow, 'size'> & { size: string | null }>(`SELECT ${list.join(', ')} FROM agent_releases`);
-  return rows.map((r) => ({ ...r, size: r.size === null ? null : Number(r.size), synced_at: r.synced_at === null ? null : new Date(r.synced_at) }));
+  const list = [
+    'version',
+    'download_url',
+    'sha256',
+    'size',
+    'release_notes',
+    'min_required_version',
+    'active',
+    'channel',
+    'rollout_percent',
+    'yanked',
+    'managed_by',
+    'synced_at',
+  ].map(select);
+  const { rows } = await sql.query<Omit<ReleaseRow, 'size'> & { size: string | null }>(
+    `SELECT ${list.join(', ')} FROM agent_releases`,
+  );
+  return rows.map((r) => ({
+    ...r,
+    size: r.size === null ? null : Number(r.size),
+    synced_at: r.synced_at === null ? null : new Date(r.synced_at),
+  }));
 }

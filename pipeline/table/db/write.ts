@@ -27,7 +27,10 @@ const NAMES = FIELDS.map(([name]) => name).join(', ');
 const UNNEST = `unnest(${FIELDS.map(([, type], i) => `$${i + 2}::${type}`).join(', ')}) AS u(${NAMES})`;
 
 function params(rows: readonly RowValues[], syncedAt: Date): unknown[] {
-  return [syncedAt.toISOString(), ...FIELDS.map(([name]) => rows.map((r) => (name === 'size' && r.size !== null ? String(r.size) : r[name])))];
+  return [
+    syncedAt.toISOString(),
+    ...FIELDS.map(([name]) => rows.map((r) => (name === 'size' && r.size !== null ? String(r.size) : r[name]))),
+  ];
 }
 
 function* chunks<T>(items: readonly T[]): Generator<T[]> {
@@ -36,7 +39,10 @@ function* chunks<T>(items: readonly T[]): Generator<T[]> {
 
 export async function insertRows(sql: Sql, rows: readonly RowValues[], syncedAt: Date): Promise<void> {
   for (const part of chunks(rows)) {
-    await sql.query(`INSERT INTO agent_releases (${NAMES}, synced_at) SELECT u.*, $1::timestamptz FROM ${UNNEST}`, params(part, syncedAt));
+    await sql.query(
+      `INSERT INTO agent_releases (${NAMES}, synced_at) SELECT u.*, $1::timestamptz FROM ${UNNEST}`,
+      params(part, syncedAt),
+    );
   }
 }
 
@@ -46,6 +52,9 @@ export async function updateRows(sql: Sql, rows: readonly RowValues[], syncedAt:
     .map(([n]) => `${n} = u.${n}`)
     .join(', ');
   for (const part of chunks(rows)) {
-    await sql.query(`UPDATE agent_releases AS t SET ${set}, synced_at = $1::timestamptz FROM ${UNNEST} WHERE t.version = u.version`, params(part, syncedAt));
+    await sql.query(
+      `UPDATE agent_releases AS t SET ${set}, synced_at = $1::timestamptz FROM ${UNNEST} WHERE t.version = u.version`,
+      params(part, syncedAt),
+    );
   }
 }

@@ -9,7 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { runCli } from '../../../pipeline/cli/dispatch.js';
 import type { CommandContext } from '../../../pipeline/cli/command.js';
 import { testTls } from '../../support/tls.js';
-import { generatedBytes, routes, servePackage, startHttpsServer, status, type TestServer } from '../../support/https-server.js';
+import {
+  generatedBytes,
+  routes,
+  servePackage,
+  startHttpsServer,
+  status,
+  type TestServer,
+} from '../../support/https-server.js';
 import { releaseRepo, releaseYaml, sha256Hex } from '../../support/release-repo.js';
 
 const PKG = generatedBytes(11, 100_000);
@@ -21,7 +28,11 @@ interface Run {
   err: string;
 }
 
-async function run(cwd: string, args: string[], opts: { env?: Record<string, string>; isTTY?: boolean } = {}): Promise<Run> {
+async function run(
+  cwd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; isTTY?: boolean } = {},
+): Promise<Run> {
   let out = '';
   let err = '';
   const ctx: CommandContext = {
@@ -37,7 +48,17 @@ async function run(cwd: string, args: string[], opts: { env?: Record<string, str
 }
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } });
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.com',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.com',
+    },
+  });
 }
 
 describe('mngd-release verify-artifacts', () => {
@@ -49,7 +70,8 @@ describe('mngd-release verify-artifacts', () => {
   });
   after(() => srv.close());
 
-  const repo = (releases: Parameters<typeof releaseRepo>[0]['releases']) => releaseRepo({ prefixes: [srv.url('/')], releases });
+  const repo = (releases: Parameters<typeof releaseRepo>[0]['releases']) =>
+    releaseRepo({ prefixes: [srv.url('/')], releases });
 
   it('exits 0 and prints a line per package when every package matches', async () => {
     const root = await repo([{ version: '1.0.0', url: srv.url('/ok.pkg'), body: PKG }]);
@@ -63,7 +85,12 @@ describe('mngd-release verify-artifacts', () => {
     const root = await repo([{ version: '1.0.0', url: srv.url('/ok.pkg'), body: PKG, sha256: 'a'.repeat(64) }]);
     const r = await run(root, [...ca]);
     assert.equal(r.code, 1);
-    assert.ok(r.out.includes(`FAIL  releases/1.0.0.yaml:3:9: error ARTIFACT_SHA256_MISMATCH: the package at ${srv.url('/ok.pkg')} hashes to ${sha256Hex(PKG)}, but sha256 is ${'a'.repeat(64)}`), r.out);
+    assert.ok(
+      r.out.includes(
+        `FAIL  releases/1.0.0.yaml:3:9: error ARTIFACT_SHA256_MISMATCH: the package at ${srv.url('/ok.pkg')} hashes to ${sha256Hex(PKG)}, but sha256 is ${'a'.repeat(64)}`,
+      ),
+      r.out,
+    );
     assert.match(r.out, /if that package is right, set sha256 to [0-9a-f]{64}; if not, upload the right one/);
   });
 
@@ -79,10 +106,17 @@ describe('mngd-release verify-artifacts', () => {
     const root = await repo([{ version: '1.0.0', url: srv.url('/ok.pkg'), body: PKG }]);
     const r = await run(root, [...ca, '--json', '--all']);
     assert.equal(r.code, 0, r.err);
-    const j = JSON.parse(r.out) as { ok: boolean; counts: Record<string, number>; results: Array<{ file: string; outcome: string }> };
+    const j = JSON.parse(r.out) as {
+      ok: boolean;
+      counts: Record<string, number>;
+      results: Array<{ file: string; outcome: string }>;
+    };
     assert.equal(j.ok, true);
     assert.deepEqual(j.counts, { verified: 1, cached: 0, mismatch: 0, unreachable: 0 });
-    assert.deepEqual(j.results.map((x) => [x.file, x.outcome]), [['releases/1.0.0.yaml', 'verified']]);
+    assert.deepEqual(
+      j.results.map((x) => [x.file, x.outcome]),
+      [['releases/1.0.0.yaml', 'verified']],
+    );
   });
 
   it('downloads nothing the second time, and everything again with --no-cache', async () => {
@@ -139,22 +173,43 @@ describe('mngd-release verify-artifacts', () => {
       git(root, 'commit', '-q', '-m', 'base');
       git(root, 'tag', 'base');
       // changed, committed: 1.0.1 (notes); added, committed: 1.0.4; added, untracked: 1.0.3; deleted: 1.0.0; untouched: 1.0.2
-      await writeFile(join(root, 'releases/1.0.1.yaml'), releaseYaml({ version: '1.0.1', url: url('1.0.1'), body: PKG, release_notes: 'now with notes' }));
-      await writeFile(join(root, 'releases/1.0.4.yaml'), releaseYaml({ version: '1.0.4', url: url('1.0.4'), body: PKG }));
+      await writeFile(
+        join(root, 'releases/1.0.1.yaml'),
+        releaseYaml({ version: '1.0.1', url: url('1.0.1'), body: PKG, release_notes: 'now with notes' }),
+      );
+      await writeFile(
+        join(root, 'releases/1.0.4.yaml'),
+        releaseYaml({ version: '1.0.4', url: url('1.0.4'), body: PKG }),
+      );
       await rm(join(root, 'releases/1.0.0.yaml'));
       git(root, 'add', '-A');
       git(root, 'commit', '-q', '-m', 'change');
-      await writeFile(join(root, 'releases/1.0.3.yaml'), releaseYaml({ version: '1.0.3', url: url('1.0.3'), body: PKG }));
+      await writeFile(
+        join(root, 'releases/1.0.3.yaml'),
+        releaseYaml({ version: '1.0.3', url: url('1.0.3'), body: PKG }),
+      );
 
       const n = srv.requests.length;
       const r = await run(root, [...ca, '--changed-since', 'base', '--json', '--no-cache']);
       assert.equal(r.code, 0, r.err);
       const j = JSON.parse(r.out) as { results: Array<{ file: string }> };
-      assert.deepEqual(j.results.map((x) => x.file), ['releases/1.0.4.yaml', 'releases/1.0.3.yaml', 'releases/1.0.1.yaml']);
-      assert.deepEqual(srv.requests.slice(n).map((q) => q.path).sort(), ['/ok.pkg?v=1.0.1', '/ok.pkg?v=1.0.3', '/ok.pkg?v=1.0.4']);
+      assert.deepEqual(
+        j.results.map((x) => x.file),
+        ['releases/1.0.4.yaml', 'releases/1.0.3.yaml', 'releases/1.0.1.yaml'],
+      );
+      assert.deepEqual(
+        srv.requests
+          .slice(n)
+          .map((q) => q.path)
+          .sort(),
+        ['/ok.pkg?v=1.0.1', '/ok.pkg?v=1.0.3', '/ok.pkg?v=1.0.4'],
+      );
 
       const none = await run(root, [...ca, '--changed-since', 'HEAD', '--json', '--no-cache']);
-      assert.deepEqual((JSON.parse(none.out) as { results: unknown[] }).results.map((x) => (x as { file: string }).file), ['releases/1.0.3.yaml']);
+      assert.deepEqual(
+        (JSON.parse(none.out) as { results: unknown[] }).results.map((x) => (x as { file: string }).file),
+        ['releases/1.0.3.yaml'],
+      );
     });
 
     it('exits 2 with a clear error for a ref that does not exist', async () => {
@@ -187,7 +242,12 @@ describe('mngd-release verify-artifacts', () => {
     await writeFile(summary, '');
     const child = spawn(process.execPath, [CLI, 'verify-artifacts', ...ca], {
       cwd: root,
-      env: { ...process.env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary, MNGD_STATE_DIR: join(root, '.state') },
+      env: {
+        ...process.env,
+        GITHUB_ACTIONS: 'true',
+        GITHUB_STEP_SUMMARY: summary,
+        MNGD_STATE_DIR: join(root, '.state'),
+      },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -10,14 +10,31 @@ import { verifyArtifacts, type ArtifactReport } from '../../../pipeline/artifact
 import { EXIT } from '../../../pipeline/cli/command.js';
 import type { ReleaseSet } from '../../../pipeline/releases/release-set.js';
 import { testTls } from '../../support/tls.js';
-import { generatedBytes, redirect, routes, sequence, servePackage, startHttpsServer, status, streamBytes, type Handler, type TestServer } from '../../support/https-server.js';
+import {
+  generatedBytes,
+  redirect,
+  routes,
+  sequence,
+  servePackage,
+  startHttpsServer,
+  status,
+  streamBytes,
+  type Handler,
+  type TestServer,
+} from '../../support/https-server.js';
 import { releaseRepo, sha256Hex, type TestRelease } from '../../support/release-repo.js';
 
 const PKG = generatedBytes(3, 200_000);
 const OTHER = generatedBytes(5, 200_000); // same size, different bytes
 
 function http(extra: Parameters<typeof createHttpClient>[0] = {}): HttpClient {
-  return createHttpClient({ caFile: testTls().caFile, connectTimeoutMs: 2000, readTimeoutMs: 2000, retries: { limit: 2, baseDelayMs: 1, maxDelayMs: 5 }, ...extra });
+  return createHttpClient({
+    caFile: testTls().caFile,
+    connectTimeoutMs: 2000,
+    readTimeoutMs: 2000,
+    retries: { limit: 2, baseDelayMs: 1, maxDelayMs: 5 },
+    ...extra,
+  });
 }
 
 /** The 1-based line of `key:` in the release file as written. */
@@ -56,15 +73,28 @@ describe('verifyArtifacts', () => {
     await other.close();
   });
 
-  async function one(path: string, client: HttpClient = http(), release: Partial<TestRelease> = {}): Promise<{ root: string; set: ReleaseSet; report: ArtifactReport }> {
-    const root = await releaseRepo({ prefixes: [srv.url('/'), `${other.origin}/`], releases: [{ version: '1.0.0', url: srv.url(path), body: PKG, ...release }] });
+  async function one(
+    path: string,
+    client: HttpClient = http(),
+    release: Partial<TestRelease> = {},
+  ): Promise<{ root: string; set: ReleaseSet; report: ArtifactReport }> {
+    const root = await releaseRepo({
+      prefixes: [srv.url('/'), `${other.origin}/`],
+      releases: [{ version: '1.0.0', url: srv.url(path), body: PKG, ...release }],
+    });
     const set = await loadReleaseSet(root);
     assert.equal(set.releases.length, 1, JSON.stringify(set.problems));
     const report = await verifyArtifacts(set, { scope: { kind: 'all' }, http: client });
     return { root, set, report };
   }
 
-  async function expectProblem(path: string, code: string, field: string, exitCode: number, client?: HttpClient): Promise<ArtifactReport> {
+  async function expectProblem(
+    path: string,
+    code: string,
+    field: string,
+    exitCode: number,
+    client?: HttpClient,
+  ): Promise<ArtifactReport> {
     const { root, report } = await one(path, client);
     assert.equal(report.exitCode, exitCode);
     assert.equal(report.problems.length, 1);
@@ -129,7 +159,13 @@ describe('verifyArtifacts', () => {
 
   it('times out a server that stalls mid-body (exit 3)', async () => {
     const didStall = new Promise<void>((r) => (stalled = r));
-    const report = await expectProblem('/stall.pkg', 'ARTIFACT_UNREACHABLE', 'download_url', EXIT.EXTERNAL, http({ readTimeoutMs: 1000 }));
+    const report = await expectProblem(
+      '/stall.pkg',
+      'ARTIFACT_UNREACHABLE',
+      'download_url',
+      EXIT.EXTERNAL,
+      http({ readTimeoutMs: 1000 }),
+    );
     await didStall;
     assert.equal(report.results[0]?.httpCode, 'HTTP_TIMEOUT');
     assert.equal(report.results[0]?.bytes, 50_000);
@@ -147,7 +183,13 @@ describe('verifyArtifacts', () => {
   });
 
   it('fails a body shorter than its Content-Length as a broken transfer (exit 3)', async () => {
-    const report = await expectProblem('/lying.pkg', 'ARTIFACT_UNREACHABLE', 'download_url', EXIT.EXTERNAL, http({ retries: { limit: 0 } }));
+    const report = await expectProblem(
+      '/lying.pkg',
+      'ARTIFACT_UNREACHABLE',
+      'download_url',
+      EXIT.EXTERNAL,
+      http({ retries: { limit: 0 } }),
+    );
     assert.equal(report.results[0]?.httpCode, 'HTTP_LENGTH_MISMATCH');
   });
 
@@ -160,10 +202,16 @@ describe('verifyArtifacts', () => {
         { version: '1.0.2', url: srv.url('/ok.pkg'), body: PKG },
       ],
     });
-    const report = await verifyArtifacts(await loadReleaseSet(root), { scope: { kind: 'all' }, http: http({ retries: { limit: 0 } }) });
+    const report = await verifyArtifacts(await loadReleaseSet(root), {
+      scope: { kind: 'all' },
+      http: http({ retries: { limit: 0 } }),
+    });
     assert.deepEqual(report.counts, { verified: 1, cached: 0, mismatch: 1, unreachable: 1 });
     assert.equal(report.exitCode, EXIT.INVALID);
-    assert.deepEqual(report.results.map((r) => r.version), ['1.0.2', '1.0.1', '1.0.0']);
+    assert.deepEqual(
+      report.results.map((r) => r.version),
+      ['1.0.2', '1.0.1', '1.0.0'],
+    );
   });
 
   it('runs at most `concurrency` downloads at once', async () => {
@@ -183,8 +231,15 @@ describe('verifyArtifacts', () => {
       if (active >= 2 || seen === 7) for (const go of held.splice(0)) go();
     };
     const versions = ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4', '1.0.5', '1.0.6'];
-    const root = await releaseRepo({ prefixes: [srv.url('/')], releases: versions.map((v) => ({ version: v, url: `${srv.url('/counted.pkg')}?v=${v}`, body: PKG })) });
-    const report = await verifyArtifacts(await loadReleaseSet(root), { scope: { kind: 'all' }, http: http(), concurrency: 2 });
+    const root = await releaseRepo({
+      prefixes: [srv.url('/')],
+      releases: versions.map((v) => ({ version: v, url: `${srv.url('/counted.pkg')}?v=${v}`, body: PKG })),
+    });
+    const report = await verifyArtifacts(await loadReleaseSet(root), {
+      scope: { kind: 'all' },
+      http: http(),
+      concurrency: 2,
+    });
     assert.equal(report.counts.verified, 7);
     assert.equal(peak, 2);
   });
@@ -192,11 +247,16 @@ describe('verifyArtifacts', () => {
   describe('the verified-results cache', () => {
     it('downloads nothing on a re-run over an unchanged package (a conditional request answered 304)', async () => {
       const state = await mkdtemp(join(tmpdir(), 'mngd-state-'));
-      const root = await releaseRepo({ prefixes: [srv.url('/')], releases: [{ version: '1.0.0', url: srv.url('/ok.pkg'), body: PKG }] });
+      const root = await releaseRepo({
+        prefixes: [srv.url('/')],
+        releases: [{ version: '1.0.0', url: srv.url('/ok.pkg'), body: PKG }],
+      });
       const set = await loadReleaseSet(root);
       const first = await verifyArtifacts(set, { scope: { kind: 'all' }, http: http(), stateDir: state });
       assert.equal(first.results[0]?.outcome, 'verified');
-      const cacheFile = JSON.parse(await readFile(join(state, 'artifact-cache.json'), 'utf8')) as { entries: Record<string, unknown> };
+      const cacheFile = JSON.parse(await readFile(join(state, 'artifact-cache.json'), 'utf8')) as {
+        entries: Record<string, unknown>;
+      };
       assert.equal(Object.keys(cacheFile.entries).length, 1);
 
       const sentBefore = srv.bodyBytes;
@@ -212,7 +272,10 @@ describe('verifyArtifacts', () => {
 
     it('uses Last-Modified when the server gives no ETag', async () => {
       const state = await mkdtemp(join(tmpdir(), 'mngd-state-'));
-      const root = await releaseRepo({ prefixes: [srv.url('/')], releases: [{ version: '1.0.0', url: srv.url('/no-etag.pkg'), body: PKG }] });
+      const root = await releaseRepo({
+        prefixes: [srv.url('/')],
+        releases: [{ version: '1.0.0', url: srv.url('/no-etag.pkg'), body: PKG }],
+      });
       const set = await loadReleaseSet(root);
       await verifyArtifacts(set, { scope: { kind: 'all' }, http: http(), stateDir: state });
       const sentBefore = srv.bodyBytes;
@@ -225,14 +288,22 @@ describe('verifyArtifacts', () => {
     it('verifies again, and catches it, when the package behind the URL was replaced', async () => {
       const state = await mkdtemp(join(tmpdir(), 'mngd-state-'));
       table['/replaced.pkg'] = servePackage(PKG, { etag: '"v1"' });
-      const root = await releaseRepo({ prefixes: [srv.url('/')], releases: [{ version: '1.0.0', url: srv.url('/replaced.pkg'), body: PKG }] });
+      const root = await releaseRepo({
+        prefixes: [srv.url('/')],
+        releases: [{ version: '1.0.0', url: srv.url('/replaced.pkg'), body: PKG }],
+      });
       const set = await loadReleaseSet(root);
-      assert.equal((await verifyArtifacts(set, { scope: { kind: 'all' }, http: http(), stateDir: state })).exitCode, EXIT.OK);
+      assert.equal(
+        (await verifyArtifacts(set, { scope: { kind: 'all' }, http: http(), stateDir: state })).exitCode,
+        EXIT.OK,
+      );
       table['/replaced.pkg'] = servePackage(OTHER, { etag: '"v2"' });
       const second = await verifyArtifacts(set, { scope: { kind: 'all' }, http: http(), stateDir: state });
       assert.equal(second.exitCode, EXIT.INVALID);
       assert.equal(second.problems[0]?.code, 'ARTIFACT_SHA256_MISMATCH');
-      const cacheFile = JSON.parse(await readFile(join(state, 'artifact-cache.json'), 'utf8')) as { entries: Record<string, unknown> };
+      const cacheFile = JSON.parse(await readFile(join(state, 'artifact-cache.json'), 'utf8')) as {
+        entries: Record<string, unknown>;
+      };
       assert.deepEqual(cacheFile.entries, {}, 'a failed package leaves the cache');
     });
 
@@ -264,6 +335,9 @@ describe('selectReleases', () => {
     const versions = (s: Parameters<typeof selectReleases>[1]) => selectReleases(set, s).map((r) => r.release.version);
     assert.deepEqual(versions({ kind: 'manifest' }), ['1.1.0', '1.0.2', '1.0.1']);
     assert.deepEqual(versions({ kind: 'all' }), ['1.1.0', '1.0.3', '1.0.2', '1.0.1', '1.0.0']);
-    assert.deepEqual(versions({ kind: 'files', files: ['releases/1.0.0.yaml', './releases/1.0.3.yaml', 'releases/gone.yaml'] }), ['1.0.3', '1.0.0']);
+    assert.deepEqual(
+      versions({ kind: 'files', files: ['releases/1.0.0.yaml', './releases/1.0.3.yaml', 'releases/gone.yaml'] }),
+      ['1.0.3', '1.0.0'],
+    );
   });
 });

@@ -27,11 +27,17 @@ const PKGS: Record<string, Buffer> = {
 };
 
 function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=Release Engineer', '-c', 'user.email=re@example.test', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8' });
+  return execFileSync(
+    'git',
+    ['-c', 'user.name=Release Engineer', '-c', 'user.email=re@example.test', '-c', 'commit.gpgsign=false', ...args],
+    { cwd, encoding: 'utf8' },
+  );
 }
 
 async function rows(db: Database): Promise<Map<string, { active: boolean; yanked: boolean }>> {
-  const { rows } = await db.query<{ version: string; active: boolean; yanked: boolean }>('SELECT version::text AS version, active, yanked FROM agent_releases');
+  const { rows } = await db.query<{ version: string; active: boolean; yanked: boolean }>(
+    'SELECT version::text AS version, active, yanked FROM agent_releases',
+  );
   return new Map(rows.map((r) => [r.version, { active: r.active, yanked: r.yanked }]));
 }
 
@@ -51,7 +57,9 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
   const packageGets = () => srv.requests.filter((r) => r.method === 'GET').length;
 
   before(async () => {
-    srv = await startHttpsServer(routes(Object.fromEntries(Object.entries(PKGS).map(([v, b]) => [`/pkg/mngd-agent-${v}.pkg`, servePackage(b)]))));
+    srv = await startHttpsServer(
+      routes(Object.fromEntries(Object.entries(PKGS).map(([v, b]) => [`/pkg/mngd-agent-${v}.pkg`, servePackage(b)]))),
+    );
     s3 = await startS3rver();
     key = testKey();
     repo = await makeReleaseRepo({ trusted: [key], prefix: `${srv.origin}/pkg/` });
@@ -86,7 +94,10 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     assert.deepEqual([...t.keys()].sort(), ['1.0.1', '1.0.2', '1.0.3']);
     assert.equal(await db.use(legacyServed), '1.0.3');
     const v = await stable(T0);
-    assert.deepEqual(v.signed.releases.map((r) => r.version), ['1.0.3']);
+    assert.deepEqual(
+      v.signed.releases.map((r) => r.version),
+      ['1.0.3'],
+    );
     assert.equal((await s3.head('agent/latest.json'))?.CacheControl, 'public, max-age=60');
   });
 
@@ -100,7 +111,11 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     assert.match(run.stdout, /✓ publish: 0 of 2 manifest\(s\) written/);
     assert.equal(await s3.getText('agent/latest.json'), before);
     // only conditional requests answered 304, no package body again
-    assert.ok(srv.requests.slice(gets).every((r) => r.headers['if-none-match'] !== undefined || r.headers['if-modified-since'] !== undefined));
+    assert.ok(
+      srv.requests
+        .slice(gets)
+        .every((r) => r.headers['if-none-match'] !== undefined || r.headers['if-modified-since'] !== undefined),
+    );
   });
 
   it('yanks on a git revert: the table, the manifest and the plan all show it', async () => {
@@ -112,7 +127,10 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     assert.match(plan.stdout, /its file was removed/);
     assert.match(plan.stdout, /NEWEST_YANKED/);
     // and the plan's manifest section: what publish will change in the live latest.json
-    assert.match(plan.stdout, /stable \(latest\.json\): publish will write it \(the releases changed\); offers 1\.0\.2/);
+    assert.match(
+      plan.stdout,
+      /stable \(latest\.json\): publish will write it \(the releases changed\); offers 1\.0\.2/,
+    );
     assert.match(plan.stdout, /1\.0\.3: published, but git does not offer it/);
 
     const now = at(2 * HOUR);
@@ -123,7 +141,10 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     assert.deepEqual(t.get('1.0.3'), { active: false, yanked: true }, 'the row stays, yanked');
     assert.equal(await db.use(legacyServed), '1.0.2');
     const v = await stable(now);
-    assert.deepEqual(v.signed.releases.map((r) => r.version), ['1.0.2']);
+    assert.deepEqual(
+      v.signed.releases.map((r) => r.version),
+      ['1.0.2'],
+    );
     assert.ok(v.signed.sequence > old.signed.sequence);
     assert.equal(v.signed.sequence, secs(now));
     assert.ok((await s3.getText(`agent/history/stable/${secs(now)}.json`)) !== null);
@@ -152,7 +173,12 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
   });
 
   it('leaves a synced table and exits 3 when S3 is down, and the next apply finishes the job', async () => {
-    await repo.writeRelease({ version: '1.0.3', active: true, sha256: sha(PKGS['1.0.3'] as Buffer), size: (PKGS['1.0.3'] as Buffer).length });
+    await repo.writeRelease({
+      version: '1.0.3',
+      active: true,
+      sha256: sha(PKGS['1.0.3'] as Buffer),
+      size: (PKGS['1.0.3'] as Buffer).length,
+    });
     const before = await s3.getText('agent/latest.json');
     await s3.stop();
     let run;
@@ -164,7 +190,10 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     assert.equal(run.code, 3, run.stdout + run.stderr);
     assert.match(run.stdout, /✓ sync: /);
     assert.match(run.stdout, /✗ publish: .*\[STORE_UNAVAILABLE\]/);
-    assert.match(run.stderr, /Done: verify-artifacts, sync\. Not done: publish\. An outside system failed: re-run apply/);
+    assert.match(
+      run.stderr,
+      /Done: verify-artifacts, sync\. Not done: publish\. An outside system failed: re-run apply/,
+    );
     assert.deepEqual((await db.use(rows)).get('1.0.3'), { active: true, yanked: false });
     assert.equal(await s3.getText('agent/latest.json'), before);
 
@@ -172,13 +201,24 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /✓ sync: nothing to change/);
     assert.match(again.stdout, /✓ publish: 2 of 2/);
-    assert.deepEqual((await stable(at(6 * HOUR))).signed.releases.map((r) => r.version), ['1.0.3']);
+    assert.deepEqual(
+      (await stable(at(6 * HOUR))).signed.releases.map((r) => r.version),
+      ['1.0.3'],
+    );
   });
 
   it('refuses a missing signing key before verifying, syncing or publishing anything', async () => {
-    await repo.writeRelease({ version: '1.0.5', sha256: sha(PKGS['1.0.5'] as Buffer), size: (PKGS['1.0.5'] as Buffer).length });
+    await repo.writeRelease({
+      version: '1.0.5',
+      sha256: sha(PKGS['1.0.5'] as Buffer),
+      size: (PKGS['1.0.5'] as Buffer).length,
+    });
     const gets = srv.requests.length;
-    const run = await repo.run(['apply', '--ca-file', testTls().caFile], { ...env, MNGD_SIGNING_KEY: '' }, at(7 * HOUR));
+    const run = await repo.run(
+      ['apply', '--ca-file', testTls().caFile],
+      { ...env, MNGD_SIGNING_KEY: '' },
+      at(7 * HOUR),
+    );
     assert.equal(run.code, 2);
     assert.match(run.stderr, /MNGD_SIGNING_KEY/);
     assert.equal(srv.requests.length, gets, 'no package was fetched');

@@ -5,10 +5,34 @@ import { commands } from '../../../pipeline/commands/index.js';
 
 describe('mngd-release <command> --help', () => {
   it('lines up flag descriptions and their continuations in one column', () => {
-    const help = ['Usage: x [--a]', '           [--b]', '', 'Flags:', '  --a N   one', '          one, continued', '  --longer-flag VALUE  two', '  -h, --help  three', '', 'Example:', '  x --a 1'].join('\n');
+    const help = [
+      'Usage: x [--a]',
+      '           [--b]',
+      '',
+      'Flags:',
+      '  --a N   one',
+      '          one, continued',
+      '  --longer-flag VALUE  two',
+      '  -h, --help  three',
+      '',
+      'Example:',
+      '  x --a 1',
+    ].join('\n');
     assert.equal(
       alignFlags(help),
-      ['Usage: x [--a]', '           [--b]', '', 'Flags:', '  --a N                one', '                       one, continued', '  --longer-flag VALUE  two', '  -h, --help           three', '', 'Example:', '  x --a 1'].join('\n'),
+      [
+        'Usage: x [--a]',
+        '           [--b]',
+        '',
+        'Flags:',
+        '  --a N                one',
+        '                       one, continued',
+        '  --longer-flag VALUE  two',
+        '  -h, --help           three',
+        '',
+        'Example:',
+        '  x --a 1',
+      ].join('\n'),
     );
   });
 
@@ -16,7 +40,8 @@ describe('mngd-release <command> --help', () => {
     it(`${entry.name}: names every flag it accepts, in one column`, async () => {
       const command = await entry.load();
       const help = alignFlags(command.help);
-      for (const flag of Object.keys(command.options)) assert.match(help, new RegExp(`^ {2}--${flag}\\b`, 'm'), `--${flag} is not described`);
+      for (const flag of Object.keys(command.options))
+        assert.match(help, new RegExp(`^ {2}--${flag}\\b`, 'm'), `--${flag} is not described`);
       const columns = new Set([...help.matchAll(/^ {2}(-\S+(?:,? \S+)*?) {2,}\S/gm)].map((m) => m[0].length));
       assert.equal(columns.size, 1, `descriptions start in ${columns.size} columns`);
     });

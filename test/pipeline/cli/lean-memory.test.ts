@@ -12,7 +12,7 @@ describe('lean memory for downloading commands', () => {
     assert.equal(wantsLeanRestart([], []), false);
   });
 
-  it('passes the restarted command\'s output and exit code through', async () => {
+  it("passes the restarted command's output and exit code through", async () => {
     const help = await runBin(['verify-artifacts', '--help'], { cwd: REPO_ROOT });
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: mngd-release verify-artifacts/);

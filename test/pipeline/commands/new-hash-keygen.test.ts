@@ -18,7 +18,10 @@ describe('mngd-release hash', () => {
     const bytes = Buffer.alloc(3 * 1024 * 1024 + 7, 0x5a);
     const r = await runRelease(['hash', pkg(root, 'a.pkg', bytes), '--json'], { cwd: root });
     assert.equal(r.code, 0);
-    assert.deepEqual(JSON.parse(r.stdout), { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
+    assert.deepEqual(JSON.parse(r.stdout), {
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: bytes.length,
+    });
   });
 
   it('exits 2 for a missing file or a missing argument', async () => {
@@ -32,11 +35,28 @@ describe('mngd-release new', () => {
   it('writes a valid release file from a package, with the schema line and quoted versions', async () => {
     const { root, releases } = tempRepo();
     const bytes = Buffer.from('package 1.10');
-    const r = await runRelease(['new', '1.10', '--pkg', pkg(root, 'p.pkg', bytes), '--url', 'https://cdn.mngd.app/agent/p-1.10.pkg', '--rollout', '10', '--notes', 'Line one\nLine two'], { cwd: root });
+    const r = await runRelease(
+      [
+        'new',
+        '1.10',
+        '--pkg',
+        pkg(root, 'p.pkg', bytes),
+        '--url',
+        'https://cdn.mngd.app/agent/p-1.10.pkg',
+        '--rollout',
+        '10',
+        '--notes',
+        'Line one\nLine two',
+      ],
+      { cwd: root },
+    );
     assert.equal(r.code, 0, r.stderr);
     const text = readFileSync(join(releases, '1.10.yaml'), 'utf8');
     assert.match(text, /^# yaml-language-server: \$schema=\.\.\/schema\/release\.schema\.json\nversion: "1\.10"\n/);
-    assert.match(text, new RegExp(`sha256: ${createHash('sha256').update(bytes).digest('hex')}\nsize: ${bytes.length}\n`));
+    assert.match(
+      text,
+      new RegExp(`sha256: ${createHash('sha256').update(bytes).digest('hex')}\nsize: ${bytes.length}\n`),
+    );
     assert.equal((await runRelease(['validate'], { cwd: root })).code, 0);
   });
 
@@ -45,7 +65,11 @@ describe('mngd-release new', () => {
     ['a URL outside the allowed prefixes', ['1.0.4', '--url', 'https://evil.example/x.pkg'], 1],
     ['an http URL', ['1.0.4', '--url', 'http://cdn.mngd.app/agent/x.pkg'], 1],
     ['a rollout above 100', ['1.0.4', '--url', 'https://cdn.mngd.app/agent/x.pkg', '--rollout', '101'], 1],
-    ['a floor above its version', ['1.0.4', '--url', 'https://cdn.mngd.app/agent/x.pkg', '--min-required-version', '2.0'], 1],
+    [
+      'a floor above its version',
+      ['1.0.4', '--url', 'https://cdn.mngd.app/agent/x.pkg', '--min-required-version', '2.0'],
+      1,
+    ],
     ['an unknown channel', ['1.0.4', '--url', 'https://cdn.mngd.app/agent/x.pkg', '--channel', 'nightly'], 1],
     ['an existing version', ['1.0.0', '--url', 'https://cdn.mngd.app/agent/x.pkg'], 2],
     ['no --url', ['1.0.4'], 2],
@@ -62,16 +86,43 @@ describe('mngd-release new', () => {
   it('refuses a releases folder that does not exist: exit 2, the folder named, nothing created', async () => {
     const { root } = tempRepo();
     const missing = join(root, 'no-such-releases');
-    const r = await runRelease(['new', '1.0.4', '--pkg', pkg(root, 'p.pkg', Buffer.from('x')), '--url', 'https://cdn.mngd.app/agent/x.pkg', '--releases', missing], { cwd: root });
+    const r = await runRelease(
+      [
+        'new',
+        '1.0.4',
+        '--pkg',
+        pkg(root, 'p.pkg', Buffer.from('x')),
+        '--url',
+        'https://cdn.mngd.app/agent/x.pkg',
+        '--releases',
+        missing,
+      ],
+      { cwd: root },
+    );
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`^mngd-release new: the releases folder ${missing} does not exist; run from the repository root, or pass --releases DIR`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^mngd-release new: the releases folder ${missing} does not exist; run from the repository root, or pass --releases DIR`,
+      ),
+    );
     assert.doesNotMatch(r.stderr, /ENOENT|outside failure/);
     assert.equal(existsSync(missing), false);
   });
 
   it('refuses the package of an earlier release (copy-paste)', async () => {
     const { root, releases } = tempRepo();
-    const r = await runRelease(['new', '1.0.4', '--pkg', pkg(root, 'p.pkg', Buffer.from('x')), '--url', 'https://cdn.mngd.app/agent/mngd-agent-1.0.0.pkg'], { cwd: root });
+    const r = await runRelease(
+      [
+        'new',
+        '1.0.4',
+        '--pkg',
+        pkg(root, 'p.pkg', Buffer.from('x')),
+        '--url',
+        'https://cdn.mngd.app/agent/mngd-agent-1.0.0.pkg',
+      ],
+      { cwd: root },
+    );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /RELEASE_DUPLICATE_URL/);
     assert.equal(existsSync(join(releases, '1.0.4.yaml')), false);

@@ -25,7 +25,11 @@ describe('drift', () => {
   const drift = async (argv: string[] = [], now = at(HOUR)) => repo.run(['drift', ...argv], env, now);
   const json = async (argv: string[] = [], now = at(HOUR)) => {
     const run = await drift(['--json', ...argv], now);
-    return { code: run.code, out: JSON.parse(run.stdout) as { drift: boolean; findings: DriftFinding[] }, stderr: run.stderr };
+    return {
+      code: run.code,
+      out: JSON.parse(run.stdout) as { drift: boolean; findings: DriftFinding[] },
+      stderr: run.stderr,
+    };
   };
   const codes = (fs: readonly DriftFinding[]) => fs.map((f) => f.code).sort();
 
@@ -56,7 +60,9 @@ describe('drift', () => {
   });
 
   it('catches a row changed by raw SQL, showing git against the table', async () => {
-    await db.use((d) => d.query("UPDATE agent_releases SET rollout_percent = 50, release_notes = 'edited' WHERE version = '1.0.3'"));
+    await db.use((d) =>
+      d.query("UPDATE agent_releases SET rollout_percent = 50, release_notes = 'edited' WHERE version = '1.0.3'"),
+    );
     const run = await drift();
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.match(run.stdout, /table 1\.0\.3 \(releases\/1\.0\.3\.yaml\): the row differs from its release file/);
@@ -88,7 +94,10 @@ describe('drift', () => {
     await writeFile(file, JSON.stringify(m, null, 2));
     const run = await drift(['--only', 'manifests']);
     assert.equal(run.code, 1);
-    assert.match(run.stdout, /manifest stable \(latest\.json\): the published object has no valid signature from a key the policy trusts/);
+    assert.match(
+      run.stdout,
+      /manifest stable \(latest\.json\): the published object has no valid signature from a key the policy trusts/,
+    );
     // --only table does not look at the manifests, and says so rather than "no drift" in them.
     const tableOnly = await drift(['--only', 'table']);
     assert.equal(tableOnly.code, 0);
@@ -105,7 +114,13 @@ describe('drift', () => {
     const stale = set.releases.map((r) => r.release).filter((r) => r.version !== '1.0.3');
     const store = new DirectoryStore(bucket);
     // e.g. a publish run from an old checkout
-    await publishManifests({ releases: stale.map((r) => (r.version === '1.0.2' ? { ...r, rollout_percent: 40 } : r)), policy: set.policy, keys: signingKeysFromText(key.private), store, now: at(2 * HOUR) });
+    await publishManifests({
+      releases: stale.map((r) => (r.version === '1.0.2' ? { ...r, rollout_percent: 40 } : r)),
+      policy: set.policy,
+      keys: signingKeysFromText(key.private),
+      store,
+      now: at(2 * HOUR),
+    });
     const run = await drift(['--only', 'manifests'], at(2 * HOUR));
     assert.equal(run.code, 1);
     assert.match(run.stdout, /1\.0\.3: git offers it \(rollout 10%\), the published manifest does not/);
@@ -151,7 +166,9 @@ describe('drift', () => {
 
 describe('manifestDrift', () => {
   it('warns about headers other than publish writes and a latest.json behind its history', () => {
-    const policy = { manifest: { lifetime_days: 14, refresh_window_days: 7, cache_control: 'public, max-age=60', max_releases: 20 } };
+    const policy = {
+      manifest: { lifetime_days: 14, refresh_window_days: 7, cache_control: 'public, max-age=60', max_releases: 20 },
+    };
     const signed = buildSignedManifest({ channel: 'stable', releases: [], policy, now: T0, previousSequence: null });
     const findings = manifestDrift(
       {
@@ -167,7 +184,16 @@ describe('manifestDrift', () => {
       policy,
       at(HOUR),
     );
-    assert.deepEqual(findings.map((f) => [f.code, f.severity]), [['MANIFEST_HEADERS', 'warning'], ['MANIFEST_BEHIND_HISTORY', 'warning']]);
-    assert.match(findings[0]?.details.join('\n') ?? '', /Cache-Control: the policy says "public, max-age=60", the store says "no-store"/);
+    assert.deepEqual(
+      findings.map((f) => [f.code, f.severity]),
+      [
+        ['MANIFEST_HEADERS', 'warning'],
+        ['MANIFEST_BEHIND_HISTORY', 'warning'],
+      ],
+    );
+    assert.match(
+      findings[0]?.details.join('\n') ?? '',
+      /Cache-Control: the policy says "public, max-age=60", the store says "no-store"/,
+    );
   });
 });

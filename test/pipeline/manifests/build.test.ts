@@ -1,6 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSignedManifest, effectiveFloor, manifestReleases, nextSequence } from '../../../pipeline/manifests/build.js';
+import {
+  buildSignedManifest,
+  effectiveFloor,
+  manifestReleases,
+  nextSequence,
+} from '../../../pipeline/manifests/build.js';
 import { canonicalize } from '../../../schema/canonical.js';
 import { MANIFEST_DEFAULTS } from '../../../schema/types.js';
 import { validateManifest } from '../../../schema/validators.js';
@@ -22,7 +27,11 @@ describe('manifest builder', () => {
   it('matches the contract example: times to the second, lifetime, floor, newest first', () => {
     const signed = buildSignedManifest({
       channel: 'stable',
-      releases: [release('1.0.2', { min_required_version: '1.0.2' }), release('1.0.3', { rollout_percent: 10 }), release('1.0.1')],
+      releases: [
+        release('1.0.2', { min_required_version: '1.0.2' }),
+        release('1.0.3', { rollout_percent: 10 }),
+        release('1.0.1'),
+      ],
       policy,
       now,
       previousSequence: null,
@@ -32,14 +41,27 @@ describe('manifest builder', () => {
     assert.equal(signed.sequence, Math.floor(now.getTime() / 1000));
     assert.equal(signed.min_required_version, '1.0.2');
     // Ends at the newest release at 100 %: 1.0.1 is never needed.
-    assert.deepEqual(signed.releases.map((r) => r.version), ['1.0.3', '1.0.2']);
+    assert.deepEqual(
+      signed.releases.map((r) => r.version),
+      ['1.0.3', '1.0.2'],
+    );
     assert.ok(canonicalize(signed).startsWith('{"channel":"stable","expires_at"'));
   });
 
   it('leaves out yanked releases and other channels, but offers stable releases on beta', () => {
-    const rs = [release('1.0.2'), release('1.0.3', { active: false }), release('1.1.0', { channel: 'beta', rollout_percent: 50 })];
-    assert.deepEqual(manifestReleases('stable', rs, 20).map((r) => r.version), ['1.0.2']);
-    assert.deepEqual(manifestReleases('beta', rs, 20).map((r) => r.version), ['1.1.0', '1.0.2']);
+    const rs = [
+      release('1.0.2'),
+      release('1.0.3', { active: false }),
+      release('1.1.0', { channel: 'beta', rollout_percent: 50 }),
+    ];
+    assert.deepEqual(
+      manifestReleases('stable', rs, 20).map((r) => r.version),
+      ['1.0.2'],
+    );
+    assert.deepEqual(
+      manifestReleases('beta', rs, 20).map((r) => r.version),
+      ['1.1.0', '1.0.2'],
+    );
   });
 
   it('lists at most max releases', () => {
@@ -48,7 +70,10 @@ describe('manifest builder', () => {
   });
 
   it('takes the floor from active releases only', () => {
-    const rs = [release('1.0.2', { min_required_version: '1.0.1' }), release('1.0.3', { min_required_version: '1.0.3', active: false })];
+    const rs = [
+      release('1.0.2', { min_required_version: '1.0.1' }),
+      release('1.0.3', { min_required_version: '1.0.3', active: false }),
+    ];
     assert.equal(effectiveFloor('stable', rs), '1.0.1');
     assert.equal(effectiveFloor('stable', []), null);
   });

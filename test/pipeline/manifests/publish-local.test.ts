@@ -17,7 +17,11 @@ const T0 = new Date('2026-11-27T02:00:00Z');
 const HOUR = 3600_000;
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
 const secs = (d: Date): number => Math.floor(d.getTime() / 1000);
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 function verifyWith(text: Buffer | string, keys: readonly TestKey[], channel = 'stable', now = T0) {
   return verifyManifest(text, { trustedKeys: keys.map((k) => publicKeyFromBase64(k.public_key)), channel, now });
@@ -47,7 +51,10 @@ describe('publish to a directory', () => {
     const run = await repo.run(['publish'], { MNGD_SIGNING_KEY: key.private }, T0);
     assert.equal(run.code, 0, run.stderr);
     const latest = await readFile(join(bucket, 'latest.json'));
-    assert.deepEqual(verifyWith(latest, [key]).signed.releases.map((r) => r.version), ['1.0.1', '1.0.0']);
+    assert.deepEqual(
+      verifyWith(latest, [key]).signed.releases.map((r) => r.version),
+      ['1.0.1', '1.0.0'],
+    );
     assert.deepEqual(await readFile(join(bucket, 'history', 'stable', `${secs(T0)}.json`)), latest);
     verifyWith(await readFile(join(bucket, 'channels', 'beta', 'latest.json')), [key], 'beta');
     assert.deepEqual((await new DirectoryStore(bucket).list('channels/')).sort(), ['channels/beta/latest.json']);
@@ -56,9 +63,18 @@ describe('publish to a directory', () => {
   it('prints what it did as JSON with --json', async () => {
     const run = await repo.run(['publish', '--json'], { MNGD_SIGNING_KEY: key.private }, at(HOUR));
     assert.equal(run.code, 0, run.stderr);
-    const out = JSON.parse(run.stdout) as { target: string; channels: { channel: string; action: string; sequence: number }[] };
+    const out = JSON.parse(run.stdout) as {
+      target: string;
+      channels: { channel: string; action: string; sequence: number }[];
+    };
     assert.equal(out.target, bucket);
-    assert.deepEqual(out.channels.map((c) => [c.channel, c.action, c.sequence]), [['stable', 'unchanged', secs(T0)], ['beta', 'unchanged', secs(T0)]]);
+    assert.deepEqual(
+      out.channels.map((c) => [c.channel, c.action, c.sequence]),
+      [
+        ['stable', 'unchanged', secs(T0)],
+        ['beta', 'unchanged', secs(T0)],
+      ],
+    );
   });
 
   it('never lets the sequence go back when latest.json was lost, even with a clock behind', async () => {
@@ -72,7 +88,9 @@ describe('publish to a directory', () => {
 
   it('replaces a latest.json changed by hand with a correctly signed one', async () => {
     const file = join(bucket, 'latest.json');
-    const tampered = JSON.parse(await readFile(file, 'utf8')) as { signed: { releases: { rollout_percent: number }[] } };
+    const tampered = JSON.parse(await readFile(file, 'utf8')) as {
+      signed: { releases: { rollout_percent: number }[] };
+    };
     const first = tampered.signed.releases[0];
     assert.ok(first);
     first.rollout_percent = 100;
@@ -117,12 +135,19 @@ describe('publish to a directory', () => {
     };
     await assert.rejects(
       publishManifests({ releases, policy, keys: signingKeysFromText(key.private), store, now: at(4 * HOUR) }),
-      (err: unknown) => err instanceof MngdError && err.code === 'STORE_CONFLICT' && exitCodeOf(err) === 3 && /re-run/.test(err.message),
+      (err: unknown) =>
+        err instanceof MngdError &&
+        err.code === 'STORE_CONFLICT' &&
+        exitCodeOf(err) === 3 &&
+        /re-run/.test(err.message),
     );
     assert.deepEqual(await readFile(join(bucket, 'latest.json')), other);
     // the history copy of the same sequence is refused too: a second run cannot take it
     await assert.rejects(
-      inner.put(`history/stable/${secs(at(4 * HOUR))}.json`, Buffer.from('x'), { contentType: 'application/json', condition: { ifNoneMatch: '*' } }),
+      inner.put(`history/stable/${secs(at(4 * HOUR))}.json`, Buffer.from('x'), {
+        contentType: 'application/json',
+        condition: { ifNoneMatch: '*' },
+      }),
       (err: unknown) => err instanceof MngdError && err.code === 'STORE_CONFLICT',
     );
     // re-running converges
@@ -179,7 +204,11 @@ describe('publish targets', () => {
     assert.ok(await exists(join(repo.root, 'from-policy', 'latest.json')));
     await repo.run(['publish'], { ...env, MNGD_PUBLISH_TARGET: 'from-env' }, T0);
     assert.ok(await exists(join(repo.root, 'from-env', 'latest.json')));
-    const run = await repo.run(['publish', '--target', join(repo.root, 'from-flag')], { ...env, MNGD_PUBLISH_TARGET: 'from-env-2' }, T0);
+    const run = await repo.run(
+      ['publish', '--target', join(repo.root, 'from-flag')],
+      { ...env, MNGD_PUBLISH_TARGET: 'from-env-2' },
+      T0,
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.ok(await exists(join(repo.root, 'from-flag', 'latest.json')));
     assert.equal(await exists(join(repo.root, 'from-env-2')), false);
@@ -190,7 +219,11 @@ describe('publish targets', () => {
       const run = await repo.run(['publish', '--target', target], { MNGD_SIGNING_KEY: key.private }, T0);
       assert.equal(run.code, 2, `${target}: ${run.stderr}`);
     }
-    const run = await repo.run(['publish', '--target', 's3://ok-bucket/x', '--endpoint', 'not a url'], { MNGD_SIGNING_KEY: key.private }, T0);
+    const run = await repo.run(
+      ['publish', '--target', 's3://ok-bucket/x', '--endpoint', 'not a url'],
+      { MNGD_SIGNING_KEY: key.private },
+      T0,
+    );
     assert.equal(run.code, 2, run.stderr);
   });
 });
@@ -232,14 +265,22 @@ describe('signing keys', () => {
     assert.equal(both.code, 1);
     assert.equal(await exists(bucket), false);
     assert.throws(
-      () => signingKeys({ env: { MNGD_SIGNING_KEY: stranger.private }, policy: { trusted_keys: [{ keyid: oldKey.keyid, public_key: oldKey.public_key }] } }),
+      () =>
+        signingKeys({
+          env: { MNGD_SIGNING_KEY: stranger.private },
+          policy: { trusted_keys: [{ keyid: oldKey.keyid, public_key: oldKey.public_key }] },
+        }),
       (err: unknown) => err instanceof MngdError && err.code === 'SIGNING_KEY_UNTRUSTED',
     );
   });
 
   it('refuses a trusted key id listed with another public key', () => {
     assert.throws(
-      () => signingKeys({ env: { MNGD_SIGNING_KEY: oldKey.private }, policy: { trusted_keys: [{ keyid: oldKey.keyid, public_key: newKey.public_key }] } }),
+      () =>
+        signingKeys({
+          env: { MNGD_SIGNING_KEY: oldKey.private },
+          policy: { trusted_keys: [{ keyid: oldKey.keyid, public_key: newKey.public_key }] },
+        }),
       (err: unknown) => err instanceof MngdError && err.code === 'SIGNING_KEY_UNTRUSTED',
     );
   });
@@ -280,7 +321,10 @@ describe('signing keys', () => {
     run = await repo.run(['publish'], { MNGD_SIGNING_KEY: newKey.private }, at(2 * HOUR));
     assert.equal(run.code, 0, run.stderr);
     latest = await readFile(join(bucket, 'latest.json'));
-    assert.throws(() => verifyWith(latest, [oldKey], 'stable', at(2 * HOUR)), (err: unknown) => err instanceof MngdError && err.code === 'MANIFEST_SIGNATURE');
+    assert.throws(
+      () => verifyWith(latest, [oldKey], 'stable', at(2 * HOUR)),
+      (err: unknown) => err instanceof MngdError && err.code === 'MANIFEST_SIGNATURE',
+    );
     verifyWith(latest, [newKey], 'stable', at(2 * HOUR));
   });
 });

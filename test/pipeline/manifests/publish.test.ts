@@ -46,7 +46,11 @@ async function loaded(repo: ReleaseRepo) {
 }
 
 /** A store that lets a test act between two writes (an outage, a concurrent publisher). */
-function hooked(inner: ObjectStore, afterPut: (key: string) => Promise<void>, beforePut: (key: string) => Promise<void> = async () => undefined): ObjectStore & { puts: string[] } {
+function hooked(
+  inner: ObjectStore,
+  afterPut: (key: string) => Promise<void>,
+  beforePut: (key: string) => Promise<void> = async () => undefined,
+): ObjectStore & { puts: string[] } {
   const puts: string[] = [];
   return {
     location: inner.location,
@@ -90,7 +94,10 @@ describe('publish to S3 (s3rver on loopback)', () => {
     assert.equal(text, serializeManifest(signEnvelope(signed, signingKeysFromText(key.private))).toString());
     const v = verify(text, key, 'stable', T0);
     assert.equal(v.signed.sequence, secs(T0));
-    assert.deepEqual(v.signed.releases.map((r) => r.version), ['1.0.3', '1.0.2']);
+    assert.deepEqual(
+      v.signed.releases.map((r) => r.version),
+      ['1.0.3', '1.0.2'],
+    );
     assert.equal(v.signed.min_required_version, '1.0.1');
     assert.equal(v.signed.expires_at, '2026-12-11T02:00:00Z');
     const head = await s3.head('agent/latest.json');
@@ -101,10 +108,19 @@ describe('publish to S3 (s3rver on loopback)', () => {
     assert.equal(histHead?.ContentType, 'application/json');
 
     const beta = verify(await s3.getText('agent/channels/beta/latest.json'), key, 'beta', T0);
-    assert.deepEqual(beta.signed.releases.map((r) => r.version), ['1.1.0']);
-    assert.equal(await s3.getText(`agent/history/beta/${secs(T0)}.json`), await s3.getText('agent/channels/beta/latest.json'));
+    assert.deepEqual(
+      beta.signed.releases.map((r) => r.version),
+      ['1.1.0'],
+    );
+    assert.equal(
+      await s3.getText(`agent/history/beta/${secs(T0)}.json`),
+      await s3.getText('agent/channels/beta/latest.json'),
+    );
     assert.match(run.stdout, /stable: published latest\.json sequence/);
-    assert.ok(!run.stdout.includes(key.private.slice(8)) && !run.stderr.includes(key.private.slice(8)), 'the key never reaches the output');
+    assert.ok(
+      !run.stdout.includes(key.private.slice(8)) && !run.stderr.includes(key.private.slice(8)),
+      'the key never reaches the output',
+    );
   });
 
   it('writes nothing when nothing changed', async () => {
@@ -129,11 +145,19 @@ describe('publish to S3 (s3rver on loopback)', () => {
     const run = await repo.run(['publish'], env, now);
     assert.equal(run.code, 0, run.stderr);
     const v = verify(await s3.getText('agent/latest.json'), key, 'stable', now);
-    assert.deepEqual(v.signed.releases.map((r) => r.version), ['1.0.2']);
+    assert.deepEqual(
+      v.signed.releases.map((r) => r.version),
+      ['1.0.2'],
+    );
     assert.ok(v.signed.sequence > old.signed.sequence);
     assert.equal(v.signed.sequence, secs(now));
     // an agent that accepted the old manifest accepts the new one (no rollback error)
-    verifyManifest((await s3.getText('agent/latest.json')) ?? '', { trustedKeys: [publicKeyFromBase64(key.public_key)], channel: 'stable', now, previous: old.accepted });
+    verifyManifest((await s3.getText('agent/latest.json')) ?? '', {
+      trustedKeys: [publicKeyFromBase64(key.public_key)],
+      channel: 'stable',
+      now,
+      previous: old.accepted,
+    });
     assert.match(run.stdout, /1\.0\.3: published, but git does not offer it/);
     assert.ok((await s3.getText(`agent/history/stable/${secs(now)}.json`)) !== null);
     assert.ok((await s3.getText(`agent/history/stable/${secs(T0)}.json`)) !== null, 'history copies are kept');
@@ -171,12 +195,26 @@ describe('publish to S3 (s3rver on loopback)', () => {
     const manifest = JSON.parse((await s3.getText('agent/latest.json')) ?? '') as Manifest;
     const dir = await mkdtemp(join(tmpdir(), 'mngd-openssl-'));
     try {
-      await writeFile(join(dir, 'pub.pem'), publicKeyFromBase64(key.public_key).key.export({ type: 'spki', format: 'pem' }));
+      await writeFile(
+        join(dir, 'pub.pem'),
+        publicKeyFromBase64(key.public_key).key.export({ type: 'spki', format: 'pem' }),
+      );
       await writeFile(join(dir, 'canonical.bin'), canonicalBytes(manifest.signed));
       const sig = manifest.signatures.find((s) => s.keyid === key.keyid);
       assert.ok(sig);
       await writeFile(join(dir, 'sig.bin'), Buffer.from(sig.sig, 'base64'));
-      const args = ['pkeyutl', '-verify', '-pubin', '-inkey', 'pub.pem', '-rawin', '-in', 'canonical.bin', '-sigfile', 'sig.bin'];
+      const args = [
+        'pkeyutl',
+        '-verify',
+        '-pubin',
+        '-inkey',
+        'pub.pem',
+        '-rawin',
+        '-in',
+        'canonical.bin',
+        '-sigfile',
+        'sig.bin',
+      ];
       assert.match(execFileSync('openssl', args, { cwd: dir, encoding: 'utf8' }), /Signature Verified Successfully/);
       // and openssl rejects the same signature over changed content
       await writeFile(join(dir, 'canonical.bin'), canonicalBytes({ ...manifest.signed, min_required_version: null }));

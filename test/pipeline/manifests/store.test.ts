@@ -49,16 +49,25 @@ describe('DirectoryStore', () => {
 
   it('refuses If-None-Match: * when the object exists, and leaves it untouched', async () => {
     await store.put('x.json', Buffer.from('one'), json);
-    await rejectsWith(store.put('x.json', Buffer.from('two'), { ...json, condition: { ifNoneMatch: '*' } }), 'STORE_CONFLICT');
+    await rejectsWith(
+      store.put('x.json', Buffer.from('two'), { ...json, condition: { ifNoneMatch: '*' } }),
+      'STORE_CONFLICT',
+    );
     assert.equal((await store.get('x.json'))?.body.toString(), 'one');
   });
 
   it('writes with If-Match on the current etag and refuses a stale one', async () => {
     const first = await store.put('y.json', Buffer.from('one'), json);
     const second = await store.put('y.json', Buffer.from('two'), { ...json, condition: { ifMatch: first } });
-    await rejectsWith(store.put('y.json', Buffer.from('three'), { ...json, condition: { ifMatch: first } }), 'STORE_CONFLICT');
+    await rejectsWith(
+      store.put('y.json', Buffer.from('three'), { ...json, condition: { ifMatch: first } }),
+      'STORE_CONFLICT',
+    );
     assert.equal((await store.get('y.json'))?.etag, second);
-    await rejectsWith(store.put('absent.json', Buffer.from('z'), { ...json, condition: { ifMatch: first } }), 'STORE_CONFLICT');
+    await rejectsWith(
+      store.put('absent.json', Buffer.from('z'), { ...json, condition: { ifMatch: first } }),
+      'STORE_CONFLICT',
+    );
     assert.equal(await store.get('absent.json'), null);
   });
 
@@ -73,7 +82,9 @@ describe('DirectoryStore', () => {
   it('lets exactly one of two racing conditional writers win', async () => {
     const etag = await store.put('race.json', Buffer.from('base'), json);
     const results = await Promise.allSettled(
-      ['a', 'b', 'c', 'd'].map((v) => store.put('race.json', Buffer.from(v), { ...json, condition: { ifMatch: etag } })),
+      ['a', 'b', 'c', 'd'].map((v) =>
+        store.put('race.json', Buffer.from(v), { ...json, condition: { ifMatch: etag } }),
+      ),
     );
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as MngdError).code, 'STORE_CONFLICT');
@@ -133,7 +144,10 @@ describe('S3Store against s3rver', () => {
 
   it('stores the exact bytes under the prefix with Content-Type and Cache-Control', async () => {
     const body = Buffer.from('{\n  "hello": "wörld"\n}\n');
-    const etag = await store.put('latest.json', body, { contentType: 'application/json', cacheControl: 'public, max-age=60' });
+    const etag = await store.put('latest.json', body, {
+      contentType: 'application/json',
+      cacheControl: 'public, max-age=60',
+    });
     assert.notEqual(etag, '');
     const head = await s3.head('agents/mngd/latest.json');
     assert.equal(head?.ContentType, 'application/json');
@@ -151,7 +165,10 @@ describe('S3Store against s3rver', () => {
     const small = open('agents/mngd', { pageSize: 2 });
     for (const n of [1, 2, 3, 4, 5]) await small.put(`history/stable/${n}.json`, Buffer.from(`${n}`), json);
     await small.put('history/beta/9.json', Buffer.from('9'), json);
-    assert.deepEqual((await small.list('history/stable/')).sort(), [1, 2, 3, 4, 5].map((n) => `history/stable/${n}.json`));
+    assert.deepEqual(
+      (await small.list('history/stable/')).sort(),
+      [1, 2, 3, 4, 5].map((n) => `history/stable/${n}.json`),
+    );
     small.close();
   });
 
@@ -164,7 +181,14 @@ describe('S3Store against s3rver', () => {
   });
 
   it('reports an unknown bucket as an outside failure (exit 3)', async () => {
-    const missing = new S3Store({ bucket: 'no-such-bucket', prefix: '', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, maxAttempts: 1 });
+    const missing = new S3Store({
+      bucket: 'no-such-bucket',
+      prefix: '',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      maxAttempts: 1,
+    });
     await rejectsWith(missing.put('latest.json', Buffer.from('x'), json), 'STORE_UNAVAILABLE');
     missing.close();
   });
@@ -188,8 +212,14 @@ describe('S3Store conditional writes (a loopback endpoint that enforces them, as
     const seen: IncomingHttpHeaders[] = [];
     const answers = [
       [200, ''],
-      [412, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>'],
-      [409, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ConditionalRequestConflict</Code><Message>A conflicting conditional operation is in progress</Message></Error>'],
+      [
+        412,
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+      ],
+      [
+        409,
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>ConditionalRequestConflict</Code><Message>A conflicting conditional operation is in progress</Message></Error>',
+      ],
     ] as const;
     const server = createServer((req, res) => {
       seen.push(req.headers);
@@ -202,11 +232,36 @@ describe('S3Store conditional writes (a loopback endpoint that enforces them, as
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    const store = new S3Store({ bucket: 'b-test', prefix: 'p', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, maxAttempts: 1 });
+    const store = new S3Store({
+      bucket: 'b-test',
+      prefix: 'p',
+      endpoint: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 1,
+    });
     try {
-      assert.equal(await store.put('latest.json', Buffer.from('x'), { contentType: 'application/json', condition: { ifNoneMatch: '*' } }), '"abc"');
-      await rejectsWith(store.put('latest.json', Buffer.from('y'), { contentType: 'application/json', condition: { ifMatch: '"abc"' } }), 'STORE_CONFLICT');
-      await rejectsWith(store.put('latest.json', Buffer.from('z'), { contentType: 'application/json', condition: { ifMatch: '"abc"' } }), 'STORE_CONFLICT');
+      assert.equal(
+        await store.put('latest.json', Buffer.from('x'), {
+          contentType: 'application/json',
+          condition: { ifNoneMatch: '*' },
+        }),
+        '"abc"',
+      );
+      await rejectsWith(
+        store.put('latest.json', Buffer.from('y'), {
+          contentType: 'application/json',
+          condition: { ifMatch: '"abc"' },
+        }),
+        'STORE_CONFLICT',
+      );
+      await rejectsWith(
+        store.put('latest.json', Buffer.from('z'), {
+          contentType: 'application/json',
+          condition: { ifMatch: '"abc"' },
+        }),
+        'STORE_CONFLICT',
+      );
       assert.equal(seen[0]?.['if-none-match'], '*');
       assert.equal(seen[1]?.['if-match'], '"abc"');
       assert.equal(seen[0]?.['if-match'], undefined);
@@ -222,13 +277,23 @@ describe('an S3 target without AWS credentials', () => {
   it('exits 2 with what to set, not "re-run the job", and no SDK warning', async () => {
     const { root } = tempRepo();
     try {
-      const r = await runBin(['drift', '--only', 'manifests', '--target', 's3://mngd-bucket/agent', '--endpoint', 'http://127.0.0.1:1'], {
-        cwd: root,
-        // Nowhere to find credentials: no variables, no files, no instance metadata.
-        env: { AWS_CONFIG_FILE: join(root, 'no-config'), AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-credentials'), AWS_EC2_METADATA_DISABLED: 'true' },
-      });
+      const r = await runBin(
+        ['drift', '--only', 'manifests', '--target', 's3://mngd-bucket/agent', '--endpoint', 'http://127.0.0.1:1'],
+        {
+          cwd: root,
+          // Nowhere to find credentials: no variables, no files, no instance metadata.
+          env: {
+            AWS_CONFIG_FILE: join(root, 'no-config'),
+            AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-credentials'),
+            AWS_EC2_METADATA_DISABLED: 'true',
+          },
+        },
+      );
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /^mngd-release drift: cannot list s3:\/\/mngd-bucket\/agent\/\S+: no AWS credentials were found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or give the job its AWS role \(docs\/github-setup\.md, step 3\) \[STORE_NO_CREDENTIALS\]\n/);
+      assert.match(
+        r.stderr,
+        /^mngd-release drift: cannot list s3:\/\/mngd-bucket\/agent\/\S+: no AWS credentials were found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or give the job its AWS role \(docs\/github-setup\.md, step 3\) \[STORE_NO_CREDENTIALS\]\n/,
+      );
       assert.doesNotMatch(r.stderr, /re-run|NodeVersionSupportWarning|\n\s+at /);
       assert.doesNotMatch(r.stderr, /--help/, 'not a matter of flags');
     } finally {

@@ -16,7 +16,10 @@ import { testTls } from '../../support/tls.js';
 const pkg = (v: string) => Buffer.from(`mngd-agent ${v} `.repeat(100 + v.length));
 
 /** The raw-SQL era: the server's own table, filled by hand, never touched by the pipeline. */
-function seed(srv: TestServer, rows: { version: string; sha256?: string; notes?: string; floor?: string; active?: boolean }[]): string {
+function seed(
+  srv: TestServer,
+  rows: { version: string; sha256?: string; notes?: string; floor?: string; active?: boolean }[],
+): string {
   const values = rows.map(
     (r) =>
       `('${r.version}', '${srv.url(`/pkg/${r.version}.pkg`)}', '${r.sha256 ?? sha256Hex(pkg(r.version))}', ${r.notes ? `'${r.notes.replace(/'/g, "''")}'` : 'NULL'}, ${r.floor ? `'${r.floor}'` : 'NULL'}, ${r.active ?? true})`,
@@ -44,13 +47,17 @@ for (const backend of testBackends()) {
     });
     beforeEach(async () => t.reset());
 
-    const repo = () => releaseRepo({ prefixes: [srv.url('/pkg/')], releases: [{ version: '1.0.2', url: srv.url('/pkg/1.0.2.pkg'), body: pkg('1.0.2') }] });
+    const repo = () =>
+      releaseRepo({
+        prefixes: [srv.url('/pkg/')],
+        releases: [{ version: '1.0.2', url: srv.url('/pkg/1.0.2.pkg'), body: pkg('1.0.2') }],
+      });
 
     it('writes a checked file for every unmanaged row without one, after which plan changes no release', async () => {
       await t.db.exec(
         seed(srv, [
           { version: '1.0.0', notes: 'First release', active: false },
-          { version: '1.0.1', notes: "It's \"quoted\"\nand multi-line", floor: '1.0.0' },
+          { version: '1.0.1', notes: 'It\'s "quoted"\nand multi-line', floor: '1.0.0' },
           { version: '1.0.2' },
         ]),
       );
@@ -71,7 +78,10 @@ for (const backend of testBackends()) {
       const plan = await planFor(t.db, after);
       assert.equal(changesNoRelease(plan), true, JSON.stringify(plan.updates));
       assert.deepEqual(plan.problems, []);
-      assert.deepEqual(plan.updates.map((u) => u.version), ['1.0.2', '1.0.1', '1.0.0']);
+      assert.deepEqual(
+        plan.updates.map((u) => u.version),
+        ['1.0.2', '1.0.1', '1.0.0'],
+      );
       assert.deepEqual(plan.legacy.before, plan.legacy.after);
       assert.ok(plan.floors.every((f) => f.before === f.after));
 
@@ -81,15 +91,21 @@ for (const backend of testBackends()) {
       // From now on removing a file yanks its row instead of refusing.
       await unlink(join(root, 'releases', '1.0.2.yaml'));
       const yanked = await syncReleases(t.db, await loadReleaseSet(root));
-      assert.deepEqual(yanked.plan.yanks.map((y) => y.reason), ['file-removed']);
+      assert.deepEqual(
+        yanked.plan.yanks.map((y) => y.reason),
+        ['file-removed'],
+      );
       assert.equal(await legacyServed(t.db), '1.0.1');
     });
 
-    it('writes nothing when a package does not match the row\'s sha256', async () => {
+    it("writes nothing when a package does not match the row's sha256", async () => {
       await t.db.exec(seed(srv, [{ version: '1.0.0' }, { version: '1.0.1', sha256: 'e'.repeat(64) }]));
       const root = await repo();
       const r = await importReleases(t.db, await loadReleaseSet(root), { http });
-      assert.deepEqual(r.problems.map((p) => [p.code, p.file]), [['IMPORT_SHA256_MISMATCH', 'releases/1.0.1.yaml']]);
+      assert.deepEqual(
+        r.problems.map((p) => [p.code, p.file]),
+        [['IMPORT_SHA256_MISMATCH', 'releases/1.0.1.yaml']],
+      );
       assert.equal(r.external, false);
       assert.deepEqual((await readdir(join(root, 'releases'))).sort(), ['1.0.2.yaml', 'policy.yaml']);
     });
@@ -99,7 +115,10 @@ for (const backend of testBackends()) {
       await t.db.exec(`UPDATE agent_releases SET download_url = '${srv.url('/pkg/gone.pkg')}'`);
       const root = await repo();
       const r = await importReleases(t.db, await loadReleaseSet(root), { http });
-      assert.deepEqual(r.problems.map((p) => p.code), ['IMPORT_DOWNLOAD_FAILED']);
+      assert.deepEqual(
+        r.problems.map((p) => p.code),
+        ['IMPORT_DOWNLOAD_FAILED'],
+      );
       assert.equal(r.external, true);
       assert.deepEqual((await readdir(join(root, 'releases'))).sort(), ['1.0.2.yaml', 'policy.yaml']);
     });
@@ -123,10 +142,16 @@ for (const backend of testBackends()) {
       await writeFile(join(root, 'releases', '1.0.0.yaml'), 'version: "1.0.0"\n# being written by hand\n');
       const none = await importReleases(t.db, await loadReleaseSet(root), { http });
       assert.deepEqual(none.files, []);
-      assert.equal(await readFile(join(root, 'releases', '1.0.0.yaml'), 'utf8'), 'version: "1.0.0"\n# being written by hand\n');
+      assert.equal(
+        await readFile(join(root, 'releases', '1.0.0.yaml'), 'utf8'),
+        'version: "1.0.0"\n# being written by hand\n',
+      );
 
       await t.reset();
-      const managed = await releaseRepo({ prefixes: [srv.url('/pkg/')], releases: [{ version: '1.0.1', url: srv.url('/pkg/1.0.1.pkg'), body: pkg('1.0.1') }] });
+      const managed = await releaseRepo({
+        prefixes: [srv.url('/pkg/')],
+        releases: [{ version: '1.0.1', url: srv.url('/pkg/1.0.1.pkg'), body: pkg('1.0.1') }],
+      });
       await syncReleases(t.db, await loadReleaseSet(managed));
       await unlink(join(managed, 'releases', '1.0.1.yaml'));
       await syncReleases(t.db, await loadReleaseSet(managed));

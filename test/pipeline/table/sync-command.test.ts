@@ -15,7 +15,12 @@ import { runBin, runRelease } from '../../support/cli.js';
 import { releaseRepo, releaseYaml, type TestRelease } from '../../support/release-repo.js';
 
 const PREFIX = 'https://cdn.example.com/agent/';
-const rel = (version: string, over: Partial<TestRelease> = {}): TestRelease => ({ version, url: `${PREFIX}${version}.pkg`, body: Buffer.from(`pkg ${version}`), ...over });
+const rel = (version: string, over: Partial<TestRelease> = {}): TestRelease => ({
+  version,
+  url: `${PREFIX}${version}.pkg`,
+  body: Buffer.from(`pkg ${version}`),
+  ...over,
+});
 const NOW = new Date('2026-11-27T03:00:00Z');
 
 describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ? 'PostgreSQL' : 'embedded PGlite'}`, () => {
@@ -48,8 +53,13 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
   });
   after(async () => pgdb?.close());
 
-  const run = (argv: string[], cwd: string, extra: Record<string, string> = {}) => runRelease(argv, { cwd, env: { ...env, ...extra }, now: NOW });
-  const tableExists = () => direct(async (db) => (await db.query<{ t: boolean }>("SELECT to_regclass('agent_releases') IS NOT NULL AS t")).rows[0]?.t);
+  const run = (argv: string[], cwd: string, extra: Record<string, string> = {}) =>
+    runRelease(argv, { cwd, env: { ...env, ...extra }, now: NOW });
+  const tableExists = () =>
+    direct(
+      async (db) =>
+        (await db.query<{ t: boolean }>("SELECT to_regclass('agent_releases') IS NOT NULL AS t")).rows[0]?.t,
+    );
 
   it('refuses invalid releases before touching the database (exit 1)', async () => {
     const root = await releaseRepo({ prefixes: [PREFIX], releases: [rel('1.0.0')] });
@@ -63,7 +73,10 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
   });
 
   it('plans, dry-runs, syncs, then has nothing to do', async () => {
-    const root = await releaseRepo({ prefixes: [PREFIX], releases: [rel('1.0.0'), rel('1.0.1', { rollout_percent: 10 }), rel('1.1.0', { channel: 'beta' })] });
+    const root = await releaseRepo({
+      prefixes: [PREFIX],
+      releases: [rel('1.0.0'), rel('1.0.1', { rollout_percent: 10 }), rel('1.1.0', { channel: 'beta' })],
+    });
     const plan = await run(['plan'], root);
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /3 to insert/);
@@ -85,7 +98,11 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     const noop = await run(['plan', '--skip-manifests'], root);
     assert.equal(noop.code, 0, noop.stderr);
     assert.match(noop.stdout, /\nNothing for "mngd-release sync" to do: the table already matches git\.\n$/);
-    const legacy = await direct((db) => db.query<{ version: string }>("SELECT version FROM agent_releases WHERE active ORDER BY string_to_array(version, '.')::int[] DESC LIMIT 1"));
+    const legacy = await direct((db) =>
+      db.query<{ version: string }>(
+        "SELECT version FROM agent_releases WHERE active ORDER BY string_to_array(version, '.')::int[] DESC LIMIT 1",
+      ),
+    );
     assert.equal(legacy.rows[0]?.version, '1.0.0');
 
     // A changed sha256: plan and sync exit 1 and name the line; nothing is written.
@@ -99,7 +116,12 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
   it('refuses unmanaged rows until imported, then adopts them without changing a release', async () => {
     const root = await releaseRepo({ prefixes: [PREFIX], releases: [rel('2.0.0')] });
     assert.equal((await run(['sync'], root)).code, 0);
-    await direct((db) => db.query("INSERT INTO agent_releases (version, download_url, sha256, release_notes) VALUES ('2.0.1', $1, $2, 'hand-made')", [`${PREFIX}2.0.1.pkg`, 'd'.repeat(64)]));
+    await direct((db) =>
+      db.query(
+        "INSERT INTO agent_releases (version, download_url, sha256, release_notes) VALUES ('2.0.1', $1, $2, 'hand-made')",
+        [`${PREFIX}2.0.1.pkg`, 'd'.repeat(64)],
+      ),
+    );
     const refused = await run(['sync'], root);
     assert.equal(refused.code, 1);
     assert.match(refused.stdout, /UNMANAGED_ROW/);
@@ -113,7 +135,10 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     const plan = await run(['plan', '--json'], root);
     assert.equal(plan.code, 0, plan.stdout);
     const p = JSON.parse(plan.stdout).plan;
-    assert.deepEqual(p.updates.map((u: { version: string; adopt: boolean }) => [u.version, u.adopt]), [['2.0.1', true]]);
+    assert.deepEqual(
+      p.updates.map((u: { version: string; adopt: boolean }) => [u.version, u.adopt]),
+      [['2.0.1', true]],
+    );
     assert.equal((await run(['sync'], root)).code, 0);
     assert.equal(JSON.parse((await run(['sync', '--json'], root)).stdout).wrote, false);
   });
@@ -122,7 +147,10 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     const root = await releaseRepo({ prefixes: [PREFIX], releases: [rel('3.0.0')] });
     const summary = join(root, 'summary.md');
     await writeFile(summary, '');
-    const r = await runBin(['plan'], { cwd: root, env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
+    const r = await runBin(['plan'], {
+      cwd: root,
+      env: { ...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary },
+    });
     assert.equal(r.code, 0, r.stderr);
     const md = await readFile(summary, 'utf8');
     assert.match(md, /### Plan for `agent_releases`/);
@@ -134,7 +162,10 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     const wrongScheme = await runRelease(['plan'], { cwd: root, env: { DATABASE_URL: 'mysql://u:hunter2pw@db/x' } });
     assert.equal(wrongScheme.code, 2);
     assert.doesNotMatch(wrongScheme.stderr, /hunter2pw/);
-    const down = await runRelease(['plan'], { cwd: root, env: { DATABASE_URL: 'postgres://deploy:hunter2pw@127.0.0.1:1/mngd?sslmode=disable' } });
+    const down = await runRelease(['plan'], {
+      cwd: root,
+      env: { DATABASE_URL: 'postgres://deploy:hunter2pw@127.0.0.1:1/mngd?sslmode=disable' },
+    });
     assert.equal(down.code, 3);
     assert.match(down.stderr, /postgres:\/\/deploy:\*\*\*@127\.0\.0\.1:1\/mngd/);
     assert.doesNotMatch(down.stderr + down.stdout, /hunter2pw/);
@@ -147,9 +178,15 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     await new Promise<void>((r) => noTls.listen(0, '127.0.0.1', r));
     try {
       const port = (noTls.address() as AddressInfo).port;
-      const r = await runRelease(['plan'], { cwd: root, env: { DATABASE_URL: `postgres://deploy:hunter2pw@127.0.0.1:${port}/mngd?sslmode=require` } });
+      const r = await runRelease(['plan'], {
+        cwd: root,
+        env: { DATABASE_URL: `postgres://deploy:hunter2pw@127.0.0.1:${port}/mngd?sslmode=require` },
+      });
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /the server does not accept TLS; use sslmode=disable only for a server on this machine, otherwise enable TLS on the server \[DB_SETTINGS\]/);
+      assert.match(
+        r.stderr,
+        /the server does not accept TLS; use sslmode=disable only for a server on this machine, otherwise enable TLS on the server \[DB_SETTINGS\]/,
+      );
       assert.doesNotMatch(r.stderr + r.stdout, /hunter2pw|re-run|--help/);
     } finally {
       noTls.close();
@@ -160,7 +197,10 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
       missing.pathname = '/mngd_no_such_database';
       const r = await runRelease(['plan'], { cwd: root, env: { DATABASE_URL: missing.toString() } });
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /SQLSTATE 3D000\): that database does not exist on the server; check DATABASE_URL's database name \[DB_SETTINGS\]/);
+      assert.match(
+        r.stderr,
+        /SQLSTATE 3D000\): that database does not exist on the server; check DATABASE_URL's database name \[DB_SETTINGS\]/,
+      );
     }
   });
 

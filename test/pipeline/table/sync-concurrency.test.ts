@@ -59,9 +59,18 @@ describe('sync on PostgreSQL with several connections', { skip }, () => {
       },
     });
     const b = await (secondStarted as NonNullable<typeof secondStarted>);
-    assert.deepEqual(a.plan.inserts.map((i) => i.version), ['1.0.1', '1.0.0']);
-    assert.deepEqual(b.plan.inserts.map((i) => i.version), ['1.0.2']);
-    assert.deepEqual(b.plan.updates.map((u) => u.version), ['1.0.1']);
+    assert.deepEqual(
+      a.plan.inserts.map((i) => i.version),
+      ['1.0.1', '1.0.0'],
+    );
+    assert.deepEqual(
+      b.plan.inserts.map((i) => i.version),
+      ['1.0.2'],
+    );
+    assert.deepEqual(
+      b.plan.updates.map((u) => u.version),
+      ['1.0.1'],
+    );
     assert.deepEqual(b.migrated, [], 'the second saw the migrations the first committed');
     const rows = await readRows(t.db);
     assert.equal(rows.length, 3);
@@ -71,7 +80,9 @@ describe('sync on PostgreSQL with several connections', { skip }, () => {
 
   it('gives up on a migration that would queue behind a long read of the table, writing nothing', async () => {
     await t.reset();
-    await t.db.exec("CREATE TABLE agent_releases (version text NOT NULL, download_url text NOT NULL, sha256 text NOT NULL, release_notes text, min_required_version text, active boolean NOT NULL DEFAULT true)");
+    await t.db.exec(
+      'CREATE TABLE agent_releases (version text NOT NULL, download_url text NOT NULL, sha256 text NOT NULL, release_notes text, min_required_version text, active boolean NOT NULL DEFAULT true)',
+    );
     const reader = await t.connect();
     let release: () => void = () => undefined;
     const released = new Promise<void>((r) => (release = r));
@@ -96,7 +107,14 @@ describe('sync on PostgreSQL with several connections', { skip }, () => {
       release();
       await reading;
     }
-    assert.deepEqual([...((await tableColumns(admin)) ?? [])].sort(), ['active', 'download_url', 'min_required_version', 'release_notes', 'sha256', 'version']);
+    assert.deepEqual([...((await tableColumns(admin)) ?? [])].sort(), [
+      'active',
+      'download_url',
+      'min_required_version',
+      'release_notes',
+      'sha256',
+      'version',
+    ]);
     await syncReleases(t.db, releaseSet(loaded('1.0.0')));
     assert.equal(await legacyServed(admin), '1.0.0');
   });
@@ -104,11 +122,14 @@ describe('sync on PostgreSQL with several connections', { skip }, () => {
   it('a connection killed during the first sync leaves no table behind, and a re-run converges', async () => {
     await t.reset();
     const set = releaseSet(loaded('1.0.0'), loaded('1.0.1'));
-    await assert.rejects(syncReleases(t.db, set, { beforeCommit: (tx) => killOwnConnection(tx, admin) }), (err: unknown) => {
-      assert.ok(err instanceof ExternalError);
-      assert.equal(err.code, 'DB_UNAVAILABLE');
-      return true;
-    });
+    await assert.rejects(
+      syncReleases(t.db, set, { beforeCommit: (tx) => killOwnConnection(tx, admin) }),
+      (err: unknown) => {
+        assert.ok(err instanceof ExternalError);
+        assert.equal(err.code, 'DB_UNAVAILABLE');
+        return true;
+      },
+    );
     assert.equal(await tableColumns(admin), null);
     const r = await syncReleases(t.db, set);
     assert.equal(r.plan.inserts.length, 2);
@@ -121,7 +142,10 @@ describe('sync on PostgreSQL with several connections', { skip }, () => {
     const before = await rowVersions(admin);
     const rowsBefore = await readRows(admin);
     const next = releaseSet(loaded('1.0.0', { release_notes: 'edited' }), loaded('1.0.2'), loaded('1.0.3'));
-    await assert.rejects(syncReleases(t.db, next, { beforeCommit: (tx) => killOwnConnection(tx, admin) }), ExternalError);
+    await assert.rejects(
+      syncReleases(t.db, next, { beforeCommit: (tx) => killOwnConnection(tx, admin) }),
+      ExternalError,
+    );
     assert.deepEqual(await rowVersions(admin), before);
     assert.deepEqual(await readRows(admin), rowsBefore);
     assert.equal(await legacyServed(admin), '1.0.1');

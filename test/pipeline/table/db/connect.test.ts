@@ -71,7 +71,10 @@ describe('DATABASE_URL', () => {
     const before = pgFake.seen.length;
     const err = await failure(`${base()}?sslmode=verify-full&sslrootcert=${encodeURIComponent(testTls().caFile)}`);
     const s = pgFake.seen.slice(before);
-    assert.ok(s.some((x) => x.sslRequested && x.handshake), 'the TLS handshake completed with the given CA');
+    assert.ok(
+      s.some((x) => x.sslRequested && x.handshake),
+      'the TLS handshake completed with the given CA',
+    );
     assert.doesNotMatch(err.message, /Sup3rSecretPw/);
   });
 
@@ -100,17 +103,26 @@ describe('DATABASE_URL', () => {
 
 describe('test/support/db', () => {
   it('fails, never falls back to PGlite, when TEST_DATABASE_URL cannot be reached', async () => {
-    await assert.rejects(openTestDatabase({ TEST_DATABASE_URL: 'postgres://postgres:pw1234@127.0.0.1:1/test', CI: 'true' }), (err: Error) => {
-      assert.match(err.message, /TEST_DATABASE_URL \(postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test\) is not usable/);
-      assert.doesNotMatch(err.message, /pw1234/);
-      return true;
-    });
+    await assert.rejects(
+      openTestDatabase({ TEST_DATABASE_URL: 'postgres://postgres:pw1234@127.0.0.1:1/test', CI: 'true' }),
+      (err: Error) => {
+        assert.match(
+          err.message,
+          /TEST_DATABASE_URL \(postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test\) is not usable/,
+        );
+        assert.doesNotMatch(err.message, /pw1234/);
+        return true;
+      },
+    );
   });
 });
 
 describe('redactUrl', () => {
   it('hides the password and password-like parameters', () => {
-    assert.equal(redactUrl('postgres://u:p%40ss@h:5432/db?sslmode=require&password=x'), 'postgres://u:***@h:5432/db?sslmode=require&password=***');
+    assert.equal(
+      redactUrl('postgres://u:p%40ss@h:5432/db?sslmode=require&password=x'),
+      'postgres://u:***@h:5432/db?sslmode=require&password=***',
+    );
     assert.equal(redactUrl('postgres://u@h/db'), 'postgres://u@h/db');
     assert.equal(redactUrl('::nonsense::'), '<unparseable database URL>');
   });

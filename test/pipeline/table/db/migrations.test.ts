@@ -26,7 +26,9 @@ INSERT INTO agent_releases (version, download_url, sha256, min_required_version,
   ('1.0.10', 'https://cdn.mngd.app/agent/mngd-agent-1.0.10.pkg', '${shaOf('1.0.10')}', NULL, false);`;
 
 async function snapshot(t: TestDatabase) {
-  const { rows } = await t.db.query('SELECT id, version, download_url, sha256, release_notes, min_required_version, active, created_at FROM agent_releases ORDER BY id');
+  const { rows } = await t.db.query(
+    'SELECT id, version, download_url, sha256, release_notes, min_required_version, active, created_at FROM agent_releases ORDER BY id',
+  );
   return rows;
 }
 
@@ -42,15 +44,25 @@ for (const backend of testBackends()) {
       const seed = await snapshot(t);
       assert.equal(await legacyServed(t.db), '1.0.2');
       const ran = await t.db.transaction((tx) => migrate(tx));
-      assert.deepEqual(ran, MIGRATIONS.map((m) => m.id));
-      assert.deepEqual(await snapshot(t), seed, 'ids, seed columns and the server\'s own columns are untouched');
+      assert.deepEqual(
+        ran,
+        MIGRATIONS.map((m) => m.id),
+      );
+      assert.deepEqual(await snapshot(t), seed, "ids, seed columns and the server's own columns are untouched");
       const rows = await readRows(t.db);
       const r10 = rows.find((r) => r.version === '1.0.10');
-      assert.deepEqual([r10?.channel, r10?.rollout_percent, r10?.yanked, r10?.managed_by, r10?.size], ['stable', 100, true, null, null]);
+      assert.deepEqual(
+        [r10?.channel, r10?.rollout_percent, r10?.yanked, r10?.managed_by, r10?.size],
+        ['stable', 100, true, null, null],
+      );
       assert.equal(rows.find((r) => r.version === '1.0.2')?.yanked, false);
       assert.equal(await legacyServed(t.db), '1.0.2');
       // version is unique now
-      await assert.rejects(t.db.query("INSERT INTO agent_releases (version, download_url, sha256) VALUES ('1.0.0', 'https://x.example/a.pkg', 'x')"));
+      await assert.rejects(
+        t.db.query(
+          "INSERT INTO agent_releases (version, download_url, sha256) VALUES ('1.0.0', 'https://x.example/a.pkg', 'x')",
+        ),
+      );
     });
 
     it('runs each migration once: a second run changes nothing', async () => {
@@ -70,20 +82,31 @@ for (const backend of testBackends()) {
     });
 
     it('keeps an existing unique key on version instead of adding a second', async () => {
-      await t.db.exec(`CREATE TABLE agent_releases (version varchar(32) PRIMARY KEY, download_url varchar(2048) NOT NULL, sha256 char(64) NOT NULL,
+      await t.db
+        .exec(`CREATE TABLE agent_releases (version varchar(32) PRIMARY KEY, download_url varchar(2048) NOT NULL, sha256 char(64) NOT NULL,
         release_notes text, min_required_version varchar(32), active boolean DEFAULT true);
         INSERT INTO agent_releases (version, download_url, sha256) VALUES ('2.0', 'https://cdn.mngd.app/a.pkg', '${shaOf('2.0')}');`);
       await t.db.transaction((tx) => migrate(tx));
-      const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'agent_releases'");
+      const { rows } = await t.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'agent_releases'",
+      );
       assert.equal(rows[0]?.n, 1);
-      const r = await syncReleases(t.db, releaseSet(loaded('2.0', { download_url: 'https://cdn.mngd.app/a.pkg', sha256: shaOf('2.0') }), loaded('2.1')));
-      assert.deepEqual(r.plan.inserts.map((i) => i.version), ['2.1']);
+      const r = await syncReleases(
+        t.db,
+        releaseSet(loaded('2.0', { download_url: 'https://cdn.mngd.app/a.pkg', sha256: shaOf('2.0') }), loaded('2.1')),
+      );
+      assert.deepEqual(
+        r.plan.inserts.map((i) => i.version),
+        ['2.1'],
+      );
       assert.equal(await legacyServed(t.db), '2.1');
     });
 
     it('refuses duplicate versions with the versions named, and changes nothing', async () => {
       await t.db.exec(SEED);
-      await t.db.exec(`INSERT INTO agent_releases (version, download_url, sha256) VALUES ('1.0.1', 'https://cdn.mngd.app/dup.pkg', '${shaOf('dup')}')`);
+      await t.db.exec(
+        `INSERT INTO agent_releases (version, download_url, sha256) VALUES ('1.0.1', 'https://cdn.mngd.app/dup.pkg', '${shaOf('dup')}')`,
+      );
       const columns = await tableColumns(t.db);
       await assert.rejects(syncReleases(t.db, releaseSet(loaded('1.0.0'))), (err: unknown) => {
         assert.ok(err instanceof SyncRefusedError);
@@ -91,16 +114,33 @@ for (const backend of testBackends()) {
         return true;
       });
       assert.deepEqual(await tableColumns(t.db), columns);
-      assert.equal((await t.db.query<{ p: boolean }>("SELECT to_regclass('mngd_schema_migrations') IS NULL AS p")).rows[0]?.p, true);
+      assert.equal(
+        (await t.db.query<{ p: boolean }>("SELECT to_regclass('mngd_schema_migrations') IS NULL AS p")).rows[0]?.p,
+        true,
+      );
     });
 
     it('plan reads a table that was never migrated without altering it', async () => {
       await t.db.exec(SEED);
       const columns = await tableColumns(t.db);
       const r = await syncReleases(t.db, releaseSet(loaded('1.0.3')), { dryRun: true });
-      assert.deepEqual(r.plan.migrations.map((m) => m.id), MIGRATIONS.map((m) => m.id));
-      assert.deepEqual(r.plan.unmanaged.map((u) => [u.version, u.action]), [['1.0.10', 'refuse'], ['1.0.2', 'refuse'], ['1.0.1', 'refuse'], ['1.0.0', 'refuse']]);
-      assert.deepEqual(r.plan.legacy, { before: { version: '1.0.2', min_required_version: '1.0.1' }, after: { version: '1.0.3', min_required_version: null } });
+      assert.deepEqual(
+        r.plan.migrations.map((m) => m.id),
+        MIGRATIONS.map((m) => m.id),
+      );
+      assert.deepEqual(
+        r.plan.unmanaged.map((u) => [u.version, u.action]),
+        [
+          ['1.0.10', 'refuse'],
+          ['1.0.2', 'refuse'],
+          ['1.0.1', 'refuse'],
+          ['1.0.0', 'refuse'],
+        ],
+      );
+      assert.deepEqual(r.plan.legacy, {
+        before: { version: '1.0.2', min_required_version: '1.0.1' },
+        after: { version: '1.0.3', min_required_version: null },
+      });
       assert.deepEqual(await tableColumns(t.db), columns);
     });
   });

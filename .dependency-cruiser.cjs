@@ -1,0 +1,52 @@
+/**
+ * Import rules of this repository (checked by `npm run lint`, so by `npm test`).
+ * test/pipeline/cli/import-rules.test.ts plants a violation of each and proves the check fails.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      severity: 'error',
+      comment: 'An import cycle means two files are one concept: merge them or move the shared part down.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'schema-stands-alone',
+      severity: 'error',
+      comment: 'schema/ is the contract as code, shared by all: it imports no other part.',
+      from: { path: '^schema/' },
+      to: { path: '^(pipeline|agent|helper|test|bench|scripts)/' },
+    },
+    {
+      name: 'devices-never-import-pipeline',
+      severity: 'error',
+      comment: 'What runs on a Mac (agent/, helper/) never imports the release pipeline.',
+      from: { path: '^(agent|helper)/' },
+      to: { path: '^pipeline/' },
+    },
+    {
+      name: 'helper-never-imports-agent',
+      severity: 'error',
+      comment: 'The helper trusts nothing of the agent: it verifies with schema/ alone.',
+      from: { path: '^helper/' },
+      to: { path: '^agent/' },
+    },
+    {
+      name: 'domain-never-imports-cli',
+      severity: 'error',
+      comment:
+        'Pipeline stages are pure of the command line: only cli/ and commands/ know about flags, output and exit codes.',
+      from: { path: '^pipeline/(releases|table|manifests|artifacts|drift)/' },
+      to: { path: '^pipeline/(cli/|commands/|cli\\.ts$)' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.json'] },
+  },
+};
