@@ -1,5 +1,5 @@
 /** Which releases verify-artifacts checks: pure functions of the release set (no I/O). */
-import { manifestReleases } from '../manifests/build.js';
+import { listedOn } from '../../schema/channel.js';
 import { MANIFEST_DEFAULTS } from '../../schema/types.js';
 import type { LoadedRelease, ReleaseSet } from '../releases/release-set.js';
 
@@ -27,7 +27,7 @@ export function selectReleases(set: ReleaseSet, scope: Scope): LoadedRelease[] {
       const all = set.releases.map((r) => r.release);
       const versions = new Set<string>();
       for (const channel of new Set(channels)) {
-        for (const m of manifestReleases(channel, all, max)) versions.add(m.version);
+        for (const m of listedOn(channel, all, max)) versions.add(m.version);
       }
       return set.releases.filter((r) => versions.has(r.release.version));
     }

@@ -1,7 +1,7 @@
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { loadReleaseSet } from '../releases/load.js';
 import { hasErrors } from '../releases/problems.js';
-import { effectiveFloor, manifestReleases } from '../manifests/build.js';
+import { effectiveFloor, listedOn } from '../../schema/channel.js';
 import { plural, reportProblems } from '../cli/report.js';
 
 export const validateCommand: Command = {
@@ -32,7 +32,7 @@ Example:
     const channels = ok && set.policy ? set.policy.channels : [];
     const all = set.releases.map((r) => r.release);
     const summary = channels.map((c) => {
-      const offered = manifestReleases(c, all, set.policy?.manifest.max_releases ?? 20);
+      const offered = listedOn(c, all, set.policy?.manifest.max_releases ?? 20);
       return {
         channel: c,
         offers: offered.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`),

@@ -2,49 +2,15 @@
  * The pure manifest builder: releases + policy + time + previous sequence -> the signed part of
  * each channel's manifest. The same input always gives the same bytes (no clock, no I/O here).
  */
-import { compareVersions, sortNewestFirst } from '../../schema/version.js';
+import { effectiveFloor, manifestReleases } from '../../schema/channel.js';
 import { MANIFEST_SPEC, MANIFEST_TYPE } from '../../schema/manifest.schema.js';
-import type { ManifestRelease, Policy, Release, SignedManifest } from '../../schema/types.js';
+import type { Policy, Release, SignedManifest } from '../../schema/types.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** RFC 3339 UTC to the second, as the manifest writes times: 2026-11-27T02:00:00Z */
 export function isoSeconds(d: Date): string {
   return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-/** Active releases a channel offers: its own, plus the stable ones on any other channel. */
-export function offeredOn(channel: string, releases: readonly Release[]): Release[] {
-  return releases.filter((r) => r.active && (r.channel === channel || r.channel === 'stable'));
-}
-
-/** The effective floor: the highest min_required_version among the channel's active releases. */
-export function effectiveFloor(channel: string, releases: readonly Release[]): string | null {
-  let floor: string | null = null;
-  for (const r of offeredOn(channel, releases)) {
-    const m = r.min_required_version;
-    if (m !== undefined && (floor === null || compareVersions(m, floor) > 0)) floor = m;
-  }
-  return floor;
-}
-
-/** The releases a manifest lists: newest first, ending at the newest one at 100 %, at most `max`. */
-export function manifestReleases(channel: string, releases: readonly Release[], max: number): ManifestRelease[] {
-  const out: ManifestRelease[] = [];
-  for (const r of sortNewestFirst(offeredOn(channel, releases))) {
-    if (out.length >= max) break;
-    const entry: ManifestRelease = {
-      version: r.version,
-      download_url: r.download_url,
-      sha256: r.sha256,
-      size: r.size,
-      rollout_percent: r.rollout_percent,
-    };
-    if (r.release_notes !== undefined) entry.release_notes = r.release_notes;
-    out.push(entry);
-    if (r.rollout_percent === 100) break; // older releases are never needed
-  }
-  return out;
 }
 
 /** `sequence` strictly increases per channel, even if the previous manifest was lost. */

@@ -1,7 +1,7 @@
 /** Rules across release files (pure). Rules against the table or published manifests live in plan. */
 import { compareVersions, versionSortKey } from '../../schema/version.js';
 import type { Policy } from '../../schema/types.js';
-import { effectiveFloor, offeredOn } from '../manifests/build.js';
+import { effectiveFloor, offeredOn } from '../../schema/channel.js';
 import type { Problem } from './problems.js';
 import type { LoadedRelease } from './release-set.js';
 

@@ -4,9 +4,9 @@
  * release yanked, channel left empty). Pure.
  */
 import { compareVersions, isVersion } from '../../schema/version.js';
-import { effectiveFloor, offeredOn } from '../manifests/build.js';
+import { channelEntryOfRow, effectiveFloor, offeredOn } from '../../schema/channel.js';
 import type { FloorChange, LegacyView, PlanWarning } from './plan-types.js';
-import { legacyPick, releaseOfRow, type RowValues } from './release-row.js';
+import { legacyPick, type RowValues } from './release-row.js';
 
 /** The newest of `items` (a scan: only the first of a sort is needed). */
 function newest<T extends { version: string }>(items: readonly T[]): T | undefined {
@@ -26,8 +26,8 @@ export function loadEvents(
   afterRows: readonly RowValues[],
   policyChannels: readonly string[],
 ): { floors: FloorChange[]; warnings: PlanWarning[] } {
-  const before = beforeRows.map(releaseOfRow);
-  const next = afterRows.map(releaseOfRow);
+  const before = beforeRows.map(channelEntryOfRow);
+  const next = afterRows.map(channelEntryOfRow);
   const channels = [
     ...new Set(['stable', ...policyChannels, ...before.map((r) => r.channel), ...next.map((r) => r.channel)]),
   ];

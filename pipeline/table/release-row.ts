@@ -46,23 +46,6 @@ export function rowOf(r: Release): RowValues {
   };
 }
 
-/** A row read as a release (for floors and offers); `active` is "not yanked". */
-export function releaseOfRow(row: RowValues): Release {
-  const r: Release = {
-    version: row.version,
-    download_url: row.download_url,
-    sha256: row.sha256,
-    size: row.size ?? 0,
-    active: !row.yanked,
-    channel: row.channel,
-    rollout_percent: row.rollout_percent,
-  };
-  if (row.release_notes !== null) r.release_notes = row.release_notes;
-  if (row.min_required_version !== null && isVersion(row.min_required_version))
-    r.min_required_version = row.min_required_version;
-  return r;
-}
-
 /** The order of `ORDER BY string_to_array(version, '.')::int[] DESC`: integer arrays, a prefix first. */
 export function compareIntArrays(a: string, b: string): number {
   const pa = a.split('.').map(Number);

@@ -1,11 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  buildSignedManifest,
-  effectiveFloor,
-  manifestReleases,
-  nextSequence,
-} from '../../../pipeline/manifests/build.js';
+import { buildSignedManifest, nextSequence } from '../../../pipeline/manifests/build.js';
+import { effectiveFloor, manifestReleases } from '../../../schema/channel.js';
 import { canonicalize } from '../../../schema/canonical.js';
 import { MANIFEST_DEFAULTS } from '../../../schema/types.js';
 import { validateManifest } from '../../../schema/validators.js';
