@@ -29,12 +29,38 @@ export interface AcceptedManifest {
   digest: string;
 }
 
-export interface VerifyOptions {
+/** One reason a manifest is refused. `message` follows the word "manifest": "expired at ...". */
+export interface ManifestProblem {
+  code: ManifestErrorCode;
+  message: string;
+}
+
+/** Stage 1, bytes to manifest: size, UTF-8 JSON, schema. */
+export type ParsedManifest =
+  | { manifest: Manifest; problem: null; sequence: number }
+  /** `sequence` is what a damaged manifest still says, so a publisher never reuses it */
+  | { manifest: null; problem: ManifestProblem; sequence: number | null };
+
+export interface CheckOptions {
   trustedKeys: readonly PublicKeyInfo[];
   channel: string;
-  now: Date;
+  /** without it, expiry is not checked (a publisher judges expiry itself: it re-signs) */
+  now?: Date;
   /** the highest manifest accepted before, if any */
   previous?: AcceptedManifest | null;
+  /** who trusts the keys, for the message: "the policy" reads "from a key the policy trusts" */
+  trustedBy?: string;
+}
+
+export interface VerifyOptions extends CheckOptions {
+  now: Date;
+}
+
+/** Stage 2: every problem of a parsed manifest, in the order verify refuses them. */
+export interface CheckedManifest {
+  signers: string[];
+  accepted: AcceptedManifest;
+  problems: ManifestProblem[];
 }
 
 export interface VerifiedManifest {
@@ -48,70 +74,93 @@ export function signedDigest(signed: unknown): string {
   return createHash('sha256').update(canonicalBytes(signed)).digest('hex');
 }
 
-export function verifyManifest(raw: Buffer | string, opts: VerifyOptions): VerifiedManifest {
+export function parseManifest(raw: Buffer | string): ParsedManifest {
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+  const refuse = (code: ManifestErrorCode, message: string, sequence: number | null = null): ParsedManifest => ({
+    manifest: null,
+    problem: { code, message },
+    sequence,
+  });
   // Endless data: a manifest is small; refuse before parsing anything bigger.
-  if (bytes.length > MAX_MANIFEST_BYTES) {
-    throw new ManifestError(
-      'MANIFEST_TOO_LARGE',
-      `manifest is ${bytes.length} bytes; at most ${MAX_MANIFEST_BYTES} are accepted`,
-    );
-  }
+  if (bytes.length > MAX_MANIFEST_BYTES)
+    return refuse('MANIFEST_TOO_LARGE', `is ${bytes.length} bytes; at most ${MAX_MANIFEST_BYTES} are accepted`);
   let data: unknown;
   try {
     data = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (err) {
-    throw new ManifestError('MANIFEST_MALFORMED', `manifest is not valid UTF-8 JSON: ${(err as Error).message}`);
+    return refuse('MANIFEST_MALFORMED', `is not valid UTF-8 JSON: ${(err as Error).message}`);
   }
   if (!validateManifest(data)) {
-    throw new ManifestError(
+    const seq = (data as { signed?: { sequence?: unknown } } | null)?.signed?.sequence;
+    const sequence = Number.isSafeInteger(seq) && (seq as number) >= 0 ? (seq as number) : null;
+    return refuse(
       'MANIFEST_SCHEMA',
-      `manifest does not match the schema: ${describeSchemaErrors(validateManifest.errors)}`,
+      `does not match the schema: ${describeSchemaErrors(validateManifest.errors)}`,
+      sequence,
     );
   }
-  const manifest = data;
+  return { manifest: data, problem: null, sequence: data.signed.sequence };
+}
+
+export function checkManifest(manifest: Manifest, opts: CheckOptions): CheckedManifest {
+  const problems: ManifestProblem[] = [];
+  const signed = manifest.signed;
   // Forged manifest: only a valid signature from a trusted key counts.
   const signers = validSigners(manifest, opts.trustedKeys);
   if (signers.length === 0) {
     const ids = manifest.signatures.map((s) => s.keyid.slice(0, 12)).join(', ');
-    throw new ManifestError(
-      'MANIFEST_SIGNATURE',
-      `manifest has no valid signature from a trusted key (signed by: ${ids}; trusted: ${opts.trustedKeys.map((k) => k.keyid.slice(0, 12)).join(', ') || 'none'})`,
-    );
+    const from = opts.trustedBy === undefined ? 'a trusted key' : `a key ${opts.trustedBy} trusts`;
+    problems.push({
+      code: 'MANIFEST_SIGNATURE',
+      message: `has no valid signature from ${from} (signed by: ${ids}; trusted: ${opts.trustedKeys.map((k) => k.keyid.slice(0, 12)).join(', ') || 'none'})`,
+    });
   }
-  const signed = manifest.signed;
   // Mix-and-match: a validly signed manifest of another channel must not be served as ours.
   if (signed.channel !== opts.channel) {
-    throw new ManifestError(
-      'MANIFEST_CHANNEL',
-      `manifest is for channel "${signed.channel}", expected "${opts.channel}"`,
-    );
+    problems.push({
+      code: 'MANIFEST_CHANNEL',
+      message: `is for channel "${signed.channel}", expected "${opts.channel}"`,
+    });
   }
   // Freeze: an old, validly signed manifest replayed forever would hide every new release.
-  const expires = Date.parse(signed.expires_at);
-  if (!(expires > opts.now.getTime())) {
-    throw new ManifestError(
-      'MANIFEST_EXPIRED',
-      `manifest expired at ${signed.expires_at} (now ${opts.now.toISOString()})`,
-    );
+  if (opts.now !== undefined && !(Date.parse(signed.expires_at) > opts.now.getTime())) {
+    problems.push({
+      code: 'MANIFEST_EXPIRED',
+      message: `expired at ${signed.expires_at} (now ${opts.now.toISOString()})`,
+    });
   }
   const digest = signedDigest(signed);
   const prev = opts.previous;
   if (prev) {
     // Rollback: an older manifest (say, before a yank) must never replace a newer one.
     if (signed.sequence < prev.sequence) {
-      throw new ManifestError(
-        'MANIFEST_ROLLBACK',
-        `manifest sequence ${signed.sequence} is below ${prev.sequence}, the highest already accepted (rollback refused)`,
-      );
+      problems.push({
+        code: 'MANIFEST_ROLLBACK',
+        message: `sequence ${signed.sequence} is below ${prev.sequence}, the highest already accepted (rollback refused)`,
+      });
     }
     // The same sequence with other content is a forged or broken publish.
     if (signed.sequence === prev.sequence && digest !== prev.digest) {
-      throw new ManifestError(
-        'MANIFEST_SEQUENCE_REUSED',
-        `manifest sequence ${signed.sequence} was accepted before with different content`,
-      );
+      problems.push({
+        code: 'MANIFEST_SEQUENCE_REUSED',
+        message: `sequence ${signed.sequence} was accepted before with different content`,
+      });
     }
   }
-  return { manifest, signed, signers, accepted: { sequence: signed.sequence, digest } };
+  return { signers, accepted: { sequence: signed.sequence, digest }, problems };
+}
+
+/** Stage 3, what agent and helper call: parse and check, and throw on the first problem. */
+export function verifyManifest(raw: Buffer | string, opts: VerifyOptions): VerifiedManifest {
+  const parsed = parseManifest(raw);
+  if (parsed.manifest === null) throw manifestError(parsed.problem);
+  const { manifest } = parsed;
+  const checked = checkManifest(manifest, opts);
+  const first = checked.problems[0];
+  if (first !== undefined) throw manifestError(first);
+  return { manifest, signed: manifest.signed, signers: checked.signers, accepted: checked.accepted };
+}
+
+function manifestError(p: ManifestProblem): ManifestError {
+  return new ManifestError(p.code, `manifest ${p.message}`);
 }

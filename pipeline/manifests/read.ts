@@ -3,10 +3,9 @@
  * against the policy's keys, and the highest sequence ever written (latest.json or a history copy),
  * so a lost latest.json never lets a sequence go back.
  */
-import { validSigners } from '../../schema/signing.js';
+import { checkManifest, parseManifest } from '../../schema/manifest.js';
 import { manifestKey, type Manifest, type Policy } from '../../schema/types.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../../schema/keys.js';
-import { validateManifest, describeSchemaErrors } from '../../schema/validators.js';
 import type { ObjectStore, StoredObject } from './store/object-store.js';
 
 export const historyPrefix = (channel: string): string => `history/${channel}/`;
@@ -34,40 +33,26 @@ export function trustedKeysOf(policy: Pick<Policy, 'trusted_keys'>): PublicKeyIn
   return policy.trusted_keys.map((k) => publicKeyFromBase64(k.public_key));
 }
 
-/** Interprets the bytes of a published latest.json. Pure. */
+/**
+ * Interprets the bytes of a published latest.json with the agents' own checks (schema/manifest.ts),
+ * expiry aside: publish re-signs an expired manifest, drift reports it. Pure.
+ */
 export function inspectManifest(
   body: Buffer,
   channel: string,
   trusted: readonly PublicKeyInfo[],
 ): Pick<Published, 'manifest' | 'problem' | 'signers' | 'latestSequence'> {
-  let data: unknown;
-  try {
-    data = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
-  } catch (err) {
-    return {
-      manifest: null,
-      problem: `not valid UTF-8 JSON (${(err as Error).message})`,
-      signers: [],
-      latestSequence: null,
-    };
-  }
+  const parsed = parseManifest(body);
   // A damaged object still tells the sequence it carried, which must never be reused.
-  const seq = (data as { signed?: { sequence?: unknown } } | null)?.signed?.sequence;
-  const latestSequence = Number.isSafeInteger(seq) && (seq as number) >= 0 ? (seq as number) : null;
-  if (!validateManifest(data)) {
-    return {
-      manifest: null,
-      problem: `does not match the manifest schema: ${describeSchemaErrors(validateManifest.errors)}`,
-      signers: [],
-      latestSequence,
-    };
-  }
-  const signers = validSigners(data, trusted);
-  let problem: string | null = null;
-  if (signers.length === 0) problem = 'has no valid signature from a key the policy trusts';
-  else if (data.signed.channel !== channel)
-    problem = `is signed for channel "${data.signed.channel}", not "${channel}"`;
-  return { manifest: data, problem, signers, latestSequence };
+  if (parsed.manifest === null)
+    return { manifest: null, problem: parsed.problem.message, signers: [], latestSequence: parsed.sequence };
+  const checked = checkManifest(parsed.manifest, { trustedKeys: trusted, channel, trustedBy: 'the policy' });
+  return {
+    manifest: parsed.manifest,
+    problem: checked.problems[0]?.message ?? null,
+    signers: checked.signers,
+    latestSequence: parsed.sequence,
+  };
 }
 
 export function maxHistorySequence(keys: readonly string[], channel: string): number | null {
