@@ -7,6 +7,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import type { releaseSchema } from './release.schema.js';
 import type { policySchema } from './policy.schema.js';
 import type { manifestSchema } from './manifest.schema.js';
+import type { manifest2Schema } from './manifest2.schema.js';
 
 type Opts = { keepDefaultedPropertiesOptional: true };
 
@@ -55,3 +56,8 @@ export function withPolicyDefaults(file: PolicyFile): Policy {
 export function manifestKey(channel: string): string {
   return channel === 'stable' ? 'latest.json' : `channels/${channel}/latest.json`;
 }
+
+export type Manifest2 = FromSchema<typeof manifest2Schema>;
+export type SignedManifest2 = Manifest2['signed'];
+export type Manifest2Release = SignedManifest2['releases'][number];
+export type Manifest2Artifact = Manifest2Release['artifacts'][number];

@@ -6,7 +6,8 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { releaseSchema } from './release.schema.js';
 import { policySchema } from './policy.schema.js';
 import { manifestSchema } from './manifest.schema.js';
-import type { Manifest, PolicyFile, ReleaseFile } from './types.js';
+import { manifest2Schema } from './manifest2.schema.js';
+import type { Manifest, Manifest2, PolicyFile, ReleaseFile } from './types.js';
 
 export type { ErrorObject };
 
@@ -33,6 +34,7 @@ function lazy<T>(schema: object): Validator<T> {
 export const validateReleaseFile = lazy<ReleaseFile>(releaseSchema);
 export const validatePolicyFile = lazy<PolicyFile>(policySchema);
 export const validateManifest = lazy<Manifest>(manifestSchema);
+export const validateManifest2 = lazy<Manifest2>(manifest2Schema);
 
 /** One line per schema error, for places that have no source positions (manifests). */
 export function describeSchemaErrors(errors: readonly ErrorObject[] | null | undefined): string {

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { bucket } from '../../schema/choose.js';
+import {
+  evaluationTime,
+  parseDuration,
+  pausedAt,
+  scheduleProblems,
+  scheduleSteps,
+  shareAt,
+  stepAt,
+  type Schedule,
+} from '../../schema/rollout.js';
+
+const START = '2026-12-07T09:00:00Z';
+const RAMP: Schedule = {
+  start: START,
+  steps: [{ percent: 1, hold: '24h' }, { percent: 10, hold: '48h' }, { percent: 50, hold: '7d' }, { percent: 100 }],
+};
+const H = 3_600_000;
+const t0 = Date.parse(START);
+
+/** Random valid schedules: strictly increasing shares ending at 100, holds of 1-240 hours. */
+const schedules = fc
+  .uniqueArray(fc.integer({ min: 1, max: 99 }), { maxLength: 5 })
+  .chain((ps) =>
+    fc.record({
+      start: fc.integer({ min: 0, max: 10_000 }).map((h) => new Date(t0 + h * H).toISOString().replace('.000Z', 'Z')),
+      holds: fc.array(fc.integer({ min: 1, max: 240 }), { minLength: ps.length, maxLength: ps.length }),
+      ps: fc.constant([...ps].sort((a, b) => a - b)),
+    }),
+  )
+  .map(({ start, holds, ps }): Schedule => ({
+    start,
+    steps: [...ps.map((percent, i) => ({ percent, hold: `${holds[i]}h` })), { percent: 100 }],
+  }));
+
+describe('rollout schedules', () => {
+  it('turn into absolute steps, 0 % until the start', () => {
+    assert.deepEqual(scheduleSteps(RAMP), [
+      { at: null, percent: 0 },
+      { at: '2026-12-07T09:00:00Z', percent: 1 },
+      { at: '2026-12-08T09:00:00Z', percent: 10 },
+      { at: '2026-12-10T09:00:00Z', percent: 50 },
+      { at: '2026-12-17T09:00:00Z', percent: 100 },
+    ]);
+    assert.deepEqual(scheduleProblems(RAMP), []);
+  });
+
+  it('read durations in minutes, hours and days only', () => {
+    assert.equal(parseDuration('30m'), 30 * 60_000);
+    assert.equal(parseDuration('24h'), 24 * H);
+    assert.equal(parseDuration('7d'), 7 * 24 * H);
+    for (const bad of ['1w', '24', 'h', '0h', '1.5h', '-1h', ' 1h']) assert.equal(parseDuration(bad), null, bad);
+  });
+
+  it('name every problem with the fix', () => {
+    const bad: Schedule = {
+      start: '2026-12-07T09:00:00+01:00',
+      steps: [{ percent: 10, hold: '1w' }, { percent: 5, hold: '24h' }, { percent: 90, hold: '61d' }, { percent: 95 }],
+    };
+    const msgs = scheduleProblems(bad).map((p) => `${p.field}:${p.message}`);
+    assert.ok(msgs.some((m) => /^start:.*UTC/.test(m)));
+    assert.ok(msgs.some((m) => /^hold:.*30m, 24h or 7d.*"1w"/.test(m)));
+    assert.ok(msgs.some((m) => /^percent:.*strictly increase/.test(m)));
+    assert.ok(msgs.some((m) => /^percent:.*must be 100/.test(m)));
+    assert.ok(msgs.some((m) => /^steps:.*at most 60 days/.test(m)));
+    assert.ok(
+      scheduleProblems({ start: START, steps: [{ percent: 100, hold: '1h' }] }).some((p) => p.field === 'hold'),
+    );
+  });
+
+  it('shareAt: 0 before the start, exact at each boundary, monotone, 100 at the end (property)', () => {
+    fc.assert(
+      fc.property(schedules, fc.integer({ min: -100, max: 20_000 }), fc.integer({ min: 0, max: 20_000 }), (s, a, b) => {
+        const steps = scheduleSteps(s);
+        assert.equal(shareAt(steps, Date.parse(s.start) - 1), 0);
+        for (const step of steps.slice(1)) {
+          assert.equal(shareAt(steps, Date.parse(step.at!)), step.percent);
+          assert.ok(shareAt(steps, Date.parse(step.at!) - 1) < step.percent);
+        }
+        const [x, y] = [t0 + a * H, t0 + (a + b) * H];
+        assert.ok(shareAt(steps, x) <= shareAt(steps, y));
+        assert.equal(shareAt(steps, Date.parse(steps.at(-1)!.at!) + 1), 100);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a pause holds the share in force when it was taken, for ever', () => {
+    const steps = scheduleSteps(RAMP);
+    const paused = pausedAt(steps, t0 + 30 * H);
+    assert.deepEqual(paused, [{ at: null, percent: 10 }]);
+    for (const t of [t0 - H, t0 + 30 * H, t0 + 1000 * H]) assert.equal(shareAt(paused, t), 10);
+  });
+
+  it('stepAt names the step in force and when the next starts', () => {
+    const steps = scheduleSteps(RAMP);
+    assert.deepEqual(stepAt(steps, t0 + 30 * H), { index: 2, next: '2026-12-10T09:00:00Z' });
+    assert.deepEqual(stepAt(steps, t0 - 1), { index: 0, next: START });
+    assert.deepEqual(stepAt(steps, t0 + 10_000 * H), { index: 4, next: null });
+  });
+
+  it('a clock a year ahead gets no more than the share at expires_at', () => {
+    const steps = scheduleSteps(RAMP);
+    const published = '2026-12-07T10:00:00Z';
+    const expires = '2026-12-09T10:00:00Z';
+    const yearAhead = Date.parse(published) + 365 * 24 * H;
+    const t = evaluationTime(yearAhead, published, expires);
+    assert.equal(t, Date.parse(expires));
+    assert.equal(shareAt(steps, t), 10);
+    assert.equal(evaluationTime(0, published, expires), Date.parse(published));
+  });
+
+  it('over 100,000 devices the realised share is within ±0.5 points of each step', () => {
+    const steps = scheduleSteps(RAMP);
+    const buckets = Array.from({ length: 100_000 }, (_, i) => bucket(`device-${i}`, '1.0.4'));
+    for (const step of steps.slice(1)) {
+      const share = shareAt(steps, Date.parse(step.at!));
+      const realised = (buckets.filter((b) => b < share).length / buckets.length) * 100;
+      assert.ok(Math.abs(realised - share) <= 0.5, `step ${share} %: realised ${realised.toFixed(2)} %`);
+    }
+  });
+});
