@@ -13,7 +13,7 @@ import { macosWithin } from '../../schema/macos.js';
 import { compareVersions } from '../../schema/version.js';
 
 type Arch = 'universal' | 'arm64' | 'x86_64';
-interface R extends ReleaseLike<{ arch: Arch }> {}
+type R = ReleaseLike<{ arch: Arch }>;
 
 const PUBLISHED = '2026-12-04T10:00:00Z';
 const EXPIRES = '2026-12-18T10:00:00Z';
