@@ -9,7 +9,8 @@
  * ~101 MiB without those GCs and 114-122 MiB with neither flag. bench/agent-download
  * runs with the flags of this line.
  */
-import { defaultAgentContext, runAgentCli } from './main.js';
+import { runAgentCli } from './commands.js';
+import { defaultAgentContext } from './main.js';
 
 const stop = new AbortController();
 process.once('SIGTERM', () => stop.abort());

@@ -5,15 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError, ValidationError, messageOf } from '../schema/errors.js';
+import { SettingsError, UsageError, ValidationError, messageOf } from '../schema/errors.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
 import { explainVersion } from '../schema/version.js';
 import { defaultSocketPath, defaultVersionFile } from '../helper/protocol.js';
 
-export type ConfigErrorCode = 'CONFIG_INVALID' | 'VERSION_FILE';
-
-export class ConfigError extends ValidationError<ConfigErrorCode> {}
+/** The installed version file is unreadable or wrong: the installation, not a setting, is broken (exit 1). */
+export class VersionFileError extends ValidationError<'VERSION_FILE'> {}
 
 export interface AgentConfig {
   manifestUrl: string;
@@ -120,7 +119,7 @@ export function defaultPaths({ platform, home, env }: Platform): { stateDir: str
 }
 
 function fail(where: string, message: string): never {
-  throw new ConfigError('CONFIG_INVALID', `${where}: ${message}`);
+  throw new SettingsError(`${where}: ${message}`);
 }
 
 /**
@@ -255,12 +254,12 @@ export async function loadConfig(
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      throw new ConfigError('CONFIG_INVALID', `cannot read the config file ${path}: ${messageOf(err)}`);
+      throw new SettingsError(`cannot read the config file ${path}: ${messageOf(err)}`);
     }
     try {
       file = { path, data: JSON.parse(text) };
     } catch (err) {
-      throw new ConfigError('CONFIG_INVALID', `${path}: not valid JSON (${messageOf(err)})`);
+      throw new SettingsError(`${path}: not valid JSON (${messageOf(err)})`);
     }
   }
   return resolveConfig(file, flags, platform);
@@ -273,7 +272,7 @@ export async function currentVersionOf(config: Pick<AgentConfig, 'currentVersion
   try {
     text = await readFile(config.versionFile, 'utf8');
   } catch (err) {
-    throw new ConfigError(
+    throw new VersionFileError(
       'VERSION_FILE',
       `cannot read the installed version from ${config.versionFile}: ${messageOf(err)}; reinstall the pkg, or pass --current-version / --version-file`,
     );
@@ -281,7 +280,7 @@ export async function currentVersionOf(config: Pick<AgentConfig, 'currentVersion
   const v = text.trim();
   const why = explainVersion(v);
   if (why !== null)
-    throw new ConfigError(
+    throw new VersionFileError(
       'VERSION_FILE',
       `${config.versionFile} holds "${v.slice(0, 40)}", which is not a version: ${why}`,
     );

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { UsageError, ValidationError } from '../schema/errors.js';
+import { SettingsError } from '../schema/errors.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
 import { DEFAULT_INSTALLER, DEFAULT_INSTALLER_ARGS } from './installer.js';
@@ -79,8 +79,8 @@ export function defaults(platform: NodeJS.Platform = process.platform): Omit<Hel
   };
 }
 
-function configError(file: string, message: string): ValidationError<'CONFIG_INVALID'> {
-  return new ValidationError('CONFIG_INVALID', `${file}: ${message}`);
+function configError(file: string, message: string): SettingsError {
+  return new SettingsError(`${file}: ${message}`);
 }
 
 /** Parses the JSON config file's text (pure): known keys only, each of the right type. */
@@ -133,7 +133,7 @@ const MAX_SECONDS = 7 * 24 * 3600;
 function seconds(text: string | number, what: string): number {
   const n = typeof text === 'number' ? text : Number(text);
   if (!Number.isFinite(n) || n <= 0 || n > MAX_SECONDS) {
-    throw new UsageError(
+    throw new SettingsError(
       `${what} must be a number of seconds above 0 and at most ${MAX_SECONDS} (a week), got ${JSON.stringify(text)}`,
     );
   }
@@ -141,7 +141,7 @@ function seconds(text: string | number, what: string): number {
 }
 
 function absolute(path: string, what: string): string {
-  if (!isAbsolute(path)) throw new UsageError(`${what} must be an absolute path, got ${JSON.stringify(path)}`);
+  if (!isAbsolute(path)) throw new SettingsError(`${what} must be an absolute path, got ${JSON.stringify(path)}`);
   return path;
 }
 
@@ -157,7 +157,7 @@ export function resolveConfig(
     try {
       return readText(path);
     } catch (err) {
-      throw new UsageError(
+      throw new SettingsError(
         `cannot read the ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
       );
     }
@@ -187,26 +187,26 @@ export function resolveConfig(
     try {
       trustedKeys.push(publicKeyFromBase64(k));
     } catch (err) {
-      throw new UsageError(`--trusted-key: ${(err as Error).message}`);
+      throw new SettingsError(`--trusted-key: ${(err as Error).message}`);
     }
   }
   const keysFile = pick('keys-file', 'keys_file');
   if (typeof keysFile === 'string') trustedKeys.push(...parseKeysFile(read(keysFile, 'keys file'), keysFile));
   if (trustedKeys.length === 0) {
-    throw new UsageError(
+    throw new SettingsError(
       'no trusted keys: pass --trusted-key BASE64 (repeatable) or --keys-file FILE, the same public keys the agent trusts',
     );
   }
   const installerArgs = list('installer-arg', 'installer_args') ?? d.installerArgs;
   if (!installerArgs.some((a) => a.includes('{pkg}'))) {
-    throw new UsageError(
+    throw new SettingsError(
       'the installer arguments must contain {pkg}, which stands for the staged package (default: -pkg {pkg} -target /)',
     );
   }
   const group = pick('socket-group', 'socket_group');
   const channel = str('channel', 'channel', d.channel);
   if (!new RegExp(CHANNEL_PATTERN).test(channel))
-    throw new UsageError(
+    throw new SettingsError(
       `--channel ${JSON.stringify(channel)} is not a channel name (lowercase letters, digits and dashes, e.g. stable or beta)`,
     );
   return {

@@ -1,7 +1,7 @@
 /** Group name -> id for the socket's group (Node has no getgrnam). */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../schema/errors.js';
+import { SettingsError } from '../schema/errors.js';
 
 /** Looks a group up in /etc/group text (pure). */
 export function gidFromGroupFile(text: string, name: string): number | null {
@@ -35,6 +35,6 @@ export function resolveGroup(group: string, platform: NodeJS.Platform = process.
     }
   }
   if (gid === null)
-    throw new UsageError(`--socket-group: no group named "${group}"; create it or pass a numeric group id`);
+    throw new SettingsError(`--socket-group: no group named "${group}"; create it or pass a numeric group id`);
   return gid;
 }

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { access, constants, stat } from 'node:fs/promises';
-import { UsageError } from '../schema/errors.js';
+import { SettingsError } from '../schema/errors.js';
 import { OUTPUT_TAIL_BYTES } from './protocol.js';
 import { TailBuffer } from './tail.js';
 
@@ -91,7 +91,7 @@ export const DEFAULT_INSTALLER_ARGS: readonly string[] = ['-pkg', '{pkg}', '-tar
 /**
  * Refuses, at start, an installer the helper could not run: missing, not a file, or not
  * executable. Without this a misconfigured helper would listen and fail every install, and each
- * failure would look like the package's fault. Throws UsageError (exit 2).
+ * failure would look like the package's fault. Throws SettingsError (exit 2).
  */
 export async function checkInstaller(path: string): Promise<void> {
   let why: string | null = null;
@@ -108,7 +108,7 @@ export async function checkInstaller(path: string): Promise<void> {
           : `cannot be run (${code ?? (err as Error).message})`;
   }
   if (why !== null)
-    throw new UsageError(
+    throw new SettingsError(
       `--installer ${path} ${why}; pass the absolute path of an executable installer (default ${DEFAULT_INSTALLER})`,
     );
 }

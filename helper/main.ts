@@ -1,7 +1,6 @@
-/** `mngd-helper serve | ping`: flag parsing, wiring of the real parts, exit codes. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { flagsError } from '../schema/cli-args.js';
-import { MngdError, UsageError, ValidationError, messageOf } from '../schema/errors.js';
+/** `mngd-helper serve | ping`: the wiring of the real parts, on the bins' shared skeleton (schema/bin.ts). */
+import { runBin, type Bin, type BinCommand } from '../schema/bin.js';
+import { EXIT } from '../schema/exit.js';
 import { defaults, resolveConfig, SERVE_OPTIONS, type HelperConfig } from './config.js';
 import { resolveGroup } from './group.js';
 import { install } from './install.js';
@@ -42,8 +41,9 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --state-dir DIR            where the highest manifest sequence accepted is kept
   --idle-timeout SEC         close connections that send no request this long (default: 10)
 
-Exit status: 0 stopped cleanly (SIGTERM); 1 a config file is invalid; 2 called wrongly;
-3 the socket could not be served or the helper did not answer (ping).
+Exit status: 0 stopped cleanly (SIGTERM); 2 called wrongly or a setting is wrong (a flag, the config
+or keys file, the installer: the message says which); 3 the socket could not be served or the helper
+did not answer (ping).
 `;
 
 function resolveDefault(key: 'versionFile' | 'logFile'): string {
@@ -71,44 +71,11 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
   });
 }
 
-export async function main(argv: readonly string[], io: Io): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
-    (cmd === undefined ? io.stderr : io.stdout).write(HELP);
-    return cmd === undefined ? 2 : 0;
-  }
-  if (cmd !== 'serve' && cmd !== 'ping') {
-    io.stderr.write(`mngd-helper: unknown command "${cmd}"; commands: serve, ping. Run "mngd-helper --help".\n`);
-    return 2;
-  }
-  try {
-    const options: ParseArgsConfig['options'] = {
-      ...(cmd === 'serve' ? SERVE_OPTIONS : { socket: { type: 'string' } }),
-      help: { type: 'boolean', short: 'h' },
-    };
-    let parsed;
-    try {
-      parsed = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false });
-    } catch (err) {
-      io.stderr.write(`mngd-helper ${cmd}: ${flagsError(err, options)}\nRun "mngd-helper ${cmd} --help" for usage.\n`);
-      return 2;
-    }
-    const values = parsed.values as Record<string, string | boolean | (string | boolean)[] | undefined>;
-    if (values.help === true) {
-      io.stdout.write(HELP);
-      return 0;
-    }
-    if (cmd === 'ping') {
-      const socket = typeof values.socket === 'string' ? values.socket : defaultSocketPath();
-      const reply = await ping(socket);
-      if (!reply.ok) {
-        io.stderr.write(`mngd-helper ping: ${reply.error.code}: ${reply.error.message}\n`);
-        return 3;
-      }
-      io.stdout.write(`${reply.installed_version ?? 'unknown'}\n`);
-      return 0;
-    }
-    const config = resolveConfig(values);
+const serveCommand: BinCommand<Io> = {
+  help: HELP,
+  options: SERVE_OPTIONS,
+  async run(args, io) {
+    const config = resolveConfig(args.values);
     // Before anything is bound: a helper that cannot run its installer must not look healthy.
     await checkInstaller(config.installer);
     const running = await serve(config);
@@ -126,15 +93,34 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       process.once('SIGINT', () => stop('SIGINT'));
     });
     io.stdout.write('mngd-helper: stopped\n');
-    return 0;
-  } catch (err) {
-    const tag = err instanceof MngdError ? ` [${err.code}]` : '';
-    io.stderr.write(`mngd-helper ${cmd}: ${messageOf(err)}${tag}\n`);
-    if (err instanceof UsageError) {
-      io.stderr.write(`Run "mngd-helper ${cmd} --help" for usage.\n`);
-      return 2;
+    return EXIT.OK;
+  },
+};
+
+const pingCommand: BinCommand<Io> = {
+  help: HELP,
+  options: { socket: { type: 'string' } },
+  async run(args, io) {
+    const socket = typeof args.values['socket'] === 'string' ? args.values['socket'] : defaultSocketPath();
+    const reply = await ping(socket);
+    if (!reply.ok) {
+      io.stderr.write(`mngd-helper ping: ${reply.error.message} [${reply.error.code}]\n`);
+      return EXIT.EXTERNAL;
     }
-    if (err instanceof ValidationError) return 1;
-    return 3;
-  }
+    io.stdout.write(`${reply.installed_version ?? 'unknown'}\n`);
+    return EXIT.OK;
+  },
+};
+
+const HELPER_BIN: Bin<Io> = {
+  name: 'mngd-helper',
+  help: () => HELP,
+  commands: [
+    { name: 'serve', load: () => serveCommand },
+    { name: 'ping', load: () => pingCommand },
+  ],
+};
+
+export function main(argv: readonly string[], io: Io): Promise<number> {
+  return runBin(HELPER_BIN, argv, io);
 }

@@ -10,7 +10,7 @@
  *   <- {"v":1,"id":"a2","ok":false,"error":{"code":"PKG_HASH_MISMATCH","message":"..."}}
  */
 import { isAbsolute } from 'node:path';
-import { MngdError } from '../schema/errors.js';
+import { ExternalError, MngdError } from '../schema/errors.js';
 import type { ManifestErrorCode } from '../schema/manifest.js';
 import { isVersion } from '../schema/version.js';
 
@@ -224,7 +224,7 @@ export function parseResponse(line: string): HelperResponse | null {
 }
 
 /** Thrown by the client when the helper gave no usable answer. */
-export class HelperClientError extends MngdError<HelperClientErrorCode> {}
+export class HelperClientError extends ExternalError<HelperClientErrorCode> {}
 
 /** Where things live unless configured: shared by helper and agent. */
 export function defaultVersionFile(platform: NodeJS.Platform = process.platform): string {

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { ExternalError } from '../schema/errors.js';
 import { asHelperError } from './install.js';
 import {
   errorReply,
@@ -252,7 +253,10 @@ async function prepareSocketPath(path: string): Promise<void> {
   const st = await fs.lstat(path).catch(() => null);
   if (st === null) return;
   if (!st.isSocket()) {
-    throw new HelperError('INTERNAL', `${path} exists and is not a socket; remove it or choose another --socket`);
+    throw new ExternalError(
+      'SOCKET_UNAVAILABLE',
+      `${path} exists and is not a socket; remove it or choose another --socket`,
+    );
   }
   const alive = await new Promise<boolean>((resolve) => {
     const c = createConnection({ path });
@@ -262,6 +266,7 @@ async function prepareSocketPath(path: string): Promise<void> {
     });
     c.once('error', () => resolve(false));
   });
-  if (alive) throw new HelperError('INTERNAL', `another helper is already listening on ${path}; stop it first`);
+  if (alive)
+    throw new ExternalError('SOCKET_UNAVAILABLE', `another helper is already listening on ${path}; stop it first`);
   await fs.rm(path, { force: true });
 }

@@ -15,11 +15,25 @@ export class MngdError<Code extends string = string> extends Error {
 /** The input was wrong (a release file, a manifest, a package): fix the input. Exit 1. */
 export class ValidationError<Code extends string = string> extends MngdError<Code> {}
 
-/** A command was called wrongly (flags, arguments). Exit 2. */
+/**
+ * A command was called wrongly: an unknown command or flag, a missing argument, flags that exclude
+ * each other. Exit 2, and the bins point at `--help`, which shows the right call.
+ */
 export class UsageError<Code extends string = 'USAGE'> extends MngdError<Code> {
   /** `code` names a particular way of being called wrongly (default USAGE); the exit is 2 either way. */
   constructor(message: string, code?: Code) {
     super(code ?? ('USAGE' as Code), message);
+  }
+}
+
+/**
+ * A setting has a wrong value: a flag's value, an environment variable, a config file, a folder
+ * or file a setting names. Exit 2 like a usage error (a re-run cannot fix it), but `--help` would
+ * not help: the message says which setting to change and to what.
+ */
+export class SettingsError<Code extends string = 'CONFIG_INVALID'> extends MngdError<Code> {
+  constructor(message: string, code?: Code, options?: { cause?: unknown }) {
+    super(code ?? ('CONFIG_INVALID' as Code), message, options);
   }
 }
 

@@ -2,7 +2,7 @@
  * The exit policy of the three bins (mngd-release, mngd-agent, mngd-helper): one meaning per code,
  * and one mapping from a thrown error to a code.
  */
-import { ExternalError, MngdError, UsageError, ValidationError } from './errors.js';
+import { ExternalError, MngdError, SettingsError, UsageError, ValidationError } from './errors.js';
 
 export const EXIT = {
   OK: 0,
@@ -16,9 +16,12 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function exitCodeOf(err: unknown): ExitCode {
-  if (err instanceof UsageError) return EXIT.USAGE;
+  if (err instanceof UsageError || err instanceof SettingsError) return EXIT.USAGE;
   if (err instanceof ValidationError) return EXIT.INVALID;
   if (err instanceof ExternalError) return EXIT.EXTERNAL;
   if (err instanceof MngdError) return EXIT.INVALID;
   return EXIT.EXTERNAL;
 }
+
+/** Only a wrong call is helped by `--help`; a wrong setting's message says what to change. */
+export const wantsHelpHint = (err: unknown): boolean => err instanceof UsageError;

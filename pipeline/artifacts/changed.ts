@@ -1,7 +1,7 @@
 /** `--changed-since REF`: the release files that differ from a git ref (a pull request's base). */
 import { execFile } from 'node:child_process';
 import { relative } from 'node:path';
-import { ExternalError, UsageError } from '../../schema/errors.js';
+import { ExternalError, SettingsError } from '../../schema/errors.js';
 
 function git(cwd: string, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string; missing?: boolean }> {
   return new Promise((resolve) => {
@@ -19,7 +19,7 @@ function git(cwd: string, args: string[]): Promise<{ ok: boolean; stdout: string
 export async function changedFiles(root: string, releasesDir: string, ref: string): Promise<string[]> {
   // Threat: a "ref" such as --output=FILE would be read by git as an option and write a file.
   if (ref === '' || ref.startsWith('-')) {
-    throw new UsageError(
+    throw new SettingsError(
       `--changed-since "${ref}" is not a git ref; expected a branch, tag or commit such as origin/main`,
     );
   }
@@ -28,7 +28,7 @@ export async function changedFiles(root: string, releasesDir: string, ref: strin
     throw new ExternalError('GIT_UNAVAILABLE', 'git is not installed or not on PATH; --changed-since needs it');
   if (!verify.ok) {
     const why = verify.stderr.trim().split('\n')[0] ?? '';
-    throw new UsageError(
+    throw new SettingsError(
       `--changed-since ${ref}: no such commit in ${root}${why ? ` (${why})` : ''}; pass a branch, tag or commit that exists here (in GitHub Actions fetch it first, e.g. actions/checkout with fetch-depth: 0)`,
     );
   }

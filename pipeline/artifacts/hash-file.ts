@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { UsageError } from '../../schema/errors.js';
+import { SettingsError } from '../../schema/errors.js';
 
 export interface FileDigest {
   sha256: string;
@@ -14,9 +14,9 @@ export async function hashFile(path: string): Promise<FileDigest> {
   try {
     st = await stat(path);
   } catch {
-    throw new UsageError(`cannot read the package "${path}": no such file (give the path of the .pkg)`);
+    throw new SettingsError(`cannot read the package "${path}": no such file (give the path of the .pkg)`);
   }
-  if (!st.isFile()) throw new UsageError(`"${path}" is not a regular file; expected the path of the .pkg`);
+  if (!st.isFile()) throw new SettingsError(`"${path}" is not a regular file; expected the path of the .pkg`);
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {

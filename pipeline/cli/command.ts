@@ -2,7 +2,7 @@
 import { access, constants } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { UsageError } from '../../schema/errors.js';
+import { SettingsError } from '../../schema/errors.js';
 
 export { EXIT, type ExitCode } from '../../schema/exit.js';
 import type { ExitCode } from '../../schema/exit.js';
@@ -59,8 +59,8 @@ export const COMMON_HELP = `  --releases DIR   the releases directory (default: 
   --json           print machine-readable JSON on stdout
   -h, --help       show this help`;
 
-export const EXIT_HELP = `Exit status: 0 done; 1 the releases are invalid or a check failed; 2 called wrongly;
-3 an outside system failed (retry).`;
+export const EXIT_HELP = `Exit status: 0 done; 1 the releases are invalid or a check failed; 2 called wrongly or
+a setting is wrong (change it); 3 an outside system failed (retry).`;
 
 export function str(args: Parsed, name: string): string | undefined {
   const v = args.values[name];
@@ -78,7 +78,7 @@ export async function readableFile(cwd: string, path: string | undefined, name: 
   try {
     await access(abs, constants.R_OK);
   } catch {
-    throw new UsageError(
+    throw new SettingsError(
       `--${name} ${path}: cannot read that file; expected a PEM file of the extra CA certificate(s)`,
     );
   }

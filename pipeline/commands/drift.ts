@@ -1,4 +1,4 @@
-import { UsageError } from '../../schema/errors.js';
+import { SettingsError } from '../../schema/errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { openDatabase } from '../table/db/connect.js';
 import { checkManifests, checkTable, type DriftFinding } from '../drift/check.js';
@@ -34,7 +34,7 @@ Example:
     const json = flag(args, 'json');
     const only = str(args, 'only');
     if (only !== undefined && only !== 'table' && only !== 'manifests') {
-      throw new UsageError(`--only must be "table" or "manifests", got "${only}"`);
+      throw new SettingsError(`--only must be "table" or "manifests", got "${only}"`);
     }
     const loaded = await loadValid(ctx, 'mngd-release drift', str(args, 'releases'), json);
     const now = ctx.now();

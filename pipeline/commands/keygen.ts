@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { generateSigningKey } from '../../schema/keys.js';
-import { UsageError } from '../../schema/errors.js';
+import { SettingsError } from '../../schema/errors.js';
 import { maskSecret, onGitHub } from '../cli/github.js';
 
 export const keygenCommand: Command = {
@@ -32,7 +32,7 @@ ${EXIT_HELP}`,
       try {
         writeFileSync(out, `${key.privateKeyText}\n`, { mode: 0o600, flag: 'wx' });
       } catch (err) {
-        throw new UsageError(
+        throw new SettingsError(
           `cannot write the private key to "${out}": ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'the file exists (refusing to overwrite a key)' : (err as Error).message}`,
         );
       }

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
-import { UsageError } from '../../schema/errors.js';
+import { SettingsError, UsageError } from '../../schema/errors.js';
 import { explainVersion } from '../../schema/version.js';
 import type { ReleaseFile } from '../../schema/types.js';
 import { hashFile } from '../artifacts/hash-file.js';
@@ -14,7 +14,7 @@ import { reportProblems } from '../cli/report.js';
 
 function integer(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a whole number, got "${text}"`);
+  if (!/^\d+$/.test(text)) throw new SettingsError(`--${name} must be a whole number, got "${text}"`);
   return Number(text);
 }
 
@@ -53,7 +53,7 @@ Example:
   async run(args, ctx) {
     const version = args.positionals[0]!;
     const why = explainVersion(version);
-    if (why !== null) throw new UsageError(`"${version}" is not a version: ${why}`);
+    if (why !== null) throw new SettingsError(`"${version}" is not a version: ${why}`);
     const pkg = str(args, 'pkg');
     const url = str(args, 'url');
     if (pkg === undefined || url === undefined) throw new UsageError('--pkg FILE and --url URL are required');
@@ -62,7 +62,7 @@ Example:
     const path = join(set.dir, name);
     const file = relative(set.root, path);
     if (set.releases.some((r) => r.release.version === version) || set.problems.some((p) => p.file === file)) {
-      throw new UsageError(`${file} already exists: a release never changes its package; pick a new version`);
+      throw new SettingsError(`${file} already exists: a release never changes its package; pick a new version`);
     }
     const digest = await hashFile(pkg);
     const release: ReleaseFile = { version, download_url: url, sha256: digest.sha256, size: digest.size };

@@ -1,5 +1,5 @@
 import { createHttpClient } from '../../agent/http.js';
-import { UsageError } from '../../schema/errors.js';
+import { SettingsError, UsageError } from '../../schema/errors.js';
 import { changedFiles } from '../artifacts/changed.js';
 import { createReporter, formatBytes } from '../artifacts/progress.js';
 import { selectReleases, type Scope } from '../artifacts/select.js';
@@ -38,7 +38,7 @@ function positiveNumber(
     n < opts.min ||
     n > opts.max
   ) {
-    throw new UsageError(
+    throw new SettingsError(
       `--${name} "${raw}" is not valid; expected ${opts.integer ? 'a whole number' : 'a number'} from ${opts.min} to ${opts.max}`,
     );
   }

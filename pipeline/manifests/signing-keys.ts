@@ -3,7 +3,7 @@
  * newlines while a key is being rotated). The key text never reaches a log or an error message.
  */
 import { setSecret } from '@actions/core';
-import { UsageError, ValidationError } from '../../schema/errors.js';
+import { SettingsError, ValidationError } from '../../schema/errors.js';
 import { signingKeysFromText, type SigningKey } from '../../schema/keys.js';
 import type { Policy } from '../../schema/types.js';
 
@@ -35,7 +35,7 @@ export function signingKeys({
 }: SigningKeyOptions): SigningKey[] {
   const text = env[SIGNING_KEY_ENV];
   if (text === undefined || text.trim() === '') {
-    throw new UsageError(
+    throw new SettingsError(
       `${SIGNING_KEY_ENV} is not set: it must hold the private signing key ("ed25519:<base64>"). ` +
         `Create one with "mngd-release keygen" and add its public key to trusted_keys in ${policyFile}; ` +
         'in GitHub Actions, pass the repository secret as this environment variable',

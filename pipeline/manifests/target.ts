@@ -4,7 +4,7 @@
  * <state>/bucket (state = MNGD_STATE_DIR or <repo>/.state).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { UsageError } from '../../schema/errors.js';
+import { SettingsError } from '../../schema/errors.js';
 import { stateDir } from '../state-dir.js';
 import type { Policy } from '../../schema/types.js';
 import { DirectoryStore } from './store/directory-store.js';
@@ -20,23 +20,23 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** Parses a target; a relative directory is taken relative to `root`. */
 export function parseTarget(text: string, root: string): Target {
   const t = text.trim();
-  if (t === '') throw new UsageError('the publish target is empty: expected s3://bucket/prefix or a directory');
+  if (t === '') throw new SettingsError('the publish target is empty: expected s3://bucket/prefix or a directory');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(t)) {
     const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(t);
     if (m === null) {
-      throw new UsageError(
+      throw new SettingsError(
         `the publish target "${t}" is not supported: expected s3://bucket/prefix or a local directory`,
       );
     }
     const bucket = m[1] ?? '';
     const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
     if (!BUCKET.test(bucket)) {
-      throw new UsageError(
+      throw new SettingsError(
         `the publish target "${t}" names an invalid bucket "${bucket}": expected 3-63 lowercase letters, digits, dots or hyphens`,
       );
     }
     if (prefix.split('/').some((p) => p === '.' || p === '..') || prefix.includes('//')) {
-      throw new UsageError(
+      throw new SettingsError(
         `the publish target "${t}" has an invalid prefix: expected path segments without "." , ".." or empty parts`,
       );
     }
@@ -82,7 +82,7 @@ export function openStore(
   const publish = policy?.publish;
   const endpoint = settings.endpoint ?? nonEmpty(env['MNGD_S3_ENDPOINT']) ?? publish?.endpoint;
   if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-    throw new UsageError(`the S3 endpoint "${endpoint}" is not a URL: expected http(s)://host[:port]`);
+    throw new SettingsError(`the S3 endpoint "${endpoint}" is not a URL: expected http(s)://host[:port]`);
   }
   const opts: S3StoreOptions = { bucket: target.bucket, prefix: target.prefix };
   const region = nonEmpty(env['AWS_REGION']) ?? nonEmpty(env['AWS_DEFAULT_REGION']) ?? publish?.region;

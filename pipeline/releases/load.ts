@@ -6,7 +6,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { isVersion, sortNewestFirst } from '../../schema/version.js';
-import { ExternalError, UsageError } from '../../schema/errors.js';
+import { ExternalError, SettingsError } from '../../schema/errors.js';
 import { parsePolicy } from './policy-file.js';
 import { parseRelease } from './release-file.js';
 import { sortProblems, type Problem } from './problems.js';
@@ -85,7 +85,7 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
     const code = (err as NodeJS.ErrnoException).code;
     // Called wrongly (exit 2), not invalid releases: no folder, or a file where the folder should be.
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new UsageError(`the releases folder ${dir} ${code === 'ENOTDIR' ? 'is not a folder' : 'does not exist'}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files)`);
+      throw new SettingsError(`the releases folder ${dir} ${code === 'ENOTDIR' ? 'is not a folder' : 'does not exist'}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files)`, 'RELEASES_DIR_MISSING');
     }
     problems.push({ severity: 'error', code: 'RELEASES_DIR_MISSING', file: rel(dir), message: `cannot read the releases folder: ${(err as Error).message}` });
     return { dir, root: absRoot, policy: null, policyFile: rel(policyPath), releases: [], problems };

@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runAgentCli, type AgentContext } from '../../agent/main.js';
+import { runAgentCli } from '../../agent/commands.js';
+import type { AgentContext } from '../../agent/main.js';
 import { status } from '../support/https-server.js';
 import {
   manifestBytes,
@@ -160,39 +161,39 @@ describe('mngd-agent CLI', () => {
       name: 'no manifest URL',
       args: (c) => ['check', '--config', c],
       config: { manifest_url: undefined },
-      exit: 1,
+      exit: 2,
       code: 'CONFIG_INVALID',
     },
     {
       name: 'a plain http manifest URL',
       args: (c) => ['check', '--config', c, '--manifest-url', 'http://cdn.example/latest.json'],
-      exit: 1,
+      exit: 2,
       code: 'CONFIG_INVALID',
     },
     {
       name: 'a typo in the config file',
       args: (c) => ['check', '--config', c],
       config: { manifest_uri: 'https://x' },
-      exit: 1,
+      exit: 2,
       code: 'CONFIG_INVALID',
     },
     {
       name: 'a trusted key that is not a key',
       args: (c) => ['check', '--config', c, '--trusted-key', 'bm90LWEta2V5'],
-      exit: 1,
+      exit: 2,
       code: 'CONFIG_INVALID',
     },
     {
       name: 'no trusted keys',
       args: (c) => ['check', '--config', c],
       config: { trusted_keys: undefined },
-      exit: 1,
+      exit: 2,
       code: 'CONFIG_INVALID',
     },
     {
       name: 'a current version that is not one',
       args: (c) => ['check', '--config', c, '--current-version', 'v1.0'],
-      exit: 1,
+      exit: 2,
       code: 'CONFIG_INVALID',
     },
     {
@@ -205,19 +206,19 @@ describe('mngd-agent CLI', () => {
     {
       name: 'a negative interval',
       args: (c) => ['run', '--config', c, '--interval=-5'],
-      exit: 1,
+      exit: 2,
       code: 'CONFIG_INVALID',
     },
     {
       name: 'a config file that cannot be read',
       args: (c) => ['check', '--config', `${c}.missing`],
-      exit: 1,
+      exit: 2,
       code: 'CONFIG_INVALID',
     },
     {
       name: 'a config file that is not JSON',
       args: (c) => ['check', '--config', c.replace(/agent\.json$/, 'VERSION')],
-      exit: 1,
+      exit: 2,
       code: 'CONFIG_INVALID',
     },
   ];

@@ -62,14 +62,14 @@ describe('mngd-helper', () => {
     );
     const noKeys = await helperCli(['serve', '--socket', join(dir, 'a.sock')]);
     assert.equal(noKeys.code, 2);
-    assert.match(noKeys.stderr, /USAGE/);
+    assert.match(noKeys.stderr, /CONFIG_INVALID/);
   });
 
-  it('exits 1 on an invalid config file', async () => {
+  it('exits 2 on an invalid config file', async () => {
     const cfg = join(dir, 'bad.json');
     writeFileSync(cfg, '{"socket": "/x", "trusted_key": []}');
     const r = await helperCli(['serve', '--config', cfg]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /CONFIG_INVALID/);
   });
 

@@ -68,7 +68,7 @@ describe('resolveConfig', () => {
     );
   });
 
-  it('refuses wrong calls with USAGE', () => {
+  it('refuses wrong settings with CONFIG_INVALID', () => {
     const cases: Record<string, string | string[] | undefined>[] = [
       {},
       { 'trusted-key': ['not-a-key'] },
@@ -87,7 +87,7 @@ describe('resolveConfig', () => {
     for (const values of cases)
       assert.equal(
         codeOf(() => resolveConfig(values, files({}), 'linux')),
-        'USAGE',
+        'CONFIG_INVALID',
         JSON.stringify(values),
       );
   });

@@ -11,7 +11,7 @@ import {
   S3ServiceException,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { UsageError, messageOf } from '../../../schema/errors.js';
+import { SettingsError, messageOf } from '../../../schema/errors.js';
 import {
   StoreConflictError,
   StoreUnavailableError,
@@ -73,12 +73,12 @@ export class S3Store implements ObjectStore {
     action: string,
     key: string,
     err: unknown,
-  ): StoreUnavailableError | UsageError<'STORE_NO_CREDENTIALS'> {
+  ): StoreUnavailableError | SettingsError<'STORE_NO_CREDENTIALS'> {
     const status = statusOf(err);
     const name = err instanceof Error ? err.name : 'Error';
     // Not an outage: re-running the job cannot help until credentials are set up (exit 2).
     if (name === 'CredentialsProviderError') {
-      return new UsageError(
+      return new SettingsError(
         `cannot ${action} ${this.location}/${key}: no AWS credentials were found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or give the job its AWS role (docs/github-setup.md, step 3)`,
         'STORE_NO_CREDENTIALS',
       );

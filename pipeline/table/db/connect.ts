@@ -4,7 +4,7 @@
  * (<repo>/.state/pglite, or $MNGD_STATE_DIR/pglite), so a fresh clone works offline.
  */
 import { join } from 'node:path';
-import { UsageError } from '../../../schema/errors.js';
+import { SettingsError } from '../../../schema/errors.js';
 import type { Database } from './database.js';
 import { openPglite } from './pglite.js';
 import { openPostgres } from './pg.js';
@@ -18,13 +18,15 @@ export async function openDatabase(cwd: string, env: Record<string, string | und
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(
+    throw new SettingsError(
       `DATABASE_URL is not a URL (${redactUrl(url)}); expected postgres://user@host:5432/db?sslmode=verify-full`,
+      'DB_SETTINGS',
     );
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new UsageError(
+    throw new SettingsError(
       `DATABASE_URL must start with postgres:// or postgresql://, got ${parsed.protocol}// (${redactUrl(url)})`,
+      'DB_SETTINGS',
     );
   }
   return openPostgres(url);

@@ -1,6 +1,6 @@
 /** The PostgreSQL implementation of Database, over a pg pool. TLS comes from the URL (sslmode, sslrootcert, ...). */
 import pg from 'pg';
-import { ExternalError, MngdError, UsageError, messageOf } from '../../../schema/errors.js';
+import { ExternalError, MngdError, SettingsError, messageOf } from '../../../schema/errors.js';
 import type { Database, QueryResult, Sql } from './database.js';
 import { redactUrl, scrubSecrets } from './redact.js';
 
@@ -34,7 +34,7 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Database
             ? "that database does not exist on the server; check DATABASE_URL's database name"
             : null;
     if (setting !== null) {
-      return new UsageError(
+      return new SettingsError(
         `PostgreSQL at ${label}: ${scrubSecrets(messageOf(err), url)}${state}: ${setting}`,
         'DB_SETTINGS',
       );

@@ -62,7 +62,7 @@ describe('parseTarget', () => {
     ]) {
       assert.throws(
         () => parseTarget(t, '/repo'),
-        (err: unknown) => err instanceof MngdError && err.code === 'USAGE',
+        (err: unknown) => err instanceof MngdError && err.code === 'CONFIG_INVALID',
         t,
       );
     }

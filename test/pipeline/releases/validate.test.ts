@@ -198,7 +198,7 @@ describe('mngd-release validate', () => {
     ] as const) {
       const r = await runRelease(['validate', '--releases', dir], { cwd: root });
       assert.equal(r.code, 2, r.stderr);
-      assert.equal(r.stderr.split('\n')[0], `mngd-release validate: the releases folder ${dir} ${says}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files) [USAGE]`);
+      assert.equal(r.stderr.split('\n')[0], `mngd-release validate: the releases folder ${dir} ${says}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files) [RELEASES_DIR_MISSING]`);
     }
     // From inside releases/, the default "releases" folder is not there either.
     const inside = await runRelease(['validate'], { cwd: releases });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { ExternalError, UsageError } from '../../../../schema/errors.js';
+import { ExternalError, SettingsError } from '../../../../schema/errors.js';
 import { openDatabase } from '../../../../pipeline/table/db/connect.js';
 import { redactUrl, scrubSecrets } from '../../../../pipeline/table/db/redact.js';
 import { testTls } from '../../../support/tls.js';
@@ -96,8 +96,8 @@ describe('DATABASE_URL', () => {
   });
 
   it('must be a postgres:// URL', async () => {
-    await assert.rejects(openDatabase('/x', { DATABASE_URL: 'not a url' }), UsageError);
-    await assert.rejects(openDatabase('/x', { DATABASE_URL: 'mysql://u:p@h/db' }), UsageError);
+    await assert.rejects(openDatabase('/x', { DATABASE_URL: 'not a url' }), SettingsError);
+    await assert.rejects(openDatabase('/x', { DATABASE_URL: 'mysql://u:p@h/db' }), SettingsError);
   });
 });
 
