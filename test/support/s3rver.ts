@@ -8,7 +8,8 @@
  *   await s3.close();
  *
  * Quirks: s3rver ignores If-Match / If-None-Match, so conditional-write conflicts are tested
- * against the directory store; objects keep their Content-Type and Cache-Control.
+ * against the directory store and a loopback endpoint (test/pipeline/manifests/store/); objects
+ * keep their Content-Type and Cache-Control.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,8 @@ export interface TestS3 {
 }
 
 export async function startS3rver(opts: { bucket?: string } = {}): Promise<TestS3> {
+  // As S3Store does: the SDK's Node 22 notice is noise in every test log.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const dir = await mkdtemp(join(tmpdir(), 'mngd-s3rver-'));
   const bucket = opts.bucket ?? 'mngd-test';
   let port = 0;
