@@ -5,7 +5,7 @@ import { SettingsError, UsageError } from '../../schema/errors.js';
 import { explainVersion } from '../../schema/version.js';
 import type { ReleaseFile } from '../../schema/types.js';
 import { hashFile } from '../artifacts/hash-file.js';
-import { loadReleaseSet } from '../releases/load.js';
+import { fileSizeProblem, loadReleaseSet } from '../releases/load.js';
 import { parseRelease } from '../releases/release-file.js';
 import { hasErrors, sortProblems } from '../releases/problems.js';
 import { renderReleaseYaml } from '../releases/release-yaml.js';
@@ -77,7 +77,9 @@ Example:
 
     const text = renderReleaseYaml(release);
     const parsed = parseRelease(file, name, Buffer.from(text), set.policy);
+    const tooLarge = fileSizeProblem(Buffer.byteLength(text));
     const problems = sortProblems([
+      ...(tooLarge !== null ? [{ ...tooLarge, file }] : []),
       ...parsed.problems,
       ...(parsed.loaded
         ? crossFileProblems([...set.releases, parsed.loaded], set.policy).filter((p) => p.file === file)

@@ -12,14 +12,23 @@ import { parseRelease } from './release-file.js';
 import { sortProblems, type Problem } from './problems.js';
 import type { LoadedRelease, ReleaseSet } from './release-set.js';
 import { crossFileProblems } from './rules.js';
-import { MAX_FILE_BYTES } from './yaml-source.js';
 
 export const POLICY_FILE = 'policy.yaml';
+export const MAX_FILE_BYTES = 64 * 1024;
 const ALLOWED_DOCS = new Set(['README', 'README.md']);
 
 type ReadResult = { bytes: Buffer } | { problem: Omit<Problem, 'file'> };
 
-/** Reads a regular file without following a link, refusing it past the size cap before reading it all. */
+/**
+ * The one size cap of a release or policy file, for the bytes read from disk and the text `new`
+ * would write. Stops a huge file from being read whole and parsed (memory, time) in CI.
+ */
+export function fileSizeProblem(size: number): Omit<Problem, 'file'> | null {
+  if (size <= MAX_FILE_BYTES) return null;
+  return { severity: 'error', code: 'FILE_TOO_LARGE', message: `the file is ${size} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed: shorten release_notes or link a changelog` };
+}
+
+/** Reads a regular file without following a link, and never more than one byte past the size cap. */
 function readCapped(path: string): ReadResult {
   let fd: number;
   try {
@@ -32,10 +41,8 @@ function readCapped(path: string): ReadResult {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) return { problem: { severity: 'error', code: 'RELEASES_UNEXPECTED_ENTRY', message: 'this is not a regular file; expected only release files, policy.yaml and a README' } };
-    if (st.size > MAX_FILE_BYTES) {
-      return { problem: { severity: 'error', code: 'FILE_TOO_LARGE', message: `the file is ${st.size} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed: shorten release_notes or link a changelog` } };
-    }
-    const buf = Buffer.allocUnsafe(st.size + 1);
+    // One byte more than expected shows a file past the cap, or one that grew while it was read.
+    const buf = Buffer.allocUnsafe(Math.min(st.size, MAX_FILE_BYTES) + 1);
     let n = 0;
     for (;;) {
       const r = readSync(fd, buf, n, buf.length - n, null);
@@ -45,6 +52,8 @@ function readCapped(path: string): ReadResult {
       }
       n += r;
     }
+    const tooLarge = fileSizeProblem(Math.max(st.size, n));
+    if (tooLarge !== null) return { problem: tooLarge };
     return { bytes: buf.subarray(0, n) };
   } finally {
     closeSync(fd);

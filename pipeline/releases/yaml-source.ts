@@ -2,13 +2,12 @@
  * Parsing one YAML file safely, with exact source positions (pure: bytes in, data out).
  * Refuses what a release file must never hold: several documents, anchors and aliases (a
  * billion-laughs file is rejected before any alias is expanded), custom tags, duplicate keys,
- * invalid UTF-8, non-map documents.
+ * invalid UTF-8, non-map documents. The size cap is load.ts's (fileSizeProblem), before any parsing.
  */
 import { LineCounter, isAlias, isMap, isScalar, parseAllDocuments, visit, type Document, type Node, type Pair } from 'yaml';
 import type { Position } from './release-set.js';
 import type { Problem } from './problems.js';
 
-export const MAX_FILE_BYTES = 64 * 1024;
 /** One strict decoder for every file (decode() without `stream` starts afresh each call). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -78,9 +77,6 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
   };
   const what = kind === 'release' ? 'a release file' : 'the policy file';
 
-  if (bytes.length > MAX_FILE_BYTES) {
-    return fail('FILE_TOO_LARGE', `${what} is ${bytes.length} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed: shorten release_notes or move long text to a linked changelog`);
-  }
   let text: string;
   try {
     text = UTF8.decode(bytes);

@@ -36,13 +36,13 @@ export async function runRelease(
   return { code, stdout, stderr };
 }
 
-/** Runs a compiled bin (default mngd-release) as a child process and collects its output. */
+/** Runs a compiled bin (default mngd-release) as a child process, `nodeArgs` before it, and collects its output. */
 export function runBin(
   argv: string[],
-  opts: { cwd: string; env?: Record<string, string | undefined>; bin?: string },
+  opts: { cwd: string; env?: Record<string, string | undefined>; bin?: string; nodeArgs?: string[] },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [opts.bin ?? RELEASE_BIN, ...argv], {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.bin ?? RELEASE_BIN, ...argv], {
       cwd: opts.cwd,
       env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -60,6 +60,30 @@ describe('mngd-release new', () => {
     assert.equal((await runRelease(['validate'], { cwd: root })).code, 0);
   });
 
+  it('refuses notes that would make the file larger than 64 KiB, and writes nothing', async () => {
+    const { root, releases } = tempRepo();
+    const before = readdirSync(releases).sort();
+    // 16 KiB of notes (the most allowed) that YAML can only write escaped, 4 bytes each
+    const notes = '\x01'.repeat(16 * 1024);
+    const r = await runRelease(
+      [
+        'new',
+        '1.0.4',
+        '--pkg',
+        pkg(root, 'p.pkg', Buffer.from('p')),
+        '--url',
+        'https://cdn.mngd.app/agent/x.pkg',
+        '--notes',
+        notes,
+      ],
+      { cwd: root },
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /releases\/1\.0\.4\.yaml: error FILE_TOO_LARGE: the file is \d+ bytes; at most 65536/);
+    assert.match(r.stderr, /Nothing written/);
+    assert.deepEqual(readdirSync(releases).sort(), before);
+  });
+
   for (const [what, args, code] of [
     ['a bad version', ['v1.2', '--url', 'https://cdn.mngd.app/agent/x.pkg'], 2],
     ['a URL outside the allowed prefixes', ['1.0.4', '--url', 'https://evil.example/x.pkg'], 1],

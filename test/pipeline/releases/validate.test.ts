@@ -150,6 +150,21 @@ describe('mngd-release validate', () => {
     assertRejected(await validate(root), 'releases/1.0.4.yaml', 'FILE_TOO_LARGE');
   });
 
+  it('reads a file of exactly 64 KiB and refuses one byte more, naming its size', async () => {
+    const { root, releases } = tempRepo();
+    const text = readFileSync(join(releases, '1.0.0.yaml'), 'utf8');
+    // a comment pads the valid file to the size wanted
+    const sized = (size: number) => `${text}#${'x'.repeat(size - Buffer.byteLength(text) - 2)}\n`;
+    writeFileSync(join(releases, '1.0.0.yaml'), sized(64 * 1024));
+    assert.equal(readFileSync(join(releases, '1.0.0.yaml')).length, 65536);
+    const fits = await validate(root);
+    assert.equal(fits.code, 0, fits.stderr);
+    writeFileSync(join(releases, '1.0.0.yaml'), sized(64 * 1024 + 1));
+    const r = await validate(root);
+    assertRejected(r, 'releases/1.0.0.yaml', 'FILE_TOO_LARGE');
+    assert.match(r.stderr, /the file is 65537 bytes; at most 65536 \(64 KiB\) are allowed/);
+  });
+
   it('rejects a missing policy', async () => {
     const { root, releases } = tempRepo();
     writeFileSync(join(releases, 'policy.yaml'), '');
