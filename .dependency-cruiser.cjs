@@ -1,6 +1,6 @@
 /**
  * Import rules of this repository (checked by `npm run lint`, so by `npm test`).
- * test/pipeline/cli/import-rules.test.ts plants a violation of each and proves the check fails.
+ * test/repo/import-rules.test.ts plants a violation of each and proves the check fails.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
