@@ -9,7 +9,7 @@ import { stateDir } from '../state-dir.js';
 import type { Policy } from '../../schema/types.js';
 import { DirectoryStore } from './store/directory-store.js';
 import type { ObjectStore } from './store/object-store.js';
-import { S3Store, type S3StoreOptions } from './store/s3-store.js';
+import { DEFAULT_S3_TIMEOUTS, S3Store, type S3StoreOptions, type S3Timeouts } from './store/s3-store.js';
 
 export type Target =
   { kind: 's3'; bucket: string; prefix: string; text: string } | { kind: 'directory'; path: string; text: string };
@@ -102,5 +102,26 @@ export function openStore(
       ...(token !== undefined ? { sessionToken: token } : {}),
     };
   }
+  opts.timeouts = storeTimeouts(env);
   return new S3Store(opts);
+}
+
+const TIMEOUT_SETTINGS: [keyof S3Timeouts, string][] = [
+  ['requestMs', 'MNGD_S3_REQUEST_TIMEOUT_MS'],
+  ['deadlineMs', 'MNGD_S3_DEADLINE_MS'],
+];
+
+/** S3 time-outs from the environment (whole milliseconds ≥ 100), else the defaults. */
+export function storeTimeouts(env: Record<string, string | undefined>): S3Timeouts {
+  const out = { ...DEFAULT_S3_TIMEOUTS };
+  for (const [field, name] of TIMEOUT_SETTINGS) {
+    const text = nonEmpty(env[name]);
+    if (text === undefined) continue;
+    if (!/^\d{3,9}$/.test(text))
+      throw new SettingsError(
+        `${name}=${text} is not a time-out: write whole milliseconds from 100 up, e.g. ${name}=${out[field]}`,
+      );
+    out[field] = Number(text);
+  }
+  return out;
 }

@@ -4,7 +4,8 @@
  * in the plan (a changed immutable field, an unmanaged row without a file) aborts before the
  * first write, and rolls back the migrations with it: all or nothing.
  */
-import { ValidationError } from '../../schema/errors.js';
+import { ExternalError, ValidationError } from '../../schema/errors.js';
+import { DEFAULT_DB_TIMEOUTS, formatMs } from './db/timeouts.js';
 import type { Database, Sql } from './db/database.js';
 import { migrate, pendingMigrations } from './db/migrate.js';
 import { readRows } from './db/rows.js';
@@ -37,6 +38,8 @@ export interface SyncOptions {
    * (exit 3, retry) is better than stalling it.
    */
   lockTimeoutMs?: number;
+  /** how long to wait for another sync's advisory lock before giving up with SYNC_LOCKED (default 5 min) */
+  lockWaitMs?: number;
   /** called inside the transaction after the writes, before COMMIT (tests kill the connection here) */
   beforeCommit?: (tx: Sql) => Promise<void>;
 }
@@ -82,11 +85,39 @@ export async function planFor(
   });
 }
 
+/**
+ * The advisory lock, waited for in bounded steps: a run stuck behind a stalled session gives up
+ * with the holder's pid and since when, instead of queueing for ever.
+ */
+async function takeSyncLock(tx: Sql, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
+    const got = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [...SYNC_LOCK]);
+    if (got.rows[0]?.ok === true) return;
+    if (Date.now() + pause > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  const holder = await tx.query<{ pid: number; since: string | null; state: string | null; app: string | null }>(
+    `SELECT a.pid, to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since, a.state, a.application_name AS app
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted LIMIT 1`,
+    [...SYNC_LOCK],
+  );
+  const h = holder.rows[0];
+  const who = h
+    ? `sync lock held by pid ${h.pid} since ${h.since ?? '?'} (${h.app || 'unnamed'}, ${h.state ?? 'unknown state'})`
+    : 'sync lock held by another session';
+  throw new ExternalError(
+    'SYNC_LOCKED',
+    `${who}; waited ${formatMs(waitMs)}. Another sync or apply is running: retry when it ends.${h ? ` If that session is stuck, end it with SELECT pg_terminate_backend(${h.pid}).` : ''} The wait is MNGD_SYNC_LOCK_WAIT_MS.`,
+  );
+}
+
 export async function syncReleases(db: Database, input: SyncInput, opts: SyncOptions = {}): Promise<SyncResult> {
   if (opts.dryRun) return { plan: await planFor(db, input, opts), wrote: false, migrated: [] };
   const now = opts.now ?? (() => new Date());
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...SYNC_LOCK]);
+    await takeSyncLock(tx, opts.lockWaitMs ?? db.lockWaitMs ?? DEFAULT_DB_TIMEOUTS.lockWaitMs);
     // After the advisory lock: waiting for another sync is fine, waiting on the table is not.
     await tx.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(opts.lockTimeoutMs ?? 10_000))}`);
     // The plan is computed again under the lock: what another sync committed meanwhile counts.

@@ -21,6 +21,21 @@ import {
   type StoredObject,
 } from './object-store.js';
 
+/**
+ * Deadlines, so a black-holed endpoint (TCP accepted, nothing answered) becomes exit 3 instead of
+ * a job that hangs: each request (connect 10 s, then the whole exchange) and the store as a whole
+ * (every call of one command together, retries included).
+ */
+export interface S3Timeouts {
+  /** one request, from sending to the last byte of the answer (MNGD_S3_REQUEST_TIMEOUT_MS, 30 s) */
+  requestMs: number;
+  /** all calls of this store together, from its creation (MNGD_S3_DEADLINE_MS, 5 min) */
+  deadlineMs: number;
+}
+
+export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { requestMs: 30_000, deadlineMs: 300_000 };
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export interface S3StoreOptions {
   bucket: string;
   /** key prefix without leading or trailing slash; '' for the bucket root */
@@ -34,6 +49,7 @@ export interface S3StoreOptions {
   maxAttempts?: number;
   /** keys per listing page (S3's default and maximum is 1000) */
   pageSize?: number;
+  timeouts?: S3Timeouts;
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -43,6 +59,8 @@ function statusOf(err: unknown): number | undefined {
 export class S3Store implements ObjectStore {
   readonly location: string;
   private readonly client: S3Client;
+  private readonly timeouts: S3Timeouts;
+  private readonly deadline: number;
 
   constructor(readonly opts: S3StoreOptions) {
     this.location = `s3://${opts.bucket}${opts.prefix ? `/${opts.prefix}` : ''}`;
@@ -53,7 +71,14 @@ export class S3Store implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: opts.maxAttempts ?? 3,
+      requestHandler: {
+        connectionTimeout: Math.min(CONNECT_TIMEOUT_MS, this.timeoutsOf(opts).requestMs),
+        requestTimeout: this.timeoutsOf(opts).requestMs,
+        throwOnRequestTimeout: true,
+      },
     };
+    this.timeouts = this.timeoutsOf(opts);
+    this.deadline = Date.now() + this.timeouts.deadlineMs;
     if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
     if (opts.forcePathStyle !== undefined) config.forcePathStyle = opts.forcePathStyle;
     if (opts.credentials !== undefined) config.credentials = opts.credentials;
@@ -62,6 +87,22 @@ export class S3Store implements ObjectStore {
     // in the job log. Set the variable to "false" to see it.
     process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     this.client = new S3Client(config);
+  }
+
+  private timeoutsOf(opts: S3StoreOptions): S3Timeouts {
+    return opts.timeouts ?? DEFAULT_S3_TIMEOUTS;
+  }
+
+  /** Sends with what is left of the store's deadline; past it, fails at once. */
+  private send<T>(action: string, key: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const left = this.deadline - Date.now();
+    if (left <= 0)
+      return Promise.reject(
+        new StoreUnavailableError(
+          `cannot ${action} ${this.location}/${key}: the store's ${this.timeouts.deadlineMs / 1000} s deadline for this command has passed (MNGD_S3_DEADLINE_MS)`,
+        ),
+      );
+    return fn(AbortSignal.timeout(left));
   }
 
   private key(key: string): string {
@@ -74,8 +115,16 @@ export class S3Store implements ObjectStore {
     key: string,
     err: unknown,
   ): StoreUnavailableError | SettingsError<'STORE_NO_CREDENTIALS'> {
+    if (err instanceof StoreUnavailableError) return err;
     const status = statusOf(err);
     const name = err instanceof Error ? err.name : 'Error';
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      const late = Date.now() >= this.deadline;
+      return new StoreUnavailableError(
+        `cannot ${action} ${this.location}/${key}: no answer ${late ? `within the store's ${this.timeouts.deadlineMs / 1000} s deadline (MNGD_S3_DEADLINE_MS)` : `within ${this.timeouts.requestMs / 1000} s per request (MNGD_S3_REQUEST_TIMEOUT_MS)`}: the endpoint or the network to it is stalled`,
+        { cause: err },
+      );
+    }
     // Not an outage: re-running the job cannot help until credentials are set up (exit 2).
     if (name === 'CredentialsProviderError') {
       return new SettingsError(
@@ -91,7 +140,9 @@ export class S3Store implements ObjectStore {
 
   async get(key: string): Promise<StoredObject | null> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }));
+      const out = await this.send('read', key, (abortSignal) =>
+        this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: this.key(key) }), { abortSignal }),
+      );
       const body = Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array());
       const obj: StoredObject = { body, etag: out.ETag ?? '' };
       if (out.ContentType !== undefined) obj.contentType = out.ContentType;
@@ -106,17 +157,20 @@ export class S3Store implements ObjectStore {
   async put(key: string, body: Buffer, opts: PutOptions): Promise<string> {
     const c = opts.condition;
     try {
-      const out = await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.opts.bucket,
-          Key: this.key(key),
-          Body: body,
-          ContentType: opts.contentType,
-          ContentLength: body.length,
-          ...(opts.cacheControl !== undefined ? { CacheControl: opts.cacheControl } : {}),
-          ...(c !== undefined && 'ifMatch' in c ? { IfMatch: c.ifMatch } : {}),
-          ...(c !== undefined && 'ifNoneMatch' in c ? { IfNoneMatch: c.ifNoneMatch } : {}),
-        }),
+      const out = await this.send('write', key, (abortSignal) =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.opts.bucket,
+            Key: this.key(key),
+            Body: body,
+            ContentType: opts.contentType,
+            ContentLength: body.length,
+            ...(opts.cacheControl !== undefined ? { CacheControl: opts.cacheControl } : {}),
+            ...(c !== undefined && 'ifMatch' in c ? { IfMatch: c.ifMatch } : {}),
+            ...(c !== undefined && 'ifNoneMatch' in c ? { IfNoneMatch: c.ifNoneMatch } : {}),
+          }),
+          { abortSignal },
+        ),
       );
       return out.ETag ?? '';
     } catch (err) {
@@ -136,13 +190,16 @@ export class S3Store implements ObjectStore {
     let token: string | undefined;
     try {
       do {
-        const page = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.opts.bucket,
-            Prefix: full,
-            ...(this.opts.pageSize !== undefined ? { MaxKeys: this.opts.pageSize } : {}),
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
+        const page = await this.send('list', prefix, (abortSignal) =>
+          this.client.send(
+            new ListObjectsV2Command({
+              Bucket: this.opts.bucket,
+              Prefix: full,
+              ...(this.opts.pageSize !== undefined ? { MaxKeys: this.opts.pageSize } : {}),
+              ...(token ? { ContinuationToken: token } : {}),
+            }),
+            { abortSignal },
+          ),
         );
         for (const o of page.Contents ?? []) if (o.Key !== undefined) out.push(o.Key.slice(strip));
         token = page.IsTruncated ? page.NextContinuationToken : undefined;

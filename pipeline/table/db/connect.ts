@@ -10,6 +10,7 @@ import { openPglite } from './pglite.js';
 import { openPostgres } from './pg.js';
 import { redactUrl } from './redact.js';
 import { stateDir } from '../../state-dir.js';
+import { dbTimeouts } from './timeouts.js';
 
 export async function openDatabase(cwd: string, env: Record<string, string | undefined>): Promise<Database> {
   const url = env['DATABASE_URL'];
@@ -29,5 +30,5 @@ export async function openDatabase(cwd: string, env: Record<string, string | und
       'DB_SETTINGS',
     );
   }
-  return openPostgres(url);
+  return openPostgres(url, { timeouts: dbTimeouts(env) });
 }

@@ -17,6 +17,8 @@ export interface Database extends Sql {
   readonly kind: 'postgres' | 'pglite';
   /** where it is, safe to print: the URL without its password, or the PGlite folder */
   readonly label: string;
+  /** how long a sync waits for another sync's lock (MNGD_SYNC_LOCK_WAIT_MS); default 5 min */
+  readonly lockWaitMs?: number;
   /** runs `fn` in one transaction: COMMIT when it resolves, ROLLBACK when it throws */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -3,13 +3,28 @@ import pg from 'pg';
 import { ExternalError, MngdError, SettingsError, messageOf } from '../../../schema/errors.js';
 import type { Database, QueryResult, Sql } from './database.js';
 import { redactUrl, scrubSecrets } from './redact.js';
+import { DEFAULT_DB_TIMEOUTS, formatMs, type DbTimeouts } from './timeouts.js';
 
 /** int8 as text, never silently rounded; callers parse it where they know the range. */
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 
-export function openPostgres(url: string, opts: { max?: number } = {}): Database {
+export function openPostgres(url: string, opts: { max?: number; timeouts?: DbTimeouts } = {}): Database {
   const label = redactUrl(url);
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 2, connectionTimeoutMillis: 10_000 });
+  const t = opts.timeouts ?? DEFAULT_DB_TIMEOUTS;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 2,
+    application_name: 'mngd-release',
+    connectionTimeoutMillis: t.connectMs,
+    // A link that stops answering: the client gives up (query_timeout) and TCP keepalive notices a
+    // dead peer; the server ends statements that run too long and sessions that stall inside a
+    // transaction, so a stalled run never keeps the sync lock.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    query_timeout: t.queryMs,
+    statement_timeout: t.queryMs,
+    idle_in_transaction_session_timeout: t.queryMs,
+  });
   // An idle client that dies (server restart, pg_terminate_backend) must not crash the process.
   pool.on('error', () => undefined);
 
@@ -22,6 +37,22 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Database
         ? err.code
         : undefined;
     const state = sqlState === undefined ? '' : ` (SQLSTATE ${sqlState})`;
+    if (
+      /^(Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout)/.test(
+        messageOf(err),
+      )
+    )
+      return new ExternalError(
+        'DB_TIMEOUT',
+        `PostgreSQL at ${label} did not answer within ${formatMs(/connect/.test(messageOf(err)) ? t.connectMs : t.queryMs)} (${messageOf(err)}): the server or the network to it is stalled. Check both, then retry; the time-outs are MNGD_DB_CONNECT_TIMEOUT_MS and MNGD_DB_QUERY_TIMEOUT_MS.`,
+        { cause: err },
+      );
+    if (sqlState === '57014' || sqlState === '25P03')
+      return new ExternalError(
+        'DB_TIMEOUT',
+        `PostgreSQL at ${label} ended the ${sqlState === '57014' ? 'statement' : 'stalled transaction'} after ${formatMs(t.queryMs)}${state}: the server or the network was too slow. Retry; the bound is MNGD_DB_QUERY_TIMEOUT_MS.`,
+        { cause: err },
+      );
     // Classes 08 (connection) and 57 (operator intervention: shutdown, terminated) mean the server went away.
     const gone = sqlState === undefined || sqlState.startsWith('08') || sqlState.startsWith('57');
     // Settings that a retry cannot fix: exit 2 with what to change in DATABASE_URL.
@@ -68,6 +99,7 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Database
   return {
     kind: 'postgres',
     label,
+    lockWaitMs: t.lockWaitMs,
     ...on(pool),
     async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
       let client: pg.PoolClient;
@@ -85,10 +117,15 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Database
         await client.query('COMMIT');
         return out;
       } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackErr) {
-          broken ??= rollbackErr as Error;
+        // A link that timed out would stall the ROLLBACK too: drop the connection instead (the
+        // server rolls back a session that goes away).
+        if (messageOf(err) === 'Query read timeout') broken ??= err as Error;
+        else {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackErr) {
+            broken ??= rollbackErr as Error;
+          }
         }
         throw wrap(err);
       } finally {
