@@ -102,7 +102,8 @@ export function openStore(
       ...(token !== undefined ? { sessionToken: token } : {}),
     };
   }
-  opts.timeouts = storeTimeouts(env);
+  const timeouts = storeTimeouts(env);
+  if (timeouts !== null) opts.timeouts = timeouts;
   return new S3Store(opts);
 }
 
@@ -111,8 +112,9 @@ const TIMEOUT_SETTINGS: [keyof S3Timeouts, string][] = [
   ['deadlineMs', 'MNGD_S3_DEADLINE_MS'],
 ];
 
-/** S3 time-outs from the environment (whole milliseconds ≥ 100), else the defaults. */
-export function storeTimeouts(env: Record<string, string | undefined>): S3Timeouts {
+/** S3 time-outs from the environment (whole milliseconds ≥ 100); null when none is set (the defaults). */
+export function storeTimeouts(env: Record<string, string | undefined>): S3Timeouts | null {
+  if (TIMEOUT_SETTINGS.every(([, name]) => nonEmpty(env[name]) === undefined)) return null;
   const out = { ...DEFAULT_S3_TIMEOUTS };
   for (const [field, name] of TIMEOUT_SETTINGS) {
     const text = nonEmpty(env[name]);

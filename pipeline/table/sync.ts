@@ -85,17 +85,31 @@ export async function planFor(
   });
 }
 
+/** The SQLSTATE under a wrapped driver error (pg and PGlite both keep the driver's error as cause). */
+function sqlStateOf(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: unknown } }).cause;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
+}
+
 /**
- * The advisory lock, waited for in bounded steps: a run stuck behind a stalled session gives up
- * with the holder's pid and since when, instead of queueing for ever.
+ * The advisory lock, waited for in bounded steps (each a real wait the server shows in pg_locks,
+ * each under the query time-out): a run stuck behind a stalled session gives up with the
+ * holder's pid and since when, instead of queueing for ever.
  */
 async function takeSyncLock(tx: Sql, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
-  for (let pause = 50; ; pause = Math.min(pause * 2, 1000)) {
-    const got = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1, $2) AS ok', [...SYNC_LOCK]);
-    if (got.rows[0]?.ok === true) return;
-    if (Date.now() + pause > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, pause));
+  for (;;) {
+    const step = Math.max(1, Math.min(deadline - Date.now(), 10_000));
+    await tx.exec(`SAVEPOINT sync_lock; SET LOCAL lock_timeout = ${Math.floor(step)}`);
+    try {
+      await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...SYNC_LOCK]);
+      await tx.exec('RELEASE SAVEPOINT sync_lock');
+      return;
+    } catch (err) {
+      if (sqlStateOf(err) !== '55P03') throw err;
+      await tx.exec('ROLLBACK TO SAVEPOINT sync_lock');
+      if (Date.now() >= deadline) break;
+    }
   }
   const holder = await tx.query<{ pid: number; since: string | null; state: string | null; app: string | null }>(
     `SELECT a.pid, to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since, a.state, a.application_name AS app

@@ -29,6 +29,7 @@ describe('S3 time-outs', () => {
 
   it('settings come from the environment; a bad one is a setting to fix', () => {
     assert.deepEqual(storeTimeouts({ MNGD_S3_REQUEST_TIMEOUT_MS: '2500' }), { requestMs: 2500, deadlineMs: 300_000 });
+    assert.equal(storeTimeouts({}), null);
     assert.throws(() => storeTimeouts({ MNGD_S3_DEADLINE_MS: 'soon' }), /MNGD_S3_DEADLINE_MS=soon is not a time-out/);
   });
 
