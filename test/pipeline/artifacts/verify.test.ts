@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHttpClient, type HttpClient } from '../../../agent/http.js';
 import { loadReleaseSet } from '../../../pipeline/releases/load.js';
-import { selectReleases } from '../../../pipeline/artifacts/select.js';
 import { verifyArtifacts, type ArtifactReport } from '../../../pipeline/artifacts/verify.js';
 import { EXIT } from '../../../pipeline/cli/command.js';
 import type { ReleaseSet } from '../../../pipeline/releases/release-set.js';
@@ -314,30 +313,5 @@ describe('verifyArtifacts', () => {
       const report = await verifyArtifacts(set, { scope: { kind: 'all' }, http: http(), stateDir: state });
       assert.equal(report.results[0]?.outcome, 'verified');
     });
-  });
-});
-
-describe('selectReleases', () => {
-  it('by default picks exactly the releases some channel manifest lists', async () => {
-    const url = 'https://cdn.example/agent/p.pkg';
-    const root = await releaseRepo({
-      prefixes: ['https://cdn.example/agent/'],
-      releases: [
-        { version: '1.0.0', url, body: PKG }, // older than the newest 100 % release: never listed
-        { version: '1.0.1', url, body: PKG },
-        { version: '1.0.2', url, body: PKG, rollout_percent: 10 },
-        { version: '1.0.3', url, body: PKG, active: false }, // yanked
-        { version: '1.1.0', url, body: PKG, channel: 'beta' },
-      ],
-    });
-    const set = await loadReleaseSet(root);
-    assert.equal(set.releases.length, 5, JSON.stringify(set.problems));
-    const versions = (s: Parameters<typeof selectReleases>[1]) => selectReleases(set, s).map((r) => r.release.version);
-    assert.deepEqual(versions({ kind: 'manifest' }), ['1.1.0', '1.0.2', '1.0.1']);
-    assert.deepEqual(versions({ kind: 'all' }), ['1.1.0', '1.0.3', '1.0.2', '1.0.1', '1.0.0']);
-    assert.deepEqual(
-      versions({ kind: 'files', files: ['releases/1.0.0.yaml', './releases/1.0.3.yaml', 'releases/gone.yaml'] }),
-      ['1.0.3', '1.0.0'],
-    );
   });
 });
