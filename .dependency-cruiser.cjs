@@ -38,7 +38,7 @@ module.exports = {
       severity: 'error',
       comment:
         'Pipeline stages are pure of the command line: only cli/ and commands/ know about flags, output and exit codes.',
-      from: { path: '^pipeline/(releases|table|manifests|artifacts|drift)/' },
+      from: { path: '^pipeline/(releases|table|manifests|artifacts|drift|fleet)/' },
       to: { path: '^pipeline/(cli/|commands/|cli\\.ts$)' },
     },
   ],

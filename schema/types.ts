@@ -7,6 +7,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import type { releaseSchema } from './release.schema.js';
 import type { policySchema } from './policy.schema.js';
 import type { manifestSchema } from './manifest.schema.js';
+import type { reportSchema } from './report.schema.js';
 import type { manifest2Schema } from './manifest2.schema.js';
 
 type Opts = { keepDefaultedPropertiesOptional: true };
@@ -61,3 +62,6 @@ export type Manifest2 = FromSchema<typeof manifest2Schema>;
 export type SignedManifest2 = Manifest2['signed'];
 export type Manifest2Release = SignedManifest2['releases'][number];
 export type Manifest2Artifact = Manifest2Release['artifacts'][number];
+
+export type Report = FromSchema<typeof reportSchema>;
+export type ReportEvent = Report['events'][number];

@@ -6,8 +6,9 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { releaseSchema } from './release.schema.js';
 import { policySchema } from './policy.schema.js';
 import { manifestSchema } from './manifest.schema.js';
+import { reportSchema } from './report.schema.js';
 import { manifest2Schema } from './manifest2.schema.js';
-import type { Manifest, Manifest2, PolicyFile, ReleaseFile } from './types.js';
+import type { Manifest, Manifest2, PolicyFile, ReleaseFile, Report } from './types.js';
 
 export type { ErrorObject };
 
@@ -35,6 +36,7 @@ export const validateReleaseFile = lazy<ReleaseFile>(releaseSchema);
 export const validatePolicyFile = lazy<PolicyFile>(policySchema);
 export const validateManifest = lazy<Manifest>(manifestSchema);
 export const validateManifest2 = lazy<Manifest2>(manifest2Schema);
+export const validateReport = lazy<Report>(reportSchema);
 
 /** One line per schema error, for places that have no source positions (manifests). */
 export function describeSchemaErrors(errors: readonly ErrorObject[] | null | undefined): string {

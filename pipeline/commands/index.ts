@@ -67,4 +67,9 @@ export const commands: readonly CommandEntry[] = [
     summary: 'compare the table and every published manifest with git, and check manifest expiry',
     load: async () => (await import('./drift.js')).driftCommand,
   },
+  {
+    name: 'status',
+    summary: 'what the fleet did with each release: devices, shares, failures, rollbacks, blocked, stuck',
+    load: async () => (await import('./status.js')).statusCommand,
+  },
 ];

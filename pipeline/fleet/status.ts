@@ -1,0 +1,122 @@
+/**
+ * What the fleet did with each release, from the reported events: per channel and version, the
+ * devices on it, their share of the channel's active devices, what git offers, failures by step
+ * and code, rollbacks, devices blocked below the floor, and stuck ones. Read-only.
+ */
+import { effectiveFloor, listedOn, type ChannelEntry } from '../../schema/channel.js';
+import { compareVersions, sortNewestFirst } from '../../schema/version.js';
+import type { Sql } from '../table/db/database.js';
+
+/** Devices seen within this window count as active. */
+export const ACTIVE_WINDOW_MS = 7 * 24 * 3600 * 1000;
+/** Offered this long and not taken: stuck. */
+export const STUCK_AFTER_MS = 48 * 3600 * 1000;
+
+export interface Failure {
+  kind: string;
+  code: string;
+  count: number;
+}
+
+export interface VersionStatus {
+  version: string;
+  /** active devices on it now */
+  devices: number;
+  /** of the channel's active devices, in percent (one decimal) */
+  share: number;
+  /** the share git offers it at, or null when the channel does not list it */
+  offered: number | null;
+  /** install attempts towards it within the window, and how many failed */
+  attempts: number;
+  failures: Failure[];
+  /** rollbacks away from it within the window (the health gate) */
+  rollbacks: number;
+  /** devices that were offered it more than 48 h ago and are still below it */
+  stuck: number;
+}
+
+export interface ChannelStatus {
+  channel: string;
+  activeDevices: number;
+  floor: string | null;
+  /** active devices below the floor: their checkin waits for the update */
+  blocked: number;
+  versions: VersionStatus[];
+}
+
+export interface StatusInput {
+  releases: readonly ChannelEntry[];
+  channels: readonly string[];
+  now: Date;
+  maxListed?: number;
+}
+
+const VERSION_KEY = "string_to_array(%s, '.')::int[]";
+const v = (col: string) => VERSION_KEY.replace('%s', col);
+
+export async function fleetStatus(sql: Sql, input: StatusInput): Promise<ChannelStatus[]> {
+  const since = new Date(input.now.getTime() - ACTIVE_WINDOW_MS).toISOString();
+  const stuckBefore = new Date(input.now.getTime() - STUCK_AFTER_MS).toISOString();
+  const devices = await sql.query<{ channel: string; version: string; n: number }>(
+    `SELECT channel, current_version AS version, count(*)::int AS n FROM agent_devices
+      WHERE last_seen >= $1 GROUP BY channel, current_version`,
+    [since],
+  );
+  const events = await sql.query<{
+    channel: string;
+    version: string;
+    kind: string;
+    result: string;
+    code: string | null;
+    n: number;
+  }>(
+    `SELECT channel, CASE WHEN kind = 'rollback' THEN from_version ELSE to_version END AS version, kind, result,
+            code, count(*)::int AS n
+       FROM agent_update_events WHERE at >= $1 AND kind IN ('download', 'install', 'health', 'rollback')
+      GROUP BY 1, 2, 3, 4, 5`,
+    [since],
+  );
+  const out: ChannelStatus[] = [];
+  for (const channel of input.channels) {
+    const listed = listedOn(channel, input.releases, input.maxListed ?? 20);
+    const floor = effectiveFloor(channel, input.releases);
+    const mine = devices.rows.filter((r) => r.channel === channel);
+    const active = mine.reduce((n, r) => n + r.n, 0);
+    const versions = sortNewestFirst(
+      [...new Set([...mine.map((r) => r.version), ...listed.map((r) => r.version)])].map((version) => ({ version })),
+    ).map((r) => r.version);
+    const rows: VersionStatus[] = [];
+    for (const version of versions) {
+      const on = mine.filter((r) => r.version === version).reduce((n, r) => n + r.n, 0);
+      const ev = events.rows.filter((r) => r.channel === channel && r.version === version);
+      const offer = listed.find((r) => compareVersions(r.version, version) === 0);
+      const stuck = offer
+        ? ((
+            await sql.query<{ n: number }>(
+              `SELECT count(DISTINCT d.device)::int AS n FROM agent_devices d
+                 JOIN agent_update_events e ON e.device = d.device AND e.kind = 'check' AND e.to_version = $2 AND e.at < $3
+                WHERE d.channel = $1 AND d.last_seen >= $4 AND ${v('d.current_version')} < ${v('$2')}`,
+              [channel, version, stuckBefore, since],
+            )
+          ).rows[0]?.n ?? 0)
+        : 0;
+      rows.push({
+        version,
+        devices: on,
+        share: active === 0 ? 0 : Math.round((on / active) * 1000) / 10,
+        offered: offer?.rollout_percent ?? null,
+        attempts: ev.filter((r) => r.kind === 'install').reduce((n, r) => n + r.n, 0),
+        failures: ev
+          .filter((r) => r.result === 'error' && r.kind !== 'rollback')
+          .map((r) => ({ kind: r.kind, code: r.code ?? 'UNKNOWN', count: r.n }))
+          .sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)),
+        rollbacks: ev.filter((r) => r.kind === 'rollback').reduce((n, r) => n + r.n, 0),
+        stuck,
+      });
+    }
+    const blocked =
+      floor === null ? 0 : mine.filter((r) => compareVersions(r.version, floor) < 0).reduce((n, r) => n + r.n, 0);
+    out.push({ channel, activeDevices: active, floor, blocked, versions: rows });
+  }
+  return out;
+}
