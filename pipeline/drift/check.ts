@@ -2,18 +2,15 @@
  * Drift: what git says against what the table and the published manifests say, and how close
  * each manifest is to expiry. The comparisons are pure; `checkManifests` and `checkTable` read.
  */
-import type { Policy, Release } from '../../schema/types.js';
+import type { Policy, Release, SignedManifest } from '../../schema/types.js';
 import type { Sql } from '../table/db/database.js';
-import { buildSignedManifest } from '../manifests/build.js';
-import { diffManifests } from '../manifests/diff.js';
+import { compareChannel, DAY_MS, judgeChannel, usable, type ChannelComparison } from '../manifests/compare.js';
 import type { FieldValue, Plan } from '../table/plan.js';
 import { MANIFEST_CONTENT_TYPE } from '../manifests/publish.js';
-import { readPublished, trustedKeysOf, type Published } from '../manifests/read.js';
+import { trustedKeysOf, type Published } from '../manifests/read.js';
 import type { LoadedRelease } from '../releases/release-set.js';
 import { planFor } from '../table/sync.js';
 import type { ObjectStore } from '../manifests/store/object-store.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export type DriftCode =
   | 'MANIFEST_MISSING'
@@ -45,15 +42,33 @@ export interface DriftFinding {
 const show = (v: FieldValue): string => (v === null ? 'none' : JSON.stringify(v));
 
 /** Compares one channel's published manifest with what git implies. Pure. */
+type PublishedState = Pick<
+  Published,
+  'channel' | 'key' | 'object' | 'manifest' | 'problem' | 'latestSequence' | 'historySequence'
+>;
+
 export function manifestDrift(
-  published: Pick<
-    Published,
-    'channel' | 'key' | 'object' | 'manifest' | 'problem' | 'latestSequence' | 'historySequence'
-  >,
-  expected: ReturnType<typeof buildSignedManifest>,
+  published: PublishedState,
+  expected: SignedManifest,
   policy: Pick<Policy, 'manifest'>,
   now: Date,
 ): DriftFinding[] {
+  const judged = judgeChannel(published, expected, {
+    now,
+    refreshWindowDays: policy.manifest.refresh_window_days,
+    refresh: false,
+    keyIds: null,
+  });
+  return driftOf(published, { expected, ...judged }, policy);
+}
+
+/** The findings of one channel's comparison. Pure. */
+function driftOf(
+  published: PublishedState,
+  c: Pick<ChannelComparison, 'decision' | 'expiry' | 'expected'>,
+  policy: Pick<Policy, 'manifest'>,
+): DriftFinding[] {
+  const { expected } = c;
   const subject = `manifest ${published.channel} (${published.key})`;
   if (published.object === null) {
     return [
@@ -66,8 +81,8 @@ export function manifestDrift(
       },
     ];
   }
-  const m = published.manifest;
-  if (m === null || published.problem !== null) {
+  const m = usable(published);
+  if (m === null || c.expiry === null) {
     return [
       {
         severity: 'error',
@@ -79,7 +94,8 @@ export function manifestDrift(
     ];
   }
   const out: DriftFinding[] = [];
-  const details = diffManifests(expected, m.signed);
+  // publish's own diff lines: non-empty exactly when the content differs from git
+  const details = c.decision.changes;
   if (details.length > 0)
     out.push({
       severity: 'error',
@@ -88,22 +104,22 @@ export function manifestDrift(
       message: `sequence ${m.signed.sequence} differs from git`,
       details,
     });
-  const left = Date.parse(m.signed.expires_at) - now.getTime();
+  const { state, expiresAt, leftMs } = c.expiry;
   const window = policy.manifest.refresh_window_days;
-  if (left <= 0) {
+  if (state === 'expired') {
     out.push({
       severity: 'error',
       code: 'MANIFEST_EXPIRED',
       subject,
-      message: `expired at ${m.signed.expires_at}: agents refuse it and stay where they are`,
+      message: `expired at ${expiresAt}: agents refuse it and stay where they are`,
       details: [],
     });
-  } else if (left <= window * DAY_MS) {
+  } else if (state === 'due') {
     out.push({
       severity: 'warning',
       code: 'MANIFEST_EXPIRING',
       subject,
-      message: `expires at ${m.signed.expires_at} (in ${(left / DAY_MS).toFixed(1)} days), within the ${window}-day refresh window: the scheduled refresh should have re-signed it`,
+      message: `expires at ${expiresAt} (in ${(leftMs / DAY_MS).toFixed(1)} days), within the ${window}-day refresh window: the scheduled refresh should have re-signed it`,
       details: [],
     });
   }
@@ -219,15 +235,8 @@ export async function checkManifests(
   const trusted = trustedKeysOf(policy);
   const out: DriftFinding[] = [];
   for (const channel of policy.channels) {
-    const published = await readPublished(store, channel, trusted);
-    const expected = buildSignedManifest({
-      channel,
-      releases,
-      policy,
-      now,
-      previousSequence: published.previousSequence,
-    });
-    out.push(...manifestDrift(published, expected, policy, now));
+    const c = await compareChannel(store, channel, { releases, policy, now, trusted });
+    out.push(...driftOf(c.published, c, policy));
   }
   return out;
 }

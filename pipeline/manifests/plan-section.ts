@@ -4,12 +4,11 @@
  */
 import { messageOf } from '../../schema/errors.js';
 import { manifestKey, type Policy, type Release } from '../../schema/types.js';
-import { buildSignedManifest } from './build.js';
-import { immutableChangeMessage, immutableChanges } from './diff.js';
+import { compareChannel } from './compare.js';
+import { immutableChangeMessage } from './diff.js';
 import type { Problem } from '../releases/problems.js';
 import type { PlanSection } from '../table/plan.js';
-import { decide } from './publish.js';
-import { readPublished, trustedKeysOf } from './read.js';
+import { trustedKeysOf } from './read.js';
 import type { ReleaseSet } from '../releases/release-set.js';
 import type { ObjectStore } from './store/object-store.js';
 import { chooseTarget, openStore } from './target.js';
@@ -28,30 +27,25 @@ export async function manifestPlanSection(
   try {
     const trusted = trustedKeysOf(policy);
     for (const channel of policy.channels) {
-      const published = await readPublished(store, channel, trusted);
-      const built = buildSignedManifest({
-        channel,
+      // plan holds no key: judge only content and expiry, not who signed
+      const {
+        expected: built,
+        decision: d,
+        immutable,
+      } = await compareChannel(store, channel, {
         releases,
         policy,
         now,
-        previousSequence: published.previousSequence,
+        trusted,
       });
-      // plan holds no key: judge only content and expiry, not who signed
-      const signers = published.manifest?.signatures.map((s) => s.keyid) ?? [];
-      if (published.manifest !== null && published.problem === null) {
-        for (const c of immutableChanges(built, published.manifest.signed)) {
-          problems.push({
-            severity: 'error',
-            code: 'IMMUTABLE_FIELD_CHANGED',
-            file: fileOf(c.version),
-            message: immutableChangeMessage(c, channel),
-          });
-        }
+      for (const c of immutable) {
+        problems.push({
+          severity: 'error',
+          code: 'IMMUTABLE_FIELD_CHANGED',
+          file: fileOf(c.version),
+          message: immutableChangeMessage(c, channel),
+        });
       }
-      const d = decide(published, built, signers, now, {
-        refresh: false,
-        refreshWindowDays: policy.manifest.refresh_window_days,
-      });
       const offers = built.releases.map(
         (r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`,
       );

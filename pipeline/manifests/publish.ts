@@ -3,23 +3,19 @@
  * and only when something changed (or a refresh is due) write the immutable history copy first
  * and then latest.json, each write conditional on what was read so two runs never interleave.
  */
-import { canonicalize } from '../../schema/canonical.js';
 import { ValidationError } from '../../schema/errors.js';
 import type { SigningKey } from '../../schema/keys.js';
 import { verifyManifest } from '../../schema/manifest.js';
 import { signEnvelope } from '../../schema/signing.js';
 import { manifestKey, type Manifest, type Policy, type Release, type SignedManifest } from '../../schema/types.js';
-import { buildSignedManifest, manifestContent } from './build.js';
-import { diffManifests, immutableChangeMessage, immutableChanges } from './diff.js';
-import { historyKey, readPublished, trustedKeysOf, type Published } from './read.js';
+import { compareChannel, type ChannelAction } from './compare.js';
+import { immutableChangeMessage } from './diff.js';
+import { historyKey, trustedKeysOf } from './read.js';
 import type { ObjectStore, WriteCondition } from './store/object-store.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 export const MANIFEST_CONTENT_TYPE = 'application/json';
 /** history copies never change once written */
 export const HISTORY_CACHE_CONTROL = 'public, max-age=31536000, immutable';
-
-export type ChannelAction = 'created' | 'updated' | 'refreshed' | 'unchanged';
 
 export interface ChannelResult {
   channel: string;
@@ -57,83 +53,28 @@ export function serializeManifest(manifest: Manifest | { signed: SignedManifest;
   return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
 }
 
-export interface Decision {
-  action: ChannelAction;
-  reason: string;
-  changes: string[];
-}
-
-/** Whether a channel needs writing. Pure: the published state, the new build, keys, time, policy. */
-export function decide(
-  published: Pick<Published, 'object' | 'manifest' | 'problem' | 'signers'>,
-  built: SignedManifest,
-  keyIds: readonly string[],
-  now: Date,
-  opts: { refresh: boolean; refreshWindowDays: number },
-): Decision {
-  if (published.object === null)
-    return { action: 'created', reason: 'nothing was published on this channel yet', changes: [] };
-  const current = published.manifest;
-  if (current === null || published.problem !== null) {
-    return { action: 'updated', reason: `the published manifest ${published.problem ?? 'is unreadable'}`, changes: [] };
-  }
-  if (canonicalize(manifestContent(current.signed)) !== canonicalize(manifestContent(built))) {
-    return { action: 'updated', reason: 'the releases changed', changes: diffManifests(built, current.signed) };
-  }
-  const signedBy = [...new Set(current.signatures.map((s) => s.keyid))].sort();
-  const want = [...new Set(keyIds)].sort();
-  if (signedBy.join() !== want.join()) {
-    return {
-      action: 'updated',
-      reason: `the signing keys changed (published by ${signedBy.length}, now ${want.length} key(s))`,
-      changes: [],
-    };
-  }
-  const expires = Date.parse(current.signed.expires_at);
-  const left = expires - now.getTime();
-  // An expired manifest freezes every agent on its current version: always re-sign it.
-  if (left <= 0) return { action: 'refreshed', reason: `it expired at ${current.signed.expires_at}`, changes: [] };
-  if (opts.refresh && left <= opts.refreshWindowDays * DAY_MS) {
-    return {
-      action: 'refreshed',
-      reason: `it expires at ${current.signed.expires_at}, within the ${opts.refreshWindowDays}-day refresh window`,
-      changes: [],
-    };
-  }
-  return { action: 'unchanged', reason: `unchanged; expires at ${current.signed.expires_at}`, changes: [] };
-}
-
 export async function publishChannel(channel: string, input: PublishInput): Promise<ChannelResult> {
   const { policy, keys, store, now } = input;
   const trusted = trustedKeysOf(policy);
-  const published = await readPublished(store, channel, trusted);
-  const built = buildSignedManifest({
-    channel,
+  const {
+    published,
+    expected: built,
+    decision,
+    immutable,
+  } = await compareChannel(store, channel, {
     releases: input.releases,
     policy,
     now,
-    previousSequence: published.previousSequence,
+    trusted,
+    keyIds: keys.map((k) => k.keyid),
+    refresh: input.refresh === true,
   });
-  // Agents may already hold a package under the published hash: never re-point a version.
-  if (published.manifest !== null && published.problem === null) {
-    const changed = immutableChanges(built, published.manifest.signed);
-    if (changed.length > 0) {
-      throw new ValidationError(
-        'IMMUTABLE_FIELD_CHANGED',
-        changed.map((c) => immutableChangeMessage(c, channel)).join(' '),
-      );
-    }
+  if (immutable.length > 0) {
+    throw new ValidationError(
+      'IMMUTABLE_FIELD_CHANGED',
+      immutable.map((c) => immutableChangeMessage(c, channel)).join(' '),
+    );
   }
-  const decision = decide(
-    published,
-    built,
-    keys.map((k) => k.keyid),
-    now,
-    {
-      refresh: input.refresh === true,
-      refreshWindowDays: policy.manifest.refresh_window_days,
-    },
-  );
   const base = {
     channel,
     key: manifestKey(channel),

@@ -84,6 +84,22 @@ describe('drift', () => {
     assert.equal((await repo.run(['sync'], env, at(HOUR))).code, 0);
   });
 
+  // A package re-pointed by raw SQL: the plan refuses to touch the row (its sha256 never changes),
+  // so without the TABLE_CONFLICT finding nothing would show that the table serves another package.
+  it('reports a row that conflicts with git where sync refuses to write (a sha256 changed by raw SQL)', async () => {
+    await db.use((d) => d.query(`UPDATE agent_releases SET sha256 = '${'f'.repeat(64)}' WHERE version = '1.0.2'`));
+    const { code, out } = await json(['--only', 'table']);
+    assert.equal(code, 1);
+    assert.deepEqual(codes(out.findings), ['TABLE_CONFLICT']);
+    const f = out.findings[0];
+    assert.equal(f?.subject, 'table (IMMUTABLE_FIELD_CHANGED)');
+    assert.equal(f?.file, 'releases/1.0.2.yaml');
+    assert.match(f?.message ?? '', /sha256 of 1\.0\.2 is .* in agent_releases/);
+    const sha = (await loadReleaseSet(repo.root)).releases.find((r) => r.release.version === '1.0.2')?.release.sha256;
+    await db.use((d) => d.query(`UPDATE agent_releases SET sha256 = '${sha}' WHERE version = '1.0.2'`));
+    assert.equal((await drift(['--only', 'table'])).code, 0);
+  });
+
   it('catches a manifest object changed by hand (its signature no longer verifies)', async () => {
     const file = join(bucket, 'latest.json');
     const original = await readFile(file);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { MngdError } from '../../../schema/errors.js';
 import { buildSignedManifest } from '../../../pipeline/manifests/build.js';
-import { decide } from '../../../pipeline/manifests/publish.js';
+import { decide } from '../../../pipeline/manifests/compare.js';
 import { inspectManifest, maxHistorySequence } from '../../../pipeline/manifests/read.js';
 import { chooseTarget, openStore, parseTarget } from '../../../pipeline/manifests/target.js';
 import { S3Store } from '../../../pipeline/manifests/store/s3-store.js';
@@ -133,7 +133,7 @@ describe('decide', () => {
 
   it('creates a manifest where none is published', () => {
     assert.equal(
-      decide({ object: null, manifest: null, problem: null, signers: [] }, built, ['k1'], T0, {
+      decide({ object: null, manifest: null, problem: null }, built, ['k1'], T0, {
         refresh: false,
         refreshWindowDays: 7,
       }).action,

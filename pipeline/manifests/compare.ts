@@ -1,0 +1,152 @@
+/**
+ * One channel, published against expected: read what the target holds, build what git implies,
+ * and judge the two once for publish (write or not), plan (what publish would do) and drift
+ * (what differs). The judging is pure; `compareChannel` adds the one read.
+ */
+import { canonicalize } from '../../schema/canonical.js';
+import type { PublicKeyInfo } from '../../schema/keys.js';
+import type { Manifest, Policy, Release, SignedManifest } from '../../schema/types.js';
+import { buildSignedManifest, manifestContent } from './build.js';
+import { diffManifests, immutableChanges, type ImmutableChange } from './diff.js';
+import { readPublished, type Published } from './read.js';
+import type { ObjectStore } from './store/object-store.js';
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+export type ChannelAction = 'created' | 'updated' | 'refreshed' | 'unchanged';
+
+export interface Decision {
+  action: ChannelAction;
+  /** why it is (or is not) written, one line */
+  reason: string;
+  /** what changed against the published manifest: "<field>: git says X, published says Y" */
+  changes: string[];
+}
+
+/** How close a manifest is to its expiry: past it, within the refresh window, or neither. */
+export interface Expiry {
+  state: 'expired' | 'due' | 'fresh';
+  expiresAt: string;
+  leftMs: number;
+}
+
+export function expiryOf(expiresAt: string, now: Date, refreshWindowDays: number): Expiry {
+  const leftMs = Date.parse(expiresAt) - now.getTime();
+  const state = leftMs <= 0 ? 'expired' : leftMs <= refreshWindowDays * DAY_MS ? 'due' : 'fresh';
+  return { state, expiresAt, leftMs };
+}
+
+export interface JudgeOptions {
+  now: Date;
+  refreshWindowDays: number;
+  /** re-sign an unchanged manifest within the refresh window (an expired one is always re-signed) */
+  refresh: boolean;
+  /** the keys publish signs with; null when the caller holds none (judge content and expiry only) */
+  keyIds: readonly string[] | null;
+}
+
+/** The published manifest when it is usable (schema, signature, channel), else null. */
+export function usable(published: Pick<Published, 'manifest' | 'problem'>): Manifest | null {
+  return published.problem === null ? published.manifest : null;
+}
+
+/** Whether a channel needs writing. Pure: the published state, the new build, keys, time, policy. */
+export function decide(
+  published: Pick<Published, 'object' | 'manifest' | 'problem'>,
+  built: SignedManifest,
+  keyIds: readonly string[] | null,
+  now: Date,
+  opts: { refresh: boolean; refreshWindowDays: number },
+): Decision {
+  if (published.object === null)
+    return { action: 'created', reason: 'nothing was published on this channel yet', changes: [] };
+  const current = usable(published);
+  if (current === null) {
+    return { action: 'updated', reason: `the published manifest ${published.problem ?? 'is unreadable'}`, changes: [] };
+  }
+  if (canonicalize(manifestContent(current.signed)) !== canonicalize(manifestContent(built))) {
+    return { action: 'updated', reason: 'the releases changed', changes: diffManifests(built, current.signed) };
+  }
+  const signedBy = [...new Set(current.signatures.map((s) => s.keyid))].sort();
+  const want = keyIds === null ? signedBy : [...new Set(keyIds)].sort();
+  if (signedBy.join() !== want.join()) {
+    return {
+      action: 'updated',
+      reason: `the signing keys changed (published by ${signedBy.length}, now ${want.length} key(s))`,
+      changes: [],
+    };
+  }
+  const expiry = expiryOf(current.signed.expires_at, now, opts.refreshWindowDays);
+  // An expired manifest freezes every agent on its current version: always re-sign it.
+  if (expiry.state === 'expired')
+    return { action: 'refreshed', reason: `it expired at ${expiry.expiresAt}`, changes: [] };
+  if (opts.refresh && expiry.state === 'due') {
+    return {
+      action: 'refreshed',
+      reason: `it expires at ${expiry.expiresAt}, within the ${opts.refreshWindowDays}-day refresh window`,
+      changes: [],
+    };
+  }
+  return { action: 'unchanged', reason: `unchanged; expires at ${expiry.expiresAt}`, changes: [] };
+}
+
+export interface Judgement {
+  decision: Decision;
+  /** download_url, sha256 or size that git changed for a version already published */
+  immutable: ImmutableChange[];
+  /** the usable published manifest's expiry, null when nothing usable is published */
+  expiry: Expiry | null;
+}
+
+/** The pure half of `compareChannel`. */
+export function judgeChannel(
+  published: Pick<Published, 'object' | 'manifest' | 'problem'>,
+  expected: SignedManifest,
+  opts: JudgeOptions,
+): Judgement {
+  const current = usable(published);
+  return {
+    decision: decide(published, expected, opts.keyIds, opts.now, opts),
+    // Agents may already hold a package under the published hash: never re-point a version.
+    immutable: current === null ? [] : immutableChanges(expected, current.signed),
+    expiry: current === null ? null : expiryOf(current.signed.expires_at, opts.now, opts.refreshWindowDays),
+  };
+}
+
+export interface CompareInput {
+  releases: readonly Release[];
+  policy: Pick<Policy, 'manifest'>;
+  now: Date;
+  /** the policy's trusted keys (trustedKeysOf) */
+  trusted: readonly PublicKeyInfo[];
+  keyIds?: readonly string[] | null;
+  refresh?: boolean;
+}
+
+export interface ChannelComparison extends Judgement {
+  published: Published;
+  /** what git implies, numbered after the highest sequence ever published */
+  expected: SignedManifest;
+}
+
+export async function compareChannel(
+  store: ObjectStore,
+  channel: string,
+  input: CompareInput,
+): Promise<ChannelComparison> {
+  const published = await readPublished(store, channel, input.trusted);
+  const expected = buildSignedManifest({
+    channel,
+    releases: input.releases,
+    policy: input.policy,
+    now: input.now,
+    previousSequence: published.previousSequence,
+  });
+  const judgement = judgeChannel(published, expected, {
+    now: input.now,
+    refreshWindowDays: input.policy.manifest.refresh_window_days,
+    refresh: input.refresh === true,
+    keyIds: input.keyIds ?? null,
+  });
+  return { published, expected, ...judgement };
+}
