@@ -8,7 +8,8 @@ import { isVersion, sortNewestFirst } from '../../schema/version.js';
 import type { ReleaseRow } from './db/rows.js';
 import { legacyView, loadEvents } from './plan-events.js';
 import type { Problem } from '../releases/problems.js';
-import { IMMUTABLE_FIELDS, MUTABLE_FIELDS, rowOf, type RowField, type RowValues } from './release-row.js';
+import { IMMUTABLE_FIELDS, MUTABLE_FIELDS } from '../../schema/sql/columns.js';
+import { rowOf, type RowField, type RowValues } from './release-row.js';
 import type { LoadedRelease } from '../releases/release-set.js';
 
 export type {
@@ -38,7 +39,7 @@ import type {
   PlanInput,
 } from './plan-types.js';
 
-const ROW_FIELDS: readonly RowField[] = ['download_url', 'sha256', 'size', ...MUTABLE_FIELDS];
+const ROW_FIELDS: readonly RowField[] = [...IMMUTABLE_FIELDS, ...MUTABLE_FIELDS];
 
 function diff(before: RowValues, after: RowValues): FieldChange[] {
   const out: FieldChange[] = [];

@@ -5,23 +5,10 @@
 import { MANAGED_BY } from '../../schema/sql/index.js';
 import type { Release } from '../../schema/types.js';
 import { isVersion } from '../../schema/version.js';
-import type { ReleaseRow } from './db/rows.js';
+import type { IMMUTABLE_FIELDS, MUTABLE_FIELDS, WrittenRow } from '../../schema/sql/columns.js';
 
 /** A row as sync writes it (synced_at is the time of the write). */
-export type RowValues = Omit<ReleaseRow, 'synced_at'>;
-
-/** The fields sync may change on an existing row. */
-export const MUTABLE_FIELDS = [
-  'release_notes',
-  'min_required_version',
-  'active',
-  'channel',
-  'rollout_percent',
-  'yanked',
-  'managed_by',
-] as const;
-/** Never changed once in the table: a bad package is yanked and replaced by a new version. */
-export const IMMUTABLE_FIELDS = ['download_url', 'sha256', 'size'] as const;
+export type RowValues = WrittenRow;
 
 export type RowField = (typeof MUTABLE_FIELDS)[number] | (typeof IMMUTABLE_FIELDS)[number];
 

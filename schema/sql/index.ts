@@ -8,22 +8,6 @@ export { LEDGER_TABLE, LEDGER_DDL, type Migration } from './migration.js';
 
 export const MIGRATIONS: readonly Migration[] = [seedTable, pipelineColumns, versionUnique];
 
-/** The table's columns after every migration, as sync reads and writes them. */
-export const RELEASE_COLUMNS = [
-  'version',
-  'download_url',
-  'sha256',
-  'size',
-  'release_notes',
-  'min_required_version',
-  'active',
-  'channel',
-  'rollout_percent',
-  'yanked',
-  'managed_by',
-  'synced_at',
-] as const;
-
 /** The value of managed_by on rows the pipeline writes. */
 export const MANAGED_BY = 'mngd-release';
 

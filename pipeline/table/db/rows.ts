@@ -4,47 +4,27 @@
  * would do.
  */
 import { ValidationError } from '../../../schema/errors.js';
+import { COLUMNS, type Column, type ReleaseRow } from '../../../schema/sql/columns.js';
 import type { Sql } from './database.js';
 
-/** One row of agent_releases after every migration. */
-export interface ReleaseRow {
-  version: string;
-  download_url: string;
-  sha256: string;
-  /** null on rows from before the pipeline (the seed had no size) */
-  size: number | null;
-  release_notes: string | null;
-  min_required_version: string | null;
-  /** what the legacy endpoint serves: true only when not yanked, stable and at 100 % */
-  active: boolean;
-  channel: string;
-  rollout_percent: number;
-  /** the release file said active: false, or its file is gone */
-  yanked: boolean;
-  /** null: a row from the raw-SQL era the pipeline has never written */
-  managed_by: string | null;
-  synced_at: Date | null;
+export type { ReleaseRow } from '../../../schema/sql/columns.js';
+
+const ALL: readonly Column[] = COLUMNS;
+
+/** What a column reads as: its migration default when not added yet; text for text and bigint. */
+function select(c: Column, present: boolean): string {
+  if (!present) return `${c.missing ?? 'NULL'} AS ${c.name}`;
+  // bigint as text: JavaScript numbers are read from the exact digits; text: a seed may use varchar
+  const value = c.type === 'text' || c.type === 'bigint' ? `${c.name}::text` : c.name;
+  return `${c.nullAs === undefined ? value : `coalesce(${value}, ${c.nullAs})`} AS ${c.name}`;
 }
 
-/** How each column reads when a migration has not added it yet. */
-const DEFAULTS: Record<string, string> = {
-  size: 'NULL::bigint',
-  channel: "'stable'::text",
-  rollout_percent: '100',
-  yanked: '(active IS NOT TRUE)',
-  managed_by: 'NULL::text',
-  synced_at: 'NULL::timestamptz',
-};
-
-const TEXT_COLUMNS = [
-  'version',
-  'download_url',
-  'sha256',
-  'release_notes',
-  'min_required_version',
-  'channel',
-  'managed_by',
-];
+function decode(c: Column, v: unknown): unknown {
+  if (v === null) return null;
+  if (c.type === 'bigint') return Number(v);
+  if (c.type === 'timestamptz') return new Date(v as string | Date);
+  return v;
+}
 
 export async function tableColumns(sql: Sql): Promise<Set<string> | null> {
   const { rows } = await sql.query<{ column_name: string }>(
@@ -57,39 +37,17 @@ export async function tableColumns(sql: Sql): Promise<Set<string> | null> {
 export async function readRows(sql: Sql): Promise<ReleaseRow[]> {
   const columns = await tableColumns(sql);
   if (columns === null) return [];
-  const missingSeed = ['version', 'download_url', 'sha256', 'active'].filter((c) => !columns.has(c));
+  // The seed's own columns: nothing sensible reads in their place.
+  const missingSeed = ALL.filter((c) => !c.nullable && c.missing === undefined && !columns.has(c.name)).map(
+    (c) => c.name,
+  );
   if (missingSeed.length > 0) {
     throw new ValidationError(
       'DB_TABLE_SHAPE',
       `agent_releases exists but has no column ${missingSeed.join(', ')}; expected at least the seed columns (version, download_url, sha256, active). Point DATABASE_URL at the mngd server's database.`,
     );
   }
-  const select = (c: string): string => {
-    if (!columns.has(c)) return `${DEFAULTS[c] ?? 'NULL'} AS ${c}`;
-    if (c === 'size') return 'size::text AS size';
-    if (c === 'active' || c === 'yanked') return `coalesce(${c}, ${c === 'active' ? 'false' : 'true'}) AS ${c}`;
-    return TEXT_COLUMNS.includes(c) ? `${c}::text AS ${c}` : c;
-  };
-  const list = [
-    'version',
-    'download_url',
-    'sha256',
-    'size',
-    'release_notes',
-    'min_required_version',
-    'active',
-    'channel',
-    'rollout_percent',
-    'yanked',
-    'managed_by',
-    'synced_at',
-  ].map(select);
-  const { rows } = await sql.query<Omit<ReleaseRow, 'size'> & { size: string | null }>(
-    `SELECT ${list.join(', ')} FROM agent_releases`,
-  );
-  return rows.map((r) => ({
-    ...r,
-    size: r.size === null ? null : Number(r.size),
-    synced_at: r.synced_at === null ? null : new Date(r.synced_at),
-  }));
+  const list = ALL.map((c) => select(c, columns.has(c.name)));
+  const { rows } = await sql.query<Record<string, unknown>>(`SELECT ${list.join(', ')} FROM agent_releases`);
+  return rows.map((r) => Object.fromEntries(ALL.map((c) => [c.name, decode(c, r[c.name])])) as ReleaseRow);
 }
