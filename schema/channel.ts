@@ -63,17 +63,21 @@ export function listedOn<R extends ChannelEntry>(channel: string, releases: read
   return out;
 }
 
+/** What a manifest entry carries of a release, in the order it is written. */
+export const MANIFEST_ENTRY_FIELDS = [
+  'version',
+  'download_url',
+  'sha256',
+  'size',
+  'rollout_percent',
+  'release_notes',
+] as const satisfies readonly (keyof ManifestRelease & keyof Release)[];
+
 /** The manifest's entries for the releases it lists. */
 export function manifestReleases(channel: string, releases: readonly Release[], max: number): ManifestRelease[] {
   return listedOn(channel, releases, max).map((r) => {
-    const entry: ManifestRelease = {
-      version: r.version,
-      download_url: r.download_url,
-      sha256: r.sha256,
-      size: r.size,
-      rollout_percent: r.rollout_percent,
-    };
-    if (r.release_notes !== undefined) entry.release_notes = r.release_notes;
-    return entry;
+    const entry: Record<string, unknown> = {};
+    for (const k of MANIFEST_ENTRY_FIELDS) if (r[k] !== undefined) entry[k] = r[k];
+    return entry as ManifestRelease;
   });
 }

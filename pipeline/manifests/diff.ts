@@ -1,9 +1,11 @@
 /** What differs between the manifest git implies and a published one, as lines a person reads. Pure. */
 import { canonicalize } from '../../schema/canonical.js';
+import { MANIFEST_ENTRY_FIELDS } from '../../schema/channel.js';
+import { IMMUTABLE_FIELDS } from '../../schema/sql/columns.js';
 import type { ManifestRelease, SignedManifest } from '../../schema/types.js';
 import { manifestContent } from './build.js';
 
-const FIELDS = ['download_url', 'sha256', 'size', 'rollout_percent', 'release_notes'] as const;
+const FIELDS = MANIFEST_ENTRY_FIELDS.filter((f) => f !== 'version');
 
 const show = (v: unknown): string =>
   v === undefined || v === null
@@ -48,7 +50,7 @@ export function diffManifests(expected: SignedManifest, actual: SignedManifest):
 
 export interface ImmutableChange {
   version: string;
-  field: 'download_url' | 'sha256' | 'size';
+  field: (typeof IMMUTABLE_FIELDS)[number];
   git: string | number;
   published: string | number;
 }
@@ -63,7 +65,7 @@ export function immutableChanges(expected: SignedManifest, published: SignedMani
   for (const r of expected.releases) {
     const p = byVersion.get(r.version);
     if (p === undefined) continue;
-    for (const field of ['download_url', 'sha256', 'size'] as const) {
+    for (const field of IMMUTABLE_FIELDS) {
       if (r[field] !== p[field]) out.push({ version: r.version, field, git: r[field], published: p[field] });
     }
   }

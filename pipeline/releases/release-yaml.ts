@@ -1,9 +1,11 @@
 /** Writes a release file's text (pure): the schema line for editors, then the fields in contract order. */
 import { Document, Scalar } from 'yaml';
+import { releaseSchema } from '../../schema/release.schema.js';
 import type { ReleaseFile } from '../../schema/types.js';
 
 export const SCHEMA_LINE = '# yaml-language-server: $schema=../schema/release.schema.json';
-const ORDER: (keyof ReleaseFile)[] = ['version', 'download_url', 'sha256', 'size', 'release_notes', 'min_required_version', 'active', 'channel', 'rollout_percent'];
+/** The contract's order: the schema's. */
+const ORDER = Object.keys(releaseSchema.properties) as (keyof ReleaseFile)[];
 
 export function renderReleaseYaml(release: ReleaseFile): string {
   const ordered: Record<string, unknown> = {};

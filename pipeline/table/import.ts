@@ -17,7 +17,8 @@ import { join, relative } from 'node:path';
 import type { HttpClient } from '../../agent/http.js';
 import { HttpError } from '../../agent/http.js';
 import { messageOf } from '../../schema/errors.js';
-import type { ReleaseFile } from '../../schema/types.js';
+import { RELEASE_FIELD_COLUMNS } from '../../schema/sql/columns.js';
+import { RELEASE_DEFAULTS, type ReleaseFile } from '../../schema/types.js';
 import { compareVersions, isVersion, sortNewestFirst } from '../../schema/version.js';
 import type { Sql } from './db/database.js';
 import { readRows, type ReleaseRow } from './db/rows.js';
@@ -55,13 +56,14 @@ export interface ImportResult {
 
 /** The release file for a row, exactly what makes plan see no field change. */
 export function releaseFileOfRow(row: ReleaseRow, size: number | null): ReleaseFile {
-  const file: Partial<ReleaseFile> = { version: row.version, download_url: row.download_url, sha256: row.sha256 };
-  if (size !== null) file.size = size;
-  if (row.release_notes !== null) file.release_notes = row.release_notes;
-  if (row.min_required_version !== null) file.min_required_version = row.min_required_version;
-  if (row.yanked) file.active = false;
-  if (row.channel !== 'stable') file.channel = row.channel;
-  if (row.rollout_percent !== 100) file.rollout_percent = row.rollout_percent;
+  const defaults: Record<string, unknown> = RELEASE_DEFAULTS;
+  const file: Record<string, unknown> = {};
+  for (const { name } of RELEASE_FIELD_COLUMNS) {
+    const v = name === 'size' ? size : row[name];
+    // what the file leaves out reads as NULL or as the release default (stable, 100 %)
+    if (v !== null && v !== defaults[name]) file[name] = v;
+  }
+  if (row.yanked) file['active'] = false;
   return file as ReleaseFile;
 }
 

@@ -5,7 +5,13 @@
 import { MANAGED_BY } from '../../schema/sql/index.js';
 import type { Release } from '../../schema/types.js';
 import { isVersion } from '../../schema/version.js';
-import type { IMMUTABLE_FIELDS, MUTABLE_FIELDS, WrittenRow } from '../../schema/sql/columns.js';
+import {
+  WRITTEN_COLUMNS,
+  type IMMUTABLE_FIELDS,
+  type MUTABLE_FIELDS,
+  type ReleaseFieldColumn,
+  type WrittenRow,
+} from '../../schema/sql/columns.js';
 
 /** A row as sync writes it (synced_at is the time of the write). */
 export type RowValues = WrittenRow;
@@ -17,20 +23,16 @@ export function legacyActive(r: Pick<Release, 'active' | 'channel' | 'rollout_pe
   return r.active && r.channel === 'stable' && r.rollout_percent === 100;
 }
 
+/** The columns that are not a release field of the same name: what sync writes in them. */
+function ownColumns(r: Release): Omit<RowValues, ReleaseFieldColumn> {
+  return { active: legacyActive(r), yanked: !r.active, managed_by: MANAGED_BY };
+}
+
 export function rowOf(r: Release): RowValues {
-  return {
-    version: r.version,
-    download_url: r.download_url,
-    sha256: r.sha256,
-    size: r.size,
-    release_notes: r.release_notes ?? null,
-    min_required_version: r.min_required_version ?? null,
-    active: legacyActive(r),
-    channel: r.channel,
-    rollout_percent: r.rollout_percent,
-    yanked: !r.active,
-    managed_by: MANAGED_BY,
-  };
+  const own: Record<string, unknown> = ownColumns(r);
+  const value = (name: string): unknown => (name in own ? own[name] : (r[name as ReleaseFieldColumn] ?? null));
+  // in the registry's order: plan --json shows rows as sync writes them
+  return Object.fromEntries(WRITTEN_COLUMNS.map((c) => [c.name, value(c.name)])) as RowValues;
 }
 
 /** The order of `ORDER BY string_to_array(version, '.')::int[] DESC`: integer arrays, a prefix first. */

@@ -17,6 +17,8 @@ export interface Column {
    * mutable: sync changes it to what git says. stamp: written by sync itself, not from git.
    */
   change: 'key' | 'immutable' | 'fill' | 'mutable' | 'stamp';
+  /** the release file's field of the same name, copied as is (absent in the file: NULL) */
+  release?: true;
   /** how it reads before the migration that adds it has run (plan never alters the table) */
   missing?: string;
   /** how a NULL reads, on a column the seed left nullable */
@@ -24,17 +26,17 @@ export interface Column {
 }
 
 export const COLUMNS = [
-  { name: 'version', type: 'text', nullable: false, change: 'key' },
-  { name: 'download_url', type: 'text', nullable: false, change: 'immutable' },
-  { name: 'sha256', type: 'text', nullable: false, change: 'immutable' },
+  { name: 'version', type: 'text', nullable: false, change: 'key', release: true },
+  { name: 'download_url', type: 'text', nullable: false, change: 'immutable', release: true },
+  { name: 'sha256', type: 'text', nullable: false, change: 'immutable', release: true },
   // null on rows from before the pipeline (the seed had no size)
-  { name: 'size', type: 'bigint', nullable: true, change: 'fill', missing: 'NULL::bigint' },
-  { name: 'release_notes', type: 'text', nullable: true, change: 'mutable' },
-  { name: 'min_required_version', type: 'text', nullable: true, change: 'mutable' },
+  { name: 'size', type: 'bigint', nullable: true, change: 'fill', release: true, missing: 'NULL::bigint' },
+  { name: 'release_notes', type: 'text', nullable: true, change: 'mutable', release: true },
+  { name: 'min_required_version', type: 'text', nullable: true, change: 'mutable', release: true },
   // what the legacy endpoint serves: true only when not yanked, stable and at 100 %
   { name: 'active', type: 'boolean', nullable: false, change: 'mutable', nullAs: 'false' },
-  { name: 'channel', type: 'text', nullable: false, change: 'mutable', missing: "'stable'::text" },
-  { name: 'rollout_percent', type: 'integer', nullable: false, change: 'mutable', missing: '100' },
+  { name: 'channel', type: 'text', nullable: false, change: 'mutable', release: true, missing: "'stable'::text" },
+  { name: 'rollout_percent', type: 'integer', nullable: false, change: 'mutable', release: true, missing: '100' },
   // the release file said active: false, or its file is gone
   {
     name: 'yanked',
@@ -68,6 +70,9 @@ type NamesOf<K extends Column['change']> = Extract<Columns, { change: K }>['name
 const namesOf = <K extends Column['change']>(...kinds: K[]): NamesOf<K>[] =>
   COLUMNS.filter((c) => (kinds as string[]).includes(c.change)).map((c) => c.name as NamesOf<K>);
 
+/** The columns that copy a release field of the same name. */
+export const RELEASE_FIELD_COLUMNS = COLUMNS.filter((c) => 'release' in c);
+export type ReleaseFieldColumn = (typeof RELEASE_FIELD_COLUMNS)[number]['name'];
 /** What sync writes from a release file (all but the sync time). */
 export const WRITTEN_COLUMNS = COLUMNS.filter((c) => c.change !== 'stamp');
 /** The fields sync may change on an existing row. */

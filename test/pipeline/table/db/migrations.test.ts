@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { migrate, pendingMigrations } from '../../../../pipeline/table/db/migrate.js';
 import { readRows, tableColumns } from '../../../../pipeline/table/db/rows.js';
 import { syncReleases, SyncRefusedError } from '../../../../pipeline/table/sync.js';
+import { COLUMNS } from '../../../../schema/sql/columns.js';
 import { MIGRATIONS } from '../../../../schema/sql/index.js';
 import { legacyServed, rowVersions, testBackends, type TestDatabase } from '../../../support/db.js';
 import { loaded, releaseSet, shaOf } from '../../../support/releases.js';
@@ -24,6 +25,15 @@ INSERT INTO agent_releases (version, download_url, sha256, release_notes) VALUES
 INSERT INTO agent_releases (version, download_url, sha256, min_required_version, active) VALUES
   ('1.0.2', 'https://cdn.mngd.app/agent/mngd-agent-1.0.2.pkg', '${shaOf('1.0.2')}', '1.0.1', true),
   ('1.0.10', 'https://cdn.mngd.app/agent/mngd-agent-1.0.10.pkg', '${shaOf('1.0.10')}', NULL, false);`;
+
+const PG_TYPE = {
+  text: 'text',
+  bigint: 'bigint',
+  integer: 'integer',
+  boolean: 'boolean',
+  timestamptz: 'timestamp with time zone',
+};
+const byName = ([a]: unknown[], [b]: unknown[]): number => String(a).localeCompare(String(b), 'en');
 
 async function snapshot(t: TestDatabase) {
   const { rows } = await t.db.query(
@@ -62,6 +72,19 @@ for (const backend of testBackends()) {
         t.db.query(
           "INSERT INTO agent_releases (version, download_url, sha256) VALUES ('1.0.0', 'https://x.example/a.pkg', 'x')",
         ),
+      );
+    });
+
+    // Reading, writing and the plan derive from COLUMNS: a column the migrations do not create
+    // (or create with another type or nullability) must fail here, not in a sync.
+    it('creates exactly the columns of the registry, with their types and nullability', async () => {
+      await t.db.transaction((tx) => migrate(tx));
+      const { rows } = await t.db.query<{ column_name: string; data_type: string; is_nullable: string }>(
+        "SELECT column_name::text, data_type::text, is_nullable::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'agent_releases'",
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.column_name, r.data_type, r.is_nullable === 'YES']).sort(byName),
+        COLUMNS.map((c) => [c.name, PG_TYPE[c.type], c.nullable]).sort(byName),
       );
     });
 
