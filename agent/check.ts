@@ -14,7 +14,7 @@ import { compareVersions } from '../schema/version.js';
 import type { PublicKeyInfo } from '../schema/keys.js';
 import type { ManifestRelease } from '../schema/types.js';
 import { cleanDownloads, downloadPackage, pkgPath } from './download.js';
-import { displayUrl, type HttpClient } from './http.js';
+import { displayUrl, type HttpClient } from './http/index.js';
 import type { Logger } from './log.js';
 import type { AgentState, StateStore } from './state.js';
 

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExternalError, MngdError, ValidationError, messageOf } from '../schema/errors.js';
-import { HttpError, withStatusHint, type HttpClient, type StreamOptions, type StreamResult } from './http.js';
+import { HttpError, withStatusHint, type HttpClient, type StreamOptions, type StreamResult } from './http/index.js';
 import { PackageFile } from './package-file.js';
 
 export type DownloadErrorCode = 'DOWNLOAD_SIZE_MISMATCH' | 'DOWNLOAD_HASH_MISMATCH' | 'DOWNLOAD_IO';

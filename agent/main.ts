@@ -7,11 +7,9 @@ import { homedir } from 'node:os';
 import { requestInstall } from '../helper/client.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from './check.js';
 import { currentVersionOf, type AgentConfig } from './config.js';
-import { createHttpClient, withStatusHint, type HttpClient } from './http.js';
+import { createHttpClient, withStatusHint, type HttpClient } from './http/index.js';
 import type { Logger } from './log.js';
 import { StateStore } from './state.js';
-
-export const AGENT_VERSION = '0.1.0';
 
 export interface Output {
   write(text: string): void;
@@ -58,7 +56,7 @@ export async function buildAgent(config: AgentConfig, ctx: AgentContext, log: Lo
   await state.init();
   const deviceId = config.deviceId ?? (await state.deviceId());
   const http = createHttpClient({
-    userAgent: `mngd-agent/${currentVersion}`,
+    bin: 'mngd-agent',
     ...(config.caFile === null ? {} : { caFile: config.caFile }),
     connectTimeoutMs: config.connectTimeoutMs,
     readTimeoutMs: config.readTimeoutMs,

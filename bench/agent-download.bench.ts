@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 import { envCount, machine, peakRssMiB, type Bench, type BenchContext } from './bench.js';
-import { createHttpClient } from '../agent/http.js';
+import { createHttpClient } from '../agent/http/index.js';
 import { downloadPackage, type PackageSpec } from '../agent/download.js';
 import { testTls } from '../test/support/tls.js';
 import type { Handler } from '../test/support/https-server.js';
@@ -41,7 +41,7 @@ interface ChildResult {
 const childInput = process.env[CHILD_ENV];
 if (childInput !== undefined) {
   const { spec, dir, caFile } = JSON.parse(childInput) as { spec: PackageSpec; dir: string; caFile: string };
-  const http = createHttpClient({ caFile });
+  const http = createHttpClient({ bin: 'mngd-agent', caFile });
   const t = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const faults0 = process.resourceUsage().minorPageFault;
@@ -229,7 +229,7 @@ async function unchangedCheckBench(ctx: BenchContext, dir: string): Promise<void
     trustedKeys: signer.trusted,
     deviceId: 'bench-device',
     currentVersion: '1.0.40',
-    http: createHttpClient({ ca: testTls().ca }),
+    http: createHttpClient({ bin: 'mngd-agent', ca: testTls().ca }),
     helper: { install: () => Promise.reject(new Error('not expected')) },
     state,
     log: new MemoryLogger(),

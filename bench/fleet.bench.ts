@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCheck, type CheckResult, type HelperClient } from '../agent/check.js';
-import { createHttpClient } from '../agent/http.js';
+import { createHttpClient } from '../agent/http/index.js';
 import { MemoryLogger } from '../agent/log.js';
 import { StateStore } from '../agent/state.js';
 import { buildSignedManifest } from '../pipeline/manifests/build.js';
@@ -51,7 +51,7 @@ export const bench: Bench = {
     const manifestText = `${JSON.stringify(signEnvelope(signed, [key]), null, 2)}\n`;
     writeFileSync(join(dir, 'manifests', 'latest.json'), manifestText);
 
-    const http = createHttpClient({ caFile: tls.caFile, userAgent: 'mngd-agent/bench' });
+    const http = createHttpClient({ caFile: tls.caFile, bin: 'mngd-agent' });
     const helper: HelperClient = { install: () => Promise.resolve({ ok: true }) };
     const trustedKeys = [publicKeyFromBase64(key.public_key)];
     const current = new Map<string, string>();

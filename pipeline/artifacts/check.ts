@@ -4,7 +4,7 @@
  * the line of the field at fault.
  */
 import { createHash } from 'node:crypto';
-import { displayUrl, HttpError, type HttpClient, type HttpErrorCode } from '../../agent/http.js';
+import { displayUrl, HttpError, type HttpClient, type HttpErrorCode } from '../../agent/http/index.js';
 import type { LoadedRelease, Position } from '../releases/release-set.js';
 import type { Problem } from '../releases/problems.js';
 import type { ArtifactCache } from './cache.js';

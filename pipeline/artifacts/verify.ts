@@ -6,7 +6,7 @@
  *   const report = await verifyArtifacts(set, { scope: { kind: 'manifest' }, caFile, stateDir });
  *   report.exitCode  // 0 all match; 1 a package does not match (fix the PR); 3 a server failed (retry)
  */
-import { createHttpClient, type HttpClient } from '../../agent/http.js';
+import { createHttpClient, type HttpClient } from '../../agent/http/index.js';
 import { openArtifactCache, type ArtifactCache } from './cache.js';
 import { checkArtifact, type ArtifactResult, type Outcome } from './check.js';
 import { selectReleases, type Scope } from './select.js';
@@ -80,7 +80,7 @@ export function summarise(results: readonly ArtifactResult[]): Omit<ArtifactRepo
 
 export async function verifyArtifacts(set: ReleaseSet, opts: VerifyArtifactsOptions = {}): Promise<ArtifactReport> {
   const selected = selectReleases(set, opts.scope ?? { kind: 'manifest' });
-  const http = opts.http ?? createHttpClient(opts.caFile === undefined ? {} : { caFile: opts.caFile });
+  const http = opts.http ?? createHttpClient({ bin: 'mngd-release', ...(opts.caFile === undefined ? {} : { caFile: opts.caFile }) });
   const cache = opts.cache ?? (opts.stateDir !== undefined ? await openArtifactCache(opts.stateDir) : undefined);
   const { reporter } = opts;
   const results = await pool(selected, opts.concurrency ?? DEFAULT_CONCURRENCY, async (lr) => {

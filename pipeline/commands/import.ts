@@ -1,4 +1,4 @@
-import { createHttpClient } from '../../agent/http.js';
+import { createHttpClient } from '../../agent/http/index.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, readableFile, str, type Command } from '../cli/command.js';
 import { openDatabase } from '../table/db/connect.js';
 import { importReleases } from '../table/import.js';
@@ -45,7 +45,7 @@ Example:
     try {
       result = await importReleases(db, set, {
         offline,
-        ...(offline ? {} : { http: createHttpClient(caFile === undefined ? {} : { caFile }) }),
+        ...(offline ? {} : { http: createHttpClient({ bin: 'mngd-release', ...(caFile === undefined ? {} : { caFile }) }) }),
       });
     } finally {
       await db.close();

@@ -1,4 +1,4 @@
-import { createHttpClient } from '../../agent/http.js';
+import { createHttpClient } from '../../agent/http/index.js';
 import { SettingsError, UsageError } from '../../schema/errors.js';
 import { changedFiles } from '../artifacts/changed.js';
 import { createReporter, formatBytes } from '../artifacts/progress.js';
@@ -150,6 +150,7 @@ Example:
     }
 
     const http = createHttpClient({
+      bin: 'mngd-release',
       ...(caFile === undefined ? {} : { caFile }),
       ...(timeout === undefined
         ? {}

@@ -79,6 +79,12 @@ describe('mngd-agent CLI', () => {
     const log = await readFile(join(dir, 'logs', 'mngd.log'), 'utf8');
     assert.match(log, /^\S+Z INFO SelfUpdate: check: current 1\.0\.2, manifest stable seq \d+ offers 1\.0\.3/m);
     assert.match(log, /INFO SelfUpdate: install complete 1\.0\.2 -> 1\.0\.3$/m);
+    // The agent names itself, with the version of the package it runs from (read once).
+    const pkgJson = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const agents = new Set(cdn.srv.requests.map((r) => r.headers['user-agent']));
+    assert.deepEqual([...agents], [`mngd-agent/${pkgJson.version}`]);
   });
 
   it('check prints a human line by default and exits 1 when the manifest is not trusted', async () => {

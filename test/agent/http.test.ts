@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { createHttpClient, displayUrl, HttpError, type HttpClient } from '../../agent/http.js';
+import {
+  createHttpClient,
+  displayUrl,
+  HttpError,
+  PACKAGE_VERSION,
+  type HttpClient,
+  type HttpClientOptions,
+} from '../../agent/http/index.js';
 import { ExternalError } from '../../schema/errors.js';
 import { testTls } from '../support/tls.js';
 import {
@@ -15,11 +22,23 @@ import {
   startHttpsServer,
   status,
   streamBytes,
+  type Handler,
   type TestServer,
 } from '../support/https-server.js';
 
 const PKG = generatedBytes(7, 300_000);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A broken CDN: answers any Range with a 206 for bytes from `from` on (a valid range, but not the one asked for). */
+function skipsAhead(body: Buffer, from: number): Handler {
+  return (_req, res) => {
+    res.writeHead(206, {
+      'content-length': String(body.length - from),
+      'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+    });
+    res.end(body.subarray(from));
+  };
+}
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<HttpError> {
   try {
@@ -32,8 +51,9 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<HttpError
   assert.fail(`expected ${code}, but it succeeded`);
 }
 
-function client(extra: Parameters<typeof createHttpClient>[0] = {}): HttpClient {
+function client(extra: Partial<HttpClientOptions> = {}): HttpClient {
   return createHttpClient({
+    bin: 'mngd-release',
     caFile: testTls().caFile,
     readTimeoutMs: 2000,
     connectTimeoutMs: 2000,
@@ -53,6 +73,7 @@ describe('http client', () => {
       routes({
         '/pkg': servePackage(PKG),
         '/no-ranges': servePackage(PKG, { ranges: false }),
+        '/skips-ahead': skipsAhead(PKG, 2000),
         '/missing': status(404),
         '/flaky': sequence(status(500), servePackage(PKG)),
         '/down': status(503, { 'retry-after': '0' }),
@@ -79,6 +100,7 @@ describe('http client', () => {
     assert.ok(r.status === 200 && r.etag !== undefined && r.lastModified === 'Wed, 25 Nov 2026 10:00:00 GMT');
     const req = srv.requests.at(-1);
     assert.match(String(req?.headers['user-agent']), /^mngd-release\/\d+\.\d+\.\d+$/);
+    assert.equal(req?.headers['user-agent'], `mngd-release/${PACKAGE_VERSION}`);
     assert.equal(req?.headers['authorization'], undefined);
     assert.equal(req?.headers['cookie'], undefined);
   });
@@ -206,6 +228,20 @@ describe('http client', () => {
     assert.equal(r.resumed, true);
     assert.equal(r.bytes, PKG.length - 1000);
     assert.equal(hash.digest('hex'), sha(PKG));
+  });
+
+  it('refuses a 206 whose Content-Range starts elsewhere than asked: no foreign byte is spliced in', async () => {
+    const chunks: Buffer[] = [];
+    const err = await rejectsWith(
+      client().stream(srv.url('/skips-ahead'), {
+        maxBytes: PKG.length,
+        rangeStart: 1000,
+        onData: (c) => chunks.push(c),
+      }),
+      'HTTP_RANGE',
+    );
+    assert.match(err.message, /asked for bytes from 1000, the server answered Content-Range "bytes 2000-/);
+    assert.equal(chunks.length, 0, 'no byte of the wrong range reached the caller');
   });
 
   it('reports resumed=false when the server ignores Range and sends everything', async () => {
@@ -343,7 +379,9 @@ describe('http client', () => {
 
   it('fails with HTTP_TLS against a server whose CA it does not trust', async () => {
     const err = await rejectsWith(
-      createHttpClient({ retries: { limit: 0 } }).getBuffer(srv.url('/pkg'), { maxBytes: PKG.length }),
+      createHttpClient({ bin: 'mngd-release', retries: { limit: 0 } }).getBuffer(srv.url('/pkg'), {
+        maxBytes: PKG.length,
+      }),
       'HTTP_TLS',
     );
     assert.match(err.message, /--ca-file/);
@@ -362,7 +400,7 @@ describe('http client', () => {
 
   it('refuses an unreadable CA file', () => {
     assert.throws(
-      () => createHttpClient({ caFile: '/nonexistent/ca.pem' }),
+      () => createHttpClient({ bin: 'mngd-release', caFile: '/nonexistent/ca.pem' }),
       (e: unknown) => e instanceof HttpError && e.code === 'HTTP_CA_FILE',
     );
   });

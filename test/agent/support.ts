@@ -22,7 +22,7 @@ import { MANIFEST_DEFAULTS } from '../../schema/types.js';
 import { buildSignedManifest } from '../../pipeline/manifests/build.js';
 import { parseRequest, errorReply, type InstallRequest } from '../../helper/protocol.js';
 import { requestInstall } from '../../helper/client.js';
-import { createHttpClient, type HttpClient } from '../../agent/http.js';
+import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../agent/http/index.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from '../../agent/check.js';
 import { MemoryLogger } from '../../agent/log.js';
 import { StateStore } from '../../agent/state.js';
@@ -199,8 +199,9 @@ export async function startStandInHelper(dir: string): Promise<StandInHelper> {
   return helper;
 }
 
-export function testHttp(extra: Parameters<typeof createHttpClient>[0] = {}): HttpClient {
+export function testHttp(extra: Partial<HttpClientOptions> = {}): HttpClient {
   return createHttpClient({
+    bin: 'mngd-agent',
     ca: testTls().ca,
     connectTimeoutMs: 2000,
     readTimeoutMs: 2000,

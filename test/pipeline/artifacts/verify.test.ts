@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHttpClient, type HttpClient } from '../../../agent/http.js';
+import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../../agent/http/index.js';
 import { loadReleaseSet } from '../../../pipeline/releases/load.js';
 import { verifyArtifacts, type ArtifactReport } from '../../../pipeline/artifacts/verify.js';
 import { EXIT } from '../../../pipeline/cli/command.js';
@@ -26,8 +26,9 @@ import { releaseRepo, sha256Hex, type TestRelease } from '../../support/release-
 const PKG = generatedBytes(3, 200_000);
 const OTHER = generatedBytes(5, 200_000); // same size, different bytes
 
-function http(extra: Parameters<typeof createHttpClient>[0] = {}): HttpClient {
+function http(extra: Partial<HttpClientOptions> = {}): HttpClient {
   return createHttpClient({
+    bin: 'mngd-release',
     caFile: testTls().caFile,
     connectTimeoutMs: 2000,
     readTimeoutMs: 2000,

@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHttpClient } from '../../../agent/http.js';
+import { createHttpClient } from '../../../agent/http/index.js';
 import { importReleases, SIZE_PLACEHOLDER } from '../../../pipeline/table/import.js';
 import { loadReleaseSet } from '../../../pipeline/releases/load.js';
 import { changesNoRelease, isNoop } from '../../../pipeline/table/plan.js';
@@ -33,7 +33,7 @@ for (const backend of testBackends()) {
   describe(`import on ${backend.name}`, () => {
     let t: TestDatabase;
     let srv: TestServer;
-    const http = createHttpClient({ caFile: testTls().caFile, retries: { limit: 0 } });
+    const http = createHttpClient({ bin: 'mngd-release', caFile: testTls().caFile, retries: { limit: 0 } });
     before(async () => {
       t = await backend.open();
       const table: Record<string, ReturnType<typeof servePackage>> = {};
