@@ -63,17 +63,7 @@ export async function buildAgent(config: AgentConfig, ctx: AgentContext, log: Lo
     ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
   });
   const helper: HelperClient = {
-    async install(req) {
-      const r = await requestInstall(config.helperSocket, req, { timeoutMs: config.installTimeoutMs });
-      if (r.ok) return { ok: true };
-      return {
-        ok: false,
-        code: r.error.code,
-        message: r.error.message,
-        ...(r.exit_code === undefined ? {} : { exit_code: r.exit_code }),
-        ...(r.output_tail === undefined ? {} : { output_tail: r.output_tail }),
-      };
-    },
+    install: (req) => requestInstall(config.helperSocket, req, { timeoutMs: config.installTimeoutMs }),
   };
   const deps: CheckDeps = {
     manifestUrl: config.manifestUrl,

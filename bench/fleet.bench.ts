@@ -52,7 +52,18 @@ export const bench: Bench = {
     writeFileSync(join(dir, 'manifests', 'latest.json'), manifestText);
 
     const http = createHttpClient({ caFile: tls.caFile, bin: 'mngd-agent' });
-    const helper: HelperClient = { install: () => Promise.resolve({ ok: true }) };
+    const helper: HelperClient = {
+      install: (req) =>
+        Promise.resolve({
+          v: 1,
+          id: req.id ?? 'bench',
+          ok: true,
+          outcome: 'installed',
+          version: req.version,
+          exit_code: 0,
+          output_tail: '',
+        }),
+    };
     const trustedKeys = [publicKeyFromBase64(key.public_key)];
     const current = new Map<string, string>();
     const stores = new Map<string, StateStore>();

@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { createConnection } from 'node:net';
 import {
   HelperClientError,
-  parseResponse,
   PROTOCOL_VERSION,
   type HelperRequest,
   type HelperResponse,
   type InstallResponse,
   type PingResponse,
 } from './protocol.js';
+import { parseResponse } from './wire.js';
 
 export interface ClientOptions {
   /** the whole exchange, connect to reply (default: 5 s for ping, 20 min for install) */

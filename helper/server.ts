@@ -7,13 +7,12 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import { ExternalError } from '../schema/errors.js';
 import { asHelperError } from './install.js';
+import { parseRequest } from './wire.js';
 import {
   errorReply,
   HelperError,
   MAX_REQUEST_BYTES,
-  parseRequest,
   PROTOCOL_VERSION,
-  requestIdOf,
   type HelperResponse,
   type InstallRequest,
   type InstallSuccess,
@@ -69,8 +68,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const handleLine = async (sock: Socket, line: string): Promise<void> => {
     let id: string | null = null;
     try {
-      id = requestIdOf(safeJson(line));
       const req = parseRequest(line);
+      id = req.id;
       if (req.type === 'ping') {
         reply(sock, { v: PROTOCOL_VERSION, id: req.id, ok: true, installed_version: await deps.installedVersion() });
         return;
@@ -89,7 +88,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       }
     } catch (err) {
       const e = asHelperError(err);
-      const r = errorReply(id, e.code, e.message, e.details);
+      const r = errorReply(id ?? e.requestId, e.code, e.message, e.details);
       if (e.code === 'BAD_REQUEST' || e.code === 'UNSUPPORTED_VERSION') refuseAndClose(sock, r);
       else reply(sock, r);
     }
@@ -234,14 +233,6 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return closing;
     },
   };
-}
-
-function safeJson(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -80,7 +80,9 @@ export function summarise(results: readonly ArtifactResult[]): Omit<ArtifactRepo
 
 export async function verifyArtifacts(set: ReleaseSet, opts: VerifyArtifactsOptions = {}): Promise<ArtifactReport> {
   const selected = selectReleases(set, opts.scope ?? { kind: 'manifest' });
-  const http = opts.http ?? createHttpClient({ bin: 'mngd-release', ...(opts.caFile === undefined ? {} : { caFile: opts.caFile }) });
+  const http =
+    opts.http ??
+    createHttpClient({ bin: 'mngd-release', ...(opts.caFile === undefined ? {} : { caFile: opts.caFile }) });
   const cache = opts.cache ?? (opts.stateDir !== undefined ? await openArtifactCache(opts.stateDir) : undefined);
   const { reporter } = opts;
   const results = await pool(selected, opts.concurrency ?? DEFAULT_CONCURRENCY, async (lr) => {

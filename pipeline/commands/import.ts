@@ -45,7 +45,9 @@ Example:
     try {
       result = await importReleases(db, set, {
         offline,
-        ...(offline ? {} : { http: createHttpClient({ bin: 'mngd-release', ...(caFile === undefined ? {} : { caFile }) }) }),
+        ...(offline
+          ? {}
+          : { http: createHttpClient({ bin: 'mngd-release', ...(caFile === undefined ? {} : { caFile }) }) }),
       });
     } finally {
       await db.close();

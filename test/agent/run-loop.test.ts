@@ -128,7 +128,8 @@ describe('agent run loop', () => {
           blocked: false,
           floor: null,
           forced: false,
-          manifest: null,
+          unsupported: false,
+          manifest: { sequence: 1, channel: 'stable', source: 'downloaded' },
         });
       },
       checkin: null,

@@ -20,7 +20,8 @@ import { signEnvelope } from '../../schema/signing.js';
 import type { Release, SignedManifest } from '../../schema/types.js';
 import { MANIFEST_DEFAULTS } from '../../schema/types.js';
 import { buildSignedManifest } from '../../pipeline/manifests/build.js';
-import { parseRequest, errorReply, type InstallRequest } from '../../helper/protocol.js';
+import { errorReply, type InstallRequest } from '../../helper/protocol.js';
+import { parseRequest } from '../../helper/wire.js';
 import { requestInstall } from '../../helper/client.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../agent/http/index.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from '../../agent/check.js';
@@ -211,20 +212,7 @@ export function testHttp(extra: Partial<HttpClientOptions> = {}): HttpClient {
 }
 
 export function helperClient(socketPath: string): HelperClient {
-  return {
-    async install(req) {
-      const r = await requestInstall(socketPath, req, { timeoutMs: 5000 });
-      return r.ok
-        ? { ok: true }
-        : {
-            ok: false,
-            code: r.error.code,
-            message: r.error.message,
-            ...(r.exit_code === undefined ? {} : { exit_code: r.exit_code }),
-            ...(r.output_tail === undefined ? {} : { output_tail: r.output_tail }),
-          };
-    },
-  };
+  return { install: (req) => requestInstall(socketPath, req, { timeoutMs: 5000 }) };
 }
 
 /** A check wired to real parts: its own state folder, the CDN, the stand-in helper, a movable clock. */

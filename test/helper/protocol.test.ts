@@ -5,7 +5,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HelperClientError, HelperError, parseRequest, parseResponse } from '../../helper/protocol.js';
+import { HelperClientError, HelperError } from '../../helper/protocol.js';
+import { parseRequest, parseResponse } from '../../helper/wire.js';
 import { ping, requestInstall } from '../../helper/client.js';
 
 const install = { v: 1, id: 'r1', type: 'install', manifest: '{}', version: '1.0.3', pkg_path: '/tmp/a.pkg' };

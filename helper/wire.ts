@@ -1,0 +1,132 @@
+/**
+ * Reading the protocol's lines (pure): requests on the helper's side, replies on the client's.
+ * Each request line is parsed once; a refusal carries the request's id when it could be read.
+ */
+import { isAbsolute } from 'node:path';
+import { isVersion } from '../schema/version.js';
+import {
+  HelperError,
+  PROTOCOL_VERSION,
+  type ErrorReply,
+  type HelperRequest,
+  type HelperResponse,
+  type InstallSuccess,
+  type PingReply,
+} from './protocol.js';
+
+const ID_RE = /^[\x21-\x7e]{1,128}$/;
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+const FIELDS: Record<HelperRequest['type'], readonly string[]> = {
+  ping: ['v', 'id', 'type'],
+  install: ['v', 'id', 'type', 'manifest', 'version', 'pkg_path'],
+};
+
+/**
+ * Parses and checks one request line. Throws HelperError BAD_REQUEST or UNSUPPORTED_VERSION
+ * (with `requestId` set when the id was readable); every field is checked so nothing unexpected
+ * reaches the install path.
+ */
+export function parseRequest(line: string): HelperRequest {
+  let data: unknown;
+  try {
+    data = JSON.parse(line);
+  } catch (err) {
+    throw new HelperError(
+      'BAD_REQUEST',
+      `request is not valid JSON (${(err as Error).message}); send one JSON object per line`,
+    );
+  }
+  try {
+    return checkRequest(data);
+  } catch (err) {
+    if (err instanceof HelperError && isRecord(data) && typeof data.id === 'string' && ID_RE.test(data.id))
+      err.requestId = data.id;
+    throw err;
+  }
+}
+
+function checkRequest(data: unknown): HelperRequest {
+  if (!isRecord(data)) throw new HelperError('BAD_REQUEST', 'request must be a JSON object');
+  if (data.v !== PROTOCOL_VERSION) {
+    throw new HelperError(
+      'UNSUPPORTED_VERSION',
+      `protocol version ${JSON.stringify(data.v)} is not supported; this helper speaks "v": ${PROTOCOL_VERSION}`,
+    );
+  }
+  if (typeof data.id !== 'string' || !ID_RE.test(data.id)) {
+    throw new HelperError('BAD_REQUEST', '"id" must be a string of 1 to 128 printable ASCII characters');
+  }
+  const type = data.type;
+  if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) {
+    const types = Object.keys(FIELDS).map((t) => JSON.stringify(t));
+    throw new HelperError('BAD_REQUEST', `"type" must be ${types.join(' or ')}, got ${JSON.stringify(type)}`);
+  }
+  const allowed = FIELDS[type as HelperRequest['type']];
+  const unknown = Object.keys(data).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0)
+    throw new HelperError(
+      'BAD_REQUEST',
+      `unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} in a ${type} request`,
+    );
+  if (type === 'ping') return { v: 1, id: data.id, type: 'ping' };
+  if (typeof data.manifest !== 'string' || data.manifest === '') {
+    throw new HelperError('BAD_REQUEST', '"manifest" must be the raw manifest text as downloaded');
+  }
+  if (typeof data.version !== 'string' || !isVersion(data.version)) {
+    throw new HelperError(
+      'BAD_REQUEST',
+      `"version" must be a version such as 1.0.3, got ${JSON.stringify(data.version)}`,
+    );
+  }
+  if (typeof data.pkg_path !== 'string' || !isAbsolute(data.pkg_path) || data.pkg_path.includes('\0')) {
+    throw new HelperError('BAD_REQUEST', `"pkg_path" must be an absolute path, got ${JSON.stringify(data.pkg_path)}`);
+  }
+  return {
+    v: 1,
+    id: data.id,
+    type: 'install',
+    manifest: data.manifest,
+    version: data.version,
+    pkg_path: data.pkg_path,
+  };
+}
+
+/**
+ * Checks the shape of a reply line (pure), for the client. Returns null when it is not a valid
+ * version-1 reply.
+ */
+export function parseResponse(line: string): HelperResponse | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!isRecord(data) || data.v !== PROTOCOL_VERSION || (data.id !== null && typeof data.id !== 'string')) return null;
+  if (data.ok === false) {
+    const e = data.error;
+    if (!isRecord(e) || typeof e.code !== 'string' || typeof e.message !== 'string') return null;
+    if (data.exit_code !== undefined && typeof data.exit_code !== 'number') return null;
+    if (data.output_tail !== undefined && typeof data.output_tail !== 'string') return null;
+    return data as unknown as ErrorReply;
+  }
+  if (data.ok !== true || typeof data.id !== 'string') return null;
+  if ('installed_version' in data) {
+    return data.installed_version === null || typeof data.installed_version === 'string'
+      ? (data as unknown as PingReply)
+      : null;
+  }
+  if (
+    data.outcome === 'installed' &&
+    typeof data.version === 'string' &&
+    data.exit_code === 0 &&
+    typeof data.output_tail === 'string'
+  ) {
+    return data as unknown as InstallSuccess;
+  }
+  return null;
+}
