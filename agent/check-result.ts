@@ -27,8 +27,8 @@ interface Common {
   floor: string | null;
   /** the floor forced the target (the rollout share was ignored) */
   forced: boolean;
-  /** below the floor, and no release this device can install satisfies it: one warning, no block */
-  unsupported: boolean;
+  /** below the floor, and no release this device can install satisfies it: why (one warning, no block) */
+  unsupported: string | null;
   manifest: ManifestInfo | null;
 }
 

@@ -11,7 +11,7 @@ import { choose, eligible } from '../schema/choose.js';
 import { compareVersions } from '../schema/version.js';
 import type { ManifestRelease } from '../schema/types.js';
 import type { InstallParams } from '../helper/client.js';
-import type { InstallResponse } from '../helper/protocol.js';
+import type { InstallResponse, ManifestResponse } from '../helper/protocol.js';
 import type { CheckResult, Failed, ManifestInfo, Step } from './check-result.js';
 import { COOLDOWN_FAILURES, NOT_ABOUT_THE_PACKAGE, recordFailure } from './cooldown.js';
 import { cleanDownloads, downloadPackage, pkgPath } from './download.js';
@@ -28,6 +28,8 @@ export { COOLDOWN_FAILURES, COOLDOWN_MS, NOT_ABOUT_THE_PACKAGE } from './cooldow
  */
 export interface HelperClient {
   install(request: InstallParams): Promise<InstallResponse>;
+  /** hands over a manifest the agent verified (the raw bytes) */
+  manifest(raw: string): Promise<ManifestResponse>;
 }
 
 export interface CheckDeps extends ManifestDeps {
@@ -43,7 +45,7 @@ function codeOf(err: unknown): string {
 
 export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   const current = d.currentVersion;
-  const none = { current, target: null, blocked: false, floor: null, forced: false, unsupported: false };
+  const none = { current, target: null, blocked: false, floor: null, forced: false, unsupported: null };
   const state = await d.state.read(d.log);
 
   // 1-2. Fetch and verify. An unverifiable or unreachable manifest never blocks checkin: a
@@ -57,29 +59,32 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
     return { ...none, outcome: 'failed', step, code: codeOf(err), message: messageOf(err), manifest: null };
   }
   const { raw, source } = fetched;
+  await tellHelper(d, raw, fetched.verified.signed.sequence);
 
   // 3. Choose.
   const signed = fetched.verified.signed;
   const floor = signed.min_required_version;
   const choice = choose({ releases: signed.releases, current, floor, deviceId: d.deviceId });
   const manifest: ManifestInfo = { sequence: signed.sequence, channel: signed.channel, source };
-  const chosen = { ...none, blocked: choice.belowFloor, floor, forced: choice.forced, manifest };
+  const { blocked, forced, unsupported } = choice;
+  const chosen = { ...none, blocked, floor, forced, unsupported, manifest };
   const about = `current ${current}, manifest ${signed.channel} seq ${signed.sequence}${source === 'cached' ? ' (unchanged, 304)' : ''}`;
+  if (unsupported !== null) {
+    // Lockout-proof: a floor this device cannot satisfy never blocks checkin (DESIGN-FLEET).
+    d.log.warn(
+      `SelfUpdate: check: current ${current} is below the floor ${floor}, but ${unsupported}: this device cannot satisfy it; checkin not blocked, normal updates go on (fix the manifest: offer a release at or above the floor)`,
+    );
+  }
   const target = choice.target;
   if (target === null) {
     d.log.info(`SelfUpdate: check: ${about} ${describeNothing(signed.releases, current, d.deviceId)}`);
-    if (choice.belowFloor) {
-      d.log.warn(
-        `SelfUpdate: check: current ${current} is below the floor ${floor} and the manifest offers no release at or above it; checkin blocked (fix the manifest: the floor must be offered)`,
-      );
-    }
     await cleanDownloads(d.state.downloads, null);
     return { ...chosen, outcome: 'up-to-date', target: null };
   }
   const res = { ...chosen, target: target.version };
   const why = choice.forced
     ? `is below the floor ${floor}: forced update to ${target.version} (rollout ignored), checkin blocked until updated`
-    : `offers ${target.version} (rollout ${target.rollout_percent}%, this device in cohort)${choice.belowFloor ? `; below the floor ${floor}, checkin blocked until updated` : ''}`;
+    : `offers ${target.version} (rollout ${target.rollout_percent}%, this device in cohort)${blocked ? `; below the floor ${floor}, checkin blocked until updated` : ''}`;
 
   // Three failures for one package: 24 h cool-down. Keyed by sha256, so a newer release (another
   // package) is tried at once. Checked before the "-> updating" line, which would be untrue.
@@ -149,6 +154,23 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   await rm(pkgPath(d.state.downloads, target.sha256), { force: true });
   d.log.info(`SelfUpdate: install complete ${current} -> ${target.version}`);
   return { ...res, outcome: 'updated', blocked: false, download };
+}
+
+/**
+ * Every manifest the agent verified reaches the helper, which verifies it too and from then on
+ * refuses an install that an older manifest offered (a replay by a local user after a yank).
+ * A helper that is down learns it with the next install request; that is not worth a warning.
+ */
+async function tellHelper(d: CheckDeps, raw: Buffer, sequence: number): Promise<void> {
+  try {
+    const r = await d.helper.manifest(raw.toString('utf8'));
+    if (!r.ok)
+      d.log.warn(
+        `SelfUpdate: the helper refused manifest seq ${sequence}: ${r.error.message} [${r.error.code}]; check that the helper trusts the same keys and channel as the agent`,
+      );
+  } catch (err) {
+    d.log.info(`SelfUpdate: the helper was not told of manifest seq ${sequence}: ${messageOf(err)} [${codeOf(err)}]`);
+  }
 }
 
 /** Why there is nothing to install, for the log line. */

@@ -116,7 +116,7 @@ export function summary(r: CheckResult): string {
     case 'updated':
       return `updated ${r.current} -> ${r.target ?? '?'}`;
     case 'up-to-date':
-      return `up to date: ${r.current}${r.target === null && r.blocked ? ` (below the floor ${r.floor ?? '?'}, checkin blocked)` : ''}`;
+      return `up to date: ${r.current}${r.unsupported !== null ? ` (below the floor ${r.floor ?? '?'}, which this device cannot satisfy: ${r.unsupported}; checkin not blocked)` : ''}`;
     case 'cooling-down':
       return `not updating ${r.current} -> ${r.target ?? '?'}: the package failed 3 times, cooling down until ${r.cooldown_until ?? '?'}`;
     case 'failed':

@@ -9,7 +9,7 @@ import { SettingsError, UsageError, ValidationError, messageOf } from '../schema
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
 import { explainVersion } from '../schema/version.js';
-import { defaultSocketPath, defaultVersionFile } from '../helper/protocol.js';
+import { defaultDeviceIdFile, defaultSocketPath, defaultVersionFile } from '../helper/protocol.js';
 
 /** The installed version file is unreadable or wrong: the installation, not a setting, is broken (exit 1). */
 export class VersionFileError extends ValidationError<'VERSION_FILE'> {}
@@ -20,6 +20,8 @@ export interface AgentConfig {
   trustedKeys: PublicKeyInfo[];
   /** null: the stable id kept in the state folder */
   deviceId: string | null;
+  /** the machine's device id file, which the helper reads too (used when deviceId is null) */
+  deviceIdFile: string;
   /** null: read from versionFile */
   currentVersion: string | null;
   versionFile: string;
@@ -43,6 +45,7 @@ const SETTINGS = {
   channel: { flag: 'channel', kind: 'string' },
   trusted_keys: { flag: 'trusted-key', kind: 'list' },
   device_id: { flag: 'device-id', kind: 'string' },
+  device_id_file: { flag: 'device-id-file', kind: 'string' },
   current_version: { flag: 'current-version', kind: 'string' },
   version_file: { flag: 'version-file', kind: 'string' },
   state_dir: { flag: 'state-dir', kind: 'string' },
@@ -86,7 +89,10 @@ export const CONFIG_HELP = `Configuration (a JSON file with the snake_case keys,
   --manifest-url URL       the channel's signed manifest (manifest_url; required)
   --channel NAME           the channel this device follows (default stable)
   --trusted-key BASE64     a trusted Ed25519 public key; repeat for key rotation (trusted_keys; required)
-  --device-id ID           (default: a random id created once in the state folder)
+  --device-id ID           the rollout cohort's id; for tests: the helper reads --device-id-file, never this
+  --device-id-file FILE    the machine's device id, which the helper creates and reads too (default
+                           ${defaultDeviceIdFile('darwin')} on macOS, ${defaultDeviceIdFile('linux')} elsewhere;
+                           without it: a random id created once in the state folder)
   --current-version V      the running version (default: read from --version-file)
   --version-file FILE      (default ${defaultVersionFile('darwin')} on macOS, ${defaultVersionFile('linux')} elsewhere)
   --state-dir DIR          private state and downloads, mode 0700 (default ~/Library/Application Support/mngd/agent
@@ -225,6 +231,7 @@ export function resolveConfig(
     channel,
     trustedKeys,
     deviceId,
+    deviceIdFile: str('device_id_file') ?? defaultDeviceIdFile(platform.platform),
     currentVersion,
     versionFile: str('version_file') ?? defaultVersionFile(platform.platform),
     stateDir: str('state_dir') ?? paths.stateDir,

@@ -4,7 +4,8 @@
  * from `ctx`, so tests run the CLI in-process.
  */
 import { homedir } from 'node:os';
-import { requestInstall } from '../helper/client.js';
+import { requestInstall, sendManifest } from '../helper/client.js';
+import { readDeviceId } from '../helper/device-id.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from './check.js';
 import { currentVersionOf, type AgentConfig } from './config.js';
 import { createHttpClient, withStatusHint, type HttpClient } from './http/index.js';
@@ -54,7 +55,9 @@ export async function buildAgent(config: AgentConfig, ctx: AgentContext, log: Lo
   const currentVersion = await currentVersionOf(config);
   const state = new StateStore(config.stateDir);
   await state.init();
-  const deviceId = config.deviceId ?? (await state.deviceId());
+  // The machine's id, which the helper reads too (it checks the cohort itself); the state
+  // folder's own id only where no helper ever created one (the helper would refuse cohorts then).
+  const deviceId = config.deviceId ?? (await readDeviceId(config.deviceIdFile)) ?? (await state.deviceId());
   const http = createHttpClient({
     bin: 'mngd-agent',
     ...(config.caFile === null ? {} : { caFile: config.caFile }),
@@ -64,6 +67,7 @@ export async function buildAgent(config: AgentConfig, ctx: AgentContext, log: Lo
   });
   const helper: HelperClient = {
     install: (req) => requestInstall(config.helperSocket, req, { timeoutMs: config.installTimeoutMs }),
+    manifest: (raw) => sendManifest(config.helperSocket, raw),
   };
   const deps: CheckDeps = {
     manifestUrl: config.manifestUrl,

@@ -230,7 +230,11 @@ async function unchangedCheckBench(ctx: BenchContext, dir: string): Promise<void
     deviceId: 'bench-device',
     currentVersion: '1.0.40',
     http: createHttpClient({ bin: 'mngd-agent', ca: testTls().ca }),
-    helper: { install: () => Promise.reject(new Error('not expected')) },
+    helper: {
+      install: () => Promise.reject(new Error('not expected')),
+      manifest: () =>
+        Promise.resolve({ v: 1, id: 'bench', ok: true, outcome: 'accepted', channel: 'stable', sequence: 0 } as const),
+    },
     state,
     log: new MemoryLogger(),
     now: () => new Date(T0.getTime() + 60_000),

@@ -10,6 +10,7 @@ import {
   type HelperRequest,
   type HelperResponse,
   type InstallResponse,
+  type ManifestResponse,
   type PingResponse,
 } from './protocol.js';
 import { parseResponse } from './wire.js';
@@ -130,13 +131,33 @@ export async function requestInstall(
     pkg_path: params.pkg_path,
   };
   const reply = await exchange(socketPath, request, opts.timeoutMs ?? 20 * 60 * 1000);
-  if (reply.ok && !('outcome' in reply)) {
+  if (reply.ok && !('outcome' in reply && reply.outcome === 'installed')) {
     throw new HelperClientError(
       'HELPER_PROTOCOL',
-      `the helper at ${socketPath} answered an install request with a ping reply`,
+      `the helper at ${socketPath} answered an install request with another kind of reply`,
     );
   }
   return reply as InstallResponse;
+}
+
+/**
+ * Tells the helper of a manifest the agent verified, so that it refuses anything an older one
+ * offered. Resolves with its reply: accepted, or why it refused the manifest.
+ */
+export async function sendManifest(
+  socketPath: string,
+  manifest: string,
+  opts: ClientOptions & { id?: string } = {},
+): Promise<ManifestResponse> {
+  const request: HelperRequest = { v: PROTOCOL_VERSION, id: opts.id ?? randomUUID(), type: 'manifest', manifest };
+  const reply = await exchange(socketPath, request, opts.timeoutMs ?? 5000);
+  if (reply.ok && !('outcome' in reply && reply.outcome === 'accepted')) {
+    throw new HelperClientError(
+      'HELPER_PROTOCOL',
+      `the helper at ${socketPath} answered a manifest request with another kind of reply`,
+    );
+  }
+  return reply as ManifestResponse;
 }
 
 /** Asks the helper whether it is there and which version it sees installed. */
@@ -144,7 +165,10 @@ export async function ping(socketPath: string, opts: ClientOptions & { id?: stri
   const request: HelperRequest = { v: PROTOCOL_VERSION, id: opts.id ?? randomUUID(), type: 'ping' };
   const reply = await exchange(socketPath, request, opts.timeoutMs ?? 5000);
   if (reply.ok && !('installed_version' in reply)) {
-    throw new HelperClientError('HELPER_PROTOCOL', `the helper at ${socketPath} answered a ping with an install reply`);
+    throw new HelperClientError(
+      'HELPER_PROTOCOL',
+      `the helper at ${socketPath} answered a ping with another kind of reply`,
+    );
   }
   return reply as PingResponse;
 }

@@ -8,7 +8,7 @@ import { SettingsError } from '../schema/errors.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
 import { DEFAULT_INSTALLER, DEFAULT_INSTALLER_ARGS } from './installer.js';
-import { defaultSocketPath, defaultVersionFile } from './protocol.js';
+import { defaultDeviceIdFile, defaultSocketPath, defaultVersionFile } from './protocol.js';
 
 export interface HelperConfig {
   socketPath: string;
@@ -23,6 +23,8 @@ export interface HelperConfig {
   channel: string;
   logFile: string;
   stateDir: string;
+  /** the machine's device id, read by the helper itself (and by the agents) */
+  deviceIdFile: string;
   idleTimeoutMs: number;
 }
 
@@ -40,6 +42,7 @@ export const SERVE_OPTIONS = {
   channel: { type: 'string' },
   'log-file': { type: 'string' },
   'state-dir': { type: 'string' },
+  'device-id-file': { type: 'string' },
   'idle-timeout': { type: 'string' },
 } as const;
 
@@ -59,6 +62,7 @@ const FILE_KEYS: Record<string, 'string' | 'list' | 'number'> = {
   channel: 'string',
   log_file: 'string',
   state_dir: 'string',
+  device_id_file: 'string',
   idle_timeout: 'number',
 };
 
@@ -75,6 +79,7 @@ export function defaults(platform: NodeJS.Platform = process.platform): Omit<Hel
     channel: 'stable',
     logFile: platform === 'darwin' ? '/var/log/mngd.log' : '/var/log/mngd-helper.log',
     stateDir: state,
+    deviceIdFile: defaultDeviceIdFile(platform),
     idleTimeoutMs: 10_000,
   };
 }
@@ -222,6 +227,7 @@ export function resolveConfig(
     channel,
     logFile: absolute(str('log-file', 'log_file', d.logFile), '--log-file'),
     stateDir: absolute(str('state-dir', 'state_dir', d.stateDir), '--state-dir'),
+    deviceIdFile: absolute(str('device-id-file', 'device_id_file', d.deviceIdFile), '--device-id-file'),
     idleTimeoutMs: idle === undefined ? d.idleTimeoutMs : seconds(idle as string | number, '--idle-timeout'),
   };
 }

@@ -1,4 +1,5 @@
-/** The pure decision: may this version from this verified manifest be installed over that one? */
+/** The pure decisions: may this version from this verified manifest be installed over that one, on this device? */
+import { choose } from '../schema/choose.js';
 import type { ManifestRelease, SignedManifest } from '../schema/types.js';
 import { compareVersions } from '../schema/version.js';
 import { HelperError } from './protocol.js';
@@ -28,4 +29,35 @@ export function releaseToInstall(signed: SignedManifest, requested: string, inst
     );
   }
   return release;
+}
+
+/**
+ * Threat: a local user (any uid that can reach the socket) asking for a release this device is
+ * not offered: outside its rollout cohort, paused, or not the newest it may take. The helper
+ * chooses itself, with the same function as the agent and the device facts it reads itself
+ * (installed version, device id), and installs only what that choice names.
+ */
+export function offeredToThisDevice(
+  signed: SignedManifest,
+  release: ManifestRelease,
+  installed: string,
+  deviceId: string,
+): void {
+  const choice = choose({
+    releases: signed.releases,
+    current: installed,
+    floor: signed.min_required_version,
+    deviceId,
+  });
+  if (choice.target !== null && compareVersions(choice.target.version, release.version) === 0) return;
+  const why =
+    choice.target !== null
+      ? `it offers ${choice.target.version} to this device`
+      : release.rollout_percent === 0
+        ? `${release.version} is paused`
+        : `this device is outside the ${release.rollout_percent}% rollout cohort of ${release.version}`;
+  throw new HelperError(
+    'VERSION_NOT_OFFERED',
+    `the ${signed.channel} manifest (sequence ${signed.sequence}) does not offer ${release.version} to this device: ${why}; the helper installs only what the newest manifest it knows offers to this device`,
+  );
 }

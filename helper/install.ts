@@ -7,7 +7,7 @@ import { compareVersions } from '../schema/version.js';
 import { MngdError, messageOf } from '../schema/errors.js';
 import type { PublicKeyInfo } from '../schema/keys.js';
 import { verifyManifest } from '../schema/manifest.js';
-import { releaseToInstall } from './decide.js';
+import { offeredToThisDevice, releaseToInstall } from './decide.js';
 import { installerArgs, type InstallerRunner } from './installer.js';
 import type { Logger } from './log.js';
 import { HelperError, type InstallRequest, type InstallSuccess } from './protocol.js';
@@ -28,6 +28,8 @@ export interface InstallDeps {
   settings: InstallSettings;
   now: () => Date;
   installedVersion: () => Promise<string | null>;
+  /** the machine's device id, read by the helper itself (never taken from the request); null when unreadable */
+  deviceId: () => Promise<string | null>;
   accepted: AcceptedStore;
   runInstaller: InstallerRunner;
   log: Logger;
@@ -40,7 +42,7 @@ export async function install(req: InstallRequest, deps: InstallDeps): Promise<I
   const what = `${installed ?? 'unknown'} -> ${req.version}`;
   log.line(`SelfUpdate: helper install requested ${what} (request ${req.id}, package ${req.pkg_path})`);
   try {
-    const result = await verifiedInstall(req, installed, deps);
+    const result = await deps.accepted.exclusive(() => verifiedInstall(req, installed, deps));
     log.line(`SelfUpdate: helper install complete ${what} (installer exit 0)`);
     return result;
   } catch (err) {
@@ -67,6 +69,15 @@ async function verifiedInstall(
   });
   await deps.accepted.write(verified.accepted);
   const release = releaseToInstall(verified.signed, req.version, installed);
+  const deviceId = await deps.deviceId();
+  if (deviceId === null) {
+    throw new HelperError(
+      'DEVICE_ID_UNKNOWN',
+      "the device id cannot be read, so this device's rollout cohort is unknown; check the helper's --device-id-file",
+    );
+  }
+  // The request's manifest passed the rollback check, so it is the newest the helper knows.
+  offeredToThisDevice(verified.signed, release, installed!, deviceId);
   const staged = await stagePackage(req.pkg_path, settings.stagingDir, { size: release.size, sha256: release.sha256 });
   try {
     const run = await deps.runInstaller(

@@ -3,11 +3,13 @@ import { runBin, type Bin, type BinCommand } from '../schema/bin.js';
 import { EXIT } from '../schema/exit.js';
 import { defaults, resolveConfig, SERVE_OPTIONS, type HelperConfig } from './config.js';
 import { resolveGroup } from './group.js';
+import { ensureDeviceId, readDeviceId } from './device-id.js';
+import { acceptManifest } from './follow.js';
 import { install } from './install.js';
 import { checkInstaller, runInstaller } from './installer.js';
 import { fileLogger } from './log.js';
 import { ping } from './client.js';
-import { defaultSocketPath } from './protocol.js';
+import { defaultDeviceIdFile, defaultSocketPath } from './protocol.js';
 import { startServer, type RunningServer } from './server.js';
 import { fileAcceptedStore, readInstalledVersion } from './state.js';
 
@@ -39,6 +41,8 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --channel NAME             the channel whose manifests are accepted (default: stable)
   --log-file PATH            its own log of SelfUpdate lines (default: ${resolveDefault('logFile')})
   --state-dir DIR            where the highest manifest sequence accepted is kept
+  --device-id-file PATH      the machine's device id (its rollout cohort), created once if missing;
+                             the agents read the same file (default: ${defaultDeviceIdFile()})
   --idle-timeout SEC         close connections that send no request this long (default: 10)
 
 Exit status: 0 stopped cleanly (SIGTERM); 2 called wrongly or a setting is wrong (a flag, the config
@@ -54,7 +58,9 @@ function resolveDefault(key: 'versionFile' | 'logFile'): string {
 export async function serve(config: HelperConfig): Promise<RunningServer> {
   const log = fileLogger(config.logFile);
   const installedVersion = () => readInstalledVersion(config.versionFile);
-  return startServer({
+  const accepted = fileAcceptedStore(config.stateDir, config.channel);
+  const now = () => new Date();
+  const running = await startServer({
     socketPath: config.socketPath,
     socketGid: config.socketGroup === null ? null : resolveGroup(config.socketGroup),
     idleTimeoutMs: config.idleTimeoutMs,
@@ -62,13 +68,23 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
     install: (req) =>
       install(req, {
         settings: config,
-        now: () => new Date(),
+        now,
         installedVersion,
-        accepted: fileAcceptedStore(config.stateDir, config.channel),
+        deviceId: () => readDeviceId(config.deviceIdFile),
+        accepted,
         runInstaller,
         log,
       }),
+    manifest: (req) => acceptManifest(req, { settings: config, now, accepted, log }),
   });
+  // Once the socket is served (a helper that cannot serve creates nothing): agents read this id too.
+  try {
+    await ensureDeviceId(config.deviceIdFile);
+  } catch (err) {
+    await running.close();
+    throw err;
+  }
+  return running;
 }
 
 const serveCommand: BinCommand<Io> = {

@@ -8,6 +8,8 @@
  *   -> {"v":1,"id":"a2","type":"install","manifest":"<raw manifest>","version":"1.0.3","pkg_path":"/abs/pkg"}
  *   <- {"v":1,"id":"a2","ok":true,"outcome":"installed","version":"1.0.3","exit_code":0,"output_tail":"..."}
  *   <- {"v":1,"id":"a2","ok":false,"error":{"code":"PKG_HASH_MISMATCH","message":"..."}}
+ *   -> {"v":1,"id":"a3","type":"manifest","manifest":"<raw manifest>"}
+ *   <- {"v":1,"id":"a3","ok":true,"outcome":"accepted","channel":"stable","sequence":1795744800}
  */
 import { ExternalError, MngdError } from '../schema/errors.js';
 import type { ManifestErrorCode } from '../schema/manifest.js';
@@ -27,6 +29,8 @@ export type HelperErrorCode =
   | 'IDLE_TIMEOUT'
   | ManifestErrorCode
   | 'VERSION_NOT_IN_MANIFEST'
+  | 'VERSION_NOT_OFFERED'
+  | 'DEVICE_ID_UNKNOWN'
   | 'INSTALLED_VERSION_UNKNOWN'
   | 'NOT_AN_UPGRADE'
   | 'PKG_UNSAFE_PATH'
@@ -60,7 +64,19 @@ export interface InstallRequest {
   pkg_path: string;
 }
 
-export type HelperRequest = PingRequest | InstallRequest;
+/**
+ * A manifest the agent verified: the helper verifies it too and, when it is newer, remembers it
+ * as the newest it knows, so an older one replayed later is refused.
+ */
+export interface ManifestRequest {
+  v: 1;
+  id: string;
+  type: 'manifest';
+  /** the manifest exactly as downloaded */
+  manifest: string;
+}
+
+export type HelperRequest = PingRequest | InstallRequest | ManifestRequest;
 
 export interface ErrorReply {
   v: 1;
@@ -90,9 +106,20 @@ export interface InstallSuccess {
   output_tail: string;
 }
 
+export interface ManifestAccepted {
+  v: 1;
+  id: string;
+  ok: true;
+  outcome: 'accepted';
+  channel: string;
+  /** the highest sequence the helper has accepted for the channel (this one or a newer one) */
+  sequence: number;
+}
+
 export type PingResponse = PingReply | ErrorReply;
 export type InstallResponse = InstallSuccess | ErrorReply;
-export type HelperResponse = PingReply | InstallSuccess | ErrorReply;
+export type ManifestResponse = ManifestAccepted | ErrorReply;
+export type HelperResponse = PingReply | InstallSuccess | ManifestAccepted | ErrorReply;
 
 /** A refusal or failure the helper reports to its client. */
 export class HelperError extends MngdError<HelperErrorCode> {
@@ -126,6 +153,14 @@ export class HelperClientError extends ExternalError<HelperClientErrorCode> {}
 /** Where things live unless configured: shared by helper and agent. */
 export function defaultVersionFile(platform: NodeJS.Platform = process.platform): string {
   return platform === 'darwin' ? '/Library/Application Support/mngd/VERSION' : '/var/lib/mngd/VERSION';
+}
+
+/**
+ * The machine's device id (its rollout cohort): created once by the helper (root), read by the
+ * helper and by every agent, so both choose for the same device and no request can pick a cohort.
+ */
+export function defaultDeviceIdFile(platform: NodeJS.Platform = process.platform): string {
+  return platform === 'darwin' ? '/Library/Application Support/mngd/device-id' : '/var/lib/mngd/device-id';
 }
 
 export function defaultSocketPath(platform: NodeJS.Platform = process.platform): string {

@@ -16,6 +16,8 @@ import {
   type HelperResponse,
   type InstallRequest,
   type InstallSuccess,
+  type ManifestAccepted,
+  type ManifestRequest,
 } from './protocol.js';
 
 /** Connections beyond this are answered BUSY and closed (file descriptors are finite). */
@@ -28,6 +30,8 @@ export interface ServerDeps {
   idleTimeoutMs: number;
   installedVersion: () => Promise<string | null>;
   install: (req: InstallRequest) => Promise<InstallSuccess>;
+  /** a manifest the agent verified (follow.ts) */
+  manifest: (req: ManifestRequest) => Promise<ManifestAccepted>;
 }
 
 export interface RunningServer {
@@ -72,6 +76,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       id = req.id;
       if (req.type === 'ping') {
         reply(sock, { v: PROTOCOL_VERSION, id: req.id, ok: true, installed_version: await deps.installedVersion() });
+        return;
+      }
+      if (req.type === 'manifest') {
+        reply(sock, await deps.manifest(req));
         return;
       }
       // One install at a time, no queue: a second client is told at once and retries later.

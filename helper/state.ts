@@ -19,12 +19,24 @@ export async function readInstalledVersion(versionFile: string): Promise<string 
 export interface AcceptedStore {
   read(): Promise<AcceptedManifest | null>;
   write(accepted: AcceptedManifest): Promise<void>;
+  /**
+   * Runs `fn` alone: no other `exclusive` section of this store runs meanwhile. A manifest from
+   * the agent and an install are verified, remembered and acted on one at a time, so an install
+   * never goes on from a manifest older than one accepted while it was being checked.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** Remembers the highest manifest sequence accepted, per channel, so an older one is refused (rollback). */
 export function fileAcceptedStore(stateDir: string, channel: string): AcceptedStore {
   const file = join(stateDir, `accepted-${channel}.json`);
+  let tail: Promise<unknown> = Promise.resolve();
   return {
+    exclusive(fn) {
+      const run = tail.then(fn, fn);
+      tail = run.catch(() => undefined);
+      return run;
+    },
     async read() {
       let text: string;
       try {

@@ -11,6 +11,7 @@ import {
   type HelperRequest,
   type HelperResponse,
   type InstallSuccess,
+  type ManifestAccepted,
   type PingReply,
 } from './protocol.js';
 
@@ -23,6 +24,7 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 const FIELDS: Record<HelperRequest['type'], readonly string[]> = {
   ping: ['v', 'id', 'type'],
   install: ['v', 'id', 'type', 'manifest', 'version', 'pkg_path'],
+  manifest: ['v', 'id', 'type', 'manifest'],
 };
 
 /**
@@ -76,6 +78,7 @@ function checkRequest(data: unknown): HelperRequest {
   if (typeof data.manifest !== 'string' || data.manifest === '') {
     throw new HelperError('BAD_REQUEST', '"manifest" must be the raw manifest text as downloaded');
   }
+  if (type === 'manifest') return { v: 1, id: data.id, type: 'manifest', manifest: data.manifest };
   if (typeof data.version !== 'string' || !isVersion(data.version)) {
     throw new HelperError(
       'BAD_REQUEST',
@@ -127,6 +130,9 @@ export function parseResponse(line: string): HelperResponse | null {
     typeof data.output_tail === 'string'
   ) {
     return data as unknown as InstallSuccess;
+  }
+  if (data.outcome === 'accepted' && typeof data.channel === 'string' && Number.isSafeInteger(data.sequence)) {
+    return data as unknown as ManifestAccepted;
   }
   return null;
 }

@@ -50,6 +50,8 @@ export class Fleet {
       mkdirSync(dir, { recursive: true });
       const versionFile = join(dir, 'VERSION');
       writeFileSync(versionFile, `${opts.initialVersion}\n`);
+      // The machine's device id, as the helper creates it on a Mac; agent and helper both read it.
+      writeFileSync(join(dir, 'device-id'), `${id}\n`);
       return { id, dir, versionFile, socket: join(dir, 'helper.sock'), helper: null };
     });
   }
@@ -87,6 +89,8 @@ export class Fleet {
         join(d.dir, 'helper.log'),
         '--state-dir',
         join(d.dir, 'helper-state'),
+        '--device-id-file',
+        join(d.dir, 'device-id'),
       ],
       { env: { ...process.env, MNGD_DEMO_VERSION_FILE: d.versionFile }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -132,8 +136,8 @@ export class Fleet {
         this.opts.manifestUrl,
         '--trusted-key',
         this.opts.trustedKey,
-        '--device-id',
-        d.id,
+        '--device-id-file',
+        join(d.dir, 'device-id'),
         '--version-file',
         d.versionFile,
         '--state-dir',

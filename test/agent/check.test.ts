@@ -6,6 +6,7 @@ import { errorReply } from '../../helper/protocol.js';
 import {
   agentWorld,
   deviceFor,
+  helperClient,
   installed,
   installerFails,
   manifestBytes,
@@ -88,6 +89,33 @@ describe('agent check', () => {
     assert.equal(third.blocked, false);
   });
 
+  it('hands every manifest it verified to the helper, raw, downloaded or unchanged (304), and never an unverified one', async () => {
+    const bytes = manifestBytes(w.signer, {
+      releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)],
+    });
+    w.cdn.setManifest(bytes);
+    const f = await make('1.0.3');
+    assert.equal((await f.check()).manifest?.source, 'downloaded');
+    assert.equal((await f.check()).manifest?.source, 'cached');
+    assert.deepEqual(w.helper.manifests, [bytes.toString('utf8'), bytes.toString('utf8')]);
+    f.clock.now = new Date('2026-12-12T00:00:00Z'); // expired: not verified, not handed over
+    assert.equal((await f.check()).code, 'MANIFEST_EXPIRED');
+    assert.equal(w.helper.manifests.length, 2);
+  });
+
+  it('goes on when the helper cannot be told of a manifest (it learns it with the next install)', async () => {
+    w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p102, w.cdn.srv.origin)] }));
+    const f = await make('1.0.2');
+    const r = await f.check({ helper: helperClient(join(w.dir, 'no-helper.sock')) });
+    assert.equal(r.outcome, 'up-to-date');
+    assert.deepEqual(warnings(f.log), []);
+    assert.ok(
+      f.log
+        .of('INFO')
+        .some((l) => /^SelfUpdate: the helper was not told of manifest seq \d+: .*\[HELPER_UNREACHABLE\]$/.test(l)),
+    );
+  });
+
   it('does nothing when the current version is the newest', async () => {
     w.cdn.setManifest(
       manifestBytes(w.signer, { releases: [release(p103, w.cdn.srv.origin), release(p102, w.cdn.srv.origin)] }),
@@ -168,6 +196,37 @@ describe('agent check', () => {
     assert.equal(done.outcome, 'updated');
     assert.equal(done.blocked, false);
   });
+
+  for (const [name, floor, rollout, why] of [
+    ['above every listed release', '1.0.9', 100, /the manifest lists no release at or above the floor 1\.0\.9/],
+    ['whose only release is paused', '1.0.4', 0, /every release at or above the floor 1\.0\.4 is paused \(1\.0\.4\)/],
+  ] as const) {
+    it(`never blocks checkin on a floor ${name}: one warning naming why, and the normal target is still taken`, async () => {
+      const paused = { ...p103, version: '1.0.4' };
+      w.cdn.setManifest(
+        manifestBytes(w.signer, {
+          releases: [
+            ...(rollout === 0 ? [release(paused, w.cdn.srv.origin, { rollout_percent: 0 })] : []),
+            release(p103, w.cdn.srv.origin),
+            release(p102, w.cdn.srv.origin),
+          ],
+          edit: (m) => void (m.min_required_version = floor),
+        }),
+      );
+      const f = await make('1.0.2');
+      const r = await f.check();
+      assert.equal(r.outcome, 'updated');
+      assert.equal(r.target, '1.0.3', 'the normal target, not a forced one');
+      assert.equal(r.blocked, false);
+      assert.equal(r.forced, false);
+      assert.match(r.unsupported ?? '', why);
+      const warns = warnings(f.log);
+      assert.equal(warns.length, 1, warns.join('\n'));
+      assert.match(warns[0]!, new RegExp(`below the floor ${floor.replace(/\./g, '\\.')}, but `));
+      assert.match(warns[0]!, /checkin not blocked/);
+      assert.match(warns[0]!, why);
+    });
+  }
 
   it('never cools a package down for a helper whose installer cannot be started (its --installer), even a forced one', async () => {
     w.cdn.setManifest(

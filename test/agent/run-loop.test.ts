@@ -100,6 +100,26 @@ describe('agent run loop', () => {
     assert.ok(f.log.of('INFO').includes('SelfUpdate: install complete 1.0.2 -> 1.0.3'));
   });
 
+  it('checks in hourly below a floor that no listed release satisfies, warning once per check', async () => {
+    w.cdn.setManifest(
+      manifestBytes(w.signer, {
+        releases: [release(p102, w.cdn.srv.origin)],
+        edit: (m) => void (m.min_required_version = '1.0.9'),
+      }),
+    );
+    const f = await make();
+    const r = await loop(f, 3);
+    assert.equal(r.checkins.length, 2, 'checkin is not blocked');
+    assert.deepEqual(r.sleeps, [300_000, 3_600_000, 3_600_000], 'the hour, not the floor retry');
+    const warns = f.log.of('WARN').filter((l) => l.startsWith('SelfUpdate:'));
+    assert.equal(warns.length, 2, warns.join('\n'));
+    assert.ok(
+      warns.every((l) =>
+        /^SelfUpdate: check: current 1\.0\.2 is below the floor 1\.0\.9, but the manifest lists no release/.test(l),
+      ),
+    );
+  });
+
   for (const [name, bytes] of [
     ['signed by an untrusted key', () => manifestBytes(w.signer, { releases: floored(), keys: [other.key] })],
     ['expired', () => manifestBytes(w.signer, { releases: floored(), now: new Date(T0.getTime() - 20 * 86_400_000) })],
@@ -128,7 +148,7 @@ describe('agent run loop', () => {
           blocked: false,
           floor: null,
           forced: false,
-          unsupported: false,
+          unsupported: null,
           manifest: { sequence: 1, channel: 'stable', source: 'downloaded' },
         });
       },

@@ -22,7 +22,7 @@ import { MANIFEST_DEFAULTS } from '../../schema/types.js';
 import { buildSignedManifest } from '../../pipeline/manifests/build.js';
 import { errorReply, type InstallRequest } from '../../helper/protocol.js';
 import { parseRequest } from '../../helper/wire.js';
-import { requestInstall } from '../../helper/client.js';
+import { requestInstall, sendManifest } from '../../helper/client.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../agent/http/index.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from '../../agent/check.js';
 import { MemoryLogger } from '../../agent/log.js';
@@ -145,6 +145,8 @@ export type StandInReply = (req: InstallRequest) => object;
 export interface StandInHelper {
   socketPath: string;
   received: HandedOver[];
+  /** the manifests the agent handed over (`manifest` requests), raw */
+  manifests: string[];
   reply: StandInReply;
   close(): Promise<void>;
 }
@@ -168,7 +170,13 @@ export async function startStandInHelper(dir: string): Promise<StandInHelper> {
   const socketPath = join(dir, 'helper.sock');
   const received: HandedOver[] = [];
   const sockets = new Set<Socket>();
-  const helper: StandInHelper = { socketPath, received, reply: installed, close: async () => undefined };
+  const helper: StandInHelper = {
+    socketPath,
+    received,
+    manifests: [],
+    reply: installed,
+    close: async () => undefined,
+  };
   const server: Server = createServer((sock) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
@@ -178,6 +186,11 @@ export async function startStandInHelper(dir: string): Promise<StandInHelper> {
       const nl = buf.indexOf('\n');
       if (nl === -1) return;
       const req = parseRequest(buf.slice(0, nl));
+      if (req.type === 'manifest') {
+        helper.manifests.push(req.manifest);
+        const reply = { v: 1, id: req.id, ok: true, outcome: 'accepted', channel: 'stable', sequence: 1 };
+        return void sock.end(`${JSON.stringify(reply)}\n`);
+      }
       if (req.type !== 'install')
         return void sock.end(`${JSON.stringify({ v: 1, id: req.id, ok: true, installed_version: null })}\n`);
       void readFile(req.pkg_path)
@@ -212,7 +225,10 @@ export function testHttp(extra: Partial<HttpClientOptions> = {}): HttpClient {
 }
 
 export function helperClient(socketPath: string): HelperClient {
-  return { install: (req) => requestInstall(socketPath, req, { timeoutMs: 5000 }) };
+  return {
+    install: (req) => requestInstall(socketPath, req, { timeoutMs: 5000 }),
+    manifest: (raw) => sendManifest(socketPath, raw, { timeoutMs: 5000 }),
+  };
 }
 
 /** A check wired to real parts: its own state folder, the CDN, the stand-in helper, a movable clock. */
@@ -313,6 +329,7 @@ export function agentWorld(pkgs: Pkg[]): World {
   });
   beforeEach(() => {
     w.helper.received.length = 0;
+    w.helper.manifests.length = 0;
     w.helper.reply = installed;
     w.cdn.srv.requests.length = 0;
   });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSigningKey, signingKeyFromText, type SigningKey } from '../../schema/keys.js';
+import { bucket } from '../../schema/choose.js';
 import { signEnvelope } from '../../schema/signing.js';
 import { MANIFEST_DEFAULTS, type Release } from '../../schema/types.js';
 import { buildSignedManifest } from '../../pipeline/manifests/build.js';
@@ -75,6 +76,8 @@ export interface HelperProcess {
   record: string;
   modeFile: string;
   pidFile: string;
+  /** the machine's device id file (created by the helper at start) */
+  deviceIdFile: string;
   exited: Promise<number | null>;
   stderr(): string;
   /** what the stand-in was called with, one argument list per run */
@@ -92,6 +95,16 @@ export interface HelperOptions {
   idleTimeout?: number;
   extraArgs?: string[];
   env?: Record<string, string>;
+  /** the machine's device id, written before the helper starts (default: the helper creates a random one) */
+  deviceId?: string;
+}
+
+/** A device id whose rollout bucket for `version` is below `percent` (in the cohort) or not. */
+export function deviceIdFor(version: string, percent: number, inCohort = true): string {
+  for (let i = 0; ; i++) {
+    const id = `mac-${i}`;
+    if (bucket(id, version) < percent === inCohort) return id;
+  }
 }
 
 /** Starts `node dist/helper/cli.js serve` and resolves once it says it is listening. */
@@ -106,10 +119,12 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
     record: join(dir, 'installer-calls.txt'),
     modeFile: join(dir, 'installer-mode'),
     pidFile: join(dir, 'installer-pids'),
+    deviceIdFile: join(dir, 'device-id'),
   };
   mkdirSync(join(dir, 'run'));
   writeFileSync(h.versionFile, `${opts.installed ?? '1.0.2'}\n`);
   writeFileSync(h.modeFile, 'succeed\n');
+  if (opts.deviceId !== undefined) writeFileSync(h.deviceIdFile, `${opts.deviceId}\n`);
   const args = [
     HELPER_CLI,
     'serve',
@@ -131,6 +146,8 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
     opts.key.public_key,
     '--log-file',
     h.logFile,
+    '--device-id-file',
+    h.deviceIdFile,
     ...(opts.extraArgs ?? []),
   ];
   const proc = spawn(process.execPath, args, {

@@ -13,6 +13,7 @@ import { OUTPUT_TAIL_BYTES } from '../../helper/protocol.js';
 import {
   isAlive,
   makePkg,
+  deviceIdFor,
   newKey,
   rawExchange,
   releaseOf,
@@ -55,6 +56,7 @@ describe('mngd-helper serve', () => {
       installerTimeout: 3,
       idleTimeout: 0.5,
       env: { STANDIN_FLOOD_BYTES: '2000000' },
+      deviceId: deviceIdFor('1.0.3', 10), // in the 10 % cohort of 1.0.3: the helper checks it itself
     });
     // 1.0.3 and 1.0.2 staged at 10 %, so the manifest lists down to 1.0.1 (at 100 %).
     manifest = signedManifest([releaseOf(pkg103, 10), releaseOf(makePkg(work, '1.0.2'), 10), releaseOf(pkg101)], [key]);

@@ -79,6 +79,8 @@ describe('choose', () => {
       const c = choose({ releases: paused, current: '1.0.1', floor: '1.0.3', deviceId: id });
       assert.equal(c.target, null);
       assert.equal(c.belowFloor, true);
+      assert.equal(c.blocked, false, 'nothing installable satisfies the floor: checkin is not blocked');
+      assert.equal(c.unsupported, 'every release at or above the floor 1.0.3 is paused (1.0.3)');
     }
   });
 
@@ -99,7 +101,43 @@ describe('choose', () => {
       floor: '1.0.3',
       deviceId: 'x',
     });
-    assert.deepEqual(c, { target: null, forced: false, belowFloor: false });
+    assert.deepEqual(c, { target: null, forced: false, belowFloor: false, blocked: false, unsupported: null });
+  });
+
+  it('keeps the normal target below a floor that nothing listed satisfies, without blocking', () => {
+    const releases = [{ version: '1.0.2', rollout_percent: 100 }];
+    const c = choose({ releases, current: '1.0.1', floor: '1.0.9', deviceId: 'x' });
+    assert.deepEqual(c, {
+      target: releases[0],
+      forced: false,
+      belowFloor: true,
+      blocked: false,
+      unsupported: 'the manifest lists no release at or above the floor 1.0.9',
+    });
+  });
+
+  it('blocks checkin only when this device can install a release that satisfies the floor (property)', () => {
+    const property = (rule: typeof choose) =>
+      fc.property(
+        fc.array(release, { maxLength: 8 }),
+        version,
+        fc.option(version, { nil: null }),
+        fc.string(),
+        (releases, current, floor, deviceId) => {
+          const c = rule({ releases, current, floor, deviceId });
+          if (!c.blocked) return;
+          const installable = (r: (typeof releases)[number]) =>
+            compareVersions(r.version, current) > 0 && r.rollout_percent > 0;
+          assert.ok(floor !== null && compareVersions(current, floor) < 0, 'blocked only below a floor');
+          assert.ok(releases.some((r) => installable(r) && compareVersions(r.version, floor) >= 0));
+          // ...and that is what it is told to install.
+          assert.ok(c.target !== null && installable(c.target) && compareVersions(c.target.version, floor) >= 0);
+        },
+      );
+    fc.assert(property(choose), { numRuns: 5000 });
+    // The property has teeth: the old rule ("below the floor blocks") breaks it.
+    const old = fc.check(property(oldChoose), { numRuns: 5000 });
+    assert.equal(old.failed, true, 'the old rule must fail the property');
   });
 
   it('draws the cohort anew for every version', () => {
@@ -113,3 +151,21 @@ describe('choose', () => {
     assert.notDeepEqual([...a].slice(0, 50), [...b].slice(0, 50));
   });
 });
+
+/** The rule before issue 15: being below the floor blocked checkin, whatever the manifest offered. */
+function oldChoose<R extends { version: string; rollout_percent: number }>(input: {
+  releases: readonly R[];
+  current: string;
+  floor: string | null;
+  deviceId: string;
+}) {
+  const c = choose(input);
+  const forced = input.releases
+    .filter((r) => input.floor !== null && compareVersions(r.version, input.floor) >= 0 && r.rollout_percent > 0)
+    .sort((a, b) => compareVersions(b.version, a.version))[0];
+  const target =
+    c.belowFloor && (c.target === null || compareVersions(c.target.version, input.floor!) < 0)
+      ? (forced ?? null)
+      : c.target;
+  return { ...c, target, blocked: c.belowFloor, unsupported: null };
+}

@@ -1,0 +1,48 @@
+/**
+ * The `manifest` request: the agent hands over every manifest it verified. The helper verifies
+ * it with its own keys and, when it is newer, remembers its sequence as the highest accepted for
+ * the channel (durably): from then on an older manifest, however validly signed and unexpired,
+ * is refused, so a yank the agent has seen cannot be undone by replaying what came before.
+ */
+import type { PublicKeyInfo } from '../schema/keys.js';
+import { verifyManifest } from '../schema/manifest.js';
+import { asHelperError } from './install.js';
+import type { Logger } from './log.js';
+import type { ManifestAccepted, ManifestRequest } from './protocol.js';
+import type { AcceptedStore } from './state.js';
+
+export interface FollowDeps {
+  settings: { trustedKeys: readonly PublicKeyInfo[]; channel: string };
+  now: () => Date;
+  accepted: AcceptedStore;
+  log: Logger;
+}
+
+export function acceptManifest(req: ManifestRequest, deps: FollowDeps): Promise<ManifestAccepted> {
+  const { settings, log } = deps;
+  return deps.accepted.exclusive(async () => {
+    const previous = await deps.accepted.read();
+    let sequence: number;
+    try {
+      // Forged, foreign-channel, expired or older manifests: the same checks as an install's.
+      const verified = verifyManifest(req.manifest, {
+        trustedKeys: settings.trustedKeys,
+        channel: settings.channel,
+        now: deps.now(),
+        previous,
+      });
+      sequence = verified.accepted.sequence;
+      if (previous === null || sequence > previous.sequence) {
+        await deps.accepted.write(verified.accepted);
+        log.line(
+          `SelfUpdate: helper follows the ${settings.channel} manifest sequence ${sequence} (was ${previous?.sequence ?? 'none'}); older manifests are refused from now on`,
+        );
+      }
+    } catch (err) {
+      const e = asHelperError(err);
+      log.line(`SelfUpdate: helper refused a manifest (request ${req.id}): ${e.code}: ${e.message}`);
+      throw e;
+    }
+    return { v: 1, id: req.id, ok: true, outcome: 'accepted', channel: settings.channel, sequence };
+  });
+}
