@@ -4,6 +4,9 @@ import { VERSION_PATTERN } from './version.js';
 export const CHANNEL_PATTERN = '^[a-z][a-z0-9-]{0,31}$';
 export const SHA256_PATTERN = '^[0-9a-f]{64}$';
 export const MAX_RELEASE_NOTES_BYTES = 16 * 1024;
+export const MAX_HALT_REASON_BYTES = 1024;
+/** RFC 3339 UTC to the second, as the pipeline writes times: 2026-12-04T17:40:00Z */
+export const UTC_SECONDS_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$';
 
 export const releaseSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -63,6 +66,26 @@ export const releaseSchema = {
       minimum: 0,
       maximum: 100,
       default: 100,
+    },
+    halted: {
+      description:
+        'Set by mngd-release halt: the release is offered to nobody (like active: false), with why and when it was stopped',
+      type: 'object',
+      additionalProperties: false,
+      required: ['reason', 'at'],
+      properties: {
+        reason: {
+          description: 'Why it was halted (one line, for the on-call)',
+          type: 'string',
+          minLength: 1,
+          maxLength: MAX_HALT_REASON_BYTES,
+        },
+        at: {
+          description: 'When it was halted, UTC: 2026-12-04T17:40:00Z',
+          type: 'string',
+          pattern: UTC_SECONDS_PATTERN,
+        },
+      },
     },
   },
 } as const;

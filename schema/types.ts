@@ -15,7 +15,11 @@ type Opts = { keepDefaultedPropertiesOptional: true };
 /** A release file as written (defaults not applied). */
 export type ReleaseFile = FromSchema<typeof releaseSchema, Opts>;
 
-/** A release with its defaults applied (active, channel, rollout_percent always present). */
+/**
+ * A release with its defaults applied (active, channel, rollout_percent always present). `active`
+ * here means "offered at all": false when the file says active: false or holds `halted`, so every
+ * rule that skips a yanked release (manifests, floors, the table's yanked) skips a halted one too.
+ */
 export type Release = Omit<ReleaseFile, 'active' | 'channel' | 'rollout_percent'> &
   Required<Pick<ReleaseFile, 'active' | 'channel' | 'rollout_percent'>>;
 
@@ -43,7 +47,7 @@ export const MANIFEST_DEFAULTS: ManifestSettings = {
 export function withReleaseDefaults(file: ReleaseFile): Release {
   return {
     ...file,
-    active: file.active ?? true,
+    active: (file.active ?? true) && file.halted === undefined,
     channel: file.channel ?? 'stable',
     rollout_percent: file.rollout_percent ?? 100,
   };

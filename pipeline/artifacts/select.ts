@@ -9,16 +9,35 @@ export type Scope =
   /** every release file that loaded */
   | { kind: 'all' }
   /** the release files at these paths (relative to the set's root), e.g. from --changed-since */
-  | { kind: 'files'; files: readonly string[] };
+  | { kind: 'files'; files: readonly string[] }
+  /**
+   * the release files a change touched (--changed-since), except yanked or halted releases: a
+   * yank must pass its check even when the bad package is already gone from the CDN
+   */
+  | { kind: 'changed'; files: readonly string[] };
+
+export interface Skipped {
+  release: LoadedRelease;
+  /** why its package is not downloaded, one line */
+  why: string;
+}
+
+/** A release no manifest offers because the file yanks or halts it: its package is never needed. */
+function offIn(r: LoadedRelease): string | null {
+  const h = r.release.halted;
+  if (h !== undefined) return `${r.release.version} is halted (${JSON.stringify(h.reason)}, at ${h.at})`;
+  return r.release.active ? null : `${r.release.version} is yanked (active: false)`;
+}
 
 /** The releases of `set` within `scope`, newest first. */
 export function selectReleases(set: ReleaseSet, scope: Scope): LoadedRelease[] {
   switch (scope.kind) {
     case 'all':
       return [...set.releases];
-    case 'files': {
+    case 'files':
+    case 'changed': {
       const wanted = new Set(scope.files.map(normalise));
-      return set.releases.filter((r) => wanted.has(normalise(r.file)));
+      return set.releases.filter((r) => wanted.has(normalise(r.file)) && (scope.kind === 'files' || offIn(r) === null));
     }
     case 'manifest': {
       // Without a valid policy (validate reports why) fall back to the channels the releases name.
@@ -32,6 +51,18 @@ export function selectReleases(set: ReleaseSet, scope: Scope): LoadedRelease[] {
       return set.releases.filter((r) => versions.has(r.release.version));
     }
   }
+}
+
+/** The releases within `scope` that are left out on purpose, and why (only --changed-since leaves any out). */
+export function skippedReleases(set: ReleaseSet, scope: Scope): Skipped[] {
+  if (scope.kind !== 'changed') return [];
+  const wanted = new Set(scope.files.map(normalise));
+  return set.releases.flatMap((r) => {
+    const off = wanted.has(normalise(r.file)) ? offIn(r) : null;
+    return off === null
+      ? []
+      : [{ release: r, why: `${off}: no manifest offers it, so its package is not needed (it may be gone already)` }];
+  });
 }
 
 function normalise(path: string): string {

@@ -28,6 +28,26 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./new.js')).newCommand,
   },
   {
+    name: 'rollout',
+    summary: 'set the share of devices offered a release (edits its file in place; prints the PR to open)',
+    load: async () => (await import('./rollout.js')).rolloutCommand,
+  },
+  {
+    name: 'pause',
+    summary: 'stop offering a release to further devices: rollout 0 (edits its file; prints the PR)',
+    load: async () => (await import('./pause.js')).pauseCommand,
+  },
+  {
+    name: 'yank',
+    summary: 'offer a release to nobody: active false (edits its file in place; prints the PR to open)',
+    load: async () => (await import('./yank.js')).yankCommand,
+  },
+  {
+    name: 'halt',
+    summary: 'offer a release to nobody at once, with a reason on record (the on-call stop)',
+    load: async () => (await import('./halt.js')).haltCommand,
+  },
+  {
     name: 'verify-artifacts',
     summary: 'download each package and prove it matches its sha256 and size',
     load: async () => (await import('./verify-artifacts.js')).verifyArtifactsCommand,

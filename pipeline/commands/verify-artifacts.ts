@@ -2,7 +2,7 @@ import { createHttpClient } from '../../agent/http/index.js';
 import { SettingsError, UsageError } from '../../schema/errors.js';
 import { changedFiles } from '../artifacts/changed.js';
 import { createReporter, formatBytes } from '../artifacts/progress.js';
-import { selectReleases, type Scope } from '../artifacts/select.js';
+import { selectReleases, skippedReleases, type Scope, type Skipped } from '../artifacts/select.js';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -45,7 +45,7 @@ function positiveNumber(
   return n;
 }
 
-function summaryMarkdown(report: ArtifactReport, scopeText: string): string {
+function summaryMarkdown(report: ArtifactReport, scopeText: string, skipped: readonly Skipped[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const icon = { verified: '✅', cached: '✅', mismatch: '❌', unreachable: '⚠️' } as const;
   const rows = report.results.map(
@@ -59,6 +59,8 @@ function summaryMarkdown(report: ArtifactReport, scopeText: string): string {
       ? 'Nothing to verify.'
       : ['| | release | version | size | result |', '|---|---|---|---|---|', ...rows].join('\n'),
     '',
+    ...skipped.map((s) => `- Not downloaded: \`${s.release.file}\`: ${s.why}.`),
+    ...(skipped.length > 0 ? [''] : []),
     problemsMarkdown(report.problems),
   ].join('\n');
 }
@@ -84,7 +86,9 @@ User-Agent (no credentials).
 
 Which releases (default: those some channel's manifest will list, i.e. what agents can fetch):
   --changed-since REF  only the release files that differ from the git ref REF (pull requests:
-                       --changed-since origin/main), plus new files git does not track yet
+                       --changed-since origin/main), plus new files git does not track yet;
+                       a yanked or halted release is not downloaded (a line says so): no
+                       manifest offers it, and its package may already be gone
   --all                every release file, yanked ones included
 
 Flags:
@@ -138,10 +142,12 @@ Example:
     let scopeText = flag(args, 'all') ? 'all releases' : 'releases in manifests';
     if (since !== undefined) {
       const files = await changedFiles(set.root, set.dir, since);
-      scope = { kind: 'files', files };
+      scope = { kind: 'changed', files };
       scopeText = `changed since ${since}`;
     }
     const selected = selectReleases(set, scope);
+    const skipped = skippedReleases(set, scope);
+    if (!json) for (const s of skipped) ctx.stdout.write(`Not downloading ${s.release.file}: ${s.why}.\n`);
     if (hasErrors(set.problems) && !json) {
       const n = set.problems.filter((p) => p.severity === 'error').length;
       ctx.stderr.write(
@@ -174,7 +180,7 @@ Example:
 
     if (json) {
       ctx.stdout.write(
-        `${JSON.stringify({ ok: report.exitCode === EXIT.OK, exitCode: report.exitCode, scope: scopeText, counts: report.counts, bytes: report.bytes, results: report.results, problems: report.problems }, null, 2)}\n`,
+        `${JSON.stringify({ ok: report.exitCode === EXIT.OK, exitCode: report.exitCode, scope: scopeText, counts: report.counts, skipped: skipped.map((s) => ({ file: s.release.file, version: s.release.release.version, why: s.why })), bytes: report.bytes, results: report.results, problems: report.problems }, null, 2)}\n`,
       );
     } else {
       const c = report.counts;
@@ -185,7 +191,7 @@ Example:
     }
     if (onGitHub(ctx.env)) {
       await annotate(report.problems);
-      await appendSummary(summaryMarkdown(report, scopeText));
+      await appendSummary(summaryMarkdown(report, scopeText, skipped));
     }
     return report.exitCode;
   },

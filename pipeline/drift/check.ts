@@ -183,7 +183,11 @@ export function tableDrift(plan: Plan): DriftFinding[] {
   }
   for (const y of plan.yanks) {
     const why =
-      y.reason === 'file-removed' ? 'its file is gone from git (a revert yanks)' : 'its file says active: false';
+      y.reason === 'file-removed'
+        ? 'its file is gone from git (a revert yanks)'
+        : y.reason === 'file-says-halted'
+          ? 'its file says halted'
+          : 'its file says active: false';
     out.push({
       severity: 'error',
       code: 'TABLE_ROW_NOT_YANKED',

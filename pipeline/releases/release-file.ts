@@ -25,6 +25,7 @@ const EXPECTED: Record<string, string> = {
   release_notes: `text of at most ${MAX_RELEASE_NOTES_BYTES} bytes`,
   min_required_version: `a version at or below this release's version (${VERSION_RULE})`,
   active: 'true or false (false yanks the release)',
+  halted: 'a map with reason (text, at most 1024 characters) and at (UTC time like "2026-12-04T17:40:00Z"), as mngd-release halt writes it',
   channel: 'one of the policy\'s channels, e.g. stable or beta',
   rollout_percent: 'a whole number from 0 to 100 without quotes (0 pauses the release)',
 };
@@ -99,6 +100,21 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
 
   if (!validateReleaseFile(data)) {
     for (const e of validateReleaseFile.errors ?? []) {
+      const nested = e.instancePath.split('/').slice(1);
+      if (nested.length > 0 && (nested.length > 1 || e.keyword === 'additionalProperties' || e.keyword === 'required')) {
+        // Inside a map field (halted): one message per field, at its key.
+        const field = nested[0]!;
+        if (badFields.has(field)) continue;
+        badFields.add(field);
+        const what =
+          e.keyword === 'additionalProperties'
+            ? `has an unknown key "${String(e.params['additionalProperty'])}"`
+            : e.keyword === 'required'
+              ? `has no "${String(e.params['missingProperty'])}"`
+              : `${nested.slice(1).join('.')} ${e.message ?? e.keyword}`;
+        err(`RELEASE_BAD_${field.toUpperCase()}`, src.positionOf(entries.get(field)?.keyOffset ?? 0), `${field} ${what}; expected ${EXPECTED[field] ?? 'a valid value'}`);
+        continue;
+      }
       if (e.keyword === 'additionalProperties') {
         const key = String(e.params['additionalProperty']);
         const guess = closest(key, RELEASE_KEYS);

@@ -4,8 +4,8 @@ import { releaseSchema } from '../../schema/release.schema.js';
 import type { ReleaseFile } from '../../schema/types.js';
 
 export const SCHEMA_LINE = '# yaml-language-server: $schema=../schema/release.schema.json';
-/** The contract's order: the schema's. */
-const ORDER = Object.keys(releaseSchema.properties) as (keyof ReleaseFile)[];
+/** The contract's order: the schema's (yank/halt/pause/rollout insert a missing key at its place in it). */
+export const ORDER = Object.keys(releaseSchema.properties) as (keyof ReleaseFile)[];
 
 export function renderReleaseYaml(release: ReleaseFile): string {
   const ordered: Record<string, unknown> = {};

@@ -20,6 +20,7 @@ export interface RenderOptions {
 
 const REASON: Record<YankReason, string> = {
   'file-says-inactive': 'the file says active: false',
+  'file-says-halted': 'the file says halted',
   'file-removed': 'its file was removed',
   'unmanaged-yanked': 'never managed and no file (--yank-unmanaged)',
 };

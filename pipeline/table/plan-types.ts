@@ -33,7 +33,7 @@ export interface PlannedUpdate {
   adopt: boolean;
 }
 
-export type YankReason = 'file-says-inactive' | 'file-removed' | 'unmanaged-yanked';
+export type YankReason = 'file-says-inactive' | 'file-says-halted' | 'file-removed' | 'unmanaged-yanked';
 
 export interface PlannedYank extends PlannedUpdate {
   reason: YankReason;
@@ -59,7 +59,13 @@ export interface LegacyView {
 }
 
 export type WarningCode =
-  'FLOOR_RAISED' | 'NEWEST_YANKED' | 'CHANNEL_EMPTY' | 'LEGACY_EMPTY' | 'LEGACY_FLOOR_RAISED' | 'LEGACY_NEWEST_YANKED';
+  | 'FLOOR_RAISED'
+  | 'RELEASE_HALTED'
+  | 'NEWEST_YANKED'
+  | 'CHANNEL_EMPTY'
+  | 'LEGACY_EMPTY'
+  | 'LEGACY_FLOOR_RAISED'
+  | 'LEGACY_NEWEST_YANKED';
 
 /** A load event: allowed, but the plan calls it out loudly. */
 export interface PlanWarning {

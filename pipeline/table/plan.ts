@@ -159,7 +159,8 @@ export function computePlan(input: PlanInput): Plan {
       problems.push(...violations);
       continue;
     }
-    write(row.version, loaded.file, stripSynced(row), desired, 'file-says-inactive');
+    const reason = loaded.release.halted === undefined ? 'file-says-inactive' : 'file-says-halted';
+    write(row.version, loaded.file, stripSynced(row), desired, reason);
   }
 
   for (const row of validRows) {
@@ -188,6 +189,21 @@ export function computePlan(input: PlanInput): Plan {
   const beforeRows = validRows.map(stripSynced);
   const afterRows = [...after.values()];
   const { floors, warnings } = loadEvents(beforeRows, afterRows, input.channels ?? []);
+  // A halt is the on-call stopping a bad release: always called out, before the other load events.
+  const halted = new Map(input.releases.map((l) => [l.release.version, l.release.halted]));
+  const newlyHalted = [
+    ...yanks.filter((y) => y.reason === 'file-says-halted').map((y) => y.version),
+    ...inserts.filter((i) => halted.get(i.version) !== undefined).map((i) => i.version),
+  ];
+  warnings.unshift(
+    ...newlyHalted.map((version) => {
+      const h = halted.get(version)!;
+      return {
+        code: 'RELEASE_HALTED' as const,
+        message: `${version} is halted (${JSON.stringify(h.reason)}, at ${h.at}): no channel offers it from now on; devices already on it stay there until a newer release is offered`,
+      };
+    }),
+  );
   return {
     migrations: [...(input.pendingMigrations ?? [])].map(({ id, summary }) => ({ id, summary })),
     inserts,

@@ -1,0 +1,51 @@
+import { UsageError } from '../../schema/errors.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, str, type Command } from '../cli/command.js';
+import { runEdit } from '../cli/edit-release.js';
+import { isoSeconds } from '../manifests/build.js';
+
+export const haltCommand: Command = {
+  name: 'halt',
+  help: `Usage: mngd-release halt <version> --reason TEXT [--channel NAME] [--releases DIR] [--json]
+
+Adds halted: {reason, at} to releases/<version>.yaml, in place (comments and layout stay): a
+halted release is offered to nobody, like a yanked one, and the reason and time stay on record.
+The plan calls a halt out as a load event; the table shows the release active = false. Nothing
+is written when the result would not validate. Prints the branch, commit and pull request
+commands to run.
+
+Flags:
+  --reason TEXT    why it is halted (required; one line the next on-call reads)
+  --channel NAME   refuse unless the release is on this channel (guards a mistyped version)
+${COMMON_HELP}
+
+${EXIT_HELP}
+Here: 1 the edited file would not be valid (nothing written); 2 no such version (the closest
+known one is suggested), no --reason, or another channel than --channel.
+
+Example:
+  mngd-release halt 1.0.4 --reason "crashes on launch on macOS 13"`,
+  options: { ...COMMON_OPTIONS, reason: { type: 'string' }, channel: { type: 'string' } },
+  positionals: { min: 1, max: 1 },
+  run(args, ctx) {
+    const version = args.positionals[0]!;
+    const reason = str(args, 'reason')?.trim();
+    if (reason === undefined || reason === '')
+      throw new UsageError('--reason TEXT is required: say in one line why the release is halted');
+    const at = isoSeconds(ctx.now());
+    const channel = str(args, 'channel');
+    return runEdit(
+      {
+        command: 'mngd-release halt',
+        version,
+        edit: { kind: 'halt', reason, at },
+        branch: `halt-${version}`,
+        title: `Halt ${version}`,
+        body: `Halts ${version} (releases/${version}.yaml, halted at ${at}): ${reason}`,
+        effect: `Once published, no manifest offers ${version}; devices already on it keep it.`,
+        ...(channel === undefined ? {} : { channel }),
+      },
+      args,
+      ctx,
+    );
+  },
+};
