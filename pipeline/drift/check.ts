@@ -11,33 +11,10 @@ import { trustedKeysOf, type Published } from '../manifests/read.js';
 import type { LoadedRelease } from '../releases/release-set.js';
 import { planFor } from '../table/sync.js';
 import type { ObjectStore } from '../manifests/store/object-store.js';
+import { listedEarlier, liveHaltDrift } from './live-halt.js';
 
-export type DriftCode =
-  | 'MANIFEST_MISSING'
-  | 'MANIFEST_INVALID'
-  | 'MANIFEST_DIFFERS'
-  | 'MANIFEST_EXPIRED'
-  | 'MANIFEST_EXPIRING'
-  | 'MANIFEST_HEADERS'
-  | 'MANIFEST_BEHIND_HISTORY'
-  | 'TABLE_ROW_MISSING'
-  | 'TABLE_ROW_DIFFERS'
-  | 'TABLE_ROW_NOT_YANKED'
-  | 'TABLE_UNMANAGED_ROW'
-  | 'TABLE_CONFLICT'
-  | 'TABLE_MIGRATIONS_PENDING';
-
-export interface DriftFinding {
-  severity: 'error' | 'warning';
-  code: DriftCode;
-  /** what drifted: "table 1.0.2", "manifest stable (latest.json)" */
-  subject: string;
-  message: string;
-  /** one line per difference: "<field>: git says X, <the other> says Y" */
-  details: string[];
-  /** the release file concerned, if any (for annotations) */
-  file?: string;
-}
+export type { DriftCode, DriftFinding } from './finding.js';
+import type { DriftFinding } from './finding.js';
 
 const show = (v: FieldValue): string => (v === null ? 'none' : JSON.stringify(v));
 
@@ -241,6 +218,13 @@ export async function checkManifests(
   for (const channel of policy.channels) {
     const c = await compareChannel(store, channel, { releases, policy, now, trusted });
     out.push(...driftOf(c.published, c, policy));
+    const live = usable(c.published)?.signed;
+    if (live !== undefined) {
+      const offered = new Set(live.releases.map((r) => r.version));
+      const missing = c.expected.releases.map((r) => r.version).filter((v) => !offered.has(v));
+      const earlier = await listedEarlier(store, c.published, missing, trusted);
+      out.push(...liveHaltDrift(`manifest ${channel} (${c.published.key})`, c.expected, live, earlier));
+    }
   }
   return out;
 }

@@ -24,8 +24,18 @@ export function driftSummary(
   const fixes: string[] = [];
   if (findings.some((f) => f.severity === 'error' && f.code.startsWith('TABLE_')))
     fixes.push('"mngd-release sync" (or apply) makes the table match git');
+  const halts = [
+    ...new Set(findings.filter((f) => f.code === 'MANIFEST_LIVE_HALT').map((f) => f.message.split(' ')[0])),
+  ];
+  // Publishing from git while a live halt's pull request is open would offer the release again.
+  if (halts.length > 0)
+    fixes.push(
+      `if a halt-<version> pull request is open for ${halts.join(', ')}, merge it first (never publish before)`,
+    );
   if (findings.some((f) => f.severity === 'error' && f.code.startsWith('MANIFEST_')))
-    fixes.push('"mngd-release publish" re-signs and rewrites the manifests from git');
+    fixes.push(
+      `${halts.length > 0 ? 'otherwise ' : ''}"mngd-release publish" re-signs and rewrites the manifests from git`,
+    );
   return `Drift: ${errors} difference(s) from git${warnings ? `, ${warnings} warning(s)` : ''}. Fix: ${fixes.join('; ')}.\n`;
 }
 

@@ -136,7 +136,10 @@ export async function runStep(step: PipelineStep, cwd: string, runner: Runner): 
 }
 
 let binDir: string | undefined;
-/** A folder holding an `npx` that runs this checkout's CLI for `npx [--no] mngd-release ...` and refuses anything else. */
+/**
+ * A folder holding an `npx` that runs this checkout's CLI for `npx [--no] mngd-release ...` and refuses anything
+ * else, and a `gh` that answers the GitHub CLI calls the workflows make (gh-shim.ts).
+ */
 export function npxBinDir(): string {
   if (binDir) return binDir;
   const dir = mkdtempSync(join(tmpdir(), 'mngd-npx-'));
@@ -151,6 +154,13 @@ exec "${process.execPath}" "${CLI}" "$@"
 `,
   );
   chmodSync(path, 0o755);
+  // `gh` answers the few GitHub CLI calls the workflows make (gh-shim.ts).
+  const gh = join(dir, 'gh');
+  writeFileSync(
+    gh,
+    `#!/bin/sh\nexec "${process.execPath}" "${join(repoRoot, 'dist', 'test', 'github', 'gh-shim.js')}" "$@"\n`,
+  );
+  chmodSync(gh, 0o755);
   binDir = dir;
   return dir;
 }

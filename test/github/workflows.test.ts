@@ -32,7 +32,7 @@ const environmentOf = (job: Job): string | undefined =>
 describe('the workflows', () => {
   it('include the release PR check, the publish, the refresh and CI', () => {
     const names = workflows.map((w) => w.file);
-    for (const f of ['ci.yml', 'release-pr.yml', 'release-publish.yml', 'release-refresh.yml'])
+    for (const f of ['ci.yml', 'release-pr.yml', 'release-publish.yml', 'release-refresh.yml', 'release-halt.yml'])
       assert.ok(names.includes(f), `${f} is missing: ${names.join(', ')}`);
   });
 
@@ -92,8 +92,13 @@ describe('the workflows', () => {
           if (/secrets\.(DATABASE_URL|MNGD_SIGNING_KEY)\b/.test(jobText))
             assert.ok(production, `${wf.file} job ${id}: production secrets outside the production environment`);
           for (const [scope, level] of Object.entries(perms)) {
+            // The break-glass job pushes its halt-<version> branch and opens the pull request.
+            const breakGlass = wf.file === 'release-halt.yml' && (scope === 'contents' || scope === 'pull-requests');
             if (level === 'write')
-              assert.ok(scope === 'id-token', `${wf.file} job ${id}: ${scope}: write is more than the pipeline needs`);
+              assert.ok(
+                scope === 'id-token' || (breakGlass && production),
+                `${wf.file} job ${id}: ${scope}: write is more than the pipeline needs`,
+              );
           }
         }
       });
@@ -139,6 +144,19 @@ describe('the workflows', () => {
       assert.equal(c.group, 'release-publish');
       assert.equal(c['cancel-in-progress'], false);
       for (const [id, job] of jobsOf(wf)) assert.equal(environmentOf(job), 'production', `${file} job ${id}`);
+    }
+  });
+
+  it('run the break-glass halt only by hand, on main, in the production environment', () => {
+    const wf = workflows.find((w) => w.file === 'release-halt.yml');
+    assert.ok(wf);
+    assert.deepEqual(Object.keys(wf.workflow.on), ['workflow_dispatch']);
+    const inputs = (wf.workflow.on['workflow_dispatch'] as { inputs: Record<string, { required: boolean }> }).inputs;
+    assert.deepEqual(Object.keys(inputs), ['version', 'channel', 'reason']);
+    for (const [id, job] of jobsOf(wf)) {
+      assert.equal(environmentOf(job), 'production', `release-halt.yml job ${id}`);
+      const checkout = (job.steps ?? []).find((s) => s.uses?.startsWith('actions/checkout@'));
+      assert.equal(checkout?.with?.['ref'], 'main');
     }
   });
 

@@ -1,0 +1,183 @@
+/**
+ * The break-glass workflow (release-halt.yml) run as GitHub runs it on a dispatch: it halts the
+ * release on main's files, publishes at once to the local-directory target, pushes the branch
+ * halt-<version> to origin (a bare repository here) and opens the pull request (the `gh` shim).
+ * Then what keeps the halt until that pull request is merged: drift names it, release-publish
+ * refuses to publish main, and a second break-glass run keeps the first one's halt.
+ */
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSigningKey } from '../../schema/keys.js';
+import { runBin } from '../support/cli.js';
+import { workflowFile } from './workflows.js';
+import { makeRunner, runJob, type JobStep } from './run-step.js';
+import { policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './release-repo.js';
+
+const TOKEN = 'ghs_breakglassTESTtoken0123456789';
+const BAD = `# the canary that crashes
+${releaseYaml({ version: '1.0.1', url: 'https://cdn.example.test/agent/1.0.1.pkg', sha256: 'b'.repeat(64), size: 2000, extra: ['rollout_percent: 10 # canary'] })}`;
+
+describe('release-halt.yml (break-glass), run as GitHub runs it', () => {
+  const key = generateSigningKey();
+  let repo: ReleaseRepo;
+  let origin: string;
+  let ghDir: string;
+  let steps: JobStep[];
+  const live = () =>
+    (
+      JSON.parse(readFileSync(join(repo.dir, '.state', 'bucket', 'latest.json'), 'utf8')) as {
+        signed: { releases: { version: string }[] };
+      }
+    ).signed.releases.map((r) => r.version);
+  const originGit = (...args: string[]) =>
+    execFileSync('git', ['--git-dir', origin, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' },
+    });
+  const dispatch = (version: string, reason: string) => {
+    repo.git('checkout', '-q', 'main'); // what actions/checkout with ref: main gives the job
+    repo.git('fetch', '-q', 'origin');
+    const runner = makeRunner({
+      event: { inputs: { version, channel: 'stable', reason }, ref: 'refs/heads/main' },
+      eventName: 'workflow_dispatch',
+      github: {
+        sha: repo.git('rev-parse', 'HEAD'),
+        ref: 'refs/heads/main',
+        repository: 'mngd/agent-releases',
+        server_url: 'https://github.com',
+      },
+      secrets: { MNGD_SIGNING_KEY: key.privateKeyText, GITHUB_TOKEN: TOKEN },
+      env: { GH_SHIM_DIR: ghDir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+    });
+    return runJob(workflowFile('release-halt.yml'), 'halt', repo.dir, runner);
+  };
+  const failed = (s: readonly JobStep[]) =>
+    s
+      .filter((x) => x.outcome === 'failure')
+      .map((x) => `${x.step.name}: ${x.result?.stdout ?? ''}${x.result?.stderr ?? ''}`)
+      .join('\n');
+
+  before(async () => {
+    repo = releaseRepo();
+    origin = mkdtempSync(join(tmpdir(), 'mngd-origin-'));
+    execFileSync('git', ['init', '-q', '--bare', origin]);
+    repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.test/agent/', keys: [key] }));
+    repo.write(
+      'releases/1.0.0.yaml',
+      releaseYaml({
+        version: '1.0.0',
+        url: 'https://cdn.example.test/agent/1.0.0.pkg',
+        sha256: 'a'.repeat(64),
+        size: 1000,
+      }),
+    );
+    repo.write('releases/1.0.1.yaml', BAD);
+    repo.commit('Release 1.0.1 to 10 %');
+    repo.git('remote', 'add', 'origin', origin);
+    repo.git('push', '-q', 'origin', 'main');
+    const pub = await runBin(['publish'], { cwd: repo.dir, env: { MNGD_SIGNING_KEY: key.privateKeyText } });
+    assert.equal(pub.code, 0, pub.stderr);
+    assert.deepEqual(live(), ['1.0.1', '1.0.0']);
+    ghDir = mkdtempSync(join(tmpdir(), 'mngd-gh-'));
+    steps = await dispatch('1.0.1', 'crashes on launch');
+  });
+
+  it('halts, publishes and records the change, every step passing', () => {
+    assert.equal(failed(steps), '');
+    const ran = steps.filter((s) => s.how === 'ran').map((s) => s.step.name);
+    assert.deepEqual(ran, [
+      'Keep the halts still waiting for review',
+      'Halt the release (edit its file)',
+      'Publish the manifests now',
+      'Record the halt in git (branch and pull request)',
+    ]);
+    assert.deepEqual(live(), ['1.0.0']);
+  });
+
+  it('pushes halt-1.0.1 with exactly the halt added to the file, and opens its pull request', () => {
+    const diff = originGit('diff', 'main', 'halt-1.0.1');
+    const added = diff.split('\n').filter((l) => /^[+-][^+-]/.test(l));
+    assert.equal(added.length, 3, diff);
+    assert.equal(added[0], '+halted:');
+    assert.equal(added[1], '+  reason: "crashes on launch"');
+    assert.match(added[2]!, /^\+ {2}at: "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"$/);
+    assert.equal(
+      originGit('log', '-1', '--format=%B', 'halt-1.0.1').trim(),
+      'Halt 1.0.1\n\ncrashes on launch\n\nPublished by https://github.com/mngd/agent-releases/actions/runs/4242424242',
+    );
+    const calls = readFileSync(join(ghDir, 'calls.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as string[]);
+    const create = calls.find((c) => c[1] === 'create')!;
+    assert.deepEqual(
+      [
+        create[create.indexOf('--base') + 1],
+        create[create.indexOf('--head') + 1],
+        create[create.indexOf('--title') + 1],
+      ],
+      ['main', 'halt-1.0.1', 'Halt 1.0.1'],
+    );
+    assert.match(create[create.indexOf('--body') + 1]!, /crashes on launch/);
+  });
+
+  it('never writes the token to disk or to the log', () => {
+    assert.doesNotMatch(readFileSync(join(repo.dir, '.git', 'config'), 'utf8'), /extraheader|ghs_/);
+    for (const s of steps) assert.doesNotMatch(`${s.result?.stdout ?? ''}${s.result?.stderr ?? ''}`, /ghs_breakglass/);
+  });
+
+  it('is named by drift from main while its pull request is open', async () => {
+    repo.git('checkout', '-q', 'main');
+    const r = await runBin(['drift', '--only', 'manifests'], { cwd: repo.dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /MANIFEST_LIVE_HALT|1\.0\.1 is halted live but not in git/);
+  });
+
+  it('makes release-publish refuse to publish main (which would offer 1.0.1 again) until it is merged', async () => {
+    repo.git('checkout', '-q', 'main');
+    const runner = makeRunner({
+      event: { ref: 'refs/heads/main' },
+      eventName: 'push',
+      github: { sha: repo.git('rev-parse', 'HEAD'), ref: 'refs/heads/main', repository: 'mngd/agent-releases' },
+      secrets: { MNGD_SIGNING_KEY: key.privateKeyText, GITHUB_TOKEN: TOKEN },
+      env: { GH_SHIM_DIR: ghDir },
+    });
+    const publish = await runJob(workflowFile('release-publish.yml'), 'apply', repo.dir, runner);
+    const gate = publish.find((s) => s.step.name === 'Refuse to undo a live halt');
+    assert.equal(gate?.outcome, 'failure');
+    assert.match(
+      gate!.result!.stdout,
+      /^::error title=Live halt not in main::1\.0\.1 was halted live by release-halt/m,
+    );
+    assert.equal(publish.find((s) => s.step.run?.includes('mngd-release apply'))?.how, 'skipped');
+    assert.deepEqual(live(), ['1.0.0']);
+  });
+
+  it('keeps the first halt when a second break-glass run halts another release before the first is merged', async () => {
+    repo.write(
+      'releases/1.0.2.yaml',
+      releaseYaml({
+        version: '1.0.2',
+        url: 'https://cdn.example.test/agent/1.0.2.pkg',
+        sha256: 'c'.repeat(64),
+        size: 3000,
+        extra: ['rollout_percent: 5'],
+      }),
+    );
+    repo.commit('Release 1.0.2 to 5 %');
+    repo.git('push', '-q', 'origin', 'main');
+    const second = await dispatch('1.0.2', 'same crash');
+    assert.equal(failed(second), '');
+    const keep = second.find((s) => s.step.name === 'Keep the halts still waiting for review');
+    assert.match(keep?.result?.stdout ?? '', /Kept the halt of halt-1\.0\.1/);
+    assert.deepEqual(live(), ['1.0.0']);
+    assert.deepEqual(originGit('diff', '--name-only', 'main', 'halt-1.0.2').trim().split('\n'), [
+      'releases/1.0.1.yaml',
+      'releases/1.0.2.yaml',
+    ]);
+  });
+});
