@@ -5,7 +5,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { UsageError, ValidationError } from '../../schema/errors.js';
+import { SettingsError, ValidationError } from '../../schema/errors.js';
 import { closest } from '../../schema/suggest.js';
 import { editReleaseText, type EditOutcome, type ReleaseEdit } from '../releases/edit.js';
 import { loadReleaseSet } from '../releases/load.js';
@@ -32,7 +32,7 @@ export interface EditRequest {
   channel?: string;
 }
 
-/** The release of `version`, or a UsageError naming the closest known version. */
+/** The release of `version`, or a SettingsError naming the closest known version. */
 export function findRelease(set: ReleaseSet, version: string): LoadedRelease {
   const found = set.releases.find((r) => r.release.version === version);
   if (found !== undefined) return found;
@@ -46,7 +46,7 @@ export function findRelease(set: ReleaseSet, version: string): LoadedRelease {
   }
   const known = set.releases.map((r) => r.release.version);
   const guess = closest(version, known);
-  throw new UsageError(
+  throw new SettingsError(
     `no release ${version} in ${relative(set.root, set.dir) || '.'}/${guess !== null ? `: did you mean ${guess}?` : ''} Known versions: ${known.slice(0, 10).join(', ') || 'none'}${known.length > 10 ? ', ...' : ''}`,
     'UNKNOWN_VERSION',
   );
@@ -64,7 +64,7 @@ export async function runEdit(req: EditRequest, args: Parsed, ctx: CommandContex
   const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
   const target = findRelease(set, req.version);
   if (req.channel !== undefined && target.release.channel !== req.channel) {
-    throw new UsageError(
+    throw new SettingsError(
       `${target.file} is on channel ${target.release.channel}, not ${req.channel}; expected --channel to name the release's own channel: check the version`,
       'CHANNEL_MISMATCH',
     );

@@ -1,4 +1,4 @@
-import { UsageError } from '../../schema/errors.js';
+import { SettingsError } from '../../schema/errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, type Command } from '../cli/command.js';
 import { runEdit } from '../cli/edit-release.js';
 
@@ -27,7 +27,7 @@ Example:
     const [version, text] = args.positionals as [string, string];
     const raw = text.replace(/%$/, '');
     if (!/^\d{1,3}$/.test(raw) || Number(raw) > 100)
-      throw new UsageError(`<percent> "${text}" is not valid; expected a whole number from 0 to 100, e.g. 50`);
+      throw new SettingsError(`<percent> "${text}" is not valid; expected a whole number from 0 to 100, e.g. 50`);
     const percent = Number(raw);
     return runEdit(
       {
