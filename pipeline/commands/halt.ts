@@ -11,7 +11,8 @@ Adds halted: {reason, at} to releases/<version>.yaml, in place (comments and lay
 halted release is offered to nobody, like a yanked one, and the reason and time stay on record.
 The plan calls a halt out as a load event; the table shows the release active = false. Nothing
 is written when the result would not validate. Prints the branch, commit and pull request
-commands to run.
+commands to run; the release-halt workflow (break-glass) runs this command, publishes at once and
+opens that pull request itself (README "Stopping a bad release").
 
 Flags:
   --reason TEXT    why it is halted (required; one line the next on-call reads)
