@@ -56,6 +56,33 @@ describe('parseRequest', () => {
     }
   });
 
+  it('accepts a manifest request, and refuses one with anything else than the raw manifest', () => {
+    const m = { v: 1, id: 'm1', type: 'manifest', manifest: '{"signed":{}}' };
+    assert.deepEqual(parseRequest(JSON.stringify(m)), m);
+    for (const b of [
+      { ...m, manifest: '' },
+      { ...m, manifest: 3 },
+      { ...m, version: '1.0.3' },
+      { ...m, pkg_path: '/a' },
+    ]) {
+      assert.equal(
+        codeOf(() => parseRequest(JSON.stringify(b))),
+        'BAD_REQUEST',
+        JSON.stringify(b),
+      );
+    }
+  });
+
+  it('names the request in a refusal once its id could be read', () => {
+    try {
+      parseRequest(JSON.stringify({ ...install, v: 2 }));
+      assert.fail('expected a refusal');
+    } catch (err) {
+      assert.ok(err instanceof HelperError);
+      assert.equal(err.requestId, 'r1');
+    }
+  });
+
   it('refuses another protocol version with UNSUPPORTED_VERSION', () => {
     assert.equal(
       codeOf(() => parseRequest(JSON.stringify({ ...install, v: 2 }))),
