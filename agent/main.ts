@@ -8,7 +8,7 @@ import { requestInstall, sendManifest } from '../helper/client.js';
 import { readDeviceId } from '../helper/device-id.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from './check.js';
 import { currentVersionOf, type AgentConfig } from './config.js';
-import { createHttpClient, withStatusHint, type HttpClient } from './http/index.js';
+import { createHttpClient, HttpError, withStatusHint, type HttpClient } from './http/index.js';
 import type { Logger } from './log.js';
 import { StateStore } from './state.js';
 
@@ -93,6 +93,10 @@ export function checkinCall(url: string, http: HttpClient, deviceId: string, ver
     try {
       await http.getBuffer(u.toString(), { maxBytes: 64 * 1024 });
     } catch (err) {
+      // The server's answer to a checkin carries nothing the agent reads: any 2xx (204 No Content
+      // included) is a checkin done, not a failure to warn about every hour.
+      if (err instanceof HttpError && err.code === 'HTTP_STATUS' && err.status !== undefined && err.status < 300)
+        return;
       const hint = 'check checkin_url in the config (--checkin-url)';
       throw withStatusHint(err, { missing: hint, refused: hint });
     }

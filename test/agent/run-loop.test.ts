@@ -54,11 +54,17 @@ describe('agent run loop', () => {
 
   it('checks in after every check, about hourly, after a random first delay', async () => {
     w.cdn.setManifest(manifestBytes(w.signer, { releases: [release(p102, w.cdn.srv.origin)] }));
-    const r = await loop(await make());
+    const f = await make();
+    const r = await loop(f);
     assert.equal(r.end, 'stopped');
     assert.deepEqual(r.sleeps, [300_000, 3_600_000, 3_600_000, 3_600_000]);
     assert.equal(r.checkins.length, 3);
     assert.match(r.checkins[0]!.path, /\?device_id=device-1&version=1\.0\.2$/);
+    // The checkin server answers 204 No Content: a checkin done, not a failure.
+    assert.deepEqual(
+      f.log.of('WARN').filter((l) => l.startsWith('Checkin:')),
+      [],
+    );
   });
 
   it('says to check checkin_url when the checkin URL answers 404, and goes on checking hourly', async () => {
