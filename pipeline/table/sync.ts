@@ -114,7 +114,8 @@ async function takeSyncLock(tx: Sql, waitMs: number): Promise<void> {
   const holder = await tx.query<{ pid: number; since: string | null; state: string | null; app: string | null }>(
     `SELECT a.pid, to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since, a.state, a.application_name AS app
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted LIMIT 1`,
+      WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1`,
     [...SYNC_LOCK],
   );
   const h = holder.rows[0];
