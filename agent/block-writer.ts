@@ -5,6 +5,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { ftruncateSync, readSync, writeSync } from 'node:fs';
+import { ExternalError } from '../schema/errors.js';
 
 export interface BlockWriter {
   /** hashes `data` and writes it after the bytes so far; throws on a write error */
@@ -22,7 +23,8 @@ export function openBlockWriter(fd: number, start: number): BlockWriter {
   const buf = Buffer.allocUnsafe(Math.min(start, 1 << 20));
   while (position < start) {
     const n = readSync(fd, buf, 0, Math.min(buf.length, start - position), position);
-    if (n === 0) throw new Error(`the partial download ended at ${position} bytes, ${start} expected`);
+    if (n === 0)
+      throw new ExternalError('DOWNLOAD_IO', `the partial download ended at ${position} bytes, ${start} expected`);
     hash.update(buf.subarray(0, n));
     position += n;
   }

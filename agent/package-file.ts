@@ -11,6 +11,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
+import { InternalError } from '../schema/errors.js';
 import { openBlockWriter, type BlockWriter } from './block-writer.js';
 import type { FromWorker, ToWorker, WorkerInit } from './package-file.worker.js';
 
@@ -140,7 +141,7 @@ export class PackageFile {
    * the hash start over. Called before the first chunk.
    */
   restart(): void {
-    if (this.received > 0) throw new Error('PackageFile.restart after data arrived');
+    if (this.received > 0) throw new InternalError('PackageFile.restart after data arrived');
     if (this.inline === null) {
       this.post({ kind: 'restart' });
       return;

@@ -10,6 +10,7 @@
  * and the file's length, after every block before `finish`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { InternalError } from '../schema/errors.js';
 import { openBlockWriter, type BlockWriter } from './block-writer.js';
 
 export interface WorkerInit {
@@ -27,7 +28,7 @@ export type FromWorker =
   | { kind: 'done'; digest: string; size: number };
 
 const port = parentPort;
-if (port === null) throw new Error('package-file.worker runs only as a worker thread');
+if (port === null) throw new InternalError('package-file.worker runs only as a worker thread');
 const { fd, start } = workerData as WorkerInit;
 
 let writer: BlockWriter | null = null;

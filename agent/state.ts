@@ -36,20 +36,27 @@ export type StateErrorCode = 'STATE_DIR';
 
 /** Creates `dir` with mode 0700, or tightens it; refuses one owned by someone else. */
 export async function privateDir(dir: string): Promise<void> {
+  const refuse = (why: string) =>
+    new ExternalError<StateErrorCode>(
+      'STATE_DIR',
+      `cannot use ${dir} as the private state folder: ${why}; fix or remove it`,
+    );
+  let st;
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const st = await lstat(dir);
-    if (!st.isDirectory()) throw new Error('it is not a directory (a symbolic link is not followed)');
-    // Threat: another local user planting or swapping a package between download and install.
-    if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
-      throw new Error(`it is owned by uid ${st.uid}, not by this user (uid ${process.getuid()})`);
-    }
+    st = await lstat(dir);
+  } catch (err) {
+    throw refuse(messageOf(err));
+  }
+  if (!st.isDirectory()) throw refuse('it is not a directory (a symbolic link is not followed)');
+  // Threat: another local user planting or swapping a package between download and install.
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+    throw refuse(`it is owned by uid ${st.uid}, not by this user (uid ${process.getuid()})`);
+  }
+  try {
     if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
   } catch (err) {
-    throw new ExternalError<StateErrorCode>(
-      'STATE_DIR',
-      `cannot use ${dir} as the private state folder: ${messageOf(err)}; fix or remove it`,
-    );
+    throw refuse(messageOf(err));
   }
 }
 

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AcceptedManifest } from '../schema/manifest.js';
+import { InternalError } from '../schema/errors.js';
 import { isVersion } from '../schema/version.js';
 
 /** The installed version from the version file, or null when it is missing or not a version. */
@@ -52,7 +53,7 @@ export function fileAcceptedStore(stateDir: string, channel: string): AcceptedSt
         typeof data.sequence !== 'number' ||
         typeof data.digest !== 'string'
       ) {
-        throw new Error(`${file} is not a record of an accepted manifest; delete it to start over`);
+        throw new InternalError(`${file} is not a record of an accepted manifest; delete it to start over`);
       }
       return { sequence: data.sequence, digest: data.digest };
     },

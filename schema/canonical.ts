@@ -3,12 +3,14 @@
  * whitespace, numbers in ECMAScript's shortest round-trip form (which JSON.stringify already
  * produces), strings escaped as JSON.stringify does. Signatures are made over these bytes.
  */
+import { InternalError } from './errors.js';
+
 export function canonicalize(value: unknown): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') {
     return JSON.stringify(value);
   }
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError('canonical JSON cannot hold NaN or Infinity');
+    if (!Number.isFinite(value)) throw new InternalError('canonical JSON cannot hold NaN or Infinity');
     return JSON.stringify(value);
   }
   if (Array.isArray(value)) {
@@ -21,7 +23,7 @@ export function canonicalize(value: unknown): string {
       .sort(); // default sort compares UTF-16 code units, as RFC 8785 §3.2.3 requires
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalize(obj[k])}`).join(',')}}`;
   }
-  throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
+  throw new InternalError(`canonical JSON cannot hold a ${typeof value}`);
 }
 
 export function canonicalBytes(value: unknown): Buffer {

@@ -40,6 +40,17 @@ export class SettingsError<Code extends string = 'CONFIG_INVALID'> extends MngdE
 /** Something outside failed (network, database, object store): retry. Exit 3. */
 export class ExternalError<Code extends string = string> extends MngdError<Code> {}
 
+/**
+ * A broken invariant: a bug in this repository, not the caller's input and not an outside system.
+ * Thrown where code guards its own promises (a key that would climb out of the store, a value
+ * that was checked before). Exit 3, like any failure the caller cannot fix by changing input.
+ */
+export class InternalError extends MngdError<'INTERNAL'> {
+  constructor(message: string) {
+    super('INTERNAL', message);
+  }
+}
+
 /** Reduces any thrown value to a one-line message without a stack trace. */
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;

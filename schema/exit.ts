@@ -2,7 +2,7 @@
  * The exit policy of the three bins (mngd-release, mngd-agent, mngd-helper): one meaning per code,
  * and one mapping from a thrown error to a code.
  */
-import { ExternalError, MngdError, SettingsError, UsageError, ValidationError } from './errors.js';
+import { ExternalError, InternalError, MngdError, SettingsError, UsageError, ValidationError } from './errors.js';
 
 export const EXIT = {
   OK: 0,
@@ -18,7 +18,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof UsageError || err instanceof SettingsError) return EXIT.USAGE;
   if (err instanceof ValidationError) return EXIT.INVALID;
-  if (err instanceof ExternalError) return EXIT.EXTERNAL;
+  if (err instanceof ExternalError || err instanceof InternalError) return EXIT.EXTERNAL;
   if (err instanceof MngdError) return EXIT.INVALID;
   return EXIT.EXTERNAL;
 }

@@ -3,6 +3,8 @@
  * numbers (21.6.0 is macOS 12): electron-builder #8682 shipped to the wrong Macs by comparing
  * the two. Compared part by part as integers; missing parts count as 0 (13 == 13.0 == 13.0.0).
  */
+import { InternalError } from './errors.js';
+
 export const MACOS_VERSION_PATTERN = '^(1[0-5]|2[6-9]|[3-9][0-9])(\\.(0|[1-9][0-9]{0,2})){0,2}$';
 const MACOS_RE = new RegExp(MACOS_VERSION_PATTERN);
 const SHAPE_RE = /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){0,2}$/;
@@ -35,7 +37,7 @@ export function explainMacosVersion(text: string): string | null {
 }
 
 function parts(v: string): number[] {
-  if (!isMacosVersion(v)) throw new TypeError(`not a macOS product version: ${JSON.stringify(v)}`);
+  if (!isMacosVersion(v)) throw new InternalError(`not a macOS product version: ${JSON.stringify(v)}`);
   return v.split('.').map(Number);
 }
 

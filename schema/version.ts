@@ -2,6 +2,8 @@
  * Agent versions: dotted numeric, 1 to 4 parts, no leading zeros, each part at most 999999999.
  * Compared part by part as integers; missing parts count as 0, so `1.0` equals `1.0.0`.
  */
+import { InternalError } from './errors.js';
+
 export const VERSION_PATTERN = '^(0|[1-9][0-9]{0,8})(\\.(0|[1-9][0-9]{0,8})){0,3}$';
 const VERSION_RE = new RegExp(VERSION_PATTERN);
 
@@ -40,7 +42,7 @@ function partsOf(v: string): number[] {
   const hit = cache.get(v);
   if (hit !== undefined) return hit;
   const parts = parseVersion(v);
-  if (parts === null) throw new TypeError(`not a version: ${JSON.stringify(v)}`);
+  if (parts === null) throw new InternalError(`not a version: ${JSON.stringify(v)}`);
   if (cache.size >= 100_000) cache.clear();
   cache.set(v, parts);
   return parts;

@@ -81,12 +81,11 @@ export function rowsToImport(rows: readonly ReleaseRow[], set: ReleaseSet): Rele
   );
 }
 
-async function measure(http: HttpClient, row: ReleaseRow): Promise<number> {
+/** The package's size and SHA-256 as the server sends it. */
+async function measure(http: HttpClient, row: ReleaseRow): Promise<{ bytes: number; sha256: string }> {
   const hash = createHash('sha256');
   const r = await http.stream(row.download_url, { maxBytes: MAX_IMPORT_BYTES, onData: (c) => hash.update(c) });
-  const got = hash.digest('hex');
-  if (got !== row.sha256) throw Object.assign(new Error(`sha256 ${got}`), { mismatch: got, bytes: r.bytes });
-  return r.bytes;
+  return { bytes: r.bytes, sha256: hash.digest('hex') };
 }
 
 export async function importReleases(sql: Sql, set: ReleaseSet, opts: ImportOptions): Promise<ImportResult> {
@@ -100,10 +99,11 @@ export async function importReleases(sql: Sql, set: ReleaseSet, opts: ImportOpti
       sizes.set(row.version, null);
       continue;
     }
+    const file = fileOf(row.version);
+    let got: { bytes: number; sha256: string };
     try {
-      sizes.set(row.version, await measure(opts.http, row));
+      got = await measure(opts.http, row);
     } catch (err) {
-      const file = fileOf(row.version);
       if (err instanceof HttpError) {
         external = true;
         problems.push({
@@ -112,17 +112,20 @@ export async function importReleases(sql: Sql, set: ReleaseSet, opts: ImportOpti
           file,
           message: `cannot download ${err.url} to measure the size of ${row.version}: ${messageOf(err)}. Retry, or import with --offline and fill in size by hand.`,
         });
-      } else if (typeof err === 'object' && err !== null && 'mismatch' in err) {
-        problems.push({
-          severity: 'error',
-          code: 'IMPORT_SHA256_MISMATCH',
-          file,
-          message: `the package at ${row.download_url} has sha256 ${String(err.mismatch)}, but agent_releases says ${row.sha256} for ${row.version}: agents reject it. Nothing was imported; fix the row or the package first (or yank the row with "mngd-release sync --yank-unmanaged").`,
-        });
-      } else {
-        throw err;
+        continue;
       }
+      throw err;
     }
+    if (got.sha256 !== row.sha256) {
+      problems.push({
+        severity: 'error',
+        code: 'IMPORT_SHA256_MISMATCH',
+        file,
+        message: `the package at ${row.download_url} has sha256 ${got.sha256}, but agent_releases says ${row.sha256} for ${row.version}: agents reject it. Nothing was imported; fix the row or the package first (or yank the row with "mngd-release sync --yank-unmanaged").`,
+      });
+      continue;
+    }
+    sizes.set(row.version, got.bytes);
   }
   if (problems.length > 0)
     return { files: [], problems, external: external && !problems.some((p) => p.code === 'IMPORT_SHA256_MISMATCH') };

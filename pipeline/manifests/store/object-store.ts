@@ -2,7 +2,7 @@
  * The object store a manifest is published to: S3 (or an S3-compatible store) or a local
  * directory. Small on purpose: publish and drift need get, a conditional put, and a listing.
  */
-import { ExternalError } from '../../../schema/errors.js';
+import { ExternalError, InternalError } from '../../../schema/errors.js';
 
 export interface StoredObject {
   body: Buffer;
@@ -61,7 +61,7 @@ export class StoreUnavailableError extends ExternalError<'STORE_UNAVAILABLE'> {
 export function checkKey(key: string): string {
   // Path traversal: a key like ../x must never address a file outside the target.
   if (key === '' || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
-    throw new Error(`invalid object key "${key}"`);
+    throw new InternalError(`invalid object key "${key}"`);
   }
   return key;
 }
