@@ -1,8 +1,11 @@
 /**
  * Typed errors. Every error this repository throws on purpose carries a stable `code` that
- * tests assert and machines read; the message is for people and may change.
+ * tests assert and machines read; the message is for people and may change. The codes are the
+ * typed registry of schema/codes/, so a code nobody listed (and documented) does not compile.
  */
-export class MngdError<Code extends string = string> extends Error {
+import type { Code as AnyCode } from './codes/index.js';
+
+export class MngdError<Code extends AnyCode = AnyCode> extends Error {
   readonly code: Code;
 
   constructor(code: Code, message: string, options?: { cause?: unknown }) {
@@ -13,13 +16,13 @@ export class MngdError<Code extends string = string> extends Error {
 }
 
 /** The input was wrong (a release file, a manifest, a package): fix the input. Exit 1. */
-export class ValidationError<Code extends string = string> extends MngdError<Code> {}
+export class ValidationError<Code extends AnyCode = AnyCode> extends MngdError<Code> {}
 
 /**
  * A command was called wrongly: an unknown command or flag, a missing argument, flags that exclude
  * each other. Exit 2, and the bins point at `--help`, which shows the right call.
  */
-export class UsageError<Code extends string = 'USAGE'> extends MngdError<Code> {
+export class UsageError<Code extends AnyCode = 'USAGE'> extends MngdError<Code> {
   /** `code` names a particular way of being called wrongly (default USAGE); the exit is 2 either way. */
   constructor(message: string, code?: Code) {
     super(code ?? ('USAGE' as Code), message);
@@ -31,14 +34,14 @@ export class UsageError<Code extends string = 'USAGE'> extends MngdError<Code> {
  * or file a setting names. Exit 2 like a usage error (a re-run cannot fix it), but `--help` would
  * not help: the message says which setting to change and to what.
  */
-export class SettingsError<Code extends string = 'CONFIG_INVALID'> extends MngdError<Code> {
+export class SettingsError<Code extends AnyCode = 'CONFIG_INVALID'> extends MngdError<Code> {
   constructor(message: string, code?: Code, options?: { cause?: unknown }) {
     super(code ?? ('CONFIG_INVALID' as Code), message, options);
   }
 }
 
 /** Something outside failed (network, database, object store): retry. Exit 3. */
-export class ExternalError<Code extends string = string> extends MngdError<Code> {}
+export class ExternalError<Code extends AnyCode = AnyCode> extends MngdError<Code> {}
 
 /**
  * A broken invariant: a bug in this repository, not the caller's input and not an outside system.

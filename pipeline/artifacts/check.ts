@@ -4,6 +4,7 @@
  * the line of the field at fault.
  */
 import { createHash } from 'node:crypto';
+import type { ArtifactCode } from '../../schema/codes/index.js';
 import { displayUrl, HttpError, type HttpClient, type HttpErrorCode } from '../../agent/http/index.js';
 import type { LoadedRelease, Position } from '../releases/release-set.js';
 import type { Problem } from '../releases/problems.js';
@@ -42,7 +43,12 @@ function at(lr: LoadedRelease, field: 'sha256' | 'size' | 'download_url'): { lin
   return p === undefined ? {} : { line: p.line, column: p.column };
 }
 
-function problem(lr: LoadedRelease, field: 'sha256' | 'size' | 'download_url', code: string, message: string): Problem {
+function problem(
+  lr: LoadedRelease,
+  field: 'sha256' | 'size' | 'download_url',
+  code: ArtifactCode,
+  message: string,
+): Problem {
   return { severity: 'error', code, file: lr.file, ...at(lr, field), message };
 }
 
@@ -137,7 +143,7 @@ export async function checkArtifact(lr: LoadedRelease, deps: CheckDeps): Promise
     });
     if (res.status === 304) return done({ outcome: 'cached' });
     const actual = hash.digest('hex');
-    const mismatch = (field: 'size' | 'sha256', code: string, message: string): ArtifactResult => {
+    const mismatch = (field: 'size' | 'sha256', code: ArtifactCode, message: string): ArtifactResult => {
       deps.cache?.delete(download_url, sha256, size);
       return done({ outcome: 'mismatch', actualSha256: actual, problem: problem(lr, field, code, message) });
     };

@@ -1,4 +1,5 @@
 /** `releases/policy.yaml` -> a checked Policy with its defaults, or the problems (pure). */
+import type { ReleaseProblemCode } from '../../schema/codes/index.js';
 import { policySchema } from '../../schema/policy.schema.js';
 import { keyIdOf } from '../../schema/keys.js';
 import { withPolicyDefaults, type Policy, type PolicyFile } from '../../schema/types.js';
@@ -26,7 +27,7 @@ export function parsePolicy(file: string, bytes: Buffer): ParsedPolicy {
   if (src.entries === null) return { policy: null, problems };
   const data: Record<string, unknown> = {};
   for (const [key, entry] of src.entries) data[key] = entry.value;
-  const err = (code: string, path: (string | number)[], message: string) => {
+  const err = (code: ReleaseProblemCode, path: (string | number)[], message: string) => {
     const pos = positionAtPath(src, path) ?? { line: 1, column: 1 };
     problems.push({ severity: 'error', code, file, line: pos.line, column: pos.column, message });
   };

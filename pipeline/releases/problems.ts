@@ -2,12 +2,14 @@
  * A problem found in the releases: where it is, what is wrong, what was expected and the fix.
  * Validation collects every problem rather than stopping at the first.
  */
+import type { ProblemCode } from '../../schema/codes/index.js';
+
 export type Severity = 'error' | 'warning';
 
 export interface Problem {
   severity: Severity;
-  /** stable machine code, e.g. RELEASE_UNKNOWN_KEY; tests assert this, not the words */
-  code: string;
+  /** stable machine code, e.g. RELEASE_UNKNOWN_KEY (schema/codes/); tests assert this, not the words */
+  code: ProblemCode;
   /** path relative to the repository (e.g. releases/1.0.3.yaml) */
   file: string;
   /** 1-based; absent when the problem has no place inside the file */

@@ -2,6 +2,7 @@
  * One release file: YAML source -> a checked Release with the position of every field, and the
  * problems of this file alone (pure). Rules across files live in rules.ts.
  */
+import type { ReleaseProblemCode } from '../../schema/codes/index.js';
 import type { ErrorObject } from 'ajv';
 import { explainVersion, VERSION_RULE, compareVersions, isVersion } from '../../schema/version.js';
 import { releaseSchema, MAX_RELEASE_NOTES_BYTES } from '../../schema/release.schema.js';
@@ -84,7 +85,7 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
   if (src.entries === null) return { loaded: null, problems };
   const entries = src.entries;
   const at = (pos: Position) => ({ line: pos.line, column: pos.column });
-  const err = (code: string, pos: Position | undefined, message: string) =>
+  const err = (code: ReleaseProblemCode, pos: Position | undefined, message: string) =>
     problems.push({ severity: 'error', code, file, ...(pos ? at(pos) : { line: 1, column: 1 }), message });
 
   const data: Record<string, unknown> = {};

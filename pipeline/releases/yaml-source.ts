@@ -5,6 +5,7 @@
  * invalid UTF-8, non-map documents. The size cap is load.ts's (fileSizeProblem), before any parsing.
  */
 import { LineCounter, isAlias, isMap, isScalar, parseAllDocuments, visit, type Document, type Node, type Pair } from 'yaml';
+import type { ReleaseProblemCode } from '../../schema/codes/index.js';
 import type { Position } from './release-set.js';
 import type { Problem } from './problems.js';
 
@@ -71,7 +72,7 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
     return { line, column: col };
   };
   const problems: Problem[] = [];
-  const fail = (code: string, message: string, pos?: Position): YamlSource => {
+  const fail = (code: ReleaseProblemCode, message: string, pos?: Position): YamlSource => {
     problems.push({ severity: 'error', code, file, ...(pos ? { line: pos.line, column: pos.column } : {}), message });
     return { entries: null, doc: null, lineCounter, problems, positionOf };
   };
@@ -119,8 +120,8 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
   // Anchors, aliases and custom tags: not needed in a release file and a path to surprises
   // (alias bombs, values that differ from what the reviewer saw).
   // Reported once per kind (a billion-laughs file has hundreds of aliases; one line says it).
-  const unsafe = new Map<string, { pos: Position; count: number; message: string }>();
-  const flag = (code: string, pos: Position, message: string) => {
+  const unsafe = new Map<ReleaseProblemCode, { pos: Position; count: number; message: string }>();
+  const flag = (code: ReleaseProblemCode, pos: Position, message: string) => {
     const seen = unsafe.get(code);
     if (seen) seen.count++;
     else unsafe.set(code, { pos, count: 1, message });

@@ -165,13 +165,13 @@ describe('computePlan', () => {
       id: 'manifests',
       title: 'Published manifests',
       lines: ['stable: 1.0.0 -> 1.0.0'],
-      problems: [{ severity: 'error', code: 'X', file: 'releases/policy.yaml', message: 'bad' }],
+      problems: [{ severity: 'error', code: 'MANIFEST_DIFFERS', file: 'releases/policy.yaml', message: 'bad' }],
     });
     assert.match(renderPlanText(plan), /Published manifests:\n {2}stable: 1\.0\.0 -> 1\.0\.0/);
     assert.match(renderPlanMarkdown(plan), /#### Published manifests/);
     assert.deepEqual(
       blockingProblems(plan).map((p) => p.code),
-      ['X'],
+      ['MANIFEST_DIFFERS'],
     );
   });
 

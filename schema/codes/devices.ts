@@ -1,0 +1,63 @@
+/**
+ * The codes of the devices' side: what `mngd-agent` reports of a check, and what `mngd-helper`
+ * answers on its socket. One line each, in the words of the docs (docs/codes.md is generated).
+ */
+
+/** Verifying a manifest (schema/manifest.ts), the same code in agent, helper and publish. */
+export const VERIFY_CODES = {
+  MANIFEST_TOO_LARGE: 'a manifest over the size limit (endless data)',
+  MANIFEST_MALFORMED: 'a manifest that is not JSON',
+  MANIFEST_SCHEMA: 'a manifest that does not match the schema',
+  MANIFEST_SIGNATURE: 'no valid signature by a trusted key',
+  MANIFEST_CHANNEL: 'a manifest for another channel',
+  MANIFEST_EXPIRED: 'a manifest past its expires_at',
+  MANIFEST_ROLLBACK: 'a sequence below the highest one accepted (a replayed old manifest)',
+  MANIFEST_SEQUENCE_REUSED: 'the sequence accepted before, with other content',
+} as const;
+
+/** mngd-agent: its HTTP client, download, state and helper client. */
+export const AGENT_CODES = {
+  HTTP_STATUS: 'the server answered an error status',
+  HTTP_TIMEOUT: 'no connection or no data within the time-out',
+  HTTP_NETWORK: 'the connection failed or was cut',
+  HTTP_TLS: 'the TLS handshake or certificate check failed',
+  HTTP_INSECURE_URL: 'a URL that is not https, or holds credentials',
+  HTTP_INSECURE_REDIRECT: 'a redirect to http or to a URL with credentials',
+  HTTP_TOO_MANY_REDIRECTS: 'more than 10 redirects',
+  HTTP_TOO_LARGE: 'more bytes than expected',
+  HTTP_LENGTH_MISMATCH: 'fewer bytes than Content-Length',
+  HTTP_RANGE: 'a resumed download answered with another range than asked',
+  HTTP_ABORTED: 'the download was cancelled (SIGTERM)',
+  HTTP_CA_FILE: 'the --ca-file cannot be read or holds no certificate',
+  DOWNLOAD_SIZE_MISMATCH: 'the package downloaded has another size than the manifest says',
+  DOWNLOAD_HASH_MISMATCH: 'the package downloaded has another SHA-256 than the manifest says',
+  DOWNLOAD_IO: 'the package could not be written to the state folder',
+  STATE_DIR: 'the private state folder cannot be used (not a folder, owned by another user)',
+  VERSION_FILE: 'the installed version file is missing or not a version (exit 1: reinstall)',
+  HELPER_UNREACHABLE: 'nothing answers on the helper socket',
+  HELPER_TIMEOUT: 'the helper did not answer in time',
+  HELPER_PROTOCOL: 'the helper answered something that is not its protocol',
+  INSTALL_FAILED: 'the helper refused the install without a code',
+  UNEXPECTED: 'a check step failed with an error that has no code (a bug)',
+} as const;
+
+/** mngd-helper: the error codes of its replies, and what stops it at start. */
+export const HELPER_CODES = {
+  BAD_REQUEST: 'not JSON, not an object, a missing or wrong field, an unknown field, a relative pkg_path',
+  UNSUPPORTED_VERSION: 'the request is not protocol version 1',
+  REQUEST_TOO_LARGE: 'a request line over 2 MiB',
+  IDLE_TIMEOUT: 'no complete request within --idle-timeout',
+  BUSY: 'another install is running, or too many clients are connected',
+  VERSION_NOT_IN_MANIFEST: 'the version asked for is not in the verified manifest',
+  INSTALLED_VERSION_UNKNOWN: 'the version file is missing or invalid, so a downgrade cannot be ruled out',
+  NOT_AN_UPGRADE: 'the version is at or below the installed one',
+  PKG_NOT_FOUND: 'nothing at pkg_path, or it cannot be opened',
+  PKG_UNSAFE_PATH: 'pkg_path is a symbolic link or not a regular file',
+  PKG_SIZE_MISMATCH: "the staged copy's size differs from the manifest's",
+  PKG_HASH_MISMATCH: "the staged copy's SHA-256 differs from the manifest's",
+  INSTALLER_FAILED: 'the installer exited non-zero or was killed',
+  INSTALLER_UNAVAILABLE: 'the installer could not be started at all',
+  INSTALL_NOT_EFFECTIVE: 'the installer exited 0 but the version file does not show the new version',
+  INSTALLER_TIMEOUT: 'the installer ran past --installer-timeout',
+  SOCKET_UNAVAILABLE: 'serve cannot listen: another helper is there, or the path is not a socket (exit 3)',
+} as const;
