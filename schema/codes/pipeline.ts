@@ -73,6 +73,8 @@ export const TABLE_CODES = {
   DB_TABLE_SHAPE: 'agent_releases lacks a seed column (version, download_url, sha256, active)',
   DB_UNAVAILABLE: 'cannot connect to PostgreSQL, or the connection was lost (exit 3)',
   DB_QUERY_FAILED: 'the server refused a statement, e.g. a lock timeout (exit 3)',
+  DB_TIMEOUT: 'PostgreSQL did not answer within the connect or query time-out, or ended a statement (exit 3)',
+  SYNC_LOCKED: 'another sync or apply held the sync lock past MNGD_SYNC_LOCK_WAIT_MS; the holder is named (exit 3)',
 } as const;
 
 /** verify-artifacts: each package downloaded and compared with its release file. Exit 1, or 3 for an outside failure. */
