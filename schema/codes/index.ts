@@ -7,6 +7,7 @@ import { AGENT_CODES, HELPER_CODES, VERIFY_CODES } from './devices.js';
 import {
   ARTIFACT_CODES,
   DRIFT_CODES,
+  FLEET_CODES,
   MANIFEST_CODES,
   RELEASE_CODES,
   TABLE_CODES,
@@ -28,12 +29,13 @@ export type TableCode = Keys<typeof TABLE_CODES>;
 export type ArtifactCode = Keys<typeof ARTIFACT_CODES>;
 export type ManifestCode = Keys<typeof MANIFEST_CODES>;
 export type DriftFindingCode = Keys<typeof DRIFT_CODES> | 'MANIFEST_EXPIRED';
+export type FleetCode = Keys<typeof FLEET_CODES>;
 export type VerifyCode = Keys<typeof VERIFY_CODES>;
 export type AgentCode = Keys<typeof AGENT_CODES>;
 export type HelperCode = Keys<typeof HELPER_CODES>;
 
 /** Every code of mngd-release. */
-export type PipelineCode = ReleaseProblemCode | TableCode | ArtifactCode | ManifestCode | DriftFindingCode;
+export type PipelineCode = ReleaseProblemCode | TableCode | ArtifactCode | ManifestCode | DriftFindingCode | FleetCode;
 /** What a Problem (a line of releases/, a row of the table, a drift finding) can say. */
 export type ProblemCode = ReleaseProblemCode | TableCode | ArtifactCode | DriftFindingCode;
 /** Every code any part of the repository reports. */
@@ -74,6 +76,7 @@ export const CODE_PARTS: readonly CodePart[] = [
     intro: 'Findings of the daily comparison; an error finding exits 1 (also MANIFEST_EXPIRED).',
     codes: DRIFT_CODES,
   },
+  { title: 'Fleet reports (`status`, the ingest)', intro: 'A report refused exits 1.', codes: FLEET_CODES },
   {
     title: 'Manifest verification (agent, helper, publish)',
     intro: 'Each check of schema/manifest.ts; the agent logs it and does not update (check exits 1).',

@@ -100,6 +100,12 @@ export const MANIFEST_CODES = {
   STORE_NO_CREDENTIALS: 'no AWS credentials for an s3:// target (exit 2)',
 } as const;
 
+/** Fleet reports: the reference ingest of what devices send. */
+export const FLEET_CODES = {
+  REPORT_REFUSED:
+    'a device report over the size limit, not JSON, off the schema, dated in the future or with a repeated event id; nothing is stored',
+} as const;
+
 /** drift: the table and each published manifest compared with git. Exit 1 on an error finding. */
 export const DRIFT_CODES = {
   MANIFEST_MISSING: 'a channel has no published manifest',
