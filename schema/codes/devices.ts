@@ -49,6 +49,8 @@ export const HELPER_CODES = {
   IDLE_TIMEOUT: 'no complete request within --idle-timeout',
   BUSY: 'another install is running, or too many clients are connected',
   VERSION_NOT_IN_MANIFEST: 'the version asked for is not in the verified manifest',
+  VERSION_NOT_OFFERED: 'the manifest lists the version but does not offer it to this device (rollout cohort, paused)',
+  DEVICE_ID_UNKNOWN: 'the --device-id-file cannot be read, so the rollout cohort is unknown',
   INSTALLED_VERSION_UNKNOWN: 'the version file is missing or invalid, so a downgrade cannot be ruled out',
   NOT_AN_UPGRADE: 'the version is at or below the installed one',
   PKG_NOT_FOUND: 'nothing at pkg_path, or it cannot be opened',
@@ -59,5 +61,6 @@ export const HELPER_CODES = {
   INSTALLER_UNAVAILABLE: 'the installer could not be started at all',
   INSTALL_NOT_EFFECTIVE: 'the installer exited 0 but the version file does not show the new version',
   INSTALLER_TIMEOUT: 'the installer ran past --installer-timeout',
+  DEVICE_ID_FILE: 'serve cannot create the --device-id-file, or it holds no device id (exit 2)',
   SOCKET_UNAVAILABLE: 'serve cannot listen: another helper is there, or the path is not a socket (exit 3)',
 } as const;

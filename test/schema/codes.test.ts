@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { HttpErrorCode } from '../../agent/http.js';
+import type { HttpErrorCode } from '../../agent/http/index.js';
 import type { DownloadErrorCode } from '../../agent/download.js';
 import type { HelperClientErrorCode, HelperErrorCode } from '../../helper/protocol.js';
 import type { DriftCode } from '../../pipeline/drift/check.js';
