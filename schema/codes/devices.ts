@@ -37,7 +37,6 @@ export const AGENT_CODES = {
   HELPER_UNREACHABLE: 'nothing answers on the helper socket',
   HELPER_TIMEOUT: 'the helper did not answer in time',
   HELPER_PROTOCOL: 'the helper answered something that is not its protocol',
-  INSTALL_FAILED: 'the helper refused the install without a code',
   UNEXPECTED: 'a check step failed with an error that has no code (a bug)',
 } as const;
 
