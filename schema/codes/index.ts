@@ -7,6 +7,7 @@ import { AGENT_CODES, HELPER_CODES, VERIFY_CODES } from './devices.js';
 import {
   ARTIFACT_CODES,
   DRIFT_CODES,
+  EDIT_CODES,
   FLEET_CODES,
   MANIFEST_CODES,
   RELEASE_CODES,
@@ -30,12 +31,14 @@ export type ArtifactCode = Keys<typeof ARTIFACT_CODES>;
 export type ManifestCode = Keys<typeof MANIFEST_CODES>;
 export type DriftFindingCode = Keys<typeof DRIFT_CODES> | 'MANIFEST_EXPIRED';
 export type FleetCode = Keys<typeof FLEET_CODES>;
+export type EditCode = Keys<typeof EDIT_CODES>;
 export type VerifyCode = Keys<typeof VERIFY_CODES>;
 export type AgentCode = Keys<typeof AGENT_CODES>;
 export type HelperCode = Keys<typeof HELPER_CODES>;
 
 /** Every code of mngd-release. */
-export type PipelineCode = ReleaseProblemCode | TableCode | ArtifactCode | ManifestCode | DriftFindingCode | FleetCode;
+export type PipelineCode =
+  ReleaseProblemCode | TableCode | ArtifactCode | ManifestCode | DriftFindingCode | FleetCode | EditCode;
 /** What a Problem (a line of releases/, a row of the table, a drift finding) can say. */
 export type ProblemCode = ReleaseProblemCode | TableCode | ArtifactCode | DriftFindingCode;
 /** Every code any part of the repository reports. */
@@ -59,6 +62,11 @@ export const CODE_PARTS: readonly CodePart[] = [
     title: 'Release files (`mngd-release validate`)',
     intro: 'Problems at a line of releases/; any error exits 1.',
     codes: RELEASE_CODES,
+  },
+  {
+    title: 'Editing releases (`yank`, `halt`, `pause`, `rollout`)',
+    intro: 'A release file changed in place; exit 1 unless named otherwise.',
+    codes: EDIT_CODES,
   },
   {
     title: 'The table (`plan`, `sync`, `import`)',

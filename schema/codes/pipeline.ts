@@ -53,6 +53,15 @@ export const RELEASE_CODES = {
   READ_FAILED: 'a file in releases/ could not be read (exit 3)',
 } as const;
 
+/** yank, halt, pause, rollout: a release file edited in place. */
+export const EDIT_CODES = {
+  UNKNOWN_VERSION: 'no release file of that version (with "did you mean"); exit 2',
+  CHANNEL_MISMATCH: "--channel names another channel than the release's own; exit 2",
+  RELEASE_FILE_INVALID: 'the release file does not load; fix it first (validate lists why)',
+  RELEASE_EDIT_LAYOUT:
+    'the file is not in the block layout `new` writes, so it is not edited in place; edit it by hand',
+} as const;
+
 /** The table agent_releases: sync's refusals (exit 1), plan's warnings (exit 0), the database (exit 2 or 3). */
 export const TABLE_CODES = {
   IMMUTABLE_FIELD_CHANGED: 'a file changes download_url, sha256 or size of a version already in the table',
@@ -62,6 +71,7 @@ export const TABLE_CODES = {
   DB_ROW_VERSION_INVALID: "a row's version is not dotted numeric",
   SYNC_REFUSED: 'sync wrote nothing because of the problems above',
   FLOOR_RAISED: "warning: a channel's floor rises; every device below it updates within the hour",
+  RELEASE_HALTED: 'warning: a release file is newly halted (its reason named); no channel offers it from now on',
   NEWEST_YANKED: 'warning: the newest release of a channel is yanked; devices fall back',
   CHANNEL_EMPTY: 'warning: a channel no longer offers any release',
   LEGACY_EMPTY: 'warning: the legacy endpoint /api/v1/agent/latest stops serving a release (404)',
@@ -114,6 +124,7 @@ export const DRIFT_CODES = {
   MANIFEST_EXPIRING: 'warning: a manifest is inside its refresh window',
   MANIFEST_HEADERS: 'warning: a manifest is served with other headers than publish writes',
   MANIFEST_BEHIND_HISTORY: 'history holds a newer sequence than latest.json: a publish stopped between its writes',
+  MANIFEST_LIVE_HALT: 'a release halted live (release-halt) is still offered in git: merge the halt pull request first',
   TABLE_ROW_MISSING: 'a release in git has no row in the table',
   TABLE_ROW_DIFFERS: 'a row differs from its release file',
   TABLE_ROW_NOT_YANKED: 'a row is active although its release is yanked or gone',
