@@ -11,6 +11,8 @@ import { SyncRefusedError, syncReleases } from '../table/sync.js';
 import { stateDir } from '../state-dir.js';
 import { verifyArtifacts } from '../artifacts/verify.js';
 import { DATABASE_HELP } from './plan.js';
+import { isSafetyChange, offerLines, type OfferChange } from '../manifests/offer-change.js';
+import { readOfferChanges } from '../manifests/offer-read.js';
 
 const MARK: Record<StepOutcome['status'], string> = { done: '✓', failed: '✗', 'not run': '-' };
 
@@ -26,6 +28,11 @@ Runs, in order, stopping at the first step that fails:
 The signing key and the target are checked before step 1, so a missing or untrusted key stops
 apply before anything is written. A failed step says what was done and what was not; steps
 done stay done, and running apply again converges (an unchanged table or manifest is not written).
+
+A safety change, one whose only effect on agents is to offer less (a release yanked or halted,
+a share lowered or paused, a floor removed or lowered), publishes first and then runs the other
+steps whatever fails: a package of another release that 404s or a database that is down never
+holds back a yank. The exit code still names the failure; the next apply catches the table up.
 
 Flags:
   --refresh          publish also re-signs manifests within the refresh window
@@ -66,6 +73,14 @@ Example:
     const annotations: Problem[] = [];
     let publishTable = '';
     try {
+      const offer = await classify(store, releases, policy, ctx.now());
+      const safety = offer !== null && isSafetyChange(offer);
+      if (safety && !json) {
+        ctx.stdout.write(
+          'Safety change: every changed channel only offers less. Publishing first; no other step holds it back.\n',
+        );
+        for (const l of offerLines(offer)) ctx.stdout.write(`    ${l}\n`);
+      }
       const result = await runApply(
         {
           'verify-artifacts': async () => {
@@ -117,16 +132,19 @@ Example:
             };
           },
         },
-        (o) => {
-          if (json) return;
-          ctx.stdout.write(`${MARK[o.status]} ${o.step}: ${o.summary}${o.code ? ` [${o.code}]` : ''}\n`);
-          for (const d of o.details) ctx.stdout.write(`    ${d}\n`);
+        {
+          safety,
+          onStep: (o) => {
+            if (json) return;
+            ctx.stdout.write(`${MARK[o.status]} ${o.step}: ${o.summary}${o.code ? ` [${o.code}]` : ''}\n`);
+            for (const d of o.details) ctx.stdout.write(`    ${d}\n`);
+          },
         },
       );
       const last = stopLine(result);
       if (json)
         ctx.stdout.write(
-          `${JSON.stringify({ ok: result.exitCode === 0, exitCode: result.exitCode, steps: result.outcomes }, null, 2)}\n`,
+          `${JSON.stringify({ ok: result.exitCode === 0, exitCode: result.exitCode, safety, offer: offer ?? null, steps: result.outcomes }, null, 2)}\n`,
         );
       else (result.exitCode === 0 ? ctx.stdout : ctx.stderr).write(`${last}\n`);
       if (onGitHub(ctx.env)) {
@@ -154,3 +172,17 @@ Example:
     }
   },
 };
+
+/** The offer change of this run, or null when the live manifests cannot be read (then no shortcut). */
+async function classify(
+  store: Parameters<typeof readOfferChanges>[0],
+  releases: Parameters<typeof readOfferChanges>[1],
+  policy: Parameters<typeof readOfferChanges>[2],
+  now: Date,
+): Promise<OfferChange[] | null> {
+  try {
+    return await readOfferChanges(store, releases, policy, now);
+  } catch {
+    return null; // the store is down: publish would fail too, and says why in its own step
+  }
+}

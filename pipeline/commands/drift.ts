@@ -5,6 +5,7 @@ import { checkManifests, checkTable, type DriftFinding } from '../drift/check.js
 import { driftMarkdown, driftProblems, driftSummary, findingText } from '../drift/report.js';
 import { annotate, appendSummary, onGitHub } from '../cli/github.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, openTarget } from '../cli/setup.js';
+import { tableBehindFinding } from '../drift/table-behind.js';
 
 export const driftCommand: Command = {
   name: 'drift',
@@ -55,6 +56,8 @@ Example:
         store.close?.();
       }
     }
+    const behind = only === undefined ? tableBehindFinding(findings) : null;
+    if (behind !== null) findings.push(behind);
     const drift = findings.some((f) => f.severity === 'error');
     if (json) ctx.stdout.write(`${JSON.stringify({ drift, findings }, null, 2)}\n`);
     else {

@@ -4,6 +4,7 @@ import { blockingProblems, isNoop } from '../table/plan.js';
 import { emitPlan, loadValidSet, releasesDirOf } from '../cli/plan-output.js';
 import { planFor } from '../table/sync.js';
 import { addManifestSection } from '../manifests/plan-section.js';
+import { tableBehindSection } from '../table/behind.js';
 
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
 the password is never printed). Without it: embedded PGlite in <repo>/.state/pglite
@@ -47,6 +48,8 @@ Example:
         releasesDir: releasesDirOf(set),
       });
       if (!flag(args, 'skip-manifests')) await addManifestSection(plan, set, ctx);
+      const behind = tableBehindSection(plan);
+      if (behind !== null) plan.sections.push(behind);
       const blocked = blockingProblems(plan).length > 0;
       await emitPlan(ctx, json, {
         plan,

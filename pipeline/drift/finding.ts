@@ -13,7 +13,8 @@ export type DriftCode =
   | 'TABLE_ROW_NOT_YANKED'
   | 'TABLE_UNMANAGED_ROW'
   | 'TABLE_CONFLICT'
-  | 'TABLE_MIGRATIONS_PENDING';
+  | 'TABLE_MIGRATIONS_PENDING'
+  | 'TABLE_BEHIND';
 
 export interface DriftFinding {
   severity: 'error' | 'warning';

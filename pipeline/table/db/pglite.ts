@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite, types } from '@electric-sql/pglite';
 import { ExternalError, messageOf } from '../../../schema/errors.js';
 import type { Database, QueryResult, Sql } from './database.js';
+import { lockPgliteDir } from './pglite-lock.js';
 
 interface PgliteLike {
   query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
@@ -30,14 +31,20 @@ export async function openPglite(
   opts: PgliteOptions = {},
 ): Promise<Database & { dump(): Promise<Blob> }> {
   let db: PGlite;
+  let unlock: () => Promise<void> = async () => undefined;
   try {
-    if (dir !== undefined) await mkdir(dir, { recursive: true });
+    if (dir !== undefined) {
+      await mkdir(dir, { recursive: true });
+      unlock = await lockPgliteDir(dir);
+    }
     // int8 as text, as with pg: the same rows on both implementations.
     db = await PGlite.create(dir ?? 'memory://', {
       parsers: { [types.INT8]: (v: string) => v },
       ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     });
   } catch (err) {
+    await unlock();
+    if (err instanceof ExternalError) throw err;
     throw new ExternalError(
       'DB_UNAVAILABLE',
       `cannot open the embedded database in ${dir ?? 'memory'}: ${messageOf(err)}. Is another mngd-release using it? Remove the folder to start empty.`,
@@ -51,7 +58,13 @@ export async function openPglite(
     label: dir === undefined ? 'PGlite (in memory)' : `PGlite at ${dir}`,
     ...on(db),
     transaction: <T>(fn: (tx: Sql) => Promise<T>) => db.transaction((tx) => fn(on(tx))),
-    close: () => db.close(),
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        await unlock();
+      }
+    },
     dump: async () => (await db.dumpDataDir('none')) as Blob,
   };
 }
