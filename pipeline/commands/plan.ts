@@ -1,10 +1,13 @@
-import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, type Command } from '../cli/command.js';
+import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { openDatabase } from '../table/db/connect.js';
 import { blockingProblems, isNoop } from '../table/plan.js';
 import { emitPlan, loadValidSet, releasesDirOf } from '../cli/plan-output.js';
 import { planFor } from '../table/sync.js';
 import { addManifestSection } from '../manifests/plan-section.js';
 import { tableBehindSection } from '../table/behind.js';
+import { readBasePolicy } from '../releases/base-policy.js';
+import { policySection } from '../releases/policy-section.js';
+import { SIGNING_KEY_ID_ENV, signingKeyIdsInUse } from '../manifests/keys-in-use.js';
 
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
 the password is never printed). Without it: embedded PGlite in <repo>/.state/pglite
@@ -12,7 +15,7 @@ the password is never printed). Without it: embedded PGlite in <repo>/.state/pgl
 
 export const planCommand: Command = {
   name: 'plan',
-  help: `Usage: mngd-release plan [--releases DIR] [--yank-unmanaged] [--skip-manifests] [--json]
+  help: `Usage: mngd-release plan [--releases DIR] [--changed-since REF] [--yank-unmanaged] [--skip-manifests] [--json]
 
 Compares the release files with the agent_releases table and prints what "mngd-release sync"
 would do: rows to insert, fields to update (old -> new), rows to yank, rows the pipeline never
@@ -25,6 +28,12 @@ Flags:
   --yank-unmanaged   plan as if unmanaged rows without a file were to be yanked (see sync)
   --skip-manifests   leave out what publish would change in the live manifests (target from
                      MNGD_PUBLISH_TARGET or the policy; read-only, no key needed)
+  --changed-since REF  also list every change to releases/policy.yaml against the git ref REF
+                     (keys, URL prefixes, channels, lifetimes, target); a trusted_keys change is
+                     a load event
+The signing key in use (key ids from MNGD_SIGNING_KEY, or the public ${SIGNING_KEY_ID_ENV} where
+the secret is absent, as in a pull request) must stay in trusted_keys: removing it is an error,
+since every publish, a yank included, would then fail.
 ${COMMON_HELP}
 
 ${DATABASE_HELP}
@@ -36,17 +45,34 @@ ${EXIT_HELP} A plan that sync would refuse exits 1.
 
 Example:
   DATABASE_URL=postgres://deploy@db.internal/mngd?sslmode=verify-full mngd-release plan`,
-  options: { ...COMMON_OPTIONS, 'yank-unmanaged': { type: 'boolean' }, 'skip-manifests': { type: 'boolean' } },
+  options: {
+    ...COMMON_OPTIONS,
+    'yank-unmanaged': { type: 'boolean' },
+    'skip-manifests': { type: 'boolean' },
+    'changed-since': { type: 'string' },
+  },
   async run(args, ctx) {
     const json = flag(args, 'json');
     const set = await loadValidSet(args, ctx, json, 'plan');
     if (set === null) return EXIT.INVALID;
+    const ref = str(args, 'changed-since');
+    const inUse = signingKeyIdsInUse(ctx.env);
+    const base = ref === undefined ? undefined : await readBasePolicy(set.root, set.policyFile, ref);
     const db = await openDatabase(ctx.cwd, ctx.env);
     try {
       const plan = await planFor(db, set, {
         yankUnmanaged: flag(args, 'yank-unmanaged'),
         releasesDir: releasesDirOf(set),
       });
+      const policy = set.policy
+        ? policySection({
+            policy: set.policy,
+            policyFile: set.policyFile,
+            inUse,
+            ...(ref !== undefined && base ? { base: { ref, policy: base.policy } } : {}),
+          })
+        : null;
+      if (policy !== null) plan.sections.push(policy);
       if (!flag(args, 'skip-manifests')) await addManifestSection(plan, set, ctx);
       const behind = tableBehindSection(plan);
       if (behind !== null) plan.sections.push(behind);
@@ -55,7 +81,9 @@ Example:
         plan,
         target: db.label,
         footer: blocked
-          ? 'Sync would refuse this plan: fix the errors above.'
+          ? (policy?.problems ?? []).length > 0 && blockingProblems({ ...plan, sections: [] }).length === 0
+            ? 'The policy change would make every publish fail: fix the errors above.'
+            : 'Sync would refuse this plan: fix the errors above.'
           : isNoop(plan)
             ? 'Nothing for "mngd-release sync" to do: the table already matches git.'
             : 'Run "mngd-release sync" to apply it.',

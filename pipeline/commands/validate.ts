@@ -3,6 +3,8 @@ import { loadReleaseSet } from '../releases/load.js';
 import { hasErrors } from '../releases/problems.js';
 import { effectiveFloor, listedOn } from '../../schema/channel.js';
 import { plural, reportProblems } from '../cli/report.js';
+import { signingKeyIdsInUse } from '../manifests/keys-in-use.js';
+import { signingKeyProblems } from '../releases/signing-key-check.js';
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -11,6 +13,8 @@ export const validateCommand: Command = {
 Checks releases/: the policy, every <version>.yaml against the schema, the file names, and the
 rules across files (duplicate versions, a copy-pasted sha256, a floor that would lock a channel
 out). Every problem is reported with file, line and column, not just the first. No network.
+When MNGD_SIGNING_KEY or the public MNGD_SIGNING_KEY_ID (key ids, comma separated) is set, the
+key it names must be in trusted_keys (POLICY_KEY_STILL_SIGNING): every publish would fail otherwise.
 
 Flags:
 ${COMMON_HELP}
@@ -27,6 +31,9 @@ Example:
   async run(args, ctx) {
     const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
     const json = flag(args, 'json');
+    // The signing key in use must stay trusted (MNGD_SIGNING_KEY, or its public MNGD_SIGNING_KEY_ID).
+    if (set.policy !== null)
+      set.problems.push(...signingKeyProblems(set.policy, signingKeyIdsInUse(ctx.env), null, set.policyFile));
     const ok = !hasErrors(set.problems);
     await reportProblems(ctx, 'mngd-release validate', set.problems, { json });
     const channels = ok && set.policy ? set.policy.channels : [];

@@ -65,7 +65,8 @@ export type WarningCode =
   | 'CHANNEL_EMPTY'
   | 'LEGACY_EMPTY'
   | 'LEGACY_FLOOR_RAISED'
-  | 'LEGACY_NEWEST_YANKED';
+  | 'LEGACY_NEWEST_YANKED'
+  | 'TRUSTED_KEYS_CHANGED';
 
 /** A load event: allowed, but the plan calls it out loudly. */
 export interface PlanWarning {
