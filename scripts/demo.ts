@@ -15,7 +15,7 @@ process.stdout.write(`mngd agent releases: the whole flow on one machine, offlin
 
 try {
   const result = await runScenario({ dir, out: (t) => void process.stdout.write(t) });
-  const [first, staged, yank, forced] = result.stories;
+  const [first, staged, yank, forced, fire] = result.stories;
   const fleet = first ? first.after.size : 0;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(
@@ -26,6 +26,7 @@ try {
       `2. The 25 % rollout of 1.0.2 moved ${sum(staged && moves(staged))} of ${fleet} Macs (each version draws its own cohort).`,
       `3. The revert yanked 1.0.2: latest.json fell back to 1.0.1 (sequence ${staged?.manifest.sequence ?? '?'} -> ${yank?.manifest.sequence ?? '?'}); ${sum(yank && moves(yank))} devices changed version (no downgrades).`,
       `4. min_required_version 1.0.3 moved ${sum(forced && moves(forced))} Macs despite a 10 % rollout; the one whose helper was down stayed blocked until it had updated.`,
+      `5. Under fire (1.0.4's package pulled, 1.0.1 404ing, the database down), apply still published the yank (exit ${fire?.applyExit ?? '?'}: the job is red, the manifest went out); ${fire ? [...fire.after.values()].filter((v) => v === '1.0.4').length : '?'} of ${fleet} Macs took 1.0.4, and the following apply caught the table up (exit ${fire?.followUpExit ?? '?'}).`,
       '',
       `Done in ${seconds} s. Nothing is left running.`,
       'Read next:',

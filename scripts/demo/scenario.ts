@@ -19,6 +19,7 @@ import { makeLoopbackTls } from '../loopback-tls.js';
 import { samplePackage, sampleDigest } from '../sample-packages.js';
 import { startCdn, type Cdn } from './cdn.js';
 import { Fleet, type CheckRun } from './fleet.js';
+import { yankUnderFire } from './under-fire.js';
 
 export interface ScenarioOptions {
   /** an empty folder for everything the run makes (kept afterwards for reading) */
@@ -39,6 +40,8 @@ export interface StoryResult {
   /** what the legacy endpoint (`WHERE active ... LIMIT 1`) serves after the story */
   legacy: string | null;
   applyExit: number;
+  /** the exit of an apply the story runs after the checks (the yank under fire: the catch-up) */
+  followUpExit?: number;
   checks: CheckRun[];
 }
 
@@ -49,7 +52,7 @@ export interface ScenarioResult {
   helperPids: number[];
 }
 
-const VERSIONS = ['1.0.0', '1.0.1', '1.0.2', '1.0.3'];
+const VERSIONS = ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4'];
 
 export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult> {
   const out = opts.out;
@@ -123,6 +126,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
       MNGD_STATE_DIR: stateDir,
       ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     };
+    let lastApply = 0;
     const apply = async (): Promise<number> => {
       let text = '';
       const ctx: CommandContext = {
@@ -135,7 +139,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
       };
       const code = await runCli(['apply', '--ca-file', tls.caFile], ctx);
       out(`$ mngd-release apply\n${indent(text)}`);
-      return code;
+      return (lastApply = code);
     };
     const legacy = async (): Promise<string | null> => {
       const db = await openDatabase(repo, env);
@@ -232,6 +236,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
         return [...first, retry];
       },
     );
+    const fire = await yankUnderFire({ story, release, git, env, pkgs, fleet, apply, out });
+    fire.followUpExit = lastApply;
     return { stories, cdnRequests: cdn.stats.requests, helperPids: fleet.helperPids };
   } finally {
     await fleet.stopHelpers();

@@ -114,6 +114,36 @@ describe('the whole flow on one machine (npm start)', () => {
     assert.equal(s.legacy, '1.0.1');
   });
 
+  it('publishes a yank under fire (package pulled, another 404ing, database down); the table catches up next', () => {
+    const s = story('A yank under fire');
+    // the job is red (a step failed), but the manifest went out
+    assert.notEqual(s.applyExit, 0, output);
+    assert.deepEqual(
+      s.manifest.releases.map((r) => r.version),
+      ['1.0.3', '1.0.1'],
+    );
+    assert.match(output, /Safety change: every changed channel only offers less/);
+    assert.match(output, /✗ sync: PostgreSQL at .*\[DB_UNAVAILABLE\]/);
+    assert.match(output, /mngd-agent-1\.0\.1\.pkg answers HTTP 404/);
+    // every Mac's next check verified the yank's manifest, and none took 1.0.4 (half the fleet's
+    // cohort would have without the yank)
+    assert.ok(
+      s.checks.every((c) => c.result?.manifest?.sequence === s.manifest.sequence),
+      output,
+    );
+    assert.ok(
+      [...s.after.values()].every((v) => v !== '1.0.4'),
+      output,
+    );
+    assert.ok([...s.before.keys()].some((id) => eligible(id, { version: '1.0.4', rollout_percent: 50 })));
+    // the following apply, once the outage is over, catches the table up
+    assert.equal(s.followUpExit, 0, output);
+    assert.match(
+      output,
+      /The outage is over; the following apply catches the table up:\n\$ mngd-release apply\n.*\n {2}✓ sync: .*1 to yank/,
+    );
+  });
+
   it('leaves nothing running', () => {
     assert.equal(result.helperPids.length, FLEET + 1); // one per Mac, and the restarted one
     for (const pid of result.helperPids) {
