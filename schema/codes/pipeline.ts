@@ -44,6 +44,8 @@ export const RELEASE_CODES = {
   POLICY_MISSING_FIELD: 'a required policy field is missing',
   POLICY_BAD_FIELD: 'a policy field with a wrong value (e.g. channels without stable)',
   POLICY_KEYID_MISMATCH: "a trusted key's keyid is not the SHA-256 of its public_key",
+  POLICY_KEY_STILL_SIGNING:
+    'trusted_keys lacks the key MNGD_SIGNING_KEY (or MNGD_SIGNING_KEY_ID) signs with: every publish would fail; remove it from MNGD_SIGNING_KEY first, publish, then from trusted_keys',
   RELEASES_DIR_MISSING:
     'the releases folder does not exist (exit 2: run from the repository root or pass --releases) or cannot be read',
   RELEASES_NESTED: 'a folder inside releases/',
@@ -77,6 +79,7 @@ export const TABLE_CODES = {
   LEGACY_EMPTY: 'warning: the legacy endpoint /api/v1/agent/latest stops serving a release (404)',
   LEGACY_FLOOR_RAISED: "warning: the legacy endpoint's floor rises",
   LEGACY_NEWEST_YANKED: "warning: the legacy endpoint's newest release is yanked",
+  TRUSTED_KEYS_CHANGED: 'warning: the change adds or removes a trusted key (plan --changed-since)',
   IMPORT_DOWNLOAD_FAILED: 'import could not download a package to measure its size (exit 3)',
   IMPORT_SHA256_MISMATCH: "import found a package whose sha256 differs from its row's: agents reject it",
   DB_SETTINGS: 'DATABASE_URL is not a PostgreSQL URL, or the server refuses it (TLS, user, password, database); exit 2',
@@ -131,4 +134,6 @@ export const DRIFT_CODES = {
   TABLE_UNMANAGED_ROW: 'a row without a release file',
   TABLE_CONFLICT: 'sync would refuse the table as it is (the original code is named)',
   TABLE_MIGRATIONS_PENDING: "the table's migrations have not all run",
+  TABLE_BEHIND:
+    'warning: the published manifests already carry a change the table lacks (a safety publish while the database was down); the next apply catches it up',
 } as const;
