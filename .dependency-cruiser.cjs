@@ -41,6 +41,16 @@ module.exports = {
       from: { path: '^pipeline/(releases|table|manifests|artifacts|drift|fleet)/' },
       to: { path: '^pipeline/(cli/|commands/|cli\\.ts$)' },
     },
+    {
+      name: 'stages-only-through-their-face',
+      severity: 'error',
+      comment: 'A pipeline stage is used through its face (index.ts): what is not exported there is its own business.',
+      from: { path: '^pipeline/([^/]+)/' },
+      to: {
+        path: '^pipeline/(releases|table|manifests|artifacts|drift|fleet)/',
+        pathNot: ['^pipeline/$1/', '^pipeline/[^/]+/index\\.ts$'],
+      },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -42,6 +42,14 @@ describe('import rules', () => {
     ['helper-never-imports-agent', { 'helper/a.ts': ['../agent/b.js'], 'agent/b.ts': [] }],
     ['domain-never-imports-cli', { 'pipeline/table/a.ts': ['../cli/b.js'], 'pipeline/cli/b.ts': [] }],
     ['domain-never-imports-cli', { 'pipeline/drift/a.ts': ['../commands/b.js'], 'pipeline/commands/b.ts': [] }],
+    [
+      'stages-only-through-their-face',
+      { 'pipeline/commands/a.ts': ['../table/plan.js'], 'pipeline/table/plan.ts': [] },
+    ],
+    [
+      'stages-only-through-their-face',
+      { 'pipeline/drift/a.ts': ['../manifests/read.js'], 'pipeline/manifests/read.ts': [] },
+    ],
   ];
   for (const [rule, files] of planted) {
     it(`fails on a planted violation of ${rule} (${Object.keys(files)[0]})`, () => {
@@ -56,8 +64,10 @@ describe('import rules', () => {
       'agent/a.ts': ['../schema/s.js', '../helper/client.js'],
       'helper/client.ts': ['../schema/s.js'],
       'schema/s.ts': [],
-      'pipeline/cli/c.ts': ['../table/t.js'],
-      'pipeline/table/t.ts': ['../../schema/s.js'],
+      'pipeline/cli/c.ts': ['../table/index.js'],
+      'pipeline/table/index.ts': ['./t.js'],
+      'pipeline/table/t.ts': ['../../schema/s.js', './u.js'],
+      'pipeline/table/u.ts': [],
     });
     assert.equal(r.status, 0, r.out);
   });
