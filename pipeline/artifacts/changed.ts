@@ -1,7 +1,7 @@
 /** `--changed-since REF`: the release files that differ from a git ref (a pull request's base). */
 import { relative } from 'node:path';
 import { ExternalError } from '../../schema/errors.js';
-import { git, resolveRef } from '../releases/git-ref.js';
+import { git, resolveRef } from '../releases/index.js';
 
 /**
  * Paths (relative to `root`, with "/") of files under `releasesDir` that differ between `ref` and

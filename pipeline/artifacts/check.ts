@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { ArtifactCode } from '../../schema/codes/index.js';
 import { displayUrl, HttpError, type HttpClient, type HttpErrorCode } from '../../agent/http/index.js';
-import type { LoadedRelease, Position } from '../releases/release-set.js';
-import type { Problem } from '../releases/problems.js';
+import type { LoadedRelease, Position } from '../releases/index.js';
+import type { Problem } from '../releases/index.js';
 import type { ArtifactCache } from './cache.js';
 
 /** verified: downloaded and matched; cached: the server confirmed (304) the bytes verified before. */

@@ -6,8 +6,8 @@
 export interface Output {
   write(text: string): void;
 }
-import { formatProblem } from '../releases/problems.js';
-import type { LoadedRelease } from '../releases/release-set.js';
+import { formatProblem } from '../releases/index.js';
+import type { LoadedRelease } from '../releases/index.js';
 import type { ArtifactResult } from './check.js';
 import type { ArtifactReporter } from './verify.js';
 

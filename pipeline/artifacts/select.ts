@@ -1,7 +1,7 @@
 /** Which releases verify-artifacts checks: pure functions of the release set (no I/O). */
 import { listedOn } from '../../schema/channel.js';
 import { MANIFEST_DEFAULTS } from '../../schema/types.js';
-import type { LoadedRelease, ReleaseSet } from '../releases/release-set.js';
+import type { LoadedRelease, ReleaseSet } from '../releases/index.js';
 
 export type Scope =
   /** the releases some channel's manifest will list (the default; what apply needs) */

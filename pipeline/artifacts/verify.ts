@@ -12,8 +12,8 @@ import { checkArtifact, type ArtifactResult, type Outcome } from './check.js';
 import { selectReleases, type Scope } from './select.js';
 import { EXIT } from '../../schema/exit.js';
 import { messageOf } from '../../schema/errors.js';
-import type { Problem } from '../releases/problems.js';
-import type { LoadedRelease, ReleaseSet } from '../releases/release-set.js';
+import type { Problem } from '../releases/index.js';
+import type { LoadedRelease, ReleaseSet } from '../releases/index.js';
 
 export type { ArtifactResult, Outcome } from './check.js';
 export type { Scope } from './select.js';

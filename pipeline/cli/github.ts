@@ -5,7 +5,7 @@
  */
 import type { AnnotationProperties } from '@actions/core';
 import { messageOf } from '../../schema/errors.js';
-import type { Problem } from '../releases/problems.js';
+import type { Problem } from '../releases/index.js';
 
 type Core = typeof import('@actions/core');
 let core: Promise<Core> | null = null;

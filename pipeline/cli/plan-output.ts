@@ -2,11 +2,11 @@
 import { relative } from 'node:path';
 import { str, type CommandContext, type Parsed } from './command.js';
 import { annotate, appendSummary, onGitHub } from './github.js';
-import { loadReleaseSet } from '../releases/load.js';
-import { blockingProblems, type Plan } from '../table/plan.js';
-import { renderPlanMarkdown, renderPlanText } from '../table/plan-render.js';
-import { hasErrors } from '../releases/problems.js';
-import type { ReleaseSet } from '../releases/release-set.js';
+import { loadReleaseSet } from '../releases/index.js';
+import { blockingProblems, type Plan } from '../table/index.js';
+import { renderPlanMarkdown, renderPlanText } from '../table/index.js';
+import { hasErrors } from '../releases/index.js';
+import type { ReleaseSet } from '../releases/index.js';
 import { plural, reportProblems } from './report.js';
 
 /** The release set, or null after printing its problems: plan and sync never run on invalid releases. */

@@ -1,8 +1,8 @@
 /** Printing problems the three ways a user meets them: terminal text, --json, and GitHub annotations + summary. */
 import type { CommandContext } from './command.js';
 import { annotate, appendSummary, onGitHub } from './github.js';
-import { problemsMarkdown } from '../releases/problems.js';
-import { formatProblem, type Problem } from '../releases/problems.js';
+import { problemsMarkdown } from '../releases/index.js';
+import { formatProblem, type Problem } from '../releases/index.js';
 
 export async function reportProblems(
   ctx: CommandContext,

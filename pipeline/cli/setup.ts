@@ -6,13 +6,13 @@ import { ValidationError } from '../../schema/errors.js';
 import type { SigningKey } from '../../schema/keys.js';
 import type { Policy, Release } from '../../schema/types.js';
 import type { CommandContext } from './command.js';
-import { loadReleaseSet } from '../releases/load.js';
-import { hasErrors } from '../releases/problems.js';
-import type { ReleaseSet } from '../releases/release-set.js';
+import { loadReleaseSet } from '../releases/index.js';
+import { hasErrors } from '../releases/index.js';
+import type { ReleaseSet } from '../releases/index.js';
 import { reportProblems } from './report.js';
-import { signingKeys } from '../manifests/signing-keys.js';
-import type { ObjectStore } from '../manifests/store/object-store.js';
-import { chooseTarget, openStore, type Target } from '../manifests/target.js';
+import { signingKeys } from '../manifests/index.js';
+import type { ObjectStore } from '../manifests/index.js';
+import { chooseTarget, openStore, type Target } from '../manifests/index.js';
 
 export interface TargetFlags {
   target?: string | undefined;

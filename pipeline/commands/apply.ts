@@ -1,18 +1,18 @@
 import { runApply, stopLine, type StepOutcome } from '../cli/apply.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, flag, readableFile, str, type Command } from '../cli/command.js';
-import { openDatabase } from '../table/db/connect.js';
+import { openDatabase } from '../table/index.js';
 import { appendSummary, onGitHub, annotate } from '../cli/github.js';
-import { headline } from '../table/plan-render.js';
-import { formatProblem, type Problem } from '../releases/problems.js';
-import { publishManifests } from '../manifests/publish.js';
-import { channelLine, publishMarkdown } from '../manifests/report.js';
+import { headline } from '../table/index.js';
+import { formatProblem, type Problem } from '../releases/index.js';
+import { publishManifests } from '../manifests/index.js';
+import { channelLine, publishMarkdown } from '../manifests/index.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
-import { SyncRefusedError, syncReleases } from '../table/sync.js';
+import { SyncRefusedError, syncReleases } from '../table/index.js';
 import { stateDir } from '../state-dir.js';
-import { verifyArtifacts } from '../artifacts/verify.js';
+import { verifyArtifacts } from '../artifacts/index.js';
 import { DATABASE_HELP } from './plan.js';
-import { isSafetyChange, offerLines, type OfferChange } from '../manifests/offer-change.js';
-import { readOfferChanges } from '../manifests/offer-read.js';
+import { isSafetyChange, offerLines, type OfferChange } from '../manifests/index.js';
+import { readOfferChanges } from '../manifests/index.js';
 
 const MARK: Record<StepOutcome['status'], string> = { done: '✓', failed: '✗', 'not run': '-' };
 

@@ -1,11 +1,11 @@
 import { SettingsError } from '../../schema/errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
-import { openDatabase } from '../table/db/connect.js';
-import { checkManifests, checkTable, type DriftFinding } from '../drift/check.js';
-import { driftMarkdown, driftProblems, driftSummary, findingText } from '../drift/report.js';
+import { openDatabase } from '../table/index.js';
+import { checkManifests, checkTable, type DriftFinding } from '../drift/index.js';
+import { driftMarkdown, driftProblems, driftSummary, findingText } from '../drift/index.js';
 import { annotate, appendSummary, onGitHub } from '../cli/github.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, openTarget } from '../cli/setup.js';
-import { tableBehindFinding } from '../drift/table-behind.js';
+import { tableBehindFinding } from '../drift/index.js';
 
 export const driftCommand: Command = {
   name: 'drift',

@@ -1,7 +1,7 @@
 import { UsageError } from '../../schema/errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT_HELP, str, type Command } from '../cli/command.js';
 import { runEdit } from '../cli/edit-release.js';
-import { isoSeconds } from '../manifests/build.js';
+import { isoSeconds } from '../manifests/index.js';
 
 export const haltCommand: Command = {
   name: 'halt',

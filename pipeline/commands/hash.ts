@@ -1,5 +1,5 @@
 import { EXIT, EXIT_HELP, flag, type Command } from '../cli/command.js';
-import { hashFile } from '../artifacts/hash-file.js';
+import { hashFile } from '../artifacts/index.js';
 
 export const hashCommand: Command = {
   name: 'hash',

@@ -1,9 +1,9 @@
 import { createHttpClient } from '../../agent/http/index.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, readableFile, str, type Command } from '../cli/command.js';
-import { openDatabase } from '../table/db/connect.js';
-import { importReleases } from '../table/import.js';
-import { loadReleaseSet } from '../releases/load.js';
-import { hasErrors } from '../releases/problems.js';
+import { openDatabase } from '../table/index.js';
+import { importReleases } from '../table/index.js';
+import { loadReleaseSet } from '../releases/index.js';
+import { hasErrors } from '../releases/index.js';
 import { plural, reportProblems } from '../cli/report.js';
 import { DATABASE_HELP } from './plan.js';
 

@@ -4,12 +4,12 @@ import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command }
 import { SettingsError, UsageError } from '../../schema/errors.js';
 import { explainVersion } from '../../schema/version.js';
 import type { ReleaseFile } from '../../schema/types.js';
-import { hashFile } from '../artifacts/hash-file.js';
-import { fileSizeProblem, loadReleaseSet } from '../releases/load.js';
-import { parseRelease } from '../releases/release-file.js';
-import { hasErrors, sortProblems } from '../releases/problems.js';
-import { renderReleaseYaml } from '../releases/release-yaml.js';
-import { crossFileProblems } from '../releases/rules.js';
+import { hashFile } from '../artifacts/index.js';
+import { fileSizeProblem, loadReleaseSet } from '../releases/index.js';
+import { parseRelease } from '../releases/index.js';
+import { hasErrors, sortProblems } from '../releases/index.js';
+import { renderReleaseYaml } from '../releases/index.js';
+import { crossFileProblems } from '../releases/index.js';
 import { reportProblems } from '../cli/report.js';
 
 function integer(name: string, text: string | undefined): number | undefined {

@@ -1,13 +1,13 @@
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
-import { openDatabase } from '../table/db/connect.js';
-import { blockingProblems, isNoop } from '../table/plan.js';
+import { openDatabase } from '../table/index.js';
+import { blockingProblems, isNoop } from '../table/index.js';
 import { emitPlan, loadValidSet, releasesDirOf } from '../cli/plan-output.js';
-import { planFor } from '../table/sync.js';
-import { addManifestSection } from '../manifests/plan-section.js';
-import { tableBehindSection } from '../table/behind.js';
-import { readBasePolicy } from '../releases/base-policy.js';
-import { policySection } from '../releases/policy-section.js';
-import { SIGNING_KEY_ID_ENV, signingKeyIdsInUse } from '../manifests/keys-in-use.js';
+import { planFor } from '../table/index.js';
+import { addManifestSection } from '../manifests/index.js';
+import { tableBehindSection } from '../table/index.js';
+import { readBasePolicy } from '../releases/index.js';
+import { policySection } from '../releases/index.js';
+import { SIGNING_KEY_ID_ENV, signingKeyIdsInUse } from '../manifests/index.js';
 
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
 the password is never printed). Without it: embedded PGlite in <repo>/.state/pglite

@@ -1,8 +1,8 @@
 import { messageOf } from '../../schema/errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { appendSummary, onGitHub } from '../cli/github.js';
-import { publishManifests, type ChannelResult } from '../manifests/publish.js';
-import { channelLine, publishMarkdown } from '../manifests/report.js';
+import { publishManifests, type ChannelResult } from '../manifests/index.js';
+import { channelLine, publishMarkdown } from '../manifests/index.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
 
 export const publishCommand: Command = {

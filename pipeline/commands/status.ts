@@ -1,10 +1,10 @@
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { appendSummary, onGitHub } from '../cli/github.js';
 import { loadValid } from '../cli/setup.js';
-import { migrateFleet } from '../fleet/ingest.js';
-import { fleetStatus } from '../fleet/status.js';
-import { renderStatusMarkdown, renderStatusText } from '../fleet/status-render.js';
-import { openDatabase } from '../table/db/connect.js';
+import { migrateFleet } from '../fleet/index.js';
+import { fleetStatus } from '../fleet/index.js';
+import { renderStatusMarkdown, renderStatusText } from '../fleet/index.js';
+import { openDatabase } from '../table/index.js';
 
 export const statusCommand: Command = {
   name: 'status',

@@ -1,8 +1,8 @@
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, type Command } from '../cli/command.js';
-import { openDatabase } from '../table/db/connect.js';
+import { openDatabase } from '../table/index.js';
 import { emitPlan, loadValidSet, releasesDirOf } from '../cli/plan-output.js';
-import { blockingProblems, type Plan } from '../table/plan.js';
-import { planFor, SyncRefusedError, syncReleases } from '../table/sync.js';
+import { blockingProblems, type Plan } from '../table/index.js';
+import { planFor, SyncRefusedError, syncReleases } from '../table/index.js';
 import { DATABASE_HELP } from './plan.js';
 
 function syncedLine(plan: Plan, migrated: readonly string[]): string {

@@ -1,10 +1,10 @@
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
-import { loadReleaseSet } from '../releases/load.js';
-import { hasErrors } from '../releases/problems.js';
+import { loadReleaseSet } from '../releases/index.js';
+import { hasErrors } from '../releases/index.js';
 import { effectiveFloor, listedOn } from '../../schema/channel.js';
 import { plural, reportProblems } from '../cli/report.js';
-import { signingKeyIdsInUse } from '../manifests/keys-in-use.js';
-import { signingKeyProblems } from '../releases/signing-key-check.js';
+import { signingKeyIdsInUse } from '../manifests/index.js';
+import { signingKeyProblems } from '../releases/index.js';
 
 export const validateCommand: Command = {
   name: 'validate',

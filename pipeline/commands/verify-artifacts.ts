@@ -1,8 +1,8 @@
 import { createHttpClient } from '../../agent/http/index.js';
 import { SettingsError, UsageError } from '../../schema/errors.js';
-import { changedFiles } from '../artifacts/changed.js';
-import { createReporter, formatBytes } from '../artifacts/progress.js';
-import { selectReleases, skippedReleases, type Scope, type Skipped } from '../artifacts/select.js';
+import { changedFiles } from '../artifacts/index.js';
+import { createReporter, formatBytes } from '../artifacts/index.js';
+import { selectReleases, skippedReleases, type Scope, type Skipped } from '../artifacts/index.js';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -16,12 +16,12 @@ import {
   type Parsed,
 } from '../cli/command.js';
 import { annotate, appendSummary, onGitHub } from '../cli/github.js';
-import { problemsMarkdown } from '../releases/problems.js';
-import { loadReleaseSet } from '../releases/load.js';
-import { hasErrors } from '../releases/problems.js';
+import { problemsMarkdown } from '../releases/index.js';
+import { loadReleaseSet } from '../releases/index.js';
+import { hasErrors } from '../releases/index.js';
 import { plural } from '../cli/report.js';
 import { stateDir } from '../state-dir.js';
-import { DEFAULT_CONCURRENCY, verifyArtifacts, type ArtifactReport } from '../artifacts/verify.js';
+import { DEFAULT_CONCURRENCY, verifyArtifacts, type ArtifactReport } from '../artifacts/index.js';
 
 function positiveNumber(
   args: Parsed,

@@ -3,14 +3,14 @@
  * each manifest is to expiry. The comparisons are pure; `checkManifests` and `checkTable` read.
  */
 import type { Policy, Release, SignedManifest } from '../../schema/types.js';
-import type { Sql } from '../table/db/database.js';
-import { compareChannel, DAY_MS, judgeChannel, usable, type ChannelComparison } from '../manifests/compare.js';
-import type { FieldValue, Plan } from '../table/plan.js';
-import { MANIFEST_CONTENT_TYPE } from '../manifests/publish.js';
-import { trustedKeysOf, type Published } from '../manifests/read.js';
-import type { LoadedRelease } from '../releases/release-set.js';
-import { planFor } from '../table/sync.js';
-import type { ObjectStore } from '../manifests/store/object-store.js';
+import type { Sql } from '../table/index.js';
+import { compareChannel, DAY_MS, judgeChannel, usable, type ChannelComparison } from '../manifests/index.js';
+import type { FieldValue, Plan } from '../table/index.js';
+import { MANIFEST_CONTENT_TYPE } from '../manifests/index.js';
+import { trustedKeysOf, type Published } from '../manifests/index.js';
+import type { LoadedRelease } from '../releases/index.js';
+import { planFor } from '../table/index.js';
+import type { ObjectStore } from '../manifests/index.js';
 import { listedEarlier, liveHaltDrift } from './live-halt.js';
 
 export type { DriftCode, DriftFinding } from './finding.js';

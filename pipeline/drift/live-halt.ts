@@ -5,8 +5,8 @@
  * history copies: an earlier manifest of the channel listed the version, the live one does not.
  */
 import type { SignedManifest } from '../../schema/types.js';
-import { inspectManifest, historyKey, historyPrefix, type Published } from '../manifests/read.js';
-import type { ObjectStore } from '../manifests/store/object-store.js';
+import { inspectManifest, historyKey, historyPrefix, type Published } from '../manifests/index.js';
+import type { ObjectStore } from '../manifests/index.js';
 import type { PublicKeyInfo } from '../../schema/keys.js';
 import type { DriftFinding } from './finding.js';
 

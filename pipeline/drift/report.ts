@@ -1,6 +1,6 @@
 /** How drift reads to a person: each finding with git's value beside the table's or the CDN's. */
 import type { DriftFinding } from './check.js';
-import type { Problem } from '../releases/problems.js';
+import type { Problem } from '../releases/index.js';
 
 export function findingText(f: DriftFinding): string {
   const mark = f.severity === 'error' ? '✗' : '!';

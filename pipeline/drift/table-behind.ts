@@ -2,7 +2,7 @@
  * Drift's "the table is behind": the table differs from git while every published manifest
  * already matches it, as after a safety change published while the database was down. Pure.
  */
-import { CATCH_UP } from '../table/behind.js';
+import { CATCH_UP } from '../table/index.js';
 import type { DriftFinding } from './finding.js';
 
 const TABLE_ROW = new Set(['TABLE_ROW_MISSING', 'TABLE_ROW_DIFFERS', 'TABLE_ROW_NOT_YANKED']);

@@ -9,7 +9,7 @@ import { FLEET_MIGRATIONS } from '../../schema/sql/fleet.js';
 import { LEDGER_DDL, LEDGER_TABLE } from '../../schema/sql/index.js';
 import type { Report } from '../../schema/types.js';
 import { describeSchemaErrors, validateReport } from '../../schema/validators.js';
-import type { Database, Sql } from '../table/db/database.js';
+import type { Database, Sql } from '../table/index.js';
 
 /** Events may be stamped this far ahead of the server's clock (a device clock running fast). */
 export const MAX_FUTURE_MS = 24 * 3600 * 1000;

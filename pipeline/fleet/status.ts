@@ -5,7 +5,7 @@
  */
 import { effectiveFloor, listedOn, type ChannelEntry } from '../../schema/channel.js';
 import { compareVersions, sortNewestFirst } from '../../schema/version.js';
-import type { Sql } from '../table/db/database.js';
+import type { Sql } from '../table/index.js';
 
 /** Devices seen within this window count as active. */
 export const ACTIVE_WINDOW_MS = 7 * 24 * 3600 * 1000;

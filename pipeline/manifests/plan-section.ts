@@ -6,10 +6,10 @@ import { messageOf } from '../../schema/errors.js';
 import { manifestKey, type Policy, type Release } from '../../schema/types.js';
 import { compareChannel } from './compare.js';
 import { immutableChangeMessage } from './diff.js';
-import type { Problem } from '../releases/problems.js';
-import type { PlanSection } from '../table/plan.js';
+import type { Problem } from '../releases/index.js';
+import type { PlanSection } from '../table/index.js';
 import { trustedKeysOf } from './read.js';
-import type { ReleaseSet } from '../releases/release-set.js';
+import type { ReleaseSet } from '../releases/index.js';
 import type { ObjectStore } from './store/object-store.js';
 import { chooseTarget, openStore } from './target.js';
 

@@ -3,7 +3,7 @@
  * as a load event, and the signing key that would no longer be trusted as an error. Pure.
  */
 import type { Policy } from '../../schema/types.js';
-import type { PlanSection, PlanWarning } from '../table/plan-types.js';
+import type { PlanSection, PlanWarning } from '../table/index.js';
 import { diffPolicy } from './policy-diff.js';
 import { signingKeyProblems } from './signing-key-check.js';
 

@@ -22,9 +22,9 @@ import { RELEASE_DEFAULTS, type ReleaseFile } from '../../schema/types.js';
 import { compareVersions, isVersion, sortNewestFirst } from '../../schema/version.js';
 import type { Sql } from './db/database.js';
 import { readRows, type ReleaseRow } from './db/rows.js';
-import type { Problem } from '../releases/problems.js';
-import type { ReleaseSet } from '../releases/release-set.js';
-import { renderReleaseYaml } from '../releases/release-yaml.js';
+import type { Problem } from '../releases/index.js';
+import type { ReleaseSet } from '../releases/index.js';
+import { renderReleaseYaml } from '../releases/index.js';
 
 /** Largest package import will download to measure (agents stop at `size` anyway). */
 export const MAX_IMPORT_BYTES = 16 * 1024 ** 3;

@@ -1,5 +1,5 @@
 /** The plan as people read it: plain text for a terminal, Markdown for the GitHub job summary. */
-import { problemsMarkdown } from '../releases/problems.js';
+import { problemsMarkdown } from '../releases/index.js';
 import {
   blockingProblems,
   changesNoRelease,
@@ -11,7 +11,7 @@ import {
   type PlanWarning,
   type YankReason,
 } from './plan.js';
-import { formatProblem, sortProblems } from '../releases/problems.js';
+import { formatProblem, sortProblems } from '../releases/index.js';
 
 export interface RenderOptions {
   /** where the table is, safe to print (a redacted URL or the PGlite folder) */

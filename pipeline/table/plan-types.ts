@@ -1,8 +1,8 @@
 /** The shapes of a plan: what sync will change in agent_releases, and what other steps add. */
 import type { ReleaseRow } from './db/rows.js';
 import type { RowField, RowValues } from './release-row.js';
-import type { Problem } from '../releases/problems.js';
-import type { LoadedRelease } from '../releases/release-set.js';
+import type { Problem } from '../releases/index.js';
+import type { LoadedRelease } from '../releases/index.js';
 
 export type FieldValue = string | number | boolean | null;
 

@@ -7,10 +7,10 @@ import { MANAGED_BY } from '../../schema/sql/index.js';
 import { isVersion, sortNewestFirst } from '../../schema/version.js';
 import type { ReleaseRow } from './db/rows.js';
 import { legacyView, loadEvents } from './plan-events.js';
-import type { Problem } from '../releases/problems.js';
+import type { Problem } from '../releases/index.js';
 import { IMMUTABLE_FIELDS, MUTABLE_FIELDS } from '../../schema/sql/columns.js';
 import { rowOf, type RowField, type RowValues } from './release-row.js';
-import type { LoadedRelease } from '../releases/release-set.js';
+import type { LoadedRelease } from '../releases/index.js';
 
 export type {
   FieldValue,

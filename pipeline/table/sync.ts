@@ -11,8 +11,8 @@ import { migrate, pendingMigrations } from './db/migrate.js';
 import { readRows } from './db/rows.js';
 import { insertRows, updateRows } from './db/write.js';
 import { blockingProblems, computePlan, isNoop, type Plan } from './plan.js';
-import type { Problem } from '../releases/problems.js';
-import type { LoadedRelease } from '../releases/release-set.js';
+import type { Problem } from '../releases/index.js';
+import type { LoadedRelease } from '../releases/index.js';
 
 /** pg_advisory_xact_lock(1835952996, 1): "mngd" as int4, and 1 for agent_releases. */
 export const SYNC_LOCK = [1835952996, 1] as const;

@@ -1,0 +1,4 @@
+/** The face of pipeline/fleet/: what the commands and the other stages use of it. */
+export * from './ingest.js';
+export * from './status-render.js';
+export * from './status.js';

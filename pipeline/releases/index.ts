@@ -1,0 +1,15 @@
+/** The face of pipeline/releases/: what the commands and the other stages use of it. */
+export * from './base-policy.js';
+export * from './edit.js';
+export * from './git-ref.js';
+export * from './load.js';
+export * from './policy-diff.js';
+export * from './policy-file.js';
+export * from './policy-section.js';
+export * from './problems.js';
+export * from './release-file.js';
+export * from './release-set.js';
+export * from './release-yaml.js';
+export * from './rules.js';
+export * from './signing-key-check.js';
+export * from './yaml-source.js';
