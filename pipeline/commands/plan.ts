@@ -6,7 +6,7 @@ import { planFor } from '../table/index.js';
 import { addManifestSection } from '../manifests/index.js';
 import { tableBehindSection } from '../table/index.js';
 import { readBasePolicy } from '../releases/index.js';
-import { policySection } from '../releases/index.js';
+import { policySection } from '../table/index.js';
 import { SIGNING_KEY_ID_ENV, signingKeyIdsInUse } from '../manifests/index.js';
 
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;

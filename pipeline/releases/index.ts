@@ -5,7 +5,6 @@ export * from './git-ref.js';
 export * from './load.js';
 export * from './policy-diff.js';
 export * from './policy-file.js';
-export * from './policy-section.js';
 export * from './problems.js';
 export * from './release-file.js';
 export * from './release-set.js';

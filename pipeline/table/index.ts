@@ -15,5 +15,6 @@ export * from './plan-events.js';
 export * from './plan-render.js';
 export * from './plan-types.js';
 export * from './plan.js';
+export * from './policy-section.js';
 export * from './release-row.js';
 export * from './sync.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { diffPolicy } from '../../../pipeline/releases/policy-diff.js';
-import { policySection } from '../../../pipeline/releases/policy-section.js';
+import { policySection } from '../../../pipeline/table/policy-section.js';
 import { signingKeyProblems } from '../../../pipeline/releases/signing-key-check.js';
 import { MANIFEST_DEFAULTS, type Policy } from '../../../schema/types.js';
 import { runBin } from '../../support/cli.js';

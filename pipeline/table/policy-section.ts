@@ -3,9 +3,8 @@
  * as a load event, and the signing key that would no longer be trusted as an error. Pure.
  */
 import type { Policy } from '../../schema/types.js';
-import type { PlanSection, PlanWarning } from '../table/index.js';
-import { diffPolicy } from './policy-diff.js';
-import { signingKeyProblems } from './signing-key-check.js';
+import type { PlanSection, PlanWarning } from './plan-types.js';
+import { diffPolicy, signingKeyProblems } from '../releases/index.js';
 
 export interface PolicySectionInput {
   policy: Policy;
