@@ -1,7 +1,7 @@
 /**
  * Writes schema/*.schema.json from the TypeScript schemas (the source of truth), for editors
  * (the `# yaml-language-server: $schema=` line) and other tools. `npm run schemas` runs it;
- * test/schema/schema-files.test.ts fails when the files are stale.
+ * test/schema/types.test.ts fails when the files are stale.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
