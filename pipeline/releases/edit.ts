@@ -95,14 +95,23 @@ export function editReleaseText(text: string, file: string, edit: ReleaseEdit): 
   const rollout = typeof get('rollout_percent') === 'number' ? (get('rollout_percent') as number) : 100;
   const offNote = (): string[] =>
     halted || !active
-      ? [`it stays offered to nobody while it is ${halted ? 'halted' : 'yanked'}: the share counts only once it is offered again`]
+      ? [
+          `it stays offered to nobody while it is ${halted ? 'halted' : 'yanked'}: the share counts only once it is offered again`,
+        ]
       : [];
 
   switch (edit.kind) {
     case 'yank': {
       if (!active) return unchanged(text, 'already yanked (active: false): nothing to change');
-      const notes = halted ? ['it was halted already: active: false keeps it off for good, with the halt on record'] : [];
-      return { text: setOrInsert(text, at, file, 'active', 'false'), changed: true, change: 'active: true -> false', notes };
+      const notes = halted
+        ? ['it was halted already: active: false keeps it off for good, with the halt on record']
+        : [];
+      return {
+        text: setOrInsert(text, at, file, 'active', 'false'),
+        changed: true,
+        change: 'active: true -> false',
+        notes,
+      };
     }
     case 'halt': {
       if (halted) {
@@ -119,7 +128,8 @@ export function editReleaseText(text: string, file: string, edit: ReleaseEdit): 
     case 'pause':
     case 'rollout': {
       const percent = edit.kind === 'pause' ? 0 : edit.percent;
-      if (percent === rollout) return unchanged(text, `rollout_percent is already ${rollout}: nothing to change`, offNote());
+      if (percent === rollout)
+        return unchanged(text, `rollout_percent is already ${rollout}: nothing to change`, offNote());
       const notes = offNote();
       if (percent < rollout && edit.kind === 'rollout') {
         notes.unshift(

@@ -25,7 +25,11 @@ type ReadResult = { bytes: Buffer } | { problem: Omit<Problem, 'file'> };
  */
 export function fileSizeProblem(size: number): Omit<Problem, 'file'> | null {
   if (size <= MAX_FILE_BYTES) return null;
-  return { severity: 'error', code: 'FILE_TOO_LARGE', message: `the file is ${size} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed: shorten release_notes or link a changelog` };
+  return {
+    severity: 'error',
+    code: 'FILE_TOO_LARGE',
+    message: `the file is ${size} bytes; at most ${MAX_FILE_BYTES} (64 KiB) are allowed: shorten release_notes or link a changelog`,
+  };
 }
 
 /** Reads a regular file without following a link, and never more than one byte past the size cap. */
@@ -35,12 +39,26 @@ function readCapped(path: string): ReadResult {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') return { problem: { severity: 'error', code: 'RELEASES_SYMLINK', message: 'this is a symbolic link; links are never followed: replace it with the file itself' } };
+    if (code === 'ELOOP')
+      return {
+        problem: {
+          severity: 'error',
+          code: 'RELEASES_SYMLINK',
+          message: 'this is a symbolic link; links are never followed: replace it with the file itself',
+        },
+      };
     throw new ExternalError('READ_FAILED', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return { problem: { severity: 'error', code: 'RELEASES_UNEXPECTED_ENTRY', message: 'this is not a regular file; expected only release files, policy.yaml and a README' } };
+    if (!st.isFile())
+      return {
+        problem: {
+          severity: 'error',
+          code: 'RELEASES_UNEXPECTED_ENTRY',
+          message: 'this is not a regular file; expected only release files, policy.yaml and a README',
+        },
+      };
     // One byte more than expected shows a file past the cap, or one that grew while it was read.
     const buf = Buffer.allocUnsafe(Math.min(st.size, MAX_FILE_BYTES) + 1);
     let n = 0;
@@ -62,17 +80,53 @@ function readCapped(path: string): ReadResult {
 
 function entryProblem(file: string, entry: Dirent): Problem | null {
   const name = entry.name;
-  if (entry.isSymbolicLink()) return { severity: 'error', code: 'RELEASES_SYMLINK', file, message: 'this is a symbolic link; links are never followed: replace it with the file itself' };
-  if (entry.isDirectory()) return { severity: 'error', code: 'RELEASES_NESTED', file, message: 'folders inside releases/ are not read; expected release files directly in releases/: move its files up or remove it' };
-  if (!entry.isFile()) return { severity: 'error', code: 'RELEASES_UNEXPECTED_ENTRY', file, message: 'this is not a regular file; expected only release files, policy.yaml and a README' };
+  if (entry.isSymbolicLink())
+    return {
+      severity: 'error',
+      code: 'RELEASES_SYMLINK',
+      file,
+      message: 'this is a symbolic link; links are never followed: replace it with the file itself',
+    };
+  if (entry.isDirectory())
+    return {
+      severity: 'error',
+      code: 'RELEASES_NESTED',
+      file,
+      message:
+        'folders inside releases/ are not read; expected release files directly in releases/: move its files up or remove it',
+    };
+  if (!entry.isFile())
+    return {
+      severity: 'error',
+      code: 'RELEASES_UNEXPECTED_ENTRY',
+      file,
+      message: 'this is not a regular file; expected only release files, policy.yaml and a README',
+    };
   if (name === POLICY_FILE || ALLOWED_DOCS.has(name)) return null;
-  if (name.endsWith('.yml')) return { severity: 'error', code: 'RELEASE_FILE_EXTENSION', file, message: `release files end in .yaml; rename it to ${name.slice(0, -4)}.yaml` };
+  if (name.endsWith('.yml'))
+    return {
+      severity: 'error',
+      code: 'RELEASE_FILE_EXTENSION',
+      file,
+      message: `release files end in .yaml; rename it to ${name.slice(0, -4)}.yaml`,
+    };
   if (name.endsWith('.yaml')) {
     const base = name.slice(0, -5);
-    if (!isVersion(base)) return { severity: 'error', code: 'RELEASE_FILE_NAME', file, message: `"${name}" is not named <version>.yaml; expected e.g. 1.0.3.yaml: rename it after the version it holds` };
+    if (!isVersion(base))
+      return {
+        severity: 'error',
+        code: 'RELEASE_FILE_NAME',
+        file,
+        message: `"${name}" is not named <version>.yaml; expected e.g. 1.0.3.yaml: rename it after the version it holds`,
+      };
     return null;
   }
-  return { severity: 'error', code: 'RELEASES_UNEXPECTED_ENTRY', file, message: `"${name}" does not belong in releases/; expected only <version>.yaml files, policy.yaml and a README: move or delete it` };
+  return {
+    severity: 'error',
+    code: 'RELEASES_UNEXPECTED_ENTRY',
+    file,
+    message: `"${name}" does not belong in releases/; expected only <version>.yaml files, policy.yaml and a README: move or delete it`,
+  };
 }
 
 export interface LoadOptions {
@@ -94,9 +148,17 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
     const code = (err as NodeJS.ErrnoException).code;
     // Called wrongly (exit 2), not invalid releases: no folder, or a file where the folder should be.
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new SettingsError(`the releases folder ${dir} ${code === 'ENOTDIR' ? 'is not a folder' : 'does not exist'}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files)`, 'RELEASES_DIR_MISSING');
+      throw new SettingsError(
+        `the releases folder ${dir} ${code === 'ENOTDIR' ? 'is not a folder' : 'does not exist'}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files)`,
+        'RELEASES_DIR_MISSING',
+      );
     }
-    problems.push({ severity: 'error', code: 'RELEASES_DIR_MISSING', file: rel(dir), message: `cannot read the releases folder: ${(err as Error).message}` });
+    problems.push({
+      severity: 'error',
+      code: 'RELEASES_DIR_MISSING',
+      file: rel(dir),
+      message: `cannot read the releases folder: ${(err as Error).message}`,
+    });
     return { dir, root: absRoot, policy: null, policyFile: rel(policyPath), releases: [], problems };
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -104,7 +166,13 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
   let policy = null;
   const policyEntry = entries.find((e) => e.name === POLICY_FILE);
   if (policyEntry === undefined) {
-    problems.push({ severity: 'error', code: 'POLICY_MISSING', file: rel(policyPath), message: 'releases/policy.yaml is missing; expected the policy (allowed URL prefixes, channels, trusted keys): restore it from git' });
+    problems.push({
+      severity: 'error',
+      code: 'POLICY_MISSING',
+      file: rel(policyPath),
+      message:
+        'releases/policy.yaml is missing; expected the policy (allowed URL prefixes, channels, trusted keys): restore it from git',
+    });
   } else {
     const p = entryProblem(rel(policyPath), policyEntry);
     const read = p ? null : readCapped(policyPath);
@@ -139,5 +207,12 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
   }
   problems.push(...crossFileProblems(releases, policy));
   const sorted = sortNewestFirst(releases, (r) => r.release.version);
-  return { dir, root: absRoot, policy, policyFile: rel(policyPath), releases: sorted, problems: sortProblems(problems) };
+  return {
+    dir,
+    root: absRoot,
+    policy,
+    policyFile: rel(policyPath),
+    releases: sorted,
+    problems: sortProblems(problems),
+  };
 }

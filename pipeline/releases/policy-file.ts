@@ -34,20 +34,35 @@ export function parsePolicy(file: string, bytes: Buffer): ParsedPolicy {
 
   if (!validatePolicyFile(data)) {
     for (const e of validatePolicyFile.errors ?? []) {
-      const path = e.instancePath.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+      const path = e.instancePath
+        .split('/')
+        .slice(1)
+        .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
       const top = String(path[0] ?? '');
       if (e.keyword === 'additionalProperties') {
         const key = String(e.params['additionalProperty']);
         const known = path.length === 0 ? Object.keys(policySchema.properties) : [];
         const guess = closest(key, known);
-        err('POLICY_UNKNOWN_KEY', [...path, key], `unknown key "${key}" in the policy${guess ? `: did you mean "${guess}"?` : ''}; remove it or fix its spelling`);
+        err(
+          'POLICY_UNKNOWN_KEY',
+          [...path, key],
+          `unknown key "${key}" in the policy${guess ? `: did you mean "${guess}"?` : ''}; remove it or fix its spelling`,
+        );
       } else if (e.keyword === 'required') {
         const key = String(e.params['missingProperty']);
-        err('POLICY_MISSING_FIELD', path, `required field "${key}" is missing${HINTS[key] ? `: expected ${HINTS[key]}` : ''}`);
+        err(
+          'POLICY_MISSING_FIELD',
+          path,
+          `required field "${key}" is missing${HINTS[key] ? `: expected ${HINTS[key]}` : ''}`,
+        );
       } else if (e.keyword === 'contains') {
         err('POLICY_BAD_FIELD', path, 'channels must include stable: add "stable" to the list');
       } else {
-        err('POLICY_BAD_FIELD', path, `${e.instancePath.slice(1).replace(/\//g, '.')} ${e.message ?? 'is not valid'}${HINTS[top] ? `; expected ${HINTS[top]}` : ''}`);
+        err(
+          'POLICY_BAD_FIELD',
+          path,
+          `${e.instancePath.slice(1).replace(/\//g, '.')} ${e.message ?? 'is not valid'}${HINTS[top] ? `; expected ${HINTS[top]}` : ''}`,
+        );
       }
     }
     return { policy: null, problems };
@@ -56,11 +71,19 @@ export function parsePolicy(file: string, bytes: Buffer): ParsedPolicy {
   policy.trusted_keys.forEach((k, i) => {
     const id = keyIdOf(Buffer.from(k.public_key, 'base64'));
     if (id !== k.keyid) {
-      err('POLICY_KEYID_MISMATCH', ['trusted_keys', i, 'keyid'], `keyid does not match public_key; expected ${id} (the SHA-256 of the raw public key): copy both lines from "mngd-release keygen" again`);
+      err(
+        'POLICY_KEYID_MISMATCH',
+        ['trusted_keys', i, 'keyid'],
+        `keyid does not match public_key; expected ${id} (the SHA-256 of the raw public key): copy both lines from "mngd-release keygen" again`,
+      );
     }
   });
   if (policy.manifest.refresh_window_days >= policy.manifest.lifetime_days) {
-    err('POLICY_BAD_FIELD', ['manifest', 'refresh_window_days'], `refresh_window_days (${policy.manifest.refresh_window_days}) must be below lifetime_days (${policy.manifest.lifetime_days}), or every run would re-sign`);
+    err(
+      'POLICY_BAD_FIELD',
+      ['manifest', 'refresh_window_days'],
+      `refresh_window_days (${policy.manifest.refresh_window_days}) must be below lifetime_days (${policy.manifest.lifetime_days}), or every run would re-sign`,
+    );
   }
   return { policy: problems.length === 0 ? policy : null, problems };
 }

@@ -20,20 +20,23 @@ const VERSION_FIELDS = new Set(['version', 'min_required_version']);
 /** What each field expects, with an example: the second half of every message about it. */
 const EXPECTED: Record<string, string> = {
   version: `${VERSION_RULE}`,
-  download_url: 'an https:// URL of the pkg without user info or #fragment, e.g. https://cdn.mngd.app/agent/mngd-agent-1.0.3.pkg',
+  download_url:
+    'an https:// URL of the pkg without user info or #fragment, e.g. https://cdn.mngd.app/agent/mngd-agent-1.0.3.pkg',
   sha256: 'the lowercase hex SHA-256 of the pkg, 64 characters (mngd-release hash <pkg> prints it)',
-  size: 'the pkg\'s size in bytes, a whole number above 0 without quotes (mngd-release hash <pkg> prints it)',
+  size: "the pkg's size in bytes, a whole number above 0 without quotes (mngd-release hash <pkg> prints it)",
   release_notes: `text of at most ${MAX_RELEASE_NOTES_BYTES} bytes`,
   min_required_version: `a version at or below this release's version (${VERSION_RULE})`,
   active: 'true or false (false yanks the release)',
-  halted: 'a map with reason (text, at most 1024 characters) and at (UTC time like "2026-12-04T17:40:00Z"), as mngd-release halt writes it',
-  channel: 'one of the policy\'s channels, e.g. stable or beta',
+  halted:
+    'a map with reason (text, at most 1024 characters) and at (UTC time like "2026-12-04T17:40:00Z"), as mngd-release halt writes it',
+  channel: "one of the policy's channels, e.g. stable or beta",
   rollout_percent: 'a whole number from 0 to 100 without quotes (0 pauses the release)',
 };
 
 function describe(value: unknown): string {
   if (value === null) return 'nothing (an empty value)';
-  if (typeof value === 'string') return `the text ${JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value)}`;
+  if (typeof value === 'string')
+    return `the text ${JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
   if (Array.isArray(value)) return 'a list';
   return 'a map';
@@ -45,11 +48,13 @@ function fieldMessage(field: string, value: unknown, err: ErrorObject): string {
     return `${field} ${JSON.stringify(value)} is not a version: ${explainVersion(value) ?? 'it is not dotted numeric'}; expected ${expected}`;
   }
   if (field === 'download_url' && typeof value === 'string' && err.keyword === 'pattern') {
-    if (/^http:\/\//i.test(value)) return `download_url uses http://; expected https:// (agents refuse plain http): change it to ${value.replace(/^http:/i, 'https:')} and make sure the CDN serves it`;
+    if (/^http:\/\//i.test(value))
+      return `download_url uses http://; expected https:// (agents refuse plain http): change it to ${value.replace(/^http:/i, 'https:')} and make sure the CDN serves it`;
     return `download_url ${JSON.stringify(value)} is not an https:// URL; expected ${expected}`;
   }
   if (field === 'sha256' && typeof value === 'string' && err.keyword === 'pattern') {
-    if (/^[0-9a-fA-F]{64}$/.test(value)) return `sha256 has uppercase letters; expected lowercase hex: write ${value.toLowerCase()}`;
+    if (/^[0-9a-fA-F]{64}$/.test(value))
+      return `sha256 has uppercase letters; expected lowercase hex: write ${value.toLowerCase()}`;
     return `sha256 is ${value.length} characters long${/[^0-9a-fA-F]/.test(value) ? ' and not all hex' : ''}; expected ${expected}`;
   }
   if (INTEGER_FIELDS.has(field) && typeof value === 'string') {
@@ -93,16 +98,29 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
   for (const [key, entry] of entries) {
     data[key] = valueFor(entry);
     // 1.0, 1e3 or 0x10 are numbers to YAML but not how a byte count or a share is written.
-    if (INTEGER_FIELDS.has(key) && entry.plain && typeof entry.value === 'number' && entry.source !== null && !/^-?\d+$/.test(entry.source)) {
+    if (
+      INTEGER_FIELDS.has(key) &&
+      entry.plain &&
+      typeof entry.value === 'number' &&
+      entry.source !== null &&
+      !/^-?\d+$/.test(entry.source)
+    ) {
       badFields.add(key);
-      err(`RELEASE_BAD_${key.toUpperCase()}`, entry.valuePos, `${key} is written as ${entry.source}; expected ${EXPECTED[key]}`);
+      err(
+        `RELEASE_BAD_${key.toUpperCase()}`,
+        entry.valuePos,
+        `${key} is written as ${entry.source}; expected ${EXPECTED[key]}`,
+      );
     }
   }
 
   if (!validateReleaseFile(data)) {
     for (const e of validateReleaseFile.errors ?? []) {
       const nested = e.instancePath.split('/').slice(1);
-      if (nested.length > 0 && (nested.length > 1 || e.keyword === 'additionalProperties' || e.keyword === 'required')) {
+      if (
+        nested.length > 0 &&
+        (nested.length > 1 || e.keyword === 'additionalProperties' || e.keyword === 'required')
+      ) {
         // Inside a map field (halted): one message per field, at its key.
         const field = nested[0]!;
         if (badFields.has(field)) continue;
@@ -113,7 +131,11 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
             : e.keyword === 'required'
               ? `has no "${String(e.params['missingProperty'])}"`
               : `${nested.slice(1).join('.')} ${e.message ?? e.keyword}`;
-        err(`RELEASE_BAD_${field.toUpperCase()}`, src.positionOf(entries.get(field)?.keyOffset ?? 0), `${field} ${what}; expected ${EXPECTED[field] ?? 'a valid value'}`);
+        err(
+          `RELEASE_BAD_${field.toUpperCase()}`,
+          src.positionOf(entries.get(field)?.keyOffset ?? 0),
+          `${field} ${what}; expected ${EXPECTED[field] ?? 'a valid value'}`,
+        );
         continue;
       }
       if (e.keyword === 'additionalProperties') {
@@ -128,7 +150,11 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
       }
       if (e.keyword === 'required') {
         const key = String(e.params['missingProperty']);
-        err('RELEASE_MISSING_FIELD', { line: 1, column: 1 }, `required field "${key}" is missing: add "${key}: …" (${EXPECTED[key]})`);
+        err(
+          'RELEASE_MISSING_FIELD',
+          { line: 1, column: 1 },
+          `required field "${key}" is missing: add "${key}: …" (${EXPECTED[key]})`,
+        );
         continue;
       }
       const field = e.instancePath.split('/')[1] ?? '';
@@ -145,7 +171,11 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
   // The file name is the version as written: 1.0.3.yaml says version 1.0.3.
   const base = name.slice(0, -'.yaml'.length);
   if (version !== null && version !== base) {
-    err('RELEASE_FILE_NAME_MISMATCH', pos('version'), `the file is named ${name} but says version ${version}; expected them to match: rename the file to ${version}.yaml or set version: ${JSON.stringify(base)}`);
+    err(
+      'RELEASE_FILE_NAME_MISMATCH',
+      pos('version'),
+      `the file is named ${name} but says version ${version}; expected them to match: rename the file to ${version}.yaml or set version: ${JSON.stringify(base)}`,
+    );
   }
   if (good('download_url')) {
     const raw = data['download_url'] as string;
@@ -153,37 +183,69 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
     try {
       url = new URL(raw);
     } catch {
-      err('RELEASE_BAD_DOWNLOAD_URL', pos('download_url'), `download_url is not a valid URL; expected ${EXPECTED['download_url']}`);
+      err(
+        'RELEASE_BAD_DOWNLOAD_URL',
+        pos('download_url'),
+        `download_url is not a valid URL; expected ${EXPECTED['download_url']}`,
+      );
     }
     if (url !== null) {
       // Agents fetch without credentials; a secret in the URL would also end up in every manifest.
       if (url.username !== '' || url.password !== '') {
-        err('RELEASE_URL_CREDENTIALS', pos('download_url'), 'download_url contains user info (user:password@); expected a public URL: remove the credentials and make the package publicly readable on the CDN');
+        err(
+          'RELEASE_URL_CREDENTIALS',
+          pos('download_url'),
+          'download_url contains user info (user:password@); expected a public URL: remove the credentials and make the package publicly readable on the CDN',
+        );
       }
       if (raw.includes('#')) {
-        err('RELEASE_URL_FRAGMENT', pos('download_url'), 'download_url has a #fragment; expected none: remove everything from "#"');
+        err(
+          'RELEASE_URL_FRAGMENT',
+          pos('download_url'),
+          'download_url has a #fragment; expected none: remove everything from "#"',
+        );
       }
       // Judge the URL agents will fetch, not only its spelling: "/agent/../x" and "/agent/%2e%2e/x"
       // start with the prefix but resolve outside it.
       if (policy !== null && !policy.allowed_url_prefixes.some((p) => raw.startsWith(p))) {
-        err('RELEASE_URL_PREFIX', pos('download_url'), `download_url is outside the allowed locations; expected it to start with ${policy.allowed_url_prefixes.join(' or ')}: upload the package there, or add the prefix to releases/policy.yaml in its own reviewed change`);
+        err(
+          'RELEASE_URL_PREFIX',
+          pos('download_url'),
+          `download_url is outside the allowed locations; expected it to start with ${policy.allowed_url_prefixes.join(' or ')}: upload the package there, or add the prefix to releases/policy.yaml in its own reviewed change`,
+        );
       } else if (policy !== null && !policy.allowed_url_prefixes.some((p) => url.href.startsWith(p))) {
-        err('RELEASE_URL_PREFIX', pos('download_url'), `download_url resolves to ${url.href}, outside the allowed locations (its "." or ".." path segments leave ${policy.allowed_url_prefixes.join(' or ')}); expected a plain path under an allowed prefix: write the package's real URL without "." or ".." segments`);
+        err(
+          'RELEASE_URL_PREFIX',
+          pos('download_url'),
+          `download_url resolves to ${url.href}, outside the allowed locations (its "." or ".." path segments leave ${policy.allowed_url_prefixes.join(' or ')}); expected a plain path under an allowed prefix: write the package's real URL without "." or ".." segments`,
+        );
       }
     }
   }
   if (good('release_notes') && Buffer.byteLength(data['release_notes'] as string) > MAX_RELEASE_NOTES_BYTES) {
-    err('RELEASE_BAD_RELEASE_NOTES', pos('release_notes'), `release_notes is ${Buffer.byteLength(data['release_notes'] as string)} bytes; expected at most ${MAX_RELEASE_NOTES_BYTES}: shorten it and link the full changelog`);
+    err(
+      'RELEASE_BAD_RELEASE_NOTES',
+      pos('release_notes'),
+      `release_notes is ${Buffer.byteLength(data['release_notes'] as string)} bytes; expected at most ${MAX_RELEASE_NOTES_BYTES}: shorten it and link the full changelog`,
+    );
   }
   if (version !== null && good('min_required_version')) {
     const floor = data['min_required_version'] as string;
     if (isVersion(floor) && compareVersions(floor, version) > 0) {
-      err('RELEASE_FLOOR_ABOVE_VERSION', pos('min_required_version'), `min_required_version ${floor} is above this release's version ${version}; expected a version at or below ${version}: devices could never reach the floor through this release`);
+      err(
+        'RELEASE_FLOOR_ABOVE_VERSION',
+        pos('min_required_version'),
+        `min_required_version ${floor} is above this release's version ${version}; expected a version at or below ${version}: devices could never reach the floor through this release`,
+      );
     }
   }
   if (good('channel') && policy !== null && !policy.channels.includes(data['channel'] as string)) {
     const guess = closest(data['channel'] as string, policy.channels);
-    err('RELEASE_UNKNOWN_CHANNEL', pos('channel'), `channel "${String(data['channel'])}" is not in the policy${guess ? ` (did you mean "${guess}"?)` : ''}; expected one of ${policy.channels.join(', ')}`);
+    err(
+      'RELEASE_UNKNOWN_CHANNEL',
+      pos('channel'),
+      `channel "${String(data['channel'])}" is not in the policy${guess ? ` (did you mean "${guess}"?)` : ''}; expected one of ${policy.channels.join(', ')}`,
+    );
   }
 
   if (problems.length > 0) return { loaded: null, problems };

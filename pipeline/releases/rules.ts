@@ -29,7 +29,13 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
   for (const group of sharing(releases, (r) => versionSortKey(r.release.version))) {
     for (const r of group) {
       const others = group.filter((o) => o !== r).map((o) => o.file);
-      problems.push({ severity: 'error', code: 'RELEASE_DUPLICATE_VERSION', file: r.file, ...at(r, 'version'), message: `version ${r.release.version} compares equal to ${others.join(', ')}; expected each version once: delete one of the files` });
+      problems.push({
+        severity: 'error',
+        code: 'RELEASE_DUPLICATE_VERSION',
+        file: r.file,
+        ...at(r, 'version'),
+        message: `version ${r.release.version} compares equal to ${others.join(', ')}; expected each version once: delete one of the files`,
+      });
     }
   }
 
@@ -58,11 +64,19 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
     const floor = effectiveFloor(channel, all);
     if (floor === null) continue;
     const offered = offeredOn(channel, all).filter((r) => r.rollout_percent > 0);
-    const highest = offered.reduce<string | null>((h, r) => (h === null || compareVersions(r.version, h) > 0 ? r.version : h), null);
+    const highest = offered.reduce<string | null>(
+      (h, r) => (h === null || compareVersions(r.version, h) > 0 ? r.version : h),
+      null,
+    );
     if (highest !== null && compareVersions(floor, highest) <= 0) continue;
     for (const r of releases) {
       const rel = r.release;
-      if (rel.min_required_version === undefined || !rel.active || (rel.channel !== channel && rel.channel !== 'stable')) continue;
+      if (
+        rel.min_required_version === undefined ||
+        !rel.active ||
+        (rel.channel !== channel && rel.channel !== 'stable')
+      )
+        continue;
       if (compareVersions(rel.min_required_version, floor) !== 0) continue;
       problems.push({
         severity: 'error',

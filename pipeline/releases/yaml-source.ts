@@ -4,7 +4,17 @@
  * billion-laughs file is rejected before any alias is expanded), custom tags, duplicate keys,
  * invalid UTF-8, non-map documents. The size cap is load.ts's (fileSizeProblem), before any parsing.
  */
-import { LineCounter, isAlias, isMap, isScalar, parseAllDocuments, visit, type Document, type Node, type Pair } from 'yaml';
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isScalar,
+  parseAllDocuments,
+  visit,
+  type Document,
+  type Node,
+  type Pair,
+} from 'yaml';
 import type { ReleaseProblemCode } from '../../schema/codes/index.js';
 import type { Position } from './release-set.js';
 import type { Problem } from './problems.js';
@@ -59,7 +69,8 @@ function unclosedQuoteAt(doc: Document, errorOffset: number): number | null {
   visit(doc, {
     Scalar(_key, node) {
       const [start, end] = node.range ?? [0, 0];
-      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && start < errorOffset && end >= errorOffset) at = start;
+      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && start < errorOffset && end >= errorOffset)
+        at = start;
     },
   });
   return at;
@@ -82,7 +93,10 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
   try {
     text = UTF8.decode(bytes);
   } catch {
-    return fail('FILE_ENCODING', `${what} is not valid UTF-8: save it as UTF-8 (the first bad byte is on this line)`, { line: firstInvalidUtf8Line(bytes), column: 1 });
+    return fail('FILE_ENCODING', `${what} is not valid UTF-8: save it as UTF-8 (the first bad byte is on this line)`, {
+      line: firstInvalidUtf8Line(bytes),
+      column: 1,
+    });
   }
   if (!/^[ \t]*[^#\s]/m.test(text)) {
     return fail(
@@ -93,12 +107,22 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
     );
   }
 
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, version: '1.2', schema: 'core' });
+  const docs = parseAllDocuments(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    version: '1.2',
+    schema: 'core',
+  });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length > 1) {
     const second = list[1]!;
     const offset = second.range?.[0] ?? 0;
-    return fail('FILE_MULTIPLE_DOCUMENTS', `${what} holds ${list.length} YAML documents; expected exactly one: remove the "---" separator and everything after it, or split it into separate files`, positionOf(offset));
+    return fail(
+      'FILE_MULTIPLE_DOCUMENTS',
+      `${what} holds ${list.length} YAML documents; expected exactly one: remove the "---" separator and everything after it, or split it into separate files`,
+      positionOf(offset),
+    );
   }
   const doc = list[0];
   if (doc === undefined) return fail('FILE_EMPTY', `${what} holds no YAML document`);
@@ -109,11 +133,29 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
     if (quoteAt !== null) {
       // The parser notices only at the end of the file; the mistake is where the quote opened.
       const q = text[quoteAt];
-      problems.push({ severity: 'error', code: 'FILE_YAML_SYNTAX', file, ...positionOf(quoteAt), message: `YAML syntax error: the ${q} that opens this value is never closed, so the rest of the file became part of it; expected a closing ${q} at the end of the value: add it (or remove the opening one)` });
+      problems.push({
+        severity: 'error',
+        code: 'FILE_YAML_SYNTAX',
+        file,
+        ...positionOf(quoteAt),
+        message: `YAML syntax error: the ${q} that opens this value is never closed, so the rest of the file became part of it; expected a closing ${q} at the end of the value: add it (or remove the opening one)`,
+      });
     } else if (err.code === 'DUPLICATE_KEY') {
-      problems.push({ severity: 'error', code: 'FILE_DUPLICATE_KEY', file, ...pos, message: 'this key appears twice in the map; expected each key once: delete one of them' });
+      problems.push({
+        severity: 'error',
+        code: 'FILE_DUPLICATE_KEY',
+        file,
+        ...pos,
+        message: 'this key appears twice in the map; expected each key once: delete one of them',
+      });
     } else {
-      problems.push({ severity: 'error', code: 'FILE_YAML_SYNTAX', file, ...pos, message: `YAML syntax error: ${err.message.split('\n')[0]}` });
+      problems.push({
+        severity: 'error',
+        code: 'FILE_YAML_SYNTAX',
+        file,
+        ...pos,
+        message: `YAML syntax error: ${err.message.split('\n')[0]}`,
+      });
     }
   }
 
@@ -127,18 +169,33 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
     else unsafe.set(code, { pos, count: 1, message });
   };
   // Without any of these characters there can be no anchor, alias or tag: skip the walk.
-  if (/[&*!]/.test(text)) visit(doc, {
-    Node(_key, node) {
-      const pos = positionOf(node.range?.[0] ?? 0);
-      if (isAlias(node)) {
-        flag('FILE_ALIAS', pos, `YAML alias "*${node.source}" is not allowed; expected plain values: write the value out in full`);
-        return visit.SKIP;
-      }
-      if (node.anchor) flag('FILE_ANCHOR', pos, `YAML anchor "&${node.anchor}" is not allowed; expected plain values: remove the anchor`);
-      if (node.tag) flag('FILE_TAG', pos, `YAML tag "${node.tag.replace('tag:yaml.org,2002:', '!!')}" is not allowed; expected plain values: remove the tag`);
-      return undefined;
-    },
-  });
+  if (/[&*!]/.test(text))
+    visit(doc, {
+      Node(_key, node) {
+        const pos = positionOf(node.range?.[0] ?? 0);
+        if (isAlias(node)) {
+          flag(
+            'FILE_ALIAS',
+            pos,
+            `YAML alias "*${node.source}" is not allowed; expected plain values: write the value out in full`,
+          );
+          return visit.SKIP;
+        }
+        if (node.anchor)
+          flag(
+            'FILE_ANCHOR',
+            pos,
+            `YAML anchor "&${node.anchor}" is not allowed; expected plain values: remove the anchor`,
+          );
+        if (node.tag)
+          flag(
+            'FILE_TAG',
+            pos,
+            `YAML tag "${node.tag.replace('tag:yaml.org,2002:', '!!')}" is not allowed; expected plain values: remove the tag`,
+          );
+        return undefined;
+      },
+    });
   for (const [code, u] of unsafe) {
     const more = u.count > 1 ? ` (and ${u.count - 1} more in this file)` : '';
     problems.push({ severity: 'error', code, file, ...u.pos, message: u.message + more });
@@ -148,14 +205,24 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
   const root = doc.contents;
   if (!isMap(root)) {
     const pos = positionOf(root?.range?.[0] ?? 0);
-    return fail('FILE_NOT_A_MAP', `${what} must be a YAML map of "key: value" lines; found ${root === null ? 'nothing' : isScalar(root) ? 'a single value' : 'a list'}`, pos);
+    return fail(
+      'FILE_NOT_A_MAP',
+      `${what} must be a YAML map of "key: value" lines; found ${root === null ? 'nothing' : isScalar(root) ? 'a single value' : 'a list'}`,
+      pos,
+    );
   }
   const entries = new Map<string, YamlEntry>();
   for (const pair of root.items as Pair<unknown, unknown>[]) {
     const keyNode = pair.key as Node | null;
     const keyOffset = keyNode?.range?.[0] ?? 0;
     if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
-      problems.push({ severity: 'error', code: 'FILE_BAD_KEY', file, ...positionOf(keyOffset), message: 'keys must be plain words such as "version"; found a complex key' });
+      problems.push({
+        severity: 'error',
+        code: 'FILE_BAD_KEY',
+        file,
+        ...positionOf(keyOffset),
+        message: 'keys must be plain words such as "version"; found a complex key',
+      });
       continue;
     }
     const valueNode = (pair.value ?? null) as Node | null;
@@ -163,7 +230,8 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
     const plain = isScalar(valueNode) && valueNode.type === 'PLAIN';
     const value = valueNode === null ? null : isScalar(valueNode) ? valueNode.value : valueNode.toJSON();
     // Only numbers need their text: YAML reads 1.10 as 1.1, a version must stay 1.10.
-    const source = plain && typeof value === 'number' && valueNode.range ? text.slice(valueNode.range[0], valueNode.range[1]) : null;
+    const source =
+      plain && typeof value === 'number' && valueNode.range ? text.slice(valueNode.range[0], valueNode.range[1]) : null;
     entries.set(keyNode.value, { key: keyNode.value, keyOffset, valuePos, value, source, plain, node: valueNode });
   }
   return { entries, doc, lineCounter, problems, positionOf };

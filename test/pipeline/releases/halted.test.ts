@@ -61,7 +61,6 @@ describe('halted: {reason, at} in a release file', () => {
       assert.deepEqual(
         r.problems.map((p) => [p.code, p.line]),
         [['RELEASE_BAD_HALTED', 5]], // the line of "halted:"
-
       );
       assert.match(r.problems[0]!.message, pattern);
     });

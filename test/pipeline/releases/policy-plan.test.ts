@@ -65,7 +65,12 @@ describe('policy changes, pure', () => {
 
   it('a removed key still signing is an error naming the order; a key never listed too', () => {
     const next = { trusted_keys: [key(b)] };
-    const [removed] = signingKeyProblems(next, [{ keyid: a.keyid, source: 'MNGD_SIGNING_KEY' }], base, 'releases/policy.yaml');
+    const [removed] = signingKeyProblems(
+      next,
+      [{ keyid: a.keyid, source: 'MNGD_SIGNING_KEY' }],
+      base,
+      'releases/policy.yaml',
+    );
     assert.equal(removed?.code, 'POLICY_KEY_STILL_SIGNING');
     assert.match(removed?.message ?? '', /this change removes key .* but MNGD_SIGNING_KEY still signs with it/);
     assert.match(removed?.message ?? '', ORDER);
@@ -129,7 +134,10 @@ describe('policy changes in plan and validate (mngd-release bin)', () => {
     assert.match(plan.stdout, /MNGD_SIGNING_KEY_ID still signs with it/);
     const validate = await bin(['validate'], { MNGD_SIGNING_KEY_ID: old.keyid });
     assert.equal(validate.code, 1, validate.stdout + validate.stderr);
-    assert.match(validate.stdout + validate.stderr, /releases\/policy\.yaml: error POLICY_KEY_STILL_SIGNING: .*MNGD_SIGNING_KEY_ID signs/);
+    assert.match(
+      validate.stdout + validate.stderr,
+      /releases\/policy\.yaml: error POLICY_KEY_STILL_SIGNING: .*MNGD_SIGNING_KEY_ID signs/,
+    );
     assert.match(validate.stdout + validate.stderr, ORDER);
   });
 

@@ -20,7 +20,13 @@ async function validate(root: string) {
   return runRelease(['validate'], { cwd: root });
 }
 
-function assertRejected(r: { code: number; stdout: string; stderr: string }, file: string, code: string, line?: number, column?: number) {
+function assertRejected(
+  r: { code: number; stdout: string; stderr: string },
+  file: string,
+  code: string,
+  line?: number,
+  column?: number,
+) {
   assert.equal(r.code, 1, `expected exit 1, got ${r.code}\n${r.stderr}`);
   const where = line === undefined ? `${file}: ` : `${file}:${line}:${column}: `;
   assert.ok(r.stderr.includes(`${where}error ${code}:`), `expected "${where}error ${code}" in:\n${r.stderr}`);
@@ -28,7 +34,7 @@ function assertRejected(r: { code: number; stdout: string; stderr: string }, fil
 }
 
 describe('mngd-release validate', () => {
-  it('accepts the repository\'s own releases', async () => {
+  it("accepts the repository's own releases", async () => {
     const r = await validate(REPO_ROOT);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /releases and the policy are valid/);
@@ -36,7 +42,10 @@ describe('mngd-release validate', () => {
 
   it('accepts the base fixture, and reads version 1.10 exactly as written', async () => {
     const { root, releases } = tempRepo();
-    writeFileSync(join(releases, '1.10.yaml'), 'version: 1.10\ndownload_url: https://cdn.mngd.app/agent/a-1.10.pkg\nsha256: ' + 'c'.repeat(64) + '\nsize: 5\n');
+    writeFileSync(
+      join(releases, '1.10.yaml'),
+      'version: 1.10\ndownload_url: https://cdn.mngd.app/agent/a-1.10.pkg\nsha256: ' + 'c'.repeat(64) + '\nsize: 5\n',
+    );
     const r = await runRelease(['validate', '--json'], { cwd: root });
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const out = JSON.parse(r.stdout) as { ok: boolean; channels: { channel: string; offers: string[] }[] };
@@ -45,12 +54,23 @@ describe('mngd-release validate', () => {
 
   it('loads the releases newest first, comparing parts as numbers (1.10 > 1.9 > 1.0.1)', async () => {
     const { root, releases } = tempRepo();
-    for (const [v, c] of [['1.9', 'e'], ['1.10', 'f'], ['1.0.1', '1'], ['10', '2']] as const) {
-      writeFileSync(join(releases, `${v}.yaml`), `version: "${v}"\ndownload_url: https://cdn.mngd.app/agent/a-${v}.pkg\nsha256: ${c.repeat(64)}\nsize: 5\n`);
+    for (const [v, c] of [
+      ['1.9', 'e'],
+      ['1.10', 'f'],
+      ['1.0.1', '1'],
+      ['10', '2'],
+    ] as const) {
+      writeFileSync(
+        join(releases, `${v}.yaml`),
+        `version: "${v}"\ndownload_url: https://cdn.mngd.app/agent/a-${v}.pkg\nsha256: ${c.repeat(64)}\nsize: 5\n`,
+      );
     }
     const set = await loadReleaseSet(root);
     assert.deepEqual(set.problems, []);
-    assert.deepEqual(set.releases.map((r) => r.release.version), ['10', '1.10', '1.9', '1.0.1', '1.0.0']);
+    assert.deepEqual(
+      set.releases.map((r) => r.release.version),
+      ['10', '1.10', '1.9', '1.0.1', '1.0.0'],
+    );
   });
 
   it('has at least 40 bad fixtures', () => {
@@ -70,12 +90,17 @@ describe('mngd-release validate', () => {
 
   it('reports every problem at once, not just the first', async () => {
     const { root, releases } = tempRepo();
-    for (const name of ['sha256-uppercase', 'url-http', 'rollout-101']) copyFileSync(join(BAD, `${name}.yaml`), join(releases, `${name === 'url-http' ? '2.0' : name === 'rollout-101' ? '3.0' : '1.0.4'}.yaml`));
+    for (const name of ['sha256-uppercase', 'url-http', 'rollout-101'])
+      copyFileSync(
+        join(BAD, `${name}.yaml`),
+        join(releases, `${name === 'url-http' ? '2.0' : name === 'rollout-101' ? '3.0' : '1.0.4'}.yaml`),
+      );
     const r = await runRelease(['validate', '--json'], { cwd: root });
     assert.equal(r.code, 1);
     const out = JSON.parse(r.stdout) as { problems: { code: string }[] };
     const codes = out.problems.map((p) => p.code);
-    for (const c of ['RELEASE_BAD_SHA256', 'RELEASE_BAD_DOWNLOAD_URL', 'RELEASE_BAD_ROLLOUT_PERCENT']) assert.ok(codes.includes(c), `${c} in ${codes.join(',')}`);
+    for (const c of ['RELEASE_BAD_SHA256', 'RELEASE_BAD_DOWNLOAD_URL', 'RELEASE_BAD_ROLLOUT_PERCENT'])
+      assert.ok(codes.includes(c), `${c} in ${codes.join(',')}`);
   });
 
   it('suggests the right key for a misspelling', async () => {
@@ -106,7 +131,10 @@ describe('mngd-release validate', () => {
 
   it('rejects two files whose versions compare equal (1.0 and 1.0.0)', async () => {
     const { root, releases } = tempRepo();
-    writeFileSync(join(releases, '1.0.yaml'), 'version: "1.0"\ndownload_url: https://cdn.mngd.app/agent/x-1.0.pkg\nsha256: ' + 'd'.repeat(64) + '\nsize: 7\n');
+    writeFileSync(
+      join(releases, '1.0.yaml'),
+      'version: "1.0"\ndownload_url: https://cdn.mngd.app/agent/x-1.0.pkg\nsha256: ' + 'd'.repeat(64) + '\nsize: 7\n',
+    );
     const r = await validate(root);
     assertRejected(r, 'releases/1.0.yaml', 'RELEASE_DUPLICATE_VERSION', 1, 10);
     assertRejected(r, 'releases/1.0.0.yaml', 'RELEASE_DUPLICATE_VERSION', 1, 10);
@@ -196,7 +224,10 @@ describe('mngd-release validate', () => {
   });
 
   it('finishes without a stack trace when its reader goes away (mngd-release validate | head -1)', async () => {
-    const child = spawn(process.execPath, [RELEASE_BIN, 'validate'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [RELEASE_BIN, 'validate'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.destroy(); // the reader is gone before the first line is written: EPIPE
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -213,24 +244,36 @@ describe('mngd-release validate', () => {
     ] as const) {
       const r = await runRelease(['validate', '--releases', dir], { cwd: root });
       assert.equal(r.code, 2, r.stderr);
-      assert.equal(r.stderr.split('\n')[0], `mngd-release validate: the releases folder ${dir} ${says}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files) [RELEASES_DIR_MISSING]`);
+      assert.equal(
+        r.stderr.split('\n')[0],
+        `mngd-release validate: the releases folder ${dir} ${says}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files) [RELEASES_DIR_MISSING]`,
+      );
     }
     // From inside releases/, the default "releases" folder is not there either.
     const inside = await runRelease(['validate'], { cwd: releases });
     assert.equal(inside.code, 2);
-    assert.match(inside.stderr, /the releases folder .*releases\/releases does not exist; run from the repository root/);
+    assert.match(
+      inside.stderr,
+      /the releases folder .*releases\/releases does not exist; run from the repository root/,
+    );
   });
 
   it('exits 2 for a wrong flag or command, with the closest one, and --help answers', async () => {
     const bad = await runRelease(['validate', '--nope'], { cwd: REPO_ROOT });
     assert.equal(bad.code, 2);
-    assert.equal(bad.stderr.split('\n')[0], 'mngd-release validate: unknown flag --nope; the flags are --releases, --json, --help');
+    assert.equal(
+      bad.stderr.split('\n')[0],
+      'mngd-release validate: unknown flag --nope; the flags are --releases, --json, --help',
+    );
     const typo = await runRelease(['validate', '--jsno'], { cwd: REPO_ROOT });
     assert.equal(typo.code, 2);
     assert.match(typo.stderr, /^mngd-release validate: unknown flag --jsno: did you mean --json\?\n/);
     const cmd = await runRelease(['valdate'], { cwd: REPO_ROOT });
     assert.equal(cmd.code, 2);
-    assert.match(cmd.stderr, /^mngd-release: unknown command "valdate": did you mean "validate"\? Commands: validate, /);
+    assert.match(
+      cmd.stderr,
+      /^mngd-release: unknown command "valdate": did you mean "validate"\? Commands: validate, /,
+    );
     const help = await runRelease(['validate', '--help'], { cwd: REPO_ROOT });
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Usage: mngd-release validate/);
@@ -243,7 +286,10 @@ describe('mngd-release validate', () => {
     writeFileSync(summary, '');
     const r = await runBin(['validate'], { cwd: root, env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /::error title=RELEASE_BAD_SHA256,file=releases\/1\.0\.4\.yaml,line=3,col=9::sha256 has uppercase letters/);
+    assert.match(
+      r.stdout,
+      /::error title=RELEASE_BAD_SHA256,file=releases\/1\.0\.4\.yaml,line=3,col=9::sha256 has uppercase letters/,
+    );
     assert.match(readFileSync(summary, 'utf8'), /RELEASE_BAD_SHA256/);
     assert.doesNotMatch(r.stderr, /\bat .+\.js:\d+/);
   });
@@ -253,6 +299,9 @@ describe('mngd-release validate', () => {
     const summary = join(root, 'no-such-dir', 'summary.md');
     const r = await runBin(['validate'], { cwd: root, env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`^warning: could not write the job summary to ${summary}: .+; the result above stands$`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(`^warning: could not write the job summary to ${summary}: .+; the result above stands$`, 'm'),
+    );
   });
 });
