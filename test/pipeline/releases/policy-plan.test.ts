@@ -125,7 +125,7 @@ describe('policy changes in plan and validate (mngd-release bin)', () => {
     assert.match(r.stdout, /error POLICY_KEY_STILL_SIGNING: this change removes key/);
     assert.match(r.stdout, ORDER);
     assert.match(r.stdout, /The policy change would make every publish fail/);
-    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(old.private.slice(8, 30)), 'the private key is never printed');
+    assert.ok(!(r.stdout + r.stderr).includes(old.private.slice(8, 30)), 'the private key is never printed');
   });
 
   it('in a pull request, without the secret, MNGD_SIGNING_KEY_ID names the key: plan and validate refuse', async () => {
