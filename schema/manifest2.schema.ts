@@ -4,13 +4,18 @@
  * field is refused, since a reader must never ignore what it does not understand.
  */
 import { MACOS_VERSION_PATTERN } from './macos.js';
-import { CHANNEL_PATTERN, MAX_RELEASE_NOTES_BYTES, SHA256_PATTERN } from './release.schema.js';
-import { MANIFEST_TYPE, MAX_MANIFEST_RELEASES } from './manifest.schema.js';
+import { MAX_RELEASE_NOTES_BYTES, SHA256_PATTERN } from './release.schema.js';
+import {
+  MANIFEST_TYPE,
+  MAX_MANIFEST_RELEASES,
+  RFC3339_UTC,
+  SIGNATURES_SCHEMA,
+  SIGNED_HEAD_PROPERTIES,
+} from './manifest.schema.js';
 import { VERSION_PATTERN } from './version.js';
 
 export const MANIFEST2_SPEC = 2;
 export const MAX_RING_MEMBERS = 1000;
-const RFC3339_UTC = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$';
 const version = { type: 'string', pattern: VERSION_PATTERN } as const;
 const macos = { anyOf: [{ type: 'string', pattern: MACOS_VERSION_PATTERN }, { type: 'null' }] } as const;
 const RING_NAME = '^[a-z][a-z0-9-]{0,31}$';
@@ -43,11 +48,7 @@ export const manifest2Schema = {
       properties: {
         type: { const: MANIFEST_TYPE },
         spec: { const: MANIFEST2_SPEC },
-        channel: { type: 'string', pattern: CHANNEL_PATTERN },
-        sequence: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-        published_at: { type: 'string', pattern: RFC3339_UTC },
-        expires_at: { type: 'string', pattern: RFC3339_UTC },
-        min_required_version: { anyOf: [version, { type: 'null' }] },
+        ...SIGNED_HEAD_PROPERTIES,
         releases: {
           type: 'array',
           maxItems: MAX_MANIFEST_RELEASES,
@@ -122,20 +123,7 @@ export const manifest2Schema = {
         },
       },
     },
-    signatures: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 16,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['keyid', 'sig'],
-        properties: {
-          keyid: { type: 'string', pattern: SHA256_PATTERN },
-          sig: { type: 'string', pattern: '^[A-Za-z0-9+/]{86}==$' },
-        },
-      },
-    },
+    signatures: SIGNATURES_SCHEMA,
   },
 } as const;
 
