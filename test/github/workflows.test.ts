@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -170,6 +170,21 @@ describe('the workflows', () => {
       const checkout = (job.steps ?? []).find((s) => s.uses?.startsWith('actions/checkout@'));
       assert.equal(checkout?.with?.['fetch-depth'], 0);
     }
+  });
+
+  it('set up the Node.js major that package.json engines asks for, in every workflow', () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } };
+    const major = /^>=(\d+)\.\d+\.\d+$/.exec(pkg.engines.node)?.[1];
+    assert.ok(major !== undefined && Number(major) >= 22, `engines.node ${pkg.engines.node}: Node 22 LTS or later`);
+    let setups = 0;
+    for (const wf of workflows)
+      for (const [id, job] of jobsOf(wf))
+        for (const step of job.steps ?? [])
+          if (step.uses?.startsWith('actions/setup-node@')) {
+            setups++;
+            assert.equal(String(step.with?.['node-version']), major, `${wf.file} job ${id}: node-version`);
+          }
+    assert.ok(setups >= workflows.length, `${setups} setup-node steps in ${workflows.length} workflows`);
   });
 
   it('run the project tests in CI against a PostgreSQL service with CI=true', () => {

@@ -82,9 +82,10 @@ export class S3Store implements ObjectStore {
     if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
     if (opts.forcePathStyle !== undefined) config.forcePathStyle = opts.forcePathStyle;
     if (opts.credentials !== undefined) config.credentials = opts.credentials;
-    // The SDK warns on every run that its releases after January 2027 need Node 22; the lockfile
-    // pins this one, which supports Node 20 (package.json engines), so the warning is only noise
-    // in the job log. Set the variable to "false" to see it.
+    // The SDK warns under Node 20 that its releases after January 2027 need Node 22. The workflows
+    // and package.json engines are on Node 22; the lockfile pins an SDK that still runs on Node 20
+    // (where a contributor's machine or a local CI still has it), so the warning is only noise
+    // there. Set the variable to "false" to see it.
     process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     this.client = new S3Client(config);
   }
