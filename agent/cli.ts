@@ -15,7 +15,9 @@ import { defaultAgentContext } from './main.js';
 const stop = new AbortController();
 process.once('SIGTERM', () => stop.abort());
 process.once('SIGINT', () => stop.abort());
-const code = await runAgentCli(process.argv.slice(2), defaultAgentContext(stop.signal));
-// Exit once stdout is flushed: idle keep-alive sockets must not delay launchd's relaunch.
-process.exitCode = code;
-process.stdout.write('', () => process.exit(code));
+// No top-level await: the single executable (npm run package) runs this file as CommonJS.
+void runAgentCli(process.argv.slice(2), defaultAgentContext(stop.signal)).then((code) => {
+  // Exit once stdout is flushed: idle keep-alive sockets must not delay launchd's relaunch.
+  process.exitCode = code;
+  process.stdout.write('', () => process.exit(code));
+});

@@ -13,6 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../schema/errors.js';
 import { openBlockWriter, type BlockWriter } from './block-writer.js';
+import { DOWNLOAD_WORKER } from './embedded.js';
 import type { FromWorker, ToWorker, WorkerInit } from './package-file.worker.js';
 
 const BLOCK = 1 << 20;
@@ -28,15 +29,14 @@ export const INLINE_MAX = 8 << 20;
  */
 const GC_BLOCKS = 1;
 const minorGc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
-const WORKER = new URL('./package-file.worker.js', import.meta.url);
 
 export interface PackageFileOptions {
   /** the package's size: the partial's bytes and those still to come */
   size: number;
   /** write inline up to this size (tests set 0 or Infinity to choose a mode) */
   inlineMax?: number;
-  /** the worker's module (tests pass one that fails) */
-  worker?: URL;
+  /** the worker's module (tests pass one that fails), or its code (a single executable) */
+  worker?: URL | { code: string };
 }
 
 export class PackageFile {
@@ -91,7 +91,9 @@ export class PackageFile {
       return;
     }
     this.inline = null;
-    this.worker = new Worker(options.worker ?? WORKER, {
+    const module = options.worker ?? DOWNLOAD_WORKER;
+    this.worker = new Worker(module instanceof URL ? module : module.code, {
+      eval: !(module instanceof URL),
       workerData: { fd: fh.fd, start } satisfies WorkerInit,
       // It holds one block at a time and no JS objects to speak of.
       resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 },

@@ -25,6 +25,8 @@ export interface HelperConfig {
   stateDir: string;
   /** the machine's device id, read by the helper itself (and by the agents) */
   deviceIdFile: string;
+  /** the ioreg that reads the hardware UUID a new device id is derived from; null: a random id */
+  ioreg: string | null;
   idleTimeoutMs: number;
 }
 
@@ -43,6 +45,7 @@ export const SERVE_OPTIONS = {
   'log-file': { type: 'string' },
   'state-dir': { type: 'string' },
   'device-id-file': { type: 'string' },
+  ioreg: { type: 'string' },
   'idle-timeout': { type: 'string' },
 } as const;
 
@@ -63,6 +66,7 @@ const FILE_KEYS: Record<string, 'string' | 'list' | 'number'> = {
   log_file: 'string',
   state_dir: 'string',
   device_id_file: 'string',
+  ioreg: 'string',
   idle_timeout: 'number',
 };
 
@@ -80,6 +84,7 @@ export function defaults(platform: NodeJS.Platform = process.platform): Omit<Hel
     logFile: platform === 'darwin' ? '/var/log/mngd.log' : '/var/log/mngd-helper.log',
     stateDir: state,
     deviceIdFile: defaultDeviceIdFile(platform),
+    ioreg: platform === 'darwin' ? '/usr/sbin/ioreg' : null,
     idleTimeoutMs: 10_000,
   };
 }
@@ -228,6 +233,7 @@ export function resolveConfig(
     logFile: absolute(str('log-file', 'log_file', d.logFile), '--log-file'),
     stateDir: absolute(str('state-dir', 'state_dir', d.stateDir), '--state-dir'),
     deviceIdFile: absolute(str('device-id-file', 'device_id_file', d.deviceIdFile), '--device-id-file'),
+    ioreg: pick('ioreg', 'ioreg') === undefined ? d.ioreg : absolute(str('ioreg', 'ioreg', ''), '--ioreg'),
     idleTimeoutMs: idle === undefined ? d.idleTimeoutMs : seconds(idle as string | number, '--idle-timeout'),
   };
 }

@@ -43,6 +43,8 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --state-dir DIR            where the highest manifest sequence accepted is kept
   --device-id-file PATH      the machine's device id (its rollout cohort), created once if missing;
                              the agents read the same file (default: ${defaultDeviceIdFile()})
+  --ioreg PATH               a new id is SHA-256 of a fixed salt and the hardware UUID this ioreg
+                             prints (default: /usr/sbin/ioreg on a Mac; elsewhere a random id)
   --idle-timeout SEC         close connections that send no request this long (default: 10)
 
 Exit status: 0 stopped cleanly (SIGTERM); 2 called wrongly or a setting is wrong (a flag, the config
@@ -79,7 +81,7 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
   });
   // Once the socket is served (a helper that cannot serve creates nothing): agents read this id too.
   try {
-    await ensureDeviceId(config.deviceIdFile);
+    await ensureDeviceId(config.deviceIdFile, config.ioreg);
   } catch (err) {
     await running.close();
     throw err;

@@ -34,7 +34,7 @@
  * Errors are HttpError (an ExternalError, so exit 3 unless the caller classifies it) with a code;
  * messages name the URL without its query string (signed URLs carry secrets there).
  */
-import { readFileSync } from 'node:fs';
+import { PACKAGE_VERSION } from '../embedded.js';
 import { abortableSleep, retrier, retryable, RETRY_DEFAULTS } from './retry.js';
 import { streamOnce } from './stream.js';
 import { certificateAuthorities, type TransportOptions } from './transport.js';
@@ -45,10 +45,7 @@ export { HttpError, withStatusHint, type HttpErrorCode } from './errors.js';
 export type { RetryOptions } from './retry.js';
 export type * from './types.js';
 
-/** This package's version, read once (dist/agent/http/ -> the package root). */
-export const PACKAGE_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export { PACKAGE_VERSION } from '../embedded.js';
 
 export function userAgentOf(bin: BinName): string {
   return `${bin}/${PACKAGE_VERSION}`;

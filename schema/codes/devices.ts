@@ -60,6 +60,7 @@ export const HELPER_CODES = {
   INSTALLER_UNAVAILABLE: 'the installer could not be started at all',
   INSTALL_NOT_EFFECTIVE: 'the installer exited 0 but the version file does not show the new version',
   INSTALLER_TIMEOUT: 'the installer ran past --installer-timeout',
-  DEVICE_ID_FILE: 'serve cannot create the --device-id-file, or it holds no device id (exit 2)',
+  DEVICE_ID_FILE:
+    'serve cannot create the --device-id-file, it holds no device id, or --ioreg gives no hardware UUID (exit 2)',
   SOCKET_UNAVAILABLE: 'serve cannot listen: another helper is there, or the path is not a socket (exit 3)',
 } as const;

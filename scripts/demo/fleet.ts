@@ -8,10 +8,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckResult } from '../../agent/check.js';
+import { launchOf } from '../package/launch.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const AGENT_BIN = join(ROOT, 'dist', 'agent', 'cli.js');
-export const HELPER_BIN = join(ROOT, 'dist', 'helper', 'cli.js');
 export const STAND_IN_INSTALLER = join(ROOT, 'scripts', 'demo', 'stand-in-installer.sh');
 
 export interface FleetOptions {
@@ -66,10 +65,10 @@ export class Fleet {
 
   /** Starts the device's helper and resolves once it listens. */
   startHelper(d: Device): Promise<void> {
-    const child = spawn(
-      process.execPath,
+    // node dist/helper/cli.js, or the single executable (MNGD_BIN_DIR, scripts/package/launch.ts).
+    const run = launchOf(
+      'mngd-helper',
       [
-        HELPER_BIN,
         'serve',
         '--socket',
         d.socket,
@@ -92,8 +91,9 @@ export class Fleet {
         '--device-id-file',
         join(d.dir, 'device-id'),
       ],
-      { env: { ...process.env, MNGD_DEMO_VERSION_FILE: d.versionFile }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { ...process.env, MNGD_DEMO_VERSION_FILE: d.versionFile },
     );
+    const child = spawn(run.command, run.args, { env: run.env, stdio: ['ignore', 'pipe', 'pipe'] });
     d.helper = child;
     if (child.pid !== undefined) this.helperPids.push(child.pid);
     return new Promise((resolve, reject) => {
@@ -125,9 +125,9 @@ export class Fleet {
 
   /** One `mngd-agent check --once --json` on a device, as a real process. */
   check(d: Device): Promise<CheckRun> {
-    // The bin itself, as launchd runs it: its shebang's node flags apply (agent/cli.ts).
-    const child = spawn(
-      AGENT_BIN,
+    // The dist/ bin (its shebang's node flags apply), or the single executable (MNGD_BIN_DIR).
+    const run = launchOf(
+      'mngd-agent',
       [
         'check',
         '--once',
@@ -153,8 +153,9 @@ export class Fleet {
         '--read-timeout',
         '60',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      process.env,
     );
+    const child = spawn(run.command, run.args, { env: run.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -1,8 +1,9 @@
 /** Runs the real `mngd-agent` bin (dist/agent/cli.js) as a child process, for the tests. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchOf } from '../../scripts/package/launch.js';
 import { testTls } from '../support/tls.js';
 import type { Cdn, Signer } from './support.js';
 
@@ -15,9 +16,10 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startAgent(args: string[]): Child {
-  // The bin itself, as launchd runs it: its shebang's node flags (agent/cli.ts) apply.
-  const proc = spawn(AGENT_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startAgent(args: string[], options: Omit<SpawnOptions, 'stdio'> = {}): Child {
+  // The dist/ bin (its shebang's node flags apply), or the single executable (MNGD_BIN_DIR).
+  const run = launchOf('mngd-agent', args, options.env ?? process.env);
+  const proc = spawn(run.command, run.args, { ...options, env: run.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const child: Child = {
     proc,
     stdout: '',

@@ -32,7 +32,14 @@ const environmentOf = (job: Job): string | undefined =>
 describe('the workflows', () => {
   it('include the release PR check, the publish, the refresh and CI', () => {
     const names = workflows.map((w) => w.file);
-    for (const f of ['ci.yml', 'release-pr.yml', 'release-publish.yml', 'release-refresh.yml', 'release-halt.yml'])
+    for (const f of [
+      'ci.yml',
+      'release-pr.yml',
+      'release-publish.yml',
+      'release-refresh.yml',
+      'release-halt.yml',
+      'agent-build.yml',
+    ])
       assert.ok(names.includes(f), `${f} is missing: ${names.join(', ')}`);
   });
 
@@ -185,6 +192,38 @@ describe('the workflows', () => {
             assert.equal(String(step.with?.['node-version']), major, `${wf.file} job ${id}: node-version`);
           }
     assert.ok(setups >= workflows.length, `${setups} setup-node steps in ${workflows.length} workflows`);
+  });
+
+  it('build the agent pkg with the signing secrets in one job only, in the agent-signing environment', () => {
+    const wf = workflows.find((w) => w.file === 'agent-build.yml');
+    assert.ok(wf);
+    const jobs = jobsOf(wf);
+    const withSecrets = jobs.filter(([, job]) => /secrets\./.test(JSON.stringify(job))).map(([id]) => id);
+    assert.deepEqual(withSecrets, ['pkg']);
+    const pkg = wf.workflow.jobs['pkg']!;
+    assert.equal(environmentOf(pkg), 'agent-signing');
+    assert.match(String(pkg['runs-on']), /^macos-/);
+    // Each secret reaches only the step that needs it, through env.
+    for (const step of pkg.steps ?? [])
+      for (const [name, value] of Object.entries(step.env ?? {}))
+        if (String(value).includes('secrets.'))
+          assert.match(String(step.name), /certificates|Notarize/, `${name} in step "${step.name}"`);
+    const script = (pkg.steps ?? []).map((s) => s.run ?? '').join('\n');
+    for (const tool of [
+      'lipo -create',
+      '--sign "Developer ID Application"',
+      '--options runtime',
+      'pkgbuild',
+      'productbuild',
+      '--sign "Developer ID Installer"',
+      'notarytool submit',
+      'stapler staple',
+      'mngd-release hash',
+      'security delete-keychain',
+    ])
+      assert.ok(script.includes(tool), `agent-build.yml job pkg: no ${tool}`);
+    const binaries = wf.workflow.jobs['binaries']!;
+    assert.ok((binaries.steps ?? []).some((s) => s.run?.includes('npm run package')));
   });
 
   it('run the project tests in CI against a PostgreSQL service with CI=true', () => {

@@ -6,11 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
 import { runAgent } from '../agent/process.js';
+import { launchOf, packagedBinDir } from '../../scripts/package/launch.js';
 import { testTls } from '../support/tls.js';
 import { makePkg, newKey, releaseOf, signedManifest, STAND_IN, startHelper, type HelperProcess } from './harness.js';
 
@@ -57,6 +59,25 @@ async function serveUpdate(
   ];
   return { cdn, agentArgs };
 }
+
+describe('the programs the end-to-end tests run', () => {
+  it('are the single executables, with no node on their PATH, when MNGD_BIN_DIR names them', () => {
+    const agent = launchOf('mngd-agent', ['--help']);
+    const helper = launchOf('mngd-helper', ['--help']);
+    const dir = packagedBinDir();
+    if (dir === null) {
+      assert.match(agent.command, /dist\/agent\/cli\.js$/);
+      assert.deepEqual(helper.args.slice(1), ['--help']);
+      return;
+    }
+    assert.equal(agent.command, join(dir, 'mngd-agent'));
+    assert.equal(helper.command, join(dir, 'mngd-helper'));
+    const which = spawnSync('/bin/sh', ['-c', 'command -v node npm npx || echo none'], { env: agent.env });
+    assert.equal(which.stdout.toString().trim(), 'none', 'node is on the PATH the binaries get');
+    const help = spawnSync(agent.command, agent.args, { env: agent.env });
+    assert.equal(help.status, 0, help.stderr.toString());
+  });
+});
 
 describe('agent and helper together', () => {
   const key = newKey();

@@ -14,6 +14,7 @@ import { bucket } from '../../schema/choose.js';
 import { signEnvelope } from '../../schema/signing.js';
 import { MANIFEST_DEFAULTS, type Release } from '../../schema/types.js';
 import { buildSignedManifest } from '../../pipeline/manifests/build.js';
+import { launchOf } from '../../scripts/package/launch.js';
 
 /** The repository root (tests run from dist/test/helper). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -126,7 +127,6 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
   writeFileSync(h.modeFile, 'succeed\n');
   if (opts.deviceId !== undefined) writeFileSync(h.deviceIdFile, `${opts.deviceId}\n`);
   const args = [
-    HELPER_CLI,
     'serve',
     '--socket',
     h.socket,
@@ -150,17 +150,16 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
     h.deviceIdFile,
     ...(opts.extraArgs ?? []),
   ];
-  const proc = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      STANDIN_RECORD: h.record,
-      STANDIN_MODE_FILE: h.modeFile,
-      STANDIN_VERSION_FILE: h.versionFile,
-      STANDIN_PID_FILE: h.pidFile,
-      ...opts.env,
-    },
+  // node dist/helper/cli.js, or the single executable (MNGD_BIN_DIR).
+  const run = launchOf('mngd-helper', args, {
+    ...process.env,
+    STANDIN_RECORD: h.record,
+    STANDIN_MODE_FILE: h.modeFile,
+    STANDIN_VERSION_FILE: h.versionFile,
+    STANDIN_PID_FILE: h.pidFile,
+    ...opts.env,
   });
+  const proc = spawn(run.command, run.args, { stdio: ['ignore', 'pipe', 'pipe'], env: run.env });
   let stdout = '';
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -1,19 +1,33 @@
-/** The launchd property lists in the repository parse and start the right programs the right way. */
+/**
+ * The launchd property lists in the repository: valid XML property lists (read by Python's
+ * plistlib as well as ours), each starting the installed single executable the right way, as the
+ * documented user, kept alive and throttled, with log paths that never collide.
+ */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseArgs } from 'node:util';
 import { CONFIG_OPTIONS } from '../../agent/config.js';
 import { SERVE_OPTIONS } from '../../helper/config.js';
+import { AGENT_USER, MAC_LAYOUT } from '../../scripts/package/layout.js';
 import { ROOT } from './harness.js';
 import { parsePlist, type PlistValue } from './plist.js';
 
-const bins = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin;
+const AGENT_PLIST = 'agent/launchd/com.mngd.agent.plist';
+const HELPER_PLIST = 'helper/launchd/com.mngd.helper.plist';
 
 function load(path: string): Record<string, PlistValue> {
   const v = parsePlist(readFileSync(join(ROOT, path), 'utf8'));
   assert.ok(typeof v === 'object' && !Array.isArray(v), `${path}: the root is a dict`);
+  // A second, independent reader of the XML plist format: what it reads must be the same.
+  const py = execFileSync('python3', [
+    '-c',
+    'import json, plistlib, sys; print(json.dumps(plistlib.load(open(sys.argv[1], "rb"), fmt=plistlib.FMT_XML)))',
+    join(ROOT, path),
+  ]);
+  assert.deepEqual(JSON.parse(py.toString()), v, `${path}: plistlib reads it otherwise`);
   return v as Record<string, PlistValue>;
 }
 
@@ -39,35 +53,55 @@ describe('plist reader', () => {
 });
 
 describe('launchd property lists', () => {
-  it('com.mngd.helper runs "mngd-helper serve" as root, kept alive, logging to /var/log/mngd.log', () => {
-    const p = load('helper/launchd/com.mngd.helper.plist');
+  it('com.mngd.helper runs the installed "mngd-helper serve" as root, kept alive and throttled', () => {
+    const p = load(HELPER_PLIST);
     assert.equal(p.Label, 'com.mngd.helper');
     const args = programArguments(p);
-    assert.equal(args[0], '/Library/PrivilegedHelperTools/mngd-helper');
-    const bin = bins[basename(args[0]!)];
-    assert.equal(bin, 'dist/helper/cli.js', 'the program is the mngd-helper bin');
-    assert.ok(existsSync(join(ROOT, bin)));
+    assert.equal(args[0], `/${MAC_LAYOUT.helperBin}`);
     assert.equal(args[1], 'serve');
     // Every flag it passes is one the helper knows (strict parsing throws otherwise).
     const parsed = parseArgs({ args: args.slice(2), options: SERVE_OPTIONS, strict: true, allowPositionals: false });
-    assert.equal(parsed.values.config, '/Library/Application Support/mngd/helper.json');
+    assert.equal(parsed.values.config, `/${MAC_LAYOUT.helperConfig}`);
     assert.equal(p.UserName, 'root');
     assert.equal(p.KeepAlive, true);
     assert.equal(p.RunAtLoad, true);
-    assert.equal(p.StandardErrorPath, '/var/log/mngd.log');
+    assert.equal(p.ThrottleInterval, 10);
+    assert.equal(p.ExitTimeOut, 60, 'time for an install in progress to be answered');
   });
 
-  it('com.mngd.agent runs "mngd-agent run" and is kept alive, so it is relaunched after an update', () => {
-    const p = load('agent/launchd/com.mngd.agent.plist');
+  it('com.mngd.agent is a daemon: one per Mac, with nobody logged in, as the unprivileged user, relaunched after an update', () => {
+    const p = load(AGENT_PLIST);
     assert.equal(p.Label, 'com.mngd.agent');
     const args = programArguments(p);
-    const bin = bins[basename(args[0]!)];
-    assert.equal(bin, 'dist/agent/cli.js', 'the program is the mngd-agent bin');
-    assert.ok(existsSync(join(ROOT, bin)));
+    assert.equal(args[0], `/${MAC_LAYOUT.agentBin}`);
     assert.equal(args[1], 'run');
     const parsed = parseArgs({ args: args.slice(2), options: CONFIG_OPTIONS, strict: true, allowPositionals: false });
-    assert.equal(parsed.values.config, '/Library/Application Support/mngd/agent.json');
+    assert.equal(parsed.values.config, `/${MAC_LAYOUT.agentConfig}`);
+    assert.equal(p.UserName, AGENT_USER);
+    assert.equal(p.GroupName, AGENT_USER, "the helper's socket group");
+    assert.equal(p.LimitLoadToSessionType, undefined, 'a LaunchDaemon runs in no login session');
     assert.equal(p.KeepAlive, true, 'KeepAlive: launchd starts the new binary after the agent exits');
     assert.equal(p.RunAtLoad, true);
+    assert.equal(p.ThrottleInterval, 10);
+  });
+
+  it('give each process its own log files: its own log, and launchd capture elsewhere, all rotated', () => {
+    const agent = load(AGENT_PLIST);
+    const helper = load(HELPER_PLIST);
+    const files = [
+      `/${MAC_LAYOUT.agentLog}`,
+      agent.StandardOutPath,
+      `/${MAC_LAYOUT.helperLog}`,
+      helper.StandardOutPath,
+    ] as string[];
+    assert.equal(agent.StandardErrorPath, agent.StandardOutPath);
+    assert.equal(helper.StandardErrorPath, helper.StandardOutPath);
+    assert.equal(new Set(files).size, files.length, `log paths collide: ${files.join(', ')}`);
+    assert.equal(files[2], '/var/log/mngd.log', 'the helper side stays where users look for it');
+    const rotated = readFileSync(join(ROOT, 'packaging/macos/newsyslog.conf'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('/'))
+      .map((l) => l.split(/\s+/)[0]);
+    assert.deepEqual([...rotated].sort(), [...files].sort(), 'newsyslog rotates exactly these');
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * One CommonJS file per bin, from the compiled dist/ code, for a single executable: esbuild
+ * bundles every import (the SEA runs one script and can `require` only node's own modules),
+ * agent/embedded.ts becomes constants (the package version, the download worker's code), and the
+ * node flags of the bin's shebang line are applied first, since a single executable has no
+ * command line for them.
+ */
+import { build, type Plugin } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type BinName = 'mngd-agent' | 'mngd-helper';
+
+/** Each bin's compiled entry, under dist/. */
+export const BIN_ENTRIES: Record<BinName, string> = {
+  'mngd-agent': 'agent/cli.js',
+  'mngd-helper': 'helper/cli.js',
+};
+const WORKER_ENTRY = 'agent/package-file.worker.js';
+
+const COMMON = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  write: false,
+  logLevel: 'silent',
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
+} as const;
+
+/** The node flags on a bin's `#!/usr/bin/env -S node …` line (none for a plain `#!/usr/bin/env node`). */
+export function shebangFlags(source: string): string[] {
+  const first = source.split('\n', 1)[0] ?? '';
+  const m = /^#!\/usr\/bin\/env(?: -S)? node((?: --[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  if (m === null) throw new Error(`the first line "${first}" is not a "#!/usr/bin/env [-S] node [--flag…]" line`);
+  return (m[1] ?? '').split(' ').filter((f) => f !== '');
+}
+
+/** Code that applies `flags` at start: V8 flags as set at run time, and `gc` for --expose-gc. */
+function flagsPrelude(flags: string[]): string {
+  if (flags.length === 0) return '';
+  return `(()=>{const v8=require('node:v8');for(const f of ${JSON.stringify(flags)})v8.setFlagsFromString(f);${
+    flags.includes('--expose-gc') ? "globalThis.gc=require('node:vm').runInNewContext('gc');" : ''
+  }})();`;
+}
+
+function embedded(version: string, workerCode: string): Plugin {
+  return {
+    name: 'mngd-embedded',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]agent[\\/]embedded\.js$/ }, () => ({
+        loader: 'js',
+        contents: `export const PACKAGE_VERSION = ${JSON.stringify(version)};\nexport const DOWNLOAD_WORKER = { code: ${JSON.stringify(workerCode)} };\n`,
+      }));
+    },
+  };
+}
+
+async function bundleOne(entry: string, plugins: Plugin[], banner: string): Promise<string> {
+  const result = await build({ ...COMMON, entryPoints: [entry], plugins, banner: { js: banner } });
+  const problems = result.warnings.filter((w) => !/"import\.meta" is not available/.test(w.text));
+  if (problems.length > 0)
+    throw new Error(`esbuild ${entry}: ${problems.map((w) => `${w.location?.file ?? ''}: ${w.text}`).join('; ')}`);
+  const text = result.outputFiles[0]?.text ?? '';
+  // A hashbang line is not JavaScript the SEA's CommonJS wrapper accepts.
+  return text.replace(/^#!.*\n/, '');
+}
+
+/** The bundled CommonJS source of `bin`, from the compiled code under `dist`. */
+export async function bundleBin(root: string, dist: string, bin: BinName): Promise<string> {
+  const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  const worker = await bundleOne(join(dist, WORKER_ENTRY), [], '');
+  const entry = join(dist, BIN_ENTRIES[bin]);
+  const flags = shebangFlags(readFileSync(entry, 'utf8'));
+  return bundleOne(entry, [embedded(version, worker)], flagsPrelude(flags));
+}
