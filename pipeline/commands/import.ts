@@ -21,6 +21,12 @@ The table has no size column from before the pipeline, and every release file ne
 downloads each package, checks it against the row's sha256 and writes the size it measured. If a
 package cannot be downloaded or does not match, nothing is written.
 
+Every row is checked first, as the release file it would become: the same version twice (or 1.0
+beside 1.0.0), a version like v1.0.2, a short sha256, an http:// URL, a floor above the version.
+Any of them and nothing is written (exit 1): each is named with its row, and the SQL that resolves
+them all is printed; review it, run it against agent_releases, and import again. An uppercase
+sha256 is the same hash: it is written lowercase (and sync writes it lowercase in the table).
+
 Flags:
   --offline          do not download: write the files without size (a comment marks the gap;
                      "mngd-release validate" fails until you add it from "mngd-release hash")
@@ -52,19 +58,26 @@ Example:
     } finally {
       await db.close();
     }
-    if (result.problems.length > 0) {
+    if (hasErrors(result.problems)) {
       await reportProblems(ctx, 'mngd-release import', result.problems, { json });
       if (json)
         ctx.stdout.write(
-          `${JSON.stringify({ ok: false, target: db.label, files: [], problems: result.problems }, null, 2)}\n`,
+          `${JSON.stringify({ ok: false, target: db.label, files: [], problems: result.problems, sql: result.sql }, null, 2)}\n`,
         );
-      else ctx.stderr.write(`\nNothing was imported: ${plural(result.problems.length, 'problem')} (above).\n`);
+      else {
+        const errors = result.problems.filter((p) => p.severity === 'error').length;
+        ctx.stderr.write(`\nNothing was imported: ${plural(errors, 'problem')} (above).\n`);
+        if (result.sql.length > 0)
+          ctx.stderr.write(
+            `\nTo resolve them, review this SQL, run it against agent_releases (fill in each "--" line by hand), then import again:\n\nBEGIN;\n${result.sql.join('\n')}\nCOMMIT;\n`,
+          );
+      }
       return result.external ? EXIT.EXTERNAL : EXIT.INVALID;
     }
     // The written files are checked like any release file; problems are the operator's to fix.
     const after = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
     const written = new Set(result.files.map((f) => f.file));
-    const problems = after.problems.filter((p) => written.has(p.file));
+    const problems = [...result.problems, ...after.problems.filter((p) => written.has(p.file))];
     if (json) {
       ctx.stdout.write(
         `${JSON.stringify({ ok: !hasErrors(problems), target: db.label, files: result.files, problems }, null, 2)}\n`,
@@ -77,10 +90,10 @@ Example:
         ctx.stdout.write(
           `  ${f.file}${f.size === null ? '  (size missing: --offline)' : `  (size ${f.size} measured, sha256 checked)`}\n`,
         );
-      if (problems.length > 0) {
-        await reportProblems(ctx, 'mngd-release import', problems, { json });
+      if (problems.length > 0) await reportProblems(ctx, 'mngd-release import', problems, { json });
+      if (hasErrors(problems))
         ctx.stderr.write(`\nThe imported files need fixing before plan or sync accept them (above).\n`);
-      } else if (result.files.length > 0)
+      else if (result.files.length > 0)
         ctx.stdout.write('\nReview them, commit them in one pull request, then "mngd-release plan" shows no change.\n');
     }
     return hasErrors(problems) ? EXIT.INVALID : EXIT.OK;

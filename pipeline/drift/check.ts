@@ -9,7 +9,7 @@ import type { FieldValue, Plan } from '../table/index.js';
 import { MANIFEST_CONTENT_TYPE } from '../manifests/index.js';
 import { trustedKeysOf, type Published } from '../manifests/index.js';
 import type { LoadedRelease } from '../releases/index.js';
-import { planFor } from '../table/index.js';
+import { planFor, restoreSql } from '../table/index.js';
 import type { ObjectStore } from '../manifests/index.js';
 import { listedEarlier, liveHaltDrift } from './live-halt.js';
 
@@ -184,8 +184,19 @@ export function tableDrift(plan: Plan): DriftFinding[] {
       details: [],
     });
   }
+  for (const c of plan.immutableChanges) {
+    const restore = restoreSql(c);
+    out.push({
+      severity: 'error',
+      code: 'TABLE_IMMUTABLE_CHANGED',
+      subject: `table ${c.version}`,
+      message: `${c.field} differs from git, and sync never rewrites download_url, sha256 or size (it refuses). If the table was edited by hand, restore the row from git: ${restore}`,
+      details: [`${c.field}: git says ${show(c.git)}, the table says ${show(c.table)}`],
+      file: c.file,
+    });
+  }
   for (const p of plan.problems) {
-    if (p.code === 'UNMANAGED_ROW') continue;
+    if (p.code === 'UNMANAGED_ROW' || p.code === 'IMMUTABLE_FIELD_CHANGED') continue;
     out.push({
       severity: 'error',
       code: 'TABLE_CONFLICT',

@@ -22,8 +22,27 @@ export function driftSummary(
         : 'the table and the published manifests match git';
   if (errors === 0) return `No drift: ${what}${warnings ? ` (${warnings} warning(s) above)` : ''}.\n`;
   const fixes: string[] = [];
-  if (findings.some((f) => f.severity === 'error' && f.code.startsWith('TABLE_')))
-    fixes.push('"mngd-release sync" (or apply) makes the table match git');
+  const table = (...codes: DriftFinding['code'][]) =>
+    findings.some((f) => f.severity === 'error' && codes.includes(f.code));
+  // Only what each fix really fixes: sync refuses a changed immutable field or a conflict.
+  if (table('TABLE_IMMUTABLE_CHANGED'))
+    fixes.push(
+      'run the UPDATE printed above to restore each row from git (sync never rewrites download_url, sha256 or size)',
+    );
+  if (table('TABLE_CONFLICT')) fixes.push('resolve each table conflict as its message says');
+  if (table('TABLE_UNMANAGED_ROW'))
+    fixes.push('"mngd-release import" writes the missing release files (or sync --yank-unmanaged yanks those rows)');
+  if (
+    table(
+      'TABLE_ROW_MISSING',
+      'TABLE_ROW_DIFFERS',
+      'TABLE_ROW_NOT_YANKED',
+      'TABLE_IMMUTABLE_CHANGED',
+      'TABLE_CONFLICT',
+      'TABLE_UNMANAGED_ROW',
+    )
+  )
+    fixes.push(`${fixes.length > 0 ? 'then ' : ''}"mngd-release sync" (or apply) makes the table match git`);
   const halts = [
     ...new Set(findings.filter((f) => f.code === 'MANIFEST_LIVE_HALT').map((f) => f.message.split(' ')[0])),
   ];

@@ -11,6 +11,7 @@ export * from './db/rows.js';
 export * from './db/timeouts.js';
 export * from './db/write.js';
 export * from './import.js';
+export * from './legacy-rows.js';
 export * from './plan-events.js';
 export * from './plan-render.js';
 export * from './plan-types.js';

@@ -12,6 +12,15 @@ export interface FieldChange {
   to: FieldValue;
 }
 
+/** download_url, sha256 or size differ between a release file and its row: sync refuses. */
+export interface ImmutableChange {
+  version: string;
+  file: string;
+  field: RowField;
+  git: FieldValue;
+  table: FieldValue;
+}
+
 export interface PlannedInsert {
   version: string;
   file: string;
@@ -102,6 +111,8 @@ export interface Plan {
   warnings: PlanWarning[];
   /** errors that stop sync (immutability, unmanaged rows without a file, ...): nothing is written */
   problems: Problem[];
+  /** each IMMUTABLE_FIELD_CHANGED of `problems`, as data: drift prints the UPDATE that restores git's value */
+  immutableChanges: ImmutableChange[];
   sections: PlanSection[];
 }
 

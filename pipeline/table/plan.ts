@@ -7,12 +7,14 @@ import { MANAGED_BY } from '../../schema/sql/index.js';
 import { isVersion, sortNewestFirst } from '../../schema/version.js';
 import type { ReleaseRow } from './db/rows.js';
 import { legacyView, loadEvents } from './plan-events.js';
+import { legacyRowProblems } from './legacy-rows.js';
 import type { Problem } from '../releases/index.js';
-import { IMMUTABLE_FIELDS, MUTABLE_FIELDS } from '../../schema/sql/columns.js';
+import { IMMUTABLE_FIELDS, MUTABLE_FIELDS, sameColumnValue } from '../../schema/sql/columns.js';
 import { rowOf, type RowField, type RowValues } from './release-row.js';
 import type { LoadedRelease } from '../releases/index.js';
 
 export type {
+  ImmutableChange,
   FieldValue,
   FieldChange,
   PlannedInsert,
@@ -29,6 +31,7 @@ export type {
   PlanInput,
 } from './plan-types.js';
 import type {
+  ImmutableChange,
   FieldChange,
   PlannedInsert,
   PlannedUpdate,
@@ -59,14 +62,15 @@ function canonicalVersion(v: string): string {
   return v.replace(/(\.0)+$/, '');
 }
 
-function immutabilityProblems(loaded: LoadedRelease, row: RowValues): Problem[] {
+function immutabilityProblems(loaded: LoadedRelease, row: RowValues, changed: ImmutableChange[]): Problem[] {
   const out: Problem[] = [];
   const desired = loaded.release;
   for (const field of IMMUTABLE_FIELDS) {
     const had = row[field];
     const want = desired[field];
-    // A seed row has no size: filling it in is not a change.
-    if (had === null || had === want) continue;
+    // A seed row has no size: filling it in is not a change. ABCD… and abcd… are the same hash.
+    if (had === null || sameColumnValue(field, had, want)) continue;
+    changed.push({ version: desired.version, file: loaded.file, field, git: want ?? null, table: had });
     const pos = loaded.positions[field];
     out.push({
       severity: 'error',
@@ -83,30 +87,12 @@ export function computePlan(input: PlanInput): Plan {
   const dir = input.releasesDir ?? 'releases';
   const problems: Problem[] = [];
   const byVersion = new Map<string, ReleaseRow>();
-  for (const row of input.rows) {
-    if (byVersion.has(row.version)) {
-      problems.push({
-        severity: 'error',
-        code: 'DB_DUPLICATE_VERSIONS',
-        file: `${dir}/${row.version}.yaml`,
-        message: `agent_releases has more than one row for version ${row.version}; expected one. Delete the extra row by hand, then plan again.`,
-      });
-    }
-    byVersion.set(row.version, row);
-  }
+  for (const row of input.rows) byVersion.set(row.version, row);
+  // The same version twice, equal spellings, v1.0.2: each named with the SQL that resolves it.
+  for (const { sql: _sql, rows: _rows, ...p } of legacyRowProblems(input.rows, dir)) problems.push(p);
   const validRows = [...byVersion.values()].filter((r) => isVersion(r.version));
   // 1.0 and 1.0.0 are the same version: index rows by a canonical spelling to find aliases.
   const byCanonical = new Map(validRows.map((r) => [canonicalVersion(r.version), r]));
-  for (const row of byVersion.values()) {
-    if (!isVersion(row.version)) {
-      problems.push({
-        severity: 'error',
-        code: 'DB_ROW_VERSION_INVALID',
-        file: `${dir}/${row.version}.yaml`,
-        message: `agent_releases has a row with version ${JSON.stringify(row.version)}, which is not dotted numeric; the legacy endpoint cannot sort it. Fix or delete that row by hand.`,
-      });
-    }
-  }
 
   const inserts: PlannedInsert[] = [];
   const updates: PlannedUpdate[] = [];
@@ -116,6 +102,7 @@ export function computePlan(input: PlanInput): Plan {
   let unchanged = 0;
   const seen = new Set<string>();
 
+  const immutableChanges: ImmutableChange[] = [];
   const write = (version: string, file: string | null, before: RowValues, next: RowValues, reason?: YankReason) => {
     const changes = diff(before, next);
     if (changes.length === 0) {
@@ -125,7 +112,12 @@ export function computePlan(input: PlanInput): Plan {
     after.set(version, next);
     const adopt =
       before.managed_by === null &&
-      changes.every((c) => c.field === 'managed_by' || (c.field === 'size' && c.from === null));
+      changes.every(
+        (c) =>
+          c.field === 'managed_by' ||
+          (c.field === 'size' && c.from === null) ||
+          (c.from !== c.to && sameColumnValue(c.field, c.from, c.to)),
+      );
     if (next.yanked && !before.yanked)
       yanks.push({ version, file, changes, row: next, reason: reason ?? 'file-says-inactive', adopt: false });
     else updates.push({ version, file, changes, row: next, adopt });
@@ -154,7 +146,7 @@ export function computePlan(input: PlanInput): Plan {
       continue;
     }
     if (row.managed_by === null) unmanaged.push({ version: row.version, file: loaded.file, action: 'adopt' });
-    const violations = immutabilityProblems(loaded, row);
+    const violations = immutabilityProblems(loaded, row, immutableChanges);
     if (violations.length > 0) {
       problems.push(...violations);
       continue;
@@ -215,6 +207,7 @@ export function computePlan(input: PlanInput): Plan {
     legacy: { before: legacyView(beforeRows), after: legacyView(afterRows) },
     warnings,
     problems,
+    immutableChanges,
     sections: [],
   };
 }

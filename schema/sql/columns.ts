@@ -23,12 +23,17 @@ export interface Column {
   missing?: string;
   /** how a NULL reads, on a column the seed left nullable */
   nullAs?: string;
+  /**
+   * hex: the same value in either case (a raw-SQL row may hold an uppercase hash). Compared
+   * without case; sync writes it lowercase, the only change an immutable column ever gets.
+   */
+  caseless?: true;
 }
 
 export const COLUMNS = [
   { name: 'version', type: 'text', nullable: false, change: 'key', release: true },
   { name: 'download_url', type: 'text', nullable: false, change: 'immutable', release: true },
-  { name: 'sha256', type: 'text', nullable: false, change: 'immutable', release: true },
+  { name: 'sha256', type: 'text', nullable: false, change: 'immutable', release: true, caseless: true },
   // null on rows from before the pipeline (the seed had no size)
   { name: 'size', type: 'bigint', nullable: true, change: 'fill', release: true, missing: 'NULL::bigint' },
   { name: 'release_notes', type: 'text', nullable: true, change: 'mutable', release: true },
@@ -81,3 +86,17 @@ export const MUTABLE_FIELDS: readonly NamesOf<'mutable'>[] = namesOf('mutable');
 export const IMMUTABLE_FIELDS: readonly NamesOf<'immutable' | 'fill'>[] = namesOf('immutable', 'fill');
 /** What an UPDATE of sync may set: never the key, never an immutable value. */
 export const UPDATED_COLUMNS = COLUMNS.filter((c) => c.change === 'fill' || c.change === 'mutable');
+
+/** The columns compared without case (a hash in hex). */
+export const CASELESS_COLUMNS: readonly string[] = COLUMNS.filter((c) => 'caseless' in c).map((c) => c.name);
+
+/** Two values of a column that mean the same: equal, or equal but for case in a caseless column. */
+export function sameColumnValue(name: string, a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return (
+    typeof a === 'string' &&
+    typeof b === 'string' &&
+    CASELESS_COLUMNS.includes(name) &&
+    a.toLowerCase() === b.toLowerCase()
+  );
+}

@@ -2,7 +2,7 @@
  * The writes of a sync: multi-row INSERT and UPDATE through unnest(), a few round trips for any
  * number of rows. Only rows the plan changes are sent, so an unchanged row keeps its xmin.
  */
-import { UPDATED_COLUMNS, WRITTEN_COLUMNS } from '../../../schema/sql/columns.js';
+import { CASELESS_COLUMNS, UPDATED_COLUMNS, WRITTEN_COLUMNS } from '../../../schema/sql/columns.js';
 import type { RowValues } from '../release-row.js';
 import type { Sql } from './database.js';
 
@@ -38,9 +38,15 @@ export async function insertRows(sql: Sql, rows: readonly RowValues[], syncedAt:
   }
 }
 
-/** Immutable columns are never updated (the plan refuses any change to them): a size only filled in. */
+/**
+ * Immutable columns are never updated (the plan refuses any change to them): a size only filled
+ * in, a hash only written lowercase (the same value: the CASE keeps any other difference out).
+ */
 export async function updateRows(sql: Sql, rows: readonly RowValues[], syncedAt: Date): Promise<void> {
-  const set = UPDATED_COLUMNS.map((c) => `${c.name} = u.${c.name}`).join(', ');
+  const set = [
+    ...UPDATED_COLUMNS.map((c) => `${c.name} = u.${c.name}`),
+    ...CASELESS_COLUMNS.map((n) => `${n} = CASE WHEN lower(t.${n}) = lower(u.${n}) THEN u.${n} ELSE t.${n} END`),
+  ].join(', ');
   for (const part of chunks(rows)) {
     await sql.query(
       `UPDATE agent_releases AS t SET ${set}, synced_at = $1::timestamptz FROM ${UNNEST} WHERE t.version = u.version`,

@@ -84,20 +84,45 @@ describe('drift', () => {
     assert.equal((await repo.run(['sync'], env, at(HOUR))).code, 0);
   });
 
-  // A package re-pointed by raw SQL: the plan refuses to touch the row (its sha256 never changes),
-  // so without the TABLE_CONFLICT finding nothing would show that the table serves another package.
-  it('reports a row that conflicts with git where sync refuses to write (a sha256 changed by raw SQL)', async () => {
-    await db.use((d) => d.query(`UPDATE agent_releases SET sha256 = '${'f'.repeat(64)}' WHERE version = '1.0.2'`));
+  // A package re-pointed by raw SQL: sync refuses to touch the row (download_url never changes),
+  // so "run sync" would be a fix that fails every day: drift prints the UPDATE that restores it.
+  it('prints the UPDATE that restores a row whose download_url was changed by raw SQL, and that UPDATE works', async () => {
+    const set = await loadReleaseSet(repo.root);
+    const url = set.releases.find((r) => r.release.version === '1.0.2')?.release.download_url;
+    await db.use((d) =>
+      d.query("UPDATE agent_releases SET download_url = 'https://evil.example/x.pkg' WHERE version = '1.0.2'"),
+    );
+    const run = await drift(['--only', 'table']);
+    assert.equal(run.code, 1);
+    const restore = `UPDATE agent_releases SET download_url = '${url}' WHERE version = '1.0.2';`;
+    assert.equal(
+      run.stdout,
+      [
+        `✗ table 1.0.2 (releases/1.0.2.yaml): download_url differs from git, and sync never rewrites download_url, sha256 or size (it refuses). If the table was edited by hand, restore the row from git: ${restore}`,
+        `    download_url: git says "${url}", the table says "https://evil.example/x.pkg"`,
+        'Drift: 1 difference(s) from git. Fix: run the UPDATE printed above to restore each row from git (sync never rewrites download_url, sha256 or size); then "mngd-release sync" (or apply) makes the table match git.',
+        '',
+      ].join('\n'),
+    );
+    const { out } = await json(['--only', 'table']);
+    assert.deepEqual(codes(out.findings), ['TABLE_IMMUTABLE_CHANGED']);
+    assert.equal((await repo.run(['sync'], env, at(HOUR))).code, 1, 'sync refuses the row as it is');
+    await db.use((d) => d.exec(restore));
+    assert.equal((await drift(['--only', 'table'])).code, 0);
+    assert.equal((await repo.run(['sync'], env, at(HOUR))).code, 0);
+  });
+
+  it('reads an uppercase sha256 in the table as the same hash, and sync writes it lowercase', async () => {
+    await db.use((d) => d.query("UPDATE agent_releases SET sha256 = upper(sha256) WHERE version = '1.0.2'"));
     const { code, out } = await json(['--only', 'table']);
     assert.equal(code, 1);
-    assert.deepEqual(codes(out.findings), ['TABLE_CONFLICT']);
-    const f = out.findings[0];
-    assert.equal(f?.subject, 'table (IMMUTABLE_FIELD_CHANGED)');
-    assert.equal(f?.file, 'releases/1.0.2.yaml');
-    assert.match(f?.message ?? '', /sha256 of 1\.0\.2 is .* in agent_releases/);
-    const sha = (await loadReleaseSet(repo.root)).releases.find((r) => r.release.version === '1.0.2')?.release.sha256;
-    await db.use((d) => d.query(`UPDATE agent_releases SET sha256 = '${sha}' WHERE version = '1.0.2'`));
+    assert.deepEqual(codes(out.findings), ['TABLE_ROW_DIFFERS']);
+    assert.equal((await repo.run(['sync'], env, at(HOUR))).code, 0);
     assert.equal((await drift(['--only', 'table'])).code, 0);
+    const { rows } = await db.use((d) =>
+      d.query<{ sha256: string }>("SELECT sha256 FROM agent_releases WHERE version = '1.0.2'"),
+    );
+    assert.match(rows[0]?.sha256 ?? '', /^[0-9a-f]{64}$/);
   });
 
   it('catches a manifest object changed by hand (its signature no longer verifies)', async () => {
