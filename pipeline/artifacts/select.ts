@@ -65,6 +65,21 @@ export function skippedReleases(set: ReleaseSet, scope: Scope): Skipped[] {
   });
 }
 
+/**
+ * The release files within `scope` that did not load (validate says why): their packages cannot
+ * be verified, so a run that skipped them must not say every package matches.
+ */
+export function unloadedReleases(set: ReleaseSet, scope: Scope): string[] {
+  const loaded = new Set(set.releases.map((r) => normalise(r.file)));
+  const policy = normalise(set.policyFile);
+  const wanted = scope.kind === 'files' || scope.kind === 'changed' ? new Set(scope.files.map(normalise)) : null;
+  const files = set.problems
+    .filter((p) => p.severity === 'error' && p.file.endsWith('.yaml'))
+    .map((p) => normalise(p.file))
+    .filter((f) => f !== policy && !loaded.has(f) && (wanted === null || wanted.has(f)));
+  return [...new Set(files)].sort();
+}
+
 function normalise(path: string): string {
   return path.replace(/\\/g, '/').replace(/^\.\//, '');
 }

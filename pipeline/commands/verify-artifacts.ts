@@ -2,7 +2,7 @@ import { createHttpClient } from '../../agent/http/index.js';
 import { SettingsError, UsageError } from '../../schema/errors.js';
 import { changedFiles } from '../artifacts/index.js';
 import { createReporter, formatBytes } from '../artifacts/index.js';
-import { selectReleases, skippedReleases, type Scope, type Skipped } from '../artifacts/index.js';
+import { selectReleases, skippedReleases, unloadedReleases, type Scope, type Skipped } from '../artifacts/index.js';
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -65,7 +65,9 @@ function summaryMarkdown(report: ArtifactReport, scopeText: string, skipped: rea
   ].join('\n');
 }
 
-function verdict(report: ArtifactReport): string {
+function verdict(report: ArtifactReport, unloaded: readonly string[]): string {
+  if (unloaded.length > 0)
+    return `Not verified: ${unloaded.join(', ')} did not load, so ${unloaded.length === 1 ? 'its package was' : 'their packages were'} not checked. Fix ${unloaded.length === 1 ? 'it' : 'them'} ("mngd-release validate" says why), then run again.`;
   if (report.exitCode === EXIT.INVALID)
     return 'A package does not match its release file: fix the release file or upload the right package (see above), then push again.';
   if (report.exitCode === EXIT.EXTERNAL)
@@ -148,6 +150,7 @@ Example:
     const selected = selectReleases(set, scope);
     const skipped = skippedReleases(set, scope);
     if (!json) for (const s of skipped) ctx.stdout.write(`Not downloading ${s.release.file}: ${s.why}.\n`);
+    const unloaded = unloadedReleases(set, scope);
     if (hasErrors(set.problems) && !json) {
       const n = set.problems.filter((p) => p.severity === 'error').length;
       ctx.stderr.write(
@@ -176,23 +179,25 @@ Example:
       now: ctx.now,
     });
     reporter?.finish();
+    // A file that did not load was not verified: never "every package matches" (exit 1: fix it).
+    const exitCode = unloaded.length > 0 ? EXIT.INVALID : report.exitCode;
     if (report.cacheError !== undefined) ctx.stderr.write(`warning: ${report.cacheError}\n`);
 
     if (json) {
       ctx.stdout.write(
-        `${JSON.stringify({ ok: report.exitCode === EXIT.OK, exitCode: report.exitCode, scope: scopeText, counts: report.counts, skipped: skipped.map((s) => ({ file: s.release.file, version: s.release.release.version, why: s.why })), bytes: report.bytes, results: report.results, problems: report.problems }, null, 2)}\n`,
+        `${JSON.stringify({ ok: exitCode === EXIT.OK, exitCode, scope: scopeText, notLoaded: unloaded, counts: report.counts, skipped: skipped.map((s) => ({ file: s.release.file, version: s.release.release.version, why: s.why })), bytes: report.bytes, results: report.results, problems: report.problems }, null, 2)}\n`,
       );
     } else {
       const c = report.counts;
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       ctx.stdout.write(
-        `\n${c.verified} verified, ${c.cached} unchanged since verified, ${c.mismatch} not matching, ${c.unreachable} unreachable; ${formatBytes(report.bytes)} downloaded in ${secs} s.\n${verdict(report)}\n`,
+        `\n${c.verified} verified, ${c.cached} unchanged since verified, ${c.mismatch} not matching, ${c.unreachable} unreachable; ${formatBytes(report.bytes)} downloaded in ${secs} s.\n${verdict(report, unloaded)}\n`,
       );
     }
     if (onGitHub(ctx.env)) {
       await annotate(report.problems);
       await appendSummary(summaryMarkdown(report, scopeText, skipped));
     }
-    return report.exitCode;
+    return exitCode;
   },
 };

@@ -42,7 +42,41 @@ function describe(value: unknown): string {
   return 'a map';
 }
 
-function fieldMessage(field: string, value: unknown, err: ErrorObject): string {
+const UNITS: Record<string, number> = {
+  b: 1,
+  byte: 1,
+  bytes: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/**
+ * The whole number a person meant by `10%`, `3 MB` or `34,000`, when it is certain; null
+ * otherwise. A unit is binary (3 MB is 3145728 bytes, as Finder's "3 MB" rounds): a guide to
+ * the right field, never a substitute for the exact size mngd-release hash prints.
+ */
+function integerFix(field: string, text: string): number | null {
+  const t = text.trim();
+  if (/^\d{1,3}([,_ ]\d{3})+$/.test(t)) return Number(t.replace(/[,_ ]/g, ''));
+  if (field === 'rollout_percent') {
+    const pct = /^(\d+)\s*%$/.exec(t);
+    return pct ? Number(pct[1]) : null;
+  }
+  const unit = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(t);
+  const factor = unit ? UNITS[unit[2]!.toLowerCase()] : undefined;
+  if (unit === null || factor === undefined) return null;
+  const bytes = Number(unit[1]) * factor;
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+function fieldMessage(field: string, value: unknown, err: ErrorObject, plain: boolean): string {
   const expected = EXPECTED[field] ?? 'a valid value';
   if (VERSION_FIELDS.has(field) && typeof value === 'string' && err.keyword === 'pattern') {
     return `${field} ${JSON.stringify(value)} is not a version: ${explainVersion(value) ?? 'it is not dotted numeric'}; expected ${expected}`;
@@ -55,10 +89,17 @@ function fieldMessage(field: string, value: unknown, err: ErrorObject): string {
   if (field === 'sha256' && typeof value === 'string' && err.keyword === 'pattern') {
     if (/^[0-9a-fA-F]{64}$/.test(value))
       return `sha256 has uppercase letters; expected lowercase hex: write ${value.toLowerCase()}`;
+    // A pasted `shasum -a 256` line ("<hash>  <file>") or its --tag form ("SHA256 (<file>) = <hash>").
+    const pasted = /^([0-9a-fA-F]{64})\s+\*?\S/.exec(value) ?? /^SHA2?-?256 \(.*\) = ([0-9a-fA-F]{64})$/i.exec(value);
+    if (pasted)
+      return `sha256 holds a whole shasum line, the hash and the file name; expected only the hash: write ${pasted[1]!.toLowerCase()}`;
     return `sha256 is ${value.length} characters long${/[^0-9a-fA-F]/.test(value) ? ' and not all hex' : ''}; expected ${expected}`;
   }
   if (INTEGER_FIELDS.has(field) && typeof value === 'string') {
-    return `${field} is quoted text ${JSON.stringify(value)}; expected ${expected}: remove the quotes`;
+    const fix = integerFix(field, value);
+    if (!plain)
+      return `${field} is quoted text ${JSON.stringify(value)}; expected ${expected}: ${/^\d+$/.test(value) ? 'remove the quotes' : fix === null ? 'write the number alone' : `write ${fix}`}`;
+    return `${field} is written as ${value}; expected ${expected}${fix === null ? '' : `: write ${fix}`}`;
   }
   if (err.keyword === 'type' && value === null) {
     return `${field} has no value; expected ${expected}: give it a value or remove the line`;
@@ -160,7 +201,11 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
       const field = e.instancePath.split('/')[1] ?? '';
       if (badFields.has(field)) continue; // one message per field is enough
       badFields.add(field);
-      err(`RELEASE_BAD_${field.toUpperCase()}`, entries.get(field)?.valuePos, fieldMessage(field, data[field], e));
+      err(
+        `RELEASE_BAD_${field.toUpperCase()}`,
+        entries.get(field)?.valuePos,
+        fieldMessage(field, data[field], e, entries.get(field)?.plain ?? false),
+      );
     }
   }
 

@@ -76,6 +76,22 @@ function unclosedQuoteAt(doc: Document, errorOffset: number): number | null {
   return at;
 }
 
+/** The key repeated at `offset`, and where it first appears in the same map. */
+function firstOfKey(doc: Document, offset: number): { key: string; offset: number } | null {
+  let found: { key: string; offset: number } | null = null;
+  visit(doc, {
+    Map(_key, map) {
+      const keys = map.items.map((p) => p.key as Node | null).filter(isScalar);
+      const dup = keys.find((k) => (k.range?.[0] ?? -1) === offset);
+      if (dup === undefined) return undefined;
+      const first = keys.find((k) => k.value === dup.value);
+      found = { key: String(dup.value), offset: first?.range?.[0] ?? offset };
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | 'policy'): YamlSource {
   const lineCounter = new LineCounter();
   const positionOf = (offset: number): Position => {
@@ -141,12 +157,24 @@ export function parseYamlSource(file: string, bytes: Buffer, kind: 'release' | '
         message: `YAML syntax error: the ${q} that opens this value is never closed, so the rest of the file became part of it; expected a closing ${q} at the end of the value: add it (or remove the opening one)`,
       });
     } else if (err.code === 'DUPLICATE_KEY') {
+      const dup = firstOfKey(doc, err.pos[0]);
       problems.push({
         severity: 'error',
         code: 'FILE_DUPLICATE_KEY',
         file,
         ...pos,
-        message: 'this key appears twice in the map; expected each key once: delete one of them',
+        message:
+          dup === null
+            ? 'this key appears twice in the map; expected each key once: delete one of them'
+            : `the key "${dup.key}" appears twice, first on line ${positionOf(dup.offset).line}; expected each key once: delete one of them`,
+      });
+    } else if (err.code === 'TAB_AS_INDENT') {
+      problems.push({
+        severity: 'error',
+        code: 'FILE_YAML_SYNTAX',
+        file,
+        ...pos,
+        message: 'a tab indents this line; YAML indents with spaces only: replace the tab with spaces',
       });
     } else {
       problems.push({

@@ -94,6 +94,27 @@ describe('mngd-release verify-artifacts', () => {
     assert.match(r.out, /if that package is right, set sha256 to [0-9a-f]{64}; if not, upload the right one/);
   });
 
+  it('exits 1 naming the release file that did not load, never "every package matches"', async () => {
+    const root = await repo([{ version: '1.0.0', url: srv.url('/ok.pkg'), body: PKG }]);
+    await writeFile(
+      join(root, 'releases', '1.0.1.yaml'),
+      releaseYaml({ version: '1.0.1', url: srv.url('/ok.pkg') }).replace(/^size: .*$/m, 'size: 3 MB'),
+    );
+    const r = await run(root, [...ca]);
+    assert.equal(r.code, 1, r.out + r.err);
+    assert.match(r.out, /^Verifying 1 package \(releases in manifests\)/m);
+    assert.ok(
+      r.out.endsWith(
+        'Not verified: releases/1.0.1.yaml did not load, so its package was not checked. Fix it ("mngd-release validate" says why), then run again.\n',
+      ),
+      r.out,
+    );
+    assert.doesNotMatch(r.out, /Every package matches/);
+    const j = await run(root, [...ca, '--json']);
+    const out = JSON.parse(j.out) as { ok: boolean; exitCode: number; notLoaded: string[] };
+    assert.deepEqual([j.code, out.ok, out.exitCode, out.notLoaded], [1, false, 1, ['releases/1.0.1.yaml']]);
+  });
+
   it('exits 3 when the server keeps failing', async () => {
     const root = await repo([{ version: '1.0.0', url: srv.url('/down.pkg'), body: PKG }]);
     const r = await run(root, [...ca, '--retries', '0']);

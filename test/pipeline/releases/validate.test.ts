@@ -11,6 +11,8 @@ interface Expectation {
   code: string;
   line?: number;
   column?: number;
+  /** the whole message, where its wording is the point (what to write instead) */
+  message?: string;
 }
 
 const BAD = join(FIXTURES, 'bad');
@@ -85,6 +87,11 @@ describe('mngd-release validate', () => {
       copyFileSync(join(BAD, `${name}.yaml`), join(releases, e.as));
       const r = await validate(root);
       assertRejected(r, `releases/${e.as}`, e.code, e.line, e.column);
+      if (e.message !== undefined)
+        assert.ok(
+          r.stderr.includes(`releases/${e.as}:${e.line}:${e.column}: error ${e.code}: ${e.message}\n`),
+          r.stderr,
+        );
     });
   }
 
