@@ -1,5 +1,5 @@
 /** Rules across release files (pure). Rules against the table or published manifests live in plan. */
-import { compareVersions, versionSortKey } from '../../schema/version.js';
+import { compareVersions, isVersion, versionSortKey } from '../../schema/version.js';
 import type { Policy } from '../../schema/types.js';
 import { effectiveFloor, offeredOn } from '../../schema/channel.js';
 import type { Problem } from './problems.js';
@@ -20,6 +20,19 @@ function sharing(releases: readonly LoadedRelease[], keyOf: (r: LoadedRelease) =
     else groups.set(key, [r]);
   }
   return [...groups.values()].filter((g) => g.length > 1);
+}
+
+function fileNameOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+  } catch {
+    return '';
+  }
+}
+
+/** The versions a package's file name spells (mngd-agent-1.0.2.pkg: 1.0.2); only dotted ones count. */
+function versionsInFileName(url: string): string[] {
+  return (fileNameOf(url).match(/(?<![\d.])\d+(?:\.\d+){1,3}(?![\d])/g) ?? []).filter(isVersion);
 }
 
 export function crossFileProblems(releases: readonly LoadedRelease[], policy: Policy | null): Problem[] {
@@ -55,6 +68,20 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
         });
       }
     }
+  }
+
+  // A URL copied from another release: its file name says another version than the release.
+  for (const r of releases) {
+    const named = versionsInFileName(r.release.download_url);
+    if (named.length === 0 || named.some((v) => compareVersions(v, r.release.version) === 0)) continue;
+    const name = fileNameOf(r.release.download_url);
+    problems.push({
+      severity: 'warning',
+      code: 'RELEASE_URL_OTHER_VERSION',
+      file: r.file,
+      ...at(r, 'download_url'),
+      message: `download_url names version ${named[0]} (${name}), but this is release ${r.release.version}; expected the package of ${r.release.version}: check that download_url, sha256 and size were not copied from another release`,
+    });
   }
 
   // A floor above everything a channel offers locks every device below it out.

@@ -75,7 +75,8 @@ export type WarningCode =
   | 'LEGACY_EMPTY'
   | 'LEGACY_FLOOR_RAISED'
   | 'LEGACY_NEWEST_YANKED'
-  | 'TRUSTED_KEYS_CHANGED';
+  | 'TRUSTED_KEYS_CHANGED'
+  | 'RELEASE_BELOW_OFFERED';
 
 /** A load event: allowed, but the plan calls it out loudly. */
 export interface PlanWarning {

@@ -8,6 +8,7 @@ import { isVersion, sortNewestFirst } from '../../schema/version.js';
 import type { ReleaseRow } from './db/rows.js';
 import { legacyView, loadEvents } from './plan-events.js';
 import { legacyRowProblems } from './legacy-rows.js';
+import { belowOfferedWarnings } from './below-offered.js';
 import type { Problem } from '../releases/index.js';
 import { IMMUTABLE_FIELDS, MUTABLE_FIELDS, sameColumnValue } from '../../schema/sql/columns.js';
 import { rowOf, type RowField, type RowValues } from './release-row.js';
@@ -181,6 +182,13 @@ export function computePlan(input: PlanInput): Plan {
   const beforeRows = validRows.map(stripSynced);
   const afterRows = [...after.values()];
   const { floors, warnings } = loadEvents(beforeRows, afterRows, input.channels ?? []);
+  warnings.push(
+    ...belowOfferedWarnings(
+      inserts.map((i) => i.version),
+      input.releases.map((l) => l.release),
+      new Set(validRows.map((r) => r.version)),
+    ),
+  );
   // A halt is the on-call stopping a bad release: always called out, before the other load events.
   const halted = new Map(input.releases.map((l) => [l.release.version, l.release.halted]));
   const newlyHalted = [

@@ -38,6 +38,8 @@ export const RELEASE_CODES = {
   RELEASE_DUPLICATE_VERSION: 'two files with versions that compare equal (1.0 and 1.0.0)',
   RELEASE_DUPLICATE_SHA256: 'two releases with the same sha256 (a copy-pasted release file)',
   RELEASE_DUPLICATE_URL: 'two releases with the same download_url',
+  RELEASE_URL_OTHER_VERSION:
+    "warning: download_url's file name names another version than the release (mngd-agent-1.0.2.pkg in 1.0.1.yaml): a copied URL?",
   RELEASE_FLOOR_LOCKOUT: 'a floor above every release its channel offers: devices could never reach it',
   POLICY_MISSING: 'releases/policy.yaml does not exist',
   POLICY_UNKNOWN_KEY: 'a key the policy does not have',
@@ -81,6 +83,8 @@ export const TABLE_CODES = {
   LEGACY_FLOOR_RAISED: "warning: the legacy endpoint's floor rises",
   LEGACY_NEWEST_YANKED: "warning: the legacy endpoint's newest release is yanked",
   TRUSTED_KEYS_CHANGED: 'warning: the change adds or removes a trusted key (plan --changed-since)',
+  RELEASE_BELOW_OFFERED:
+    'warning: a new release is below one its channel already offers at 100 %: no device will ever take it (agents never downgrade)',
   IMPORT_DOWNLOAD_FAILED: 'import could not download a package to measure its size (exit 3)',
   IMPORT_SHA256_MISMATCH: "import found a package whose sha256 differs from its row's: agents reject it",
   IMPORT_ACTIVE_NULL: "warning: a row's active is NULL (never served): imported as active: false",

@@ -95,6 +95,22 @@ describe('mngd-release validate', () => {
     });
   }
 
+  it('warns (exit 0) when download_url names another version than the release', async () => {
+    const { root, releases } = tempRepo();
+    writeFileSync(
+      join(releases, '1.0.4.yaml'),
+      `version: "1.0.4"\ndownload_url: https://cdn.mngd.app/agent/mngd-agent-1.0.3.pkg\nsha256: ${'d'.repeat(64)}\nsize: 5\n`,
+    );
+    const r = await validate(root);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        'releases/1.0.4.yaml:2:15: warning RELEASE_URL_OTHER_VERSION: download_url names version 1.0.3 (mngd-agent-1.0.3.pkg), but this is release 1.0.4; expected the package of 1.0.4: check that download_url, sha256 and size were not copied from another release\n',
+      ),
+      r.stderr,
+    );
+  });
+
   it('reports every problem at once, not just the first', async () => {
     const { root, releases } = tempRepo();
     for (const name of ['sha256-uppercase', 'url-http', 'rollout-101'])

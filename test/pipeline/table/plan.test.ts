@@ -72,6 +72,38 @@ describe('computePlan', () => {
     assert.match(renderPlanText(plan), /Sync will not run: 2 error\(s\)/);
   });
 
+  it('warns about a new release below one its channel already offers to every device', () => {
+    const have = [loaded('1.0.0'), loaded('1.0.3'), loaded('1.1.0', { rollout_percent: 10 })];
+    const plan = computePlan({
+      releases: [...have, loaded('1.0.1'), loaded('1.2.0', { channel: 'beta' })],
+      rows: have.map((f) => synced(f)),
+    });
+    assert.deepEqual(plan.warnings, [
+      {
+        code: 'RELEASE_BELOW_OFFERED',
+        channel: 'stable',
+        message:
+          '1.0.1 is below 1.0.3, which stable already offers to every device: no device will ever take 1.0.1 (agents never downgrade, and the manifest lists nothing older than its newest 100 % release); to ship it, release it as a version above 1.0.3',
+      },
+    ]);
+    // A first sync of a whole history: the newer releases are new too, nothing to warn about.
+    assert.deepEqual(computePlan({ releases: [...have, loaded('1.0.1')], rows: [] }).warnings, []);
+  });
+
+  it('reads a sha256 that differs only in case as the same hash, and writes it lowercase', () => {
+    const file = loaded('1.0.0');
+    const plan = computePlan({ releases: [file], rows: [synced(file, { sha256: file.release.sha256.toUpperCase() })] });
+    assert.deepEqual(blockingProblems(plan), []);
+    assert.deepEqual(plan.updates[0]?.changes, [
+      { field: 'sha256', from: file.release.sha256.toUpperCase(), to: file.release.sha256 },
+    ]);
+    const changed = computePlan({ releases: [file], rows: [synced(file, { sha256: 'F'.repeat(64) })] });
+    assert.deepEqual(
+      blockingProblems(changed).map((p) => p.code),
+      ['IMMUTABLE_FIELD_CHANGED'],
+    );
+  });
+
   it('fills in the size of a seed row without calling it a change of an immutable field', () => {
     const plan = computePlan({ releases: [loaded('1.0.0')], rows: [raw('1.0.0')] });
     assert.deepEqual(blockingProblems(plan), []);
