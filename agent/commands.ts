@@ -1,5 +1,6 @@
 /** `mngd-agent run | check`: the agent's commands and help on the bins' shared skeleton (schema/bin.ts). */
 import { runBin, type Bin, type BinArgs, type BinCommand } from '../schema/bin.js';
+import { PACKAGE_VERSION } from './embedded.js';
 import { UsageError, messageOf } from '../schema/errors.js';
 import { EXIT, exitCodeOf } from '../schema/exit.js';
 import type { CheckResult } from './check.js';
@@ -100,6 +101,7 @@ const run: BinCommand<AgentContext> = {
 const AGENT_BIN: Bin<AgentContext> = {
   name: 'mngd-agent',
   help: () => HELP,
+  version: () => PACKAGE_VERSION,
   commands: [
     { name: 'run', load: () => run },
     { name: 'check', load: () => check },

@@ -1,5 +1,6 @@
 /** `mngd-helper serve | ping`: the wiring of the real parts, on the bins' shared skeleton (schema/bin.ts). */
 import { runBin, type Bin, type BinCommand } from '../schema/bin.js';
+import { PACKAGE_VERSION } from '../schema/package-version.js';
 import { EXIT } from '../schema/exit.js';
 import { defaults, resolveConfig, SERVE_OPTIONS, type HelperConfig } from './config.js';
 import { resolveGroup } from './group.js';
@@ -133,6 +134,7 @@ const pingCommand: BinCommand<Io> = {
 const HELPER_BIN: Bin<Io> = {
   name: 'mngd-helper',
   help: () => HELP,
+  version: () => PACKAGE_VERSION,
   commands: [
     { name: 'serve', load: () => serveCommand },
     { name: 'ping', load: () => pingCommand },

@@ -45,6 +45,8 @@ export interface Bin<C extends BinIo> {
   commands: readonly BinCommandEntry<C>[];
   /** a second line after an outside failure (exit 3), e.g. that a re-run will do */
   outsideHint?: string;
+  /** what `--version` prints after the name (this package's version) */
+  version?: () => string;
 }
 
 const endLine = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`);
@@ -55,6 +57,10 @@ export async function runBin<C extends BinIo>(bin: Bin<C>, argv: readonly string
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     (name === undefined ? ctx.stderr : ctx.stdout).write(endLine(bin.help()));
     return name === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if ((name === '--version' || name === '-V') && bin.version !== undefined) {
+    ctx.stdout.write(`${bin.name} ${bin.version()}\n`);
+    return EXIT.OK;
   }
   const entry = bin.commands.find((c) => c.name === name);
   if (entry === undefined) {

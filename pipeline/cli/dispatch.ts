@@ -1,11 +1,12 @@
 /** `mngd-release <command> [flags]`: its commands and help on the bins' shared skeleton (schema/bin.ts). */
 import { runBin, type Bin } from '../../schema/bin.js';
+import { PACKAGE_VERSION } from '../../schema/package-version.js';
 import { alignFlags, type CommandContext, type ExitCode } from './command.js';
 import { commands } from '../commands/index.js';
 
 const TOP_HELP = () => `mngd-release: the release control plane for the mngd agent's self-update
 
-Usage: mngd-release <command> [flags]      mngd-release <command> --help
+Usage: mngd-release <command> [flags]      mngd-release <command> --help      mngd-release --version
 
 Commands:
 ${commands.map((c) => `  ${c.name.padEnd(18)} ${c.summary}`).join('\n')}
@@ -25,6 +26,7 @@ const RELEASE_BIN: Bin<CommandContext> = {
     },
   })),
   outsideHint: 'This is an outside failure: re-run the job once the system is back.',
+  version: () => PACKAGE_VERSION,
 };
 
 export async function runCli(argv: readonly string[], ctx: CommandContext): Promise<ExitCode> {

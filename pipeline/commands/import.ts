@@ -46,7 +46,7 @@ Example:
     const caFile = await readableFile(ctx.cwd, str(args, 'ca-file'), 'ca-file');
     const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
     const offline = flag(args, 'offline');
-    const db = await openDatabase(ctx.cwd, ctx.env);
+    const db = await openDatabase(set.root, ctx.env);
     let result;
     try {
       result = await importReleases(db, set, {

@@ -58,7 +58,7 @@ Example:
     const ref = str(args, 'changed-since');
     const inUse = signingKeyIdsInUse(ctx.env);
     const base = ref === undefined ? undefined : await readBasePolicy(set.root, set.policyFile, ref);
-    const db = await openDatabase(ctx.cwd, ctx.env);
+    const db = await openDatabase(set.root, ctx.env);
     try {
       const plan = await planFor(db, set, {
         yankUnmanaged: flag(args, 'yank-unmanaged'),

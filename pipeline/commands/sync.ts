@@ -51,7 +51,7 @@ Example:
     const set = await loadValidSet(args, ctx, json, 'sync');
     if (set === null) return EXIT.INVALID;
     const opts = { yankUnmanaged: flag(args, 'yank-unmanaged'), releasesDir: releasesDirOf(set), now: ctx.now };
-    const db = await openDatabase(ctx.cwd, ctx.env);
+    const db = await openDatabase(set.root, ctx.env);
     try {
       if (flag(args, 'dry-run')) {
         const plan = await planFor(db, set, opts);

@@ -3,8 +3,8 @@
  * with a size cap, and hands the bytes to the pure parsers and rules. Never throws for bad
  * input: every problem lands in `problems`.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, readdirSync, type Dirent } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { isVersion, sortNewestFirst } from '../../schema/version.js';
 import { ExternalError, SettingsError } from '../../schema/errors.js';
 import { parsePolicy } from './policy-file.js';
@@ -134,8 +134,22 @@ export interface LoadOptions {
   releasesDir?: string;
 }
 
+/**
+ * The repository root for a command run in `cwd`: the nearest folder, `cwd` or above, with
+ * releases/policy.yaml (as git finds .git), so a command typed inside releases/ or docs/ works;
+ * `cwd` itself when none has one (the error then names the folder it expected).
+ */
+export function findRepositoryRoot(cwd: string): string {
+  const start = resolve(cwd);
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'releases', POLICY_FILE))) return dir;
+    if (dirname(dir) === dir) return start;
+  }
+}
+
 export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Promise<ReleaseSet> {
-  const absRoot = resolve(root);
+  // --releases is relative to where the command was typed; without it the root is looked for.
+  const absRoot = opts.releasesDir === undefined ? findRepositoryRoot(root) : resolve(root);
   const dir = resolve(absRoot, opts.releasesDir ?? 'releases');
   const rel = (p: string) => relative(absRoot, p) || p;
   const policyPath = join(dir, POLICY_FILE);

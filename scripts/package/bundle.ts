@@ -54,6 +54,11 @@ function embedded(version: string, workerCode: string): Plugin {
         loader: 'js',
         contents: `export const PACKAGE_VERSION = ${JSON.stringify(version)};\nexport const DOWNLOAD_WORKER = { code: ${JSON.stringify(workerCode)} };\n`,
       }));
+      // --version on every bin: the version as a constant, no package.json beside the executable.
+      b.onLoad({ filter: /[\\/]schema[\\/]package-version\.js$/ }, () => ({
+        loader: 'js',
+        contents: `export const PACKAGE_VERSION = ${JSON.stringify(version)};\n`,
+      }));
     },
   };
 }

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { loadReleaseSet } from '../../../pipeline/releases/load.js';
@@ -94,6 +95,20 @@ describe('mngd-release validate', () => {
         );
     });
   }
+
+  it('finds the repository root when run from inside releases/ (or any folder below the root)', async () => {
+    const { root, releases } = tempRepo();
+    mkdirSync(join(root, 'docs'));
+    for (const cwd of [releases, join(root, 'docs')]) {
+      const r = await runBin(['validate'], { cwd });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /release and the policy are valid/);
+    }
+    writeFileSync(join(releases, '1.0.4.yaml'), 'version: "1.0.4"\n');
+    const bad = await runBin(['validate'], { cwd: releases });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^releases\/1\.0\.4\.yaml:1:1: error RELEASE_MISSING_FIELD: /m);
+  });
 
   it('warns (exit 0) when download_url names another version than the release', async () => {
     const { root, releases } = tempRepo();
@@ -272,13 +287,11 @@ describe('mngd-release validate', () => {
         `mngd-release validate: the releases folder ${dir} ${says}; run from the repository root, or pass --releases DIR (the folder with policy.yaml and the <version>.yaml files) [RELEASES_DIR_MISSING]`,
       );
     }
-    // From inside releases/, the default "releases" folder is not there either.
-    const inside = await runRelease(['validate'], { cwd: releases });
-    assert.equal(inside.code, 2);
-    assert.match(
-      inside.stderr,
-      /the releases folder .*releases\/releases does not exist; run from the repository root/,
-    );
+    // Outside any repository (no releases/policy.yaml here or above), the default folder is not there.
+    const nowhere = mkdtempSync(join(tmpdir(), 'mngd-no-repo-'));
+    const outside = await runRelease(['validate'], { cwd: nowhere });
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /the releases folder .*\/releases does not exist; run from the repository root/);
   });
 
   it('exits 2 for a wrong flag or command, with the closest one, and --help answers', async () => {
