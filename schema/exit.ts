@@ -17,6 +17,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof UsageError || err instanceof SettingsError) return EXIT.USAGE;
+  // An unknown CA or a bad certificate: a setting (trust the CA), never fixed by a re-run.
+  if (err instanceof MngdError && err.code === 'HTTP_TLS') return EXIT.USAGE;
   if (err instanceof ValidationError) return EXIT.INVALID;
   if (err instanceof ExternalError || err instanceof InternalError) return EXIT.EXTERNAL;
   if (err instanceof MngdError) return EXIT.INVALID;

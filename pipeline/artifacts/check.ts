@@ -100,6 +100,17 @@ export function problemForHttpError(lr: LoadedRelease, err: HttpError): { outcom
         };
       }
       break;
+    case 'HTTP_TLS':
+      // A setting (the CA trusted here, or the server's certificate): a re-run fails the same way.
+      return {
+        outcome: 'unreachable',
+        problem: problem(
+          lr,
+          'download_url',
+          'ARTIFACT_TLS',
+          `${err.message} (or set NODE_EXTRA_CA_CERTS to that PEM file, which a workflow can put in env); a re-run fails the same way until the CA is trusted or the server's certificate is fixed; nothing is known to be wrong with the release file`,
+        ),
+      };
     default:
       break;
   }

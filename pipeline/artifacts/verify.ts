@@ -4,7 +4,7 @@
  * or publishes anything.
  *
  *   const report = await verifyArtifacts(set, { scope: { kind: 'manifest' }, caFile, stateDir });
- *   report.exitCode  // 0 all match; 1 a package does not match (fix the PR); 3 a server failed (retry)
+ *   report.exitCode  // 0 all match; 1 a package does not match (fix the PR); 2 TLS (trust the CA); 3 a server failed (retry)
  */
 import { createHttpClient, type HttpClient } from '../../agent/http/index.js';
 import { openArtifactCache, type ArtifactCache } from './cache.js';
@@ -50,7 +50,7 @@ export interface ArtifactReport {
   counts: Record<Outcome, number>;
   /** bytes downloaded in all */
   bytes: number;
-  exitCode: typeof EXIT.OK | typeof EXIT.INVALID | typeof EXIT.EXTERNAL;
+  exitCode: typeof EXIT.OK | typeof EXIT.INVALID | typeof EXIT.USAGE | typeof EXIT.EXTERNAL;
   /** the cache could not be written (the results stand; the next run downloads again) */
   cacheError?: string;
 }
@@ -73,8 +73,11 @@ export function summarise(results: readonly ArtifactResult[]): Omit<ArtifactRepo
   const counts: Record<Outcome, number> = { verified: 0, cached: 0, mismatch: 0, unreachable: 0 };
   for (const r of results) counts[r.outcome]++;
   const problems = results.flatMap((r) => (r.problem ? [r.problem] : []));
-  // A package that does not match is the pull request's to fix even if another server was down.
-  const exitCode = counts.mismatch > 0 ? EXIT.INVALID : counts.unreachable > 0 ? EXIT.EXTERNAL : EXIT.OK;
+  // A package that does not match is the pull request's to fix even if another server was down;
+  // a TLS failure is a setting (exit 2): retrying the job would fail the same way.
+  const tls = problems.some((p) => p.code === 'ARTIFACT_TLS');
+  const exitCode =
+    counts.mismatch > 0 ? EXIT.INVALID : tls ? EXIT.USAGE : counts.unreachable > 0 ? EXIT.EXTERNAL : EXIT.OK;
   return { problems, counts, bytes: results.reduce((n, r) => n + r.bytes, 0), exitCode };
 }
 

@@ -72,7 +72,7 @@ Example:
             `\nTo resolve them, review this SQL, run it against agent_releases (fill in each "--" line by hand), then import again:\n\nBEGIN;\n${result.sql.join('\n')}\nCOMMIT;\n`,
           );
       }
-      return result.external ? EXIT.EXTERNAL : EXIT.INVALID;
+      return result.tls === true ? EXIT.USAGE : result.external ? EXIT.EXTERNAL : EXIT.INVALID;
     }
     // The written files are checked like any release file; problems are the operator's to fix.
     const after = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });

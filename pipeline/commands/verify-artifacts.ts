@@ -70,6 +70,8 @@ function verdict(report: ArtifactReport, unloaded: readonly string[]): string {
     return `Not verified: ${unloaded.join(', ')} did not load, so ${unloaded.length === 1 ? 'its package was' : 'their packages were'} not checked. Fix ${unloaded.length === 1 ? 'it' : 'them'} ("mngd-release validate" says why), then run again.`;
   if (report.exitCode === EXIT.INVALID)
     return 'A package does not match its release file: fix the release file or upload the right package (see above), then push again.';
+  if (report.exitCode === EXIT.USAGE)
+    return "A TLS connection failed: trust the CDN's CA with --ca-file PEM or NODE_EXTRA_CA_CERTS=PEM, or fix its certificate; a re-run alone fails the same way.";
   if (report.exitCode === EXIT.EXTERNAL)
     return 'A server could not be reached or failed: nothing is known to be wrong with the release files; re-run the job.';
   return 'Every package matches its release file.';
@@ -110,8 +112,10 @@ Under GitHub Actions (GITHUB_ACTIONS=true) each failure is also an annotation on
 the field at fault, and the job summary lists every package.
 
 ${EXIT_HELP}
-Here: 1 a package does not match (wrong sha256 or size, 404, a redirect to http); 3 a server
-could not be reached, timed out or kept failing (5xx) after the retries.
+Here: 1 a package does not match (wrong sha256 or size, 404, a redirect to http); 2 a TLS
+failure (an unknown CA, a bad certificate: trust the CA with --ca-file, or in a workflow
+NODE_EXTRA_CA_CERTS=PEM in env); 3 a server could not be reached, timed out or kept failing (5xx)
+after the retries.
 
 Example:
   mngd-release verify-artifacts --changed-since origin/main

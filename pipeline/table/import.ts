@@ -61,6 +61,8 @@ export interface ImportResult {
   sql: string[];
   /** a package could not be fetched: retry (exit 3) rather than fix (exit 1) */
   external: boolean;
+  /** a TLS failure (an unknown CA): a setting (exit 2), which a retry cannot fix */
+  tls?: boolean;
 }
 
 /** The release file for a row, exactly what makes plan see no field change. */
@@ -160,6 +162,7 @@ export async function importReleases(sql: Sql, set: ReleaseSet, opts: ImportOpti
   });
   if (problems.length > 0) return refused(false);
   let external = false;
+  let tls = false;
   const sizes = new Map<string, number | null>();
   for (const row of rows) {
     if (!online || opts.http === undefined) {
@@ -172,14 +175,15 @@ export async function importReleases(sql: Sql, set: ReleaseSet, opts: ImportOpti
       got = await measure(opts.http, row);
     } catch (err) {
       if (err instanceof HttpError) {
-        external = true;
+        if (err.code === 'HTTP_TLS') tls = true;
+        else external = true;
         problems.push({
           severity: 'error',
           code: 'IMPORT_DOWNLOAD_FAILED',
           file,
           rows: [row.version],
           sql: [],
-          message: `cannot download ${err.url} to measure the size of ${row.version}: ${messageOf(err)}. Retry, or import with --offline and fill in size by hand.`,
+          message: `cannot download ${err.url} to measure the size of ${row.version}: ${messageOf(err)}. ${err.code === 'HTTP_TLS' ? 'Trust the CA (--ca-file PEM, or NODE_EXTRA_CA_CERTS=PEM)' : 'Retry'}, or import with --offline and fill in size by hand.`,
         });
         continue;
       }
@@ -192,7 +196,8 @@ export async function importReleases(sql: Sql, set: ReleaseSet, opts: ImportOpti
     }
     sizes.set(row.version, got.bytes);
   }
-  if (problems.length > 0) return refused(external && !problems.some((p) => p.code === 'IMPORT_SHA256_MISMATCH'));
+  const wrongPackage = problems.some((p) => p.code === 'IMPORT_SHA256_MISMATCH');
+  if (problems.length > 0) return { ...refused(external && !wrongPackage), ...(tls && !wrongPackage ? { tls } : {}) };
   const files: ImportedFile[] = [];
   try {
     for (const row of rows) {

@@ -105,7 +105,9 @@ export const ARTIFACT_CODES = {
   ARTIFACT_NOT_FOUND: 'download_url answers 404 or 410',
   ARTIFACT_HTTP_STATUS: 'download_url answers another 4xx (e.g. 403: the object is not public)',
   ARTIFACT_INSECURE_URL: 'a redirect to http or to a URL with credentials, or a redirect loop',
-  ARTIFACT_UNREACHABLE: 'time-out, connection or TLS failure, 5xx after the retries, a transfer cut short (exit 3)',
+  ARTIFACT_TLS:
+    'the TLS connection failed (an unknown CA, a bad certificate): a setting, exit 2; trust the CA with --ca-file or NODE_EXTRA_CA_CERTS',
+  ARTIFACT_UNREACHABLE: 'time-out, connection failure, 5xx after the retries, a transfer cut short (exit 3)',
   GIT_UNAVAILABLE: '--changed-since needs git, which is not on PATH (exit 3)',
   GIT_FAILED: 'git could not list the changed files (exit 3)',
 } as const;

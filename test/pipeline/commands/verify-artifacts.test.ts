@@ -18,6 +18,7 @@ import {
   type TestServer,
 } from '../../support/https-server.js';
 import { releaseRepo, releaseYaml, sha256Hex } from '../../support/release-repo.js';
+import { runBin } from '../../support/cli.js';
 
 const PKG = generatedBytes(11, 100_000);
 const CLI = fileURLToPath(new URL('../../../pipeline/cli.js', import.meta.url));
@@ -113,6 +114,28 @@ describe('mngd-release verify-artifacts', () => {
     const j = await run(root, [...ca, '--json']);
     const out = JSON.parse(j.out) as { ok: boolean; exitCode: number; notLoaded: string[] };
     assert.deepEqual([j.code, out.ok, out.exitCode, out.notLoaded], [1, false, 1, ['releases/1.0.1.yaml']]);
+  });
+
+  it('exits 2 on an unknown CA (a setting, not a re-run), and NODE_EXTRA_CA_CERTS fixes it as --ca-file does', async () => {
+    const root = await repo([{ version: '1.0.0', url: srv.url('/ok.pkg'), body: PKG }]);
+    const r = await run(root, ['--no-cache']);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(
+      r.out,
+      /error ARTIFACT_TLS: .*the TLS connection failed .*pass its certificate with --ca-file \(or set NODE_EXTRA_CA_CERTS to that PEM file, which a workflow can put in env\)/,
+    );
+    assert.ok(
+      r.out.endsWith(
+        "A TLS connection failed: trust the CDN's CA with --ca-file PEM or NODE_EXTRA_CA_CERTS=PEM, or fix its certificate; a re-run alone fails the same way.\n",
+      ),
+      r.out,
+    );
+    const child = await runBin(['verify-artifacts', '--no-cache'], {
+      cwd: root,
+      env: { NODE_EXTRA_CA_CERTS: testTls().caFile, MNGD_STATE_DIR: join(root, '.state') },
+    });
+    assert.equal(child.code, 0, child.stdout + child.stderr);
+    assert.match(child.stdout, /Every package matches/);
   });
 
   it('exits 3 when the server keeps failing', async () => {
