@@ -2,6 +2,7 @@
 import { canonicalize } from '../../schema/canonical.js';
 import { MANIFEST_ENTRY_FIELDS } from '../../schema/channel.js';
 import { IMMUTABLE_FIELDS } from '../../schema/sql/columns.js';
+import { compareVersions } from '../../schema/version.js';
 import type { ManifestRelease, SignedManifest } from '../../schema/types.js';
 import { manifestContent } from './build.js';
 
@@ -38,9 +39,14 @@ export function diffManifests(expected: SignedManifest, actual: SignedManifest):
       if (a !== b) lines.push(`${r.version} ${f}: git says ${show(a)}, published says ${show(b)}`);
     }
   }
+  // The list ends at the newest release at 100 %: anything older is dropped, not withdrawn.
+  const end = expected.releases.at(-1);
+  const full = end !== undefined && end.rollout_percent === 100 ? end : undefined;
   for (const p of actual.releases) {
-    if (!wanted.has(p.version))
-      lines.push(`${p.version}: published, but git does not offer it (yanked, paused out of the list, or removed)`);
+    if (wanted.has(p.version)) continue;
+    if (full !== undefined && compareVersions(p.version, full.version) < 0)
+      lines.push(`${p.version}: dropped from the list: ${full.version} is now at 100 %`);
+    else lines.push(`${p.version}: published, but git does not offer it (yanked, paused out of the list, or removed)`);
   }
   if (lines.length === 0 && canonicalize(manifestContent(expected)) !== canonicalize(manifestContent(actual))) {
     lines.push('releases: the same entries in another order, or a field git does not write');
