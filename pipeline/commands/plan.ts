@@ -15,7 +15,8 @@ the password is never printed). Without it: embedded PGlite in <repo>/.state/pgl
 
 export const planCommand: Command = {
   name: 'plan',
-  help: `Usage: mngd-release plan [--releases DIR] [--changed-since REF] [--yank-unmanaged] [--skip-manifests] [--json]
+  help: `Usage: mngd-release plan [--releases DIR] [--changed-since REF] [--yank-unmanaged] [--skip-manifests]
+                         [--table-label TEXT] [--json]
 
 Compares the release files with the agent_releases table and prints what "mngd-release sync"
 would do: rows to insert, fields to update (old -> new), rows to yank, rows the pipeline never
@@ -31,6 +32,8 @@ Flags:
   --changed-since REF  also list every change to releases/policy.yaml against the git ref REF
                      (keys, URL prefixes, channels, lifetimes, target); a trusted_keys change is
                      a load event
+  --table-label TEXT   name the table in the heading as TEXT instead of its URL or folder (the
+                     pull-request check: "main's releases at the base commit 1a2b3c4d5e6f")
 The signing key in use (key ids from MNGD_SIGNING_KEY, or the public ${SIGNING_KEY_ID_ENV} where
 the secret is absent, as in a pull request) must stay in trusted_keys: removing it is an error,
 since every publish, a yank included, would then fail.
@@ -39,7 +42,7 @@ ${COMMON_HELP}
 ${DATABASE_HELP}
 
 Under GitHub Actions the plan also goes to the job summary (Markdown) and every error is an
-annotation on its YAML line.
+annotation on its YAML line; in a pull request (or a merge queue) it ends with what merging does.
 
 ${EXIT_HELP} A plan that sync would refuse exits 1.
 
@@ -50,6 +53,7 @@ Example:
     'yank-unmanaged': { type: 'boolean' },
     'skip-manifests': { type: 'boolean' },
     'changed-since': { type: 'string' },
+    'table-label': { type: 'string' },
   },
   async run(args, ctx) {
     const json = flag(args, 'json');
@@ -77,16 +81,23 @@ Example:
       const behind = tableBehindSection(plan);
       if (behind !== null) plan.sections.push(behind);
       const blocked = blockingProblems(plan).length > 0;
+      // In a pull request nobody runs sync: merging does (the release workflow's apply).
+      const event = ctx.env['GITHUB_EVENT_NAME'];
+      const inPullRequest = event === 'pull_request' || event === 'merge_group';
       await emitPlan(ctx, json, {
         plan,
-        target: db.label,
+        target: str(args, 'table-label') ?? db.label,
         footer: blocked
           ? (policy?.problems ?? []).length > 0 && blockingProblems({ ...plan, sections: [] }).length === 0
             ? 'The policy change would make every publish fail: fix the errors above.'
             : 'Sync would refuse this plan: fix the errors above.'
           : isNoop(plan)
-            ? 'Nothing for "mngd-release sync" to do: the table already matches git.'
-            : 'Run "mngd-release sync" to apply it.',
+            ? inPullRequest
+              ? 'Merging changes nothing in the table: it already matches.'
+              : 'Nothing for "mngd-release sync" to do: the table already matches git.'
+            : inPullRequest
+              ? 'Merging applies it: the release workflow runs "mngd-release apply" on main.'
+              : 'Run "mngd-release sync" to apply it.',
       });
       return blocked ? EXIT.INVALID : EXIT.OK;
     } finally {

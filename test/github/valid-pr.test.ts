@@ -77,6 +77,11 @@ describe('release-pr.yml on a valid pull request', () => {
     const r = ranCommand(steps, 'plan');
     assert.match(r.summary, /base commit [0-9a-f]{40}/);
     assert.match(r.summary, /1\.1\.0/);
+    // The heading names the base commit, never the runner's scratch folder of the table; the plan
+    // ends with what merging does, not with a sync nobody runs in a pull request.
+    assert.match(r.summary, /### Plan for `agent_releases` \(main's releases at the base commit [0-9a-f]{12}\)/);
+    assert.doesNotMatch(r.summary, /PGlite at|Run "mngd-release sync"/);
+    assert.match(r.summary, /\nMerging applies it: the release workflow runs "mngd-release apply" on main\.\n\n$/);
     const inserts = r.summary.split('\n').filter((l) => /insert/i.test(l) && /1\.0\.0/.test(l));
     assert.deepEqual(inserts, [], `1.0.0 is already on main and must not be planned as new:\n${r.summary}`);
     // Nothing of the seeding leaked into the pull request's annotations.

@@ -43,6 +43,29 @@ describe('the workflows', () => {
       assert.ok(names.includes(f), `${f} is missing: ${names.join(', ')}`);
   });
 
+  it('run the required checks in a merge queue too (merge_group), grouped per ref, and Dependabot updates npm', () => {
+    for (const file of ['ci.yml', 'release-pr.yml']) {
+      const wf = workflows.find((w) => w.file === file);
+      assert.ok(
+        wf && 'merge_group' in wf.workflow.on,
+        `${file} lacks a merge_group trigger: a merge queue would stall`,
+      );
+      const group =
+        typeof wf.workflow.concurrency === 'string' ? wf.workflow.concurrency : wf.workflow.concurrency?.group;
+      // pull_request.number is empty in a merge queue: every queued run would cancel the others.
+      assert.doesNotMatch(group ?? '', /pull_request/, `${file}: ${group}`);
+    }
+    const pr = workflows.find((w) => w.file === 'release-pr.yml');
+    assert.doesNotMatch(
+      pr?.text ?? '',
+      /github\.event\.pull_request\.base\.sha/,
+      'a merge queue has no pull_request base',
+    );
+    const dependabot = readFileSync(join(repoRoot, '.github', 'dependabot.yml'), 'utf8');
+    assert.match(dependabot, /package-ecosystem: npm/);
+    assert.match(dependabot, /package-ecosystem: github-actions/);
+  });
+
   for (const wf of workflows) {
     it(`${wf.file} passes action-validator`, async () => {
       const { code, output } = await validate(wf.path);
