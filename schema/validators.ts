@@ -1,6 +1,9 @@
 /**
  * JSON Schema validators (Ajv, draft 2020-12), each compiled on its first use: the agent and the
- * helper only ever need the manifest's, and compiling costs start-up time on every launch.
+ * helper only ever need the manifest's, and compiling costs start-up time on every launch. The
+ * single executables (`npm run package`) carry them compiled ahead of time instead (Ajv's
+ * standalone code, scripts/package/validators.ts, from the same options and schemas), which
+ * replaces this module in their bundle.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { releaseSchema } from './release.schema.js';
@@ -11,8 +14,21 @@ import { manifest2Schema } from './manifest2.schema.js';
 import type { Manifest, Manifest2, PolicyFile, ReleaseFile, Report } from './types.js';
 
 export type { ErrorObject };
+export { describeSchemaErrors } from './schema-errors.js';
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+/** Ajv's options, here and for the ahead-of-time compile. */
+export const AJV_OPTIONS = { allErrors: true, strict: true, allowUnionTypes: true } as const;
+
+/** Each exported validator's schema (every one has an $id). */
+export const VALIDATOR_SCHEMAS = {
+  validateReleaseFile: releaseSchema,
+  validatePolicyFile: policySchema,
+  validateManifest: manifestSchema,
+  validateManifest2: manifest2Schema,
+  validateReport: reportSchema,
+} as const;
+
+const ajv = new Ajv2020(AJV_OPTIONS);
 
 export interface Validator<T> {
   (data: unknown): data is T;
@@ -32,19 +48,8 @@ function lazy<T>(schema: object): Validator<T> {
   return v;
 }
 
-export const validateReleaseFile = lazy<ReleaseFile>(releaseSchema);
-export const validatePolicyFile = lazy<PolicyFile>(policySchema);
-export const validateManifest = lazy<Manifest>(manifestSchema);
-export const validateManifest2 = lazy<Manifest2>(manifest2Schema);
-export const validateReport = lazy<Report>(reportSchema);
-
-/** One line per schema error, for places that have no source positions (manifests). */
-export function describeSchemaErrors(errors: readonly ErrorObject[] | null | undefined): string {
-  return (errors ?? [])
-    .map((e) => {
-      const at = e.instancePath === '' ? '(top level)' : e.instancePath;
-      if (e.keyword === 'additionalProperties') return `${at}: unknown key "${String(e.params['additionalProperty'])}"`;
-      return `${at}: ${e.message ?? e.keyword}`;
-    })
-    .join('; ');
-}
+export const validateReleaseFile = lazy<ReleaseFile>(VALIDATOR_SCHEMAS.validateReleaseFile);
+export const validatePolicyFile = lazy<PolicyFile>(VALIDATOR_SCHEMAS.validatePolicyFile);
+export const validateManifest = lazy<Manifest>(VALIDATOR_SCHEMAS.validateManifest);
+export const validateManifest2 = lazy<Manifest2>(VALIDATOR_SCHEMAS.validateManifest2);
+export const validateReport = lazy<Report>(VALIDATOR_SCHEMAS.validateReport);

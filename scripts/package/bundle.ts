@@ -1,13 +1,15 @@
 /**
  * One CommonJS file per bin, from the compiled dist/ code, for a single executable: esbuild
  * bundles every import (the SEA runs one script and can `require` only node's own modules),
- * agent/embedded.ts becomes constants (the package version, the download worker's code), and the
+ * agent/embedded.ts becomes constants (the package version, the download worker's code),
+ * schema/validators.ts the validators compiled ahead of time (./validators.ts), and the
  * node flags of the bin's shebang line are applied first, since a single executable has no
  * command line for them.
  */
 import { build, type Plugin } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { standaloneValidators } from './validators.js';
 
 export type BinName = 'mngd-agent' | 'mngd-helper';
 
@@ -46,10 +48,15 @@ function flagsPrelude(flags: string[]): string {
   }})();`;
 }
 
-function embedded(version: string, workerCode: string): Plugin {
+function embedded(version: string, workerCode: string, dist: string): Plugin {
   return {
     name: 'mngd-embedded',
     setup(b) {
+      b.onLoad({ filter: /[\\/]schema[\\/]validators\.js$/ }, () => ({
+        loader: 'js',
+        contents: standaloneValidators(),
+        resolveDir: join(dist, 'schema'),
+      }));
       b.onLoad({ filter: /[\\/]agent[\\/]embedded\.js$/ }, () => ({
         loader: 'js',
         contents: `export const PACKAGE_VERSION = ${JSON.stringify(version)};\nexport const DOWNLOAD_WORKER = { code: ${JSON.stringify(workerCode)} };\n`,
@@ -79,5 +86,5 @@ export async function bundleBin(root: string, dist: string, bin: BinName): Promi
   const worker = await bundleOne(join(dist, WORKER_ENTRY), [], '');
   const entry = join(dist, BIN_ENTRIES[bin]);
   const flags = shebangFlags(readFileSync(entry, 'utf8'));
-  return bundleOne(entry, [embedded(version, worker)], flagsPrelude(flags));
+  return bundleOne(entry, [embedded(version, worker, dist)], flagsPrelude(flags));
 }

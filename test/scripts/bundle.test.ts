@@ -30,6 +30,9 @@ describe('the single executables’ scripts', () => {
       const script = await bundleBin(ROOT, join(ROOT, 'dist'), bin);
       assert.ok(!script.startsWith('#!'), 'no hashbang line');
       assert.ok(!script.includes('package.json'), 'the version is embedded, not read from package.json');
+      // The validators are compiled ahead of time: no schema compiler in the script.
+      assert.ok(!script.includes('function compileSchema'), 'Ajv compiles schemas at run time');
+      assert.match(script, /validateManifest/);
       const file = join(dir, `${bin}.cjs`);
       writeFileSync(file, script);
       const r = spawnSync(process.execPath, [file, '--help'], { cwd: dir, env: { PATH: '/usr/bin:/bin' } });
