@@ -55,6 +55,8 @@ describe('the device id from the hardware UUID', () => {
       return true;
     });
     await assert.rejects(ensureDeviceId(file, join(dir, 'no-ioreg')), /failed \(.*ENOENT/);
+    process.env['STANDIN_PLATFORM_UUID'] = '-';
+    await assert.rejects(ensureDeviceId(file, IOREG), /printed no "IOPlatformUUID" = "<UUID>" line/);
     assert.throws(() => readFileSync(file));
     process.env['STANDIN_PLATFORM_UUID'] = UUID;
     try {
