@@ -37,6 +37,7 @@ export const AGENT_CODES = {
   HELPER_UNREACHABLE: 'nothing answers on the helper socket',
   HELPER_TIMEOUT: 'the helper did not answer in time',
   HELPER_PROTOCOL: 'the helper answered something that is not its protocol',
+  DEVICE_FACTS: "the Mac's facts (sw_vers, sysctl) cannot be read: a spec-2 check is skipped, checkin not blocked",
   UNEXPECTED: 'a check step failed with an error that has no code (a bug)',
 } as const;
 
