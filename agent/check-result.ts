@@ -3,8 +3,10 @@
  * the exit status. Every member carries the same keys (the ones that do not apply are absent),
  * so the JSON reads the same whatever the outcome.
  */
+import type { ArtifactArch } from '../schema/choose2.js';
+import type { MacFacts } from '../schema/device-facts.js';
 
-export type Step = 'fetch-manifest' | 'verify-manifest' | 'download' | 'install';
+export type Step = 'fetch-manifest' | 'verify-manifest' | 'device-facts' | 'download' | 'install';
 
 export interface ManifestInfo {
   sequence: number;
@@ -30,6 +32,10 @@ interface Common {
   /** below the floor, and no release this device can install satisfies it: why (one warning, no block) */
   unsupported: string | null;
   manifest: ManifestInfo | null;
+  /** spec 2: the Mac's facts the agent chose with (sw_vers, sysctl) */
+  device?: MacFacts;
+  /** spec 2: the arch of the package chosen for this hardware */
+  arch?: ArtifactArch;
 }
 
 interface NoFailure {

@@ -7,15 +7,14 @@
  */
 import { rm } from 'node:fs/promises';
 import { MngdError, messageOf } from '../schema/errors.js';
-import { choose, eligible } from '../schema/choose.js';
-import { compareVersions } from '../schema/version.js';
-import type { ManifestRelease } from '../schema/types.js';
+import { describeFacts } from '../schema/device-facts.js';
 import type { InstallParams } from '../helper/client.js';
 import type { InstallResponse, ManifestResponse } from '../helper/protocol.js';
 import type { CheckResult, Failed, ManifestInfo, Step } from './check-result.js';
 import { COOLDOWN_FAILURES, NOT_ABOUT_THE_PACKAGE, recordFailure } from './cooldown.js';
 import { cleanDownloads, downloadPackage, pkgPath } from './download.js';
-import { fetchVerifiedManifest, type ManifestDeps } from './fetch-manifest.js';
+import type { Decision } from './decide.js';
+import { readManifest, type ReadDeps } from './read-manifest.js';
 import { displayUrl } from './http/index.js';
 import type { Logger } from './log.js';
 
@@ -32,9 +31,7 @@ export interface HelperClient {
   manifest(raw: string): Promise<ManifestResponse>;
 }
 
-export interface CheckDeps extends ManifestDeps {
-  deviceId: string;
-  currentVersion: string;
+export interface CheckDeps extends ReadDeps {
   helper: HelperClient;
   log: Logger;
 }
@@ -50,41 +47,44 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
 
   // 1-2. Fetch and verify. An unverifiable or unreachable manifest never blocks checkin: a
   // broken CDN or a forged file must not lock devices out of the server.
-  const fetched = await fetchVerifiedManifest(d, state);
-  if (!fetched.ok) {
-    const { step, err } = fetched;
+  const read = await readManifest(d, state);
+  if (!read.ok) {
+    const { step, err } = read;
     d.log.warn(
       `SelfUpdate: ${step} failed: current ${current}, manifest ${displayUrl(d.manifestUrl)}: ${messageOf(err)} [${codeOf(err)}]; staying on ${current}, checkin not blocked, retrying next interval`,
     );
     return { ...none, outcome: 'failed', step, code: codeOf(err), message: messageOf(err), manifest: null };
   }
-  const { raw, source } = fetched;
-  await tellHelper(d, raw, fetched.verified.signed.sequence);
+  const { raw, source, signed } = read;
+  await tellHelper(d, raw, signed.sequence);
 
-  // 3. Choose.
-  const signed = fetched.verified.signed;
-  const floor = signed.min_required_version;
-  const choice = choose({ releases: signed.releases, current, floor, deviceId: d.deviceId });
+  // 3. Choose (agent/decide.ts, per spec). Facts that cannot be read skip this check, never block checkin.
   const manifest: ManifestInfo = { sequence: signed.sequence, channel: signed.channel, source };
-  const { blocked, forced, unsupported } = choice;
-  const chosen = { ...none, blocked, floor, forced, unsupported, manifest };
-  const about = `current ${current}, manifest ${signed.channel} seq ${signed.sequence}${source === 'cached' ? ' (unchanged, 304)' : ''}`;
-  if (unsupported !== null) {
-    // Lockout-proof: a floor this device cannot satisfy never blocks checkin (DESIGN-FLEET).
+  let decision: Decision;
+  try {
+    decision = await read.decide();
+  } catch (err) {
     d.log.warn(
-      `SelfUpdate: check: current ${current} is below the floor ${floor}, but ${unsupported}: this device cannot satisfy it; checkin not blocked, normal updates go on (fix the manifest: offer a release at or above the floor)`,
+      `SelfUpdate: device-facts failed: current ${current}, manifest v2 ${signed.channel} seq ${signed.sequence}: ${messageOf(err)} [${codeOf(err)}]; staying on ${current}, checkin not blocked, retrying next interval (check sw_vers_command and sysctl_command)`,
     );
+    return { ...none, outcome: 'failed', step: 'device-facts', code: codeOf(err), message: messageOf(err), manifest };
   }
-  const target = choice.target;
+  const { blocked, forced, unsupported, floor } = decision;
+  const device = decision.device === null ? {} : { device: decision.device };
+  const chosen = { ...none, blocked, floor, forced, unsupported, manifest, ...device };
+  const facts = decision.device === null ? '' : ` (${describeFacts(decision.device)})`;
+  const spec = d.spec === 2 ? 'v2 ' : '';
+  const about = `current ${current}${facts}, manifest ${spec}${signed.channel} seq ${signed.sequence}${source === 'cached' ? ' (unchanged, 304)' : ''}`;
+  // Lockout-proof: a floor this device cannot satisfy never blocks checkin (DESIGN-FLEET).
+  if (decision.warning !== null) d.log.warn(decision.warning);
+  const target = decision.target;
   if (target === null) {
-    d.log.info(`SelfUpdate: check: ${about} ${describeNothing(signed.releases, current, d.deviceId)}`);
+    d.log.info(`SelfUpdate: check: ${about} ${decision.line}`);
     await cleanDownloads(d.state.downloads, null);
     return { ...chosen, outcome: 'up-to-date', target: null };
   }
-  const res = { ...chosen, target: target.version };
-  const why = choice.forced
-    ? `is below the floor ${floor}: forced update to ${target.version} (rollout ignored), checkin blocked until updated`
-    : `offers ${target.version} (rollout ${target.rollout_percent}%, this device in cohort)${blocked ? `; below the floor ${floor}, checkin blocked until updated` : ''}`;
+  const res = { ...chosen, target: target.version, ...(target.arch === null ? {} : { arch: target.arch }) };
+  const why = decision.line;
 
   // Three failures for one package: 24 h cool-down. Keyed by sha256, so a newer release (another
   // package) is tried at once. Checked before the "-> updating" line, which would be untrue.
@@ -135,7 +135,13 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   // 5. Hand over to the helper, which verifies everything again before it installs.
   let reply: InstallResponse;
   try {
-    reply = await d.helper.install({ manifest: raw.toString('utf8'), version: target.version, pkg_path: path });
+    const arch = target.arch === null ? {} : { arch: target.arch };
+    reply = await d.helper.install({
+      manifest: raw.toString('utf8'),
+      version: target.version,
+      pkg_path: path,
+      ...arch,
+    });
   } catch (err) {
     return failed('install', err);
   }
@@ -171,19 +177,4 @@ async function tellHelper(d: CheckDeps, raw: Buffer, sequence: number): Promise<
   } catch (err) {
     d.log.info(`SelfUpdate: the helper was not told of manifest seq ${sequence}: ${messageOf(err)} [${codeOf(err)}]`);
   }
-}
-
-/** Why there is nothing to install, for the log line. */
-function describeNothing(releases: readonly ManifestRelease[], current: string, deviceId: string): string {
-  const newer = releases.find((r) => compareVersions(r.version, current) > 0);
-  if (newer !== undefined) {
-    const cohort =
-      newer.rollout_percent === 0
-        ? 'paused'
-        : eligible(deviceId, newer)
-          ? 'this device in cohort'
-          : 'this device not in cohort';
-    return `offers ${newer.version} (rollout ${newer.rollout_percent}%, ${cohort}) -> staying on ${current}`;
-  }
-  return `offers nothing newer (newest ${releases[0]?.version ?? 'none'}) -> up to date`;
 }

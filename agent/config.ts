@@ -9,13 +9,19 @@ import { SettingsError, UsageError, ValidationError, messageOf } from '../schema
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
 import { explainVersion } from '../schema/version.js';
+import { DEFAULT_FACTS_COMMANDS, type FactsCommands } from '../helper/device-facts.js';
 import { defaultDeviceIdFile, defaultSocketPath, defaultVersionFile } from '../helper/protocol.js';
+import { specOfUrl } from './spec.js';
 
 /** The installed version file is unreadable or wrong: the installation, not a setting, is broken (exit 1). */
 export class VersionFileError extends ValidationError<'VERSION_FILE'> {}
 
 export interface AgentConfig {
   manifestUrl: string;
+  /** the manifest spec this agent reads: 2 reads v2/… only and never falls back to spec 1 */
+  spec: 1 | 2;
+  /** the commands that tell the Mac's facts (spec 2 chooses with them) */
+  factsCommands: FactsCommands;
   channel: string;
   trustedKeys: PublicKeyInfo[];
   /** null: the stable id kept in the state folder */
@@ -42,6 +48,9 @@ export interface AgentConfig {
 /** Each setting: its key in the config file, its flag, and what kind of value it takes. */
 const SETTINGS = {
   manifest_url: { flag: 'manifest-url', kind: 'url' },
+  manifest_spec: { flag: 'manifest-spec', kind: 'string' },
+  sw_vers_command: { flag: 'sw-vers', kind: 'string' },
+  sysctl_command: { flag: 'sysctl', kind: 'string' },
   channel: { flag: 'channel', kind: 'string' },
   trusted_keys: { flag: 'trusted-key', kind: 'list' },
   device_id: { flag: 'device-id', kind: 'string' },
@@ -83,28 +92,6 @@ export const CONFIG_OPTIONS = {
     ]),
   ),
 } as Record<string, { type: 'string'; multiple?: boolean }>;
-
-export const CONFIG_HELP = `Configuration (a JSON file with the snake_case keys, overridden by the flags):
-  --config FILE            JSON file, e.g. {"manifest_url": "https://…/latest.json", "trusted_keys": ["…"]}
-  --manifest-url URL       the channel's signed manifest (manifest_url; required)
-  --channel NAME           the channel this device follows (default stable)
-  --trusted-key BASE64     a trusted Ed25519 public key; repeat for key rotation (trusted_keys; required)
-  --device-id ID           the rollout cohort's id; for tests: the helper reads --device-id-file, never this
-  --device-id-file FILE    the machine's device id, which the helper creates and reads too (default
-                           ${defaultDeviceIdFile('darwin')} on macOS, ${defaultDeviceIdFile('linux')} elsewhere;
-                           without it: a random id created once in the state folder)
-  --current-version V      the running version (default: read from --version-file)
-  --version-file FILE      (default ${defaultVersionFile('darwin')} on macOS, ${defaultVersionFile('linux')} elsewhere)
-  --state-dir DIR          private state and downloads, mode 0700 (default ~/Library/Application Support/mngd/agent
-                           on macOS, $XDG_STATE_HOME/mngd/agent or ~/.local/state/mngd/agent elsewhere)
-  --helper-socket PATH     the privileged helper's socket (default ${defaultSocketPath('darwin')} on macOS)
-  --log-file FILE          (default ~/Library/Logs/mngd/mngd.log on macOS, $XDG_STATE_HOME/mngd/mngd.log elsewhere)
-  --ca-file FILE           extra CA certificates (PEM) for a private CDN
-  --checkin-url URL        the server checkin called after each check that is not blocked (run only)
-  --interval S             seconds between checks, jittered ±10% (default ${DEFAULTS.interval_seconds})
-  --first-delay S          the first check waits a random time up to this (default ${DEFAULTS.first_delay_seconds})
-  --floor-retry S          seconds between retries while below the floor, jittered ±50% (default ${DEFAULTS.floor_retry_seconds})
-  --connect-timeout S, --read-timeout S, --install-timeout S   (defaults ${DEFAULTS.connect_timeout_seconds}, ${DEFAULTS.read_timeout_seconds}, ${DEFAULTS.install_timeout_seconds})`;
 
 export interface Platform {
   platform: NodeJS.Platform;
@@ -195,6 +182,7 @@ export function resolveConfig(
   const manifestUrl = url('manifest_url');
   if (manifestUrl === null)
     fail('configuration', 'no manifest URL; set "manifest_url" in the config file or pass --manifest-url');
+  const spec = specOfUrl(manifestUrl, raw.manifest_spec, where('manifest_spec'));
   const channel = str('channel') ?? DEFAULTS.channel;
   if (!new RegExp(CHANNEL_PATTERN).test(channel))
     fail(where('channel'), `"${channel}" is not a channel name (lowercase letters, digits and dashes)`);
@@ -228,6 +216,11 @@ export function resolveConfig(
   const paths = defaultPaths(platform);
   return {
     manifestUrl,
+    spec,
+    factsCommands: {
+      swVers: str('sw_vers_command') ?? DEFAULT_FACTS_COMMANDS.swVers,
+      sysctl: str('sysctl_command') ?? DEFAULT_FACTS_COMMANDS.sysctl,
+    },
     channel,
     trustedKeys,
     deviceId,

@@ -1,5 +1,4 @@
 /** The package cool-down: three failures of one package (by sha256) and it rests for a day. */
-import type { ManifestRelease } from '../schema/types.js';
 import type { AgentState, StateStore } from './state.js';
 
 export const COOLDOWN_FAILURES = 3;
@@ -26,7 +25,7 @@ export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set([
 export async function recordFailure(
   store: StateStore,
   state: AgentState,
-  target: ManifestRelease,
+  target: { version: string; sha256: string },
   now: Date,
 ): Promise<{ failures: number; until: string | null }> {
   const prev = state.cooldowns[target.sha256];

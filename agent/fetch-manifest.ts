@@ -3,7 +3,7 @@
  * a 304 and no body) and verify it. Only a verified manifest moves the rollback mark and
  * replaces the cached copy.
  */
-import { ManifestError, verifyManifest, type VerifiedManifest } from '../schema/manifest.js';
+import { ManifestError, type AcceptedManifest, type VerifyOptions } from '../schema/manifest.js';
 import { MAX_MANIFEST_BYTES } from '../schema/manifest.schema.js';
 import type { PublicKeyInfo } from '../schema/keys.js';
 import type { Step } from './check-result.js';
@@ -19,11 +19,17 @@ export interface ManifestDeps {
   now: () => Date;
 }
 
-export type Fetched =
-  | { ok: true; raw: Buffer; verified: VerifiedManifest; source: 'downloaded' | 'cached' }
-  | { ok: false; step: Step; err: unknown };
+export type Fetched<V> =
+  { ok: true; raw: Buffer; verified: V; source: 'downloaded' | 'cached' } | { ok: false; step: Step; err: unknown };
 
-export async function fetchVerifiedManifest(d: ManifestDeps, state: AgentState): Promise<Fetched> {
+/** The spec's verify (schema/manifest.ts or schema/manifest2.ts): the same checks, its own schema. */
+export type Verify<V> = (raw: Buffer, opts: VerifyOptions) => V;
+
+export async function fetchVerifiedManifest<V extends { accepted: AcceptedManifest }>(
+  d: ManifestDeps,
+  state: AgentState,
+  verify: Verify<V>,
+): Promise<Fetched<V>> {
   const cached = state.manifest_etag !== null ? await d.state.readCachedManifest() : null;
   let raw: Buffer;
   let source: 'downloaded' | 'cached';
@@ -52,9 +58,9 @@ export async function fetchVerifiedManifest(d: ManifestDeps, state: AgentState):
   }
 
   // The cached copy is verified again too: it may have expired since (freeze).
-  let verified: VerifiedManifest;
+  let verified: V;
   try {
-    verified = verifyManifest(raw, {
+    verified = verify(raw, {
       trustedKeys: d.trustedKeys, // forged manifest: one valid signature by a trusted key
       channel: d.channel, // mix-and-match: another channel's manifest is refused
       now: d.now(), // freeze: an expired manifest is refused

@@ -6,6 +6,7 @@
 import { homedir } from 'node:os';
 import { requestInstall, sendManifest } from '../helper/client.js';
 import { readDeviceId } from '../helper/device-id.js';
+import { commandFacts } from '../helper/device-facts.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from './check.js';
 import { currentVersionOf, type AgentConfig } from './config.js';
 import { createHttpClient, HttpError, withStatusHint, type HttpClient } from './http/index.js';
@@ -53,7 +54,7 @@ export interface Agent {
 export async function buildAgent(config: AgentConfig, ctx: AgentContext, log: Logger): Promise<Agent> {
   // The version first: a broken installation is reported before anything is written.
   const currentVersion = await currentVersionOf(config);
-  const state = new StateStore(config.stateDir);
+  const state = new StateStore(config.stateDir, config.spec);
   await state.init();
   // The machine's id, which the helper reads too (it checks the cohort itself); the state
   // folder's own id only where no helper ever created one (the helper would refuse cohorts then).
@@ -71,6 +72,8 @@ export async function buildAgent(config: AgentConfig, ctx: AgentContext, log: Lo
   };
   const deps: CheckDeps = {
     manifestUrl: config.manifestUrl,
+    spec: config.spec,
+    facts: commandFacts(config.factsCommands),
     channel: config.channel,
     trustedKeys: config.trustedKeys,
     deviceId,

@@ -2,6 +2,8 @@
  * The agent's private state folder (mode 0700):
  *   state.json      the highest manifest accepted, the cached manifest's ETag, package cool-downs
  *   manifest.json   the bytes of the last verified manifest (re-verified on every 304)
+ *   state-v2.json, manifest-v2.json   the same for a spec-2 agent: each spec has its own
+ *                   sequence, so its rollback mark never meets the other's
  *   device-id       a random id made once: the device's rollout cohort
  *   downloads/      packages being downloaded (<sha256>.partial) and verified (<sha256>.pkg)
  * Every write goes to a temporary file first and is renamed into place, so a kill at any moment
@@ -103,10 +105,14 @@ function parseState(text: string): AgentState | null {
 export class StateStore {
   readonly dir: string;
   readonly downloads: string;
+  private readonly stateFile: string;
+  private readonly manifestFile: string;
 
-  constructor(dir: string) {
+  constructor(dir: string, spec: 1 | 2 = 1) {
     this.dir = dir;
     this.downloads = join(dir, 'downloads');
+    this.stateFile = join(dir, spec === 1 ? 'state.json' : 'state-v2.json');
+    this.manifestFile = join(dir, spec === 1 ? 'manifest.json' : 'manifest-v2.json');
   }
 
   async init(): Promise<void> {
@@ -117,39 +123,39 @@ export class StateStore {
   async read(log?: Logger): Promise<AgentState> {
     let text: string;
     try {
-      text = await readFile(join(this.dir, 'state.json'), 'utf8');
+      text = await readFile(this.stateFile, 'utf8');
     } catch {
       return emptyState();
     }
     const s = parseState(text);
     if (s === null) {
       log?.warn(
-        `SelfUpdate: state: ${join(this.dir, 'state.json')} is unreadable; starting from an empty state (the cached manifest is dropped)`,
+        `SelfUpdate: state: ${this.stateFile} is unreadable; starting from an empty state (the cached manifest is dropped)`,
       );
-      await rm(join(this.dir, 'manifest.json'), { force: true });
+      await rm(this.manifestFile, { force: true });
       return emptyState();
     }
     return s;
   }
 
   async write(state: AgentState): Promise<void> {
-    await writeAtomic(join(this.dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+    await writeAtomic(this.stateFile, `${JSON.stringify(state, null, 2)}\n`);
   }
 
   async readCachedManifest(): Promise<Buffer | null> {
     try {
-      return await readFile(join(this.dir, 'manifest.json'));
+      return await readFile(this.manifestFile);
     } catch {
       return null;
     }
   }
 
   async writeCachedManifest(bytes: Buffer): Promise<void> {
-    await writeAtomic(join(this.dir, 'manifest.json'), bytes);
+    await writeAtomic(this.manifestFile, bytes);
   }
 
   async dropCachedManifest(): Promise<void> {
-    await rm(join(this.dir, 'manifest.json'), { force: true });
+    await rm(this.manifestFile, { force: true });
   }
 
   /** The stable device id, created once. */

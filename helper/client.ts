@@ -14,6 +14,7 @@ import {
   type PingResponse,
 } from './protocol.js';
 import { parseResponse } from './wire.js';
+import type { ArtifactArch } from '../schema/choose2.js';
 
 export interface ClientOptions {
   /** the whole exchange, connect to reply (default: 5 s for ping, 20 min for install) */
@@ -25,6 +26,8 @@ export interface InstallParams {
   manifest: string;
   version: string;
   pkg_path: string;
+  /** spec 2: the arch of the artifact downloaded (the helper checks it against its own reading of the hardware) */
+  arch?: ArtifactArch;
 }
 
 /** Replies are small (the output tail is bounded); anything longer is not our helper. */
@@ -129,6 +132,7 @@ export async function requestInstall(
     manifest: params.manifest,
     version: params.version,
     pkg_path: params.pkg_path,
+    ...(params.arch === undefined ? {} : { arch: params.arch }),
   };
   const reply = await exchange(socketPath, request, opts.timeoutMs ?? 20 * 60 * 1000);
   if (reply.ok && !('outcome' in reply && reply.outcome === 'installed')) {

@@ -7,6 +7,7 @@ import { isAbsolute, join } from 'node:path';
 import { SettingsError } from '../schema/errors.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
+import { DEFAULT_FACTS_COMMANDS, type FactsCommands } from './device-facts.js';
 import { DEFAULT_INSTALLER, DEFAULT_INSTALLER_ARGS } from './installer.js';
 import { defaultDeviceIdFile, defaultSocketPath, defaultVersionFile } from './protocol.js';
 
@@ -28,6 +29,13 @@ export interface HelperConfig {
   /** the ioreg that reads the hardware UUID a new device id is derived from; null: a random id */
   ioreg: string | null;
   idleTimeoutMs: number;
+  /**
+   * 2: only spec-2 manifests are accepted. 1 (default): spec 1 until the first spec-2 manifest is
+   * accepted; from then on spec 1 is refused (a replayed spec-1 manifest would undo a yank).
+   */
+  spec: 1 | 2;
+  /** the helper's own commands for the Mac's facts (it never takes the agent's word) */
+  factsCommands: FactsCommands;
 }
 
 export const SERVE_OPTIONS = {
@@ -47,6 +55,9 @@ export const SERVE_OPTIONS = {
   'device-id-file': { type: 'string' },
   ioreg: { type: 'string' },
   'idle-timeout': { type: 'string' },
+  spec: { type: 'string' },
+  'sw-vers': { type: 'string' },
+  sysctl: { type: 'string' },
 } as const;
 
 type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -68,6 +79,9 @@ const FILE_KEYS: Record<string, 'string' | 'list' | 'number'> = {
   device_id_file: 'string',
   ioreg: 'string',
   idle_timeout: 'number',
+  spec: 'number',
+  sw_vers: 'string',
+  sysctl: 'string',
 };
 
 export function defaults(platform: NodeJS.Platform = process.platform): Omit<HelperConfig, 'trustedKeys'> {
@@ -86,6 +100,8 @@ export function defaults(platform: NodeJS.Platform = process.platform): Omit<Hel
     deviceIdFile: defaultDeviceIdFile(platform),
     ioreg: platform === 'darwin' ? '/usr/sbin/ioreg' : null,
     idleTimeoutMs: 10_000,
+    spec: 1,
+    factsCommands: DEFAULT_FACTS_COMMANDS,
   };
 }
 
@@ -214,6 +230,9 @@ export function resolveConfig(
     );
   }
   const group = pick('socket-group', 'socket_group');
+  const spec = pick('spec', 'spec') ?? d.spec;
+  if (spec !== 1 && spec !== 2 && spec !== '1' && spec !== '2')
+    throw new SettingsError(`--spec must be 1 or 2 (the manifest spec the agent reads), got ${JSON.stringify(spec)}`);
   const channel = str('channel', 'channel', d.channel);
   if (!new RegExp(CHANNEL_PATTERN).test(channel))
     throw new SettingsError(
@@ -235,5 +254,10 @@ export function resolveConfig(
     deviceIdFile: absolute(str('device-id-file', 'device_id_file', d.deviceIdFile), '--device-id-file'),
     ioreg: pick('ioreg', 'ioreg') === undefined ? d.ioreg : absolute(str('ioreg', 'ioreg', ''), '--ioreg'),
     idleTimeoutMs: idle === undefined ? d.idleTimeoutMs : seconds(idle as string | number, '--idle-timeout'),
+    spec: Number(spec) as 1 | 2,
+    factsCommands: {
+      swVers: absolute(str('sw-vers', 'sw_vers', d.factsCommands.swVers), '--sw-vers'),
+      sysctl: absolute(str('sysctl', 'sysctl', d.factsCommands.sysctl), '--sysctl'),
+    },
   };
 }

@@ -4,7 +4,18 @@ import type { ManifestRelease, SignedManifest } from '../schema/types.js';
 import { compareVersions } from '../schema/version.js';
 import { HelperError } from './protocol.js';
 
-export function releaseToInstall(signed: SignedManifest, requested: string, installed: string | null): ManifestRelease {
+/** The few fields of a signed manifest (either spec) that say which releases it lists. */
+interface Listing<R> {
+  channel: string;
+  sequence: number;
+  releases: readonly R[];
+}
+
+export function releaseToInstall<R extends { version: string }>(
+  signed: Listing<R>,
+  requested: string,
+  installed: string | null,
+): R {
   // Substitution: only a package the signed manifest names, with its size and hash, is installed.
   const release = signed.releases.find((r) => compareVersions(r.version, requested) === 0);
   if (release === undefined) {

@@ -6,13 +6,15 @@
  */
 import type { PublicKeyInfo } from '../schema/keys.js';
 import { verifyManifest } from '../schema/manifest.js';
+import { verifyManifest2 } from '../schema/manifest2.js';
 import { asHelperError } from './install.js';
 import type { Logger } from './log.js';
 import type { ManifestAccepted, ManifestRequest } from './protocol.js';
 import type { AcceptedStore } from './state.js';
 
 export interface FollowDeps {
-  settings: { trustedKeys: readonly PublicKeyInfo[]; channel: string };
+  /** spec: the manifest spec followed (default 1); a spec-2 helper reads spec 2 only, like its agent */
+  settings: { trustedKeys: readonly PublicKeyInfo[]; channel: string; spec?: 1 | 2 };
   now: () => Date;
   accepted: AcceptedStore;
   log: Logger;
@@ -25,7 +27,8 @@ export function acceptManifest(req: ManifestRequest, deps: FollowDeps): Promise<
     let sequence: number;
     try {
       // Forged, foreign-channel, expired or older manifests: the same checks as an install's.
-      const verified = verifyManifest(req.manifest, {
+      const verify = settings.spec === 2 ? verifyManifest2 : verifyManifest;
+      const verified = verify(req.manifest, {
         trustedKeys: settings.trustedKeys,
         channel: settings.channel,
         now: deps.now(),
@@ -35,7 +38,7 @@ export function acceptManifest(req: ManifestRequest, deps: FollowDeps): Promise<
       if (previous === null || sequence > previous.sequence) {
         await deps.accepted.write(verified.accepted);
         log.line(
-          `SelfUpdate: helper follows the ${settings.channel} manifest sequence ${sequence} (was ${previous?.sequence ?? 'none'}); older manifests are refused from now on`,
+          `SelfUpdate: helper follows the ${settings.spec === 2 ? 'spec-2 ' : ''}${settings.channel} manifest sequence ${sequence} (was ${previous?.sequence ?? 'none'}); older manifests are refused from now on`,
         );
       }
     } catch (err) {

@@ -6,7 +6,11 @@
 import { compareVersions } from '../schema/version.js';
 import { MngdError, messageOf } from '../schema/errors.js';
 import type { PublicKeyInfo } from '../schema/keys.js';
-import { verifyManifest } from '../schema/manifest.js';
+import { verifyManifest, type AcceptedManifest } from '../schema/manifest.js';
+import { verifyManifest2 } from '../schema/manifest2.js';
+import type { MacFacts } from '../schema/device-facts.js';
+import { artifactToInstall } from './decide2.js';
+import type { FactsProvider } from './device-facts.js';
 import { offeredToThisDevice, releaseToInstall } from './decide.js';
 import { installerArgs, type InstallerRunner } from './installer.js';
 import type { Logger } from './log.js';
@@ -22,6 +26,8 @@ export interface InstallSettings {
   /** the argument list; `{pkg}` stands for the staged package */
   installerArgs: readonly string[];
   installerTimeoutMs: number;
+  /** the manifest spec followed (default 1): a spec-2 helper reads spec 2 only */
+  spec?: 1 | 2;
 }
 
 export interface InstallDeps {
@@ -30,6 +36,8 @@ export interface InstallDeps {
   installedVersion: () => Promise<string | null>;
   /** the machine's device id, read by the helper itself (never taken from the request); null when unreadable */
   deviceId: () => Promise<string | null>;
+  /** spec 2: the Mac's facts, read by the helper itself with its own commands */
+  facts: FactsProvider;
   accepted: AcceptedStore;
   runInstaller: InstallerRunner;
   log: Logger;
@@ -53,22 +61,15 @@ export async function install(req: InstallRequest, deps: InstallDeps): Promise<I
   }
 }
 
-async function verifiedInstall(
-  req: InstallRequest,
-  installed: string | null,
-  deps: InstallDeps,
-): Promise<InstallSuccess> {
-  const { settings } = deps;
-  // Forged, foreign-channel, expired or replayed manifests: the helper trusts nothing the agent
-  // says and verifies with the same code and keys the agent uses (schema/manifest.ts).
-  const verified = verifyManifest(req.manifest, {
-    trustedKeys: settings.trustedKeys,
-    channel: settings.channel,
-    now: deps.now(),
-    previous: await deps.accepted.read(),
-  });
-  await deps.accepted.write(verified.accepted);
-  const release = releaseToInstall(verified.signed, req.version, installed);
+/** What an install request may install: a release's version and its package's size and hash. */
+interface Chosen {
+  version: string;
+  size: number;
+  sha256: string;
+}
+
+/** The device id the helper reads itself (never the request's); refused when unreadable. */
+async function ownDeviceId(deps: InstallDeps): Promise<string> {
   const deviceId = await deps.deviceId();
   if (deviceId === null) {
     throw new HelperError(
@@ -76,8 +77,64 @@ async function verifiedInstall(
       "the device id cannot be read, so this device's rollout cohort is unknown; check the helper's --device-id-file",
     );
   }
+  return deviceId;
+}
+
+/** Spec 1 (today's path, for the bridge). */
+async function chooseSpec1(req: InstallRequest, installed: string | null, deps: InstallDeps): Promise<Chosen> {
+  const { settings } = deps;
+  // Forged, foreign-channel, expired or replayed manifests: the helper trusts nothing the agent
+  // says and verifies with the same code and keys the agent uses (schema/manifest.ts).
+  const verified = verifyManifest(req.manifest, verifyOptions(settings, deps, await deps.accepted.read()));
+  await deps.accepted.write(verified.accepted);
+  // The arch belongs to spec 2: a spec-1 manifest lists one universal package per release.
+  if (req.arch !== undefined)
+    throw new HelperError('BAD_REQUEST', '"arch" belongs to a spec-2 install; this helper follows spec 1 (--spec 1)');
+  const release = releaseToInstall(verified.signed, req.version, installed);
   // The request's manifest passed the rollback check, so it is the newest the helper knows.
-  offeredToThisDevice(verified.signed, release, installed!, deviceId);
+  offeredToThisDevice(verified.signed, release, installed!, await ownDeviceId(deps));
+  return release;
+}
+
+/** Spec 2: choose v2 with the helper's own facts; only the artifact it names is staged. */
+async function chooseSpec2(req: InstallRequest, installed: string | null, deps: InstallDeps): Promise<Chosen> {
+  const { settings } = deps;
+  const verified = verifyManifest2(req.manifest, verifyOptions(settings, deps, await deps.accepted.read()));
+  await deps.accepted.write(verified.accepted);
+  const release = releaseToInstall(verified.signed, req.version, installed);
+  const deviceId = await ownDeviceId(deps);
+  let facts: MacFacts;
+  try {
+    facts = await deps.facts();
+  } catch (err) {
+    throw new HelperError(
+      'DEVICE_FACTS_UNKNOWN',
+      `the helper cannot read this Mac's facts (${messageOf(err)}), so it cannot tell which package runs here; check the helper's --sw-vers and --sysctl`,
+    );
+  }
+  const artifact = artifactToInstall(verified.signed, {
+    release,
+    arch: req.arch,
+    installed: installed!,
+    deviceId,
+    facts,
+    now: deps.now(),
+  });
+  return { version: release.version, size: artifact.size, sha256: artifact.sha256 };
+}
+
+function verifyOptions(settings: InstallSettings, deps: InstallDeps, previous: AcceptedManifest | null) {
+  return { trustedKeys: settings.trustedKeys, channel: settings.channel, now: deps.now(), previous };
+}
+
+async function verifiedInstall(
+  req: InstallRequest,
+  installed: string | null,
+  deps: InstallDeps,
+): Promise<InstallSuccess> {
+  const { settings } = deps;
+  const release =
+    settings.spec === 2 ? await chooseSpec2(req, installed, deps) : await chooseSpec1(req, installed, deps);
   const staged = await stagePackage(req.pkg_path, settings.stagingDir, { size: release.size, sha256: release.sha256 });
   try {
     const run = await deps.runInstaller(

@@ -5,6 +5,7 @@ import { EXIT } from '../schema/exit.js';
 import { defaults, resolveConfig, SERVE_OPTIONS, type HelperConfig } from './config.js';
 import { resolveGroup } from './group.js';
 import { ensureDeviceId, readDeviceId } from './device-id.js';
+import { commandFacts } from './device-facts.js';
 import { acceptManifest } from './follow.js';
 import { install } from './install.js';
 import { checkInstaller, runInstaller } from './installer.js';
@@ -47,6 +48,11 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --ioreg PATH               a new id is SHA-256 of a fixed salt and the hardware UUID this ioreg
                              prints (default: /usr/sbin/ioreg on a Mac; elsewhere a random id)
   --idle-timeout SEC         close connections that send no request this long (default: 10)
+  --spec 1|2                 the manifest spec followed, as the agent's manifest_spec (default: 1); a spec-2
+                             helper accepts spec-2 manifests only and chooses with choose v2 itself
+  --sw-vers PATH             prints the macOS product version (default: /usr/bin/sw_vers)
+  --sysctl PATH              answers hw.optional.arm64 and sysctl.proc_translated (default: /usr/sbin/sysctl);
+                             the helper reads the Mac's facts itself and never takes the agent's word
 
 Exit status: 0 stopped cleanly (SIGTERM); 2 called wrongly or a setting is wrong (a flag, the config
 or keys file, the installer: the message says which); 3 the socket could not be served or the helper
@@ -61,7 +67,8 @@ function resolveDefault(key: 'versionFile' | 'logFile'): string {
 export async function serve(config: HelperConfig): Promise<RunningServer> {
   const log = fileLogger(config.logFile);
   const installedVersion = () => readInstalledVersion(config.versionFile);
-  const accepted = fileAcceptedStore(config.stateDir, config.channel);
+  const accepted = fileAcceptedStore(config.stateDir, config.channel, config.spec);
+  const facts = commandFacts(config.factsCommands);
   const now = () => new Date();
   const running = await startServer({
     socketPath: config.socketPath,
@@ -74,6 +81,7 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
         now,
         installedVersion,
         deviceId: () => readDeviceId(config.deviceIdFile),
+        facts,
         accepted,
         runInstaller,
         log,
@@ -100,7 +108,7 @@ const serveCommand: BinCommand<Io> = {
     const running = await serve(config);
     const log = fileLogger(config.logFile);
     log.line(
-      `helper listening on ${config.socketPath} (channel ${config.channel}, ${config.trustedKeys.length} trusted key(s))`,
+      `helper listening on ${config.socketPath} (channel ${config.channel}, spec ${config.spec}, ${config.trustedKeys.length} trusted key(s))`,
     );
     io.stdout.write(`mngd-helper: listening on ${config.socketPath}\n`);
     await new Promise<void>((resolve) => {

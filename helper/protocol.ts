@@ -6,12 +6,14 @@
  *   -> {"v":1,"id":"a1","type":"ping"}
  *   <- {"v":1,"id":"a1","ok":true,"installed_version":"1.0.2"}
  *   -> {"v":1,"id":"a2","type":"install","manifest":"<raw manifest>","version":"1.0.3","pkg_path":"/abs/pkg"}
+ *      (spec 2 adds "arch":"arm64", the artifact downloaded)
  *   <- {"v":1,"id":"a2","ok":true,"outcome":"installed","version":"1.0.3","exit_code":0,"output_tail":"..."}
  *   <- {"v":1,"id":"a2","ok":false,"error":{"code":"PKG_HASH_MISMATCH","message":"..."}}
  *   -> {"v":1,"id":"a3","type":"manifest","manifest":"<raw manifest>"}
  *   <- {"v":1,"id":"a3","ok":true,"outcome":"accepted","channel":"stable","sequence":1795744800}
  */
 import { ExternalError, MngdError } from '../schema/errors.js';
+import type { ArtifactArch } from '../schema/choose2.js';
 import type { ManifestErrorCode } from '../schema/manifest.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -31,6 +33,9 @@ export type HelperErrorCode =
   | 'VERSION_NOT_IN_MANIFEST'
   | 'VERSION_NOT_OFFERED'
   | 'DEVICE_ID_UNKNOWN'
+  | 'DEVICE_FACTS_UNKNOWN'
+  | 'ARCH_NOT_RUNNABLE'
+  | 'ARTIFACT_NOT_CHOSEN'
   | 'INSTALLED_VERSION_UNKNOWN'
   | 'NOT_AN_UPGRADE'
   | 'PKG_UNSAFE_PATH'
@@ -62,6 +67,8 @@ export interface InstallRequest {
   version: string;
   /** absolute path of the downloaded package */
   pkg_path: string;
+  /** spec 2 only: the arch of the artifact the agent downloaded; the helper refuses one this hardware cannot run */
+  arch?: ArtifactArch;
 }
 
 /**

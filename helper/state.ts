@@ -28,9 +28,12 @@ export interface AcceptedStore {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-/** Remembers the highest manifest sequence accepted, per channel, so an older one is refused (rollback). */
-export function fileAcceptedStore(stateDir: string, channel: string): AcceptedStore {
-  const file = join(stateDir, `accepted-${channel}.json`);
+/**
+ * Remembers the highest manifest sequence accepted, per channel and spec, so an older one is
+ * refused (rollback). Each spec has its own sequence, so each has its own record.
+ */
+export function fileAcceptedStore(stateDir: string, channel: string, spec: 1 | 2 = 1): AcceptedStore {
+  const file = join(stateDir, spec === 1 ? `accepted-${channel}.json` : `accepted-v2-${channel}.json`);
   let tail: Promise<unknown> = Promise.resolve();
   return {
     exclusive(fn) {

@@ -3,6 +3,7 @@
  * Each request line is parsed once; a refusal carries the request's id when it could be read.
  */
 import { isAbsolute } from 'node:path';
+import type { ArtifactArch } from '../schema/choose2.js';
 import { isVersion } from '../schema/version.js';
 import {
   HelperError,
@@ -16,6 +17,7 @@ import {
 } from './protocol.js';
 
 const ID_RE = /^[\x21-\x7e]{1,128}$/;
+const ARCHES: readonly ArtifactArch[] = ['universal', 'arm64', 'x86_64'];
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -23,7 +25,7 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 
 const FIELDS: Record<HelperRequest['type'], readonly string[]> = {
   ping: ['v', 'id', 'type'],
-  install: ['v', 'id', 'type', 'manifest', 'version', 'pkg_path'],
+  install: ['v', 'id', 'type', 'manifest', 'version', 'pkg_path', 'arch'],
   manifest: ['v', 'id', 'type', 'manifest'],
 };
 
@@ -88,6 +90,9 @@ function checkRequest(data: unknown): HelperRequest {
   if (typeof data.pkg_path !== 'string' || !isAbsolute(data.pkg_path) || data.pkg_path.includes('\0')) {
     throw new HelperError('BAD_REQUEST', `"pkg_path" must be an absolute path, got ${JSON.stringify(data.pkg_path)}`);
   }
+  const arch = data.arch;
+  if (arch !== undefined && !ARCHES.includes(arch as ArtifactArch))
+    throw new HelperError('BAD_REQUEST', `"arch" must be one of ${ARCHES.join(', ')}, got ${JSON.stringify(arch)}`);
   return {
     v: 1,
     id: data.id,
@@ -95,6 +100,7 @@ function checkRequest(data: unknown): HelperRequest {
     manifest: data.manifest,
     version: data.version,
     pkg_path: data.pkg_path,
+    ...(arch === undefined ? {} : { arch: arch as ArtifactArch }),
   };
 }
 

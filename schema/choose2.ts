@@ -78,6 +78,11 @@ const ARCH_PREFERENCE: Record<HardwareArch, readonly ArtifactArch[]> = {
   x86_64: ['x86_64', 'universal'],
 };
 
+/** Whether this hardware runs an artifact at all: its own arch, universal, x86_64 through Rosetta. */
+export function runsOn(arch: ArtifactArch, hw: HardwareArch): boolean {
+  return ARCH_PREFERENCE[hw].includes(arch);
+}
+
 /** The artifact this hardware runs best: exact arch > universal > x86_64 through Rosetta; null: none. */
 export function artifactFor<A extends ArtifactLike>(artifacts: readonly A[], hw: HardwareArch): A | null {
   for (const arch of ARCH_PREFERENCE[hw]) {

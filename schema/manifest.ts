@@ -15,6 +15,7 @@ export type ManifestErrorCode =
   | 'MANIFEST_TOO_LARGE'
   | 'MANIFEST_MALFORMED'
   | 'MANIFEST_SCHEMA'
+  | 'MANIFEST_SPEC'
   | 'MANIFEST_SIGNATURE'
   | 'MANIFEST_CHANNEL'
   | 'MANIFEST_EXPIRED'
@@ -75,34 +76,63 @@ export function signedDigest(signed: unknown): string {
 }
 
 export function parseManifest(raw: Buffer | string): ParsedManifest {
+  const decoded = decodeManifest(raw);
+  if (!decoded.ok) return decoded.refused;
+  const data = decoded.data;
+  const spec = specOf(data);
+  if (spec !== 1 && typeof spec === 'number')
+    return schemaRefusal(
+      data,
+      `is spec ${spec}; this reader follows spec 1 (its URL is latest.json, not v2/…)`,
+      'MANIFEST_SPEC',
+    );
+  if (!validateManifest(data)) return schemaRefusal(data, describeSchemaErrors(validateManifest.errors));
+  return { manifest: data, problem: null, sequence: data.signed.sequence };
+}
+
+/** Bytes to JSON, the same for every spec: size first (endless data), then UTF-8 JSON. */
+export function decodeManifest(
+  raw: Buffer | string,
+): { ok: true; data: unknown } | { ok: false; refused: { manifest: null; problem: ManifestProblem; sequence: null } } {
   const bytes = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-  const refuse = (code: ManifestErrorCode, message: string, sequence: number | null = null): ParsedManifest => ({
-    manifest: null,
-    problem: { code, message },
-    sequence,
+  const refuse = (code: ManifestErrorCode, message: string) => ({
+    ok: false as const,
+    refused: { manifest: null, problem: { code, message }, sequence: null },
   });
   // Endless data: a manifest is small; refuse before parsing anything bigger.
   if (bytes.length > MAX_MANIFEST_BYTES)
     return refuse('MANIFEST_TOO_LARGE', `is ${bytes.length} bytes; at most ${MAX_MANIFEST_BYTES} are accepted`);
-  let data: unknown;
   try {
-    data = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    return { ok: true, data: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown };
   } catch (err) {
     return refuse('MANIFEST_MALFORMED', `is not valid UTF-8 JSON: ${(err as Error).message}`);
   }
-  if (!validateManifest(data)) {
-    const seq = (data as { signed?: { sequence?: unknown } } | null)?.signed?.sequence;
-    const sequence = Number.isSafeInteger(seq) && (seq as number) >= 0 ? (seq as number) : null;
-    return refuse(
-      'MANIFEST_SCHEMA',
-      `does not match the schema: ${describeSchemaErrors(validateManifest.errors)}`,
-      sequence,
-    );
-  }
-  return { manifest: data, problem: null, sequence: data.signed.sequence };
 }
 
-export function checkManifest(manifest: Manifest, opts: CheckOptions): CheckedManifest {
+/** A refusal for JSON that is not the schema; keeps the sequence it still says, so a publisher never reuses it. */
+export function schemaRefusal(
+  data: unknown,
+  why: string,
+  code: ManifestErrorCode = 'MANIFEST_SCHEMA',
+): { manifest: null; problem: ManifestProblem; sequence: number | null } {
+  const seq = (data as { signed?: { sequence?: unknown } } | null)?.signed?.sequence;
+  const sequence = Number.isSafeInteger(seq) && (seq as number) >= 0 ? (seq as number) : null;
+  const message = code === 'MANIFEST_SCHEMA' ? `does not match the schema: ${why}` : why;
+  return { manifest: null, problem: { code, message }, sequence };
+}
+
+/** The spec a manifest says it is, before any schema (a reader of another spec is told so by name). */
+export function specOf(data: unknown): unknown {
+  return (data as { signed?: { spec?: unknown } } | null)?.signed?.spec;
+}
+
+/** What the checks below read of a manifest, whatever its spec. */
+export interface ManifestEnvelope {
+  signed: { channel: string; sequence: number; expires_at: string };
+  signatures: { keyid: string; sig: string }[];
+}
+
+export function checkManifest(manifest: ManifestEnvelope, opts: CheckOptions): CheckedManifest {
   const problems: ManifestProblem[] = [];
   const signed = manifest.signed;
   // Forged manifest: only a valid signature from a trusted key counts.
@@ -161,6 +191,6 @@ export function verifyManifest(raw: Buffer | string, opts: VerifyOptions): Verif
   return { manifest, signed: manifest.signed, signers: checked.signers, accepted: checked.accepted };
 }
 
-function manifestError(p: ManifestProblem): ManifestError {
+export function manifestError(p: ManifestProblem): ManifestError {
   return new ManifestError(p.code, `manifest ${p.message}`);
 }

@@ -133,3 +133,25 @@ export function scheduleSteps(s: Schedule): RolloutStep[] {
 export function pausedAt(steps: readonly RolloutStep[], t: number): RolloutStep[] {
   return fixedRollout(shareAt(steps, t));
 }
+
+/** `2026-12-03T09:00:00Z` as `2026-12-03T09:00Z` (seconds only when they are not 0). */
+function shortTime(at: string): string {
+  return at.replace(/:00Z$/, 'Z');
+}
+
+/**
+ * The share in force at `t` and its step, for a log line: `rollout 10 %` (a fixed share),
+ * `step 2 of 4: 10 % since 2026-12-03T09:00Z`, `not started: 0 % until 2026-12-03T09:00Z`.
+ * A schedule's leading 0 % (before its start) is not one of its steps.
+ */
+export function describeShareAt(steps: readonly RolloutStep[], t: number): string {
+  const { index } = stepAt(steps, t);
+  const share = steps[index]!.percent;
+  const leadingZero = steps.length > 1 && steps[0]!.percent === 0 && steps[0]!.at === null;
+  const count = leadingZero ? steps.length - 1 : steps.length;
+  if (count === 1 && !leadingZero) return `rollout ${share} %`;
+  if (leadingZero && index === 0) return `not started: 0 % until ${shortTime(steps[1]!.at!)}`;
+  const at = steps[index]!.at;
+  const n = leadingZero ? index : index + 1;
+  return `step ${n} of ${count}: ${share} %${at === null ? '' : ` since ${shortTime(at)}`}`;
+}

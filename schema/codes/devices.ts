@@ -7,7 +7,9 @@
 export const VERIFY_CODES = {
   MANIFEST_TOO_LARGE: 'a manifest over the size limit (endless data)',
   MANIFEST_MALFORMED: 'a manifest that is not JSON',
-  MANIFEST_SCHEMA: 'a manifest that does not match the schema',
+  MANIFEST_SCHEMA: 'a manifest that does not match the schema (spec 2: or breaks a rule the schema cannot say)',
+  MANIFEST_SPEC:
+    'a manifest of another spec than the reader follows: spec 1 at a spec-2 URL, spec 2 at a spec-1 one, spec 1 handed to a helper that follows spec 2',
   MANIFEST_SIGNATURE: 'no valid signature by a trusted key',
   MANIFEST_CHANNEL: 'a manifest for another channel',
   MANIFEST_EXPIRED: 'a manifest past its expires_at',
@@ -51,6 +53,12 @@ export const HELPER_CODES = {
   VERSION_NOT_IN_MANIFEST: 'the version asked for is not in the verified manifest',
   VERSION_NOT_OFFERED: 'the manifest lists the version but does not offer it to this device (rollout cohort, paused)',
   DEVICE_ID_UNKNOWN: 'the --device-id-file cannot be read, so the rollout cohort is unknown',
+  DEVICE_FACTS_UNKNOWN:
+    "spec 2: the helper's own --sw-vers or --sysctl failed, so it cannot tell what this Mac runs; nothing installed",
+  ARCH_NOT_RUNNABLE:
+    "spec 2: the package asked for is built for an arch this Mac's hardware cannot run (arm64 on Intel), whatever the agent says",
+  ARTIFACT_NOT_CHOSEN:
+    'spec 2: the hardware can run the package asked for, but another artifact of the release is the one for it',
   INSTALLED_VERSION_UNKNOWN: 'the version file is missing or invalid, so a downgrade cannot be ruled out',
   NOT_AN_UPGRADE: 'the version is at or below the installed one',
   PKG_NOT_FOUND: 'nothing at pkg_path, or it cannot be opened',
