@@ -172,7 +172,7 @@ async function tellHelper(d: CheckDeps, raw: Buffer, sequence: number): Promise<
     const r = await d.helper.manifest(raw.toString('utf8'));
     if (!r.ok)
       d.log.warn(
-        `SelfUpdate: the helper refused manifest seq ${sequence}: ${r.error.message} [${r.error.code}]; check that the helper trusts the same keys and channel as the agent`,
+        `SelfUpdate: the helper refused manifest seq ${sequence}: ${r.error.message} [${r.error.code}]; check that the helper trusts the same keys and follows the same channel and spec as the agent (its --spec)`,
       );
   } catch (err) {
     d.log.info(`SelfUpdate: the helper was not told of manifest seq ${sequence}: ${messageOf(err)} [${codeOf(err)}]`);
