@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requestInstall, sendManifest } from '../../helper/client.js';
+import { resolveConfig } from '../../helper/config.js';
 import { testTls } from '../support/tls.js';
 import { macTools, type MacKind } from '../support/mac-tools.js';
 import { manifest2Bytes, type Arch, type Release2 } from '../support/manifest2.js';
@@ -198,5 +199,29 @@ describe('a spec-2 helper, with its own facts', () => {
     } finally {
       await h.stop();
     }
+  });
+});
+
+describe('helper config: the spec and the fact commands', () => {
+  const key = newKey().public_key;
+  it('defaults to spec 1 and the macOS tools; takes spec 2 and other tools from flags or the config file', () => {
+    const d = resolveConfig({ 'trusted-key': [key] }, () => '', 'darwin');
+    assert.deepEqual([d.spec, d.factsCommands], [1, { swVers: '/usr/bin/sw_vers', sysctl: '/usr/sbin/sysctl' }]);
+    const f = resolveConfig({ config: '/etc/h.json', 'trusted-key': [key] }, () =>
+      JSON.stringify({ spec: 2, sw_vers: '/opt/sw_vers', sysctl: '/opt/sysctl' }),
+    );
+    assert.deepEqual([f.spec, f.factsCommands], [2, { swVers: '/opt/sw_vers', sysctl: '/opt/sysctl' }]);
+    assert.equal(resolveConfig({ 'trusted-key': [key], spec: '2' }).spec, 2);
+  });
+  it('refuses a spec that is not 1 or 2, and a relative tool path (exit 2: a setting)', () => {
+    for (const [flags, want] of [
+      [{ spec: '3' }, /--spec must be 1 or 2/],
+      [{ 'sw-vers': 'sw_vers' }, /--sw-vers must be an absolute path/],
+      [{ sysctl: 'bin/sysctl' }, /--sysctl must be an absolute path/],
+    ] as const)
+      assert.throws(
+        () => resolveConfig({ 'trusted-key': [key], ...flags }),
+        (e: Error & { code?: string }) => e.code === 'CONFIG_INVALID' && want.test(e.message),
+      );
   });
 });
