@@ -1,6 +1,7 @@
 /** `mngd-helper serve | ping`: the wiring of the real parts, on the bins' shared skeleton (schema/bin.ts). */
 import { runBin, type Bin, type BinCommand } from '../schema/bin.js';
 import { PACKAGE_VERSION } from '../schema/package-version.js';
+import { SettingsError } from '../schema/errors.js';
 import { EXIT } from '../schema/exit.js';
 import { defaults, resolveConfig, SERVE_OPTIONS, type HelperConfig } from './config.js';
 import { resolveGroup } from './group.js';
@@ -12,7 +13,9 @@ import { checkInstaller, runInstaller } from './installer.js';
 import { fileLogger } from './log.js';
 import { ping } from './client.js';
 import { defaultDeviceIdFile, defaultSocketPath } from './protocol.js';
+import { HelperError } from './protocol.js';
 import { startServer, type RunningServer } from './server.js';
+import { ensureStagingDir } from './staging.js';
 import { fileAcceptedStore, readInstalledVersion } from './state.js';
 
 export interface Io {
@@ -30,8 +33,10 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --config FILE              JSON config file; flags override it
   --socket PATH              the Unix socket (default: ${defaultSocketPath()})
   --socket-group NAME|GID    make the socket 0660 with this group (default: 0600, owner only)
-  --staging DIR              root-only staging folder, re-created when its mode or owner is wrong
-                             (default: <state dir>/staging)
+  --staging DIR              root-only staging folder, re-created when its mode or owner is wrong;
+                             every folder on the way must be root-owned and not group/other-
+                             writable (a root sticky folder such as /tmp is fine), or serve
+                             refuses to start (default: <state dir>/staging)
   --version-file PATH        the installed version, one line (default: ${resolveDefault('versionFile')})
   --installer PATH           the installer program, checked at start (default: /usr/sbin/installer)
   --installer-arg=ARG        repeatable; replaces the default "-pkg {pkg} -target /"; {pkg} is the staged
@@ -65,6 +70,12 @@ function resolveDefault(key: 'versionFile' | 'logFile'): string {
 
 /** Starts serving with the real parts. */
 export async function serve(config: HelperConfig): Promise<RunningServer> {
+  // Before anything is bound: a staging folder another user could swap is a setting to fix (exit 2).
+  await ensureStagingDir(config.stagingDir).catch((err: unknown) => {
+    if (err instanceof HelperError && err.code === 'STAGING_UNSAFE')
+      throw new SettingsError<'STAGING_UNSAFE'>(`--staging: ${err.message}`, 'STAGING_UNSAFE');
+    throw err;
+  });
   const log = fileLogger(config.logFile);
   const installedVersion = () => readInstalledVersion(config.versionFile);
   const accepted = fileAcceptedStore(config.stateDir, config.channel, config.spec);

@@ -7,6 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { HelperError } from './protocol.js';
+import { describeUnsafe, unsafeStagingAncestor } from './staging-path.js';
 
 const COPY_CHUNK = 1024 * 1024;
 
@@ -16,6 +17,10 @@ const COPY_CHUNK = 1024 * 1024;
  * swap the staged package between our hash check and the installer reading it.
  */
 export async function ensureStagingDir(dir: string): Promise<void> {
+  // Local root: a folder on the way that another user can change lets them swap the package
+  // under the installer, whatever this folder's own mode (staging-path.ts). Checked before we
+  // create anything, and again after.
+  await refuseUnsafeAncestors(dir);
   const uid = process.getuid?.() ?? 0;
   const st = await fs.lstat(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
@@ -25,6 +30,24 @@ export async function ensureStagingDir(dir: string): Promise<void> {
   if (st !== null) await fs.rm(dir, { recursive: true, force: true }); // rm never follows a link
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   await fs.chmod(dir, 0o700); // the umask may have narrowed or the folder existed as a parent
+  await refuseUnsafeAncestors(dir);
+  const made = await fs.lstat(dir);
+  if (!made.isDirectory() || made.uid !== uid || (made.mode & 0o777) !== 0o700) {
+    throw new HelperError(
+      'STAGING_UNSAFE',
+      `the staging folder ${dir} changed while it was created; choose another --staging`,
+    );
+  }
+}
+
+async function refuseUnsafeAncestors(dir: string): Promise<void> {
+  const unsafe = await unsafeStagingAncestor(dir);
+  if (unsafe !== null) throw new HelperError('STAGING_UNSAFE', describeUnsafe(dir, unsafe));
+}
+
+/** The same inode (device and number): the path still leads to what the handle holds. */
+function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
 }
 
 /** Opens the agent's package for reading without following a link, and only if it is a regular file. */
@@ -72,8 +95,17 @@ export interface Expected {
  */
 export async function stagePackage(pkgPath: string, stagingDir: string, expected: Expected): Promise<string> {
   await ensureStagingDir(stagingDir);
+  // The folder as a handle: Node has no openat(), so the copy is created by path, and then
+  // proven to be in the very folder that was checked (same inode) before anyone runs it.
+  const folder = await fs.open(stagingDir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   const staged = join(stagingDir, `${randomUUID()}.pkg`);
-  const source = await openPackage(pkgPath);
+  let source: fs.FileHandle;
+  try {
+    source = await openPackage(pkgPath);
+  } catch (err) {
+    await folder.close();
+    throw err;
+  }
   try {
     // O_EXCL | O_NOFOLLOW: the name is fresh; nothing planted can be written through.
     const out = await fs.open(
@@ -99,6 +131,7 @@ export async function stagePackage(pkgPath: string, stagingDir: string, expected
       }
       await out.sync();
       await verifyCopy(out, pkgPath, expected);
+      await provePlace(stagingDir, staged, folder, out);
     } finally {
       await out.close();
     }
@@ -108,6 +141,38 @@ export async function stagePackage(pkgPath: string, stagingDir: string, expected
     throw err;
   } finally {
     await source.close();
+    await folder.close();
+  }
+}
+
+/**
+ * After the copy: the folder and the copy are still ours, where the installer will look. The
+ * ancestors again (a folder loosened meanwhile), the folder path against the handle, the copy's
+ * path against the handle written to, and its owner and mode.
+ */
+async function provePlace(dir: string, staged: string, folder: fs.FileHandle, out: fs.FileHandle): Promise<void> {
+  await refuseUnsafeAncestors(dir);
+  const uid = process.getuid?.() ?? 0;
+  const [dirNow, dirHeld, copyNow, copyHeld] = await Promise.all([
+    fs.lstat(dir),
+    folder.stat(),
+    fs.lstat(staged).catch(() => null),
+    out.stat(),
+  ]);
+  const ok =
+    sameFile(dirNow, dirHeld) &&
+    dirNow.uid === uid &&
+    (dirNow.mode & 0o777) === 0o700 &&
+    copyNow !== null &&
+    copyNow.isFile() &&
+    sameFile(copyNow, copyHeld) &&
+    copyNow.uid === uid &&
+    (copyNow.mode & 0o777) === 0o600;
+  if (!ok) {
+    throw new HelperError(
+      'STAGING_UNSAFE',
+      `the staging folder ${dir} or the copy in it changed while the package was staged; nothing was installed: check who can write on the way to --staging`,
+    );
   }
 }
 
