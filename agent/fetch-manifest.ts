@@ -3,6 +3,7 @@
  * a 304 and no body) and verify it. Only a verified manifest moves the rollback mark and
  * replaces the cached copy.
  */
+import { markToCheck, marksAfter, marksChanged } from '../schema/accepted-marks.js';
 import { ManifestError, type AcceptedManifest, type VerifyOptions } from '../schema/manifest.js';
 import { MAX_MANIFEST_BYTES } from '../schema/manifest.schema.js';
 import type { PublicKeyInfo } from '../schema/keys.js';
@@ -25,7 +26,7 @@ export type Fetched<V> =
 /** The spec's verify (schema/manifest.ts or schema/manifest2.ts): the same checks, its own schema. */
 export type Verify<V> = (raw: Buffer, opts: VerifyOptions) => V;
 
-export async function fetchVerifiedManifest<V extends { accepted: AcceptedManifest }>(
+export async function fetchVerifiedManifest<V extends { accepted: AcceptedManifest; signers: string[] }>(
   d: ManifestDeps,
   state: AgentState,
   verify: Verify<V>,
@@ -59,12 +60,14 @@ export async function fetchVerifiedManifest<V extends { accepted: AcceptedManife
 
   // The cached copy is verified again too: it may have expired since (freeze).
   let verified: V;
+  const now = d.now();
   try {
     verified = verify(raw, {
       trustedKeys: d.trustedKeys, // forged manifest: one valid signature by a trusted key
       channel: d.channel, // mix-and-match: another channel's manifest is refused
-      now: d.now(), // freeze: an expired manifest is refused
-      previous: state.accepted, // rollback: a sequence below the highest accepted is refused
+      now, // freeze: an expired manifest is refused; one from beyond the clock too (a leaked key)
+      // rollback: a sequence below the highest accepted by a key still trusted is refused
+      previous: markToCheck(state.accepted, d.trustedKeys, now),
     });
   } catch (err) {
     if (source === 'cached') {
@@ -75,9 +78,11 @@ export async function fetchVerifiedManifest<V extends { accepted: AcceptedManife
     return { ok: false, step: 'verify-manifest', err };
   }
   // An unchanged manifest (304) writes nothing.
-  const higher = state.accepted === null || verified.accepted.sequence > state.accepted.sequence;
+  // Each signer's mark moves up (never down); marks of keys no longer trusted are dropped.
+  const marks = marksAfter(state.accepted, verified.accepted, verified.signers, d.trustedKeys, now);
+  const higher = marksChanged(state.accepted, marks);
   if (source === 'downloaded' || higher) {
-    if (higher) state.accepted = verified.accepted;
+    if (higher) state.accepted = marks;
     if (source === 'downloaded') {
       await d.state.writeCachedManifest(raw);
       state.manifest_etag = etag;

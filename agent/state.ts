@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExternalError, messageOf } from '../schema/errors.js';
-import type { AcceptedManifest } from '../schema/manifest.js';
+import { marksFromStored, type AcceptedMarks } from '../schema/accepted-marks.js';
 import type { Logger } from './log.js';
 
 export interface Cooldown {
@@ -24,7 +24,8 @@ export interface Cooldown {
 }
 
 export interface AgentState {
-  accepted: AcceptedManifest | null;
+  /** the rollback marks, per signing key (schema/accepted-marks.ts); a record of before is read as one legacy mark */
+  accepted: AcceptedMarks | null;
   manifest_etag: string | null;
   /** by package sha256 */
   cooldowns: Record<string, Cooldown>;
@@ -91,9 +92,7 @@ function parseState(text: string): AgentState | null {
   try {
     const d = JSON.parse(text) as Partial<AgentState>;
     const s = emptyState();
-    const a = d.accepted;
-    if (a && Number.isSafeInteger(a.sequence) && typeof a.digest === 'string')
-      s.accepted = { sequence: a.sequence, digest: a.digest };
+    s.accepted = marksFromStored(d.accepted);
     if (typeof d.manifest_etag === 'string') s.manifest_etag = d.manifest_etag;
     for (const [sha, c] of Object.entries(d.cooldowns ?? {})) if (isCooldown(c)) s.cooldowns[sha] = c;
     return s;

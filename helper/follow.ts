@@ -5,6 +5,7 @@
  * is refused, so a yank the agent has seen cannot be undone by replaying what came before.
  */
 import type { PublicKeyInfo } from '../schema/keys.js';
+import { markToCheck, marksAfter, marksChanged } from '../schema/accepted-marks.js';
 import { verifyManifest } from '../schema/manifest.js';
 import { verifyManifest2 } from '../schema/manifest2.js';
 import { asHelperError } from './install.js';
@@ -23,7 +24,9 @@ export interface FollowDeps {
 export function acceptManifest(req: ManifestRequest, deps: FollowDeps): Promise<ManifestAccepted> {
   const { settings, log } = deps;
   return deps.accepted.exclusive(async () => {
-    const previous = await deps.accepted.read();
+    const now = deps.now();
+    const marks = await deps.accepted.read();
+    const previous = markToCheck(marks, settings.trustedKeys, now);
     let sequence: number;
     try {
       // Forged, foreign-channel, expired or older manifests: the same checks as an install's.
@@ -31,12 +34,13 @@ export function acceptManifest(req: ManifestRequest, deps: FollowDeps): Promise<
       const verified = verify(req.manifest, {
         trustedKeys: settings.trustedKeys,
         channel: settings.channel,
-        now: deps.now(),
+        now,
         previous,
       });
       sequence = verified.accepted.sequence;
+      const next = marksAfter(marks, verified.accepted, verified.signers, settings.trustedKeys, now);
+      if (marksChanged(marks, next)) await deps.accepted.write(next);
       if (previous === null || sequence > previous.sequence) {
-        await deps.accepted.write(verified.accepted);
         log.line(
           `SelfUpdate: helper follows the ${settings.spec === 2 ? 'spec-2 ' : ''}${settings.channel} manifest sequence ${sequence} (was ${previous?.sequence ?? 'none'}); older manifests are refused from now on`,
         );

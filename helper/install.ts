@@ -6,7 +6,8 @@
 import { compareVersions } from '../schema/version.js';
 import { MngdError, messageOf } from '../schema/errors.js';
 import type { PublicKeyInfo } from '../schema/keys.js';
-import { verifyManifest, type AcceptedManifest } from '../schema/manifest.js';
+import { markToCheck, marksAfter, type AcceptedMarks } from '../schema/accepted-marks.js';
+import { verifyManifest } from '../schema/manifest.js';
 import { verifyManifest2 } from '../schema/manifest2.js';
 import type { MacFacts } from '../schema/device-facts.js';
 import { artifactToInstall } from './decide2.js';
@@ -85,8 +86,9 @@ async function chooseSpec1(req: InstallRequest, installed: string | null, deps: 
   const { settings } = deps;
   // Forged, foreign-channel, expired or replayed manifests: the helper trusts nothing the agent
   // says and verifies with the same code and keys the agent uses (schema/manifest.ts).
-  const verified = verifyManifest(req.manifest, verifyOptions(settings, deps, await deps.accepted.read()));
-  await deps.accepted.write(verified.accepted);
+  const marks = await deps.accepted.read();
+  const verified = verifyManifest(req.manifest, verifyOptions(settings, deps, marks));
+  await deps.accepted.write(marksAfter(marks, verified.accepted, verified.signers, settings.trustedKeys, deps.now()));
   // The arch belongs to spec 2: a spec-1 manifest lists one universal package per release.
   if (req.arch !== undefined)
     throw new HelperError('BAD_REQUEST', '"arch" belongs to a spec-2 install; this helper follows spec 1 (--spec 1)');
@@ -99,8 +101,9 @@ async function chooseSpec1(req: InstallRequest, installed: string | null, deps: 
 /** Spec 2: choose v2 with the helper's own facts; only the artifact it names is staged. */
 async function chooseSpec2(req: InstallRequest, installed: string | null, deps: InstallDeps): Promise<Chosen> {
   const { settings } = deps;
-  const verified = verifyManifest2(req.manifest, verifyOptions(settings, deps, await deps.accepted.read()));
-  await deps.accepted.write(verified.accepted);
+  const marks = await deps.accepted.read();
+  const verified = verifyManifest2(req.manifest, verifyOptions(settings, deps, marks));
+  await deps.accepted.write(marksAfter(marks, verified.accepted, verified.signers, settings.trustedKeys, deps.now()));
   const release = releaseToInstall(verified.signed, req.version, installed);
   const deviceId = await ownDeviceId(deps);
   let facts: MacFacts;
@@ -123,8 +126,11 @@ async function chooseSpec2(req: InstallRequest, installed: string | null, deps: 
   return { version: release.version, size: artifact.size, sha256: artifact.sha256 };
 }
 
-function verifyOptions(settings: InstallSettings, deps: InstallDeps, previous: AcceptedManifest | null) {
-  return { trustedKeys: settings.trustedKeys, channel: settings.channel, now: deps.now(), previous };
+/** The rollback check against the highest mark of a key still trusted (schema/accepted-marks.ts). */
+function verifyOptions(settings: InstallSettings, deps: InstallDeps, marks: AcceptedMarks | null) {
+  const now = deps.now();
+  const previous = markToCheck(marks, settings.trustedKeys, now);
+  return { trustedKeys: settings.trustedKeys, channel: settings.channel, now, previous };
 }
 
 async function verifiedInstall(

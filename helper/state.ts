@@ -1,7 +1,7 @@
 /** What the helper reads and remembers on disk: the installed version and the highest manifest accepted. */
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { AcceptedManifest } from '../schema/manifest.js';
+import { marksFromStored, type AcceptedMarks } from '../schema/accepted-marks.js';
 import { InternalError } from '../schema/errors.js';
 import { isVersion } from '../schema/version.js';
 
@@ -18,8 +18,9 @@ export async function readInstalledVersion(versionFile: string): Promise<string 
 }
 
 export interface AcceptedStore {
-  read(): Promise<AcceptedManifest | null>;
-  write(accepted: AcceptedManifest): Promise<void>;
+  /** the rollback marks per signing key (schema/accepted-marks.ts), or null before the first */
+  read(): Promise<AcceptedMarks | null>;
+  write(marks: AcceptedMarks): Promise<void>;
   /**
    * Runs `fn` alone: no other `exclusive` section of this store runs meanwhile. A manifest from
    * the agent and an install are verified, remembered and acted on one at a time, so an install
@@ -49,16 +50,11 @@ export function fileAcceptedStore(stateDir: string, channel: string, spec: 1 | 2
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
       }
-      const data = JSON.parse(text) as Partial<AcceptedManifest> | null;
-      if (
-        data === null ||
-        typeof data !== 'object' ||
-        typeof data.sequence !== 'number' ||
-        typeof data.digest !== 'string'
-      ) {
+      const marks = marksFromStored(JSON.parse(text));
+      if (marks === null) {
         throw new InternalError(`${file} is not a record of an accepted manifest; delete it to start over`);
       }
-      return { sequence: data.sequence, digest: data.digest };
+      return marks;
     },
     async write(accepted) {
       await fs.mkdir(dirname(file), { recursive: true, mode: 0o700 });

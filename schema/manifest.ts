@@ -20,7 +20,16 @@ export type ManifestErrorCode =
   | 'MANIFEST_CHANNEL'
   | 'MANIFEST_EXPIRED'
   | 'MANIFEST_ROLLBACK'
-  | 'MANIFEST_SEQUENCE_REUSED';
+  | 'MANIFEST_SEQUENCE_REUSED'
+  | 'MANIFEST_FROM_FUTURE';
+
+/**
+ * How far ahead of the device clock a manifest's sequence (Unix seconds by construction, see
+ * nextSequence in pipeline/manifests/build.ts) and published_at may be: a day. Beyond it, a mark
+ * set by a leaked key (sequence 2^53-1) would freeze every later manifest as a rollback; bounded,
+ * a forged mark is overtaken by honest sequences within a day at most.
+ */
+export const MAX_CLOCK_AHEAD_S = 24 * 60 * 60;
 
 export class ManifestError extends ValidationError<ManifestErrorCode> {}
 
@@ -128,7 +137,7 @@ export function specOf(data: unknown): unknown {
 
 /** What the checks below read of a manifest, whatever its spec. */
 export interface ManifestEnvelope {
-  signed: { channel: string; sequence: number; expires_at: string };
+  signed: { channel: string; sequence: number; published_at: string; expires_at: string };
   signatures: { keyid: string; sig: string }[];
 }
 
@@ -158,6 +167,17 @@ export function checkManifest(manifest: ManifestEnvelope, opts: CheckOptions): C
       code: 'MANIFEST_EXPIRED',
       message: `expired at ${signed.expires_at} (now ${opts.now.toISOString()})`,
     });
+  }
+  if (opts.now !== undefined) {
+    // A leaked key's mark from the far future: bounded by the device clock (sequence ~ Unix time).
+    const limit = Math.floor(opts.now.getTime() / 1000) + MAX_CLOCK_AHEAD_S;
+    const published = Math.floor(Date.parse(signed.published_at) / 1000);
+    if (signed.sequence > limit || published > limit) {
+      problems.push({
+        code: 'MANIFEST_FROM_FUTURE',
+        message: `has sequence ${signed.sequence} and published_at ${signed.published_at}, more than a day ahead of this device's clock (now ${opts.now.toISOString()}); a sequence is the publish time in Unix seconds: check the clock, or the signing key may have leaked`,
+      });
+    }
   }
   const digest = signedDigest(signed);
   const prev = opts.previous;

@@ -9,8 +9,14 @@ describe('helper accepted-manifest state', () => {
   it('remembers what it wrote', async () => {
     const store = fileAcceptedStore(mkdtempSync(join(tmpdir(), 'mngd-hs-')), 'stable');
     assert.equal(await store.read(), null);
-    await store.write({ sequence: 7, digest: 'ab' });
-    assert.deepEqual(await store.read(), { sequence: 7, digest: 'ab' });
+    await store.write({ k1: { sequence: 7, digest: 'ab' } });
+    assert.deepEqual(await store.read(), { k1: { sequence: 7, digest: 'ab' } });
+  });
+
+  it('reads the single mark of before as the legacy mark', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mngd-hs-'));
+    writeFileSync(join(dir, 'accepted-stable.json'), '{"sequence": 7, "digest": "ab"}\n');
+    assert.deepEqual(await fileAcceptedStore(dir, 'stable').read(), { '*': { sequence: 7, digest: 'ab' } });
   });
 
   for (const [what, text] of [
@@ -21,7 +27,7 @@ describe('helper accepted-manifest state', () => {
     it(`refuses a state file holding ${what} with a message that names the file and the fix`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'mngd-hs-'));
       const store = fileAcceptedStore(dir, 'stable');
-      await store.write({ sequence: 1, digest: 'x' });
+      await store.write({ k1: { sequence: 1, digest: 'x' } });
       const file = (await import('node:fs'))
         .readdirSync(dir, { recursive: true })
         .map(String)
