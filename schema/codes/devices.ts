@@ -15,7 +15,8 @@ export const VERIFY_CODES = {
   MANIFEST_EXPIRED: 'a manifest past its expires_at',
   MANIFEST_ROLLBACK: 'a sequence below the highest one accepted (a replayed old manifest)',
   MANIFEST_SEQUENCE_REUSED: 'the sequence accepted before, with other content',
-  MANIFEST_FROM_FUTURE: "a sequence or published_at more than a day ahead of the device's clock (a leaked key's freeze)",
+  MANIFEST_FROM_FUTURE:
+    "a sequence or published_at more than a day ahead of the device's clock (a leaked key's freeze)",
 } as const;
 
 /** mngd-agent: its HTTP client, download, state and helper client. */
