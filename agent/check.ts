@@ -125,7 +125,7 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   await cleanDownloads(d.state.downloads, target.sha256);
   let path: string;
   try {
-    const dl = await downloadPackage(target, d.state.downloads, d.http);
+    const dl = await downloadPackage(target, d.state.downloads, d.http, d.deadlines);
     path = dl.path;
     download = { transferred: dl.transferred, resumed: dl.resumed, reused: dl.reused };
   } catch (err) {

@@ -16,6 +16,7 @@ export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set([
   'HTTP_ABORTED',
   'HTTP_NETWORK',
   'HTTP_TIMEOUT',
+  'HTTP_DEADLINE',
   'HELPER_UNREACHABLE',
   'HELPER_TIMEOUT',
   'BUSY',

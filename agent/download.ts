@@ -10,6 +10,7 @@ import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExternalError, MngdError, ValidationError, messageOf } from '../schema/errors.js';
 import { HttpError, withStatusHint, type HttpClient, type StreamOptions, type StreamResult } from './http/index.js';
+import { DEADLINES, packageDeadlineMs, type Deadlines } from './deadlines.js';
 import { PackageFile } from './package-file.js';
 
 export type DownloadErrorCode = 'DOWNLOAD_SIZE_MISMATCH' | 'DOWNLOAD_HASH_MISMATCH' | 'DOWNLOAD_IO';
@@ -77,7 +78,12 @@ export async function cleanDownloads(dir: string, keep: string | null): Promise<
   );
 }
 
-export async function downloadPackage(spec: PackageSpec, dir: string, http: HttpClient): Promise<DownloadResult> {
+export async function downloadPackage(
+  spec: PackageSpec,
+  dir: string,
+  http: HttpClient,
+  deadlines: Deadlines = DEADLINES,
+): Promise<DownloadResult> {
   const final = pkgPath(dir, spec.sha256);
   const partial = partialPath(dir, spec.sha256);
   // A verified package from an earlier check (say the helper was down) is re-checked, not trusted.
@@ -116,6 +122,8 @@ export async function downloadPackage(spec: PackageSpec, dir: string, http: Http
     // Threat: endless data. The package may not exceed the signed size; the stream stops at
     // the first byte beyond it.
     maxBytes: spec.size,
+    // Slow retrieval: what is missing must arrive at the minimum average rate (after a grace).
+    deadlineMs: packageDeadlineMs(spec.size - have, deadlines),
     ...(have > 0 ? { rangeStart: have } : {}),
     onResponse: (r) => {
       // The server ignored Range and sends the whole package: the partial and its hash start over.

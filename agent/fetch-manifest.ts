@@ -8,6 +8,7 @@ import { ManifestError, type AcceptedManifest, type VerifyOptions } from '../sch
 import { MAX_MANIFEST_BYTES } from '../schema/manifest.schema.js';
 import type { PublicKeyInfo } from '../schema/keys.js';
 import type { Step } from './check-result.js';
+import { DEADLINES, type Deadlines } from './deadlines.js';
 import type { HttpClient } from './http/index.js';
 import type { AgentState, StateStore } from './state.js';
 
@@ -18,6 +19,8 @@ export interface ManifestDeps {
   http: HttpClient;
   state: StateStore;
   now: () => Date;
+  /** the downloads' overall limits (default DEADLINES) */
+  deadlines?: Deadlines;
 }
 
 export type Fetched<V> =
@@ -39,6 +42,8 @@ export async function fetchVerifiedManifest<V extends { accepted: AcceptedManife
     // Endless data: at most 1 MiB is read, the stream stops at the first byte beyond.
     const r = await d.http.getBuffer(d.manifestUrl, {
       maxBytes: MAX_MANIFEST_BYTES,
+      // Slow retrieval: a manifest dripped a byte a second still ends within the deadline.
+      deadlineMs: (d.deadlines ?? DEADLINES).manifestMs,
       ...(cached !== null && state.manifest_etag !== null ? { etag: state.manifest_etag } : {}),
     });
     if (r.status === 304) {

@@ -13,7 +13,14 @@ export interface LoopTiming {
   intervalMs: number;
   firstDelayMaxMs: number;
   floorRetryMs: number;
+  /**
+   * How long the loop waits for one check before the checkin goes on anyway (default 15 min):
+   * a hung check never holds the checkin. The check is not started again while it still runs.
+   */
+  checkLimitMs?: number;
 }
+
+export const CHECK_LIMIT_MS = 15 * 60 * 1000;
 
 export interface LoopDeps {
   check(): Promise<CheckResult>;
@@ -53,6 +60,17 @@ export function jittered(base: number, spread: number, random: () => number): nu
   return Math.max(0, Math.round(base * (1 - spread + 2 * spread * random())));
 }
 
+/** The check's result, or 'running' when it has not ended within `ms`. */
+async function withinLimit<T>(p: Promise<T>, ms: number): Promise<T | 'running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'running'>((resolve) => (timer = setTimeout(() => resolve('running'), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function runLoop(d: LoopDeps): Promise<LoopEnd> {
   const sleep = d.sleep ?? abortableSleep;
   const random = d.random ?? Math.random;
@@ -62,6 +80,9 @@ export async function runLoop(d: LoopDeps): Promise<LoopEnd> {
     `SelfUpdate: agent started; first check in ${(first / 1000).toFixed(1)} s, then every ${d.timing.intervalMs / 1000} s (±10%)`,
   );
   await sleep(first, d.signal);
+  const limit = d.timing.checkLimitMs ?? CHECK_LIMIT_MS;
+  // A check still running from an earlier round (past the limit): waited for again, never doubled.
+  let running: Promise<CheckResult | null> | null = null;
   while (!stopped()) {
     // A stale binary must not try to install what is already there (NOT_AN_UPGRADE forever, or
     // a blocked checkin below a floor): exit, and launchd starts what is installed.
@@ -70,20 +91,25 @@ export async function runLoop(d: LoopDeps): Promise<LoopEnd> {
       d.log.info(`SelfUpdate: ${installed} was installed while this agent ran; exiting so launchd starts it`);
       return 'updated';
     }
-    let result: CheckResult | null = null;
-    try {
-      result = await d.check();
-    } catch (err) {
+    const again = running !== null;
+    running ??= d.check().catch((err: unknown) => {
       // A bug or a broken state folder must not stop checkins: log, and carry on.
       d.log.error(`SelfUpdate: check crashed: ${messageOf(err)}; checkin not blocked, retrying next interval`);
-    }
-    if (result?.outcome === 'updated') {
+      return null;
+    });
+    const result = await withinLimit(running, limit);
+    if (result === 'running') {
+      d.log.warn(
+        `SelfUpdate: check ${again ? 'still ' : ''}running after ${(limit / 1000).toFixed(0)} s${again ? ' more' : ''}; checkin not blocked, the check goes on and is not started again until it ends`,
+      );
+    } else running = null;
+    if (result !== 'running' && result?.outcome === 'updated') {
       d.log.info(`SelfUpdate: exiting so launchd starts ${result.target ?? 'the new version'}`);
       return 'updated';
     }
     if (stopped()) break;
     let wait: number;
-    if (result?.blocked) {
+    if (result !== 'running' && result?.blocked) {
       wait = jittered(d.timing.floorRetryMs, 0.5, random);
       d.log.warn(
         `SelfUpdate: checkin blocked: current ${result.current} is below the required ${result.floor ?? '?'}; retrying the update in ${(wait / 1000).toFixed(1)} s`,

@@ -13,6 +13,7 @@ export type HttpErrorCode =
   | 'HTTP_LENGTH_MISMATCH'
   | 'HTTP_RANGE'
   | 'HTTP_ABORTED'
+  | 'HTTP_DEADLINE'
   | 'HTTP_CA_FILE';
 
 export class HttpError extends ExternalError<HttpErrorCode> {

@@ -36,6 +36,7 @@
  */
 import { PACKAGE_VERSION } from '../embedded.js';
 import { abortableSleep, retrier, retryable, RETRY_DEFAULTS } from './retry.js';
+import { withDeadline } from './deadline.js';
 import { streamOnce } from './stream.js';
 import { certificateAuthorities, type TransportOptions } from './transport.js';
 import type { BinName, HttpClient, HttpClientOptions } from './types.js';
@@ -68,22 +69,22 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     async stream(url, opts) {
       const delivered = { bytes: 0 };
+      const deadline = opts.deadlineMs === undefined ? null : Date.now() + opts.deadlineMs;
       // Once bytes reached the caller a silent retry would feed them twice: only retry before.
       return withRetries(
-        () => streamOnce(url, opts, delivered, t),
+        () => withDeadline(url, deadline, opts.deadlineMs, t, delivered, (tt) => streamOnce(url, opts, delivered, tt)),
         (err) => delivered.bytes === 0 && retryable(err),
       );
     },
 
     async getBuffer(url, opts) {
+      const deadline = opts.deadlineMs === undefined ? null : Date.now() + opts.deadlineMs;
       return withRetries(async () => {
         const chunks: Buffer[] = [];
         const etag = opts.etag === undefined ? {} : { etag: opts.etag };
-        const r = await streamOnce(
-          url,
-          { maxBytes: opts.maxBytes, onData: (c) => chunks.push(c), ...etag },
-          { bytes: 0 },
-          t,
+        const delivered = { bytes: 0 };
+        const r = await withDeadline(url, deadline, opts.deadlineMs, t, delivered, (tt) =>
+          streamOnce(url, { maxBytes: opts.maxBytes, onData: (c) => chunks.push(c), ...etag }, delivered, tt),
         );
         if (r.status === 304) return { status: 304 };
         return {

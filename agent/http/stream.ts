@@ -3,6 +3,7 @@
  * must continue at the byte asked for; an announced size above the limit is refused before a
  * byte is read), then the body chunk by chunk with backpressure and the byte limit.
  */
+import { escapeControlChars } from '../../schema/log-text.js';
 import { classify, HttpError, statusError } from './errors.js';
 import { header, open, type Headers, type TransportOptions } from './transport.js';
 import type { StreamOptions, StreamResult } from './types.js';
@@ -24,7 +25,9 @@ function resumeOf(url: string, h: Headers, rangeStart: number): { total: number 
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange);
   // Threat: a 206 for another range would splice foreign bytes into the package.
   if (!m || Number(m[1]) !== rangeStart) {
-    const msg = `${url}: asked for bytes from ${rangeStart}, the server answered Content-Range "${contentRange}"`;
+    // The server's header is never echoed raw: shown escaped and cut (log injection).
+    const shown = escapeControlChars(contentRange.slice(0, 80));
+    const msg = `${url}: asked for bytes from ${rangeStart}, the server answered Content-Range "${shown}"`;
     throw new HttpError('HTTP_RANGE', url, msg);
   }
   return { total: m[3] === '*' ? undefined : Number(m[3]) };

@@ -25,6 +25,11 @@ export interface GetBufferOptions {
   maxBytes: number;
   /** the ETag of the copy the caller holds: a 304 answer means it is still current */
   etag?: string;
+  /**
+   * the whole call, retries included, must end within this (slow retrieval: a server dripping
+   * one byte per second never trips the read time-out); HTTP_DEADLINE otherwise
+   */
+  deadlineMs?: number;
 }
 
 export type GetBufferResult = { status: 200; body: Buffer; etag?: string; lastModified?: string } | { status: 304 };
@@ -55,6 +60,8 @@ export interface StreamOptions {
   etag?: string;
   /** conditional request: 304 when not modified since (used when there is no ETag) */
   lastModified?: string;
+  /** the whole call, retries included, must end within this; HTTP_DEADLINE otherwise */
+  deadlineMs?: number;
 }
 
 export interface StreamResult {

@@ -1,4 +1,5 @@
 /** URL policy: what may be fetched, and how a URL is shown in messages and logs. */
+import { escapeControlChars } from '../../schema/log-text.js';
 import { HttpError } from './errors.js';
 
 /** The URL fit for messages and logs: no user info, and the query (signed URL secrets) elided. */
@@ -21,7 +22,10 @@ export function checkUrl(raw: string, code: 'HTTP_INSECURE_URL' | 'HTTP_INSECURE
     throw new HttpError(
       code,
       '(invalid)',
-      `${from ? `${from} redirected to` : 'the URL'} "${raw.slice(0, 200)}", which is not a valid URL`,
+      // A redirect's Location is the server's text: never echoed (log injection), only its length.
+      from
+        ? `${from} redirected to a Location that is not a valid URL (${raw.length} characters, not shown)`
+        : `the URL "${escapeControlChars(raw.slice(0, 200))}" is not a valid URL`,
     );
   }
   const shown = displayUrl(u);

@@ -32,6 +32,7 @@ export const AGENT_CODES = {
   HTTP_LENGTH_MISMATCH: 'fewer bytes than Content-Length',
   HTTP_RANGE: 'a resumed download answered with another range than asked',
   HTTP_ABORTED: 'the download was cancelled (SIGTERM)',
+  HTTP_DEADLINE: 'the manifest took over its total deadline, or a package arrived below the minimum average rate',
   HTTP_CA_FILE: 'the --ca-file cannot be read or holds no certificate',
   DOWNLOAD_SIZE_MISMATCH: 'the package downloaded has another size than the manifest says',
   DOWNLOAD_HASH_MISMATCH: 'the package downloaded has another SHA-256 than the manifest says',
