@@ -141,7 +141,12 @@ async function verifiedInstall(
   const { settings } = deps;
   const release =
     settings.spec === 2 ? await chooseSpec2(req, installed, deps) : await chooseSpec1(req, installed, deps);
-  const staged = await stagePackage(req.pkg_path, settings.stagingDir, { size: release.size, sha256: release.sha256 });
+  const staged = await stagePackage(req.pkg_path, settings.stagingDir, {
+    size: release.size,
+    sha256: release.sha256,
+  }).catch((err: unknown) => {
+    throw uniformRefusal(err, req.pkg_path);
+  });
   try {
     const run = await deps.runInstaller(
       settings.installer,
@@ -191,6 +196,27 @@ async function verifiedInstall(
   } finally {
     await removeStaged(staged);
   }
+}
+
+/** What staging says of the file at pkg_path, which any local user may name. */
+const ABOUT_THE_FILE: ReadonlySet<string> = new Set([
+  'PKG_NOT_FOUND',
+  'PKG_UNSAFE_PATH',
+  'PKG_SIZE_MISMATCH',
+  'PKG_HASH_MISMATCH',
+]);
+
+/**
+ * A file-existence oracle as root: the helper opens any path a client names, so distinct answers
+ * (not found, not a regular file, another size, another hash) would let another user probe inside
+ * folders only root can read. One refusal for all of them, in the reply and in the log.
+ */
+function uniformRefusal(err: unknown, pkgPath: string): unknown {
+  if (!(err instanceof HelperError) || !ABOUT_THE_FILE.has(err.code)) return err;
+  return new HelperError(
+    'PKG_REFUSED',
+    `package ${pkgPath} cannot be installed: it must be the regular file (not a link) the agent downloaded, with the size and SHA-256 the manifest declares; download it again`,
+  );
 }
 
 /** Any error as a HelperError: our codes pass through, anything unexpected becomes INTERNAL. */

@@ -20,7 +20,15 @@ import {
   type ManifestRequest,
 } from './protocol.js';
 
-/** Connections beyond this are answered BUSY and closed (file descriptors are finite). */
+/**
+ * At most this many connections (file descriptors are finite). Local denial of service: Node
+ * cannot read a Unix socket peer's credentials (SO_PEERCRED, LOCAL_PEERCRED) without native
+ * code, so limits per uid are out of reach. Instead a connection carries ONE request and ends
+ * after its reply, its request is due within --idle-timeout of connecting (nothing re-arms that,
+ * not even a ping: the ping's reply ends the connection), and a full table makes room for a
+ * newcomer by closing the oldest connection that has not sent a request yet. Another uid can no
+ * longer hold the table: what it opens and keeps silent is what gets closed first.
+ */
 const MAX_CONNECTIONS = 64;
 
 export interface ServerDeps {
@@ -52,9 +60,9 @@ const DRAIN_MS = 5000;
  * Ends a connection after a last reply. What the client still sends is read and dropped for a
  * while: closing on unread data would reset the connection and lose the reply on its way.
  */
-function refuseAndClose(sock: Socket, r: HelperResponse): void {
+function refuseAndClose(sock: Socket, r: HelperResponse | null): void {
   if (!sock.writable) return; // refused already
-  reply(sock, r);
+  if (r !== null) reply(sock, r);
   sock.removeAllListeners('data');
   sock.on('data', () => undefined);
   sock.resume();
@@ -68,6 +76,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   let installSock: Socket | null = null;
   let inFlight: Promise<unknown> = Promise.resolve();
   const sockets = new Set<Socket>();
+  /** connected, no complete request line yet: the ones a full table closes first (oldest first) */
+  const waiting = new Set<Socket>();
 
   const handleLine = async (sock: Socket, line: string): Promise<void> => {
     let id: string | null = null;
@@ -104,7 +114,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   const onConnection = (sock: Socket): void => {
     sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
+    waiting.add(sock);
+    sock.on('close', () => {
+      sockets.delete(sock);
+      waiting.delete(sock);
+    });
     sock.on('error', () => undefined); // a client vanishing is not our problem
     let chunks: Buffer[] = [];
     let size = 0;
@@ -132,8 +146,24 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     };
     sock.on('close', disarmIdle);
     if (sockets.size > MAX_CONNECTIONS) {
-      refuseAndClose(sock, errorReply(null, 'BUSY', `more than ${MAX_CONNECTIONS} clients are connected; retry later`));
-      return;
+      const oldest = [...waiting].find((s) => s !== sock);
+      if (oldest === undefined) {
+        refuseAndClose(
+          sock,
+          errorReply(null, 'BUSY', `more than ${MAX_CONNECTIONS} clients are connected; retry later`),
+        );
+        return;
+      }
+      waiting.delete(oldest);
+      sockets.delete(oldest);
+      refuseAndClose(
+        oldest,
+        errorReply(
+          null,
+          'BUSY',
+          `more than ${MAX_CONNECTIONS} clients are connected and this one sent no request yet; send the request at once`,
+        ),
+      );
     }
     armIdle();
     // A client may half-close after its request; it still gets its reply, then we end too.
@@ -143,7 +173,6 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     });
     const pump = async (): Promise<void> => {
       working = true;
-      disarmIdle();
       sock.pause();
       for (;;) {
         const all = Buffer.concat(chunks);
@@ -152,16 +181,27 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         chunks = [all.subarray(nl + 1)];
         size = all.length - nl - 1;
         const line = all.subarray(0, nl).toString('utf8').replace(/\r$/, '');
-        if (line.trim() !== '') await handleLine(sock, line);
-        // Refused and closed: lines the client pipelined after a bad one are never acted on.
-        if (sock.destroyed || !sock.writable) return;
+        if (line.trim() === '') continue;
+        // The request came: the deadline is done with, and a full table no longer closes this one.
+        waiting.delete(sock);
+        disarmIdle();
+        await handleLine(sock, line);
+        // One request per connection: after its reply the connection ends; lines the client
+        // pipelined after it are never acted on (and a ping cannot keep a connection alive).
+        // A Unix socket delivers what was written into the peer's queue: closing at once after
+        // the flush loses no reply, and frees the slot even if the client goes on sending.
+        if (!sock.destroyed && sock.writable) {
+          sock.removeAllListeners('data');
+          sock.end(() => sock.destroy());
+        }
+        return;
       }
       working = false;
+      waiting.add(sock);
       if (clientEnded) {
         sock.end();
         return;
       }
-      armIdle();
       sock.resume();
     };
     sock.on('data', (chunk: Buffer) => {

@@ -68,6 +68,8 @@ export const HELPER_CODES = {
   PKG_UNSAFE_PATH: 'pkg_path is a symbolic link or not a regular file',
   PKG_SIZE_MISMATCH: "the staged copy's size differs from the manifest's",
   PKG_HASH_MISMATCH: "the staged copy's SHA-256 differs from the manifest's",
+  PKG_REFUSED:
+    'the file at pkg_path is missing, a link, not a regular file, or has another size or SHA-256: one answer for all (no oracle)',
   STAGING_UNSAFE:
     'a folder on the way to --staging is owned by another user or group/other-writable, or changed while staging (exit 2 at start)',
   INSTALLER_FAILED: 'the installer exited non-zero or was killed',

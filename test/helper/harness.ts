@@ -264,3 +264,37 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 10_00
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** A client that speaks the protocol by hand: one request line from a file, the reply on stdout. */
+const RAW_CLIENT = `
+const { createConnection } = require('node:net');
+const { readFileSync } = require('node:fs');
+const [socket, file] = process.argv.slice(1);
+const c = createConnection({ path: socket });
+let out = '';
+c.on('connect', () => c.write(readFileSync(file, 'utf8') + '\\n'));
+c.on('data', (d) => { out += d; if (out.includes('\\n')) { process.stdout.write(out); c.destroy(); } });
+c.on('error', (e) => { process.stderr.write(e.code + '\\n'); process.exitCode = 9; });
+`;
+
+/**
+ * Sends one request to the helper as `uid` (gid the same, no other group) through `setpriv`: a
+ * local user, not the agent. The helper's socket must be reachable by it (--socket-group, 0755
+ * folders on the way); `work` a folder it can read the request file from.
+ */
+export async function requestAsUid(socket: string, work: string, uid: number, request: object): Promise<unknown> {
+  const file = join(work, `request-${randomBytes(6).toString('hex')}.json`);
+  writeFileSync(file, JSON.stringify({ v: 1, id: `uid-${uid}`, ...request }), { mode: 0o644 });
+  const p = spawn(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '-e', RAW_CLIENT, socket, file],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => p.on('close', resolve));
+  if (code !== 0) throw new Error(`the client as uid ${uid} failed (exit ${code}): ${stderr}`);
+  return JSON.parse(stdout) as unknown;
+}
