@@ -175,8 +175,8 @@ export interface JobStep {
 }
 
 /**
- * Runs a job's steps in order as the runner does, honouring each `if:`. Actions (`uses:`) and
- * `npm ci` are simulated as successful: the test runs in a temporary repository of releases
+ * Runs a job's steps in order as the runner does, honouring each `if:`. Actions (`uses:`),
+ * `npm ci` and `npm run build` are simulated as successful: the test runs in a temporary repository of releases
  * with this checkout's CLI already built. Every other `run:` step runs for real.
  */
 export async function runJob(wf: WorkflowFile, jobId: string, cwd: string, runner: Runner): Promise<JobStep[]> {
@@ -193,7 +193,7 @@ export async function runJob(wf: WorkflowFile, jobId: string, cwd: string, runne
     let entry: JobStep;
     if (!evaluateCondition(step.if, { steps: states, env, failed })) {
       entry = { step, outcome: 'skipped', how: 'skipped' };
-    } else if (typeof step.run !== 'string' || /^npm ci\b/.test(step.run)) {
+    } else if (typeof step.run !== 'string' || /^npm (ci|run build)\b/.test(step.run)) {
       entry = { step, outcome: 'success', how: 'simulated' };
     } else {
       const result = await runStep(asRunStep(wf, jobId, { ...step, run: step.run }), cwd, runner);

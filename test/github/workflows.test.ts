@@ -249,6 +249,27 @@ describe('the workflows', () => {
     assert.ok((binaries.steps ?? []).some((s) => s.run?.includes('npm run package')));
   });
 
+  it('install without lifecycle scripts, then build, in every job that holds MNGD_SIGNING_KEY', () => {
+    const holders = workflows.flatMap((wf) =>
+      jobsOf(wf)
+        .filter(([, job]) => JSON.stringify(job).includes('secrets.MNGD_SIGNING_KEY'))
+        .map(([id, job]) => ({ where: `${wf.file} job ${id}`, steps: (job.steps ?? []).map((st) => st.run ?? '') })),
+    );
+    assert.deepEqual(holders.map((h) => h.where).sort(), [
+      'release-halt.yml job halt',
+      'release-publish.yml job apply',
+      'release-refresh.yml job refresh',
+    ]);
+    for (const { where, steps } of holders) {
+      const installs = steps.flatMap((run, i) => (/\bnpm (ci|install|i)\b/.test(run) ? [i] : []));
+      assert.ok(installs.length > 0, `${where}: no npm ci`);
+      // A dependency's install script (esbuild's, say) must never run beside the signing key.
+      for (const i of installs) assert.match(steps[i]!, /--ignore-scripts/, `${where}: ${steps[i]}`);
+      const build = steps.findIndex((run) => /^npm run build\b/.test(run));
+      assert.ok(build > Math.max(...installs), `${where}: builds explicitly after installing (prepare no longer runs)`);
+    }
+  });
+
   it('run the project tests in CI against a PostgreSQL service with CI=true', () => {
     const wf = workflows.find((w) => w.file === 'ci.yml');
     assert.ok(wf);
