@@ -21,6 +21,8 @@ export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set([
   'HELPER_TIMEOUT',
   'BUSY',
   'INSTALLER_UNAVAILABLE',
+  'PKG_SIGNATURE_CHECK_TIMEOUT',
+  'SIGNATURE_CHECK_UNAVAILABLE',
 ]);
 
 export async function recordFailure(

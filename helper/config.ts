@@ -9,6 +9,7 @@ import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
 import { DEFAULT_FACTS_COMMANDS, type FactsCommands } from './device-facts.js';
 import { DEFAULT_INSTALLER, DEFAULT_INSTALLER_ARGS } from './installer.js';
+import { DEFAULT_PKGUTIL, DEFAULT_SPCTL, TEAM_ID_PATTERN } from './signature.js';
 import { defaultDeviceIdFile, defaultSocketPath, defaultVersionFile } from './protocol.js';
 
 export interface HelperConfig {
@@ -36,6 +37,11 @@ export interface HelperConfig {
   spec: 1 | 2;
   /** the helper's own commands for the Mac's facts (it never takes the agent's word) */
   factsCommands: FactsCommands;
+  /** accepted Team IDs of the package's Developer ID Installer; empty: no signature check */
+  teamIds: string[];
+  pkgutil: string;
+  spctl: string;
+  signatureTimeoutMs: number;
 }
 
 export const SERVE_OPTIONS = {
@@ -58,6 +64,10 @@ export const SERVE_OPTIONS = {
   spec: { type: 'string' },
   'sw-vers': { type: 'string' },
   sysctl: { type: 'string' },
+  'team-id': { type: 'string', multiple: true },
+  pkgutil: { type: 'string' },
+  spctl: { type: 'string' },
+  'signature-timeout': { type: 'string' },
 } as const;
 
 type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -82,6 +92,10 @@ const FILE_KEYS: Record<string, 'string' | 'list' | 'number'> = {
   spec: 'number',
   sw_vers: 'string',
   sysctl: 'string',
+  team_ids: 'list',
+  pkgutil: 'string',
+  spctl: 'string',
+  signature_timeout: 'number',
 };
 
 export function defaults(platform: NodeJS.Platform = process.platform): Omit<HelperConfig, 'trustedKeys'> {
@@ -102,6 +116,10 @@ export function defaults(platform: NodeJS.Platform = process.platform): Omit<Hel
     idleTimeoutMs: 10_000,
     spec: 1,
     factsCommands: DEFAULT_FACTS_COMMANDS,
+    teamIds: [],
+    pkgutil: DEFAULT_PKGUTIL,
+    spctl: DEFAULT_SPCTL,
+    signatureTimeoutMs: 120_000,
   };
 }
 
@@ -229,6 +247,13 @@ export function resolveConfig(
       'the installer arguments must contain {pkg}, which stands for the staged package (default: -pkg {pkg} -target /)',
     );
   }
+  const teamIds = list('team-id', 'team_ids') ?? [];
+  for (const t of teamIds)
+    if (!TEAM_ID_PATTERN.test(t))
+      throw new SettingsError(
+        `--team-id ${JSON.stringify(t)} is not a Team ID (10 uppercase letters and digits, as in "Developer ID Installer: Example Corp (ABCDE12345)")`,
+      );
+  const sigTimeout = pick('signature-timeout', 'signature_timeout');
   const group = pick('socket-group', 'socket_group');
   const spec = pick('spec', 'spec') ?? d.spec;
   if (spec !== 1 && spec !== 2 && spec !== '1' && spec !== '2')
@@ -259,5 +284,10 @@ export function resolveConfig(
       swVers: absolute(str('sw-vers', 'sw_vers', d.factsCommands.swVers), '--sw-vers'),
       sysctl: absolute(str('sysctl', 'sysctl', d.factsCommands.sysctl), '--sysctl'),
     },
+    teamIds,
+    pkgutil: absolute(str('pkgutil', 'pkgutil', d.pkgutil), '--pkgutil'),
+    spctl: absolute(str('spctl', 'spctl', d.spctl), '--spctl'),
+    signatureTimeoutMs:
+      sigTimeout === undefined ? d.signatureTimeoutMs : seconds(sigTimeout as string | number, '--signature-timeout'),
   };
 }

@@ -14,12 +14,13 @@ import { artifactToInstall } from './decide2.js';
 import type { FactsProvider } from './device-facts.js';
 import { offeredToThisDevice, releaseToInstall } from './decide.js';
 import { installerArgs, type InstallerRunner } from './installer.js';
+import { checkSignature, type SignatureSettings } from './signature.js';
 import type { Logger } from './log.js';
 import { HelperError, type InstallRequest, type InstallSuccess } from './protocol.js';
 import { removeStaged, stagePackage } from './staging.js';
 import type { AcceptedStore } from './state.js';
 
-export interface InstallSettings {
+export interface InstallSettings extends SignatureSettings {
   trustedKeys: readonly PublicKeyInfo[];
   channel: string;
   stagingDir: string;
@@ -148,6 +149,8 @@ async function verifiedInstall(
     throw uniformRefusal(err, req.pkg_path);
   });
   try {
+    // Who signed it, on the root-only copy after size and SHA-256; any refusal ends here.
+    await checkSignature(staged, settings, deps.runInstaller);
     const run = await deps.runInstaller(
       settings.installer,
       installerArgs(settings.installerArgs, staged),

@@ -58,6 +58,12 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --sw-vers PATH             prints the macOS product version (default: /usr/bin/sw_vers)
   --sysctl PATH              answers hw.optional.arm64 and sysctl.proc_translated (default: /usr/sbin/sysctl);
                              the helper reads the Mac's facts itself and never takes the agent's word
+  --team-id ID               repeatable: the Team IDs whose Developer ID Installer may sign the package
+                             (two during a migration); with it, each staged copy must pass
+                             pkgutil --check-signature and spctl -a -vv -t install (notarized)
+                             before the installer runs (default: none, no signature check)
+  --pkgutil PATH, --spctl PATH   the tools (default: /usr/sbin/pkgutil, /usr/sbin/spctl)
+  --signature-timeout SEC    kill pkgutil or spctl after this long (default: 120)
 
 Exit status: 0 stopped cleanly (SIGTERM); 2 called wrongly or a setting is wrong (a flag, the config
 or keys file, the installer: the message says which); 3 the socket could not be served or the helper

@@ -70,6 +70,13 @@ export const HELPER_CODES = {
   PKG_HASH_MISMATCH: "the staged copy's SHA-256 differs from the manifest's",
   PKG_REFUSED:
     'the file at pkg_path is missing, a link, not a regular file, or has another size or SHA-256: one answer for all (no oracle)',
+  PKG_UNSIGNED: 'pkgutil --check-signature: the package has no signature',
+  PKG_SIGNER_UNTRUSTED:
+    'pkgutil --check-signature: not signed by a Developer ID Installer certificate Apple issued for distribution (ad hoc, self-signed, expired, development)',
+  PKG_TEAM_ID_MISMATCH: "the package's Developer ID Installer is of another Team ID than --team-id (got X, want Y)",
+  PKG_NOT_NOTARIZED: 'spctl -a -vv -t install does not accept the package as Notarized Developer ID',
+  PKG_SIGNATURE_CHECK_TIMEOUT: 'pkgutil or spctl ran past --signature-timeout and was killed',
+  SIGNATURE_CHECK_UNAVAILABLE: 'pkgutil or spctl could not be started (the helper setup, not the package)',
   STAGING_UNSAFE:
     'a folder on the way to --staging is owned by another user or group/other-writable, or changed while staging (exit 2 at start)',
   INSTALLER_FAILED: 'the installer exited non-zero or was killed',
