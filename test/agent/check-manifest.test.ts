@@ -125,6 +125,19 @@ describe('agent check with a bad manifest', () => {
     assert.equal(warnings(f.log).length, 2);
   });
 
+  it('moves the rollback mark up with each newer manifest: accept A, then B, then a replay of A is refused', async () => {
+    const f = await w.make({ current: '1.0.3' });
+    const a = manifestBytes(w.signer, { releases: offer(), now: new Date(T0.getTime() + 1000) });
+    const b = manifestBytes(w.signer, { releases: offer(), now: new Date(T0.getTime() + 2000) });
+    w.cdn.setManifest(a);
+    assert.equal((await f.check()).outcome, 'up-to-date');
+    w.cdn.setManifest(b);
+    assert.equal((await f.check()).outcome, 'up-to-date');
+    w.cdn.setManifest(a);
+    const r = await f.check();
+    assert.equal(r.code, 'MANIFEST_ROLLBACK', r.message);
+  });
+
   it('refuses the same sequence with other content', async () => {
     const f = await w.make({ current: '1.0.3' });
     w.cdn.setManifest(manifestBytes(w.signer, { releases: offer() }));

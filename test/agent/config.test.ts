@@ -1,6 +1,6 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type Platform } from '../../agent/config.js';
@@ -146,5 +146,24 @@ describe('agent state folder', () => {
       (JSON.parse(await readFile(join(s.dir, 'state.json'), 'utf8')) as { manifest_etag: string }).manifest_etag,
       '"x"',
     );
+  });
+});
+
+describe('the private state folder owned by another user', () => {
+  it('is refused (STATE_DIR), not used: another user could plant or swap a package there', async () => {
+    assert.equal(process.getuid?.(), 0, 'this test hands a folder to another user: run it as root');
+    const base = await mkdtemp(join(tmpdir(), 'mngd-state-owner-'));
+    try {
+      const d = join(base, 'state');
+      await mkdir(d, { mode: 0o700 });
+      await chown(d, 65534, 65534);
+      await assert.rejects(
+        new StateStore(d).init(),
+        (err: unknown) =>
+          err instanceof MngdError && err.code === 'STATE_DIR' && /owned by uid 65534/.test(err.message),
+      );
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, stat, writeFile } from 'node:fs/promises';
-import { partialPath } from '../../agent/download.js';
+import { partialPath, pkgPath } from '../../agent/download.js';
 import { INLINE_MAX } from '../../agent/package-file.js';
 import { sequence, servePackage, status, type Handler } from '../support/https-server.js';
 import {
@@ -163,6 +163,23 @@ describe('agent download', () => {
     assert.equal(requestsTo(w.cdn, p103.path)[1]!.headers['range'], undefined);
     assert.equal(w.helper.received[0]!.sha256, sha256(p103.bytes));
   });
+
+  for (const name of ['pkg', 'partial'] as const) {
+    it(`re-hashes a full-size .${name} left from before and never hands over a corrupt one`, async () => {
+      w.cdn.addPkg(p103);
+      const f = await make();
+      const file =
+        name === 'pkg'
+          ? pkgPath(f.state.downloads, sha256(p103.bytes))
+          : partialPath(f.state.downloads, sha256(p103.bytes));
+      await writeFile(file, randomBytes(p103.bytes.length)); // the right size, other bytes
+      const r = await f.check();
+      assert.equal(r.outcome, 'updated', r.message);
+      assert.equal(w.helper.received.length, 1);
+      assert.equal(w.helper.received[0]!.sha256, sha256(p103.bytes), 'what was handed over is the released package');
+      assert.equal(requestsTo(w.cdn, p103.path).length, 1, 'downloaded again');
+    });
+  }
 });
 
 describe('agent download of a package large enough for the worker thread', () => {

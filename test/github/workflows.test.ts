@@ -277,6 +277,7 @@ describe('the workflows', () => {
     assert.match(job.services?.['postgres']?.image ?? '', /^postgres:/);
     assert.equal(String(job.env?.['CI']), 'true');
     assert.match(String(job.env?.['TEST_DATABASE_URL']), /^postgres:\/\/.*@(127\.0\.0\.1|localhost):5432\//);
-    assert.ok((job.steps ?? []).some((s) => s.run === 'npm test'));
+    // As root: the helper's guard tests chown folders to another user and run clients via setpriv.
+    assert.ok((job.steps ?? []).some((s) => s.run === 'sudo -E env "PATH=$PATH" npm test'));
   });
 });

@@ -97,6 +97,25 @@ describe('mngd-helper serve', () => {
     await assertNothingInstalled(0);
   });
 
+  it('refuses an expired manifest (a signed copy from history/, replayed), with a sequence above any seen', async () => {
+    const old = new Date(Date.now() - 60 * 86_400_000);
+    const expired = signedManifest([releaseOf(pkg103), releaseOf(pkg101)], [key], 'stable', old);
+    const reply = refused(
+      await requestInstall(helper.socket, { manifest: expired, version: '1.0.3', pkg_path: pkg103.path }),
+    );
+    assert.equal(reply.error.code, 'MANIFEST_EXPIRED');
+    await assertNothingInstalled(0);
+  });
+
+  it("refuses another channel's manifest that offers the version to everyone", async () => {
+    const beta = signedManifest([{ ...releaseOf(pkg103), channel: 'beta' }], [key], 'beta');
+    const reply = refused(
+      await requestInstall(helper.socket, { manifest: beta, version: '1.0.3', pkg_path: pkg103.path }),
+    );
+    assert.equal(reply.error.code, 'MANIFEST_CHANNEL');
+    await assertNothingInstalled(0);
+  });
+
   it('refuses an unsigned manifest', async () => {
     const doc = JSON.parse(manifest) as { signatures: unknown[] };
     doc.signatures = [];

@@ -69,11 +69,12 @@ describe('ensureStagingDir', () => {
     assert.ok(lstatSync(s).isDirectory());
   });
 
-  it('re-creates a folder owned by another user (when the test can chown, i.e. as root)', async () => {
+  it('re-creates a folder owned by another user (as root, as the helper runs: chown needs it)', async () => {
+    assert.equal(process.getuid?.(), 0, 'this test hands a folder to another user: run the helper tests as root');
     const s = join(dir, 'foreign');
     mkdirSync(s, { mode: 0o700 });
-    const canChown = process.getuid?.() === 0;
-    if (canChown) chownSync(s, 1, 1);
+    chownSync(s, 1, 1);
+    assert.equal(statSync(s).uid, 1);
     await ensureStagingDir(s);
     assert.equal(statSync(s).uid, process.getuid?.());
     assert.equal(statSync(s).mode & 0o777, 0o700);
@@ -106,6 +107,11 @@ describe('stagePackage', () => {
   it('stops copying a package larger than declared and leaves nothing behind', async () => {
     assert.equal(await code(stagePackage(pkg.path, staging, { size: 1000, sha256: pkg.sha256 })), 'PKG_SIZE_MISMATCH');
     assert.deepEqual(readdirSync(staging), []);
+    // Stopped while copying (endless data), not found out after copying it all.
+    await assert.rejects(
+      stagePackage(pkg.path, staging, { size: 1000, sha256: pkg.sha256 }),
+      /is larger than the 1000 bytes/,
+    );
   });
 
   it('refuses a copy whose hash differs and leaves nothing behind', async () => {

@@ -94,6 +94,20 @@ describe('choose', () => {
     assert.equal(c.forced, false);
   });
 
+  it('forces past an eligible target that is itself below the floor', () => {
+    // 1.0.2 is offered to everyone but does not satisfy the floor 1.0.5: taking it would leave
+    // the device blocked below the floor forever; the floor release is forced instead.
+    const releases = [
+      { version: '1.0.5', rollout_percent: 1 },
+      { version: '1.0.2', rollout_percent: 100 },
+    ];
+    const id = ids(500).find((d) => !eligible(d, releases[0]!))!;
+    const c = choose({ releases, current: '1.0.1', floor: '1.0.5', deviceId: id });
+    assert.equal(c.target?.version, '1.0.5');
+    assert.equal(c.forced, true);
+    assert.equal(c.blocked, true);
+  });
+
   it('does nothing for a device at or above the floor', () => {
     const c = choose({
       releases: [{ version: '1.0.3', rollout_percent: 0 }],

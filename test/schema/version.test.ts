@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compareVersions, explainVersion, isVersion, parseVersion, sortNewestFirst } from '../../schema/version.js';
 
-const part = fc.integer({ min: 0, max: 999_999_999 });
+// Mostly small parts, so equal and near-equal versions (1.0 and 1.0.0, 1.2 and 1.3) are drawn often;
+// sometimes huge ones, up to the limit.
+const part = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 3 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 999_999_999 }) },
+);
 const version = fc.array(part, { minLength: 1, maxLength: 4 }).map((p) => p.join('.'));
 
 describe('versions', () => {

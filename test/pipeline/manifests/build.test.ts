@@ -74,6 +74,16 @@ describe('manifest builder', () => {
     assert.equal(effectiveFloor('stable', []), null);
   });
 
+  it('takes the highest floor of several active releases, whatever their order', () => {
+    const rs = [
+      release('1.0.2', { min_required_version: '1.0.1' }),
+      release('1.0.4', { min_required_version: '1.0.3' }),
+      release('1.0.3', { min_required_version: '1.0.2' }),
+    ];
+    assert.equal(effectiveFloor('stable', rs), '1.0.3');
+    assert.equal(effectiveFloor('stable', [...rs].reverse()), '1.0.3');
+  });
+
   it('raises the sequence past the previous one even when the clock is behind', () => {
     const t = Math.floor(now.getTime() / 1000);
     assert.equal(nextSequence(now, null), t);
