@@ -27,9 +27,10 @@ export interface PkgRootOptions {
   out: string;
 }
 
-const SETTINGS_KEYS = new Set(['manifest_url', 'channel', 'checkin_url']);
+const SETTINGS_KEYS = new Set(['manifest_url', 'channel', 'checkin_url', 'team_ids']);
 
-function readSettings(file: string): Record<string, string> {
+/** `team_ids`: the Apple Team IDs whose Developer ID Installer may sign the pkg (the helper's signer check). */
+function readSettings(file: string): Record<string, string> & { team_ids?: string[] } {
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
@@ -40,9 +41,12 @@ function readSettings(file: string): Record<string, string> {
     throw new Error(`${file}: expected a JSON object such as {"manifest_url": "https://…", "channel": "stable"}`);
   for (const [k, v] of Object.entries(data)) {
     if (!SETTINGS_KEYS.has(k)) throw new Error(`${file}: unknown key "${k}"; known: ${[...SETTINGS_KEYS].join(', ')}`);
-    if (typeof v !== 'string') throw new Error(`${file}: "${k}" must be a string`);
+    if (k === 'team_ids') {
+      if (!Array.isArray(v) || v.length === 0 || !v.every((t) => typeof t === 'string'))
+        throw new Error(`${file}: "team_ids" must be a non-empty list of Team IDs such as ["ABCDE12345"]`);
+    } else if (typeof v !== 'string') throw new Error(`${file}: "${k}" must be a string`);
   }
-  return data as Record<string, string>;
+  return data as Record<string, string> & { team_ids?: string[] };
 }
 
 /** Writes `out/root` and `out/scripts`; returns the settings written, as the daemons read them. */
@@ -62,7 +66,14 @@ export function writePkgRoot(o: PkgRootOptions): { agent: object; helper: object
     state_dir: `/${MAC_LAYOUT.agentState}`,
     log_file: `/${MAC_LAYOUT.agentLog}`,
   };
-  const helper = { socket_group: AGENT_USER, channel, trusted_keys, log_file: `/${MAC_LAYOUT.helperLog}` };
+  const helper = {
+    socket_group: AGENT_USER,
+    channel,
+    trusted_keys,
+    log_file: `/${MAC_LAYOUT.helperLog}`,
+    // Who may sign the pkg: the helper runs pkgutil and spctl on each staged copy (docs/helper.md).
+    ...(settings.team_ids !== undefined ? { team_ids: settings.team_ids } : {}),
+  };
   // The daemons' own parsers, as a Mac would run them: a bad setting fails the build, not the fleet.
   resolveAgentConfig({ path: o.settingsFile, data: agent }, {}, { platform: 'darwin', home: '/var/empty', env: {} });
   const scripts = join(o.out, 'scripts');

@@ -41,7 +41,10 @@ describe('the mngd pkg', () => {
     const bins = join(work, 'bins');
     mkdirSync(bins);
     for (const b of ['mngd-agent', 'mngd-helper']) writeFileSync(join(bins, b), `#!/bin/sh\necho ${b}\n`);
-    writeFileSync(join(work, 'settings.json'), JSON.stringify({ manifest_url: MANIFEST_URL, channel: 'beta' }));
+    writeFileSync(
+      join(work, 'settings.json'),
+      JSON.stringify({ manifest_url: MANIFEST_URL, channel: 'beta', team_ids: ['ABCDE12345', 'QQQQQ11111'] }),
+    );
     out = join(work, 'out');
     const r = await run(process.execPath, [
       PKG_ROOT,
@@ -107,6 +110,7 @@ describe('the mngd pkg', () => {
     assert.equal(h.socketGroup, AGENT_USER);
     assert.equal(h.channel, 'beta');
     assert.equal(h.trustedKeys.length, POLICY_KEYS.length);
+    assert.deepEqual(h.teamIds, ['ABCDE12345', 'QQQQQ11111'], 'the helper checks the signer against these');
     for (const f of [MAC_LAYOUT.agentConfig, MAC_LAYOUT.helperConfig])
       assert.equal(statSync(join(i.volume, f)).mode & 0o777, 0o644, f);
     // The agent's daemon (nobody) owns its state and log folders, and nothing else.
@@ -188,5 +192,19 @@ describe('the mngd pkg', () => {
     assert.equal((r2 as { code: number }).code, 2);
     assert.match((r2 as { stderr: string }).stderr, /https/);
     assert.ok(!existsSync(o));
+    writeFileSync(bad, JSON.stringify({ manifest_url: MANIFEST_URL, team_ids: ['abcde12345'] }));
+    const r3 = await run(process.execPath, [
+      PKG_ROOT,
+      '--bins',
+      work,
+      '--version',
+      '1.4.0',
+      '--settings',
+      bad,
+      '--out',
+      o,
+    ]).catch((e: { code: number; stderr: string }) => e);
+    assert.equal((r3 as { code: number }).code, 2);
+    assert.match((r3 as { stderr: string }).stderr, /--team-id "abcde12345" is not a Team ID/);
   });
 });
