@@ -28,7 +28,9 @@ describe('a spec-2 agent', () => {
     ['1.0.4', '1.1.0'].flatMap((v) => ARCHES.map((a) => [`${v}-${a}`, archPkg(v, a)])),
   ) as Record<string, Pkg>;
   const w = agentWorld(Object.values(pkgs));
-  let seq = 1_796_000_000;
+  // Sequences are the publish time in Unix seconds: near the fixtures' clock (T0), never days ahead
+  // of it (MANIFEST_FROM_FUTURE).
+  let seq = Math.floor(T0.getTime() / 1000);
   const rel = (version: string, extra: Partial<Release2> = {}): Release2 => ({
     version,
     artifacts: ARCHES.map((arch) => {
