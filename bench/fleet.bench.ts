@@ -34,12 +34,15 @@ export const bench: Bench = {
     const key = signingKeyFromText(generateSigningKey().privateKeyText);
     const releases = ['1.0.1', '1.0.2'].map((v) => {
       writeFileSync(join(dir, 'agent', `${v}.pkg`), samplePackage(v, PKG_BYTES));
-      return withReleaseDefaults({
-        version: v,
-        download_url: cdn.url(`/agent/${v}.pkg`),
-        ...sampleDigest(v, PKG_BYTES),
-        rollout_percent: v === '1.0.2' ? 10 : 100,
-      });
+      return withReleaseDefaults(
+        {
+          version: v,
+          download_url: cdn.url(`/agent/${v}.pkg`),
+          ...sampleDigest(v, PKG_BYTES),
+          rollout_percent: v === '1.0.2' ? 10 : 100,
+        },
+        Date.now(),
+      );
     });
     const signed = buildSignedManifest({
       channel: 'stable',

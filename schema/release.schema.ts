@@ -1,4 +1,5 @@
 /** JSON Schema of a release file, `releases/<version>.yaml`. The source of release.schema.json. */
+import { DURATION_PATTERN, MAX_SCHEDULE_STEPS, SCHEDULE_TIME_PATTERN } from './rollout.js';
 import { VERSION_PATTERN } from './version.js';
 
 export const CHANNEL_PATTERN = '^[a-z][a-z0-9-]{0,31}$';
@@ -66,6 +67,43 @@ export const releaseSchema = {
       minimum: 0,
       maximum: 100,
       default: 100,
+    },
+    rollout_schedule: {
+      description:
+        'A ramp instead of rollout_percent (not both): from start (UTC), each step holds its share for its hold (30m, 24h, 7d); shares strictly increase, the last is 100 and holds for ever; at most 60 days in all',
+      type: 'object',
+      additionalProperties: false,
+      required: ['start', 'steps'],
+      properties: {
+        start: {
+          description: 'When the first step starts, RFC 3339 in UTC: 2026-12-07T09:00:00Z',
+          type: 'string',
+          pattern: SCHEDULE_TIME_PATTERN,
+        },
+        steps: {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_SCHEDULE_STEPS,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['percent'],
+            properties: {
+              percent: { description: 'Share of devices offered, 1-100', type: 'integer', minimum: 1, maximum: 100 },
+              hold: {
+                description: 'How long this share holds before the next step: 30m, 24h, 7d (none on the last step)',
+                type: 'string',
+                pattern: DURATION_PATTERN,
+              },
+            },
+          },
+        },
+        paused_at: {
+          description: 'Set by mngd-release pause: the ramp stops here and the share in force then holds',
+          type: 'string',
+          pattern: SCHEDULE_TIME_PATTERN,
+        },
+      },
     },
     halted: {
       description:

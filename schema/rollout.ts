@@ -19,12 +19,24 @@ export interface ScheduleStep {
 export interface Schedule {
   start: string;
   steps: readonly ScheduleStep[];
+  /** set by `mngd-release pause`: the ramp stops here, holding the share in force then (RFC 3339 UTC) */
+  paused_at?: string | undefined;
+}
+
+/** What a release says about its share: a fixed `rollout_percent`, or a `rollout_schedule`. */
+export interface RolloutSource {
+  rollout_percent?: number | undefined;
+  rollout_schedule?: Schedule | undefined;
 }
 
 export const DURATION_PATTERN = '^[1-9][0-9]{0,4}[mhd]$';
 export const MAX_SCHEDULE_MS = 60 * 24 * 3600 * 1000;
+/** steps of a schedule; with the 0 % step before the start a manifest's rollout stays within its 32 */
+export const MAX_SCHEDULE_STEPS = 20;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?Z$/;
+/** A schedule's times: RFC 3339 in UTC, to the minute or the second (2026-12-07T09:00Z, …09:00:00Z). */
+export const SCHEDULE_TIME_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?Z$';
+const RFC3339_UTC = new RegExp(SCHEDULE_TIME_PATTERN);
 
 /** `30m`, `24h`, `7d` in milliseconds; null for anything else. */
 export function parseDuration(text: string): number | null {
@@ -63,59 +75,103 @@ export function fixedRollout(percent: number): RolloutStep[] {
   return [{ at: null, percent }];
 }
 
+export type ScheduleRule = 'start' | 'empty' | 'order' | 'end' | 'hold' | 'last_hold' | 'length' | 'paused_at';
+
 export interface ScheduleProblem {
+  /** which rule: tests and the problem codes key on this, not the words */
+  rule: ScheduleRule;
   /** index of the step at fault, or null for the schedule as a whole */
   step: number | null;
-  field: 'start' | 'steps' | 'percent' | 'hold';
+  field: 'start' | 'steps' | 'percent' | 'hold' | 'paused_at';
+  /** what is wrong, what is expected, and the fix */
   message: string;
 }
+
+const isUtc = (text: string) => RFC3339_UTC.test(text) && !Number.isNaN(Date.parse(text));
 
 /** Every problem of a schedule, each with the fix (empty: valid). */
 export function scheduleProblems(s: Schedule): ScheduleProblem[] {
   const out: ScheduleProblem[] = [];
-  if (!RFC3339_UTC.test(s.start) || Number.isNaN(Date.parse(s.start)))
+  if (!isUtc(s.start))
     out.push({
+      rule: 'start',
       step: null,
       field: 'start',
-      message: `start ${JSON.stringify(s.start)} must be RFC 3339 in UTC, e.g. 2026-12-07T09:00:00Z`,
+      message: `start ${JSON.stringify(s.start)} is not a time in UTC; expected RFC 3339 ending in Z, e.g. 2026-12-07T09:00:00Z: convert it to UTC (09:00+01:00 is 08:00Z)`,
     });
   if (s.steps.length === 0)
-    out.push({ step: null, field: 'steps', message: 'a schedule needs at least one step, the last at 100' });
+    out.push({
+      rule: 'empty',
+      step: null,
+      field: 'steps',
+      message:
+        'the schedule has no steps; expected at least one, the last at 100: e.g. - {percent: 10, hold: 24h} then - {percent: 100}',
+    });
   let total = 0;
   s.steps.forEach((step, i) => {
     const last = i === s.steps.length - 1;
-    if (i > 0 && step.percent <= s.steps[i - 1]!.percent)
+    const before = s.steps[i - 1];
+    if (before !== undefined && step.percent <= before.percent)
       out.push({
+        rule: 'order',
         step: i,
         field: 'percent',
-        message: `step ${i + 1} is ${step.percent} %, not above step ${i}'s ${s.steps[i - 1]!.percent} %: shares must strictly increase`,
+        message: `step ${i + 1} is ${step.percent} %, not above step ${i}'s ${before.percent} %; expected shares that strictly increase: raise it above ${before.percent} or remove the step`,
       });
     if (last && step.percent !== 100)
       out.push({
+        rule: 'end',
         step: i,
         field: 'percent',
-        message: `the last step is ${step.percent} %; it must be 100 (end the ramp, or use rollout_percent for a fixed share)`,
+        message: `the last step is ${step.percent} %; expected 100: add a last step - {percent: 100} (for a share that stays below 100, use rollout_percent instead)`,
       });
     if (!last) {
       const ms = step.hold === undefined ? null : parseDuration(step.hold);
       if (ms === null)
         out.push({
+          rule: 'hold',
           step: i,
           field: 'hold',
-          message: `step ${i + 1} needs hold: a duration such as 30m, 24h or 7d (minutes, hours, days)${step.hold === undefined ? '' : `, not ${JSON.stringify(step.hold)}`}`,
+          message:
+            step.hold === undefined
+              ? `step ${i + 1} has no hold; expected how long it holds before the next step, a whole number of minutes, hours or days (30m, 24h, 7d): add hold: 24h`
+              : `step ${i + 1}'s hold ${JSON.stringify(step.hold)} is not a duration this reads; expected a whole number and the unit m, h or d (30m, 24h, 7d): write a week as 7d`,
         });
       else total += ms;
     } else if (step.hold !== undefined) {
-      out.push({ step: i, field: 'hold', message: 'the last step (100 %) holds for ever: remove its hold' });
+      out.push({
+        rule: 'last_hold',
+        step: i,
+        field: 'hold',
+        message: 'the last step holds for ever; expected no hold on it: remove its hold',
+      });
     }
   });
+  if (s.paused_at !== undefined && !isUtc(s.paused_at))
+    out.push({
+      rule: 'paused_at',
+      step: null,
+      field: 'paused_at',
+      message: `paused_at ${JSON.stringify(s.paused_at)} is not a time in UTC; expected RFC 3339 ending in Z as mngd-release pause writes it, e.g. 2026-12-09T14:05:00Z`,
+    });
   if (total > MAX_SCHEDULE_MS)
     out.push({
+      rule: 'length',
       step: null,
       field: 'steps',
-      message: `the holds add up to ${Math.round(total / 86_400_000)} days; a schedule may take at most 60 days`,
+      message: `the holds add up to ${formatDuration(total)}; expected at most 60 days: shorten the holds, or ramp in two releases`,
     });
   return out;
+}
+
+/** A duration as the schedule writes it, largest whole unit: 7d, 36h, 90m. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', UNIT_MS.d],
+    ['h', UNIT_MS.h],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${Math.round(ms / UNIT_MS.m)}m`;
 }
 
 /** The manifest's absolute steps for a valid schedule: 0 % until `start`, then each step in turn. */
@@ -129,9 +185,40 @@ export function scheduleSteps(s: Schedule): RolloutStep[] {
   return out;
 }
 
-/** A pause at `t`: the share in force then, held until resumed. */
+/**
+ * A pause at `t`: the steps that started by then, and no later one, so the share in force at `t`
+ * holds until resumed. Never more than the schedule itself at any time: a pause stamped ahead of
+ * the publish (a laptop clock, a hand-written time) cannot bring a later step forward, which a
+ * single fixed step of the share at `t` would; and readers still see which step holds and since when.
+ */
 export function pausedAt(steps: readonly RolloutStep[], t: number): RolloutStep[] {
-  return fixedRollout(shareAt(steps, t));
+  const kept = steps.filter((s) => s.at === null || Date.parse(s.at) <= t);
+  return kept.length > 0 ? kept : fixedRollout(0);
+}
+
+/**
+ * The one place a release's share is read from (manifests of both specs, the table, the plan):
+ * a schedule's absolute steps (cut at its pause), or the fixed `rollout_percent` (default 100).
+ */
+export function rolloutStepsOf(r: RolloutSource): RolloutStep[] {
+  const s = r.rollout_schedule;
+  if (s === undefined) return fixedRollout(r.rollout_percent ?? 100);
+  const steps = scheduleSteps(s);
+  return s.paused_at === undefined ? steps : pausedAt(steps, Date.parse(s.paused_at));
+}
+
+/** The share of a release in force at `t` (ms since the epoch). */
+export function shareOf(r: RolloutSource, t: number): number {
+  return shareAt(rolloutStepsOf(r), t);
+}
+
+/**
+ * Offered to anyone ever: false for a share of 0 for good (`rollout_percent: 0`, a schedule paused
+ * before its start), the hard stop that neither a ring nor a floor overrides. A schedule that has
+ * not started yet is live.
+ */
+export function isLive(steps: readonly RolloutStep[]): boolean {
+  return steps.some((s) => s.percent > 0);
 }
 
 /** `2026-12-03T09:00:00Z` as `2026-12-03T09:00Z` (seconds only when they are not 0). */

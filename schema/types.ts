@@ -4,6 +4,7 @@
  * when the two disagree.
  */
 import type { FromSchema } from 'json-schema-to-ts';
+import { shareOf } from './rollout.js';
 import type { releaseSchema } from './release.schema.js';
 import type { policySchema } from './policy.schema.js';
 import type { manifestSchema } from './manifest.schema.js';
@@ -19,6 +20,9 @@ export type ReleaseFile = FromSchema<typeof releaseSchema, Opts>;
  * A release with its defaults applied (active, channel, rollout_percent always present). `active`
  * here means "offered at all": false when the file says active: false or holds `halted`, so every
  * rule that skips a yanked release (manifests, floors, the table's yanked) skips a halted one too.
+ * `rollout_percent` is the share in force when the releases were read: a `rollout_schedule`'s share
+ * at that time (so the spec-1 manifest, the table and the plan see the share at publish, sync and
+ * plan time); the schedule itself stays in `rollout_schedule` (rolloutStepsOf reads it).
  */
 export type Release = Omit<ReleaseFile, 'active' | 'channel' | 'rollout_percent'> &
   Required<Pick<ReleaseFile, 'active' | 'channel' | 'rollout_percent'>>;
@@ -44,12 +48,13 @@ export const MANIFEST_DEFAULTS: ManifestSettings = {
   max_releases: 20,
 };
 
-export function withReleaseDefaults(file: ReleaseFile): Release {
+/** `now`: when the releases are read (ms since the epoch), for the share a schedule has in force then. */
+export function withReleaseDefaults(file: ReleaseFile, now: number): Release {
   return {
     ...file,
     active: (file.active ?? true) && file.halted === undefined,
     channel: file.channel ?? 'stable',
-    rollout_percent: file.rollout_percent ?? 100,
+    rollout_percent: shareOf(file, now),
   };
 }
 

@@ -61,7 +61,7 @@ function writeAtomically(path: string, text: string): void {
 
 export async function runEdit(req: EditRequest, args: Parsed, ctx: CommandContext): Promise<ExitCode> {
   const json = flag(args, 'json');
-  const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
+  const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases'), now: ctx.now() });
   const target = findRelease(set, req.version);
   if (req.channel !== undefined && target.release.channel !== req.channel) {
     throw new SettingsError(
@@ -75,7 +75,7 @@ export async function runEdit(req: EditRequest, args: Parsed, ctx: CommandContex
 
   if (outcome.changed) {
     const name = basename(target.file);
-    const parsed = parseRelease(target.file, name, Buffer.from(outcome.text), set.policy);
+    const parsed = parseRelease(target.file, name, Buffer.from(outcome.text), set.policy, ctx.now().getTime());
     const others = set.releases.filter((r) => r.file !== target.file);
     const problems = sortProblems([
       ...parsed.problems,

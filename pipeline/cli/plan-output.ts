@@ -16,7 +16,7 @@ export async function loadValidSet(
   json: boolean,
   command: string,
 ): Promise<ReleaseSet | null> {
-  const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
+  const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases'), now: ctx.now() });
   if (!hasErrors(set.problems)) return set;
   await reportProblems(ctx, `mngd-release ${command}`, set.problems, { json });
   const errors = set.problems.filter((p) => p.severity === 'error');

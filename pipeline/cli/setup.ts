@@ -41,7 +41,7 @@ export async function loadValid(
   releasesDir: string | undefined,
   json: boolean,
 ): Promise<Loaded> {
-  const set = await loadReleaseSet(ctx.cwd, { releasesDir });
+  const set = await loadReleaseSet(ctx.cwd, { releasesDir, now: ctx.now() });
   if (hasErrors(set.problems) || set.policy === null) {
     await reportProblems(ctx, title, set.problems, { json });
     const n = set.problems.filter((p) => p.severity === 'error').length;

@@ -44,7 +44,7 @@ Example:
   async run(args, ctx) {
     const json = flag(args, 'json');
     const caFile = await readableFile(ctx.cwd, str(args, 'ca-file'), 'ca-file');
-    const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
+    const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases'), now: ctx.now() });
     const offline = flag(args, 'offline');
     const db = await openDatabase(set.root, ctx.env);
     let result;
@@ -75,7 +75,7 @@ Example:
       return result.tls === true ? EXIT.USAGE : result.external ? EXIT.EXTERNAL : EXIT.INVALID;
     }
     // The written files are checked like any release file; problems are the operator's to fix.
-    const after = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
+    const after = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases'), now: ctx.now() });
     const written = new Set(result.files.map((f) => f.file));
     const problems = [...result.problems, ...after.problems.filter((p) => written.has(p.file))];
     if (json) {

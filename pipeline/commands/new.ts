@@ -57,7 +57,7 @@ Example:
     const pkg = str(args, 'pkg');
     const url = str(args, 'url');
     if (pkg === undefined || url === undefined) throw new UsageError('--pkg FILE and --url URL are required');
-    const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
+    const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases'), now: ctx.now() });
     const name = `${version}.yaml`;
     const path = join(set.dir, name);
     const file = relative(set.root, path);
@@ -76,7 +76,7 @@ Example:
     if (rollout !== undefined) release.rollout_percent = rollout;
 
     const text = renderReleaseYaml(release);
-    const parsed = parseRelease(file, name, Buffer.from(text), set.policy);
+    const parsed = parseRelease(file, name, Buffer.from(text), set.policy, ctx.now().getTime());
     const tooLarge = fileSizeProblem(Buffer.byteLength(text));
     const problems = sortProblems([
       ...(tooLarge !== null ? [{ ...tooLarge, file }] : []),

@@ -29,7 +29,7 @@ Example:
   releases/1.0.4.yaml:4:9: error RELEASE_BAD_SHA256: sha256 has uppercase letters; ...`,
   options: { ...COMMON_OPTIONS },
   async run(args, ctx) {
-    const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
+    const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases'), now: ctx.now() });
     const json = flag(args, 'json');
     // The signing key in use must stay trusted (MNGD_SIGNING_KEY, or its public MNGD_SIGNING_KEY_ID).
     if (set.policy !== null)

@@ -143,7 +143,7 @@ Example:
     const retries = positiveNumber(args, 'retries', { integer: true, min: 0, max: 10 });
     const caFile = await readableFile(ctx.cwd, str(args, 'ca-file'), 'ca-file');
 
-    const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases') });
+    const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases'), now: ctx.now() });
     let scope: Scope = flag(args, 'all') ? { kind: 'all' } : { kind: 'manifest' };
     let scopeText = flag(args, 'all') ? 'all releases' : 'releases in manifests';
     if (since !== undefined) {

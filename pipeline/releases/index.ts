@@ -1,6 +1,7 @@
 /** The face of pipeline/releases/: what the commands and the other stages use of it. */
 export * from './base-policy.js';
 export * from './edit.js';
+export * from './edit-schedule.js';
 export * from './git-ref.js';
 export * from './load.js';
 export * from './policy-diff.js';

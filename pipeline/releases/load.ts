@@ -132,6 +132,8 @@ function entryProblem(file: string, entry: Dirent): Problem | null {
 export interface LoadOptions {
   /** the releases folder; default <root>/releases */
   releasesDir?: string;
+  /** when the releases are read, for the share a schedule has in force (default: the clock) */
+  now?: Date;
 }
 
 /**
@@ -148,6 +150,7 @@ export function findRepositoryRoot(cwd: string): string {
 }
 
 export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Promise<ReleaseSet> {
+  const now = (opts.now ?? new Date()).getTime();
   // --releases is relative to where the command was typed; without it the root is looked for.
   const absRoot = opts.releasesDir === undefined ? findRepositoryRoot(root) : resolve(root);
   const dir = resolve(absRoot, opts.releasesDir ?? 'releases');
@@ -215,7 +218,7 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
       problems.push({ ...read.problem, file });
       continue;
     }
-    const parsed = parseRelease(file, entry.name, read.bytes, policy);
+    const parsed = parseRelease(file, entry.name, read.bytes, policy, now);
     problems.push(...parsed.problems);
     if (parsed.loaded) releases.push(parsed.loaded);
   }

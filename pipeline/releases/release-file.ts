@@ -13,6 +13,7 @@ import type { LoadedRelease, Position } from './release-set.js';
 import { closest } from '../../schema/suggest.js';
 import { parseYamlSource, type YamlEntry } from './yaml-source.js';
 import { integerFix } from './integer-text.js';
+import { rolloutFieldProblems, SCHEDULE_EXPECTED } from './release-rollout.js';
 
 export const RELEASE_KEYS = Object.keys(releaseSchema.properties) as (keyof ReleaseFile)[];
 const INTEGER_FIELDS = new Set(['size', 'rollout_percent']);
@@ -31,7 +32,8 @@ const EXPECTED: Record<string, string> = {
   halted:
     'a map with reason (text, at most 1024 characters) and at (UTC time like "2026-12-04T17:40:00Z"), as mngd-release halt writes it',
   channel: "one of the policy's channels, e.g. stable or beta",
-  rollout_percent: 'a whole number from 0 to 100 without quotes (0 pauses the release)',
+  rollout_percent: 'a whole number from 0 to 100 without quotes (0 stops the release)',
+  rollout_schedule: SCHEDULE_EXPECTED,
 };
 
 function describe(value: unknown): string {
@@ -91,8 +93,17 @@ export interface ParsedRelease {
   problems: Problem[];
 }
 
-/** `file` is the path relative to the repository; `name` the file name (e.g. 1.0.3.yaml). */
-export function parseRelease(file: string, name: string, bytes: Buffer, policy: Policy | null): ParsedRelease {
+/**
+ * `file` is the path relative to the repository; `name` the file name (e.g. 1.0.3.yaml); `now`
+ * (ms since the epoch) the time whose share a schedule gives `rollout_percent` (Release says why).
+ */
+export function parseRelease(
+  file: string,
+  name: string,
+  bytes: Buffer,
+  policy: Policy | null,
+  now: number,
+): ParsedRelease {
   const src = parseYamlSource(file, bytes, 'release');
   const problems = src.problems;
   if (src.entries === null) return { loaded: null, problems };
@@ -122,8 +133,13 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
     }
   }
 
+  const scheduleErrors: ErrorObject[] = [];
   if (!validateReleaseFile(data)) {
     for (const e of validateReleaseFile.errors ?? []) {
+      if (e.instancePath.startsWith('/rollout_schedule')) {
+        scheduleErrors.push(e); // placed at the step at fault by rolloutFieldProblems
+        continue;
+      }
       const nested = e.instancePath.split('/').slice(1);
       if (
         nested.length > 0 &&
@@ -175,6 +191,8 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
       );
     }
   }
+
+  for (const p of rolloutFieldProblems(src, data, scheduleErrors)) err(p.code, p.pos, p.message);
 
   const pos = (k: string) => entries.get(k)?.valuePos;
   const good = (k: string) => entries.has(k) && !badFields.has(k);
@@ -261,7 +279,7 @@ export function parseRelease(file: string, name: string, bytes: Buffer, policy: 
   }
 
   if (problems.length > 0) return { loaded: null, problems };
-  const release: Release = withReleaseDefaults(data as ReleaseFile);
+  const release: Release = withReleaseDefaults(data as ReleaseFile, now);
   const positions: LoadedRelease['positions'] = {};
   for (const [key, entry] of entries) positions[key as keyof Release] = entry.valuePos;
   return { loaded: { release, file, positions }, problems };

@@ -2,6 +2,7 @@
 import { compareVersions, isVersion, versionSortKey } from '../../schema/version.js';
 import type { Policy } from '../../schema/types.js';
 import { effectiveFloor, offeredOn } from '../../schema/channel.js';
+import { isLive, rolloutStepsOf } from '../../schema/rollout.js';
 import type { Problem } from './problems.js';
 import type { LoadedRelease } from './release-set.js';
 
@@ -90,7 +91,8 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
   for (const channel of channels) {
     const floor = effectiveFloor(channel, all);
     if (floor === null) continue;
-    const offered = offeredOn(channel, all).filter((r) => r.rollout_percent > 0);
+    // A schedule not started yet still satisfies a floor (a floor forces it); a share of 0 for good does not.
+    const offered = offeredOn(channel, all).filter((r) => isLive(rolloutStepsOf(r)));
     const highest = offered.reduce<string | null>(
       (h, r) => (h === null || compareVersions(r.version, h) > 0 ? r.version : h),
       null,
@@ -110,7 +112,7 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
         code: 'RELEASE_FLOOR_LOCKOUT',
         file: r.file,
         ...at(r, 'min_required_version'),
-        message: `min_required_version ${floor} would lock out channel ${channel}: the highest active release offered there with rollout_percent above 0 is ${highest ?? 'none'}; expected the floor at or below it: lower the floor, or raise the rollout of a release at or above ${floor}`,
+        message: `min_required_version ${floor} would lock out channel ${channel}: the highest active release offered there with a share above 0 (now or by its schedule) is ${highest ?? 'none'}; expected the floor at or below it: lower the floor, or raise the rollout of a release at or above ${floor}`,
       });
     }
   }

@@ -27,6 +27,14 @@ export const RELEASE_CODES = {
   RELEASE_MISSING_FIELD: 'a required field (version, download_url, sha256, size) is missing',
   'RELEASE_BAD_<FIELD>':
     'a field with the wrong type or form, e.g. RELEASE_BAD_SHA256 (uppercase or short hex), RELEASE_BAD_SIZE, RELEASE_BAD_VERSION',
+  RELEASE_ROLLOUT_BOTH: 'a release with both rollout_percent and rollout_schedule (keep one)',
+  RELEASE_SCHEDULE_START: "a rollout_schedule's start that is not RFC 3339 in UTC (ending in Z)",
+  RELEASE_SCHEDULE_ORDER: 'a schedule step whose share is not above the step before it',
+  RELEASE_SCHEDULE_END: 'a schedule whose last step is not 100 %',
+  RELEASE_SCHEDULE_HOLD:
+    'a step without hold, a hold in an unknown unit (30m, 24h, 7d are read), or a hold on the last step',
+  RELEASE_SCHEDULE_TOO_LONG: 'a schedule whose holds add up to more than 60 days',
+  RELEASE_SCHEDULE_PAUSED_AT: 'a paused_at that is not RFC 3339 in UTC',
   RELEASE_FILE_NAME: 'a file in releases/ that is not named `<version>.yaml`',
   RELEASE_FILE_EXTENSION: 'a release file ending in `.yml`',
   RELEASE_FILE_NAME_MISMATCH: 'the file name and the version inside differ',

@@ -60,12 +60,14 @@ describe('rollout schedules', () => {
       start: '2026-12-07T09:00:00+01:00',
       steps: [{ percent: 10, hold: '1w' }, { percent: 5, hold: '24h' }, { percent: 90, hold: '61d' }, { percent: 95 }],
     };
-    const msgs = scheduleProblems(bad).map((p) => `${p.field}:${p.message}`);
-    assert.ok(msgs.some((m) => /^start:.*UTC/.test(m)));
-    assert.ok(msgs.some((m) => /^hold:.*30m, 24h or 7d.*"1w"/.test(m)));
-    assert.ok(msgs.some((m) => /^percent:.*strictly increase/.test(m)));
-    assert.ok(msgs.some((m) => /^percent:.*must be 100/.test(m)));
-    assert.ok(msgs.some((m) => /^steps:.*at most 60 days/.test(m)));
+    const rules = new Map(scheduleProblems(bad).map((p) => [p.rule, p]));
+    assert.deepEqual([...rules.keys()].sort(), ['end', 'hold', 'length', 'order', 'start']);
+    assert.match(rules.get('start')!.message, /not a time in UTC.*convert it to UTC/);
+    assert.match(rules.get('hold')!.message, /"1w".*m, h or d \(30m, 24h, 7d\): write a week as 7d/);
+    assert.equal(rules.get('hold')!.step, 0);
+    assert.match(rules.get('order')!.message, /step 2 is 5 %, not above step 1's 10 %.*raise it above 10/);
+    assert.match(rules.get('end')!.message, /last step is 95 %; expected 100/);
+    assert.match(rules.get('length')!.message, /add up to 62d; expected at most 60 days/);
     assert.ok(
       scheduleProblems({ start: START, steps: [{ percent: 100, hold: '1h' }] }).some((p) => p.field === 'hold'),
     );
@@ -88,11 +90,27 @@ describe('rollout schedules', () => {
     );
   });
 
-  it('a pause holds the share in force when it was taken, for ever', () => {
+  it('a pause holds the share in force when it was taken, for ever, and never brings a later step forward', () => {
     const steps = scheduleSteps(RAMP);
     const paused = pausedAt(steps, t0 + 30 * H);
-    assert.deepEqual(paused, [{ at: null, percent: 10 }]);
-    for (const t of [t0 - H, t0 + 30 * H, t0 + 1000 * H]) assert.equal(shareAt(paused, t), 10);
+    assert.deepEqual(paused, steps.slice(0, 3));
+    for (const t of [t0 + 30 * H, t0 + 100 * H, t0 + 1000 * H]) assert.equal(shareAt(paused, t), 10);
+    fc.assert(
+      fc.property(
+        schedules,
+        fc.integer({ min: -100, max: 20_000 }),
+        fc.integer({ min: -100, max: 20_000 }),
+        (s, p, x) => {
+          const all = scheduleSteps(s);
+          const [tp, t] = [t0 + p * H, t0 + x * H];
+          const cut = pausedAt(all, tp);
+          // constant from the pause on, and never above the schedule itself at any time
+          assert.equal(shareAt(cut, Math.max(t, tp)), shareAt(all, tp));
+          assert.ok(shareAt(cut, t) <= shareAt(all, t));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('stepAt names the step in force and when the next starts', () => {

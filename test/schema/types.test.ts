@@ -22,6 +22,7 @@ const releaseKeys: Record<keyof ReleaseFile, true> = {
   active: true,
   channel: true,
   rollout_percent: true,
+  rollout_schedule: true,
   halted: true,
 };
 const policyKeys: Record<keyof PolicyFile, true> = {

@@ -8,14 +8,18 @@ export function newKey(): SigningKey {
   return signingKeyFromText(generateSigningKey().privateKeyText);
 }
 
-export function release(version: string, extra: Partial<ReleaseFile> = {}): Release {
-  return withReleaseDefaults({
-    version,
-    download_url: `https://cdn.mngd.app/agent/mngd-agent-${version}.pkg`,
-    sha256: Buffer.from(version.padEnd(32, '-')).toString('hex').slice(0, 64),
-    size: 1000,
-    ...extra,
-  });
+/** A release as loaded at `now` (a schedule's share then; the clock by default). */
+export function release(version: string, extra: Partial<ReleaseFile> = {}, now = Date.now()): Release {
+  return withReleaseDefaults(
+    {
+      version,
+      download_url: `https://cdn.mngd.app/agent/mngd-agent-${version}.pkg`,
+      sha256: Buffer.from(version.padEnd(32, '-')).toString('hex').slice(0, 64),
+      size: 1000,
+      ...extra,
+    },
+    now,
+  );
 }
 
 export function signedManifestText(opts: {

@@ -36,6 +36,8 @@ export interface ReleaseSpec {
   active?: boolean;
   channel?: string;
   rollout_percent?: number;
+  /** YAML lines appended as they are (a rollout_schedule block, rings: [...]) */
+  extra?: string;
 }
 
 export interface PolicySpec {
@@ -109,7 +111,7 @@ export async function makeReleaseRepo(policy: PolicySpec): Promise<ReleaseRepo> 
         .map(([k, v]) => `${k}: ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`)
         .join('\n');
       const file = join(releases, `${spec.version}.yaml`);
-      await writeFile(file, `${text}\n`);
+      await writeFile(file, `${text}\n${spec.extra ?? ''}`);
       return file;
     },
     async removeRelease(version) {

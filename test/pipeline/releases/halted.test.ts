@@ -17,7 +17,7 @@ size: 2000
 const HALTED = `${BASE}halted:\n  reason: "crashes on launch"\n  at: "2026-12-04T17:40:00Z"\n`;
 
 function parse(text: string, version = '1.0.4') {
-  return parseRelease(`releases/${version}.yaml`, `${version}.yaml`, Buffer.from(text), null);
+  return parseRelease(`releases/${version}.yaml`, `${version}.yaml`, Buffer.from(text), null, Date.now());
 }
 
 function load(text: string, version = '1.0.4'): LoadedRelease {
