@@ -75,6 +75,7 @@ async function client(): Promise<void> {
     root: '/bench',
     policy: null,
     policyFile: 'releases/policy.yaml',
+    rings: {},
     releases: [
       {
         release: {

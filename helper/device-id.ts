@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { SettingsError, messageOf } from '../schema/errors.js';
+import { isDeviceId } from '../schema/rings.js';
 
 /** Fixed for good: a new salt would move every Mac to a new rollout cohort. */
 export const DEVICE_ID_SALT = 'mngd-device-id/v1/';
@@ -52,8 +53,6 @@ export async function hardwareDeviceId(ioreg: string): Promise<string> {
   return deviceIdOfUuid(uuid);
 }
 
-/** Printable ASCII, 1 to 128 characters: what the agent accepts as a device id. */
-const DEVICE_ID_RE = /^[\x21-\x7e]{1,128}$/;
 
 /** The id in `file`, or null when the file is missing or holds no valid id. */
 export async function readDeviceId(file: string): Promise<string | null> {
@@ -64,7 +63,7 @@ export async function readDeviceId(file: string): Promise<string | null> {
     return null;
   }
   const id = text.trim();
-  return DEVICE_ID_RE.test(id) ? id : null;
+  return isDeviceId(id) ? id : null;
 }
 
 /**

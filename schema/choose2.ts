@@ -12,8 +12,8 @@
  *                 forced and checkin blocks until updated; when there is none the device is
  *                 "unsupported": one warning, checkin NOT blocked (lockout-proof).
  */
-import { createHash } from 'node:crypto';
 import { bucket } from './choose.js';
+import { ringHash } from './rings.js';
 import { macosWithin, type MacosRange } from './macos.js';
 import { evaluationTime, shareAt, type RolloutStep } from './rollout.js';
 import { compareVersions } from './version.js';
@@ -96,10 +96,7 @@ export function runnable(r: ReleaseLike, d: Pick<DeviceFacts, 'macos' | 'hwArch'
   return macosWithin(d.macos, r.requires) && artifactFor(r.artifacts, d.hwArch) !== null;
 }
 
-/** The hashed ring entry of a device: SHA-256(ring_salt + "/" + device_id), hex. No raw id is published. */
-export function ringHash(ringSalt: string, deviceId: string): string {
-  return createHash('sha256').update(`${ringSalt}/${deviceId}`, 'utf8').digest('hex');
-}
+export { ringHash };
 
 function newest<R extends ReleaseLike>(rs: readonly R[], keep: (r: R) => boolean): R | null {
   let best: R | null = null;

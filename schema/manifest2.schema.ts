@@ -13,12 +13,13 @@ import {
   SIGNED_HEAD_PROPERTIES,
 } from './manifest.schema.js';
 import { VERSION_PATTERN } from './version.js';
+import { MAX_RING_MEMBERS, MAX_RINGS, RING_NAME_PATTERN, RING_SALT_PATTERN } from './rings.js';
 
 export const MANIFEST2_SPEC = 2;
-export const MAX_RING_MEMBERS = 1000;
+export { MAX_RING_MEMBERS };
 const version = { type: 'string', pattern: VERSION_PATTERN } as const;
 const macos = { anyOf: [{ type: 'string', pattern: MACOS_VERSION_PATTERN }, { type: 'null' }] } as const;
-const RING_NAME = '^[a-z][a-z0-9-]{0,31}$';
+const RING_NAME = RING_NAME_PATTERN;
 
 export const manifest2Schema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -95,21 +96,21 @@ export const manifest2Schema = {
                   },
                 },
               },
-              rings: { type: 'array', maxItems: 16, items: { type: 'string', pattern: RING_NAME } },
+              rings: { type: 'array', maxItems: MAX_RINGS, items: { type: 'string', pattern: RING_NAME } },
             },
           },
         },
         rings: {
           type: 'object',
           propertyNames: { pattern: RING_NAME },
-          maxProperties: 16,
+          maxProperties: MAX_RINGS,
           additionalProperties: {
             type: 'array',
             maxItems: MAX_RING_MEMBERS,
             items: { type: 'string', pattern: SHA256_PATTERN },
           },
         },
-        ring_salt: { type: 'string', pattern: '^[0-9a-f]{32,128}$' },
+        ring_salt: { type: 'string', pattern: RING_SALT_PATTERN },
         rescue_from: { type: 'array', maxItems: 64, items: version },
         provenance: {
           type: 'object',

@@ -1,5 +1,9 @@
 /** JSON Schema of `releases/policy.yaml`. The source of policy.schema.json. */
 import { CHANNEL_PATTERN, SHA256_PATTERN } from './release.schema.js';
+import { MAX_RINGS, RING_NAME_PATTERN, RING_SALT_PATTERN } from './rings.js';
+
+/** A ring file's path, relative to the repository root: no absolute path, no "..", ending in .txt. */
+export const RING_FILE_PATTERN = '^(?!/)(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._/-]{1,200}\\.txt$';
 
 export const policySchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -9,6 +13,7 @@ export const policySchema = {
   type: 'object',
   additionalProperties: false,
   required: ['allowed_url_prefixes', 'channels', 'trusted_keys'],
+  dependentRequired: { rings: ['ring_salt'] },
   properties: {
     allowed_url_prefixes: {
       description: "A release's download_url must start with one of these https:// prefixes",
@@ -60,6 +65,31 @@ export const policySchema = {
           comment: { type: 'string', maxLength: 200 },
         },
       },
+    },
+    rings: {
+      description:
+        'Canary rings: each a file of plain device ids (in git only; hashed with ring_salt at publish). A release names rings: [canary] to offer itself to their members at 100 % whatever its schedule',
+      type: 'object',
+      maxProperties: MAX_RINGS,
+      propertyNames: { pattern: RING_NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['device_ids_file'],
+        properties: {
+          device_ids_file: {
+            description: 'Path from the repository root, e.g. rings/canary.txt: one device id per line, at most 1,000',
+            type: 'string',
+            pattern: RING_FILE_PATTERN,
+          },
+        },
+      },
+    },
+    ring_salt: {
+      description:
+        'Random hex (openssl rand -hex 32): ring members are published as SHA-256(ring_salt + "/" + device_id)',
+      type: 'string',
+      pattern: RING_SALT_PATTERN,
     },
     publish: {
       type: 'object',

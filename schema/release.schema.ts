@@ -1,6 +1,7 @@
 /** JSON Schema of a release file, `releases/<version>.yaml`. The source of release.schema.json. */
 import { DURATION_PATTERN, MAX_SCHEDULE_STEPS, SCHEDULE_TIME_PATTERN } from './rollout.js';
 import { VERSION_PATTERN } from './version.js';
+import { MAX_RINGS, RING_NAME_PATTERN } from './rings.js';
 
 export const CHANNEL_PATTERN = '^[a-z][a-z0-9-]{0,31}$';
 export const SHA256_PATTERN = '^[0-9a-f]{64}$';
@@ -104,6 +105,13 @@ export const releaseSchema = {
           pattern: SCHEDULE_TIME_PATTERN,
         },
       },
+    },
+    rings: {
+      description: 'Rings of the policy whose devices take this release at 100 % whatever its rollout (e.g. [canary])',
+      type: 'array',
+      uniqueItems: true,
+      maxItems: MAX_RINGS,
+      items: { type: 'string', pattern: RING_NAME_PATTERN },
     },
     halted: {
       description:

@@ -12,6 +12,8 @@ import { parseRelease } from './release-file.js';
 import { sortProblems, type Problem } from './problems.js';
 import type { LoadedRelease, ReleaseSet } from './release-set.js';
 import { crossFileProblems } from './rules.js';
+import { MAX_RING_FILE_BYTES, parseRingFile } from '../../schema/rings.js';
+import type { Policy } from '../../schema/types.js';
 
 export const POLICY_FILE = 'policy.yaml';
 export const MAX_FILE_BYTES = 64 * 1024;
@@ -33,7 +35,7 @@ export function fileSizeProblem(size: number): Omit<Problem, 'file'> | null {
 }
 
 /** Reads a regular file without following a link, and never more than one byte past the size cap. */
-function readCapped(path: string): ReadResult {
+function readCapped(path: string, cap = MAX_FILE_BYTES, capProblem = fileSizeProblem): ReadResult {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -60,7 +62,7 @@ function readCapped(path: string): ReadResult {
         },
       };
     // One byte more than expected shows a file past the cap, or one that grew while it was read.
-    const buf = Buffer.allocUnsafe(Math.min(st.size, MAX_FILE_BYTES) + 1);
+    const buf = Buffer.allocUnsafe(Math.min(st.size, cap) + 1);
     let n = 0;
     for (;;) {
       const r = readSync(fd, buf, n, buf.length - n, null);
@@ -70,7 +72,7 @@ function readCapped(path: string): ReadResult {
       }
       n += r;
     }
-    const tooLarge = fileSizeProblem(Math.max(st.size, n));
+    const tooLarge = capProblem(Math.max(st.size, n));
     if (tooLarge !== null) return { problem: tooLarge };
     return { bytes: buf.subarray(0, n) };
   } finally {
@@ -176,7 +178,7 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
       file: rel(dir),
       message: `cannot read the releases folder: ${(err as Error).message}`,
     });
-    return { dir, root: absRoot, policy: null, policyFile: rel(policyPath), releases: [], problems };
+    return { dir, root: absRoot, policy: null, policyFile: rel(policyPath), releases: [], rings: {}, problems };
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
@@ -222,6 +224,7 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
     problems.push(...parsed.problems);
     if (parsed.loaded) releases.push(parsed.loaded);
   }
+  const rings = policy === null ? {} : readRings(absRoot, policy, policyPath, rel, problems);
   problems.push(...crossFileProblems(releases, policy));
   const sorted = sortNewestFirst(releases, (r) => r.release.version);
   return {
@@ -230,6 +233,55 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
     policy,
     policyFile: rel(policyPath),
     releases: sorted,
+    rings,
     problems: sortProblems(problems),
   };
+}
+
+const ringFileTooLarge = (size: number): Omit<Problem, 'file'> | null =>
+  size <= MAX_RING_FILE_BYTES
+    ? null
+    : {
+        severity: 'error',
+        code: 'RING_TOO_LARGE',
+        message: `the ring file is ${size} bytes; at most ${MAX_RING_FILE_BYTES} (1,000 ids and comments): keep a canary ring small`,
+      };
+
+/** The plain device ids of each ring the policy names (they stay in memory: only their hashes are published). */
+function readRings(
+  root: string,
+  policy: Policy,
+  policyPath: string,
+  rel: (p: string) => string,
+  problems: Problem[],
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, ring] of Object.entries(policy.rings ?? {})) {
+    const path = resolve(root, ring.device_ids_file);
+    const file = rel(path);
+    if (!existsSync(path)) {
+      problems.push({
+        severity: 'error',
+        code: 'RING_FILE_MISSING',
+        file: rel(policyPath),
+        message: `rings.${name}.device_ids_file names ${ring.device_ids_file}, which does not exist (paths are from the repository root); expected a file of device ids, one per line: create it, or fix the path`,
+      });
+      continue;
+    }
+    const read = readCapped(path, MAX_RING_FILE_BYTES, ringFileTooLarge);
+    if ('problem' in read) {
+      problems.push({ ...read.problem, file });
+      continue;
+    }
+    const parsed = parseRingFile(read.bytes.toString('utf8'));
+    const codes = {
+      malformed: 'RING_MALFORMED_LINE',
+      duplicate: 'RING_DUPLICATE_ID',
+      too_many: 'RING_TOO_LARGE',
+    } as const;
+    for (const p of parsed.problems)
+      problems.push({ severity: 'error', code: codes[p.kind], file, line: p.line, column: 1, message: p.message });
+    out[name] = parsed.ids;
+  }
+  return out;
 }

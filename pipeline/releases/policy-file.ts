@@ -13,6 +13,8 @@ const HINTS: Record<string, string> = {
   channels: 'a list of channel names that includes stable, e.g. [stable, beta]',
   trusted_keys: 'a list of {keyid, public_key} as "mngd-release keygen" prints them',
   manifest: 'a map with lifetime_days, refresh_window_days, cache_control, max_releases',
+  rings: 'a map of ring names to {device_ids_file: rings/<name>.txt} (a path from the repository root, no "..")',
+  ring_salt: 'random hex of 32 to 128 characters: run openssl rand -hex 32',
   publish: 'a map with target (s3://bucket/prefix or a directory), region, endpoint, force_path_style',
 };
 
@@ -54,6 +56,12 @@ export function parsePolicy(file: string, bytes: Buffer): ParsedPolicy {
           'POLICY_MISSING_FIELD',
           path,
           `required field "${key}" is missing${HINTS[key] ? `: expected ${HINTS[key]}` : ''}`,
+        );
+      } else if (e.keyword === 'dependentRequired') {
+        err(
+          'POLICY_MISSING_FIELD',
+          ['rings'],
+          `rings needs ring_salt (ring members are published as SHA-256(ring_salt + "/" + device_id)): add ring_salt: <the output of openssl rand -hex 32>`,
         );
       } else if (e.keyword === 'contains') {
         err('POLICY_BAD_FIELD', path, 'channels must include stable: add "stable" to the list');

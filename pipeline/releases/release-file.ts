@@ -13,7 +13,7 @@ import type { LoadedRelease, Position } from './release-set.js';
 import { closest } from '../../schema/suggest.js';
 import { parseYamlSource, type YamlEntry } from './yaml-source.js';
 import { integerFix } from './integer-text.js';
-import { rolloutFieldProblems, SCHEDULE_EXPECTED } from './release-rollout.js';
+import { ringFieldProblems, rolloutFieldProblems, SCHEDULE_EXPECTED } from './release-rollout.js';
 
 export const RELEASE_KEYS = Object.keys(releaseSchema.properties) as (keyof ReleaseFile)[];
 const INTEGER_FIELDS = new Set(['size', 'rollout_percent']);
@@ -32,6 +32,7 @@ const EXPECTED: Record<string, string> = {
   halted:
     'a map with reason (text, at most 1024 characters) and at (UTC time like "2026-12-04T17:40:00Z"), as mngd-release halt writes it',
   channel: "one of the policy's channels, e.g. stable or beta",
+  rings: "a list of the policy's ring names, e.g. [canary]",
   rollout_percent: 'a whole number from 0 to 100 without quotes (0 stops the release)',
   rollout_schedule: SCHEDULE_EXPECTED,
 };
@@ -193,6 +194,7 @@ export function parseRelease(
   }
 
   for (const p of rolloutFieldProblems(src, data, scheduleErrors)) err(p.code, p.pos, p.message);
+  for (const p of ringFieldProblems(src, data, policy)) err(p.code, p.pos, p.message);
 
   const pos = (k: string) => entries.get(k)?.valuePos;
   const good = (k: string) => entries.has(k) && !badFields.has(k);

@@ -1,11 +1,13 @@
 /**
- * The share fields of one release file (pure): `rollout_percent` or `rollout_schedule` (not both),
- * each problem at the line of the step or key at fault, with the fix. The schedule's own rules
- * live in schema/rollout.ts (scheduleProblems); this places them in the file.
+ * Who a release is offered to, in one release file (pure): `rollout_percent` or `rollout_schedule`
+ * (not both), and `rings`; each problem at the line of the step, key or ring at fault, with the
+ * fix. The schedule's own rules live in schema/rollout.ts (scheduleProblems); this places them.
  */
 import type { ErrorObject } from 'ajv';
 import type { ReleaseProblemCode } from '../../schema/codes/index.js';
 import { scheduleProblems, type Schedule, type ScheduleProblem, type ScheduleRule } from '../../schema/rollout.js';
+import type { Policy } from '../../schema/types.js';
+import { closest } from '../../schema/suggest.js';
 import type { Position } from './release-set.js';
 import { positionAtPath, type YamlSource } from './yaml-source.js';
 
@@ -92,5 +94,30 @@ export function rolloutFieldProblems(
   if (!shaped) return out;
   for (const p of scheduleProblems(data['rollout_schedule'] as Schedule))
     out.push({ code: RULE_CODES[p.rule], pos: at(schedulePath(p)), message: `rollout_schedule: ${p.message}` });
+  return out;
+}
+
+/** A ring a release names must be one of the policy's. */
+export function ringFieldProblems(
+  src: YamlSource,
+  data: Record<string, unknown>,
+  policy: Policy | null,
+): FieldProblem[] {
+  const names = data['rings'];
+  if (policy === null || !Array.isArray(names)) return [];
+  const known = Object.keys(policy.rings ?? {});
+  const out: FieldProblem[] = [];
+  names.forEach((name, i) => {
+    if (typeof name !== 'string' || known.includes(name)) return;
+    const guess = closest(name, known);
+    out.push({
+      code: 'RELEASE_UNKNOWN_RING',
+      pos: positionAtPath(src, ['rings', i]) ?? { line: 1, column: 1 },
+      message:
+        known.length === 0
+          ? `ring "${name}" is not defined: the policy has no rings; expected a ring of releases/policy.yaml: add rings: {${name}: {device_ids_file: rings/${name}.txt}} and ring_salt there, or remove it here`
+          : `ring "${name}" is not in the policy${guess ? ` (did you mean "${guess}"?)` : ''}; expected one of ${known.join(', ')}: fix the name, or add the ring to releases/policy.yaml`,
+    });
+  });
   return out;
 }

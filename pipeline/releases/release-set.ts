@@ -25,6 +25,11 @@ export interface ReleaseSet {
   policyFile: string;
   /** releases that parsed and passed the schema, sorted newest first */
   releases: LoadedRelease[];
+  /**
+   * The plain device ids of each ring the policy names, read from their files. They never leave
+   * the pipeline's memory: manifests carry them hashed (hashedRings in schema/rings.ts).
+   */
+  rings: Record<string, string[]>;
   /** every problem found: per file and across files */
   problems: Problem[];
 }

@@ -23,6 +23,7 @@ const releaseKeys: Record<keyof ReleaseFile, true> = {
   channel: true,
   rollout_percent: true,
   rollout_schedule: true,
+  rings: true,
   halted: true,
 };
 const policyKeys: Record<keyof PolicyFile, true> = {
@@ -30,6 +31,8 @@ const policyKeys: Record<keyof PolicyFile, true> = {
   channels: true,
   manifest: true,
   trusted_keys: true,
+  rings: true,
+  ring_salt: true,
   publish: true,
 };
 const signedKeys: Record<keyof SignedManifest, true> = {
