@@ -53,7 +53,6 @@ export async function hardwareDeviceId(ioreg: string): Promise<string> {
   return deviceIdOfUuid(uuid);
 }
 
-
 /** The id in `file`, or null when the file is missing or holds no valid id. */
 export async function readDeviceId(file: string): Promise<string | null> {
   let text: string;

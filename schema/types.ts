@@ -58,6 +58,11 @@ export function withReleaseDefaults(file: ReleaseFile, now: number): Release {
   };
 }
 
+/** A release as read at another time `t`: a schedule's share then (Release says why it is a time's). */
+export function releaseAt(r: Release, t: number): Release {
+  return r.rollout_schedule === undefined ? r : { ...r, rollout_percent: shareOf(r, t) };
+}
+
 export function withPolicyDefaults(file: PolicyFile): Policy {
   return { ...file, manifest: { ...MANIFEST_DEFAULTS, ...file.manifest } };
 }

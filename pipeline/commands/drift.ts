@@ -43,7 +43,7 @@ Example:
     if (only !== 'manifests') {
       const db = await openDatabase(loaded.set.root, ctx.env);
       try {
-        findings.push(...(await checkTable(db, loaded.set.releases, loaded.policy)));
+        findings.push(...(await checkTable(db, loaded.set.releases, loaded.policy, now)));
       } finally {
         await db.close();
       }

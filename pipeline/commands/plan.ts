@@ -6,7 +6,8 @@ import { planFor } from '../table/index.js';
 import { addManifestSection } from '../manifests/index.js';
 import { tableBehindSection } from '../table/index.js';
 import { readBasePolicy } from '../releases/index.js';
-import { policySection } from '../table/index.js';
+import { policySection, scheduleSection } from '../table/index.js';
+import { activeDevicesByChannel } from '../fleet/index.js';
 import { SIGNING_KEY_ID_ENV, signingKeyIdsInUse } from '../manifests/index.js';
 
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
@@ -22,7 +23,10 @@ Compares the release files with the agent_releases table and prints what "mngd-r
 would do: rows to insert, fields to update (old -> new), rows to yank, rows the pipeline never
 managed, changed immutable fields (download_url, sha256, size), the effective floor per channel
 before -> after, what the legacy endpoint GET /api/v1/agent/latest serves before -> after, and
-load events (floor raised, newest release yanked, channel left empty) as loud warnings.
+load events (floor raised, newest release yanked, channel left empty) as loud warnings. Each
+release with a rollout_schedule is shown as a timeline in UTC: the share and the expected
+devices at each step (from the fleet's reports in the same database, else n/a), the step in
+force now and when the next starts; the Markdown summary adds a Mermaid chart of the ramp.
 Read-only: it takes no lock and runs no migration.
 
 Flags:
@@ -78,6 +82,14 @@ Example:
         : null;
       if (policy !== null) plan.sections.push(policy);
       if (!flag(args, 'skip-manifests')) await addManifestSection(plan, set, ctx);
+      const schedules = scheduleSection({
+        releases: set.releases.map((r) => r.release),
+        now: ctx.now(),
+        // The fleet's numbers where agents report (a database without agent_devices yet: n/a).
+        activeDevices: await activeDevicesByChannel(db, ctx.now()).catch(() => null),
+        ringSizes: Object.fromEntries(Object.entries(set.rings).map(([name, ids]) => [name, ids.length])),
+      });
+      if (schedules !== null) plan.sections.push(schedules);
       const behind = tableBehindSection(plan);
       if (behind !== null) plan.sections.push(behind);
       const blocked = blockingProblems(plan).length > 0;

@@ -12,6 +12,7 @@ import type { LoadedRelease } from '../releases/index.js';
 import { planFor, restoreSql } from '../table/index.js';
 import type { ObjectStore } from '../manifests/index.js';
 import { listedEarlier, liveHaltDrift } from './live-halt.js';
+import { manifestStepDue, tableStepDue } from './schedule-due.js';
 
 export type { DriftCode, DriftFinding } from './finding.js';
 import type { DriftFinding } from './finding.js';
@@ -133,8 +134,14 @@ function driftOf(
   return out;
 }
 
-/** The table's differences from git, read off the plan sync would carry out. Pure. */
-export function tableDrift(plan: Plan): DriftFinding[] {
+/**
+ * The table's differences from git, read off the plan sync would carry out. Pure. `stepDue`
+ * names an update that only catches a rollout schedule up (a warning, not drift).
+ */
+export function tableDrift(
+  plan: Plan,
+  stepDue: (u: Plan['updates'][number]) => DriftFinding | null = () => null,
+): DriftFinding[] {
   const out: DriftFinding[] = [];
   const changeLines = (changes: Plan['updates'][number]['changes']) =>
     changes.map((c) => `${c.field}: git says ${show(c.to)}, the table says ${show(c.from)}`);
@@ -149,6 +156,11 @@ export function tableDrift(plan: Plan): DriftFinding[] {
     });
   }
   for (const u of plan.updates) {
+    const due = stepDue(u);
+    if (due !== null) {
+      out.push(due);
+      continue;
+    }
     out.push({
       severity: 'error',
       code: 'TABLE_ROW_DIFFERS',
@@ -228,8 +240,13 @@ export async function checkManifests(
   const out: DriftFinding[] = [];
   for (const channel of policy.channels) {
     const c = await compareChannel(store, channel, { releases, policy, now, trusted });
-    out.push(...driftOf(c.published, c, policy));
     const live = usable(c.published)?.signed;
+    const found = driftOf(c.published, c, policy);
+    const differs = found.findIndex((f) => f.code === 'MANIFEST_DIFFERS');
+    const due =
+      differs >= 0 && live !== undefined ? manifestStepDue(found[differs]!.subject, live, releases, policy, now) : null;
+    if (due !== null) found.splice(differs, 1, due);
+    out.push(...found);
     if (live !== undefined) {
       const offered = new Set(live.releases.map((r) => r.version));
       const missing = c.expected.releases.map((r) => r.version).filter((v) => !offered.has(v));
@@ -245,6 +262,8 @@ export async function checkTable(
   sql: Sql,
   releases: readonly LoadedRelease[],
   policy: Pick<Policy, 'channels'>,
+  now: Date,
 ): Promise<DriftFinding[]> {
-  return tableDrift(await planFor(sql, { releases, policy }));
+  const byVersion = new Map(releases.map((r) => [r.release.version, r.release]));
+  return tableDrift(await planFor(sql, { releases, policy }), (u) => tableStepDue(u, byVersion.get(u.version), now));
 }

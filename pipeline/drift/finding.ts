@@ -15,7 +15,8 @@ export type DriftCode =
   | 'TABLE_UNMANAGED_ROW'
   | 'TABLE_CONFLICT'
   | 'TABLE_MIGRATIONS_PENDING'
-  | 'TABLE_BEHIND';
+  | 'TABLE_BEHIND'
+  | 'SCHEDULE_STEP_DUE';
 
 export interface DriftFinding {
   severity: 'error' | 'warning';

@@ -54,6 +54,16 @@ export interface StatusInput {
 const VERSION_KEY = "string_to_array(%s, '.')::int[]";
 const v = (col: string) => VERSION_KEY.replace('%s', col);
 
+/** Active devices per channel (seen within the window); empty before any report. */
+export async function activeDevicesByChannel(sql: Sql, now: Date): Promise<Map<string, number>> {
+  const since = new Date(now.getTime() - ACTIVE_WINDOW_MS).toISOString();
+  const { rows } = await sql.query<{ channel: string; n: number }>(
+    'SELECT channel, count(*)::int AS n FROM agent_devices WHERE last_seen >= $1 GROUP BY channel',
+    [since],
+  );
+  return new Map(rows.map((r) => [r.channel, r.n]));
+}
+
 export async function fleetStatus(sql: Sql, input: StatusInput): Promise<ChannelStatus[]> {
   const since = new Date(input.now.getTime() - ACTIVE_WINDOW_MS).toISOString();
   const stuckBefore = new Date(input.now.getTime() - STUCK_AFTER_MS).toISOString();

@@ -18,4 +18,5 @@ export * from './plan-types.js';
 export * from './plan.js';
 export * from './policy-section.js';
 export * from './release-row.js';
+export * from './schedule-section.js';
 export * from './sync.js';

@@ -62,7 +62,7 @@ function warningLine(w: PlanWarning): string {
 export function renderPlanText(plan: Plan, opts: RenderOptions = {}): string {
   const out: string[] = [`Plan for agent_releases${opts.target ? ` (${opts.target})` : ''}: ${headline(plan)}`];
   const block = (title: string, lines: string[]) => {
-    if (lines.length > 0) out.push('', `${title}:`, ...lines.map((l) => `  ${l}`));
+    if (lines.length > 0) out.push('', `${title}:`, ...lines.map((l) => (l === '' ? l : `  ${l}`)));
   };
   block(
     'Migrations to run first',
@@ -219,7 +219,8 @@ export function renderPlanMarkdown(plan: Plan, opts: RenderOptions = {}): string
       : `\`${v.version}\`${v.min_required_version ? ` (floor ${v.min_required_version})` : ''}`;
   out.push('', `Legacy endpoint \`/api/v1/agent/latest\` serves: ${lv(plan.legacy.before)} → ${lv(plan.legacy.after)}`);
   for (const s of plan.sections) {
-    if (s.lines.length > 0) out.push('', `#### ${s.title}`, '', ...s.lines.map((l) => `- ${esc(l)}`));
+    if (s.markdown !== undefined) out.push('', `#### ${s.title}`, '', ...s.markdown);
+    else if (s.lines.length > 0) out.push('', `#### ${s.title}`, '', ...s.lines.map((l) => `- ${esc(l)}`));
   }
   return out.join('\n') + '\n';
 }

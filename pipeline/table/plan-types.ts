@@ -91,6 +91,8 @@ export interface PlanSection {
   title: string;
   /** one line each, plain text (rendered as a list) */
   lines: string[];
+  /** the section's own Markdown (tables, a Mermaid chart) for the job summary, instead of `lines` as a list */
+  markdown?: string[];
   warnings?: PlanWarning[];
   /** errors in a section block sync/apply like the plan's own */
   problems?: Problem[];

@@ -81,7 +81,7 @@ export const CODE_PARTS: readonly CodePart[] = [
   { title: 'Manifests (`publish`)', intro: 'Signing and writing the manifests.', codes: MANIFEST_CODES },
   {
     title: 'Drift (`drift`)',
-    intro: 'Findings of the daily comparison; an error finding exits 1 (also MANIFEST_EXPIRED).',
+    intro: 'Findings of the scheduled comparison; an error finding exits 1 (also MANIFEST_EXPIRED).',
     codes: DRIFT_CODES,
   },
   { title: 'Fleet reports (`status`, the ingest)', intro: 'A report refused exits 1.', codes: FLEET_CODES },

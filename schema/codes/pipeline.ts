@@ -158,6 +158,8 @@ export const DRIFT_CODES = {
   TABLE_UNMANAGED_ROW: 'a row without a release file',
   TABLE_CONFLICT: 'sync would refuse the table as it is (the original code is named)',
   TABLE_MIGRATIONS_PENDING: "the table's migrations have not all run",
+  SCHEDULE_STEP_DUE:
+    'warning: a rollout step fell due since the last apply: the table or a manifest still has the share of an earlier step (the next apply, release-refresh every 30 minutes, writes it)',
   TABLE_BEHIND:
     'warning: the published manifests already carry a change the table lacks (a safety publish while the database was down); the next apply catches it up',
 } as const;

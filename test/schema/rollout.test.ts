@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { bucket } from '../../schema/choose.js';
+import { choose2 } from '../../schema/choose2.js';
 import {
   evaluationTime,
   parseDuration,
@@ -139,5 +140,67 @@ describe('rollout schedules', () => {
       const realised = (buckets.filter((b) => b < share).length / buckets.length) * 100;
       assert.ok(Math.abs(realised - share) <= 0.5, `step ${share} %: realised ${realised.toFixed(2)} %`);
     }
+  });
+
+  it('raising a step only ever adds devices, and so does time: the offered set never shrinks (property)', () => {
+    const ids = Array.from({ length: 500 }, (_, i) => `mac-${i}`);
+    const offered = (steps: ReturnType<typeof scheduleSteps>, t: number) =>
+      new Set(ids.filter((id) => bucket(id, '1.0.4') < shareAt(steps, t)));
+    const subset = (a: Set<string>, b: Set<string>) => [...a].every((id) => b.has(id));
+    fc.assert(
+      fc.property(
+        schedules,
+        fc.nat(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: -10, max: 2_000 }),
+        fc.integer({ min: 0, max: 2_000 }),
+        (s, pick, by, a, b) => {
+          const i = pick % s.steps.length;
+          const cur = s.steps[i]!.percent;
+          const ceiling = i + 1 < s.steps.length ? s.steps[i + 1]!.percent - 1 : 100;
+          const raised: Schedule = {
+            ...s,
+            steps: s.steps.map((st, j) => (j === i ? { ...st, percent: cur + Math.floor((ceiling - cur) * by) } : st)),
+          };
+          assert.deepEqual(scheduleProblems(raised), []);
+          const [t1, t2] = [t0 + a * H, t0 + (a + b) * H];
+          assert.ok(subset(offered(scheduleSteps(s), t1), offered(scheduleSteps(raised), t1)), 'raised step');
+          assert.ok(subset(offered(scheduleSteps(s), t1), offered(scheduleSteps(s), t2)), 'later time');
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('choose2 with a device clock a year ahead offers no more than the share at expires_at (property)', () => {
+    const published = '2026-12-07T10:00:00Z';
+    const expires = '2026-12-21T10:00:00Z';
+    fc.assert(
+      fc.property(schedules, fc.string({ minLength: 1, maxLength: 12 }), (s, id) => {
+        const rollout = scheduleSteps(s);
+        const m = {
+          published_at: published,
+          expires_at: expires,
+          min_required_version: null,
+          releases: [
+            {
+              version: '1.0.4',
+              artifacts: [{ arch: 'universal' as const }],
+              requires: { macos_min: null, macos_max: null },
+              rollout,
+            },
+          ],
+          rings: {},
+          ring_salt: 'ab'.repeat(16),
+          rescue_from: [],
+        };
+        const device = { deviceId: id, current: '1.0.0', macos: '14.6', hwArch: 'arm64' as const };
+        const ahead = choose2(m, { ...device, clock: Date.parse(published) + 365 * 24 * H });
+        const atExpiry = shareAt(rollout, Date.parse(expires));
+        assert.equal(ahead.t, Date.parse(expires));
+        assert.equal(ahead.target !== null, bucket(id, '1.0.4') < atExpiry);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
