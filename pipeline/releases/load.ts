@@ -12,7 +12,7 @@ import { parseRelease } from './release-file.js';
 import { sortProblems, type Problem } from './problems.js';
 import type { LoadedRelease, ReleaseSet } from './release-set.js';
 import { crossFileProblems } from './rules.js';
-import { MAX_RING_FILE_BYTES, parseRingFile } from '../../schema/rings.js';
+import { hashedRings, MAX_RING_FILE_BYTES, parseRingFile } from '../../schema/rings.js';
 import type { Policy } from '../../schema/types.js';
 
 export const POLICY_FILE = 'policy.yaml';
@@ -247,7 +247,10 @@ const ringFileTooLarge = (size: number): Omit<Problem, 'file'> | null =>
         message: `the ring file is ${size} bytes; at most ${MAX_RING_FILE_BYTES} (1,000 ids and comments): keep a canary ring small`,
       };
 
-/** The plain device ids of each ring the policy names (they stay in memory: only their hashes are published). */
+/**
+ * Each ring the policy names, its members hashed as manifests carry them: the plain device ids
+ * are read and hashed here, and kept nowhere (no later step, log or summary can show one).
+ */
 function readRings(
   root: string,
   policy: Policy,
@@ -283,5 +286,6 @@ function readRings(
       problems.push({ severity: 'error', code: codes[p.kind], file, line: p.line, column: 1, message: p.message });
     out[name] = parsed.ids;
   }
-  return out;
+  // The policy schema requires ring_salt with rings.
+  return hashedRings(policy.ring_salt ?? '', out);
 }

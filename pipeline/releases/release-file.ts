@@ -33,7 +33,7 @@ const EXPECTED: Record<string, string> = {
     'a map with reason (text, at most 1024 characters) and at (UTC time like "2026-12-04T17:40:00Z"), as mngd-release halt writes it',
   channel: "one of the policy's channels, e.g. stable or beta",
   rings: "a list of the policy's ring names, e.g. [canary]",
-  rollout_percent: 'a whole number from 0 to 100 without quotes (0 stops the release)',
+  rollout_percent: 'a whole number from 0 to 100 without quotes (0 pauses the release)',
   rollout_schedule: SCHEDULE_EXPECTED,
 };
 

@@ -26,8 +26,8 @@ export interface ReleaseSet {
   /** releases that parsed and passed the schema, sorted newest first */
   releases: LoadedRelease[];
   /**
-   * The plain device ids of each ring the policy names, read from their files. They never leave
-   * the pipeline's memory: manifests carry them hashed (hashedRings in schema/rings.ts).
+   * Each ring the policy names, its members as manifests carry them: SHA-256(ring_salt + "/" +
+   * device_id), hex, sorted. The plain ids are hashed as load.ts reads them and kept nowhere.
    */
   rings: Record<string, string[]>;
   /** every problem found: per file and across files */

@@ -101,7 +101,8 @@ export function checkAdoption(
     const name = `${row.version}.yaml`;
     const file = relative(set.root, join(set.dir, name));
     rowOfFile.set(file, row);
-    const parsed = parseRelease(file, name, Buffer.from(renderReleaseYaml(render(row))), set.policy);
+    // A row becomes a file with a fixed rollout_percent, never a schedule: no time to read it at.
+    const parsed = parseRelease(file, name, Buffer.from(renderReleaseYaml(render(row))), set.policy, 0);
     for (const p of parsed.problems) problems.push(rowProblem('error', p, row, wayOut(p, row)));
     if (parsed.loaded) loaded.push(parsed.loaded);
     if (nullActive.has(row.version))

@@ -10,7 +10,7 @@ import { loadReleaseSet } from '../../../pipeline/releases/load.js';
 import { serializeManifest } from '../../../pipeline/manifests/publish.js';
 import { signingKeyFromText, generateSigningKey } from '../../../schema/keys.js';
 import { manifest2Problems } from '../../../schema/manifest2.js';
-import { hashedRings, MAX_RING_MEMBERS } from '../../../schema/rings.js';
+import { hashedRings, MAX_RING_MEMBERS, ringHash } from '../../../schema/rings.js';
 import { scheduleSteps } from '../../../schema/rollout.js';
 import { signEnvelope } from '../../../schema/signing.js';
 import type { SignedManifest2 } from '../../../schema/types.js';
@@ -41,11 +41,12 @@ async function validate(root: string) {
 }
 
 describe('canary rings', () => {
-  it('loads the plain ids of each ring from the repository (they stay in memory)', async () => {
+  it('hashes each ring as it is read: the set carries SHA-256(ring_salt + "/" + device_id), never a plain id', async () => {
     const root = repo('# IT desk\nmac-canary-1\nmac-canary-2\n');
     const set = await loadReleaseSet(root);
     assert.deepEqual(set.problems, []);
-    assert.deepEqual(set.rings, { canary: ['mac-canary-1', 'mac-canary-2'] });
+    assert.deepEqual(set.rings, { canary: [ringHash(SALT, 'mac-canary-1'), ringHash(SALT, 'mac-canary-2')].sort() });
+    assert.doesNotMatch(JSON.stringify(set), /mac-canary/);
     assert.deepEqual(set.releases.find((r) => r.release.version === '1.0.4')?.release.rings, ['canary']);
     assert.equal((await validate(root)).code, 0);
   });
