@@ -1,4 +1,5 @@
 /** JSON Schema of `releases/policy.yaml`. The source of policy.schema.json. */
+import { MACOS_VERSION_PATTERN } from './macos.js';
 import { CHANNEL_PATTERN, SHA256_PATTERN } from './release.schema.js';
 import { MAX_RINGS, RING_NAME_PATTERN, RING_SALT_PATTERN } from './rings.js';
 
@@ -49,6 +50,17 @@ export const policySchema = {
         },
         cache_control: { type: 'string', minLength: 1, maxLength: 200, default: 'public, max-age=60' },
         max_releases: { type: 'integer', minimum: 1, maximum: 20, default: 20 },
+      },
+    },
+    supported_macos: {
+      description:
+        'The macOS product versions the fleet runs (oldest to newest): floors must be satisfiable there, a macos_min above newest is refused',
+      type: 'object',
+      additionalProperties: false,
+      required: ['oldest', 'newest'],
+      properties: {
+        oldest: { type: 'string', pattern: MACOS_VERSION_PATTERN },
+        newest: { type: 'string', pattern: MACOS_VERSION_PATTERN },
       },
     },
     trusted_keys: {

@@ -1,5 +1,7 @@
 /** JSON Schema of a release file, `releases/<version>.yaml`. The source of release.schema.json. */
 import { DURATION_PATTERN, MAX_SCHEDULE_STEPS, SCHEDULE_TIME_PATTERN } from './rollout.js';
+import { ARCHES } from './artifacts.js';
+import { MACOS_VERSION_PATTERN } from './macos.js';
 import { VERSION_PATTERN } from './version.js';
 import { MAX_RINGS, RING_NAME_PATTERN } from './rings.js';
 
@@ -9,6 +11,28 @@ export const MAX_RELEASE_NOTES_BYTES = 16 * 1024;
 export const MAX_HALT_REASON_BYTES = 1024;
 /** RFC 3339 UTC to the second, as the pipeline writes times: 2026-12-04T17:40:00Z */
 export const UTC_SECONDS_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$';
+export const DOWNLOAD_URL_SCHEMA = {
+  description: "https:// URL of the pkg, under one of the policy's allowed prefixes; fetched without credentials",
+  type: 'string',
+  pattern: '^https://\\S+$',
+  maxLength: 2048,
+} as const;
+export const SHA256_SCHEMA = {
+  description: 'Lowercase hex SHA-256 of the pkg (mngd-release hash <pkg>)',
+  type: 'string',
+  pattern: SHA256_PATTERN,
+} as const;
+export const SIZE_SCHEMA = {
+  description: 'Size of the pkg in bytes',
+  type: 'integer',
+  minimum: 1,
+  maximum: Number.MAX_SAFE_INTEGER,
+} as const;
+const MACOS_SCHEMA = {
+  description: 'A macOS product version as sw_vers -productVersion prints it (13.0, 14.6.1), never a Darwin number',
+  type: 'string',
+  pattern: MACOS_VERSION_PATTERN,
+} as const;
 
 export const releaseSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -17,29 +41,49 @@ export const releaseSchema = {
   description: 'One release of the mngd agent: releases/<version>.yaml',
   type: 'object',
   additionalProperties: false,
-  required: ['version', 'download_url', 'sha256', 'size'],
+  // download_url, sha256 and size (one universal package) or artifacts, never both: release-file.ts
+  required: ['version'],
   properties: {
     version: {
       description: 'Dotted numeric version, 1 to 4 parts (e.g. 1.0.3); equals the file name without .yaml',
       type: 'string',
       pattern: VERSION_PATTERN,
     },
-    download_url: {
-      description: "https:// URL of the pkg, under one of the policy's allowed prefixes; fetched without credentials",
-      type: 'string',
-      pattern: '^https://\\S+$',
-      maxLength: 2048,
+    download_url: DOWNLOAD_URL_SCHEMA,
+    sha256: SHA256_SCHEMA,
+    size: SIZE_SCHEMA,
+    artifacts: {
+      description:
+        'The packages per architecture, instead of download_url/sha256/size (which mean one universal package)',
+      type: 'array',
+      minItems: 1,
+      maxItems: 3,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['arch', 'download_url', 'sha256', 'size'],
+        properties: {
+          arch: { description: 'universal, arm64 or x86_64', enum: ARCHES },
+          download_url: DOWNLOAD_URL_SCHEMA,
+          sha256: SHA256_SCHEMA,
+          size: SIZE_SCHEMA,
+        },
+      },
     },
-    sha256: {
-      description: 'Lowercase hex SHA-256 of the pkg (mngd-release hash <pkg>)',
-      type: 'string',
-      pattern: SHA256_PATTERN,
+    requires: {
+      description: 'The macOS versions this release runs on (product versions, each end inclusive and optional)',
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: { macos_min: MACOS_SCHEMA, macos_max: MACOS_SCHEMA },
     },
-    size: {
-      description: 'Size of the pkg in bytes',
-      type: 'integer',
-      minimum: 1,
-      maximum: Number.MAX_SAFE_INTEGER,
+    desupports: {
+      description:
+        'This release deliberately leaves Macs below macos_below behind: its floor need not be satisfiable there (plan names it)',
+      type: 'object',
+      additionalProperties: false,
+      required: ['macos_below'],
+      properties: { macos_below: MACOS_SCHEMA },
     },
     release_notes: {
       description: 'Release notes, at most 16 KiB',

@@ -5,6 +5,8 @@
  */
 import type { FromSchema } from 'json-schema-to-ts';
 import { shareOf } from './rollout.js';
+import { artifactsOf, legacyArtifact } from './artifacts.js';
+import { InternalError } from './errors.js';
 import type { releaseSchema } from './release.schema.js';
 import type { policySchema } from './policy.schema.js';
 import type { manifestSchema } from './manifest.schema.js';
@@ -23,9 +25,12 @@ export type ReleaseFile = FromSchema<typeof releaseSchema, Opts>;
  * `rollout_percent` is the share in force when the releases were read: a `rollout_schedule`'s share
  * at that time (so the spec-1 manifest, the table and the plan see the share at publish, sync and
  * plan time); the schedule itself stays in `rollout_schedule` (rolloutStepsOf reads it).
+ * `download_url`, `sha256` and `size` are always present: the legacy artifact (`legacyArtifact`:
+ * the universal one, else x86_64, else arm64), what the table's legacy columns carry. Only
+ * `artifacts` (through `artifactsOf`) says which Macs can run the release.
  */
-export type Release = Omit<ReleaseFile, 'active' | 'channel' | 'rollout_percent'> &
-  Required<Pick<ReleaseFile, 'active' | 'channel' | 'rollout_percent'>>;
+export type Release = Omit<ReleaseFile, 'active' | 'channel' | 'rollout_percent' | 'download_url' | 'sha256' | 'size'> &
+  Required<Pick<ReleaseFile, 'active' | 'channel' | 'rollout_percent' | 'download_url' | 'sha256' | 'size'>>;
 
 /** The policy file as written. */
 export type PolicyFile = FromSchema<typeof policySchema, Opts>;
@@ -48,10 +53,18 @@ export const MANIFEST_DEFAULTS: ManifestSettings = {
   max_releases: 20,
 };
 
-/** `now`: when the releases are read (ms since the epoch), for the share a schedule has in force then. */
+/**
+ * `now`: when the releases are read (ms since the epoch), for the share a schedule has in force then.
+ * The release file must have one of the two package forms (release-file.ts checks).
+ */
 export function withReleaseDefaults(file: ReleaseFile, now: number): Release {
+  const legacy = legacyArtifact(artifactsOf(file));
+  if (legacy === null) throw new InternalError(`release ${file.version} has no package`);
   return {
     ...file,
+    download_url: legacy.download_url,
+    sha256: legacy.sha256,
+    size: legacy.size,
     active: (file.active ?? true) && file.halted === undefined,
     channel: file.channel ?? 'stable',
     rollout_percent: shareOf(file, now),

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { ArtifactCode } from '../../schema/codes/index.js';
 import { displayUrl, HttpError, type HttpClient, type HttpErrorCode } from '../../agent/http/index.js';
-import type { LoadedRelease, Position } from '../releases/index.js';
+import type { Position } from '../releases/index.js';
+import type { PackageUnit } from './select.js';
 import type { Problem } from '../releases/index.js';
 import type { ArtifactCache } from './cache.js';
 
@@ -16,6 +17,8 @@ export type Outcome = 'verified' | 'cached' | 'mismatch' | 'unreachable';
 export interface ArtifactResult {
   file: string;
   version: string;
+  /** the artifact's arch (a release file with `artifacts`); absent for the single package */
+  arch?: string;
   /** download_url without query or user info */
   url: string;
   size: number;
@@ -38,18 +41,24 @@ export interface CheckDeps {
   onProgress?: (bytes: number) => void;
 }
 
-function at(lr: LoadedRelease, field: 'sha256' | 'size' | 'download_url'): { line?: number; column?: number } {
+function at(lr: PackageUnit, field: 'sha256' | 'size' | 'download_url'): { line?: number; column?: number } {
   const p: Position | undefined = lr.positions[field];
   return p === undefined ? {} : { line: p.line, column: p.column };
 }
 
 function problem(
-  lr: LoadedRelease,
+  lr: PackageUnit,
   field: 'sha256' | 'size' | 'download_url',
   code: ArtifactCode,
   message: string,
 ): Problem {
-  return { severity: 'error', code, file: lr.file, ...at(lr, field), message };
+  // an artifact's fields are named as the file writes them: "set artifacts[1].sha256 to …"
+  const named =
+    lr.fieldPrefix === ''
+      ? message
+      : message.replace(/\b(sha256|size|download_url)\b/g, (f: string) => `${lr.fieldPrefix}${f}`);
+  const which = lr.arch === undefined ? '' : `${lr.arch} package of ${lr.release.version}: `;
+  return { severity: 'error', code, file: lr.file, ...at(lr, field), message: `${which}${named}` };
 }
 
 /** A 4xx other than 408/429 is the release's fault (wrong URL, private object); the rest is the server's. */
@@ -58,7 +67,7 @@ function isClientStatus(status: number | undefined): boolean {
 }
 
 /** Maps a failed download to the outcome and the Problem the release author sees. */
-export function problemForHttpError(lr: LoadedRelease, err: HttpError): { outcome: Outcome; problem: Problem } {
+export function problemForHttpError(lr: PackageUnit, err: HttpError): { outcome: Outcome; problem: Problem } {
   const { size, sha256 } = lr.release;
   const url = displayUrl(lr.release.download_url);
   switch (err.code) {
@@ -125,10 +134,17 @@ export function problemForHttpError(lr: LoadedRelease, err: HttpError): { outcom
   };
 }
 
-export async function checkArtifact(lr: LoadedRelease, deps: CheckDeps): Promise<ArtifactResult> {
+export async function checkArtifact(lr: PackageUnit, deps: CheckDeps): Promise<ArtifactResult> {
   const { download_url, sha256, size, version } = lr.release;
   const started = Date.now();
-  const base = { file: lr.file, version, url: displayUrl(download_url), size, sha256 };
+  const base = {
+    file: lr.file,
+    version,
+    ...(lr.arch === undefined ? {} : { arch: lr.arch }),
+    url: displayUrl(download_url),
+    size,
+    sha256,
+  };
   const cached = deps.cache?.get(download_url, sha256, size);
   const hash = createHash('sha256');
   let bytes = 0;

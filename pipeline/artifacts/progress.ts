@@ -7,7 +7,8 @@ export interface Output {
   write(text: string): void;
 }
 import { formatProblem } from '../releases/index.js';
-import type { LoadedRelease } from '../releases/index.js';
+import { displayUrl } from '../../agent/http/index.js';
+import type { PackageUnit } from './select.js';
 import type { ArtifactResult } from './check.js';
 import type { ArtifactReporter } from './verify.js';
 
@@ -26,13 +27,15 @@ export function formatRate(bytes: number, ms: number): string {
   return `${formatBytes(ms > 0 ? Math.round((bytes * 1000) / ms) : bytes)}/s`;
 }
 
+const label = (r: ArtifactResult): string => (r.arch === undefined ? r.version : `${r.version} ${r.arch}`);
+
 /** One line per finished artifact, the same on a terminal and in CI. */
 export function resultLine(r: ArtifactResult): string {
   switch (r.outcome) {
     case 'verified':
-      return `ok    ${r.file}  ${r.version}  ${formatBytes(r.bytes)} verified in ${(r.ms / 1000).toFixed(1)} s (${formatRate(r.bytes, r.ms)})`;
+      return `ok    ${r.file}  ${label(r)}  ${formatBytes(r.bytes)} verified in ${(r.ms / 1000).toFixed(1)} s (${formatRate(r.bytes, r.ms)})`;
     case 'cached':
-      return `ok    ${r.file}  ${r.version}  unchanged since verified (the server confirmed its ETag/Last-Modified; nothing downloaded)`;
+      return `ok    ${r.file}  ${label(r)}  unchanged since verified (the server confirmed its ETag/Last-Modified; nothing downloaded)`;
     default:
       return `FAIL  ${r.problem ? formatProblem(r.problem) : `${r.file}: ${r.outcome}`}`;
   }
@@ -45,7 +48,7 @@ export function createReporter(
   const now = opts.now ?? Date.now;
   if (!opts.isTTY) return { done: (r) => out.write(`${resultLine(r)}\n`), finish: () => undefined };
   const started = now();
-  const active = new Map<string, { lr: LoadedRelease; bytes: number }>();
+  const active = new Map<string, { lr: PackageUnit; bytes: number }>();
   let finishedBytes = 0;
   let finished = 0;
   let lastDraw = 0;
@@ -68,16 +71,16 @@ export function createReporter(
   };
   return {
     start(lr) {
-      active.set(lr.file, { lr, bytes: 0 });
+      active.set(displayUrl(lr.release.download_url), { lr, bytes: 0 });
       draw(true);
     },
     progress(lr, bytes) {
-      const a = active.get(lr.file);
+      const a = active.get(displayUrl(lr.release.download_url));
       if (a) a.bytes = bytes;
       draw();
     },
     done(r) {
-      active.delete(r.file);
+      active.delete(r.url);
       finished++;
       finishedBytes += r.bytes;
       clear();

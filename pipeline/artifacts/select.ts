@@ -1,5 +1,10 @@
 /** Which releases verify-artifacts checks: pure functions of the release set (no I/O). */
+import type { Arch } from '../../schema/artifacts.js';
+import { supportedMacosOf } from '../../schema/artifacts.js';
 import { listedOn } from '../../schema/channel.js';
+import { listedOn2, spec1Listable } from '../../schema/channel2.js';
+import { rolloutStepsOf } from '../../schema/rollout.js';
+import { shareAt } from '../../schema/rollout.js';
 import { MANIFEST_DEFAULTS } from '../../schema/types.js';
 import type { LoadedRelease, ReleaseSet } from '../releases/index.js';
 
@@ -44,9 +49,16 @@ export function selectReleases(set: ReleaseSet, scope: Scope): LoadedRelease[] {
       const channels = set.policy?.channels ?? ['stable', ...set.releases.map((r) => r.release.channel)];
       const max = set.policy?.manifest.max_releases ?? MANIFEST_DEFAULTS.max_releases;
       const all = set.releases.map((r) => r.release);
+      const supported = supportedMacosOf(set.policy);
+      const spec1 = spec1Listable(all, supported);
       const versions = new Set<string>();
       for (const channel of new Set(channels)) {
-        for (const m of listedOn(channel, all, max)) versions.add(m.version);
+        // spec 1 lists only what every supported Mac runs (its projection)
+        for (const m of listedOn(channel, spec1, max)) versions.add(m.version);
+        // spec 2 lists more (per-arch packages, newer macOS only); its list ends at a release at
+        // 100 % from the first step of its rollout, so a ramp never shortens what is proven
+        for (const m of listedOn2(channel, all, supported, max, (r) => shareAt(rolloutStepsOf(r), -Infinity) >= 100))
+          versions.add(m.version);
       }
       return set.releases.filter((r) => versions.has(r.release.version));
     }
@@ -82,4 +94,31 @@ export function unloadedReleases(set: ReleaseSet, scope: Scope): string[] {
 
 function normalise(path: string): string {
   return path.replace(/\\/g, '/').replace(/^\.\//, '');
+}
+
+/**
+ * One package to prove: a release file's single package, or one of its `artifacts` (a copy of
+ * the release whose download_url, sha256 and size are that artifact's, placed at its line).
+ */
+export interface PackageUnit extends LoadedRelease {
+  /** the artifact's arch; absent for the single form */
+  arch?: Arch;
+  /** how the file names the fields: "" for the single form, "artifacts[1]." for an artifact */
+  fieldPrefix: string;
+}
+
+/** Every package of the selected releases: each artifact of a release is proven on its own. */
+export function packageUnits(releases: readonly LoadedRelease[]): PackageUnit[] {
+  return releases.flatMap((lr): PackageUnit[] => {
+    const artifacts = lr.release.artifacts;
+    if (artifacts === undefined) return [{ ...lr, fieldPrefix: '' }];
+    const at = (i: number, f: string) => lr.nested?.[`artifacts.${i}.${f}`] ?? lr.positions.artifacts;
+    return artifacts.map((a, i) => ({
+      ...lr,
+      release: { ...lr.release, download_url: a.download_url, sha256: a.sha256, size: a.size },
+      positions: { ...lr.positions, download_url: at(i, 'download_url'), sha256: at(i, 'sha256'), size: at(i, 'size') },
+      arch: a.arch,
+      fieldPrefix: `artifacts[${i}].`,
+    }));
+  });
 }

@@ -9,11 +9,11 @@
 import { createHttpClient, type HttpClient } from '../../agent/http/index.js';
 import { openArtifactCache, type ArtifactCache } from './cache.js';
 import { checkArtifact, type ArtifactResult, type Outcome } from './check.js';
-import { selectReleases, type Scope } from './select.js';
+import { packageUnits, selectReleases, type PackageUnit, type Scope } from './select.js';
 import { EXIT } from '../../schema/exit.js';
 import { messageOf } from '../../schema/errors.js';
 import type { Problem } from '../releases/index.js';
-import type { LoadedRelease, ReleaseSet } from '../releases/index.js';
+import type { ReleaseSet } from '../releases/index.js';
 
 export type { ArtifactResult, Outcome } from './check.js';
 export type { Scope } from './select.js';
@@ -22,8 +22,8 @@ export const DEFAULT_CONCURRENCY = 4;
 
 /** Told about each download as it goes (progress on a terminal, a line per artifact in CI). */
 export interface ArtifactReporter {
-  start?(lr: LoadedRelease): void;
-  progress?(lr: LoadedRelease, bytes: number): void;
+  start?(lr: PackageUnit): void;
+  progress?(lr: PackageUnit, bytes: number): void;
   done?(result: ArtifactResult): void;
 }
 
@@ -82,7 +82,8 @@ export function summarise(results: readonly ArtifactResult[]): Omit<ArtifactRepo
 }
 
 export async function verifyArtifacts(set: ReleaseSet, opts: VerifyArtifactsOptions = {}): Promise<ArtifactReport> {
-  const selected = selectReleases(set, opts.scope ?? { kind: 'manifest' });
+  // every package of every selected release: each artifact is downloaded and proven on its own
+  const selected = packageUnits(selectReleases(set, opts.scope ?? { kind: 'manifest' }));
   const http =
     opts.http ??
     createHttpClient({ bin: 'mngd-release', ...(opts.caFile === undefined ? {} : { caFile: opts.caFile }) });

@@ -4,7 +4,7 @@ import { openDatabase } from '../table/index.js';
 import { appendSummary, onGitHub, annotate } from '../cli/github.js';
 import { headline } from '../table/index.js';
 import { formatProblem, type Problem } from '../releases/index.js';
-import { publishManifests } from '../manifests/index.js';
+import { publishManifests, readProvenance } from '../manifests/index.js';
 import { channelLine, publishMarkdown } from '../manifests/index.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
 import { SyncRefusedError, syncReleases } from '../table/index.js';
@@ -123,9 +123,10 @@ Example:
               store,
               now: ctx.now(),
               refresh: flag(args, 'refresh'),
+              provenance: await readProvenance(set.root, ctx.env),
             });
             publishTable = publishMarkdown(store.location, done);
-            const written = done.filter((r) => r.action !== 'unchanged');
+            const written = done.filter((r) => r.action !== 'unchanged' || r.v2.action !== 'unchanged');
             return {
               summary: `${written.length} of ${done.length} manifest(s) written to ${store.location}`,
               details: done.flatMap((r) => channelLine(r).trimEnd().split('\n')),

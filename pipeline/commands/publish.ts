@@ -1,7 +1,7 @@
 import { messageOf } from '../../schema/errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { appendSummary, onGitHub } from '../cli/github.js';
-import { publishManifests, type ChannelResult } from '../manifests/index.js';
+import { publishManifests, readProvenance, type ChannelResult } from '../manifests/index.js';
 import { channelLine, publishMarkdown } from '../manifests/index.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
 
@@ -9,11 +9,16 @@ export const publishCommand: Command = {
   name: 'publish',
   help: `Usage: mngd-release publish [--refresh] [--dry-run] [--target T] [--endpoint URL] [--releases DIR] [--json]
 
-Builds each channel's manifest from releases/, signs it with the key(s) in MNGD_SIGNING_KEY and
-compares it with what the target holds. Only a change is written: first the immutable copy
-history/<channel>/<sequence>.json, then latest.json (channels/<name>/latest.json for channels other
-than stable) with Content-Type application/json and the policy's cache_control. Each write is
-conditional on what was read (If-Match / If-None-Match), so two runs never overwrite each other.
+Builds each channel's manifests from releases/, in both specs, signs them with the key(s) in
+MNGD_SIGNING_KEY and compares each with what the target holds. Spec 2 goes to v2/latest.json
+(v2/channels/<name>/latest.json), history history/v2/<channel>/<sequence>.json, its own sequence;
+spec 1 stays at latest.json (channels/<name>/latest.json), history/<channel>/<sequence>.json, as
+the conservative projection for older agents (only releases every supported Mac runs; a floor
+they cannot reach dropped). Each line says what spec-1 readers get that spec-2 readers do not.
+Only a change is written: first the immutable copy, then latest.json, with Content-Type
+application/json and the policy's cache_control. Each write is conditional on what was read
+(If-Match / If-None-Match), so two runs never overwrite each other. The spec-2 manifest carries
+its provenance: GITHUB_SHA (else the repository's HEAD), the workflow run and GITHUB_ACTOR.
 
 Flags:
   --refresh        also re-sign an unchanged manifest whose expiry is within the policy's
@@ -31,7 +36,9 @@ ${EXIT_HELP} A lost race with another publish (exit 3): re-run.
 
 Example:
   MNGD_SIGNING_KEY=ed25519:... mngd-release publish --target s3://mngd-updates/agent
-  stable: published latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.0.3, 1.0.2`,
+  stable: published latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.0.3, 1.0.2
+  stable: published v2/latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.1.0, 1.0.3, 1.0.2
+      spec-1 readers: 1.1.0 not offered (requires macOS ≥ 14.0)`,
   options: { ...COMMON_OPTIONS, ...TARGET_OPTIONS, refresh: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
   async run(args, ctx) {
     const json = flag(args, 'json');
@@ -51,6 +58,7 @@ Example:
         now: ctx.now(),
         refresh: flag(args, 'refresh'),
         dryRun,
+        provenance: await readProvenance(loaded.set.root, ctx.env),
         onChannel: (r) => {
           done.push(r);
           if (!json) ctx.stdout.write(channelLine(r, dryRun));
@@ -69,7 +77,7 @@ Example:
     }
     if (json) ctx.stdout.write(`${JSON.stringify({ target: store.location, dryRun, channels: done }, null, 2)}\n`);
     else {
-      const written = done.filter((r) => r.action !== 'unchanged').length;
+      const written = done.filter((r) => r.action !== 'unchanged' || r.v2.action !== 'unchanged').length;
       ctx.stdout.write(
         `${dryRun ? 'Would write' : 'Wrote'} ${written} of ${done.length} channel manifest(s) to ${store.location}.\n`,
       );

@@ -5,6 +5,10 @@
 import type { Policy, Release, SignedManifest } from '../../schema/types.js';
 import type { Sql } from '../table/index.js';
 import { compareChannel, DAY_MS, judgeChannel, usable, type ChannelComparison } from '../manifests/index.js';
+import { compareChannel2, NO_COMMIT } from '../manifests/index.js';
+
+/** drift compares content; provenance is not content */
+const DRIFT_PROVENANCE = { commit: NO_COMMIT, workflow_run: null, actor: null };
 import type { FieldValue, Plan } from '../table/index.js';
 import { MANIFEST_CONTENT_TYPE } from '../manifests/index.js';
 import { trustedKeysOf, type Published } from '../manifests/index.js';
@@ -40,10 +44,13 @@ export function manifestDrift(
   return driftOf(published, { expected, ...judged }, policy);
 }
 
-/** The findings of one channel's comparison. Pure. */
+/** What drift reads of a published manifest, whatever its spec. */
+type AnyPublished = Omit<PublishedState, 'manifest'> & { manifest: { signed: { sequence: number } } | null };
+
+/** The findings of one channel's comparison, spec 1 or spec 2. Pure. */
 function driftOf(
-  published: PublishedState,
-  c: Pick<ChannelComparison, 'decision' | 'expiry' | 'expected'>,
+  published: AnyPublished,
+  c: Pick<ChannelComparison, 'decision' | 'expiry'> & { expected: { releases: readonly { version: string }[] } },
   policy: Pick<Policy, 'manifest'>,
 ): DriftFinding[] {
   const { expected } = c;
@@ -59,7 +66,7 @@ function driftOf(
       },
     ];
   }
-  const m = usable(published);
+  const m = published.problem === null ? published.manifest : null;
   if (m === null || c.expiry === null) {
     return [
       {
@@ -247,6 +254,9 @@ export async function checkManifests(
       differs >= 0 && live !== undefined ? manifestStepDue(found[differs]!.subject, live, releases, policy, now) : null;
     if (due !== null) found.splice(differs, 1, due);
     out.push(...found);
+    // spec 2 (v2/…) is compared the same way: content, expiry, headers, history
+    const c2 = await compareChannel2(store, channel, { releases, policy, now, trusted, provenance: DRIFT_PROVENANCE });
+    out.push(...driftOf(c2.published, c2, policy));
     if (live !== undefined) {
       const offered = new Set(live.releases.map((r) => r.version));
       const missing = c.expected.releases.map((r) => r.version).filter((v) => !offered.has(v));

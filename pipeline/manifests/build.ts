@@ -2,7 +2,11 @@
  * The pure manifest builder: releases + policy + time + previous sequence -> the signed part of
  * each channel's manifest. The same input always gives the same bytes (no clock, no I/O here).
  */
-import { effectiveFloor, manifestReleases } from '../../schema/channel.js';
+import { supportedMacosOf } from '../../schema/artifacts.js';
+import { spec1Listable } from '../../schema/channel2.js';
+import { effectiveFloor, manifestReleases, offeredOn } from '../../schema/channel.js';
+import { compareVersions } from '../../schema/version.js';
+import { shareOf } from '../../schema/rollout.js';
 import { MANIFEST_SPEC, MANIFEST_TYPE } from '../../schema/manifest.schema.js';
 import type { Policy, Release, SignedManifest } from '../../schema/types.js';
 
@@ -22,13 +26,52 @@ export function nextSequence(now: Date, previous: number | null): number {
 export interface BuildInput {
   channel: string;
   releases: readonly Release[];
-  policy: Pick<Policy, 'manifest'>;
+  policy: Pick<Policy, 'manifest'> & Partial<Pick<Policy, 'supported_macos'>>;
   now: Date;
   /** the sequence of the manifest published before on this channel, if any */
   previousSequence: number | null;
 }
 
+/** Spec 1's conservative projection (schema/channel2.ts) under the policy's supported macOS. */
+export function spec1Releases(
+  releases: readonly Release[],
+  policy: Partial<Pick<Policy, 'supported_macos'>>,
+): Release[] {
+  return spec1Listable(releases, supportedMacosOf(policy));
+}
+
+/** Spec 1's entries carry the share in force at publish time (the scheduled refresh republishes when a step is due). */
+function atPublishTime(releases: readonly Release[], now: Date): Release[] {
+  return releases.map((r) => {
+    const share = shareOf(r, now.getTime());
+    return share === r.rollout_percent ? r : { ...r, rollout_percent: share };
+  });
+}
+
+/**
+ * The channel's floor as spec 1 publishes it: dropped (null) when no release spec 1 lists satisfies
+ * it because the projection left every such release out (a spec-1 reader could never reach it). A
+ * floor unsatisfiable for another reason stays as part 1 publishes it (agents call it unsupported).
+ */
+export function spec1Floor(
+  channel: string,
+  releases: readonly Release[],
+  spec1: readonly Release[],
+  listed: readonly { version: string; rollout_percent: number }[],
+): string | null {
+  const floor = effectiveFloor(channel, releases);
+  if (floor === null) return null;
+  const satisfies = (r: { version: string; rollout_percent: number }) =>
+    r.rollout_percent > 0 && compareVersions(r.version, floor) >= 0;
+  if (listed.some(satisfies)) return floor;
+  const inSpec1 = new Set(spec1.map((r) => r.version));
+  const leftOut = offeredOn(channel, releases).some((r) => satisfies(r) && !inSpec1.has(r.version));
+  return leftOut ? null : floor;
+}
+
 export function buildSignedManifest({ channel, releases, policy, now, previousSequence }: BuildInput): SignedManifest {
+  const spec1 = atPublishTime(spec1Releases(releases, policy), now);
+  const listed = manifestReleases(channel, spec1, policy.manifest.max_releases);
   return {
     type: MANIFEST_TYPE,
     spec: MANIFEST_SPEC,
@@ -36,8 +79,8 @@ export function buildSignedManifest({ channel, releases, policy, now, previousSe
     sequence: nextSequence(now, previousSequence),
     published_at: isoSeconds(now),
     expires_at: isoSeconds(new Date(now.getTime() + policy.manifest.lifetime_days * DAY_MS)),
-    min_required_version: effectiveFloor(channel, releases),
-    releases: manifestReleases(channel, releases, policy.manifest.max_releases),
+    min_required_version: spec1Floor(channel, releases, spec1, listed),
+    releases: listed,
   };
 }
 

@@ -50,6 +50,19 @@ export function usable(published: Pick<Published, 'manifest' | 'problem'>): Mani
   return published.problem === null ? published.manifest : null;
 }
 
+/** What deciding reads of a signed manifest, whatever its spec. */
+export interface SignedLike {
+  expires_at: string;
+}
+
+/** How one spec's content is compared: the content (no sequence or times) and the lines that differ. */
+export interface ContentRules<S> {
+  content: (signed: S) => unknown;
+  diff: (expected: S, actual: S) => string[];
+}
+
+const SPEC1_RULES: ContentRules<SignedManifest> = { content: manifestContent, diff: diffManifests };
+
 /** Whether a channel needs writing. Pure: the published state, the new build, keys, time, policy. */
 export function decide(
   published: Pick<Published, 'object' | 'manifest' | 'problem'>,
@@ -58,14 +71,30 @@ export function decide(
   now: Date,
   opts: { refresh: boolean; refreshWindowDays: number },
 ): Decision {
+  return decideSigned(published, built, keyIds, now, opts, SPEC1_RULES);
+}
+
+/** `decide` for any spec: the content rules say what counts as a change. */
+export function decideSigned<S extends SignedLike>(
+  published: {
+    object: unknown;
+    manifest: { signed: S; signatures: readonly { keyid: string }[] } | null;
+    problem: string | null;
+  },
+  built: S,
+  keyIds: readonly string[] | null,
+  now: Date,
+  opts: { refresh: boolean; refreshWindowDays: number },
+  rules: ContentRules<S>,
+): Decision {
   if (published.object === null)
     return { action: 'created', reason: 'nothing was published on this channel yet', changes: [] };
-  const current = usable(published);
+  const current = published.problem === null ? published.manifest : null;
   if (current === null) {
     return { action: 'updated', reason: `the published manifest ${published.problem ?? 'is unreadable'}`, changes: [] };
   }
-  if (canonicalize(manifestContent(current.signed)) !== canonicalize(manifestContent(built))) {
-    return { action: 'updated', reason: 'the releases changed', changes: diffManifests(built, current.signed) };
+  if (canonicalize(rules.content(current.signed)) !== canonicalize(rules.content(built))) {
+    return { action: 'updated', reason: 'the releases changed', changes: rules.diff(built, current.signed) };
   }
   const signedBy = [...new Set(current.signatures.map((s) => s.keyid))].sort();
   const want = keyIds === null ? signedBy : [...new Set(keyIds)].sort();

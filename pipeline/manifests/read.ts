@@ -55,8 +55,11 @@ export function inspectManifest(
   };
 }
 
-export function maxHistorySequence(keys: readonly string[], channel: string): number | null {
-  const prefix = historyPrefix(channel);
+export function maxHistorySequence(
+  keys: readonly string[],
+  channel: string,
+  prefix = historyPrefix(channel),
+): number | null {
   let max: number | null = null;
   for (const k of keys) {
     if (!k.startsWith(prefix)) continue;

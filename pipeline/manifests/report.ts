@@ -1,15 +1,22 @@
 /** How a publish reads to a person: one line per channel, the changes under it, and a summary table. */
-import type { ChannelResult } from './publish.js';
+import type { ChannelResult, SpecResult } from './publish.js';
 
+/** One channel: its spec-1 line, its spec-2 line, and what spec-1 readers get that spec-2 readers do not. */
 export function channelLine(r: ChannelResult, dryRun = false): string {
+  const lines = [specLine(r.channel, r, dryRun), specLine(r.channel, r.v2, dryRun)];
+  if (r.readers.length > 0) lines.push(`    spec-1 readers: ${r.readers.join('; ')}\n`);
+  return lines.join('');
+}
+
+function specLine(channel: string, r: SpecResult, dryRun: boolean): string {
   const offers = r.versions.length > 0 ? r.versions.join(', ') : 'nothing';
   if (r.action === 'unchanged') {
-    return `${r.channel}: unchanged (${r.key}, sequence ${r.sequence ?? '?'}, expires ${r.expiresAt ?? '?'}); offers ${offers}\n`;
+    return `${channel}: unchanged (${r.key}, sequence ${r.sequence ?? '?'}, expires ${r.expiresAt ?? '?'}); offers ${offers}\n`;
   }
   const verb = dryRun ? 'would publish' : r.action === 'refreshed' ? 're-signed' : 'published';
   const was = r.previousSequence === null ? '' : ` (previous ${r.previousSequence})`;
   const lines = [
-    `${r.channel}: ${verb} ${r.key} sequence ${r.sequence}${was}, expires ${r.expiresAt}: ${r.reason}; offers ${offers}`,
+    `${channel}: ${verb} ${r.key} sequence ${r.sequence}${was}, expires ${r.expiresAt}: ${r.reason}; offers ${offers}`,
   ];
   for (const c of r.changes) lines.push(`    ${c}`);
   return `${lines.join('\n')}\n`;
@@ -17,15 +24,17 @@ export function channelLine(r: ChannelResult, dryRun = false): string {
 
 export function publishMarkdown(location: string, results: readonly ChannelResult[], dryRun = false): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const rows = results.map(
-    (r) =>
-      `| \`${r.channel}\` | ${r.action === 'unchanged' ? 'unchanged' : dryRun ? `would ${r.action === 'refreshed' ? 're-sign' : 'publish'}` : r.action} | ${r.sequence ?? ''} | ${r.expiresAt ?? ''} | ${esc(r.versions.join(', ') || 'nothing')} | ${esc(r.reason)} |`,
-  );
+  const row = (channel: string, r: SpecResult, why: string) =>
+    `| \`${channel}\` | \`${r.key}\` | ${r.action === 'unchanged' ? 'unchanged' : dryRun ? `would ${r.action === 'refreshed' ? 're-sign' : 'publish'}` : r.action} | ${r.sequence ?? ''} | ${r.expiresAt ?? ''} | ${esc(r.versions.join(', ') || 'nothing')} | ${esc(why)} |`;
+  const rows = results.flatMap((r) => [
+    row(r.channel, r, r.readers.length > 0 ? `${r.reason}; spec-1 readers: ${r.readers.join('; ')}` : r.reason),
+    row(r.channel, r.v2, r.v2.reason),
+  ]);
   return [
     `Target: \`${location}\``,
     '',
-    '| channel | action | sequence | expires | offers | why |',
-    '|---|---|---|---|---|---|',
+    '| channel | manifest | action | sequence | expires | offers | why |',
+    '|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');

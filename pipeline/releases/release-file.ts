@@ -11,9 +11,11 @@ import { validateReleaseFile } from '../../schema/validators.js';
 import type { Problem } from './problems.js';
 import type { LoadedRelease, Position } from './release-set.js';
 import { closest } from '../../schema/suggest.js';
-import { parseYamlSource, type YamlEntry } from './yaml-source.js';
+import { parseYamlSource, positionAtPath, type YamlEntry } from './yaml-source.js';
 import { integerFix } from './integer-text.js';
 import { ringFieldProblems, rolloutFieldProblems, SCHEDULE_EXPECTED } from './release-rollout.js';
+import { keepSourceText, packageRules, packageSchemaProblem, PACKAGE_EXPECTED, type Path } from './release-packages.js';
+import { DOWNLOAD_URL_EXPECTED, urlProblems } from './release-url.js';
 
 export const RELEASE_KEYS = Object.keys(releaseSchema.properties) as (keyof ReleaseFile)[];
 const INTEGER_FIELDS = new Set(['size', 'rollout_percent']);
@@ -22,8 +24,7 @@ const VERSION_FIELDS = new Set(['version', 'min_required_version']);
 /** What each field expects, with an example: the second half of every message about it. */
 const EXPECTED: Record<string, string> = {
   version: `${VERSION_RULE}`,
-  download_url:
-    'an https:// URL of the pkg without user info or #fragment, e.g. https://cdn.mngd.app/agent/mngd-agent-1.0.3.pkg',
+  download_url: DOWNLOAD_URL_EXPECTED,
   sha256: 'the lowercase hex SHA-256 of the pkg, 64 characters (mngd-release hash <pkg> prints it)',
   size: "the pkg's size in bytes, a whole number above 0 without quotes (mngd-release hash <pkg> prints it)",
   release_notes: `text of at most ${MAX_RELEASE_NOTES_BYTES} bytes`,
@@ -35,6 +36,7 @@ const EXPECTED: Record<string, string> = {
   rings: "a list of the policy's ring names, e.g. [canary]",
   rollout_percent: 'a whole number from 0 to 100 without quotes (0 pauses the release)',
   rollout_schedule: SCHEDULE_EXPECTED,
+  ...PACKAGE_EXPECTED,
 };
 
 function describe(value: unknown): string {
@@ -115,6 +117,7 @@ export function parseRelease(
 
   const data: Record<string, unknown> = {};
   const badFields = new Set<string>();
+  const pos0 = (k: string | number | undefined) => entries.get(String(k))?.valuePos;
   for (const [key, entry] of entries) {
     data[key] = valueFor(entry);
     // 1.0, 1e3 or 0x10 are numbers to YAML but not how a byte count or a share is written.
@@ -135,10 +138,24 @@ export function parseRelease(
   }
 
   const scheduleErrors: ErrorObject[] = [];
+  if (src.doc !== null) keepSourceText(src.doc, bytes.toString('utf8'), data);
+  const atPath = (path: Path) =>
+    path.length === 0 ? { line: 1, column: 1 } : (positionAtPath(src, path) ?? undefined);
+  const seenPaths = new Set<string>();
   if (!validateReleaseFile(data)) {
     for (const e of validateReleaseFile.errors ?? []) {
       if (e.instancePath.startsWith('/rollout_schedule')) {
         scheduleErrors.push(e); // placed at the step at fault by rolloutFieldProblems
+        continue;
+      }
+      const inPackage = packageSchemaProblem(e, data);
+      if (inPackage !== null) {
+        // one message per place; the field is then judged no further
+        badFields.add(String(inPackage.path[0]));
+        const key = inPackage.path.slice(0, 2).join('/');
+        if (seenPaths.has(key)) continue;
+        seenPaths.add(key);
+        err(inPackage.code, atPath(inPackage.path) ?? pos0(inPackage.path[0]), inPackage.message);
         continue;
       }
       const nested = e.instancePath.split('/').slice(1);
@@ -209,51 +226,11 @@ export function parseRelease(
       `the file is named ${name} but says version ${version}; expected them to match: rename the file to ${version}.yaml or set version: ${JSON.stringify(base)}`,
     );
   }
-  if (good('download_url')) {
-    const raw = data['download_url'] as string;
-    let url: URL | null = null;
-    try {
-      url = new URL(raw);
-    } catch {
-      err(
-        'RELEASE_BAD_DOWNLOAD_URL',
-        pos('download_url'),
-        `download_url is not a valid URL; expected ${EXPECTED['download_url']}`,
-      );
-    }
-    if (url !== null) {
-      // Agents fetch without credentials; a secret in the URL would also end up in every manifest.
-      if (url.username !== '' || url.password !== '') {
-        err(
-          'RELEASE_URL_CREDENTIALS',
-          pos('download_url'),
-          'download_url contains user info (user:password@); expected a public URL: remove the credentials and make the package publicly readable on the CDN',
-        );
-      }
-      if (raw.includes('#')) {
-        err(
-          'RELEASE_URL_FRAGMENT',
-          pos('download_url'),
-          'download_url has a #fragment; expected none: remove everything from "#"',
-        );
-      }
-      // Judge the URL agents will fetch, not only its spelling: "/agent/../x" and "/agent/%2e%2e/x"
-      // start with the prefix but resolve outside it.
-      if (policy !== null && !policy.allowed_url_prefixes.some((p) => raw.startsWith(p))) {
-        err(
-          'RELEASE_URL_PREFIX',
-          pos('download_url'),
-          `download_url is outside the allowed locations; expected it to start with ${policy.allowed_url_prefixes.join(' or ')}: upload the package there, or add the prefix to releases/policy.yaml in its own reviewed change`,
-        );
-      } else if (policy !== null && !policy.allowed_url_prefixes.some((p) => url.href.startsWith(p))) {
-        err(
-          'RELEASE_URL_PREFIX',
-          pos('download_url'),
-          `download_url resolves to ${url.href}, outside the allowed locations (its "." or ".." path segments leave ${policy.allowed_url_prefixes.join(' or ')}); expected a plain path under an allowed prefix: write the package's real URL without "." or ".." segments`,
-        );
-      }
-    }
-  }
+  if (good('download_url'))
+    for (const p of urlProblems(data['download_url'] as string, policy)) err(p.code, pos('download_url'), p.message);
+  if (!badFields.has('artifacts') && !badFields.has('requires'))
+    for (const p of packageRules(data, (k) => entries.has(k), policy))
+      err(p.code, atPath(p.path) ?? pos0(p.path[0]), p.message);
   if (good('release_notes') && Buffer.byteLength(data['release_notes'] as string) > MAX_RELEASE_NOTES_BYTES) {
     err(
       'RELEASE_BAD_RELEASE_NOTES',
@@ -284,5 +261,13 @@ export function parseRelease(
   const release: Release = withReleaseDefaults(data as ReleaseFile, now);
   const positions: LoadedRelease['positions'] = {};
   for (const [key, entry] of entries) positions[key as keyof Release] = entry.valuePos;
-  return { loaded: { release, file, positions }, problems };
+  // where each artifact's fields are, for verify-artifacts' annotations: "artifacts.1.sha256"
+  const nested: Record<string, Position> = {};
+  (release.artifacts ?? []).forEach((_, i) => {
+    for (const f of ['download_url', 'sha256', 'size'] as const) {
+      const p = positionAtPath(src, ['artifacts', i, f]);
+      if (p !== null) nested[`artifacts.${i}.${f}`] = p;
+    }
+  });
+  return { loaded: { release, file, positions, ...(release.artifacts ? { nested } : {}) }, problems };
 }

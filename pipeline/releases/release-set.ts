@@ -13,6 +13,8 @@ export interface LoadedRelease {
   file: string;
   /** where each top-level key's value starts in the file (for annotations on the right line) */
   positions: Partial<Record<keyof Release, Position>>;
+  /** where nested values start, by path: "artifacts.1.sha256" */
+  nested?: Record<string, Position>;
 }
 
 export interface ReleaseSet {

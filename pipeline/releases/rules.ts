@@ -3,8 +3,11 @@ import { compareVersions, isVersion, versionSortKey } from '../../schema/version
 import type { Policy } from '../../schema/types.js';
 import { effectiveFloor, offeredOn } from '../../schema/channel.js';
 import { isLive, rolloutStepsOf } from '../../schema/rollout.js';
+import { artifactsOf, supportedMacosOf } from '../../schema/artifacts.js';
+import { compareMacos } from '../../schema/macos.js';
 import type { Problem } from './problems.js';
 import type { LoadedRelease } from './release-set.js';
+import { floorReach, reachText } from './floor-reach.js';
 
 function at(r: LoadedRelease, field: keyof LoadedRelease['release']): { line: number; column: number } {
   const p = r.positions[field];
@@ -53,19 +56,29 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
     }
   }
 
-  // A copy-pasted previous release: the same package hash or URL under another version. Only
-  // the groups that share a value are sorted (the oldest keeps it; the newer ones are reported).
+  // A copy-pasted previous release: the same package hash or URL under another version (or twice
+  // in one release's artifacts). Only the groups that share a value are sorted (the oldest keeps
+  // it; the newer ones are reported).
+  const packages = releases.flatMap((r) => artifactsOf(r.release).map((a, i) => ({ r, a, i })));
   for (const field of ['sha256', 'download_url'] as const) {
-    for (const group of sharing(releases, (r) => r.release[field])) {
-      const [first, ...rest] = group.sort((x, y) => compareVersions(x.release.version, y.release.version));
-      for (const r of rest) {
-        if (compareVersions(first!.release.version, r.release.version) === 0) continue; // reported above
+    const groups = new Map<string, typeof packages>();
+    for (const p of packages) groups.set(p.a[field], [...(groups.get(p.a[field]) ?? []), p]);
+    for (const group of [...groups.values()].filter((g) => g.length > 1)) {
+      const [first, ...rest] = group.sort(
+        (x, y) => compareVersions(x.r.release.version, y.r.release.version) || x.i - y.i,
+      );
+      for (const { r, i } of rest) {
+        if (r !== first!.r && compareVersions(first!.r.release.version, r.release.version) === 0) continue; // reported above
+        const inFirst =
+          first!.r === r
+            ? `artifacts[${first!.i}] of this release`
+            : `${first!.r.file} (version ${first!.r.release.version})`;
         problems.push({
           severity: 'error',
           code: field === 'sha256' ? 'RELEASE_DUPLICATE_SHA256' : 'RELEASE_DUPLICATE_URL',
           file: r.file,
-          ...at(r, field),
-          message: `${field} is the same as in ${first!.file} (version ${first!.release.version}); expected each release to point at its own package: run "mngd-release hash <the new pkg>" and copy its sha256 and size, and the new package's URL`,
+          ...(r.release.artifacts === undefined ? at(r, field) : at(r, 'artifacts')),
+          message: `${r.release.artifacts === undefined ? field : `artifacts[${i}].${field}`} is the same as in ${inFirst}; expected each package its own file: run "mngd-release hash <the new pkg>" and copy its sha256 and size, and the new package's URL`,
         });
       }
     }
@@ -116,5 +129,43 @@ export function crossFileProblems(releases: readonly LoadedRelease[], policy: Po
       });
     }
   }
+  problems.push(...floorStrandProblems(releases, policy));
   return problems;
+}
+
+/** A floor some supported Mac cannot satisfy, unless a release carrying it says it desupports those Macs. */
+function floorStrandProblems(releases: readonly LoadedRelease[], policy: Policy | null): Problem[] {
+  const all = releases.map((r) => r.release);
+  const supported = supportedMacosOf(policy);
+  // one problem per carrier and gap, naming every channel it strands (a stable floor reaches beta too)
+  const found = new Map<string, { r: LoadedRelease; channels: string[]; text: (channels: string) => string }>();
+  for (const channel of policy?.channels ?? [...new Set(all.map((r) => r.channel))]) {
+    const reach = floorReach(channel, all, supported);
+    if (reach === null || reach.stranded.length === 0) continue;
+    const macs = reach.stranded.map((g) => `macOS ${g.macos} (${g.hw})`).join(' and ');
+    const lowest = reach.stranded.map((g) => g.macos).sort(compareMacos)[0]!;
+    for (const r of releases) {
+      if (!reach.carriers.includes(r.release)) continue;
+      const below = r.release.requires?.macos_min ?? '<the oldest macOS still supported>';
+      const key = `${r.file}\0${macs}`;
+      const seen = found.get(key);
+      if (seen !== undefined) {
+        seen.channels.push(channel);
+        continue;
+      }
+      found.set(key, {
+        r,
+        channels: [channel],
+        text: (channels) =>
+          `min_required_version ${reach.floor} cannot be satisfied on ${channels} by Macs on ${macs}: no release at or above ${reach.floor} with a share above 0 runs there (${reach.carriers.map((c) => `${c.version}: ${reachText(c)}`).join(', ')}), so they could never update to it; expected a release at or above ${reach.floor} they can run (a universal or matching artifact, requires.macos_min at or below ${lowest}), or, if leaving them behind is deliberate, add desupports: {macos_below: "${below}"} to ${r.file}`,
+      });
+    }
+  }
+  return [...found.values()].map(({ r, channels, text }) => ({
+    severity: 'error',
+    code: 'RELEASE_FLOOR_STRANDS',
+    file: r.file,
+    ...at(r, 'min_required_version'),
+    message: text(`channel${channels.length > 1 ? 's' : ''} ${channels.join(', ')}`),
+  }));
 }

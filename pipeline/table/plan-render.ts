@@ -48,6 +48,7 @@ export function headline(plan: Plan): string {
     `${plan.updates.length - adopt} to update`,
     `${plan.yanks.length} to yank`,
     ...(adopt > 0 ? [`${adopt} to adopt`] : []),
+    ...(plan.artifacts.length > 0 ? [`${plan.artifacts.length} per-arch package(s) to insert`] : []),
     `${plan.unchanged} unchanged`,
   ];
   if (plan.migrations.length > 0) parts.unshift(`${plan.migrations.length} migration(s)`);
@@ -74,6 +75,10 @@ export function renderPlanText(plan: Plan, opts: RenderOptions = {}): string {
       (i) =>
         `+ ${i.version}  ${i.row.channel} ${i.row.rollout_percent}%${i.row.yanked ? ' yanked' : ''}, legacy active=${i.row.active}  (${i.file})`,
     ),
+  );
+  block(
+    'Insert into agent_release_artifacts',
+    plan.artifacts.map((a) => `+ ${a.version} ${a.arch}  ${a.size} bytes, sha256 ${a.sha256.slice(0, 12)}…`),
   );
   block(
     'Update',

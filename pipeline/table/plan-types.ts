@@ -1,5 +1,7 @@
 /** The shapes of a plan: what sync will change in agent_releases, and what other steps add. */
+import type { SupportedMacos } from '../../schema/artifacts.js';
 import type { ReleaseRow } from './db/rows.js';
+import type { ArtifactRow } from '../../schema/sql/index.js';
 import type { RowField, RowValues } from './release-row.js';
 import type { Problem } from '../releases/index.js';
 import type { LoadedRelease } from '../releases/index.js';
@@ -69,6 +71,7 @@ export interface LegacyView {
 
 export type WarningCode =
   | 'FLOOR_RAISED'
+  | 'FLOOR_DESUPPORTS'
   | 'RELEASE_HALTED'
   | 'NEWEST_YANKED'
   | 'CHANNEL_EMPTY'
@@ -117,6 +120,8 @@ export interface Plan {
   /** each IMMUTABLE_FIELD_CHANGED of `problems`, as data: drift prints the UPDATE that restores git's value */
   immutableChanges: ImmutableChange[];
   sections: PlanSection[];
+  /** per-arch packages sync inserts into agent_release_artifacts */
+  artifacts: ArtifactRow[];
 }
 
 export interface PlanInput {
@@ -129,4 +134,8 @@ export interface PlanInput {
   releasesDir?: string;
   /** yank rows the pipeline never managed that have no file, instead of refusing */
   yankUnmanaged?: boolean;
+  /** the policy's supported macOS (the legacy `active` needs a release every one of them runs); default: every macOS */
+  supported?: SupportedMacos;
+  /** the rows of agent_release_artifacts (none before its migration) */
+  artifactRows?: readonly ArtifactRow[];
 }

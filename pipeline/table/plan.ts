@@ -4,6 +4,7 @@
  * Other steps add their own comparisons as `sections` (publish: against the live manifests).
  */
 import { MANAGED_BY } from '../../schema/sql/index.js';
+import { planArtifacts } from './artifact-plan.js';
 import { isVersion, sortNewestFirst } from '../../schema/version.js';
 import type { ReleaseRow } from './db/rows.js';
 import { legacyView, loadEvents } from './plan-events.js';
@@ -125,7 +126,7 @@ export function computePlan(input: PlanInput): Plan {
   };
 
   for (const loaded of sortNewestFirst(input.releases.map((l) => ({ ...l, version: l.release.version })))) {
-    const desired = rowOf(loaded.release);
+    const desired = rowOf(loaded.release, input.supported);
     const row = byVersion.get(desired.version);
     seen.add(desired.version);
     if (row === undefined) {
@@ -179,6 +180,10 @@ export function computePlan(input: PlanInput): Plan {
     });
   }
 
+  // the per-arch packages: new ones inserted, a changed one refused like a changed legacy column
+  const artifacts = planArtifacts(input.releases, input.artifactRows ?? []);
+  problems.push(...artifacts.problems);
+
   const beforeRows = validRows.map(stripSynced);
   const afterRows = [...after.values()];
   const { floors, warnings } = loadEvents(beforeRows, afterRows, input.channels ?? []);
@@ -217,18 +222,28 @@ export function computePlan(input: PlanInput): Plan {
     problems,
     immutableChanges,
     sections: [],
+    artifacts: artifacts.inserts,
   };
 }
 
 /** True when no release changes for anyone: only migrations and adoptions (what follows an import). */
 export function changesNoRelease(plan: Plan): boolean {
-  return plan.inserts.length === 0 && plan.yanks.length === 0 && plan.updates.every((u) => u.adopt);
+  return (
+    plan.inserts.length === 0 &&
+    plan.yanks.length === 0 &&
+    plan.artifacts.length === 0 &&
+    plan.updates.every((u) => u.adopt)
+  );
 }
 
 /** True when sync would write nothing at all. */
 export function isNoop(plan: Plan): boolean {
   return (
-    plan.migrations.length === 0 && plan.inserts.length === 0 && plan.updates.length === 0 && plan.yanks.length === 0
+    plan.migrations.length === 0 &&
+    plan.inserts.length === 0 &&
+    plan.updates.length === 0 &&
+    plan.yanks.length === 0 &&
+    plan.artifacts.length === 0
   );
 }
 

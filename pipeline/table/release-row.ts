@@ -4,6 +4,7 @@
  */
 import { MANAGED_BY } from '../../schema/sql/index.js';
 import type { Release } from '../../schema/types.js';
+import { runsOnEveryMac, type SupportedMacos } from '../../schema/artifacts.js';
 import { isVersion } from '../../schema/version.js';
 import {
   WRITTEN_COLUMNS,
@@ -18,18 +19,24 @@ export type RowValues = WrittenRow;
 
 export type RowField = (typeof MUTABLE_FIELDS)[number] | (typeof IMMUTABLE_FIELDS)[number];
 
-/** The contract's legacy `active`: a release every stable agent may take. */
-export function legacyActive(r: Pick<Release, 'active' | 'channel' | 'rollout_percent'>): boolean {
-  return r.active && r.channel === 'stable' && r.rollout_percent === 100;
+/**
+ * The contract's legacy `active`: a release every stable agent may take. The legacy endpoint's
+ * readers cannot choose a package or know their macOS, so it must also run on every supported Mac
+ * (a universal artifact, no requires stricter than the policy's range).
+ */
+export function legacyActive(r: Release, supported: SupportedMacos = EVERY_MACOS): boolean {
+  return r.active && r.channel === 'stable' && r.rollout_percent === 100 && runsOnEveryMac(r, supported);
 }
+
+const EVERY_MACOS: SupportedMacos = { oldest: null, newest: null };
 
 /** The columns that are not a release field of the same name: what sync writes in them. */
-function ownColumns(r: Release): Omit<RowValues, ReleaseFieldColumn> {
-  return { active: legacyActive(r), yanked: !r.active, managed_by: MANAGED_BY };
+function ownColumns(r: Release, supported: SupportedMacos): Omit<RowValues, ReleaseFieldColumn> {
+  return { active: legacyActive(r, supported), yanked: !r.active, managed_by: MANAGED_BY };
 }
 
-export function rowOf(r: Release): RowValues {
-  const own: Record<string, unknown> = ownColumns(r);
+export function rowOf(r: Release, supported: SupportedMacos = EVERY_MACOS): RowValues {
+  const own: Record<string, unknown> = ownColumns(r, supported);
   const value = (name: string): unknown => (name in own ? own[name] : (r[name as ReleaseFieldColumn] ?? null));
   // in the registry's order: plan --json shows rows as sync writes them
   return Object.fromEntries(WRITTEN_COLUMNS.map((c) => [c.name, value(c.name)])) as RowValues;

@@ -5,6 +5,7 @@
  * first write, and rolls back the migrations with it: all or nothing.
  */
 import { ExternalError, ValidationError } from '../../schema/errors.js';
+import { insertArtifactRows, readArtifactRows } from './db/artifact-rows.js';
 import { DEFAULT_DB_TIMEOUTS, formatMs } from './db/timeouts.js';
 import type { Database, Sql } from './db/database.js';
 import { migrate, pendingMigrations } from './db/migrate.js';
@@ -20,7 +21,7 @@ export const SYNC_LOCK = [1835952996, 1] as const;
 /** What sync needs of a release set (a ReleaseSet fits). */
 export interface SyncInput {
   releases: readonly LoadedRelease[];
-  policy?: { channels: readonly string[] } | null;
+  policy?: { channels: readonly string[]; supported_macos?: { oldest: string; newest: string } } | null;
 }
 
 export interface SyncOptions {
@@ -63,6 +64,8 @@ export class SyncRefusedError extends ValidationError<'SYNC_REFUSED'> {
   }
 }
 
+import { supportedMacosOf } from '../../schema/artifacts.js';
+
 function channelsOf(input: SyncInput): string[] {
   return [...(input.policy?.channels ?? [])];
 }
@@ -75,6 +78,7 @@ export async function planFor(
 ): Promise<Plan> {
   const pending = await pendingMigrations(sql);
   const rows = await readRows(sql);
+  const artifactRows = await readArtifactRows(sql);
   return computePlan({
     releases: input.releases,
     rows,
@@ -82,6 +86,8 @@ export async function planFor(
     pendingMigrations: pending,
     yankUnmanaged: opts.yankUnmanaged ?? false,
     releasesDir: opts.releasesDir ?? 'releases',
+    supported: supportedMacosOf(input.policy ?? null),
+    artifactRows,
   });
 }
 
@@ -149,6 +155,8 @@ export async function syncReleases(db: Database, input: SyncInput, opts: SyncOpt
       );
     const changed = [...plan.updates, ...plan.yanks].map((u) => u.row);
     if (changed.length > 0) await updateRows(tx, changed, syncedAt);
+    // the per-arch packages, in the same transaction: both tables or neither
+    await insertArtifactRows(tx, plan.artifacts, syncedAt);
     if (opts.beforeCommit) await opts.beforeCommit(tx);
     return { plan, wrote: !isNoop(plan), migrated };
   });

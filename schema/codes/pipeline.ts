@@ -25,6 +25,11 @@ export const RELEASE_CODES = {
   FILE_TAG: 'a YAML tag (`!!str`, `!custom`)',
   RELEASE_UNKNOWN_KEY: 'a key a release file does not have (with "did you mean" for a misspelling)',
   RELEASE_MISSING_FIELD: 'a required field (version, download_url, sha256, size) is missing',
+  RELEASE_PACKAGE_BOTH: 'a file with both download_url/sha256/size and artifacts (one form only)',
+  RELEASE_UNKNOWN_ARCH: 'an artifact whose arch is not universal, arm64 or x86_64',
+  RELEASE_DUPLICATE_ARCH: 'two artifacts of one release with the same arch',
+  RELEASE_MACOS_UNSUPPORTED:
+    "requires.macos_min above the policy's supported_macos.newest (often a Darwin number typed by mistake), or macos_max below its oldest",
   'RELEASE_BAD_<FIELD>':
     'a field with the wrong type or form, e.g. RELEASE_BAD_SHA256 (uppercase or short hex), RELEASE_BAD_SIZE, RELEASE_BAD_VERSION',
   RELEASE_ROLLOUT_BOTH: 'a release with both rollout_percent and rollout_schedule (keep one)',
@@ -54,6 +59,8 @@ export const RELEASE_CODES = {
   RELEASE_URL_OTHER_VERSION:
     "warning: download_url's file name names another version than the release (mngd-agent-1.0.2.pkg in 1.0.1.yaml): a copied URL?",
   RELEASE_FLOOR_LOCKOUT: 'a floor above every release its channel offers: devices could never reach it',
+  RELEASE_FLOOR_STRANDS:
+    'a floor that Macs on some supported macOS or arch cannot satisfy (no release at or above it runs there), and no desupports says that is meant',
   POLICY_MISSING: 'releases/policy.yaml does not exist',
   POLICY_UNKNOWN_KEY: 'a key the policy does not have',
   POLICY_MISSING_FIELD: 'a required policy field is missing',
@@ -89,6 +96,8 @@ export const TABLE_CODES = {
   DB_ROW_VERSION_INVALID: "a row's version is not dotted numeric (v1.0.2); the UPDATE that respells it is printed",
   SYNC_REFUSED: 'sync wrote nothing because of the problems above',
   FLOOR_RAISED: "warning: a channel's floor rises; every device below it updates within the hour",
+  FLOOR_DESUPPORTS:
+    "warning: a channel's floor deliberately leaves Macs below a macOS behind (the release's desupports): they become unsupported, never blocked, and stay on their version",
   RELEASE_HALTED: 'warning: a release file is newly halted (its reason named); no channel offers it from now on',
   NEWEST_YANKED: 'warning: the newest release of a channel is yanked; devices fall back',
   CHANNEL_EMPTY: 'warning: a channel no longer offers any release',

@@ -3,10 +3,13 @@ import type { Migration } from './migration.js';
 import { seedTable } from './001_seed_table.js';
 import { pipelineColumns } from './002_pipeline_columns.js';
 import { versionUnique } from './003_version_unique.js';
+import { releaseArtifacts } from './004_release_artifacts.js';
 
 export { LEDGER_TABLE, LEDGER_DDL, type Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [seedTable, pipelineColumns, versionUnique];
+export { ARTIFACTS_TABLE, type ArtifactRow } from './004_release_artifacts.js';
+
+export const MIGRATIONS: readonly Migration[] = [seedTable, pipelineColumns, versionUnique, releaseArtifacts];
 
 /** The value of managed_by on rows the pipeline writes. */
 export const MANAGED_BY = 'mngd-release';

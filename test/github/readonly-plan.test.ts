@@ -72,7 +72,7 @@ if (server !== null) {
       const dbName = new URL(db.url as string).pathname.slice(1);
       await admin(`CREATE ROLE ${role} LOGIN`);
       await db.db.exec(
-        `GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT ON agent_releases, mngd_schema_migrations TO ${role};`,
+        `GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT ON agent_releases, agent_release_artifacts, mngd_schema_migrations TO ${role};`,
       );
       await admin(`GRANT CONNECT ON DATABASE ${dbName} TO ${role}`);
       const readonly = new URL(db.url as string);

@@ -25,6 +25,9 @@ const releaseKeys: Record<keyof ReleaseFile, true> = {
   rollout_schedule: true,
   rings: true,
   halted: true,
+  artifacts: true,
+  requires: true,
+  desupports: true,
 };
 const policyKeys: Record<keyof PolicyFile, true> = {
   allowed_url_prefixes: true,
@@ -34,6 +37,7 @@ const policyKeys: Record<keyof PolicyFile, true> = {
   rings: true,
   ring_salt: true,
   publish: true,
+  supported_macos: true,
 };
 const signedKeys: Record<keyof SignedManifest, true> = {
   type: true,

@@ -89,7 +89,7 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
 
     const sync = await run(['sync'], root);
     assert.equal(sync.code, 0, sync.stderr);
-    assert.match(sync.stdout, /Synced in one transaction: inserted 3, updated 0, yanked 0, ran 3 migration\(s\)\./);
+    assert.match(sync.stdout, /Synced in one transaction: inserted 3, updated 0, yanked 0, ran 4 migration\(s\)\./);
     const again = await run(['sync', '--json'], root);
     assert.equal(again.code, 0, again.stderr);
     const json = JSON.parse(again.stdout);

@@ -15,6 +15,7 @@ import {
   servePackage,
   startHttpsServer,
   status,
+  type Handler,
   type TestServer,
 } from '../../support/https-server.js';
 import { releaseRepo, releaseYaml, sha256Hex } from '../../support/release-repo.js';
@@ -65,8 +66,10 @@ function git(cwd: string, ...args: string[]): string {
 describe('mngd-release verify-artifacts', () => {
   let srv: TestServer;
   let ca: string[];
+  // read per request: a test may add a route
+  const table: Record<string, Handler> = { '/ok.pkg': servePackage(PKG), '/down.pkg': status(503) };
   before(async () => {
-    srv = await startHttpsServer(routes({ '/ok.pkg': servePackage(PKG), '/down.pkg': status(503) }));
+    srv = await startHttpsServer(routes(table));
     ca = ['--ca-file', testTls().caFile];
   });
   after(() => srv.close());
@@ -136,6 +139,45 @@ describe('mngd-release verify-artifacts', () => {
     });
     assert.equal(child.code, 0, child.stdout + child.stderr);
     assert.match(child.stdout, /Every package matches/);
+  });
+
+  it('checks every artifact of a release: three packages, one bad sha256 -> exit 1 naming that one', async () => {
+    const A = generatedBytes(21, 5000);
+    const B = generatedBytes(22, 6000);
+    const C = generatedBytes(23, 7000);
+    Object.assign(table, { '/u.pkg': servePackage(A), '/a.pkg': servePackage(B), '/x.pkg': servePackage(C) });
+    const root = await repo([{ version: '1.0.0', url: srv.url('/ok.pkg'), body: PKG }]);
+    const art = (arch: string, path: string, sha: string, size: number) =>
+      `  - arch: ${arch}\n    download_url: ${srv.url(path)}\n    sha256: ${sha}\n    size: ${size}\n`;
+    await writeFile(
+      join(root, 'releases', '1.1.0.yaml'),
+      `version: "1.1.0"\nartifacts:\n${art('universal', '/u.pkg', sha256Hex(A), A.length)}${art('arm64', '/a.pkg', 'b'.repeat(64), B.length)}${art('x86_64', '/x.pkg', sha256Hex(C), C.length)}`,
+    );
+    const r = await run(root, [...ca, '--all', '--json']);
+    assert.equal(r.code, 1, r.err);
+    const j = JSON.parse(r.out) as {
+      counts: Record<string, number>;
+      results: { version: string; arch?: string; outcome: string }[];
+      problems: { file: string; line: number; code: string; message: string }[];
+    };
+    assert.deepEqual(j.counts, { verified: 3, cached: 0, mismatch: 1, unreachable: 0 });
+    assert.deepEqual(
+      j.results.map((x) => [x.version, x.arch ?? null, x.outcome]),
+      [
+        ['1.1.0', 'universal', 'verified'],
+        ['1.1.0', 'arm64', 'mismatch'],
+        ['1.1.0', 'x86_64', 'verified'],
+        ['1.0.0', null, 'verified'],
+      ],
+    );
+    assert.equal(j.problems.length, 1);
+    const p = j.problems[0]!;
+    // the line of the arm64 package's sha256
+    assert.deepEqual([p.file, p.line, p.code], ['releases/1.1.0.yaml', 9, 'ARTIFACT_SHA256_MISMATCH']);
+    assert.match(
+      p.message,
+      /^arm64 package of 1\.1\.0: the package at \S+\/a\.pkg hashes to [0-9a-f]{64}, but artifacts\[1\]\.sha256 is b{64}: if that package is right, set artifacts\[1\]\.sha256 to/,
+    );
   });
 
   it('exits 3 when the server keeps failing', async () => {

@@ -38,7 +38,12 @@ for (const backend of testBackends()) {
         opts,
       );
       assert.equal(r.wrote, true);
-      assert.deepEqual(r.migrated, ['001_seed_table', '002_pipeline_columns', '003_version_unique']);
+      assert.deepEqual(r.migrated, [
+        '001_seed_table',
+        '002_pipeline_columns',
+        '003_version_unique',
+        '004_release_artifacts',
+      ]);
       assert.deepEqual(
         r.plan.inserts.map((i) => i.version),
         ['1.0.1', '1.0.0'],
