@@ -48,6 +48,8 @@ export interface Agent {
   deviceId: string;
   currentVersion: string;
   check: () => Promise<CheckResult>;
+  /** the versions the helper rolled back on this Mac (from its reply to the start ping) */
+  setQuarantined(versions: readonly string[]): void;
 }
 
 /** Builds the real agent from its configuration. */
@@ -83,8 +85,18 @@ export async function buildAgent(config: AgentConfig, ctx: AgentContext, log: Lo
     state,
     log,
     now: ctx.now,
+    quarantined: () => quarantined,
   };
-  return { config, log, http, deviceId, currentVersion, check: () => runCheck(deps) };
+  let quarantined: readonly string[] = [];
+  return {
+    config,
+    log,
+    http,
+    deviceId,
+    currentVersion,
+    check: () => runCheck(deps),
+    setQuarantined: (v) => (quarantined = v),
+  };
 }
 
 /** The server checkin: a GET carrying the device id and version (the server side is the mngd server's). */

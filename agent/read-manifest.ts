@@ -8,6 +8,7 @@ import type { MacFacts } from '../schema/device-facts.js';
 import { DeviceFactsError } from '../schema/device-facts.js';
 import { verifyManifest } from '../schema/manifest.js';
 import { verifyManifest2 } from '../schema/manifest2.js';
+import { withoutQuarantined } from '../schema/quarantine.js';
 import type { FactsProvider } from '../helper/device-facts.js';
 import { decide1, type Decision } from './decide.js';
 import { decide2 } from './decide2.js';
@@ -22,6 +23,8 @@ export interface ReadDeps extends ManifestDeps {
   facts?: FactsProvider;
   deviceId: string;
   currentVersion: string;
+  /** versions the helper rolled back on this Mac (its reply to the start ping): never offered again, either spec */
+  quarantined?: () => readonly string[];
 }
 
 export type Read =
@@ -43,14 +46,16 @@ export async function readManifest(d: ReadDeps, state: AgentState): Promise<Read
     const f = await fetchVerifiedManifest(d, state, verifyManifest);
     if (!f.ok) return f;
     const { signed } = f.verified;
-    return { ...f, signed, decide: () => Promise.resolve(decide1(signed, d.currentVersion, d.deviceId)) };
+    const offered = { ...signed, releases: withoutQuarantined(signed.releases, d.quarantined?.() ?? []) };
+    return { ...f, signed, decide: () => Promise.resolve(decide1(offered, d.currentVersion, d.deviceId)) };
   }
   const f = await fetchVerifiedManifest(d, state, verifyManifest2);
   if (!f.ok) return f;
   const { signed } = f.verified;
+  const offered = { ...signed, releases: withoutQuarantined(signed.releases, d.quarantined?.() ?? []) };
   const decide = async (): Promise<Decision> => {
     const facts: MacFacts = await (d.facts ?? noFacts)();
-    return decide2(signed, facts, d.currentVersion, d.deviceId, d.now());
+    return decide2(offered, facts, d.currentVersion, d.deviceId, d.now());
   };
   return { ...f, signed, decide };
 }

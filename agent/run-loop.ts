@@ -38,6 +38,13 @@ export interface LoopDeps {
    * user's agent installed an update: this binary is stale); null otherwise.
    */
   installedSinceStart?: () => Promise<string | null>;
+  /**
+   * The health gate (docs/helper.md): the start ping to the helper; resolves true when this
+   * version is pending (check at once, then send health_ok). Never throws.
+   */
+  started?: () => Promise<boolean>;
+  /** tells the helper this version verified a manifest and checked in; resolves true when the helper took it */
+  healthOk?: () => Promise<boolean>;
 }
 
 export type LoopEnd = 'updated' | 'stopped';
@@ -75,9 +82,11 @@ export async function runLoop(d: LoopDeps): Promise<LoopEnd> {
   const sleep = d.sleep ?? abortableSleep;
   const random = d.random ?? Math.random;
   const stopped = () => d.signal?.aborted === true;
-  const first = Math.round(d.timing.firstDelayMaxMs * random());
+  // A version on probation checks at once: the helper rolls it back unless it proves healthy.
+  let pending = (await d.started?.()) ?? false;
+  const first = pending ? 0 : Math.round(d.timing.firstDelayMaxMs * random());
   d.log.info(
-    `SelfUpdate: agent started; first check in ${(first / 1000).toFixed(1)} s, then every ${d.timing.intervalMs / 1000} s (±10%)`,
+    `SelfUpdate: agent started${pending ? ' (pending: the helper waits for health_ok)' : ''}; first check in ${(first / 1000).toFixed(1)} s, then every ${d.timing.intervalMs / 1000} s (±10%)`,
   );
   await sleep(first, d.signal);
   const limit = d.timing.checkLimitMs ?? CHECK_LIMIT_MS;
@@ -115,13 +124,18 @@ export async function runLoop(d: LoopDeps): Promise<LoopEnd> {
         `SelfUpdate: checkin blocked: current ${result.current} is below the required ${result.floor ?? '?'}; retrying the update in ${(wait / 1000).toFixed(1)} s`,
       );
     } else {
+      let checkedIn = true;
       if (d.checkin !== null) {
         try {
           await d.checkin();
         } catch (err) {
+          checkedIn = false;
           d.log.warn(`Checkin: failed: ${messageOf(err)}; retrying next interval`);
         }
       }
+      // Healthy: one verified manifest and one successful checkin (none configured: the manifest).
+      const verified = result !== null && result !== 'running' && result.manifest !== null;
+      if (pending && checkedIn && verified && d.healthOk !== undefined) pending = !(await d.healthOk());
       wait = jittered(d.timing.intervalMs, 0.1, random);
     }
     await sleep(wait, d.signal);

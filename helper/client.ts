@@ -8,6 +8,7 @@ import {
   HelperClientError,
   PROTOCOL_VERSION,
   type HelperRequest,
+  type HealthResponse,
   type HelperResponse,
   type InstallResponse,
   type ManifestResponse,
@@ -175,4 +176,25 @@ export async function ping(socketPath: string, opts: ClientOptions & { id?: stri
     );
   }
   return reply as PingResponse;
+}
+
+/**
+ * The health gate's two messages (docs/helper.md): `started` once at the agent's start,
+ * `health_ok` once the running version verified a manifest and checked in.
+ */
+export async function sendHealth(
+  socketPath: string,
+  type: 'started' | 'health_ok',
+  version: string,
+  opts: ClientOptions & { id?: string } = {},
+): Promise<HealthResponse> {
+  const request: HelperRequest = { v: PROTOCOL_VERSION, id: opts.id ?? randomUUID(), type, version };
+  const reply = await exchange(socketPath, request, opts.timeoutMs ?? 5000);
+  if (reply.ok && !('outcome' in reply && reply.outcome === type)) {
+    throw new HelperClientError(
+      'HELPER_PROTOCOL',
+      `the helper at ${socketPath} answered ${type} with another kind of reply`,
+    );
+  }
+  return reply as HealthResponse;
 }

@@ -42,6 +42,10 @@ export interface HelperConfig {
   pkgutil: string;
   spctl: string;
   signatureTimeoutMs: number;
+  /** the health gate (health.ts): N's time to send health_ok, the crash-loop window and its limit */
+  healthDeadlineMs: number;
+  healthStableMs: number;
+  healthMaxRestarts: number;
 }
 
 export const SERVE_OPTIONS = {
@@ -68,6 +72,9 @@ export const SERVE_OPTIONS = {
   pkgutil: { type: 'string' },
   spctl: { type: 'string' },
   'signature-timeout': { type: 'string' },
+  'health-deadline': { type: 'string' },
+  'health-stable': { type: 'string' },
+  'health-max-restarts': { type: 'string' },
 } as const;
 
 type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -96,6 +103,9 @@ const FILE_KEYS: Record<string, 'string' | 'list' | 'number'> = {
   pkgutil: 'string',
   spctl: 'string',
   signature_timeout: 'number',
+  health_deadline: 'number',
+  health_stable: 'number',
+  health_max_restarts: 'number',
 };
 
 export function defaults(platform: NodeJS.Platform = process.platform): Omit<HelperConfig, 'trustedKeys'> {
@@ -120,6 +130,12 @@ export function defaults(platform: NodeJS.Platform = process.platform): Omit<Hel
     pkgutil: DEFAULT_PKGUTIL,
     spctl: DEFAULT_SPCTL,
     signatureTimeoutMs: 120_000,
+    // An hourly agent that is pending checks at once, then hourly: four hours are four chances
+    // to reach the CDN and the server before a rollback; six starts within an hour is a crash loop
+    // (launchd restarts a crashing agent every 10 s).
+    healthDeadlineMs: 4 * 3600 * 1000,
+    healthStableMs: 3600 * 1000,
+    healthMaxRestarts: 5,
   };
 }
 
@@ -184,6 +200,13 @@ function seconds(text: string | number, what: string): number {
   return Math.round(n * 1000);
 }
 
+function count(text: string | number | string[], what: string): number {
+  const n = typeof text === 'number' ? text : Number(text);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1000)
+    throw new SettingsError(`${what} must be a whole number from 1 to 1000, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 function absolute(path: string, what: string): string {
   if (!isAbsolute(path)) throw new SettingsError(`${what} must be an absolute path, got ${JSON.stringify(path)}`);
   return path;
@@ -225,6 +248,9 @@ export function resolveConfig(
   };
   const timeout = pick('installer-timeout', 'installer_timeout');
   const idle = pick('idle-timeout', 'idle_timeout');
+  const healthDeadline = pick('health-deadline', 'health_deadline');
+  const healthStable = pick('health-stable', 'health_stable');
+  const maxRestarts = pick('health-max-restarts', 'health_max_restarts');
 
   const trustedKeys: PublicKeyInfo[] = [];
   for (const k of list('trusted-key', 'trusted_keys') ?? []) {
@@ -289,5 +315,12 @@ export function resolveConfig(
     spctl: absolute(str('spctl', 'spctl', d.spctl), '--spctl'),
     signatureTimeoutMs:
       sigTimeout === undefined ? d.signatureTimeoutMs : seconds(sigTimeout as string | number, '--signature-timeout'),
+    healthDeadlineMs:
+      healthDeadline === undefined
+        ? d.healthDeadlineMs
+        : seconds(healthDeadline as string | number, '--health-deadline'),
+    healthStableMs:
+      healthStable === undefined ? d.healthStableMs : seconds(healthStable as string | number, '--health-stable'),
+    healthMaxRestarts: maxRestarts === undefined ? d.healthMaxRestarts : count(maxRestarts, '--health-max-restarts'),
   };
 }

@@ -1,5 +1,6 @@
 /** The pure decisions: may this version from this verified manifest be installed over that one, on this device? */
 import { choose } from '../schema/choose.js';
+import { withoutQuarantined } from '../schema/quarantine.js';
 import type { ManifestRelease, SignedManifest } from '../schema/types.js';
 import { compareVersions } from '../schema/version.js';
 import { HelperError } from './protocol.js';
@@ -42,6 +43,15 @@ export function releaseToInstall<R extends { version: string }>(
   return release;
 }
 
+/** A version the health gate rolled back on this Mac is never installed here again (either spec). */
+export function refuseQuarantined(version: string, quarantined: readonly string[]): void {
+  if (withoutQuarantined([{ version }], quarantined).length === 0)
+    throw new HelperError(
+      'VERSION_NOT_OFFERED',
+      `${version} was rolled back on this Mac (quarantined by the health gate) and is never installed here again; a newer release is`,
+    );
+}
+
 /**
  * Threat: a local user (any uid that can reach the socket) asking for a release this device is
  * not offered: outside its rollout cohort, paused, or not the newest it may take. The helper
@@ -53,9 +63,11 @@ export function offeredToThisDevice(
   release: ManifestRelease,
   installed: string,
   deviceId: string,
+  quarantined: readonly string[] = [],
 ): void {
+  refuseQuarantined(release.version, quarantined);
   const choice = choose({
-    releases: signed.releases,
+    releases: withoutQuarantined(signed.releases, quarantined),
     current: installed,
     floor: signed.min_required_version,
     deviceId,

@@ -12,7 +12,9 @@ import { verifyManifest2 } from '../schema/manifest2.js';
 import type { MacFacts } from '../schema/device-facts.js';
 import { artifactToInstall } from './decide2.js';
 import type { FactsProvider } from './device-facts.js';
-import { offeredToThisDevice, releaseToInstall } from './decide.js';
+import { offeredToThisDevice, refuseQuarantined, releaseToInstall } from './decide.js';
+import { withoutQuarantined } from '../schema/quarantine.js';
+import type { InstallGate } from './health.js';
 import { installerArgs, type InstallerRunner } from './installer.js';
 import { checkSignature, type SignatureSettings } from './signature.js';
 import type { Logger } from './log.js';
@@ -43,6 +45,8 @@ export interface InstallDeps {
   accepted: AcceptedStore;
   runInstaller: InstallerRunner;
   log: Logger;
+  /** keeps P's package and writes `pending` around the installer (health.ts); none: no health gate */
+  gate?: InstallGate;
 }
 
 /** Carries out one install request. Resolves with the success reply; throws HelperError otherwise. */
@@ -95,7 +99,7 @@ async function chooseSpec1(req: InstallRequest, installed: string | null, deps: 
     throw new HelperError('BAD_REQUEST', '"arch" belongs to a spec-2 install; this helper follows spec 1 (--spec 1)');
   const release = releaseToInstall(verified.signed, req.version, installed);
   // The request's manifest passed the rollback check, so it is the newest the helper knows.
-  offeredToThisDevice(verified.signed, release, installed!, await ownDeviceId(deps));
+  offeredToThisDevice(verified.signed, release, installed!, await ownDeviceId(deps), await quarantinedOf(deps));
   return release;
 }
 
@@ -116,7 +120,11 @@ async function chooseSpec2(req: InstallRequest, installed: string | null, deps: 
       `the helper cannot read this Mac's facts (${messageOf(err)}), so it cannot tell which package runs here; check the helper's --sw-vers and --sysctl`,
     );
   }
-  const artifact = artifactToInstall(verified.signed, {
+  // A version rolled back on this Mac is never installed again; choose v2 never sees it.
+  const quarantined = await quarantinedOf(deps);
+  refuseQuarantined(release.version, quarantined);
+  const offered = { ...verified.signed, releases: withoutQuarantined(verified.signed.releases, quarantined) };
+  const artifact = artifactToInstall(offered, {
     release,
     arch: req.arch,
     installed: installed!,
@@ -125,6 +133,10 @@ async function chooseSpec2(req: InstallRequest, installed: string | null, deps: 
     now: deps.now(),
   });
   return { version: release.version, size: artifact.size, sha256: artifact.sha256 };
+}
+
+function quarantinedOf(deps: InstallDeps): Promise<string[]> {
+  return deps.gate?.quarantined() ?? Promise.resolve([]);
 }
 
 /** The rollback check against the highest mark of a key still trusted (schema/accepted-marks.ts). */
@@ -148,9 +160,12 @@ async function verifiedInstall(
   }).catch((err: unknown) => {
     throw uniformRefusal(err, req.pkg_path);
   });
+  let installedOk = false;
   try {
     // Who signed it, on the root-only copy after size and SHA-256; any refusal ends here.
     await checkSignature(staged, settings, deps.runInstaller);
+    // The health gate: P's kept package re-hashed and `pending` written durably first.
+    await deps.gate?.before(installed!, release);
     const run = await deps.runInstaller(
       settings.installer,
       installerArgs(settings.installerArgs, staged),
@@ -187,6 +202,7 @@ async function verifiedInstall(
         details,
       );
     }
+    installedOk = true;
     return {
       v: 1,
       id: req.id,
@@ -197,6 +213,7 @@ async function verifiedInstall(
       output_tail: run.outputTail,
     };
   } finally {
+    await deps.gate?.after(installedOk, staged, release);
     await removeStaged(staged);
   }
 }

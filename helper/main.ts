@@ -1,21 +1,22 @@
 /** `mngd-helper serve | ping`: the wiring of the real parts, on the bins' shared skeleton (schema/bin.ts). */
 import { runBin, type Bin, type BinCommand } from '../schema/bin.js';
+import { messageOf, SettingsError } from '../schema/errors.js';
 import { PACKAGE_VERSION } from '../schema/package-version.js';
-import { SettingsError } from '../schema/errors.js';
 import { EXIT } from '../schema/exit.js';
 import { defaults, resolveConfig, SERVE_OPTIONS, type HelperConfig } from './config.js';
 import { resolveGroup } from './group.js';
 import { ensureDeviceId, readDeviceId } from './device-id.js';
 import { commandFacts } from './device-facts.js';
 import { acceptManifest } from './follow.js';
+import { HealthGate } from './health.js';
 import { install } from './install.js';
-import { checkInstaller, runInstaller } from './installer.js';
+import { checkInstaller, installerArgs, runInstaller } from './installer.js';
+import type { KeptPackage } from './kept.js';
+import { ensureStagingDir, removeStaged, stagePackage } from './staging.js';
 import { fileLogger } from './log.js';
 import { ping } from './client.js';
-import { defaultDeviceIdFile, defaultSocketPath } from './protocol.js';
-import { HelperError } from './protocol.js';
+import { defaultDeviceIdFile, defaultSocketPath, HelperError } from './protocol.js';
 import { startServer, type RunningServer } from './server.js';
-import { ensureStagingDir } from './staging.js';
 import { fileAcceptedStore, readInstalledVersion } from './state.js';
 
 export interface Io {
@@ -64,6 +65,11 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
                              before the installer runs (default: none, no signature check)
   --pkgutil PATH, --spctl PATH   the tools (default: /usr/sbin/pkgutil, /usr/sbin/spctl)
   --signature-timeout SEC    kill pkgutil or spctl after this long (default: 120)
+  --health-deadline SEC      a new version has this long to report health_ok, else the one before it
+                             is put back from the package kept (default: 14400, four hourly checks)
+  --health-stable SEC        the window for counting the agent's starts (default: 3600)
+  --health-max-restarts N    more starts than this within --health-stable is a crash loop: put the
+                             version before back (default: 5)
 
 Exit status: 0 stopped cleanly (SIGTERM); 2 called wrongly or a setting is wrong (a flag, the config
 or keys file, the installer: the message says which); 3 the socket could not be served or the helper
@@ -72,6 +78,39 @@ did not answer (ping).
 
 function resolveDefault(key: 'versionFile' | 'logFile'): string {
   return defaults()[key];
+}
+
+/**
+ * The rollback's install: the kept package is copied into staging and the copy re-hashed against
+ * what was kept (stagePackage), then installed; it must leave `kept.version` installed.
+ */
+async function reinstallKept(
+  config: HelperConfig,
+  pkgPath: string,
+  kept: KeptPackage,
+  installedVersion: () => Promise<string | null>,
+): Promise<void> {
+  const staged = await stagePackage(pkgPath, config.stagingDir, { size: kept.size, sha256: kept.sha256 });
+  try {
+    const run = await runInstaller(
+      config.installer,
+      installerArgs(config.installerArgs, staged),
+      config.installerTimeoutMs,
+    );
+    if (run.exitCode !== 0)
+      throw new HelperError(
+        'INSTALLER_FAILED',
+        `the installer ${run.spawnError ?? (run.timedOut ? 'timed out' : `exited with ${run.exitCode ?? run.signal}`)}`,
+      );
+    const after = await installedVersion();
+    if (after !== kept.version)
+      throw new HelperError(
+        'INSTALL_NOT_EFFECTIVE',
+        `the installer exited 0 but ${after ?? 'no version'} is installed, not ${kept.version}`,
+      );
+  } finally {
+    await removeStaged(staged);
+  }
 }
 
 /** Starts serving with the real parts. */
@@ -87,6 +126,13 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
   const accepted = fileAcceptedStore(config.stateDir, config.channel, config.spec);
   const facts = commandFacts(config.factsCommands);
   const now = () => new Date();
+  const gate = new HealthGate(config.stateDir, {
+    settings: config,
+    log,
+    now,
+    installedVersion,
+    reinstall: (pkgPath, kept) => reinstallKept(config, pkgPath, kept, installedVersion),
+  });
   const running = await startServer({
     socketPath: config.socketPath,
     socketGid: config.socketGroup === null ? null : resolveGroup(config.socketGroup),
@@ -102,9 +148,14 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
         accepted,
         runInstaller,
         log,
+        gate,
       }),
     manifest: (req) => acceptManifest(req, { settings: config, now, accepted, log }),
+    health: (req) => accepted.exclusive(() => gate.message(req)),
   });
+  await gate
+    .start()
+    .catch((err: unknown) => log.line(`SelfUpdate: helper could not read its pending record: ${messageOf(err)}`));
   // Once the socket is served (a helper that cannot serve creates nothing): agents read this id too.
   try {
     await ensureDeviceId(config.deviceIdFile, config.ioreg);

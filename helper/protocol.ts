@@ -91,7 +91,20 @@ export interface ManifestRequest {
   manifest: string;
 }
 
-export type HelperRequest = PingRequest | InstallRequest | ManifestRequest;
+/**
+ * The health gate (docs/helper.md): `started` is the agent's start ping (the helper counts them
+ * while a version is pending, a crash loop shows as too many); `health_ok` says the running
+ * version verified a manifest and checked in.
+ */
+export interface HealthRequest {
+  v: 1;
+  id: string;
+  type: 'started' | 'health_ok';
+  /** the version the agent runs */
+  version: string;
+}
+
+export type HelperRequest = PingRequest | InstallRequest | ManifestRequest | HealthRequest;
 
 export interface ErrorReply {
   v: 1;
@@ -131,10 +144,22 @@ export interface ManifestAccepted {
   sequence: number;
 }
 
+export interface HealthReply {
+  v: 1;
+  id: string;
+  ok: true;
+  outcome: 'started' | 'health_ok';
+  /** started: this version is pending (check at once, then send health_ok); health_ok: still pending (false once committed) */
+  pending: boolean;
+  /** versions rolled back on this Mac: never offered again */
+  quarantined: string[];
+}
+
 export type PingResponse = PingReply | ErrorReply;
+export type HealthResponse = HealthReply | ErrorReply;
 export type InstallResponse = InstallSuccess | ErrorReply;
 export type ManifestResponse = ManifestAccepted | ErrorReply;
-export type HelperResponse = PingReply | InstallSuccess | ManifestAccepted | ErrorReply;
+export type HelperResponse = PingReply | InstallSuccess | ManifestAccepted | HealthReply | ErrorReply;
 
 /** A refusal or failure the helper reports to its client. */
 export class HelperError extends MngdError<HelperErrorCode> {

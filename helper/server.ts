@@ -12,6 +12,8 @@ import {
   HelperError,
   MAX_REQUEST_BYTES,
   PROTOCOL_VERSION,
+  type HealthReply,
+  type HealthRequest,
   type HelperResponse,
   type InstallRequest,
   type InstallSuccess,
@@ -39,6 +41,8 @@ export interface ServerDeps {
   install: (req: InstallRequest) => Promise<InstallSuccess>;
   /** a manifest the agent verified (follow.ts) */
   manifest: (req: ManifestRequest) => Promise<ManifestAccepted>;
+  /** the agent's start ping and health_ok (health.ts) */
+  health: (req: HealthRequest) => Promise<HealthReply>;
 }
 
 export interface RunningServer {
@@ -89,6 +93,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       }
       if (req.type === 'manifest') {
         reply(sock, await deps.manifest(req));
+        return;
+      }
+      if (req.type !== 'install') {
+        // the health gate's started and health_ok
+        reply(sock, await deps.health(req));
         return;
       }
       // One install at a time, no queue: a second client is told at once and retries later.

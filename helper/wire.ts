@@ -12,6 +12,7 @@ import {
   type HelperRequest,
   type HelperResponse,
   type InstallSuccess,
+  type HealthReply,
   type ManifestAccepted,
   type PingReply,
 } from './protocol.js';
@@ -27,6 +28,8 @@ const FIELDS: Record<HelperRequest['type'], readonly string[]> = {
   ping: ['v', 'id', 'type'],
   install: ['v', 'id', 'type', 'manifest', 'version', 'pkg_path', 'arch'],
   manifest: ['v', 'id', 'type', 'manifest'],
+  started: ['v', 'id', 'type', 'version'],
+  health_ok: ['v', 'id', 'type', 'version'],
 };
 
 /**
@@ -77,6 +80,14 @@ function checkRequest(data: unknown): HelperRequest {
       `unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} in a ${type} request`,
     );
   if (type === 'ping') return { v: 1, id: data.id, type: 'ping' };
+  if (type === 'started' || type === 'health_ok') {
+    if (typeof data.version !== 'string' || !isVersion(data.version))
+      throw new HelperError(
+        'BAD_REQUEST',
+        `"version" must be the version the agent runs, such as 1.0.3, got ${JSON.stringify(data.version)}`,
+      );
+    return { v: 1, id: data.id, type, version: data.version };
+  }
   if (typeof data.manifest !== 'string' || data.manifest === '') {
     throw new HelperError('BAD_REQUEST', '"manifest" must be the raw manifest text as downloaded');
   }
@@ -136,6 +147,14 @@ export function parseResponse(line: string): HelperResponse | null {
     typeof data.output_tail === 'string'
   ) {
     return data as unknown as InstallSuccess;
+  }
+  if (
+    (data.outcome === 'started' || data.outcome === 'health_ok') &&
+    typeof data.pending === 'boolean' &&
+    Array.isArray(data.quarantined) &&
+    data.quarantined.every((v) => typeof v === 'string' && isVersion(v))
+  ) {
+    return data as unknown as HealthReply;
   }
   if (data.outcome === 'accepted' && typeof data.channel === 'string' && Number.isSafeInteger(data.sequence)) {
     return data as unknown as ManifestAccepted;

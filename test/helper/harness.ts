@@ -98,6 +98,8 @@ export interface HelperOptions {
   env?: Record<string, string>;
   /** the machine's device id, written before the helper starts (default: the helper creates a random one) */
   deviceId?: string;
+  /** restart on the folder of an earlier helper (its state, version file and installer mode kept) */
+  dir?: string;
 }
 
 /** A device id whose rollout bucket for `version` is below `percent` (in the cohort) or not. */
@@ -110,7 +112,7 @@ export function deviceIdFor(version: string, percent: number, inCohort = true): 
 
 /** Starts `node dist/helper/cli.js serve` and resolves once it says it is listening. */
 export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'mngd-helper-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'mngd-helper-'));
   const h = {
     dir,
     socket: join(dir, 'run', 'helper.sock'),
@@ -122,9 +124,11 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
     pidFile: join(dir, 'installer-pids'),
     deviceIdFile: join(dir, 'device-id'),
   };
-  mkdirSync(join(dir, 'run'));
-  writeFileSync(h.versionFile, `${opts.installed ?? '1.0.2'}\n`);
-  writeFileSync(h.modeFile, 'succeed\n');
+  if (opts.dir === undefined) {
+    mkdirSync(join(dir, 'run'));
+    writeFileSync(h.versionFile, `${opts.installed ?? '1.0.2'}\n`);
+    writeFileSync(h.modeFile, 'succeed\n');
+  }
   if (opts.deviceId !== undefined) writeFileSync(h.deviceIdFile, `${opts.deviceId}\n`);
   const args = [
     'serve',

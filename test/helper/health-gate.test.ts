@@ -1,0 +1,285 @@
+/**
+ * The health gate end to end (#19), with the real helper and agent bins, a loopback HTTPS CDN and
+ * the stand-in installer (it writes the version it installed): a healthy N commits; an N that
+ * never checks in, or crash-loops, is rolled back to P from the package the helper kept; a
+ * tampered kept package installs nothing; a quarantined N is never offered again while N+1 is;
+ * a kill -9 of the helper mid-rollback converges on restart.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { requestInstall, sendHealth } from '../../helper/client.js';
+import { routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
+import { testTls } from '../support/tls.js';
+import { startAgent } from '../agent/process.js';
+import {
+  isAlive,
+  makePkg,
+  newKey,
+  releaseOf,
+  signedManifest,
+  startHelper,
+  until,
+  type HelperProcess,
+  type TestPkg,
+} from './harness.js';
+
+const key = newKey();
+const cleanup: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+
+interface Mac {
+  helper: HelperProcess;
+  work: string;
+  pkgs: Record<string, TestPkg>;
+  log(): string;
+  pending(): Record<string, unknown> | null;
+  /** installs `version` through the helper's socket, as the agent would */
+  install(version: string, offered?: string[]): ReturnType<typeof requestInstall>;
+}
+
+/** A Mac on 1.0.3 installed by this helper (so it kept 1.0.3's package). */
+async function macOn103(extraArgs: string[], env: Record<string, string> = {}): Promise<Mac> {
+  const work = mkdtempSync(join(tmpdir(), 'mngd-gate-'));
+  const pkgs: Record<string, TestPkg> = {};
+  for (const v of ['1.0.3', '1.0.4', '1.0.5']) pkgs[v] = makePkg(work, v);
+  const helper = await startHelper({ key, installed: '1.0.2', extraArgs, env });
+  cleanup.push(async () => {
+    await helper.stop();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(helper.dir, { recursive: true, force: true });
+  });
+  const mac: Mac = {
+    helper,
+    work,
+    pkgs,
+    log: () => readFileSync(helper.logFile, 'utf8'),
+    pending() {
+      const f = join(helper.dir, 'state', 'pending.json');
+      return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>) : null;
+    },
+    install: (version, offered = [version]) =>
+      requestInstall(helper.socket, {
+        manifest: signedManifest(
+          offered.map((v) => releaseOf(pkgs[v]!)),
+          [key],
+        ),
+        version,
+        pkg_path: pkgs[version]!.path,
+      }),
+  };
+  assert.equal((await mac.install('1.0.3')).ok, true);
+  return mac;
+}
+
+/** A loopback CDN whose manifest offers `versions`, and the agent's flags for it. */
+async function cdnFor(mac: Mac, versions: string[]): Promise<{ cdn: TestServer; args: string[] }> {
+  let manifest = '';
+  const files: Record<string, ReturnType<typeof servePackage>> = {};
+  for (const v of versions) files[`/pkgs/${v}.pkg`] = servePackage(readFileSync(mac.pkgs[v]!.path));
+  const cdn = await startHttpsServer(
+    routes({ ...files, '/latest.json': (req, res, srv) => servePackage(Buffer.from(manifest))(req, res, srv) }),
+  );
+  cleanup.push(() => cdn.close());
+  manifest = signedManifest(
+    versions.map((v) => ({ ...releaseOf(mac.pkgs[v]!), download_url: cdn.url(`/pkgs/${v}.pkg`) })),
+    [key],
+  );
+  const args = [
+    '--manifest-url',
+    cdn.url('/latest.json'),
+    '--trusted-key',
+    key.public_key,
+    '--version-file',
+    mac.helper.versionFile,
+    '--state-dir',
+    join(mac.work, 'agent-state'),
+    '--helper-socket',
+    mac.helper.socket,
+    '--log-file',
+    join(mac.work, 'agent.log'),
+    '--ca-file',
+    testTls().caFile,
+    '--device-id',
+    'gate-device',
+  ];
+  return { cdn, args };
+}
+
+describe('the health gate', () => {
+  it('a healthy N commits: the relaunched agent is pending, checks at once and sends health_ok', async () => {
+    const mac = await macOn103(['--health-deadline', '600']);
+    const { args } = await cdnFor(mac, ['1.0.4']);
+    // The agent on 1.0.3 installs 1.0.4 and exits for launchd.
+    const first = startAgent(['run', ...args, '--first-delay', '0']);
+    assert.equal((await first.exited).code, 0, first.stderr);
+    assert.equal(mac.helper.installedVersion(), '1.0.4');
+    assert.deepEqual(
+      { ...mac.pending(), deadline: undefined, to_sha256: undefined },
+      {
+        from: '1.0.3',
+        to: '1.0.4',
+        to_sha256: undefined,
+        deadline: undefined,
+        deadline_s: 600,
+        restarts: 0,
+      },
+    );
+    // "launchd" starts 1.0.4: a first delay of an hour is skipped because it is pending.
+    const relaunched = startAgent(['run', ...args, '--first-delay', '3600']);
+    try {
+      await until('health ok', () => mac.log().includes('SelfUpdate: health ok 1.0.4'), 20_000);
+    } finally {
+      relaunched.proc.kill('SIGTERM');
+      await relaunched.exited;
+    }
+    assert.equal(mac.pending(), null);
+    assert.equal(mac.helper.installedVersion(), '1.0.4');
+    assert.match(
+      readFileSync(join(mac.work, 'agent.log'), 'utf8'),
+      /agent started \(pending: the helper waits for health_ok\); first check in 0\.0 s/,
+    );
+    assert.equal(mac.helper.invocations().length, 2, 'no rollback');
+  });
+
+  it('an N that never checks in is rolled back to P at the deadline, and N is quarantined while N+1 is offered', async () => {
+    const mac = await macOn103(['--health-deadline', '2']);
+    const t0 = performance.now();
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    await until('rollback', () => mac.log().includes('rollback complete'), 20_000);
+    const took = (performance.now() - t0) / 1000;
+    assert.ok(took >= 2 && took < 8, `rolled back after ${took.toFixed(1)} s, deadline 2 s`);
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+    assert.match(mac.log(), /SelfUpdate: rollback 1\.0\.4 -> 1\.0\.3 \(no health_ok within 2 s\)/);
+    const calls = mac.helper.invocations();
+    assert.equal(calls.length, 3, '1.0.3, 1.0.4, then 1.0.3 again');
+    assert.equal(mac.pending(), null);
+
+    // Never offered again, by the helper...
+    const again = await mac.install('1.0.4');
+    assert.equal(again.ok, false);
+    assert.equal(!again.ok && again.error.code, 'VERSION_NOT_OFFERED');
+    assert.match(!again.ok ? again.error.message : '', /rolled back on this Mac \(quarantined/);
+    // ... nor by the agent's choose: with 1.0.4 alone it is up to date, with 1.0.5 it takes 1.0.5.
+    const only104 = await cdnFor(mac, ['1.0.4']);
+    const agent = startAgent(['check', '--once', '--json', ...only104.args]);
+    await agent.exited;
+    // check --once sends no start ping: the helper refuses it (above); the run loop asks first.
+    const run = startAgent(['run', ...only104.args, '--first-delay', '0']);
+    try {
+      await until(
+        "the run loop's check",
+        () => readFileSync(join(mac.work, 'agent.log'), 'utf8').includes('(unchanged, 304) offers nothing newer'),
+        20_000,
+      );
+    } finally {
+      run.proc.kill('SIGTERM');
+      await run.exited;
+    }
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+    assert.equal(mac.helper.invocations().length, 3, 'the quarantined 1.0.4 is not installed again');
+    const with105 = await cdnFor(mac, ['1.0.5', '1.0.4']);
+    // (a fresh state folder: the stand-in CDN's ETag would answer 304 for the same-sized manifest)
+    const newer = startAgent(['run', ...with105.args, '--first-delay', '0', '--state-dir', join(mac.work, 's2')]);
+    assert.equal((await newer.exited).code, 0, newer.stderr);
+    assert.equal(mac.helper.installedVersion(), '1.0.5', 'a newer release is offered normally');
+  });
+
+  it('a crash-looping N is rolled back after more than --health-max-restarts starts within --health-stable', async () => {
+    const mac = await macOn103(['--health-deadline', '600', '--health-max-restarts', '2', '--health-stable', '600']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    // The real agent bin, started and killed before it can prove anything (its CDN is down).
+    const down = ['--manifest-url', 'https://127.0.0.1:9/latest.json', '--trusted-key', key.public_key];
+    const common = ['--version-file', mac.helper.versionFile, '--helper-socket', mac.helper.socket];
+    for (let i = 1; i <= 3; i++) {
+      const a = startAgent([
+        'run',
+        ...down,
+        ...common,
+        '--state-dir',
+        join(mac.work, 'st'),
+        '--log-file',
+        join(mac.work, 'crash.log'),
+      ]);
+      await until(
+        `start ${i} counted`,
+        () => (i === 3 ? mac.log().includes('SelfUpdate: rollback 1.0.4') : mac.pending()?.['restarts'] === i),
+        20_000,
+      );
+      a.proc.kill('SIGKILL');
+      await a.exited;
+    }
+    await until('rollback', () => mac.log().includes('rollback complete'), 20_000);
+    assert.match(mac.log(), /SelfUpdate: rollback 1\.0\.4 -> 1\.0\.3 \(3 starts within 600 s, more than 2\)/);
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+  });
+
+  it('a tampered kept package installs nothing and the log says why', async () => {
+    const mac = await macOn103(['--health-deadline', '2']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    const kept = join(mac.helper.dir, 'state', 'kept', '1.0.3.pkg');
+    writeFileSync(kept, Buffer.concat([readFileSync(kept), Buffer.from('evil')]));
+    await until('refusal', () => mac.log().includes('refused'), 20_000);
+    assert.match(
+      mac.log(),
+      /SelfUpdate: rollback 1\.0\.4 -> 1\.0\.3 \(no health_ok within 2 s\) refused: .*1\.0\.3\.pkg is not the package kept .*; nothing installed, 1\.0\.4 stays/,
+    );
+    assert.equal(mac.helper.invocations().length, 2, 'the installer never ran on it');
+    assert.equal(mac.helper.installedVersion(), '1.0.4');
+  });
+
+  it('a wall clock a day ahead or behind triggers nothing: the deadline runs on the monotonic clock', async () => {
+    // libfaketime moves the helper's wall clock (not its monotonic clock) while N is pending.
+    for (const jump of ['+1d', '-1d']) {
+      const clock = join(mkdtempSync(join(tmpdir(), 'mngd-clock-')), 'faketime');
+      writeFileSync(clock, '+0\n');
+      const mac = await macOn103(['--health-deadline', '30'], {
+        LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+        FAKETIME_TIMESTAMP_FILE: clock,
+        FAKETIME_NO_CACHE: '1',
+        FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      });
+      assert.equal((await mac.install('1.0.4')).ok, true);
+      writeFileSync(clock, `${jump}\n`);
+      const r = await sendHealth(mac.helper.socket, 'started', '1.0.4');
+      assert.equal(r.ok && r.pending, true);
+      assert.ok(
+        mac.log().includes(new Date(Date.now() + (jump === '+1d' ? 1 : -1) * 86_400_000).toISOString().slice(0, 10)),
+        'the jump reached the helper',
+      );
+      assert.doesNotMatch(mac.log(), /SelfUpdate: rollback/);
+      assert.equal(mac.helper.installedVersion(), '1.0.4');
+    }
+  });
+
+  it('kill -9 of the helper mid-rollback converges on restart', async () => {
+    const mac = await macOn103(['--health-deadline', '2']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    mac.helper.setMode('hang');
+    await until('the rollback installer', () => existsSync(mac.helper.pidFile), 20_000);
+    assert.equal(mac.pending()?.['rolling_back'], 'no health_ok within 2 s');
+    mac.helper.proc.kill('SIGKILL');
+    await mac.helper.exited;
+    const [pid] = readFileSync(mac.helper.pidFile, 'utf8').trim().split(' ').map(Number);
+    try {
+      process.kill(-pid!, 'SIGKILL'); // the installer the killed helper left (faults22's marker reaps it on a Mac)
+    } catch {
+      // gone
+    }
+    await until('installer gone', () => !isAlive(pid!));
+    mac.helper.setMode('succeed');
+    const restarted = await startHelper({ key, dir: mac.helper.dir, extraArgs: ['--health-deadline', '2'] });
+    cleanup.push(() => restarted.stop());
+    await until('rollback complete', () => mac.log().includes('rollback complete'), 20_000);
+    assert.match(mac.log(), /resumes the rollback 1\.0\.4 -> 1\.0\.3/);
+    assert.equal(restarted.installedVersion(), '1.0.3');
+    assert.equal(mac.pending(), null);
+    assert.deepEqual(JSON.parse(readFileSync(join(mac.helper.dir, 'state', 'quarantine.json'), 'utf8')), {
+      versions: ['1.0.4'],
+    });
+  });
+});
