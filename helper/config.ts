@@ -8,11 +8,14 @@ import { SettingsError } from '../schema/errors.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
 import { DEFAULT_FACTS_COMMANDS, type FactsCommands } from './device-facts.js';
+import type { HealthSettings } from './health.js';
+import { HEALTH_DEFAULTS, HEALTH_FILE_KEYS, HEALTH_OPTIONS, resolveHealth } from './health-config.js';
 import { DEFAULT_INSTALLER, DEFAULT_INSTALLER_ARGS } from './installer.js';
 import { DEFAULT_PKGUTIL, DEFAULT_SPCTL, TEAM_ID_PATTERN } from './signature.js';
 import { defaultDeviceIdFile, defaultSocketPath, defaultVersionFile } from './protocol.js';
 
-export interface HelperConfig {
+/** With the health gate's settings (health-config.ts). */
+export interface HelperConfig extends HealthSettings {
   socketPath: string;
   /** group name or numeric id for a 0660 socket; null for 0600 */
   socketGroup: string | null;
@@ -42,10 +45,6 @@ export interface HelperConfig {
   pkgutil: string;
   spctl: string;
   signatureTimeoutMs: number;
-  /** the health gate (health.ts): N's time to send health_ok, the crash-loop window and its limit */
-  healthDeadlineMs: number;
-  healthStableMs: number;
-  healthMaxRestarts: number;
 }
 
 export const SERVE_OPTIONS = {
@@ -72,9 +71,7 @@ export const SERVE_OPTIONS = {
   pkgutil: { type: 'string' },
   spctl: { type: 'string' },
   'signature-timeout': { type: 'string' },
-  'health-deadline': { type: 'string' },
-  'health-stable': { type: 'string' },
-  'health-max-restarts': { type: 'string' },
+  ...HEALTH_OPTIONS,
 } as const;
 
 type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -103,9 +100,7 @@ const FILE_KEYS: Record<string, 'string' | 'list' | 'number'> = {
   pkgutil: 'string',
   spctl: 'string',
   signature_timeout: 'number',
-  health_deadline: 'number',
-  health_stable: 'number',
-  health_max_restarts: 'number',
+  ...HEALTH_FILE_KEYS,
 };
 
 export function defaults(platform: NodeJS.Platform = process.platform): Omit<HelperConfig, 'trustedKeys'> {
@@ -130,12 +125,7 @@ export function defaults(platform: NodeJS.Platform = process.platform): Omit<Hel
     pkgutil: DEFAULT_PKGUTIL,
     spctl: DEFAULT_SPCTL,
     signatureTimeoutMs: 120_000,
-    // An hourly agent that is pending checks at once, then hourly: four hours are four chances
-    // to reach the CDN and the server before a rollback; six starts within an hour is a crash loop
-    // (launchd restarts a crashing agent every 10 s).
-    healthDeadlineMs: 4 * 3600 * 1000,
-    healthStableMs: 3600 * 1000,
-    healthMaxRestarts: 5,
+    ...HEALTH_DEFAULTS,
   };
 }
 
@@ -200,13 +190,6 @@ function seconds(text: string | number, what: string): number {
   return Math.round(n * 1000);
 }
 
-function count(text: string | number | string[], what: string): number {
-  const n = typeof text === 'number' ? text : Number(text);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 1000)
-    throw new SettingsError(`${what} must be a whole number from 1 to 1000, got ${JSON.stringify(text)}`);
-  return n;
-}
-
 function absolute(path: string, what: string): string {
   if (!isAbsolute(path)) throw new SettingsError(`${what} must be an absolute path, got ${JSON.stringify(path)}`);
   return path;
@@ -248,9 +231,6 @@ export function resolveConfig(
   };
   const timeout = pick('installer-timeout', 'installer_timeout');
   const idle = pick('idle-timeout', 'idle_timeout');
-  const healthDeadline = pick('health-deadline', 'health_deadline');
-  const healthStable = pick('health-stable', 'health_stable');
-  const maxRestarts = pick('health-max-restarts', 'health_max_restarts');
 
   const trustedKeys: PublicKeyInfo[] = [];
   for (const k of list('trusted-key', 'trusted_keys') ?? []) {
@@ -315,12 +295,6 @@ export function resolveConfig(
     spctl: absolute(str('spctl', 'spctl', d.spctl), '--spctl'),
     signatureTimeoutMs:
       sigTimeout === undefined ? d.signatureTimeoutMs : seconds(sigTimeout as string | number, '--signature-timeout'),
-    healthDeadlineMs:
-      healthDeadline === undefined
-        ? d.healthDeadlineMs
-        : seconds(healthDeadline as string | number, '--health-deadline'),
-    healthStableMs:
-      healthStable === undefined ? d.healthStableMs : seconds(healthStable as string | number, '--health-stable'),
-    healthMaxRestarts: maxRestarts === undefined ? d.healthMaxRestarts : count(maxRestarts, '--health-max-restarts'),
+    ...resolveHealth(pick, seconds),
   };
 }
