@@ -39,7 +39,15 @@ export type ManifestSettings = Required<NonNullable<PolicyFile['manifest']>>;
 export type TrustedKey = PolicyFile['trusted_keys'][number];
 
 /** The policy with its defaults applied. */
-export type Policy = Omit<PolicyFile, 'manifest'> & { manifest: ManifestSettings };
+export type Policy = Omit<PolicyFile, 'manifest'> & {
+  manifest: ManifestSettings;
+  /**
+   * Not in the file: each ring's members as manifests carry them (SHA-256(ring_salt + "/" +
+   * device_id), sorted), filled in by the loader from the ring files the policy names, so every
+   * step that builds a manifest from the loaded policy has them. No plain id is ever held here.
+   */
+  ring_members?: Readonly<Record<string, readonly string[]>>;
+};
 
 export type Manifest = FromSchema<typeof manifestSchema>;
 export type SignedManifest = Manifest['signed'];

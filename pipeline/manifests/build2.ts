@@ -33,7 +33,8 @@ export interface Provenance {
 }
 
 /** The policy fields the spec-2 builder reads (`ring_salt` once the policy has it). */
-export type Build2Policy = Pick<Policy, 'manifest'> & Partial<Pick<Policy, 'supported_macos'>> & { ring_salt?: string };
+export type Build2Policy = Pick<Policy, 'manifest'> &
+  Partial<Pick<Policy, 'supported_macos' | 'ring_members'>> & { ring_salt?: string | undefined };
 
 export interface Build2Input {
   channel: string;
@@ -57,6 +58,7 @@ export function manifest2Entry(r: Release): Manifest2Release {
     requires: requiresOf(r),
     rollout: rolloutStepsOf(r),
     ...(r.release_notes !== undefined ? { release_notes: r.release_notes } : {}),
+    ...(r.rings !== undefined && r.rings.length > 0 ? { rings: [...r.rings] } : {}),
   };
 }
 
@@ -79,6 +81,14 @@ export function rescueFrom(
     .map((r) => r.version);
 }
 
+/** The hashed members of each ring a listed release names (no other ring: bytes, and nothing to leak). */
+export function ringsOf(listed: readonly Release[], policy: Build2Policy): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const name of [...new Set(listed.flatMap((r) => r.rings ?? []))].sort())
+    out[name] = [...(policy.ring_members?.[name] ?? [])];
+  return out;
+}
+
 export function buildSignedManifest2(input: Build2Input): SignedManifest2 {
   const { channel, releases, policy, now } = input;
   const listed = listedOn2(
@@ -97,7 +107,7 @@ export function buildSignedManifest2(input: Build2Input): SignedManifest2 {
     expires_at: isoSeconds(new Date(now.getTime() + policy.manifest.lifetime_days * DAY_MS)),
     min_required_version: effectiveFloor(channel, releases),
     releases: listed.map(manifest2Entry),
-    rings: {},
+    rings: ringsOf(listed, policy),
     ring_salt: ringSaltOf(policy),
     rescue_from: rescueFrom(channel, releases, listed, now),
     provenance: input.provenance,

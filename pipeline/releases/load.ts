@@ -225,6 +225,7 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
     if (parsed.loaded) releases.push(parsed.loaded);
   }
   const rings = policy === null ? {} : readRings(absRoot, policy, policyPath, rel, problems);
+  if (policy !== null && Object.keys(rings).length > 0) policy = { ...policy, ring_members: rings };
   problems.push(...crossFileProblems(releases, policy));
   const sorted = sortNewestFirst(releases, (r) => r.release.version);
   return {

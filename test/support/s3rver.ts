@@ -20,6 +20,8 @@ import { GetObjectCommand, HeadObjectCommand, S3Client, type HeadObjectCommandOu
 export interface TestS3 {
   /** http://127.0.0.1:<port> */
   endpoint: string;
+  /** the folder s3rver keeps its objects in (a test may read every byte the bucket holds) */
+  dir: string;
   bucket: string;
   /** s3://<bucket>/<prefix> */
   target(prefix?: string): string;
@@ -77,6 +79,7 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<TestS
     (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404;
   return {
     endpoint,
+    dir,
     bucket,
     target: (prefix = '') => `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
     env: {
