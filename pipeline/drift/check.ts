@@ -16,7 +16,7 @@ import type { LoadedRelease } from '../releases/index.js';
 import { planFor, restoreSql } from '../table/index.js';
 import type { ObjectStore } from '../manifests/index.js';
 import { listedEarlier, liveHaltDrift } from './live-halt.js';
-import { manifestStepDue, tableStepDue } from './schedule-due.js';
+import { spec1StepDue, spec2StepDue, tableStepDue, withStepDue } from './schedule-due.js';
 
 export type { DriftCode, DriftFinding } from './finding.js';
 import type { DriftFinding } from './finding.js';
@@ -248,15 +248,11 @@ export async function checkManifests(
   for (const channel of policy.channels) {
     const c = await compareChannel(store, channel, { releases, policy, now, trusted });
     const live = usable(c.published)?.signed;
-    const found = driftOf(c.published, c, policy);
-    const differs = found.findIndex((f) => f.code === 'MANIFEST_DIFFERS');
-    const due =
-      differs >= 0 && live !== undefined ? manifestStepDue(found[differs]!.subject, live, releases, policy, now) : null;
-    if (due !== null) found.splice(differs, 1, due);
-    out.push(...found);
+    out.push(...withStepDue(driftOf(c.published, c, policy), spec1StepDue(channel, live, releases, policy, now)));
     // spec 2 (v2/…) is compared the same way: content, expiry, headers, history
     const c2 = await compareChannel2(store, channel, { releases, policy, now, trusted, provenance: DRIFT_PROVENANCE });
-    out.push(...driftOf(c2.published, c2, policy));
+    const live2 = c2.published.problem === null ? c2.published.manifest?.signed : undefined;
+    out.push(...withStepDue(driftOf(c2.published, c2, policy), spec2StepDue(channel, live2, releases, policy, now)));
     if (live !== undefined) {
       const offered = new Set(live.releases.map((r) => r.version));
       const missing = c.expected.releases.map((r) => r.version).filter((v) => !offered.has(v));

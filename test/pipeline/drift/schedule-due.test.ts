@@ -93,6 +93,14 @@ describe('a rollout step due between two applies', () => {
     );
     assert.match(findings[0]!.message, /schedule is at 10 % since 2026-12-08T09:00:00Z; the table still has 1 %/);
     assert.deepEqual(findings[1]!.details, ['1.0.4: its schedule is at 10 % since 2026-12-08T09:00:00Z']);
+    // at 100 %, spec 2 stops listing 1.0.0 (its steps are absolute, its listing is not): due, not drift
+    const full = await drift(80);
+    assert.equal(full.code, 0, JSON.stringify(full.findings));
+    assert.ok(full.findings.every((f) => f.code === 'SCHEDULE_STEP_DUE'));
+    assert.ok(
+      full.findings.some((f) => f.subject === 'manifest stable (v2/latest.json)'),
+      JSON.stringify(full.findings),
+    );
   });
 
   it('a hand edit beyond the schedule is still drift (an error)', async () => {
