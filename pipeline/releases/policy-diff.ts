@@ -41,5 +41,16 @@ export function diffPolicy(base: Policy, next: Policy): PolicyDiff {
     const a = next.publish?.[f];
     if (b !== a) lines.push(`publish.${f}: ${show(b)} -> ${show(a)}`);
   }
+  const ringsBefore = base.rings ?? {};
+  const ringsAfter = next.rings ?? {};
+  for (const name of Object.keys(ringsAfter))
+    if (!(name in ringsBefore)) lines.push(`rings: + ${name} (${ringsAfter[name]!.device_ids_file})`);
+    else if (ringsBefore[name]!.device_ids_file !== ringsAfter[name]!.device_ids_file)
+      lines.push(
+        `rings.${name}.device_ids_file: ${ringsBefore[name]!.device_ids_file} -> ${ringsAfter[name]!.device_ids_file}`,
+      );
+  for (const name of Object.keys(ringsBefore)) if (!(name in ringsAfter)) lines.push(`rings: - ${name}`);
+  // The salt is public (it is in every spec-2 manifest); what matters is that every ring hash changes.
+  if (base.ring_salt !== next.ring_salt) lines.push('ring_salt changed: every published ring hash changes');
   return { lines, keysAdded, keysRemoved };
 }

@@ -63,6 +63,29 @@ describe('policy changes, pure', () => {
     assert.deepEqual(diffPolicy(base, base).lines, []);
   });
 
+  it('lists rings added, moved and removed, and a new ring_salt (every ring hash changes)', () => {
+    const withRings: Policy = {
+      ...base,
+      rings: { canary: { device_ids_file: 'rings/canary.txt' }, pilot: { device_ids_file: 'rings/pilot.txt' } },
+      ring_salt: 'ab'.repeat(16),
+    };
+    assert.deepEqual(diffPolicy(base, withRings).lines, [
+      'rings: + canary (rings/canary.txt)',
+      'rings: + pilot (rings/pilot.txt)',
+      'ring_salt changed: every published ring hash changes',
+    ]);
+    const next: Policy = {
+      ...withRings,
+      rings: { canary: { device_ids_file: 'rings/it-desk.txt' } },
+      ring_salt: 'cd'.repeat(16),
+    };
+    assert.deepEqual(diffPolicy(withRings, next).lines, [
+      'rings.canary.device_ids_file: rings/canary.txt -> rings/it-desk.txt',
+      'rings: - pilot',
+      'ring_salt changed: every published ring hash changes',
+    ]);
+  });
+
   it('a removed key still signing is an error naming the order; a key never listed too', () => {
     const next = { trusted_keys: [key(b)] };
     const [removed] = signingKeyProblems(
