@@ -11,7 +11,7 @@ import { describeFacts } from '../schema/device-facts.js';
 import type { InstallParams } from '../helper/client.js';
 import type { InstallResponse, ManifestResponse } from '../helper/protocol.js';
 import type { CheckResult, Failed, ManifestInfo, Step } from './check-result.js';
-import { COOLDOWN_FAILURES, NOT_ABOUT_THE_PACKAGE, recordFailure } from './cooldown.js';
+import { COOLDOWN_FAILURES, countsTowardCooldown, recordFailure } from './cooldown.js';
 import { cleanDownloads, downloadPackage, pkgPath } from './download.js';
 import type { Decision } from './decide.js';
 import { readManifest, type ReadDeps } from './read-manifest.js';
@@ -19,7 +19,7 @@ import { displayUrl } from './http/index.js';
 import type { Logger } from './log.js';
 
 export type { CheckResult, Outcome, Step } from './check-result.js';
-export { COOLDOWN_FAILURES, COOLDOWN_MS, NOT_ABOUT_THE_PACKAGE } from './cooldown.js';
+export { COOLDOWN_FAILURES, COOLDOWN_MS, NOT_ABOUT_THE_PACKAGE, countsTowardCooldown } from './cooldown.js';
 
 /**
  * The privileged helper, as the agent sees it: the protocol's own replies. A refusal is a reply
@@ -38,6 +38,11 @@ export interface CheckDeps extends ReadDeps {
 
 function codeOf(err: unknown): string {
   return err instanceof MngdError ? err.code : 'UNEXPECTED';
+}
+
+function statusOf(err: unknown): number | undefined {
+  const s = (err as { status?: unknown } | null)?.status;
+  return typeof s === 'number' ? s : undefined;
 }
 
 export async function runCheck(d: CheckDeps): Promise<CheckResult> {
@@ -88,14 +93,15 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
 
   // Three failures for one package: 24 h cool-down. Keyed by sha256, so a newer release (another
   // package) is tried at once. Checked before the "-> updating" line, which would be untrue.
+  // A cool-down never holds checkin: a device must not be locked out of the server for a day.
   const cd = state.cooldowns[target.sha256];
   if (cd?.until != null) {
     if (Date.parse(cd.until) > d.now().getTime()) {
       d.log.info(`SelfUpdate: check: ${about} ${why} -> cooling down`);
       d.log.warn(
-        `SelfUpdate: cool-down: ${current} -> ${target.version} from ${displayUrl(target.download_url)} failed ${cd.failures} times; not tried again until ${cd.until}; staying on ${current}`,
+        `SelfUpdate: cool-down: ${current} -> ${target.version} from ${displayUrl(target.download_url)} failed ${cd.failures} times; not tried again until ${cd.until}; staying on ${current}${blocked ? ', checkin not blocked meanwhile' : ''}`,
       );
-      return { ...res, outcome: 'cooling-down', cooldown_until: cd.until };
+      return { ...res, blocked: false, outcome: 'cooling-down', cooldown_until: cd.until };
     }
     delete state.cooldowns[target.sha256];
     await d.state.write(state);
@@ -104,7 +110,7 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
 
   let download: Failed['download'];
   const failed = async (step: Step, err: unknown, extra = ''): Promise<CheckResult> => {
-    const notCounted = NOT_ABOUT_THE_PACKAGE.has(codeOf(err));
+    const notCounted = !countsTowardCooldown(codeOf(err), statusOf(err));
     const n = notCounted
       ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null }
       : await recordFailure(d.state, state, target, d.now());
@@ -115,10 +121,19 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
           ? ' (not counted toward the cool-down: not a fault of the package)'
           : ` (failure ${n.failures} of ${COOLDOWN_FAILURES} for this package)`;
     d.log.warn(
-      `SelfUpdate: ${step} failed: ${current} -> ${target.version} from ${displayUrl(target.download_url)}: ${messageOf(err)} [${codeOf(err)}]${extra}; staying on ${current}${res.blocked ? ', checkin still blocked' : ''}, retrying next interval${tail}`,
+      `SelfUpdate: ${step} failed: ${current} -> ${target.version} from ${displayUrl(target.download_url)}: ${messageOf(err)} [${codeOf(err)}]${extra}; staying on ${current}${blocked ? (n.until !== null ? ', checkin no longer blocked' : ', checkin still blocked') : ''}, retrying next interval${tail}`,
     );
     const code = codeOf(err);
-    return { ...res, outcome: 'failed', step, code, message: messageOf(err), ...(download ? { download } : {}) };
+    const still = blocked && n.until === null;
+    return {
+      ...res,
+      blocked: still,
+      outcome: 'failed',
+      step,
+      code,
+      message: messageOf(err),
+      ...(download ? { download } : {}),
+    };
   };
 
   // 4. Download into the private folder; only a verified file comes out.

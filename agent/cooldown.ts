@@ -6,11 +6,12 @@ export const COOLDOWN_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Failures that say nothing about the package: our own shutdown, the network, a helper that is
- * down or busy, a helper whose installer cannot be started (its --installer is wrong). They do
- * not count toward the cool-down: a helper down or misconfigured for 15 minutes must not put a
- * forced update (and with it the device's checkin) on hold for a day. Everything about the
- * package itself (wrong hash or size, an HTTP error status, the helper's refusal, an installer
- * that ran and failed) counts.
+ * down or busy, a helper whose installer cannot be started (its --installer is wrong) or that
+ * failed inside (its own bug or disk), and this Mac's full disk. They do not count toward the
+ * cool-down: a CDN outage or a helper down or misconfigured for 15 minutes must not put a forced
+ * update (and with it the device's checkin) on hold for a day. Everything about the package
+ * itself (wrong hash or size, a 404 or 403, the helper's refusal, an installer that ran and
+ * failed) counts.
  */
 export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set([
   'HTTP_ABORTED',
@@ -23,7 +24,20 @@ export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set([
   'INSTALLER_UNAVAILABLE',
   'PKG_SIGNATURE_CHECK_TIMEOUT',
   'SIGNATURE_CHECK_UNAVAILABLE',
+  'INTERNAL',
+  'DISK_FULL',
 ]);
+
+/** HTTP statuses that say the server is down or overloaded, not that the package is wrong. */
+function serverTrouble(status: number | undefined): boolean {
+  return status === 408 || status === 429 || (status !== undefined && status >= 500);
+}
+
+/** Whether a failure (its code, and the HTTP status for HTTP_STATUS) counts toward the cool-down. */
+export function countsTowardCooldown(code: string, status?: number): boolean {
+  if (NOT_ABOUT_THE_PACKAGE.has(code)) return false;
+  return !(code === 'HTTP_STATUS' && serverTrouble(status));
+}
 
 export async function recordFailure(
   store: StateStore,
