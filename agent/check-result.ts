@@ -6,7 +6,8 @@
 import type { ArtifactArch } from '../schema/choose2.js';
 import type { MacFacts } from '../schema/device-facts.js';
 
-export type Step = 'fetch-manifest' | 'verify-manifest' | 'device-facts' | 'download' | 'install';
+/** `state`: the state folder could not be written (a full disk) */
+export type Step = 'fetch-manifest' | 'verify-manifest' | 'device-facts' | 'download' | 'install' | 'state';
 
 export interface ManifestInfo {
   sequence: number;

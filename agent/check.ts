@@ -15,6 +15,7 @@ import { COOLDOWN_FAILURES, countsTowardCooldown, recordFailure } from './cooldo
 import { cleanDownloads, downloadPackage, pkgPath } from './download.js';
 import type { Decision } from './decide.js';
 import { readManifest, type ReadDeps } from './read-manifest.js';
+import { isDiskFull } from './disk-full.js';
 import { displayUrl } from './http/index.js';
 import type { Logger } from './log.js';
 
@@ -45,9 +46,33 @@ function statusOf(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
+const nothingChosen = (current: string) =>
+  ({ current, target: null, blocked: false, floor: null, forced: false, unsupported: null }) as const;
+
 export async function runCheck(d: CheckDeps): Promise<CheckResult> {
+  try {
+    return await checkSteps(d);
+  } catch (err) {
+    // A full disk where the state is written: one warning, not a crash (no "check crashed").
+    if (!isDiskFull(err)) throw err;
+    const current = d.currentVersion;
+    d.log.warn(
+      `SelfUpdate: state failed: current ${current}: ${messageOf(err)} [DISK_FULL]; staying on ${current}, checkin not blocked, retrying next interval (not counted toward the cool-down: not a fault of the package)`,
+    );
+    return {
+      ...nothingChosen(current),
+      outcome: 'failed',
+      step: 'state',
+      code: 'DISK_FULL',
+      message: messageOf(err),
+      manifest: null,
+    };
+  }
+}
+
+async function checkSteps(d: CheckDeps): Promise<CheckResult> {
   const current = d.currentVersion;
-  const none = { current, target: null, blocked: false, floor: null, forced: false, unsupported: null };
+  const none = nothingChosen(current);
   const state = await d.state.read(d.log);
 
   // 1-2. Fetch and verify. An unverifiable or unreachable manifest never blocks checkin: a
@@ -109,11 +134,16 @@ export async function runCheck(d: CheckDeps): Promise<CheckResult> {
   d.log.info(`SelfUpdate: check: ${about} ${why} -> updating`);
 
   let download: Failed['download'];
-  const failed = async (step: Step, err: unknown, extra = ''): Promise<CheckResult> => {
+  const failed = async (step: Step, err: unknown, extraText = ''): Promise<CheckResult> => {
+    let extra = extraText;
     const notCounted = !countsTowardCooldown(codeOf(err), statusOf(err));
     const n = notCounted
       ? { failures: state.cooldowns[target.sha256]?.failures ?? 0, until: null }
-      : await recordFailure(d.state, state, target, d.now());
+      : await recordFailure(d.state, state, target, d.now()).catch((e: unknown) => {
+          if (!isDiskFull(e)) throw e;
+          extra += ` (not recorded: ${messageOf(e)})`;
+          return { failures: state.cooldowns[target.sha256]?.failures ?? 1, until: null };
+        });
     const tail =
       n.until !== null
         ? `; failed ${n.failures} times: cool-down until ${n.until} (a newer release is tried at once)`

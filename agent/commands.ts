@@ -41,7 +41,7 @@ const OPTIONS = {
 export function checkExitCode(r: CheckResult): number {
   if (r.outcome === 'up-to-date' || r.outcome === 'updated') return EXIT.OK;
   if (r.outcome === 'cooling-down') return EXIT.INVALID;
-  const outside = r.step === 'fetch-manifest' || /^(HTTP_|HELPER_|DOWNLOAD_IO)/.test(r.code ?? '');
+  const outside = r.step === 'fetch-manifest' || /^(HTTP_|HELPER_|DOWNLOAD_IO|DISK_FULL)/.test(r.code ?? '');
   return outside ? EXIT.EXTERNAL : EXIT.INVALID;
 }
 

@@ -7,7 +7,7 @@ export const COOLDOWN_MS = 24 * 60 * 60 * 1000;
 /**
  * Failures that say nothing about the package: our own shutdown, the network, a helper that is
  * down or busy, a helper whose installer cannot be started (its --installer is wrong) or that
- * failed inside (its own bug or disk), and this Mac's full disk. They do not count toward the
+ * failed inside (its own bug or disk), and this Mac's disk (full, or failing to write). They do not count toward the
  * cool-down: a CDN outage or a helper down or misconfigured for 15 minutes must not put a forced
  * update (and with it the device's checkin) on hold for a day. Everything about the package
  * itself (wrong hash or size, a 404 or 403, the helper's refusal, an installer that ran and
@@ -26,6 +26,7 @@ export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set([
   'SIGNATURE_CHECK_UNAVAILABLE',
   'INTERNAL',
   'DISK_FULL',
+  'DOWNLOAD_IO',
 ]);
 
 /** HTTP statuses that say the server is down or overloaded, not that the package is wrong. */

@@ -6,11 +6,12 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExternalError, MngdError, ValidationError, messageOf } from '../schema/errors.js';
 import { HttpError, withStatusHint, type HttpClient, type StreamOptions, type StreamResult } from './http/index.js';
 import { DEADLINES, packageDeadlineMs, type Deadlines } from './deadlines.js';
+import { DiskFullError, isDiskFull } from './disk-full.js';
 import { PackageFile } from './package-file.js';
 
 export type DownloadErrorCode = 'DOWNLOAD_SIZE_MISMATCH' | 'DOWNLOAD_HASH_MISMATCH' | 'DOWNLOAD_IO';
@@ -78,6 +79,26 @@ export async function cleanDownloads(dir: string, keep: string | null): Promise<
   );
 }
 
+/** Room left on the disk after a download: the Mac needs it more than the update does. */
+export const DISK_RESERVE_BYTES = 64 * 1024 * 1024;
+
+/** Refuses to start a download that would fill the disk (DISK_FULL), before a byte is written. */
+async function ensureSpace(dir: string, bytes: number, partial: string): Promise<void> {
+  const fs = await statfs(dir).catch(() => null);
+  if (fs === null) return; // unknown: the write itself will tell
+  const free = fs.bavail * fs.bsize;
+  if (free < bytes + DISK_RESERVE_BYTES)
+    throw new DiskFullError(
+      partial,
+      Object.assign(
+        new Error(`${free} bytes free, the package needs ${bytes} more and ${DISK_RESERVE_BYTES} stay free`),
+        {
+          code: 'ENOSPC',
+        },
+      ),
+    );
+}
+
 export async function downloadPackage(
   spec: PackageSpec,
   dir: string,
@@ -102,6 +123,7 @@ export async function downloadPackage(
     await rm(partial, { force: true });
     have = 0;
   }
+  await ensureSpace(dir, spec.size - have, partial);
   const fh = await open(partial, have > 0 ? 'r+' : 'w', 0o600);
   let file: PackageFile;
   try {
@@ -110,6 +132,7 @@ export async function downloadPackage(
     await fh.close();
     // A partial that cannot be read back is worth nothing: the next check starts from scratch.
     await rm(partial, { force: true });
+    if (isDiskFull(err)) throw new DiskFullError(partial, err);
     throw new ExternalError<DownloadErrorCode>(
       'DOWNLOAD_IO',
       `could not start writing ${partial}: ${messageOf(err)}; the partial was removed, the next check starts over`,
@@ -150,19 +173,23 @@ export async function downloadPackage(
     // Also after a failure: what arrived is written, so the next check resumes from there.
     written = await file.finish();
   } catch (err) {
-    failure = new ExternalError<DownloadErrorCode>(
-      'DOWNLOAD_IO',
-      `writing ${partial} failed: ${messageOf(err)}; check free disk space`,
-      { cause: err },
-    );
+    failure = isDiskFull(err)
+      ? new DiskFullError(partial, err)
+      : new ExternalError<DownloadErrorCode>('DOWNLOAD_IO', `writing ${partial} failed: ${messageOf(err)}`, {
+          cause: err,
+        });
   } finally {
     // No fsync: it would cost seconds per GiB on slow disks, and buys nothing here. After a power
     // loss a torn file fails the hash that runs before every hand-off (and the helper's own).
     await fh.close();
   }
   if (failure !== null || result === null || written === null) {
-    // Bytes that do not belong to this package (too many, a wrong range) are not worth resuming.
-    if (failure instanceof HttpError && (failure.code === 'HTTP_TOO_LARGE' || failure.code === 'HTTP_RANGE'))
+    // Bytes that do not belong to this package (too many, a wrong range) are not worth resuming;
+    // on a full disk the space goes back to the Mac.
+    if (
+      failure instanceof DiskFullError ||
+      (failure instanceof HttpError && (failure.code === 'HTTP_TOO_LARGE' || failure.code === 'HTTP_RANGE'))
+    )
       await rm(partial, { force: true });
     if (failure instanceof MngdError) throw failure;
     throw new ExternalError<DownloadErrorCode>(

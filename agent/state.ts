@@ -14,6 +14,7 @@ import { chmod, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promise
 import { join } from 'node:path';
 import { ExternalError, messageOf } from '../schema/errors.js';
 import { marksFromStored, type AcceptedMarks } from '../schema/accepted-marks.js';
+import { asDiskFull } from './disk-full.js';
 import type { Logger } from './log.js';
 
 export interface Cooldown {
@@ -35,7 +36,7 @@ export function emptyState(): AgentState {
   return { accepted: null, manifest_etag: null, cooldowns: {} };
 }
 
-export type StateErrorCode = 'STATE_DIR';
+export type StateErrorCode = 'STATE_DIR' | 'DISK_FULL';
 
 /** Creates `dir` with mode 0700, or tightens it; refuses one owned by someone else. */
 export async function privateDir(dir: string): Promise<void> {
@@ -63,17 +64,26 @@ export async function privateDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `data` to `path` through a temporary file, fsync and rename (mode 0600). */
+/**
+ * Writes `data` to `path` through a temporary file, fsync and rename (mode 0600). On failure the
+ * temporary file is removed (a full disk must not fill up further with *.tmp files) and a full
+ * disk becomes DISK_FULL.
+ */
 export async function writeAtomic(path: string, data: string | Buffer): Promise<void> {
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw asDiskFull(err, path);
   }
-  await rename(tmp, path);
 }
 
 function isCooldown(x: unknown): x is Cooldown {

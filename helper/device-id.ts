@@ -12,6 +12,7 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { SettingsError, messageOf } from '../schema/errors.js';
 import { isDeviceId } from '../schema/rings.js';
+import { syncDir, writeSynced } from './durable.js';
 
 /** Fixed for good: a new salt would move every Mac to a new rollout cohort. */
 export const DEVICE_ID_SALT = 'mngd-device-id/v1/';
@@ -74,21 +75,24 @@ export async function ensureDeviceId(file: string, ioreg: string | null): Promis
   const existing = await readDeviceId(file);
   if (existing !== null) return existing;
   const fresh = ioreg === null ? randomBytes(16).toString('hex') : await hardwareDeviceId(ioreg);
-  const tmp = `${file}.${process.pid}.tmp`;
+  let tmp: string | null = null;
   try {
     await fs.mkdir(dirname(file), { recursive: true, mode: 0o755 });
-    await fs.writeFile(tmp, `${fresh}\n`, { mode: 0o644 });
+    // Durable (write, fsync, link, fsync the folder): a power loss never leaves an empty id file.
+    tmp = await writeSynced(file, `${fresh}
+`, 0o644);
     // link, not rename: a file that appeared meanwhile (another start) is kept, never replaced.
     await fs.link(tmp, file).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
     });
+    await syncDir(dirname(file));
   } catch (err) {
     throw new SettingsError(
       `--device-id-file ${file}: cannot create it (${messageOf(err)}); choose a writable place`,
       'DEVICE_ID_FILE',
     );
   } finally {
-    await fs.rm(tmp, { force: true });
+    if (tmp !== null) await fs.rm(tmp, { force: true });
   }
   const id = await readDeviceId(file);
   if (id === null)

@@ -15,6 +15,7 @@ import type { FactsProvider } from './device-facts.js';
 import { offeredToThisDevice, refuseQuarantined, releaseToInstall } from './decide.js';
 import { withoutQuarantined } from '../schema/quarantine.js';
 import type { InstallGate } from './health.js';
+import type { InstallMarkerStore } from './install-marker.js';
 import { installerArgs, type InstallerRunner } from './installer.js';
 import { checkSignature, type SignatureSettings } from './signature.js';
 import type { Logger } from './log.js';
@@ -43,6 +44,8 @@ export interface InstallDeps {
   /** spec 2: the Mac's facts, read by the helper itself with its own commands */
   facts: FactsProvider;
   accepted: AcceptedStore;
+  /** the durable record of the running installer, across helper restarts (install-marker.ts) */
+  marker?: InstallMarkerStore;
   runInstaller: InstallerRunner;
   log: Logger;
   /** keeps P's package and writes `pending` around the installer (health.ts); none: no health gate */
@@ -56,6 +59,8 @@ export async function install(req: InstallRequest, deps: InstallDeps): Promise<I
   const what = `${installed ?? 'unknown'} -> ${req.version}`;
   log.line(`SelfUpdate: helper install requested ${what} (request ${req.id}, package ${req.pkg_path})`);
   try {
+    // One install at a time, also with an installer that an earlier (killed) helper started.
+    await deps.marker?.refuseWhileOrphanRuns();
     const result = await deps.accepted.exclusive(() => verifiedInstall(req, installed, deps));
     log.line(`SelfUpdate: helper install complete ${what} (installer exit 0)`);
     return result;
@@ -161,15 +166,18 @@ async function verifiedInstall(
     throw uniformRefusal(err, req.pkg_path);
   });
   let installedOk = false;
+  let marking: Promise<void> = Promise.resolve();
   try {
     // Who signed it, on the root-only copy after size and SHA-256; any refusal ends here.
     await checkSignature(staged, settings, deps.runInstaller);
     // The health gate: P's kept package re-hashed and `pending` written durably first.
     await deps.gate?.before(installed!, release);
+    await deps.marker?.starting(staged, settings.installerTimeoutMs);
     const run = await deps.runInstaller(
       settings.installer,
       installerArgs(settings.installerArgs, staged),
       settings.installerTimeoutMs,
+      (pid) => (marking = deps.marker?.started(pid) ?? marking),
     );
     const details = { output_tail: run.outputTail, ...(run.exitCode !== null ? { exit_code: run.exitCode } : {}) };
     if (run.spawnError !== undefined) {
@@ -213,7 +221,9 @@ async function verifiedInstall(
       output_tail: run.outputTail,
     };
   } finally {
+    await marking.catch(() => undefined); // a marker that could not be written protects nothing
     await deps.gate?.after(installedOk, staged, release);
+    await deps.marker?.clear();
     await removeStaged(staged);
   }
 }

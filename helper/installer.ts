@@ -19,14 +19,20 @@ export interface InstallerResult {
   spawnError?: string;
 }
 
-export type InstallerRunner = (command: string, args: readonly string[], timeoutMs: number) => Promise<InstallerResult>;
+/** `onStart` is told the installer's pid (its process group) as soon as it runs. */
+export type InstallerRunner = (
+  command: string,
+  args: readonly string[],
+  timeoutMs: number,
+  onStart?: (pid: number) => void,
+) => Promise<InstallerResult>;
 
 /** After SIGTERM, how long the installer's group gets before SIGKILL. */
 const KILL_GRACE_MS = 3000;
 /** After the installer exits, how long a leftover holder of its output pipes may keep them open. */
 const PIPE_GRACE_MS = 2000;
 
-export const runInstaller: InstallerRunner = (command, args, timeoutMs) =>
+export const runInstaller: InstallerRunner = (command, args, timeoutMs, onStart) =>
   new Promise((resolve) => {
     const tail = new TailBuffer(OUTPUT_TAIL_BYTES);
     let timedOut = false;
@@ -61,6 +67,7 @@ export const runInstaller: InstallerRunner = (command, args, timeoutMs) =>
         // the group is already gone
       }
     };
+    if (child.pid !== undefined) onStart?.(child.pid);
     child.stdout?.on('data', (c: Buffer) => tail.push(c));
     child.stderr?.on('data', (c: Buffer) => tail.push(c));
     child.on('error', (err) => finish(err.message));

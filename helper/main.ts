@@ -13,11 +13,13 @@ import { install } from './install.js';
 import { checkInstaller, installerArgs, runInstaller } from './installer.js';
 import type { KeptPackage } from './kept.js';
 import { ensureStagingDir, removeStaged, stagePackage } from './staging.js';
+import { InstallMarkerStore } from './install-marker.js';
 import { fileLogger } from './log.js';
 import { ping } from './client.js';
 import { defaultDeviceIdFile, defaultSocketPath, HelperError } from './protocol.js';
 import { startServer, type RunningServer } from './server.js';
 import { fileAcceptedStore, readInstalledVersion } from './state.js';
+import { sweepStaging } from './sweep.js';
 
 export interface Io {
   stdout: { write(text: string): void };
@@ -123,7 +125,7 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
   });
   const log = fileLogger(config.logFile);
   const installedVersion = () => readInstalledVersion(config.versionFile);
-  const accepted = fileAcceptedStore(config.stateDir, config.channel, config.spec);
+  const accepted = fileAcceptedStore(config.stateDir, config.channel, config.spec, log);
   const facts = commandFacts(config.factsCommands);
   const now = () => new Date();
   const gate = new HealthGate(config.stateDir, {
@@ -133,26 +135,39 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
     installedVersion,
     reinstall: (pkgPath, kept) => reinstallKept(config, pkgPath, kept, installedVersion),
   });
+  const marker = new InstallMarkerStore(config.stateDir, config.stagingDir, log, now);
+  let sweptAtStart: () => void = () => undefined;
+  const swept = new Promise<void>((resolve) => (sweptAtStart = resolve));
   const running = await startServer({
     socketPath: config.socketPath,
     socketGid: config.socketGroup === null ? null : resolveGroup(config.socketGroup),
     idleTimeoutMs: config.idleTimeoutMs,
     installedVersion,
-    install: (req) =>
-      install(req, {
+    install: async (req) => {
+      await swept;
+      return install(req, {
         settings: config,
         now,
         installedVersion,
         deviceId: () => readDeviceId(config.deviceIdFile),
         facts,
         accepted,
+        marker,
         runInstaller,
         log,
         gate,
-      }),
+      });
+    },
     manifest: (req) => acceptManifest(req, { settings: config, now, accepted, log }),
     health: (req) => accepted.exclusive(() => gate.message(req)),
   });
+  // Once the socket is ours (never under another helper's feet): copies left by a helper killed
+  // while staging or installing go, except the one an installer of that helper still reads.
+  // Installs wait for this sweep, so it never removes a copy being made.
+  await sweepStaging(config.stagingDir, await marker.orphanStaged(), log).catch((err: unknown) =>
+    log.line(`SelfUpdate: helper could not sweep ${config.stagingDir}: ${messageOf(err)}`),
+  );
+  sweptAtStart();
   await gate
     .start()
     .catch((err: unknown) => log.line(`SelfUpdate: helper could not read its pending record: ${messageOf(err)}`));

@@ -1,9 +1,10 @@
 /** What the helper reads and remembers on disk: the installed version and the highest manifest accepted. */
 import { promises as fs } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { marksFromStored, type AcceptedMarks } from '../schema/accepted-marks.js';
-import { InternalError } from '../schema/errors.js';
 import { isVersion } from '../schema/version.js';
+import { previousCopy, STATE_TORN, writeDurable } from './durable.js';
+import type { Logger } from './log.js';
 
 /** The installed version from the version file, or null when it is missing or not a version. */
 export async function readInstalledVersion(versionFile: string): Promise<string | null> {
@@ -29,13 +30,48 @@ export interface AcceptedStore {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+/** The rollback marks in `text`, or null when it holds none (torn, empty, damaged). */
+function parseMarks(text: string | null): AcceptedMarks | null {
+  if (text === null) return null;
+  try {
+    return marksFromStored(JSON.parse(text));
+  } catch {
+    return null;
+  }
+}
+
+/** The highest sequence among the marks (how "newest" is told between two copies). */
+function highest(marks: AcceptedMarks): number {
+  return Math.max(0, ...Object.values(marks).map((m) => m.sequence));
+}
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return ''; // unreadable: as good as torn
+  }
+}
+
 /**
  * Remembers the highest manifest sequence accepted, per channel and spec, so an older one is
- * refused (rollback). Each spec has its own sequence, so each has its own record.
+ * refused (rollback). Each spec has its own sequence, so each has its own record. Written durably
+ * (durable.ts) with the previous good record kept; the newest valid of the two is read. A torn or
+ * unreadable file (STATE_TORN) is logged once and never stops an install of a manifest that
+ * verifies: an INTERNAL on every install would stop self-update on that Mac until someone deleted
+ * the file. The next accepted manifest rewrites it.
  */
-export function fileAcceptedStore(stateDir: string, channel: string, spec: 1 | 2 = 1): AcceptedStore {
+export function fileAcceptedStore(
+  stateDir: string,
+  channel: string,
+  spec: 1 | 2 = 1,
+  log: Logger = { line: () => undefined },
+): AcceptedStore {
   const file = join(stateDir, spec === 1 ? `accepted-${channel}.json` : `accepted-v2-${channel}.json`);
   let tail: Promise<unknown> = Promise.resolve();
+  let currentGood = false;
+  let reported = false;
   return {
     exclusive(fn) {
       const run = tail.then(fn, fn);
@@ -43,24 +79,24 @@ export function fileAcceptedStore(stateDir: string, channel: string, spec: 1 | 2
       return run;
     },
     async read() {
-      let text: string;
-      try {
-        text = await fs.readFile(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw err;
+      const text = await readText(file);
+      const current = parseMarks(text);
+      const previous = parseMarks(await readText(previousCopy(file)));
+      currentGood = current !== null;
+      if (text !== null && current === null && !reported) {
+        reported = true;
+        log.line(
+          `SelfUpdate: helper state: ${file} is torn or unreadable [${STATE_TORN}]; ${previous === null ? 'no previous good copy, so any manifest that verifies is accepted' : `using the previous good copy (sequence ${highest(previous)})`}; it is rewritten with the next accepted manifest, nothing to do`,
+        );
       }
-      const marks = marksFromStored(JSON.parse(text));
-      if (marks === null) {
-        throw new InternalError(`${file} is not a record of an accepted manifest; delete it to start over`);
-      }
-      return marks;
+      if (current === null) return previous;
+      if (previous === null) return current;
+      return highest(previous) > highest(current) ? previous : current;
     },
     async write(accepted) {
-      await fs.mkdir(dirname(file), { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await fs.writeFile(tmp, JSON.stringify(accepted) + '\n', { mode: 0o600 });
-      await fs.rename(tmp, file); // atomic: a crash never leaves half a record
+      await writeDurable(file, JSON.stringify(accepted) + '\n', { mode: 0o600, keepCurrent: currentGood });
+      currentGood = true;
+      reported = false;
     },
   };
 }

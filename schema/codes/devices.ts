@@ -38,6 +38,8 @@ export const AGENT_CODES = {
   DOWNLOAD_HASH_MISMATCH: 'the package downloaded has another SHA-256 than the manifest says',
   DOWNLOAD_IO: 'the package could not be written to the state folder',
   STATE_DIR: 'the private state folder cannot be used (not a folder, owned by another user)',
+  DISK_FULL:
+    'the disk (or quota) under the state folder is full: one warning, nothing left behind, not counted toward the cool-down',
   VERSION_FILE: 'the installed version file is missing or not a version (exit 1: reinstall)',
   HELPER_UNREACHABLE: 'nothing answers on the helper socket',
   HELPER_TIMEOUT: 'the helper did not answer in time',
@@ -85,5 +87,7 @@ export const HELPER_CODES = {
   INSTALLER_TIMEOUT: 'the installer ran past --installer-timeout',
   DEVICE_ID_FILE:
     'serve cannot create the --device-id-file, it holds no device id, or --ioreg gives no hardware UUID (exit 2)',
+  STATE_TORN:
+    'a state file is torn or unreadable: logged once, the previous good copy (or none) is used, rewritten with the next accepted manifest',
   SOCKET_UNAVAILABLE: 'serve cannot listen: another helper is there, or the path is not a socket (exit 3)',
 } as const;

@@ -98,7 +98,7 @@ export interface HelperOptions {
   env?: Record<string, string>;
   /** the machine's device id, written before the helper starts (default: the helper creates a random one) */
   deviceId?: string;
-  /** restart on the folder of an earlier helper (its state, version file and installer mode kept) */
+  /** the folder of an earlier helper (killed): this one restarts on its state, staging and version file */
   dir?: string;
 }
 
@@ -124,11 +124,10 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
     pidFile: join(dir, 'installer-pids'),
     deviceIdFile: join(dir, 'device-id'),
   };
-  if (opts.dir === undefined) {
-    mkdirSync(join(dir, 'run'));
+  mkdirSync(join(dir, 'run'), { recursive: true });
+  if (opts.dir === undefined || opts.installed !== undefined)
     writeFileSync(h.versionFile, `${opts.installed ?? '1.0.2'}\n`);
-    writeFileSync(h.modeFile, 'succeed\n');
-  }
+  if (opts.dir === undefined) writeFileSync(h.modeFile, 'succeed\n');
   if (opts.deviceId !== undefined) writeFileSync(h.deviceIdFile, `${opts.deviceId}\n`);
   const args = [
     'serve',

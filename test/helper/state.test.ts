@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileAcceptedStore } from '../../helper/state.js';
@@ -23,17 +23,38 @@ describe('helper accepted-manifest state', () => {
     ['null', 'null'],
     ['a number', '42'],
     ['a record without a digest', '{"sequence": 1}'],
+    ['half a record (torn)', '{"sequence": 12, "dig'],
+    ['nothing (an empty file)', ''],
   ] as const) {
-    it(`refuses a state file holding ${what} with a message that names the file and the fix`, async () => {
+    it(`reads a state file holding ${what} as damaged: the previous good copy, logged once (STATE_TORN)`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'mngd-hs-'));
-      const store = fileAcceptedStore(dir, 'stable');
+      const lines: string[] = [];
+      const store = fileAcceptedStore(dir, 'stable', 1, { line: (l) => lines.push(l) });
+      await store.read();
       await store.write({ k1: { sequence: 1, digest: 'x' } });
-      const file = (await import('node:fs'))
-        .readdirSync(dir, { recursive: true })
-        .map(String)
-        .find((f) => f.endsWith('.json'))!;
-      writeFileSync(join(dir, file), text);
-      await assert.rejects(store.read(), /is not a record of an accepted manifest; delete it to start over/);
+      await store.read();
+      await store.write({ k1: { sequence: 2, digest: 'y' } });
+      writeFileSync(join(dir, 'accepted-stable.json'), text);
+      assert.deepEqual(await store.read(), { k1: { sequence: 1, digest: 'x' } });
+      assert.deepEqual(await store.read(), { k1: { sequence: 1, digest: 'x' } });
+      assert.equal(lines.length, 1, lines.join('\n'));
+      assert.match(lines[0]!, /is torn or unreadable \[STATE_TORN\]; using the previous good copy \(sequence 1\)/);
+      // The next accepted manifest rewrites it; the damaged one never becomes the previous copy.
+      await store.write({ k1: { sequence: 3, digest: 'z' } });
+      assert.deepEqual(await store.read(), { k1: { sequence: 3, digest: 'z' } });
+      assert.deepEqual(JSON.parse(readFileSync(join(dir, 'accepted-stable.json.prev'), 'utf8')), {
+        k1: { sequence: 1, digest: 'x' },
+      });
     });
   }
+
+  it('leaves no temporary file after its writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mngd-hs-'));
+    const store = fileAcceptedStore(dir, 'stable');
+    for (let i = 1; i <= 3; i++) {
+      await store.read();
+      await store.write({ k: { sequence: i, digest: String(i) } });
+    }
+    assert.deepEqual(readdirSync(dir).sort(), ['accepted-stable.json', 'accepted-stable.json.prev']);
+  });
 });
