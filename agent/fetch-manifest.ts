@@ -33,6 +33,7 @@ export async function fetchVerifiedManifest<V extends { accepted: AcceptedManife
   d: ManifestDeps,
   state: AgentState,
   verify: Verify<V>,
+  refetched = false,
 ): Promise<Fetched<V>> {
   const cached = state.manifest_etag !== null ? await d.state.readCachedManifest() : null;
   let raw: Buffer;
@@ -79,6 +80,9 @@ export async function fetchVerifiedManifest<V extends { accepted: AcceptedManife
       state.manifest_etag = null;
       await d.state.write(state);
       await d.state.dropCachedManifest();
+      // A damaged cached copy (a torn file, a bad sector) must not cost a whole interval: fetch
+      // the manifest whole, once, in this same check. What the server sends is verified as ever.
+      if (!refetched) return fetchVerifiedManifest(d, state, verify, true);
     }
     return { ok: false, step: 'verify-manifest', err };
   }

@@ -179,7 +179,7 @@ export const bench: Bench = {
         return r;
       };
       for (let round = 0; round < ROUNDS; round++) {
-        // As the bin runs it: downloading commands restart node with LEAN_FLAG (pipeline/cli/lean-memory.ts).
+        // As the bin runs it: LEAN_FLAG is in its shebang (pipeline/cli/lean-memory.ts).
         ours.push(await client([LEAN_FLAG]));
         const b = await runChild('sh', ['-c', 'curl -s --fail --cacert "$CA" "$URL" | openssl dgst -sha256; times'], {
           CA: tls.caFile,

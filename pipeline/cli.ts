@@ -1,8 +1,11 @@
-#!/usr/bin/env node
-import { fileURLToPath } from 'node:url';
+#!/usr/bin/env -S node --max-semi-space-size=1
+/**
+ * The `mngd-release` bin. Its node runs with a small young generation (LEAN_FLAG, in the shebang:
+ * node reads it only at start-up), so a downloading command streams packages in one process: no
+ * second node to re-start, and none left working unobserved when this one is killed.
+ */
 import { defaultContext } from './cli/command.js';
 import { runCli } from './cli/dispatch.js';
-import { restartLean, wantsLeanRestart } from './cli/lean-memory.js';
 
 // A reader that goes away (`mngd-release plan | head`) is no failure of the command: keep running
 // to the end (a sync or apply half done because its output was cut would be worse), just unheard.
@@ -13,6 +16,4 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const argv = process.argv.slice(2);
-process.exitCode = wantsLeanRestart(argv, process.execArgv)
-  ? await restartLean(fileURLToPath(import.meta.url), argv)
-  : await runCli(argv, defaultContext());
+process.exitCode = await runCli(argv, defaultContext());

@@ -19,7 +19,7 @@ import {
 export const COMMON_CODES = {
   USAGE: 'called wrongly: an unknown command or flag, a missing argument (exit 2; the message points at --help)',
   CONFIG_INVALID: "a setting is wrong: a flag's value, an environment variable, a config file (exit 2)",
-  INTERNAL: 'a broken invariant: a bug, or (helper) an unreadable state file (exit 3)',
+  INTERNAL: 'a broken invariant: a bug (exit 3); a torn helper state file is STATE_TORN, not this',
 } as const;
 
 type Keys<T> = Exclude<keyof T, `${string}<${string}`>;

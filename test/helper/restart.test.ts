@@ -76,8 +76,10 @@ describe('mngd-helper killed and restarted', () => {
     assert.equal(h2.installedVersion(), '1.0.3');
     assert.equal(h2.invocations().length, 2);
     assert.deepEqual(h2.stagedFiles(), [], "the ended installer's copy is removed");
-    assert.ok(
-      readFileSync(h2.logFile, 'utf8').includes(`the installer of an earlier helper (pid ${installerPid}) has ended`),
+    // its pid, or "not recorded" when the kill came before the helper had written it down
+    assert.match(
+      readFileSync(h2.logFile, 'utf8'),
+      /the installer of an earlier helper \(pid (\d+|not recorded)\) has ended/,
     );
   });
 

@@ -5,8 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { messageOf } from '../../../schema/errors.js';
+import { processAlive } from '../../process-alive.js';
 import {
   StoreConflictError,
   StoreUnavailableError,
@@ -80,24 +82,38 @@ export class DirectoryStore implements ObjectStore {
     }
   }
 
+  /**
+   * Takes `<object>.lock`, which names its holder (pid and host). A lock whose holder is gone
+   * (killed: `kill -9` of publish or apply) is taken over at once; one of another host, or
+   * without a holder, only after STALE_LOCK_MS. A live holder is named in the conflict.
+   */
   private async acquire(lock: string, key: string, retried = false): Promise<void> {
     try {
       const handle = await open(lock, 'wx');
+      await handle.writeFile(`${process.pid} ${hostname()}\n`);
       await handle.close();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new StoreUnavailableError(`cannot create the lock ${lock}: ${messageOf(err)}`, { cause: err });
       }
+      const [pidText, host] = (await readFile(lock, 'utf8').catch(() => '')).trim().split(' ');
+      const pid = Number.parseInt(pidText ?? '', 10);
+      const ours = host === hostname() && Number.isSafeInteger(pid) && pid > 0;
       const age = await stat(lock).then(
         (s) => Date.now() - s.mtimeMs,
         () => 0,
       );
-      if (!retried && age > STALE_LOCK_MS) {
+      if (!retried && ((ours && !processAlive(pid)) || age > STALE_LOCK_MS)) {
         await rm(lock, { force: true });
         return this.acquire(lock, key, true);
       }
       // Another publisher holds it right now: the same as a lost conditional write.
-      throw new StoreConflictError(this.location, key, { cause: err });
+      const holder = ours
+        ? `process ${pid}`
+        : host !== undefined && host !== ''
+          ? `process ${pidText} on ${host}`
+          : null;
+      throw new StoreConflictError(this.location, key, { cause: err, ...(holder !== null ? { holder } : {}) });
     }
   }
 

@@ -41,11 +41,13 @@ export type StoreErrorCode = 'STORE_CONFLICT' | 'STORE_UNAVAILABLE';
 
 /** Another publisher changed the object between our read and our write. Exit 3: re-run. */
 export class StoreConflictError extends ExternalError<'STORE_CONFLICT'> {
-  constructor(location: string, key: string, options?: { cause?: unknown }) {
+  constructor(location: string, key: string, options?: { cause?: unknown; holder?: string }) {
     super(
       'STORE_CONFLICT',
-      `${key} in ${location} changed while this run was publishing (another publish ran at the same time); nothing of this run overwrote it: re-run the publish`,
-      options,
+      options?.holder !== undefined
+        ? `${key} in ${location} is being written by another publish (${options.holder} holds its lock); nothing of this run overwrote it: re-run the publish once it is done`
+        : `${key} in ${location} changed while this run was publishing (another publish ran at the same time); nothing of this run overwrote it: re-run the publish`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
   }
 }

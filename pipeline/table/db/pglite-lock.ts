@@ -5,16 +5,7 @@
  */
 import { open, readFile, rm } from 'node:fs/promises';
 import { ExternalError } from '../../../schema/errors.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive } from '../../process-alive.js';
 
 async function create(file: string): Promise<boolean> {
   try {
@@ -35,7 +26,7 @@ export async function lockPgliteDir(dir: string): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < 2; attempt++) {
     if (await create(file)) return release;
     const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-    if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) {
+    if (Number.isSafeInteger(pid) && pid > 0 && processAlive(pid)) {
       throw new ExternalError(
         'DB_UNAVAILABLE',
         `the embedded database in ${dir} is in use by process ${pid} (another mngd-release or the demo); wait for it to finish, or stop it, and run again`,
