@@ -79,8 +79,12 @@ export async function ensureDeviceId(file: string, ioreg: string | null): Promis
   try {
     await fs.mkdir(dirname(file), { recursive: true, mode: 0o755 });
     // Durable (write, fsync, link, fsync the folder): a power loss never leaves an empty id file.
-    tmp = await writeSynced(file, `${fresh}
-`, 0o644);
+    tmp = await writeSynced(
+      file,
+      `${fresh}
+`,
+      0o644,
+    );
     // link, not rename: a file that appeared meanwhile (another start) is kept, never replaced.
     await fs.link(tmp, file).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
