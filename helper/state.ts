@@ -40,7 +40,7 @@ function parseMarks(text: string | null): AcceptedMarks | null {
   }
 }
 
-/** The highest sequence among the marks (how "newest" is told between two copies). */
+/** The highest sequence among the marks (for the log line). */
 function highest(marks: AcceptedMarks): number {
   return Math.max(0, ...Object.values(marks).map((m) => m.sequence));
 }
@@ -57,7 +57,7 @@ async function readText(file: string): Promise<string | null> {
 /**
  * Remembers the highest manifest sequence accepted, per channel and spec, so an older one is
  * refused (rollback). Each spec has its own sequence, so each has its own record. Written durably
- * (durable.ts) with the previous good record kept; the newest valid of the two is read. A torn or
+ * (durable.ts) with the previous good record kept; the newest that reads is used. A torn or
  * unreadable file (STATE_TORN) is logged once and never stops an install of a manifest that
  * verifies: an INTERNAL on every install would stop self-update on that Mac until someone deleted
  * the file. The next accepted manifest rewrites it.
@@ -89,9 +89,9 @@ export function fileAcceptedStore(
           `SelfUpdate: helper state: ${file} is torn or unreadable [${STATE_TORN}]; ${previous === null ? 'no previous good copy, so any manifest that verifies is accepted' : `using the previous good copy (sequence ${highest(previous)})`}; it is rewritten with the next accepted manifest, nothing to do`,
         );
       }
-      if (current === null) return previous;
-      if (previous === null) return current;
-      return highest(previous) > highest(current) ? previous : current;
+      // The current record is the newer whenever it reads (it is written after the previous one
+      // is kept); a rotation may have dropped marks, so "newer" is the order, not the sequence.
+      return current ?? previous;
     },
     async write(accepted) {
       await writeDurable(file, JSON.stringify(accepted) + '\n', { mode: 0o600, keepCurrent: currentGood });
