@@ -5,6 +5,7 @@ import { MAX_RINGS, RING_NAME_PATTERN, RING_SALT_PATTERN } from './rings.js';
 
 /** A ring file's path, relative to the repository root: no absolute path, no "..", ending in .txt. */
 export const RING_FILE_PATTERN = '^(?!/)(?!(.*/)?\\.\\.(/|$))[A-Za-z0-9._/-]{1,200}\\.txt$';
+import { DURATION_PATTERN } from './rollout.js';
 
 export const policySchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -102,6 +103,41 @@ export const policySchema = {
         'Random hex (openssl rand -hex 32): ring members are published as SHA-256(ring_salt + "/" + device_id)',
       type: 'string',
       pattern: RING_SALT_PATTERN,
+    },
+    guard: {
+      description:
+        'mngd-release guard (scheduled): per channel and version over the window, (errors + rollbacks) / install attempts above max_failure_rate, or more rollbacks than max_rollbacks, halts the version',
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        window: {
+          description: 'how far back the guard counts events: 30m, 6h, 2d',
+          type: 'string',
+          pattern: DURATION_PATTERN,
+          default: '6h',
+        },
+        min_attempts: {
+          description: 'fewer install attempts than this in the window: too few to judge, nothing is done',
+          type: 'integer',
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 20,
+        },
+        max_failure_rate: {
+          description: '(errors + rollbacks) / attempts above this halts, e.g. 0.1 for 10 %',
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0.1,
+        },
+        max_rollbacks: {
+          description: 'more health-gate rollbacks than this in the window halts, whatever the rate',
+          type: 'integer',
+          minimum: 0,
+          maximum: 1_000_000,
+          default: 5,
+        },
+      },
     },
     publish: {
       type: 'object',

@@ -7,11 +7,11 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { SettingsError, ValidationError } from '../../schema/errors.js';
 import { closest } from '../../schema/suggest.js';
-import { editReleaseText, type EditOutcome, type ReleaseEdit } from '../releases/index.js';
+import { editReleaseText, type EditOutcome } from '../releases/index.js';
 import { loadReleaseSet } from '../releases/index.js';
 import { hasErrors, sortProblems } from '../releases/index.js';
 import { parseRelease } from '../releases/index.js';
-import type { LoadedRelease, ReleaseSet } from '../releases/index.js';
+import type { LoadedRelease, Problem, ReleaseEdit, ReleaseSet } from '../releases/index.js';
 import { crossFileProblems } from '../releases/index.js';
 import { EXIT, flag, str, type CommandContext, type ExitCode, type Parsed } from './command.js';
 import { pullRequestCommands } from './pr-commands.js';
@@ -59,43 +59,77 @@ function writeAtomically(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export async function runEdit(req: EditRequest, args: Parsed, ctx: CommandContext): Promise<ExitCode> {
-  const json = flag(args, 'json');
-  const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases'), now: ctx.now() });
-  const target = findRelease(set, req.version);
-  if (req.channel !== undefined && target.release.channel !== req.channel) {
+export interface EditResult {
+  /** the release file, relative to the repository root */
+  file: string;
+  path: string;
+  outcome: EditOutcome;
+  /** why the edited file would not be valid (nothing written) */
+  problems: Problem[];
+  /** the file was rewritten */
+  written: boolean;
+}
+
+/**
+ * Edits one release file in place: find it (refusing another channel than `channel`), edit the
+ * text, validate the result with the other files and the policy, and write it only when valid.
+ */
+export function editReleaseFile(
+  set: ReleaseSet,
+  version: string,
+  edit: ReleaseEdit,
+  opts: { now: Date; channel?: string | undefined; dryRun?: boolean },
+): EditResult {
+  const { channel } = opts;
+  const target = findRelease(set, version);
+  if (channel !== undefined && target.release.channel !== channel) {
     throw new SettingsError(
-      `${target.file} is on channel ${target.release.channel}, not ${req.channel}; expected --channel to name the release's own channel: check the version`,
+      `${target.file} is on channel ${target.release.channel}, not ${channel}; expected --channel to name the release's own channel: check the version`,
       'CHANNEL_MISMATCH',
     );
   }
   const path = join(set.root, target.file);
   const before = readFileSync(path, 'utf8');
-  const outcome: EditOutcome = editReleaseText(before, target.file, req.edit);
+  const outcome: EditOutcome = editReleaseText(before, target.file, edit);
+  if (!outcome.changed) return { file: target.file, path, outcome, problems: [], written: false };
+  const name = basename(target.file);
+  const parsed = parseRelease(target.file, name, Buffer.from(outcome.text), set.policy, opts.now.getTime());
+  const others = set.releases.filter((r) => r.file !== target.file);
+  // A problem the edit causes in another file counts too: halting the only release that satisfies
+  // another release's floor is reported on that release's file (RELEASE_FLOOR_LOCKOUT).
+  const key = (p: Problem) => `${p.file}\n${p.code}`;
+  const had = new Set(crossFileProblems(set.releases, set.policy).map(key));
+  const problems = sortProblems([
+    ...parsed.problems,
+    ...(parsed.loaded
+      ? crossFileProblems([...others, parsed.loaded], set.policy).filter(
+          (p) => p.file === target.file || !had.has(key(p)),
+        )
+      : []),
+  ]);
+  if (hasErrors(problems) || opts.dryRun === true)
+    return { file: target.file, path, outcome, problems, written: false };
+  writeAtomically(path, outcome.text);
+  return { file: target.file, path, outcome, problems, written: true };
+}
 
-  if (outcome.changed) {
-    const name = basename(target.file);
-    const parsed = parseRelease(target.file, name, Buffer.from(outcome.text), set.policy, ctx.now().getTime());
-    const others = set.releases.filter((r) => r.file !== target.file);
-    const problems = sortProblems([
-      ...parsed.problems,
-      ...(parsed.loaded
-        ? crossFileProblems([...others, parsed.loaded], set.policy).filter((p) => p.file === target.file)
-        : []),
-    ]);
-    if (hasErrors(problems)) {
-      await reportProblems(ctx, req.command, problems, { json });
-      if (json) ctx.stdout.write(`${JSON.stringify({ ok: false, file: target.file, problems }, null, 2)}\n`);
-      else ctx.stderr.write(`Nothing written: ${target.file} would not be valid after "${outcome.change}".\n`);
-      return EXIT.INVALID;
-    }
-    writeAtomically(path, outcome.text);
+export async function runEdit(req: EditRequest, args: Parsed, ctx: CommandContext): Promise<ExitCode> {
+  const json = flag(args, 'json');
+  const set = await loadReleaseSet(ctx.cwd, { releasesDir: str(args, 'releases'), now: ctx.now() });
+  const { file, path, outcome, problems } = editReleaseFile(set, req.version, req.edit, {
+    now: ctx.now(),
+    channel: req.channel,
+  });
+  if (hasErrors(problems)) {
+    await reportProblems(ctx, req.command, problems, { json });
+    if (json) ctx.stdout.write(`${JSON.stringify({ ok: false, file, problems }, null, 2)}\n`);
+    else ctx.stderr.write(`Nothing written: ${file} would not be valid after "${outcome.change}".\n`);
+    return EXIT.INVALID;
   }
-
   const commands = outcome.changed
     ? pullRequestCommands({
         branch: req.branch,
-        file: relative(ctx.cwd, path) || target.file,
+        file: relative(ctx.cwd, path) || file,
         title: req.title,
         body: req.body,
         base: 'main',
@@ -103,13 +137,11 @@ export async function runEdit(req: EditRequest, args: Parsed, ctx: CommandContex
     : [];
   if (json) {
     ctx.stdout.write(
-      `${JSON.stringify({ ok: true, file: target.file, version: req.version, action: req.edit.kind, changed: outcome.changed, change: outcome.change, notes: outcome.notes, commands })}\n`,
+      `${JSON.stringify({ ok: true, file: file, version: req.version, action: req.edit.kind, changed: outcome.changed, change: outcome.change, notes: outcome.notes, commands })}\n`,
     );
     return EXIT.OK;
   }
-  const lines = outcome.changed
-    ? [`${target.file}: ${outcome.change}. ${req.effect}`]
-    : [`${target.file}: ${outcome.change}.`];
+  const lines = outcome.changed ? [`${file}: ${outcome.change}. ${req.effect}`] : [`${file}: ${outcome.change}.`];
   for (const n of outcome.notes) lines.push(`note: ${n}`);
   if (outcome.changed) {
     lines.push('', 'Next, open the pull request (its check validates the change and plans it):');

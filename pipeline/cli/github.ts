@@ -63,3 +63,8 @@ export async function appendSummary(markdown: string): Promise<void> {
     );
   }
 }
+
+/** Sets a step output (GITHUB_OUTPUT) for the workflow's later steps and jobs. */
+export async function setOutput(name: string, value: string): Promise<void> {
+  (await actionsCore()).setOutput(name, value);
+}

@@ -92,4 +92,9 @@ export const commands: readonly CommandEntry[] = [
     summary: 'what the fleet did with each release: devices, shares, failures, rollbacks, blocked, stuck',
     load: async () => (await import('./status.js')).statusCommand,
   },
+  {
+    name: 'guard',
+    summary: 'halt a rollout whose failure rate or rollbacks breach the policy (the scheduled guard)',
+    load: async () => (await import('./guard.js')).guardCommand,
+  },
 ];

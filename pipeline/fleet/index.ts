@@ -1,4 +1,6 @@
 /** The face of pipeline/fleet/: what the commands and the other stages use of it. */
+export * from './guard-render.js';
+export * from './guard.js';
 export * from './ingest.js';
 export * from './status-render.js';
 export * from './status.js';

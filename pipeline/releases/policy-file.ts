@@ -15,6 +15,7 @@ const HINTS: Record<string, string> = {
   manifest: 'a map with lifetime_days, refresh_window_days, cache_control, max_releases',
   rings: 'a map of ring names to {device_ids_file: rings/<name>.txt} (a path from the repository root, no "..")',
   ring_salt: 'random hex of 32 to 128 characters: run openssl rand -hex 32',
+  guard: 'a map with window (30m, 6h, 2d), min_attempts, max_failure_rate (0 to 1), max_rollbacks',
   publish: 'a map with target (s3://bucket/prefix or a directory), region, endpoint, force_path_style',
 };
 

@@ -53,6 +53,7 @@ export function makeRunner(opts: {
   secrets?: Record<string, string>;
   vars?: Record<string, string>;
   env?: Record<string, string>;
+  inputs?: Record<string, string>;
 }): Runner {
   const temp = mkdtempSync(join(tmpdir(), 'mngd-runner-'));
   const eventPath = join(temp, 'event.json');
@@ -65,6 +66,8 @@ export function makeRunner(opts: {
       event_path: eventPath,
       run_id: '4242424242',
     },
+    // The `inputs` context: a workflow_dispatch's inputs, or what a calling workflow passes.
+    inputs: opts.inputs ?? (opts.event as { inputs?: Record<string, string> } | null)?.inputs ?? {},
     secrets: opts.secrets ?? {},
     vars: opts.vars ?? {},
     runner: { temp, os: 'Linux' },

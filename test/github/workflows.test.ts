@@ -28,6 +28,12 @@ const workflows = workflowFiles();
 const jobsOf = (wf: WorkflowFile): [string, Job][] => Object.entries(wf.workflow.jobs);
 const environmentOf = (job: Job): string | undefined =>
   typeof job.environment === 'string' ? job.environment : job.environment?.name;
+/** A job that calls a workflow of this repository whose every job runs in the production environment. */
+const callsOnlyProduction = (job: Job): boolean => {
+  const m = /^\.\/\.github\/workflows\/([\w.-]+)$/.exec(job.uses ?? '');
+  const called = m ? workflows.find((w) => w.file === m[1]) : undefined;
+  return called !== undefined && Object.values(called.workflow.jobs).every((j) => environmentOf(j) === 'production');
+};
 
 describe('the workflows', () => {
   it('include the release PR check, the publish, the refresh and CI', () => {
@@ -39,6 +45,7 @@ describe('the workflows', () => {
       'release-refresh.yml',
       'release-halt.yml',
       'agent-build.yml',
+      'release-guard.yml',
     ])
       assert.ok(names.includes(f), `${f} is missing: ${names.join(', ')}`);
   });
@@ -115,15 +122,18 @@ describe('the workflows', () => {
         for (const [id, job] of jobsOf(wf)) {
           const perms = typeof job.permissions === 'object' ? job.permissions : {};
           const jobText = JSON.stringify(job);
-          const production = environmentOf(job) === 'production';
+          const production = environmentOf(job) === 'production' || callsOnlyProduction(job);
           if (perms['id-token'] === 'write')
             assert.ok(production, `${wf.file} job ${id}: id-token: write outside the production environment`);
           // The publish credentials must never be readable by a pull request's code.
           if (/secrets\.(DATABASE_URL|MNGD_SIGNING_KEY)\b/.test(jobText))
             assert.ok(production, `${wf.file} job ${id}: production secrets outside the production environment`);
           for (const [scope, level] of Object.entries(perms)) {
-            // The break-glass job pushes its halt-<version> branch and opens the pull request.
-            const breakGlass = wf.file === 'release-halt.yml' && (scope === 'contents' || scope === 'pull-requests');
+            // The break-glass job pushes its halt-<version> branch and opens the pull request (the
+            // guard grants it the same by calling it).
+            const breakGlass =
+              (wf.file === 'release-halt.yml' || job.uses === './.github/workflows/release-halt.yml') &&
+              (scope === 'contents' || scope === 'pull-requests');
             if (level === 'write')
               assert.ok(
                 scope === 'id-token' || (breakGlass && production),
@@ -177,17 +187,38 @@ describe('the workflows', () => {
     }
   });
 
-  it('run the break-glass halt only by hand, on main, in the production environment', () => {
+  it('run the break-glass halt only by hand or from the guard, on main, in the production environment', () => {
     const wf = workflows.find((w) => w.file === 'release-halt.yml');
     assert.ok(wf);
-    assert.deepEqual(Object.keys(wf.workflow.on), ['workflow_dispatch']);
-    const inputs = (wf.workflow.on['workflow_dispatch'] as { inputs: Record<string, { required: boolean }> }).inputs;
-    assert.deepEqual(Object.keys(inputs), ['version', 'channel', 'reason']);
+    assert.deepEqual(Object.keys(wf.workflow.on), ['workflow_dispatch', 'workflow_call']);
+    for (const trigger of ['workflow_dispatch', 'workflow_call']) {
+      const spec = wf.workflow.on[trigger] as { inputs: Record<string, { required: boolean }> };
+      assert.deepEqual(Object.keys(spec.inputs), ['version', 'channel', 'reason'], trigger);
+    }
+    const callers = workflows.filter((w) =>
+      Object.values(w.workflow.jobs).some((j) => j.uses?.endsWith('/release-halt.yml')),
+    );
+    assert.deepEqual(
+      callers.map((w) => w.file),
+      ['release-guard.yml'],
+    );
     for (const [id, job] of jobsOf(wf)) {
       assert.equal(environmentOf(job), 'production', `release-halt.yml job ${id}`);
       const checkout = (job.steps ?? []).find((s) => s.uses?.startsWith('actions/checkout@'));
       assert.equal(checkout?.with?.['ref'], 'main');
     }
+  });
+
+  it('run the guard every 15 minutes in production, judging read-only and halting one version at a time', () => {
+    const wf = workflows.find((w) => w.file === 'release-guard.yml');
+    assert.ok(wf);
+    assert.deepEqual(wf.workflow.on['schedule'], [{ cron: '*/15 * * * *' }]);
+    const { judge, halt } = wf.workflow.jobs as Record<string, Job & { strategy?: Record<string, unknown> }>;
+    assert.equal(environmentOf(judge!), 'production');
+    assert.deepEqual(judge!.permissions, { contents: 'read', 'pull-requests': 'read' });
+    assert.ok((judge!.steps ?? []).some((s) => /mngd-release guard --dry-run/.test(s.run ?? '')));
+    assert.equal(halt!.uses, './.github/workflows/release-halt.yml');
+    assert.equal(halt!.strategy?.['max-parallel'], 1);
   });
 
   it('give the pull-request check read-only permissions and full history', () => {

@@ -28,6 +28,11 @@ export interface Job {
   concurrency?: { group: string; 'cancel-in-progress'?: boolean | string } | string;
   env?: Record<string, string | number | boolean>;
   steps?: Step[];
+  /** a reusable workflow this job calls (./.github/workflows/x.yml) instead of steps */
+  uses?: string;
+  with?: Record<string, unknown>;
+  needs?: string | string[];
+  if?: string;
 }
 
 export interface Workflow {

@@ -38,6 +38,7 @@ const policyKeys: Record<keyof PolicyFile, true> = {
   ring_salt: true,
   publish: true,
   supported_macos: true,
+  guard: true,
 };
 const signedKeys: Record<keyof SignedManifest, true> = {
   type: true,
