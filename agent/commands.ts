@@ -10,6 +10,8 @@ import { fileLogger } from './log.js';
 import { buildAgent, checkinCall, type Agent, type AgentContext } from './main.js';
 import { runLoop } from './run-loop.js';
 import { sendHealth } from '../helper/client.js';
+import { macFacts, recordingCheck, reportingCheckin, ringSaltOf } from './checkin.js';
+import { EventQueue } from './event-queue.js';
 
 const HELP = `mngd-agent: the mngd agent's self-update client (verify, then install through mngd-helper)
 
@@ -59,7 +61,12 @@ const check: BinCommand<AgentContext> = {
     const agent = await setUp(args, ctx);
     let result: CheckResult;
     try {
-      result = await agent.check();
+      result = await recordingCheck(
+        agent.check,
+        new EventQueue(agent.config.stateDir, agent.log),
+        agent.log,
+        ctx.now,
+      )();
     } catch (err) {
       agent.log.error(`SelfUpdate: check crashed: ${messageOf(err)}`);
       return exitCodeOf(err);
@@ -79,11 +86,26 @@ const run: BinCommand<AgentContext> = {
     const agent = await setUp(args, ctx);
     const cfg = agent.config;
     const health = healthGateOf(agent);
+    const queue = new EventQueue(cfg.stateDir, agent.log);
     await runLoop({
       ...health,
-      check: agent.check,
+      check: recordingCheck(agent.check, queue, agent.log, ctx.now),
       checkin:
-        cfg.checkinUrl === null ? null : checkinCall(cfg.checkinUrl, agent.http, agent.deviceId, agent.currentVersion),
+        cfg.checkinUrl === null
+          ? null
+          : reportingCheckin(
+              cfg.checkinUrl,
+              agent.http,
+              {
+                queue,
+                facts: macFacts(ctx.platform),
+                ringSalt: () => ringSaltOf(cfg.stateDir),
+                deviceId: agent.deviceId,
+                channel: cfg.channel,
+                current: agent.currentVersion,
+              },
+              checkinCall(cfg.checkinUrl, agent.http, agent.deviceId, agent.currentVersion),
+            ),
       timing: { intervalMs: cfg.intervalMs, firstDelayMaxMs: cfg.firstDelayMaxMs, floorRetryMs: cfg.floorRetryMs },
       log: agent.log,
       // Only when the version comes from the file the package installs (not --current-version).

@@ -38,6 +38,7 @@ import { PACKAGE_VERSION } from '../embedded.js';
 import { abortableSleep, retrier, retryable, RETRY_DEFAULTS } from './retry.js';
 import { withDeadline } from './deadline.js';
 import { streamOnce } from './stream.js';
+import { postOnce } from './post.js';
 import { certificateAuthorities, type TransportOptions } from './transport.js';
 import type { BinName, HttpClient, HttpClientOptions } from './types.js';
 
@@ -75,6 +76,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         () => withDeadline(url, deadline, opts.deadlineMs, t, delivered, (tt) => streamOnce(url, opts, delivered, tt)),
         (err) => delivered.bytes === 0 && retryable(err),
       );
+    },
+
+    post(url, opts) {
+      // A report carries ids the server stores once: sending it again after a lost answer is safe.
+      return withRetries(() => postOnce(url, opts, t), retryable);
     },
 
     async getBuffer(url, opts) {

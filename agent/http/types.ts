@@ -76,7 +76,16 @@ export interface StreamResult {
   resumed: boolean;
 }
 
+export interface PostOptions {
+  body: Buffer;
+  contentType: string;
+  /** the most bytes of the answer read */
+  maxBytes: number;
+}
+
 export interface HttpClient {
   getBuffer(url: string, opts: GetBufferOptions): Promise<GetBufferResult>;
+  /** POSTs a small body; resolves on a 2xx with the answer, throws HttpError otherwise (retried on 408, 429, 5xx) */
+  post(url: string, opts: PostOptions): Promise<{ status: number; body: Buffer }>;
   stream(url: string, opts: StreamOptions): Promise<StreamResult>;
 }

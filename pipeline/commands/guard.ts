@@ -1,11 +1,8 @@
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
-import { editReleaseFile } from '../cli/edit-release.js';
 import { appendSummary, onGitHub, setOutput } from '../cli/github.js';
+import { runGuard } from '../cli/guard.js';
 import { loadValid } from '../cli/setup.js';
-import { guardCounts, guardDecisions, guardSettings, haltsOf, migrateFleet, type HaltOutcome } from '../fleet/index.js';
 import { renderGuardMarkdown, renderGuardText } from '../fleet/index.js';
-import { isoSeconds } from '../manifests/index.js';
-import { hasErrors, loadReleaseSet } from '../releases/index.js';
 import { openDatabase } from '../table/index.js';
 
 export const guardCommand: Command = {
@@ -57,40 +54,14 @@ Example:
     const loaded = await loadValid(ctx, 'mngd-release guard', releasesDir, json);
     const only = str(args, 'channel');
     const channels = only === undefined ? [...loaded.policy.channels] : [only];
-    const settings = guardSettings(loaded.policy);
-    const now = ctx.now();
     const db = await openDatabase(loaded.set.root, ctx.env);
-    let counts;
+    let run;
     try {
-      await migrateFleet(db);
-      counts = await guardCounts(db, new Date(now.getTime() - settings.windowMs));
+      run = await runGuard(db, loaded, { cwd: ctx.cwd, releasesDir, channels, now: ctx.now(), dryRun });
     } finally {
       await db.close();
     }
-    const decisions = guardDecisions({
-      releases: loaded.releases,
-      channels,
-      settings,
-      counts,
-      maxListed: loaded.policy.manifest.max_releases,
-    });
-    const halts: HaltOutcome[] = [];
-    for (const h of haltsOf(decisions)) {
-      const file = loaded.set.releases.find((r) => r.release.version === h.version)?.file ?? `${h.version}.yaml`;
-      // Read again before each halt: the rules across files must see the halts written before it
-      // (under --dry-run each is checked alone).
-      const set = await loadReleaseSet(ctx.cwd, { releasesDir, now });
-      const edit = editReleaseFile(
-        set,
-        h.version,
-        { kind: 'halt', reason: h.reason, at: isoSeconds(now) },
-        { now, dryRun },
-      );
-      if (hasErrors(edit.problems)) {
-        const why = edit.problems.filter((p) => p.severity === 'error').map((p) => `${p.code}: ${p.message}`);
-        halts.push({ ...h, result: 'refused', file, why: `${file} would not be valid: ${why.join('; ')}` });
-      } else halts.push({ ...h, result: dryRun ? 'planned' : 'halted', file });
-    }
+    const { settings, decisions, halts } = run;
     if (json) ctx.stdout.write(`${JSON.stringify({ settings, decisions, halts }, null, 2)}\n`);
     else ctx.stdout.write(renderGuardText(settings, decisions, halts));
     if (onGitHub(ctx.env)) {

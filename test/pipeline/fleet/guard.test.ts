@@ -1,10 +1,10 @@
 /**
- * `mngd-release guard`, table-driven, on PGlite (the embedded folder the command opens) and on
- * PostgreSQL (TEST_DATABASE_URL): below min_attempts nothing happens; a breach halts the version
+ * `mngd-release guard`, table-driven, on PGlite and on PostgreSQL (TEST_DATABASE_URL), one
+ * database per backend for the file: below min_attempts nothing happens; a breach halts the version
  * with the evidence as the reason; a rerun with nothing new writes nothing; the guard never
  * raises a share.
  */
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,10 @@ import { GUARD_DEFAULTS, guardSettings, judge, type GuardCounts } from '../../..
 import type { Database } from '../../../pipeline/table/db/database.js';
 import { openPglite } from '../../../pipeline/table/db/pglite.js';
 import { runRelease, tempRepo } from '../../support/cli.js';
-import { openTestPostgres, preparePgliteDir, type TestDatabase } from '../../support/db.js';
+import { preparePgliteDir, testBackends, type TestDatabase } from '../../support/db.js';
+import { runGuard } from '../../../pipeline/cli/guard.js';
+import { renderGuardText } from '../../../pipeline/fleet/guard-render.js';
+import { loadReleaseSet } from '../../../pipeline/releases/load.js';
 
 const NOW = new Date('2026-12-04T12:00:00Z');
 const ago = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString().replace('.000Z', 'Z');
@@ -66,51 +69,27 @@ async function ingest(db: Database, o: Outcome, first = 0): Promise<void> {
   }
 }
 
-interface Backend {
-  name: string;
-  /** the environment the command gets, and a way for the test to reach the same database */
-  setup(
-    stateDir: string,
-  ): Promise<{ env: Record<string, string>; use<T>(fn: (db: Database) => Promise<T>): Promise<T> }>;
+/** Loads the repository the way the command does, and runs the guard on the test's database. */
+async function guard(db: Database, root: string, now = NOW, dryRun = false) {
+  const set = await loadReleaseSet(root, {});
+  assert.ok(set.policy, JSON.stringify(set.problems));
+  const loaded = { set, policy: set.policy, releases: set.releases.map((r) => r.release) };
+  const run = await runGuard(db, loaded, {
+    cwd: root,
+    releasesDir: undefined,
+    channels: ['stable', 'beta'],
+    now,
+    dryRun,
+  });
+  return { ...run, text: renderGuardText(run.settings, run.decisions, run.halts) };
 }
 
-const pgliteBackend: Backend = {
-  name: 'PGlite',
-  async setup(stateDir) {
-    await preparePgliteDir(join(stateDir, 'pglite'));
-    return {
-      env: {},
-      async use(fn) {
-        // PGlite is one process at a time: the test opens the folder only between command runs.
-        const db = await openPglite(join(stateDir, 'pglite'));
-        try {
-          return await fn(db);
-        } finally {
-          await db.close();
-        }
-      },
-    };
-  },
-};
-
-const postgres: TestDatabase[] = [];
-const backends: Backend[] = [pgliteBackend];
-const url = process.env['TEST_DATABASE_URL'];
-if (url)
-  backends.push({
-    name: 'PostgreSQL',
-    async setup() {
-      const t = await openTestPostgres(url);
-      postgres.push(t);
-      return { env: { DATABASE_URL: t.url ?? '' }, use: (fn) => fn(t.db) };
-    },
-  });
-after(async () => {
-  for (const t of postgres) await t.close();
-});
-
 /** A repository of 1.0.3 (100 %) and 1.0.4 (10 %), with the guard policy. */
-function repo(extraReleases: Record<string, string> = {}): { root: string; files: () => Record<string, string> } {
+function repo(extraReleases: Record<string, string> = {}): {
+  root: string;
+  releases: string;
+  files: () => Record<string, string>;
+} {
   const r = tempRepo();
   writeFileSync(join(r.releases, 'policy.yaml'), readFileSync(join(r.releases, 'policy.yaml'), 'utf8') + POLICY_GUARD);
   writeFileSync(join(r.releases, '1.0.3.yaml'), release('1.0.3'));
@@ -123,7 +102,7 @@ function repo(extraReleases: Record<string, string> = {}): { root: string; files
         return [f, `${statSync(p).mtimeMs} ${readFileSync(p, 'utf8')}`];
       }),
     );
-  return { root: r.root, files };
+  return { root: r.root, releases: r.releases, files };
 }
 
 const CASES: {
@@ -154,31 +133,35 @@ const CASES: {
   },
 ];
 
-for (const backend of backends) {
-  describe(`mngd-release guard on ${backend.name}`, () => {
+for (const backend of testBackends()) {
+  describe(`guard decisions on ${backend.name}`, () => {
+    let t: TestDatabase;
+    before(async () => {
+      t = await backend.open();
+    });
+    after(async () => t?.close());
+
     for (const c of CASES) {
       it(c.name, async () => {
+        await t.reset();
         const r = repo();
-        const stateDir = join(r.root, '.state');
-        const db = await backend.setup(stateDir);
-        await db.use((d) => ingest(d, c.outcome));
-        const env = { ...db.env, MNGD_STATE_DIR: stateDir };
+        await ingest(t.db, c.outcome);
         const before = r.files();
-        const res = await runRelease(['guard'], { cwd: r.root, env, now: NOW });
-        assert.equal(res.code, 0, res.stderr + res.stdout);
+        const res = await guard(t.db, r.root);
         const file = readFileSync(join(r.root, 'releases', '1.0.4.yaml'), 'utf8');
         if (!c.halted) {
           assert.deepEqual(r.files(), before, 'nothing written');
-          assert.match(res.stdout, /nothing to halt: nothing written/);
+          assert.match(res.text, /nothing to halt: nothing written/);
           return;
         }
         // Only the halt is added: every other byte (the share, its comment) stays. It never raises a share.
-        const added = file.slice(release('1.0.4', 'rollout_percent: 10 # canary\n').length);
-        assert.ok(file.startsWith(release('1.0.4', 'rollout_percent: 10 # canary\n')), file);
+        const original = release('1.0.4', 'rollout_percent: 10 # canary\n');
+        assert.ok(file.startsWith(original), file);
+        const added = file.slice(original.length);
         assert.match(added, /^halted:\n {2}reason: "guard: .*"\n {2}at: "2026-12-04T12:00:00Z"\n$/);
         assert.match(added, c.evidence!);
-        assert.match(res.stdout, /stable 1\.0\.4: HALT/);
-        assert.match(res.stdout, /^halted 1\.0\.4 \(releases\/1\.0\.4\.yaml\): guard: /m);
+        assert.match(res.text, /stable 1\.0\.4: HALT/);
+        assert.match(res.text, /^halted 1\.0\.4 \(releases\/1\.0\.4\.yaml\): guard: /m);
         const others = r.files();
         delete others['1.0.4.yaml'];
         const beforeOthers = { ...before };
@@ -186,68 +169,77 @@ for (const backend of backends) {
         assert.deepEqual(others, beforeOthers, 'no other file changes');
 
         // A rerun with nothing new: 1.0.4 is no longer offered, so it is not judged; 0 writes.
-        const counts = () =>
-          db.use(
-            async (d) =>
-              (
-                await d.query<{ n: string }>(
-                  `SELECT (SELECT count(*) FROM agent_update_events) || '/' || (SELECT count(*) FROM agent_devices) AS n`,
-                )
-              ).rows[0]!.n,
-          );
+        const counts = async () =>
+          (
+            await t.db.query<{ n: string }>(
+              `SELECT (SELECT count(*) FROM agent_update_events) || '/' || (SELECT count(*) FROM agent_devices) AS n`,
+            )
+          ).rows[0]!.n;
         const rowsBefore = await counts();
         const halted = r.files();
-        const again = await runRelease(['guard'], { cwd: r.root, env, now: new Date(NOW.getTime() + 15 * 60_000) });
-        assert.equal(again.code, 0, again.stderr);
+        const again = await guard(t.db, r.root, new Date(NOW.getTime() + 15 * 60_000));
         assert.deepEqual(r.files(), halted, 'the rerun writes no file');
         assert.equal(await counts(), rowsBefore, 'and no row');
-        assert.match(again.stdout, /nothing to halt: nothing written/);
-        assert.doesNotMatch(again.stdout, /1\.0\.4: HALT/);
+        assert.deepEqual(again.halts, []);
+        assert.match(again.text, /nothing to halt: nothing written/);
       });
     }
 
-    it('--dry-run reports the halt and writes nothing; --json gives the decisions', async () => {
-      const r = repo();
-      const stateDir = join(r.root, '.state');
-      const db = await backend.setup(stateDir);
-      await db.use((d) => ingest(d, { installs: { ok: 21, error: 9 } }));
-      const before = r.files();
-      const res = await runRelease(['guard', '--dry-run', '--json'], {
-        cwd: r.root,
-        env: { ...db.env, MNGD_STATE_DIR: stateDir },
-        now: NOW,
-      });
-      assert.equal(res.code, 0, res.stderr);
-      assert.deepEqual(r.files(), before);
-      const out = JSON.parse(res.stdout) as {
-        decisions: { channel: string; version: string; verdict: string; attempts: number; errors: number }[];
-        halts: { version: string; channel: string; result: string }[];
-      };
-      assert.deepEqual(
-        out.decisions.map((d) => [d.channel, d.version, d.verdict, d.attempts, d.errors]),
-        [['stable', '1.0.4', 'halt', 30, 9]],
-      );
-      assert.deepEqual(
-        out.halts.map((h) => [h.version, h.channel, h.result]),
-        [['1.0.4', 'stable', 'planned']],
-      );
-    });
-
-    it('refuses a halt that would leave releases/ invalid: exit 1, the reason, nothing written', async () => {
+    it('refuses a halt that would leave releases/ invalid: the reason, nothing written', async () => {
       // 1.0.5 is paused and raises the floor to 1.0.4: halting 1.0.4 would leave the floor above
       // every release offered with a share, a lockout; validate refuses it, so the guard must too.
+      await t.reset();
       const r = repo({ '1.0.5': release('1.0.5', 'rollout_percent: 0\nmin_required_version: "1.0.4"\n') });
-      const stateDir = join(r.root, '.state');
-      const db = await backend.setup(stateDir);
-      await db.use((d) => ingest(d, { installs: { ok: 21, error: 9 } }));
+      await ingest(t.db, { installs: { ok: 21, error: 9 } });
       const before = r.files();
-      const res = await runRelease(['guard'], { cwd: r.root, env: { ...db.env, MNGD_STATE_DIR: stateDir }, now: NOW });
-      assert.equal(res.code, 1, res.stdout);
+      const res = await guard(t.db, r.root);
       assert.deepEqual(r.files(), before);
-      assert.match(res.stdout, /could not halt 1\.0\.4: releases\/1\.0\.4\.yaml would not be valid: RELEASE_FLOOR/);
+      assert.deepEqual(
+        res.halts.map((h) => [h.version, h.result]),
+        [['1.0.4', 'refused']],
+      );
+      assert.match(res.text, /could not halt 1\.0\.4: releases\/1\.0\.4\.yaml would not be valid: RELEASE_FLOOR/);
     });
   });
 }
+
+describe('mngd-release guard', () => {
+  it('--dry-run --json reports the decisions and the halt, writes nothing; a refused halt exits 1', async () => {
+    const r = repo();
+    const stateDir = join(r.root, '.state');
+    const env = { MNGD_STATE_DIR: stateDir };
+    await preparePgliteDir(join(stateDir, 'pglite'));
+    const db = await openPglite(join(stateDir, 'pglite'));
+    try {
+      await ingest(db, { installs: { ok: 21, error: 9 } });
+    } finally {
+      await db.close();
+    }
+    const before = r.files();
+    const res = await runRelease(['guard', '--dry-run', '--json'], { cwd: r.root, env, now: NOW });
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(r.files(), before);
+    const out = JSON.parse(res.stdout) as {
+      decisions: { channel: string; version: string; verdict: string; attempts: number; errors: number }[];
+      halts: { version: string; channel: string; result: string }[];
+    };
+    assert.deepEqual(
+      out.decisions.map((d) => [d.channel, d.version, d.verdict, d.attempts, d.errors]),
+      [['stable', '1.0.4', 'halt', 30, 9]],
+    );
+    assert.deepEqual(
+      out.halts.map((h) => [h.version, h.channel, h.result]),
+      [['1.0.4', 'stable', 'planned']],
+    );
+    writeFileSync(
+      join(r.releases, '1.0.5.yaml'),
+      release('1.0.5', 'rollout_percent: 0\nmin_required_version: "1.0.4"\n'),
+    );
+    const refused = await runRelease(['guard'], { cwd: r.root, env, now: NOW });
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stdout, /could not halt 1\.0\.4/);
+  });
+});
 
 describe('judge (pure)', () => {
   const s = guardSettings({ guard: { min_attempts: 20, max_failure_rate: 0.1, max_rollbacks: 3 } });
