@@ -9,6 +9,7 @@ import { readBasePolicy } from '../releases/index.js';
 import { policySection, scheduleSection } from '../table/index.js';
 import { activeDevicesByChannel } from '../fleet/index.js';
 import { SIGNING_KEY_ID_ENV, signingKeyIdsInUse } from '../manifests/index.js';
+import { fleetImpact, impactSection, releaseFacts } from '../fleet/index.js';
 
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
 the password is never printed). Without it: embedded PGlite in <repo>/.state/pglite
@@ -27,6 +28,9 @@ load events (floor raised, newest release yanked, channel left empty) as loud wa
 release with a rollout_schedule is shown as a timeline in UTC: the share and the expected
 devices at each step (from the fleet's reports in the same database, else n/a), the step in
 force now and when the next starts; the Markdown summary adds a Mermaid chart of the ramp.
+Where the database holds what the fleet reports (agent_devices), the numbers behind the load
+events: the active devices a raised floor blocks (and those it leaves unsupported, by macOS), the
+devices a yank or halt leaves on that version.
 Read-only: it takes no lock and runs no migration.
 
 Flags:
@@ -90,6 +94,12 @@ Example:
         ringSizes: Object.fromEntries(Object.entries(set.rings).map(([name, ids]) => [name, ids.length])),
       });
       if (schedules !== null) plan.sections.push(schedules);
+      // Real numbers where the database holds what the fleet reported.
+      const impact = await fleetImpact(db, plan, {
+        now: ctx.now(),
+        ...releaseFacts(set.releases.map((r) => r.release)),
+      });
+      if (impact !== null) plan.sections.push(impactSection(impact, plan));
       const behind = tableBehindSection(plan);
       if (behind !== null) plan.sections.push(behind);
       const blocked = blockingProblems(plan).length > 0;

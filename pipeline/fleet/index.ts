@@ -2,5 +2,6 @@
 export * from './guard-render.js';
 export * from './guard.js';
 export * from './ingest.js';
+export * from './plan-impact.js';
 export * from './status-render.js';
 export * from './status.js';

@@ -1,0 +1,167 @@
+/**
+ * `plan` with real numbers, when the database holds what the fleet reported (agent_devices):
+ * a floor raised blocks the active devices below it until they update ("raising the floor to
+ * 1.0.3 blocks 1,204 devices (8.1 %) until they update; 37 on macOS 12 become unsupported"), and
+ * a yank or halt leaves the devices on that version where they are. Active: seen within 7 days,
+ * as `status` counts them. Read-only; without the fleet tables there is no section.
+ */
+import { offeredOn } from '../../schema/channel.js';
+import type { Release } from '../../schema/types.js';
+import { compareVersions } from '../../schema/version.js';
+import type { Plan, PlanSection, Sql } from '../table/index.js';
+import { ACTIVE_WINDOW_MS } from './status.js';
+
+export interface FloorImpact {
+  channel: string;
+  from: string | null;
+  to: string;
+  /** active devices on the channel */
+  active: number;
+  /** active devices below the new floor: their checkin waits for the update */
+  blocked: number;
+  /** of those, devices whose macOS runs no release at or above the floor: "unsupported", not blocked */
+  unsupported: number;
+  /** unsupported devices by macOS major version, e.g. {"12": 37} */
+  unsupportedByMacos: Record<string, number>;
+}
+
+export interface StopImpact {
+  channel: string;
+  version: string;
+  /** yanked or halted */
+  how: 'yank' | 'halt';
+  active: number;
+  /** active devices on that version: they stay on it until a newer release is offered */
+  devices: number;
+}
+
+export interface FleetImpact {
+  floors: FloorImpact[];
+  stops: StopImpact[];
+}
+
+/** The oldest macOS a release needs, when its file says (spec 2's `requires.macos_min`). */
+export type MacosMinOf = (version: string) => string | null;
+
+const groupsQuery = `SELECT channel, current_version AS version, macos, count(*)::int AS n
+  FROM agent_devices WHERE last_seen >= $1 GROUP BY channel, current_version, macos`;
+
+interface Group {
+  channel: string;
+  version: string;
+  macos: string;
+  n: number;
+}
+
+export async function hasFleetTables(sql: Sql): Promise<boolean> {
+  const { rows } = await sql.query<{ ok: boolean }>(`SELECT to_regclass('agent_devices') IS NOT NULL AS ok`);
+  return rows[0]?.ok === true;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const pct = (n: number, of: number) => (of === 0 ? '0.0' : ((n / of) * 100).toFixed(1));
+const major = (macos: string) => macos.split('.')[0] ?? macos;
+
+/** Counts per plan change; `satisfying(channel, floor)` lists the versions offered there that satisfy the floor. */
+export async function fleetImpact(
+  sql: Sql,
+  plan: Plan,
+  opts: { now: Date; satisfying: (channel: string, floor: string) => string[]; macosMin: MacosMinOf },
+): Promise<FleetImpact | null> {
+  if (!(await hasFleetTables(sql))) return null;
+  const since = new Date(opts.now.getTime() - ACTIVE_WINDOW_MS).toISOString();
+  const groups = (await sql.query<Group>(groupsQuery, [since])).rows;
+  const activeOn = (channel: string) => groups.filter((g) => g.channel === channel).reduce((n, g) => n + g.n, 0);
+  const floors: FloorImpact[] = [];
+  for (const f of plan.floors) {
+    if (f.after === null || (f.before !== null && compareVersions(f.after, f.before) <= 0)) continue;
+    const to = f.after;
+    const below = groups.filter((g) => g.channel === f.channel && compareVersions(g.version, to) < 0);
+    const mins = opts.satisfying(f.channel, to).map(opts.macosMin);
+    // Runs one of them: a release with no macOS minimum, or one at or below this Mac's version.
+    const runsOne = (macos: string) => mins.some((m) => m === null || compareVersions(macos, m) >= 0);
+    const unsupportedByMacos: Record<string, number> = {};
+    let unsupported = 0;
+    for (const g of below) {
+      if (runsOne(g.macos)) continue;
+      unsupported += g.n;
+      unsupportedByMacos[major(g.macos)] = (unsupportedByMacos[major(g.macos)] ?? 0) + g.n;
+    }
+    floors.push({
+      channel: f.channel,
+      from: f.before,
+      to,
+      active: activeOn(f.channel),
+      blocked: below.reduce((n, g) => n + g.n, 0) - unsupported,
+      unsupported,
+      unsupportedByMacos,
+    });
+  }
+  const stops: StopImpact[] = [];
+  for (const y of plan.yanks) {
+    const channel = String(y.row.channel ?? 'stable');
+    const devices = groups
+      .filter((g) => g.channel === channel && compareVersions(g.version, y.version) === 0)
+      .reduce((n, g) => n + g.n, 0);
+    stops.push({
+      channel,
+      version: y.version,
+      how: y.reason === 'file-says-halted' ? 'halt' : 'yank',
+      active: activeOn(channel),
+      devices,
+    });
+  }
+  return { floors, stops };
+}
+
+export function floorLine(f: FloorImpact): string {
+  const unsupported = Object.entries(f.unsupportedByMacos)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([m, n]) => `${fmt(n)} on macOS ${m}`)
+    .join(', ');
+  return `raising the floor of ${f.channel} to ${f.to} blocks ${fmt(f.blocked)} device(s) (${pct(f.blocked, f.active)} % of ${fmt(f.active)} active) until they update${f.unsupported > 0 ? `; ${unsupported} become unsupported (no release at or above ${f.to} runs there: not blocked, one warning)` : ''}`;
+}
+
+export function stopLine(s: StopImpact): string {
+  return `this ${s.how} leaves ${fmt(s.devices)} device(s) (${pct(s.devices, s.active)} % of ${s.channel}'s ${fmt(s.active)} active) on ${s.version}; the rescue rule moves them to the next release`;
+}
+
+/** The plan section, and the load events' messages completed with their numbers. */
+export function impactSection(impact: FleetImpact, plan: Plan): PlanSection {
+  for (const w of plan.warnings) {
+    const f = impact.floors.find((x) => w.code === 'FLOOR_RAISED' && x.channel === w.channel);
+    if (f !== undefined) w.message = `${w.message}: ${floorLine(f)}`;
+    const s = impact.stops.find(
+      (x) =>
+        (w.code === 'NEWEST_YANKED' || w.code === 'RELEASE_HALTED') &&
+        new RegExp(`(^|[\\s,])${x.version.replace(/\./g, '\\.')}[\\s,]`).test(w.message),
+    );
+    if (s !== undefined) w.message = `${w.message}: ${stopLine(s)}`;
+  }
+  const lines = [...impact.floors.map(floorLine), ...impact.stops.map(stopLine)];
+  return {
+    id: 'fleet',
+    title: 'What the fleet feels (agent_devices, active within 7 days)',
+    lines: lines.length > 0 ? lines : ['no floor raised and no release stopped: no device is blocked or left behind'],
+    data: impact,
+  };
+}
+
+/** What fleetImpact reads of the release files: the releases satisfying a floor, and their macOS minimum. */
+export function releaseFacts(releases: readonly Release[]): {
+  satisfying: (channel: string, floor: string) => string[];
+  macosMin: MacosMinOf;
+} {
+  return {
+    satisfying: (channel, floor) =>
+      offeredOn(channel, releases)
+        .filter((r) => r.rollout_percent > 0 && compareVersions(r.version, floor) >= 0)
+        .map((r) => r.version),
+    // Spec 2's release files say which macOS a release needs; a file without `requires` runs anywhere.
+    macosMin: (version) => {
+      const r = releases.find((x) => compareVersions(x.version, version) === 0) as
+        { requires?: { macos_min?: string | null } } | undefined;
+      return r?.requires?.macos_min ?? null;
+    },
+  };
+}
