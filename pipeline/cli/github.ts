@@ -28,7 +28,8 @@ export async function annotate(problems: readonly Problem[]): Promise<void> {
   if (problems.length === 0) return;
   const c = await actionsCore();
   for (const p of problems) {
-    const props: AnnotationProperties = { file: p.file, title: p.code };
+    // A problem of no file (a load event about a channel) is annotated on the run, not a line.
+    const props: AnnotationProperties = p.file === '' ? { title: p.code } : { file: p.file, title: p.code };
     if (p.line !== undefined) {
       props.startLine = p.line;
       props.startColumn = p.column ?? 1;

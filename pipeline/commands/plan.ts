@@ -10,6 +10,10 @@ import { policySection, scheduleSection } from '../table/index.js';
 import { activeDevicesByChannel } from '../fleet/index.js';
 import { SIGNING_KEY_ID_ENV, signingKeyIdsInUse } from '../manifests/index.js';
 import { fleetImpact, impactSection, releaseFacts } from '../fleet/index.js';
+import { annotate, onGitHub } from '../cli/github.js';
+import { loadEventProblems } from '../cli/load-event-lines.js';
+import { commentPlan } from '../cli/pr-comment.js';
+import { renderPlanMarkdown } from '../table/index.js';
 
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
 the password is never printed). Without it: embedded PGlite in <repo>/.state/pglite
@@ -18,7 +22,7 @@ the password is never printed). Without it: embedded PGlite in <repo>/.state/pgl
 export const planCommand: Command = {
   name: 'plan',
   help: `Usage: mngd-release plan [--releases DIR] [--changed-since REF] [--yank-unmanaged] [--skip-manifests]
-                         [--table-label TEXT] [--json]
+                         [--table-label TEXT] [--pr-comment] [--json]
 
 Compares the release files with the agent_releases table and prints what "mngd-release sync"
 would do: rows to insert, fields to update (old -> new), rows to yank, rows the pipeline never
@@ -37,6 +41,9 @@ Flags:
   --yank-unmanaged   plan as if unmanaged rows without a file were to be yanked (see sync)
   --skip-manifests   leave out what publish would change in the live manifests (target from
                      MNGD_PUBLISH_TARGET or the policy; read-only, no key needed)
+  --pr-comment     under GitHub Actions on a pull request: also post the plan as one sticky
+                   comment, load events first, edited in place on every run (GITHUB_TOKEN with
+                   pull-requests: write; a fork's pull request gets the job summary only)
   --changed-since REF  also list every change to releases/policy.yaml against the git ref REF
                      (keys, URL prefixes, channels, lifetimes, target); a trusted_keys change is
                      a load event
@@ -62,6 +69,7 @@ Example:
     'skip-manifests': { type: 'boolean' },
     'changed-since': { type: 'string' },
     'table-label': { type: 'string' },
+    'pr-comment': { type: 'boolean' },
   },
   async run(args, ctx) {
     const json = flag(args, 'json');
@@ -121,6 +129,19 @@ Example:
               ? 'Merging applies it: the release workflow runs "mngd-release apply" on main.'
               : 'Run "mngd-release sync" to apply it.',
       });
+      if (onGitHub(ctx.env)) {
+        // Load events as warnings on the YAML lines that cause them, and (--pr-comment) the plan
+        // as the pull request's sticky comment, load events first.
+        const events = [...plan.warnings, ...plan.sections.flatMap((s) => s.warnings ?? [])];
+        await annotate(loadEventProblems(events, set));
+        if (flag(args, 'pr-comment'))
+          await commentPlan(
+            ctx.env,
+            (l) => ctx.stderr.write(`${l}\n`),
+            renderPlanMarkdown(plan, { target: str(args, 'table-label') ?? db.label }),
+            events,
+          );
+      }
       return blocked ? EXIT.INVALID : EXIT.OK;
     } finally {
       await db.close();

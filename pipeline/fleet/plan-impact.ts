@@ -132,9 +132,7 @@ export function impactSection(impact: FleetImpact, plan: Plan): PlanSection {
     const f = impact.floors.find((x) => w.code === 'FLOOR_RAISED' && x.channel === w.channel);
     if (f !== undefined) w.message = `${w.message}: ${floorLine(f)}`;
     const s = impact.stops.find(
-      (x) =>
-        (w.code === 'NEWEST_YANKED' || w.code === 'RELEASE_HALTED') &&
-        new RegExp(`(^|[\\s,])${x.version.replace(/\./g, '\\.')}[\\s,]`).test(w.message),
+      (x) => (w.code === 'NEWEST_YANKED' || w.code === 'RELEASE_HALTED') && w.version === x.version,
     );
     if (s !== undefined) w.message = `${w.message}: ${stopLine(s)}`;
   }

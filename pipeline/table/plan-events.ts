@@ -57,6 +57,7 @@ export function loadEvents(
       warnings.push({
         code: 'NEWEST_YANKED',
         channel,
+        version: newestBefore.version,
         message: `the newest release of ${channel}, ${newestBefore.version}, is yanked: ${channel} falls back to ${newestAfter?.version ?? 'nothing'}; devices already on ${newestBefore.version} stay there`,
       });
     }

@@ -85,6 +85,8 @@ export type WarningCode =
 export interface PlanWarning {
   code: WarningCode;
   channel?: string;
+  /** the release it is about (a halt, a yank): where its annotation goes */
+  version?: string;
   message: string;
 }
 

@@ -205,6 +205,7 @@ export function computePlan(input: PlanInput): Plan {
       const h = halted.get(version)!;
       return {
         code: 'RELEASE_HALTED' as const,
+        version,
         message: `${version} is halted (${JSON.stringify(h.reason)}, at ${h.at}): no channel offers it from now on; devices already on it stay there until a newer release is offered`,
       };
     }),

@@ -120,7 +120,12 @@ for (const backend of testBackends()) {
       const p = plan({
         yanks: [yank],
         warnings: [
-          { code: 'NEWEST_YANKED', channel: 'stable', message: 'the newest release of stable, 1.0.1, is yanked' },
+          {
+            code: 'NEWEST_YANKED',
+            channel: 'stable',
+            version: '1.0.1',
+            message: 'the newest release of stable, 1.0.1, is yanked',
+          },
         ],
       });
       const impact = await fleetImpact(t.db, p, { now: NOW, satisfying: () => [], macosMin: () => null });
