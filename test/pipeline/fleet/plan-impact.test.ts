@@ -57,6 +57,7 @@ function plan(over: Partial<Plan>): Plan {
     warnings: [],
     problems: [],
     sections: [],
+    immutableChanges: [],
     ...over,
   };
 }
