@@ -65,7 +65,9 @@ export function commentBody(planMarkdown: string, warnings: readonly PlanWarning
 }
 
 export type CommentOutcome =
-  { kind: 'created' | 'updated'; id: number; url: string } | { kind: 'skipped'; why: string };
+  | { kind: 'created' | 'updated'; id: number; url: string }
+  /** fallback: the job summary is where reviewers must look (a fork, a refusal): the summary says so */
+  | { kind: 'skipped'; why: string; fallback?: boolean };
 
 interface Comment {
   id: number;
@@ -83,6 +85,7 @@ export async function upsertComment(
     return {
       kind: 'skipped',
       why: 'this pull request comes from a fork, whose token may not comment: the plan is in this job summary only',
+      fallback: true,
     };
   const { Octokit } = await import('@octokit/rest');
   const octokit = new Octokit({ auth: opts.token, baseUrl: opts.baseUrl, userAgent: 'mngd-release' });
@@ -106,10 +109,12 @@ export async function upsertComment(
       return {
         kind: 'skipped',
         why: `GitHub refused the comment (HTTP ${String(status)}: the job needs "pull-requests: write"): the plan is in this job summary only`,
+        fallback: true,
       };
     return {
       kind: 'skipped',
       why: `could not write the plan comment (${messageOf(err)}): the plan is in this job summary`,
+      fallback: true,
     };
   }
 }
@@ -137,6 +142,6 @@ export async function commentPlan(
       ? `Plan comment: not written: ${outcome.why}.`
       : `Plan comment ${outcome.kind} on the pull request: ${outcome.url}`;
   say(line);
-  await appendSummary(`\n${line}\n`);
+  if (outcome.kind === 'skipped' && outcome.fallback === true) await appendSummary(`\n${line}\n`);
   return outcome;
 }
