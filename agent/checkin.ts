@@ -4,9 +4,9 @@
  * sends them). A 2xx drops exactly the events that were sent; anything else (a 500, a time-out,
  * no network) keeps them for the next checkin. The check is wrapped to queue what it did.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FactsProvider } from '../helper/device-facts.js';
 import { messageOf } from '../schema/errors.js';
 import { MAX_REPORT_BYTES } from '../schema/report.schema.js';
 import { withStatusHint, type HttpClient } from './http/index.js';
@@ -71,17 +71,16 @@ export function recordingCheck(check: () => Promise<CheckResult>, queue: EventQu
   };
 }
 
-/** macOS's product version and the process's architecture; null off macOS. */
-export function macFacts(platform: NodeJS.Platform): () => Promise<Pick<DeviceFacts, 'macos' | 'hw_arch'> | null> {
-  return () =>
-    new Promise((resolve) => {
-      if (platform !== 'darwin') return resolve(null);
-      execFile('/usr/bin/sw_vers', ['-productVersion'], { timeout: 10_000 }, (err, stdout) => {
-        const macos = stdout.trim();
-        if (err !== null || !/^\d+(\.\d+){0,2}$/.test(macos)) return resolve(null);
-        resolve({ macos, hw_arch: process.arch === 'arm64' ? 'arm64' : 'x86_64' });
-      });
-    });
+/** The report's facts from the Mac's own tools (helper/device-facts.ts, as spec 2 chooses with); null where they fail (not a Mac). */
+export function reportFacts(read: FactsProvider): () => Promise<Pick<DeviceFacts, 'macos' | 'hw_arch'> | null> {
+  return async () => {
+    try {
+      const f = await read();
+      return { macos: f.macos, hw_arch: f.hwArch };
+    } catch {
+      return null;
+    }
+  };
 }
 
 /** The ring salt of the newest verified manifest in the state folder (spec 2 carries one), or ''. */

@@ -10,7 +10,8 @@ import { fileLogger } from './log.js';
 import { buildAgent, checkinCall, type Agent, type AgentContext } from './main.js';
 import { runLoop } from './run-loop.js';
 import { sendHealth } from '../helper/client.js';
-import { macFacts, recordingCheck, reportingCheckin, ringSaltOf } from './checkin.js';
+import { commandFacts } from '../helper/device-facts.js';
+import { recordingCheck, reportFacts, reportingCheckin, ringSaltOf } from './checkin.js';
 import { EventQueue } from './event-queue.js';
 
 const HELP = `mngd-agent: the mngd agent's self-update client (verify, then install through mngd-helper)
@@ -98,7 +99,7 @@ const run: BinCommand<AgentContext> = {
               agent.http,
               {
                 queue,
-                facts: macFacts(ctx.platform),
+                facts: reportFacts(commandFacts(cfg.factsCommands)),
                 ringSalt: () => ringSaltOf(cfg.stateDir),
                 deviceId: agent.deviceId,
                 channel: cfg.channel,
