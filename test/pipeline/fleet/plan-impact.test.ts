@@ -58,6 +58,7 @@ function plan(over: Partial<Plan>): Plan {
     problems: [],
     sections: [],
     immutableChanges: [],
+    artifacts: [],
     ...over,
   };
 }
