@@ -6,7 +6,7 @@
  */
 import got from 'got';
 import { classify, HttpError, statusError } from './errors.js';
-import { header, type TransportOptions } from './transport.js';
+import { header, requestOptions, type TransportOptions } from './transport.js';
 import type { PostOptions } from './types.js';
 import { checkUrl, displayUrl } from './url.js';
 
@@ -20,18 +20,7 @@ export async function postOnce(
   const req = got.stream.post(url, {
     body: opts.body,
     headers: { 'user-agent': t.userAgent, 'content-type': opts.contentType, 'accept-encoding': 'identity' },
-    followRedirect: false,
-    throwHttpErrors: false,
-    decompress: false,
-    retry: { limit: 0 },
-    timeout: {
-      connect: t.timeouts.connect,
-      secureConnect: t.timeouts.connect,
-      socket: t.timeouts.read,
-      response: t.timeouts.read,
-    },
-    https: t.certificateAuthority === undefined ? {} : { certificateAuthority: t.certificateAuthority },
-    ...(t.signal === undefined ? {} : { signal: t.signal }),
+    ...requestOptions(t),
   });
   const chunks: Buffer[] = [];
   let bytes = 0;

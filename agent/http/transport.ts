@@ -48,6 +48,27 @@ export function certificateAuthorities(caFile: string | undefined, ca: string | 
   return extra === undefined ? undefined : [...rootCertificates, extra];
 }
 
+/**
+ * What every request of the agent shares (GET and POST): no redirect followed by got, no retry of
+ * its own, no decompression, the same time-outs, CAs and abort signal.
+ */
+export function requestOptions(t: TransportOptions) {
+  return {
+    followRedirect: false,
+    throwHttpErrors: false,
+    decompress: false,
+    retry: { limit: 0 },
+    timeout: {
+      connect: t.timeouts.connect,
+      secureConnect: t.timeouts.connect,
+      socket: t.timeouts.read,
+      response: t.timeouts.read,
+    },
+    https: t.certificateAuthority === undefined ? {} : { certificateAuthority: t.certificateAuthority },
+    ...(t.signal === undefined ? {} : { signal: t.signal }),
+  };
+}
+
 export async function open(rawUrl: string, headers: Record<string, string>, t: TransportOptions): Promise<Opened> {
   let url = checkUrl(rawUrl, 'HTTP_INSECURE_URL');
   const first = displayUrl(url);
@@ -56,19 +77,8 @@ export async function open(rawUrl: string, headers: Record<string, string>, t: T
     const req = got.stream(url, {
       method: 'GET',
       headers: { 'user-agent': t.userAgent, 'accept-encoding': 'identity', ...headers },
-      followRedirect: false,
-      throwHttpErrors: false,
-      decompress: false,
       strictContentLength: true,
-      retry: { limit: 0 },
-      timeout: {
-        connect: t.timeouts.connect,
-        secureConnect: t.timeouts.connect,
-        socket: t.timeouts.read,
-        response: t.timeouts.read,
-      },
-      https: t.certificateAuthority === undefined ? {} : { certificateAuthority: t.certificateAuthority },
-      ...(t.signal === undefined ? {} : { signal: t.signal }),
+      ...requestOptions(t),
     });
     const response = await new Promise<{ statusCode: number; headers: Headers }>((resolve, reject) => {
       req.once('response', resolve);
