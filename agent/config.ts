@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SettingsError, UsageError, ValidationError, messageOf } from '../schema/errors.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
+import { isDeviceId } from '../schema/rings.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
 import { explainVersion } from '../schema/version.js';
 import { DEFAULT_FACTS_COMMANDS, type FactsCommands } from '../helper/device-facts.js';
@@ -210,7 +211,7 @@ export function resolveConfig(
     if (why !== null) fail(where('current_version'), `"${currentVersion}" is not a version: ${why}`);
   }
   const deviceId = str('device_id');
-  if (deviceId !== null && !/^[\x21-\x7e]{1,128}$/.test(deviceId))
+  if (deviceId !== null && !isDeviceId(deviceId))
     fail(where('device_id'), 'expected 1 to 128 printable ASCII characters');
 
   const paths = defaultPaths(platform);

@@ -1,4 +1,5 @@
 /** The face of pipeline/fleet/: what the commands and the other stages use of it. */
+export * from './active.js';
 export * from './guard-render.js';
 export * from './guard.js';
 export * from './ingest.js';

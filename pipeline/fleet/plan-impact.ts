@@ -9,7 +9,7 @@ import { offeredOn } from '../../schema/channel.js';
 import type { Release } from '../../schema/types.js';
 import { compareVersions } from '../../schema/version.js';
 import type { Plan, PlanSection, Sql } from '../table/index.js';
-import { ACTIVE_WINDOW_MS } from './status.js';
+import { activeDeviceGroups, countOf } from './active.js';
 
 export interface FloorImpact {
   channel: string;
@@ -43,16 +43,6 @@ export interface FleetImpact {
 /** The oldest macOS a release needs, when its file says (spec 2's `requires.macos_min`). */
 export type MacosMinOf = (version: string) => string | null;
 
-const groupsQuery = `SELECT channel, current_version AS version, macos, count(*)::int AS n
-  FROM agent_devices WHERE last_seen >= $1 GROUP BY channel, current_version, macos`;
-
-interface Group {
-  channel: string;
-  version: string;
-  macos: string;
-  n: number;
-}
-
 export async function hasFleetTables(sql: Sql): Promise<boolean> {
   const { rows } = await sql.query<{ ok: boolean }>(`SELECT to_regclass('agent_devices') IS NOT NULL AS ok`);
   return rows[0]?.ok === true;
@@ -69,9 +59,8 @@ export async function fleetImpact(
   opts: { now: Date; satisfying: (channel: string, floor: string) => string[]; macosMin: MacosMinOf },
 ): Promise<FleetImpact | null> {
   if (!(await hasFleetTables(sql))) return null;
-  const since = new Date(opts.now.getTime() - ACTIVE_WINDOW_MS).toISOString();
-  const groups = (await sql.query<Group>(groupsQuery, [since])).rows;
-  const activeOn = (channel: string) => groups.filter((g) => g.channel === channel).reduce((n, g) => n + g.n, 0);
+  const groups = await activeDeviceGroups(sql, opts.now);
+  const activeOn = (channel: string) => countOf(groups, (g) => g.channel === channel);
   const floors: FloorImpact[] = [];
   for (const f of plan.floors) {
     if (f.after === null || (f.before !== null && compareVersions(f.after, f.before) <= 0)) continue;
@@ -92,7 +81,7 @@ export async function fleetImpact(
       from: f.before,
       to,
       active: activeOn(f.channel),
-      blocked: below.reduce((n, g) => n + g.n, 0) - unsupported,
+      blocked: countOf(below, () => true) - unsupported,
       unsupported,
       unsupportedByMacos,
     });
@@ -100,9 +89,7 @@ export async function fleetImpact(
   const stops: StopImpact[] = [];
   for (const y of plan.yanks) {
     const channel = String(y.row.channel ?? 'stable');
-    const devices = groups
-      .filter((g) => g.channel === channel && compareVersions(g.version, y.version) === 0)
-      .reduce((n, g) => n + g.n, 0);
+    const devices = countOf(groups, (g) => g.channel === channel && compareVersions(g.version, y.version) === 0);
     stops.push({
       channel,
       version: y.version,

@@ -6,9 +6,7 @@
 import { effectiveFloor, listedOn, type ChannelEntry } from '../../schema/channel.js';
 import { compareVersions, sortNewestFirst } from '../../schema/version.js';
 import type { Sql } from '../table/index.js';
-
-/** Devices seen within this window count as active. */
-export const ACTIVE_WINDOW_MS = 7 * 24 * 3600 * 1000;
+import { activeDeviceGroups, activeSince, countOf } from './active.js';
 /** Offered this long and not taken: stuck. */
 export const STUCK_AFTER_MS = 48 * 3600 * 1000;
 
@@ -54,24 +52,10 @@ export interface StatusInput {
 const VERSION_KEY = "string_to_array(%s, '.')::int[]";
 const v = (col: string) => VERSION_KEY.replace('%s', col);
 
-/** Active devices per channel (seen within the window); empty before any report. */
-export async function activeDevicesByChannel(sql: Sql, now: Date): Promise<Map<string, number>> {
-  const since = new Date(now.getTime() - ACTIVE_WINDOW_MS).toISOString();
-  const { rows } = await sql.query<{ channel: string; n: number }>(
-    'SELECT channel, count(*)::int AS n FROM agent_devices WHERE last_seen >= $1 GROUP BY channel',
-    [since],
-  );
-  return new Map(rows.map((r) => [r.channel, r.n]));
-}
-
 export async function fleetStatus(sql: Sql, input: StatusInput): Promise<ChannelStatus[]> {
-  const since = new Date(input.now.getTime() - ACTIVE_WINDOW_MS).toISOString();
+  const since = activeSince(input.now);
   const stuckBefore = new Date(input.now.getTime() - STUCK_AFTER_MS).toISOString();
-  const devices = await sql.query<{ channel: string; version: string; n: number }>(
-    `SELECT channel, current_version AS version, count(*)::int AS n FROM agent_devices
-      WHERE last_seen >= $1 GROUP BY channel, current_version`,
-    [since],
-  );
+  const groups = await activeDeviceGroups(sql, input.now);
   const events = await sql.query<{
     channel: string;
     version: string;
@@ -90,14 +74,14 @@ export async function fleetStatus(sql: Sql, input: StatusInput): Promise<Channel
   for (const channel of input.channels) {
     const listed = listedOn(channel, input.releases, input.maxListed ?? 20);
     const floor = effectiveFloor(channel, input.releases);
-    const mine = devices.rows.filter((r) => r.channel === channel);
-    const active = mine.reduce((n, r) => n + r.n, 0);
+    const mine = groups.filter((r) => r.channel === channel);
+    const active = countOf(mine, () => true);
     const versions = sortNewestFirst(
       [...new Set([...mine.map((r) => r.version), ...listed.map((r) => r.version)])].map((version) => ({ version })),
     ).map((r) => r.version);
     const rows: VersionStatus[] = [];
     for (const version of versions) {
-      const on = mine.filter((r) => r.version === version).reduce((n, r) => n + r.n, 0);
+      const on = countOf(mine, (r) => r.version === version);
       const ev = events.rows.filter((r) => r.channel === channel && r.version === version);
       const offer = listed.find((r) => compareVersions(r.version, version) === 0);
       const stuck = offer
@@ -124,8 +108,7 @@ export async function fleetStatus(sql: Sql, input: StatusInput): Promise<Channel
         stuck,
       });
     }
-    const blocked =
-      floor === null ? 0 : mine.filter((r) => compareVersions(r.version, floor) < 0).reduce((n, r) => n + r.n, 0);
+    const blocked = floor === null ? 0 : countOf(mine, (r) => compareVersions(r.version, floor) < 0);
     out.push({ channel, activeDevices: active, floor, blocked, versions: rows });
   }
   return out;

@@ -3,7 +3,7 @@
  * against the policy's keys, and the highest sequence ever written (latest.json or a history copy),
  * so a lost latest.json never lets a sequence go back.
  */
-import { checkManifest, parseManifest } from '../../schema/manifest.js';
+import { checkManifest, parseManifest, type ManifestEnvelope, type ManifestProblem } from '../../schema/manifest.js';
 import { manifestKey, type Manifest, type Policy } from '../../schema/types.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../../schema/keys.js';
 import type { ObjectStore, StoredObject } from './store/object-store.js';
@@ -11,12 +11,12 @@ import type { ObjectStore, StoredObject } from './store/object-store.js';
 export const historyPrefix = (channel: string): string => `history/${channel}/`;
 export const historyKey = (channel: string, sequence: number): string => `${historyPrefix(channel)}${sequence}.json`;
 
-export interface Published {
+export interface Published<M = Manifest> {
   channel: string;
   key: string;
   object: StoredObject | null;
   /** the parsed manifest when it matches the schema */
-  manifest: Manifest | null;
+  manifest: M | null;
   /** why the published object is not a usable manifest (unreadable, schema, signature, channel) */
   problem: string | null;
   /** trusted key ids with a valid signature on it */
@@ -33,22 +33,45 @@ export function trustedKeysOf(policy: Pick<Policy, 'trusted_keys'>): PublicKeyIn
   return policy.trusted_keys.map((k) => publicKeyFromBase64(k.public_key));
 }
 
+/** A spec's stage 1 (schema/manifest.ts parseManifest, schema/manifest2.ts parseManifest2). */
+export type ParseManifest<M> = (
+  raw: Buffer,
+) =>
+  | { manifest: M; problem: null; sequence: number }
+  | { manifest: null; problem: ManifestProblem; sequence: number | null };
+
+/** Where a spec publishes a channel, and how it reads it. */
+export interface SpecReader<M> {
+  key: string;
+  historyPrefix: string;
+  parse: ParseManifest<M>;
+}
+
+const SPEC1: (channel: string) => SpecReader<Manifest> = (channel) => ({
+  key: manifestKey(channel),
+  historyPrefix: historyPrefix(channel),
+  parse: parseManifest,
+});
+
 /**
- * Interprets the bytes of a published latest.json with the agents' own checks (schema/manifest.ts),
- * expiry aside: publish re-signs an expired manifest, drift reports it. Pure.
+ * Interprets the bytes of a published latest.json with the agents' own checks (the spec's parse,
+ * then schema/manifest.ts's signature and channel checks), expiry aside: publish re-signs an
+ * expired manifest, drift reports it. Pure.
  */
-export function inspectManifest(
+export function inspectManifest<M extends ManifestEnvelope = Manifest>(
   body: Buffer,
   channel: string,
   trusted: readonly PublicKeyInfo[],
-): Pick<Published, 'manifest' | 'problem' | 'signers' | 'latestSequence'> {
-  const parsed = parseManifest(body);
+  parse: ParseManifest<M> = parseManifest as unknown as ParseManifest<M>,
+): Pick<Published<M>, 'manifest' | 'problem' | 'signers' | 'latestSequence'> {
+  const parsed = parse(body);
   // A damaged object still tells the sequence it carried, which must never be reused.
-  if (parsed.manifest === null)
+  if (parsed.problem !== null)
     return { manifest: null, problem: parsed.problem.message, signers: [], latestSequence: parsed.sequence };
-  const checked = checkManifest(parsed.manifest, { trustedKeys: trusted, channel, trustedBy: 'the policy' });
+  const manifest = parsed.manifest as M;
+  const checked = checkManifest(manifest, { trustedKeys: trusted, channel, trustedBy: 'the policy' });
   return {
-    manifest: parsed.manifest,
+    manifest,
     problem: checked.problems[0]?.message ?? null,
     signers: checked.signers,
     latestSequence: parsed.sequence,
@@ -71,18 +94,20 @@ export function maxHistorySequence(
   return max;
 }
 
-export async function readPublished(
+/** What a channel has published in one spec (spec 1 unless told): latest.json and the highest sequence ever. */
+export async function readPublished<M extends ManifestEnvelope = Manifest>(
   store: ObjectStore,
   channel: string,
   trusted: readonly PublicKeyInfo[],
-): Promise<Published> {
-  const key = manifestKey(channel);
-  const [object, history] = await Promise.all([store.get(key), store.list(historyPrefix(channel))]);
+  spec: SpecReader<M> = SPEC1(channel) as unknown as SpecReader<M>,
+): Promise<Published<M>> {
+  const { key, parse } = spec;
+  const [object, history] = await Promise.all([store.get(key), store.list(spec.historyPrefix)]);
   const inspected =
     object === null
       ? { manifest: null, problem: null, signers: [], latestSequence: null }
-      : inspectManifest(object.body, channel, trusted);
-  const historySequence = maxHistorySequence(history, channel);
+      : inspectManifest(object.body, channel, trusted, parse);
+  const historySequence = maxHistorySequence(history, channel, spec.historyPrefix);
   const seqs = [inspected.latestSequence, historySequence].filter((n): n is number => n !== null);
   return {
     channel,
