@@ -4,7 +4,9 @@
  * agent/embedded.ts becomes constants (the package version, the download worker's code),
  * schema/validators.ts the validators compiled ahead of time (./validators.ts), and the
  * node flags of the bin's shebang line are applied first, since a single executable has no
- * command line for them.
+ * command line for them. got's HTTP/2 support (http2-wrapper, and with it node's http2, assert
+ * and their compilation: ~1/3 of a cold check's CPU) is left out: the agent speaks HTTP/1.1
+ * (got's default, `http2: false`), and a request that asked for HTTP/2 would fail by name.
  */
 import { build, type Plugin } from 'esbuild';
 import { readFileSync } from 'node:fs';
@@ -70,6 +72,21 @@ function embedded(version: string, workerCode: string, dist: string): Plugin {
   };
 }
 
+/** The message a request that asks got for HTTP/2 gets from a single executable. */
+export const NO_HTTP2 = 'HTTP/2 is not in the single executables (got runs with http2: false)';
+
+/** got imports http2-wrapper for its `http2: true` option only; the bundles get a stand-in that refuses it. */
+const withoutHttp2: Plugin = {
+  name: 'mngd-without-http2',
+  setup(b) {
+    b.onResolve({ filter: /^http2-wrapper$/ }, () => ({ path: 'http2-wrapper', namespace: 'mngd-no-http2' }));
+    b.onLoad({ filter: /.*/, namespace: 'mngd-no-http2' }, () => ({
+      loader: 'js',
+      contents: `const refuse = () => { throw new Error(${JSON.stringify(NO_HTTP2)}); };\nmodule.exports = { globalAgent: undefined, auto: refuse };\n`,
+    }));
+  },
+};
+
 async function bundleOne(entry: string, plugins: Plugin[], banner: string): Promise<string> {
   const result = await build({ ...COMMON, entryPoints: [entry], plugins, banner: { js: banner } });
   const problems = result.warnings.filter((w) => !/"import\.meta" is not available/.test(w.text));
@@ -86,5 +103,5 @@ export async function bundleBin(root: string, dist: string, bin: BinName): Promi
   const worker = await bundleOne(join(dist, WORKER_ENTRY), [], '');
   const entry = join(dist, BIN_ENTRIES[bin]);
   const flags = shebangFlags(readFileSync(entry, 'utf8'));
-  return bundleOne(entry, [embedded(version, worker, dist)], flagsPrelude(flags));
+  return bundleOne(entry, [embedded(version, worker, dist), withoutHttp2], flagsPrelude(flags));
 }

@@ -33,6 +33,8 @@ describe('the single executables’ scripts', () => {
       // The validators are compiled ahead of time: no schema compiler in the script.
       assert.ok(!script.includes('function compileSchema'), 'Ajv compiles schemas at run time');
       assert.match(script, /validateManifest/);
+      // got's HTTP/2 stack is not loaded: no require of node's http2 (a third of a cold check's CPU).
+      assert.doesNotMatch(script, /require\(["'](node:)?http2["']\)/);
       const file = join(dir, `${bin}.cjs`);
       writeFileSync(file, script);
       const r = spawnSync(process.execPath, [file, '--help'], { cwd: dir, env: { PATH: '/usr/bin:/bin' } });
