@@ -282,24 +282,33 @@ describe('the workflows', () => {
     assert.ok((binaries.steps ?? []).some((s) => s.run?.includes('npm run package')));
   });
 
-  it('install without lifecycle scripts, then build, in every job that holds MNGD_SIGNING_KEY', () => {
+  it('install without lifecycle scripts, then build, in every job that holds a secret (the signing key, Apple’s)', () => {
+    // GITHUB_TOKEN aside: every job given one, and its permissions are checked above.
+    const holdsSecret = (job: unknown) => /secrets\.(?!GITHUB_TOKEN\b)\w+/.test(JSON.stringify(job));
     const holders = workflows.flatMap((wf) =>
       jobsOf(wf)
-        .filter(([, job]) => JSON.stringify(job).includes('secrets.MNGD_SIGNING_KEY'))
+        .filter(([, job]) => holdsSecret(job))
         .map(([id, job]) => ({ where: `${wf.file} job ${id}`, steps: (job.steps ?? []).map((st) => st.run ?? '') })),
     );
     assert.deepEqual(holders.map((h) => h.where).sort(), [
+      'agent-build.yml job pkg',
+      'release-guard.yml job judge',
       'release-halt.yml job halt',
+      'release-pr.yml job release-pr',
       'release-publish.yml job apply',
       'release-refresh.yml job refresh',
     ]);
     for (const { where, steps } of holders) {
-      const installs = steps.flatMap((run, i) => (/\bnpm (ci|install|i)\b/.test(run) ? [i] : []));
+      const script = steps.join('\n');
+      const installs = [...script.matchAll(/^npm (ci|install|i)\b.*$/gm)];
       assert.ok(installs.length > 0, `${where}: no npm ci`);
-      // A dependency's install script (esbuild's, say) must never run beside the signing key.
-      for (const i of installs) assert.match(steps[i]!, /--ignore-scripts/, `${where}: ${steps[i]}`);
-      const build = steps.findIndex((run) => /^npm run build\b/.test(run));
-      assert.ok(build > Math.max(...installs), `${where}: builds explicitly after installing (prepare no longer runs)`);
+      // A dependency's install script (esbuild's, say) must never run beside a secret.
+      for (const i of installs) assert.match(i[0], /--ignore-scripts/, `${where}: ${i[0]}`);
+      const build = script.search(/^npm run build\b/m);
+      assert.ok(
+        build > (installs.at(-1)?.index ?? 0),
+        `${where}: builds explicitly after installing (prepare no longer runs)`,
+      );
     }
   });
 
