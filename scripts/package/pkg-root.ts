@@ -5,7 +5,8 @@
  * settings file (manifest URL, channel, checkin URL) and releases/policy.yaml (the trusted keys);
  * both are checked by the agent's and the helper's own settings parsers before anything is written.
  */
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { resolveConfig as resolveAgentConfig } from '../../agent/config.js';
 import { resolveConfig as resolveHelperConfig } from '../../helper/config.js';
@@ -76,13 +77,21 @@ export function writePkgRoot(o: PkgRootOptions): { agent: object; helper: object
   };
   // The daemons' own parsers, as a Mac would run them: a bad setting fails the build, not the fleet.
   resolveAgentConfig({ path: o.settingsFile, data: agent }, {}, { platform: 'darwin', home: '/var/empty', env: {} });
+  const helperJson = `${JSON.stringify(helper, null, 2)}\n`;
+  // The helper's parser reads a file: it checks a scratch copy, so a bad setting leaves nothing written.
+  const scratch = mkdtempSync(join(tmpdir(), 'mngd-pkg-root-'));
+  try {
+    writeFileSync(join(scratch, 'helper.json'), helperJson);
+    resolveHelperConfig({ config: join(scratch, 'helper.json') }, undefined, 'darwin');
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
   const scripts = join(o.out, 'scripts');
   const root = join(o.out, 'root');
   rmSync(o.out, { recursive: true, force: true });
   mkdirSync(scripts, { recursive: true });
   writeFileSync(join(scripts, 'agent.json'), `${JSON.stringify(agent, null, 2)}\n`);
-  writeFileSync(join(scripts, 'helper.json'), `${JSON.stringify(helper, null, 2)}\n`);
-  resolveHelperConfig({ config: join(scripts, 'helper.json') }, undefined, 'darwin');
+  writeFileSync(join(scripts, 'helper.json'), helperJson);
   copyFileSync(join(o.repo, 'packaging/macos/postinstall'), join(scripts, 'postinstall'));
   chmodSync(join(scripts, 'postinstall'), 0o755);
 

@@ -206,5 +206,6 @@ describe('the mngd pkg', () => {
     ]).catch((e: { code: number; stderr: string }) => e);
     assert.equal((r3 as { code: number }).code, 2);
     assert.match((r3 as { stderr: string }).stderr, /--team-id "abcde12345" is not a Team ID/);
+    assert.ok(!existsSync(o), 'a Team ID the helper refuses leaves no half-written payload');
   });
 });
