@@ -8,7 +8,6 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +18,8 @@ import { openPglite } from '../../pipeline/table/db/pglite.js';
 import { runBin } from '../support/cli.js';
 import { preparePgliteDir } from '../support/db.js';
 import { workflowFile } from './workflows.js';
-import { makeRunner, runJob, type JobStep } from './run-step.js';
-import { policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './release-repo.js';
+import { failedSteps, makeRunner, runJob, type JobStep } from './run-step.js';
+import { addOrigin, liveVersions, policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './release-repo.js';
 import { parseOutputs } from './conditions.js';
 
 const TOKEN = 'ghs_guardTESTtoken0123456789';
@@ -28,20 +27,11 @@ const TOKEN = 'ghs_guardTESTtoken0123456789';
 describe('release-guard.yml, run as GitHub runs it', () => {
   const key = generateSigningKey();
   let repo: ReleaseRepo;
-  let origin: string;
+  let origin: ReturnType<typeof addOrigin>;
   let ghDir: string;
   let judged: JobStep[];
-  const live = () =>
-    (
-      JSON.parse(readFileSync(join(repo.dir, '.state', 'bucket', 'latest.json'), 'utf8')) as {
-        signed: { releases: { version: string }[] };
-      }
-    ).signed.releases.map((r) => r.version);
-  const originGit = (...args: string[]) =>
-    execFileSync('git', ['--git-dir', origin, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' },
-    });
+  const live = () => liveVersions(repo);
+  const originGit = (...args: string[]) => origin.git(...args);
   const runner = (inputs?: Record<string, string>) =>
     makeRunner({
       event: { schedule: '*/15 * * * *' },
@@ -61,11 +51,7 @@ describe('release-guard.yml, run as GitHub runs it', () => {
     repo.git('fetch', '-q', 'origin');
     return runJob(workflowFile('release-guard.yml'), 'judge', repo.dir, runner());
   };
-  const failed = (s: readonly JobStep[]) =>
-    s
-      .filter((x) => x.outcome === 'failure')
-      .map((x) => `${x.step.name}: ${x.result?.stdout ?? ''}${x.result?.stderr ?? ''}`)
-      .join('\n');
+  const failed = failedSteps;
   const halts = (steps: readonly JobStep[]) =>
     JSON.parse(parseOutputs(steps.find((s) => s.step.id === 'guard')?.result?.output ?? '')['halts'] ?? 'null') as {
       version: string;
@@ -75,8 +61,7 @@ describe('release-guard.yml, run as GitHub runs it', () => {
 
   before(async () => {
     repo = releaseRepo();
-    origin = mkdtempSync(join(tmpdir(), 'mngd-origin-'));
-    execFileSync('git', ['init', '-q', '--bare', origin]);
+    origin = addOrigin(repo);
     repo.write(
       'releases/policy.yaml',
       `${policyYaml({ prefix: 'https://cdn.example.test/agent/', keys: [key] })}guard:\n  window: 1h\n  min_attempts: 10\n  max_failure_rate: 0.2\n`,
@@ -101,7 +86,6 @@ describe('release-guard.yml, run as GitHub runs it', () => {
       }),
     );
     repo.commit('Release 1.0.1 to 30 %');
-    repo.git('remote', 'add', 'origin', origin);
     repo.git('push', '-q', 'origin', 'main');
     const pub = await runBin(['publish'], { cwd: repo.dir, env: { MNGD_SIGNING_KEY: key.privateKeyText } });
     assert.equal(pub.code, 0, pub.stderr);

@@ -7,15 +7,14 @@
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '../../schema/keys.js';
 import { runBin } from '../support/cli.js';
 import { workflowFile } from './workflows.js';
-import { makeRunner, runJob, type JobStep } from './run-step.js';
-import { policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './release-repo.js';
+import { failedSteps, makeRunner, runJob, type JobStep } from './run-step.js';
+import { addOrigin, liveVersions, policyYaml, releaseRepo, releaseYaml, type ReleaseRepo } from './release-repo.js';
 
 const TOKEN = 'ghs_breakglassTESTtoken0123456789';
 const BAD = `# the canary that crashes
@@ -24,20 +23,11 @@ ${releaseYaml({ version: '1.0.1', url: 'https://cdn.example.test/agent/1.0.1.pkg
 describe('release-halt.yml (break-glass), run as GitHub runs it', () => {
   const key = generateSigningKey();
   let repo: ReleaseRepo;
-  let origin: string;
+  let origin: ReturnType<typeof addOrigin>;
   let ghDir: string;
   let steps: JobStep[];
-  const live = () =>
-    (
-      JSON.parse(readFileSync(join(repo.dir, '.state', 'bucket', 'latest.json'), 'utf8')) as {
-        signed: { releases: { version: string }[] };
-      }
-    ).signed.releases.map((r) => r.version);
-  const originGit = (...args: string[]) =>
-    execFileSync('git', ['--git-dir', origin, ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' },
-    });
+  const live = () => liveVersions(repo);
+  const originGit = (...args: string[]) => origin.git(...args);
   const dispatch = (version: string, reason: string) => {
     repo.git('checkout', '-q', 'main'); // what actions/checkout with ref: main gives the job
     repo.git('fetch', '-q', 'origin');
@@ -55,16 +45,11 @@ describe('release-halt.yml (break-glass), run as GitHub runs it', () => {
     });
     return runJob(workflowFile('release-halt.yml'), 'halt', repo.dir, runner);
   };
-  const failed = (s: readonly JobStep[]) =>
-    s
-      .filter((x) => x.outcome === 'failure')
-      .map((x) => `${x.step.name}: ${x.result?.stdout ?? ''}${x.result?.stderr ?? ''}`)
-      .join('\n');
+  const failed = failedSteps;
 
   before(async () => {
     repo = releaseRepo();
-    origin = mkdtempSync(join(tmpdir(), 'mngd-origin-'));
-    execFileSync('git', ['init', '-q', '--bare', origin]);
+    origin = addOrigin(repo);
     repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.test/agent/', keys: [key] }));
     repo.write(
       'releases/1.0.0.yaml',
@@ -77,7 +62,6 @@ describe('release-halt.yml (break-glass), run as GitHub runs it', () => {
     );
     repo.write('releases/1.0.1.yaml', BAD);
     repo.commit('Release 1.0.1 to 10 %');
-    repo.git('remote', 'add', 'origin', origin);
     repo.git('push', '-q', 'origin', 'main');
     const pub = await runBin(['publish'], { cwd: repo.dir, env: { MNGD_SIGNING_KEY: key.privateKeyText } });
     assert.equal(pub.code, 0, pub.stderr);

@@ -1,6 +1,6 @@
 /** A temporary git repository of releases, as a workflow's checkout sees it. */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -90,4 +90,23 @@ export function releaseYaml(r: {
     ...(r.extra ?? []),
     '',
   ].join('\n');
+}
+
+/** A bare repository as `origin` of `repo` (what the workflows push branches to), and git run on it. */
+export function addOrigin(repo: ReleaseRepo): { dir: string; git(...args: string[]): string } {
+  const dir = mkdtempSync(join(tmpdir(), 'mngd-origin-'));
+  execFileSync('git', ['init', '-q', '--bare', dir]);
+  repo.git('remote', 'add', 'origin', dir);
+  const git = (...args: string[]) =>
+    execFileSync('git', ['--git-dir', dir, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' },
+    });
+  return { dir, git };
+}
+
+/** The versions the published latest.json of the repository's local target lists, newest first. */
+export function liveVersions(repo: ReleaseRepo): string[] {
+  const text = readFileSync(join(repo.dir, '.state', 'bucket', 'latest.json'), 'utf8');
+  return (JSON.parse(text) as { signed: { releases: { version: string }[] } }).signed.releases.map((r) => r.version);
 }

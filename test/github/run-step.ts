@@ -210,6 +210,14 @@ export async function runJob(wf: WorkflowFile, jobId: string, cwd: string, runne
   return out;
 }
 
+/** The steps that failed, each with its output: '' when every step passed. */
+export function failedSteps(steps: readonly JobStep[]): string {
+  return steps
+    .filter((x) => x.outcome === 'failure')
+    .map((x) => `${x.step.name}: ${x.result?.stdout ?? ''}${x.result?.stderr ?? ''}`)
+    .join('\n');
+}
+
 /** The results of the steps that ran `npx mngd-release ...`. */
 export function pipelineResults(steps: readonly JobStep[]): StepResult[] {
   return steps.flatMap((s) => (s.result && s.result.step.commands.length > 0 ? [s.result] : []));
