@@ -161,51 +161,27 @@ describe('the mngd pkg', () => {
 
   it('refuses bad build settings, naming the file and what to write, and writes nothing', async () => {
     const bad = join(work, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ manifest_uri: MANIFEST_URL }));
     const o = join(work, 'bad-out');
-    const r = await run(process.execPath, [
-      PKG_ROOT,
-      '--bins',
-      work,
-      '--version',
-      '1.4.0',
-      '--settings',
-      bad,
-      '--out',
-      o,
-    ]).catch((e: { code: number; stderr: string }) => e);
-    assert.equal((r as { code: number }).code, 2);
-    assert.match((r as { stderr: string }).stderr, /bad\.json: unknown key "manifest_uri"; known: manifest_url/);
-    assert.ok(!existsSync(o));
-    writeFileSync(bad, JSON.stringify({ manifest_url: 'http://cdn.mngd.app/latest.json' }));
-    const r2 = await run(process.execPath, [
-      PKG_ROOT,
-      '--bins',
-      work,
-      '--version',
-      '1.4.0',
-      '--settings',
-      bad,
-      '--out',
-      o,
-    ]).catch((e: { code: number; stderr: string }) => e);
-    assert.equal((r2 as { code: number }).code, 2);
-    assert.match((r2 as { stderr: string }).stderr, /https/);
-    assert.ok(!existsSync(o));
-    writeFileSync(bad, JSON.stringify({ manifest_url: MANIFEST_URL, team_ids: ['abcde12345'] }));
-    const r3 = await run(process.execPath, [
-      PKG_ROOT,
-      '--bins',
-      work,
-      '--version',
-      '1.4.0',
-      '--settings',
-      bad,
-      '--out',
-      o,
-    ]).catch((e: { code: number; stderr: string }) => e);
-    assert.equal((r3 as { code: number }).code, 2);
-    assert.match((r3 as { stderr: string }).stderr, /--team-id "abcde12345" is not a Team ID/);
-    assert.ok(!existsSync(o), 'a Team ID the helper refuses leaves no half-written payload');
+    const refused = async (settings: object): Promise<string> => {
+      writeFileSync(bad, JSON.stringify(settings));
+      const args = [PKG_ROOT, '--bins', work, '--version', '1.4.0', '--settings', bad, '--out', o];
+      const r = await run(process.execPath, args).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(!existsSync(o), `${JSON.stringify(settings)}: nothing written`);
+      return r.stderr;
+    };
+    assert.match(
+      await refused({ manifest_uri: MANIFEST_URL }),
+      /bad\.json: unknown key "manifest_uri"; known: manifest_url/,
+    );
+    assert.match(await refused({ manifest_url: 'http://cdn.mngd.app/latest.json' }), /https/);
+    // A Team ID the helper refuses leaves no half-written payload either.
+    assert.match(
+      await refused({ manifest_url: MANIFEST_URL, team_ids: ['abcde12345'] }),
+      /--team-id "abcde12345" is not a Team ID/,
+    );
   });
 });
