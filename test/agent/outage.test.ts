@@ -8,12 +8,8 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkinCall } from '../../agent/main.js';
-import { runLoop, type LoopTiming } from '../../agent/run-loop.js';
 import { servePackage, status, type Handler } from '../support/https-server.js';
-import { agentWorld, manifestBytes, pkg, release, requestsTo, sha256, testHttp, type Fixture } from './support.js';
-
-const TIMING: LoopTiming = { intervalMs: 3_600_000, firstDelayMaxMs: 600_000, floorRetryMs: 300_000 };
+import { agentWorld, manifestBytes, pkg, release, sha256, type Fixture, loopOf } from './support.js';
 
 describe('agent: a CDN outage during a forced update', () => {
   const p102 = pkg('1.0.2');
@@ -28,24 +24,7 @@ describe('agent: a CDN outage during a forced update', () => {
   const all = (f: Fixture) => f.log.lines.map((l) => l.message);
 
   /** The loop, each sleep moving the fixture's clock. */
-  async function loop(f: Fixture, maxSleeps: number) {
-    const sleeps: number[] = [];
-    const stop = new AbortController();
-    const end = await runLoop({
-      check: () => f.check(),
-      checkin: checkinCall(w.cdn.srv.url('/api/v1/checkin'), testHttp(), 'device-1', '1.0.2'),
-      timing: TIMING,
-      log: f.log,
-      random: () => 0.5,
-      signal: stop.signal,
-      sleep: async (ms) => {
-        sleeps.push(ms);
-        f.clock.now = new Date(f.clock.now.getTime() + ms);
-        if (sleeps.length >= maxSleeps) stop.abort();
-      },
-    });
-    return { end, sleeps, checkins: requestsTo(w.cdn, '/api/v1/checkin') };
-  }
+  const loop = (f: Fixture, maxSleeps: number) => loopOf(w, f, maxSleeps, { moveClock: true });
 
   const cooldownOf = async (f: Fixture) => {
     const saved = JSON.parse(await readFile(join(f.state.dir, 'state.json'), 'utf8').catch(() => '{}')) as {

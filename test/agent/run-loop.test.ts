@@ -1,7 +1,6 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkinCall } from '../../agent/main.js';
-import { jittered, runLoop, type LoopTiming } from '../../agent/run-loop.js';
+import { jittered, runLoop } from '../../agent/run-loop.js';
 import { MemoryLogger } from '../../agent/log.js';
 import { status } from '../support/https-server.js';
 import {
@@ -12,13 +11,13 @@ import {
   newSigner,
   pkg,
   release,
-  requestsTo,
   T0,
-  testHttp,
   type Fixture,
+  LOOP_TIMING,
+  loopOf,
 } from './support.js';
 
-const TIMING: LoopTiming = { intervalMs: 3_600_000, firstDelayMaxMs: 600_000, floorRetryMs: 300_000 };
+const TIMING = LOOP_TIMING;
 
 describe('agent run loop', () => {
   const other = newSigner();
@@ -33,23 +32,7 @@ describe('agent run loop', () => {
   before(() => (w.cdn.table['/api/v1/checkin'] = status(204)));
 
   /** Runs the loop with a recording sleep that stops it after `maxSleeps` sleeps. */
-  async function loop(f: Fixture, maxSleeps = 4) {
-    const sleeps: number[] = [];
-    const stop = new AbortController();
-    const end = await runLoop({
-      check: () => f.check(),
-      checkin: checkinCall(w.cdn.srv.url('/api/v1/checkin'), testHttp(), 'device-1', '1.0.2'),
-      timing: TIMING,
-      log: f.log,
-      random: () => 0.5,
-      signal: stop.signal,
-      sleep: async (ms) => {
-        sleeps.push(ms);
-        if (sleeps.length >= maxSleeps) stop.abort();
-      },
-    });
-    return { end, sleeps, checkins: requestsTo(w.cdn, '/api/v1/checkin') };
-  }
+  const loop = (f: Fixture, maxSleeps = 4) => loopOf(w, f, maxSleeps);
   const make = (current = '1.0.2') => w.make({ current });
 
   it('checks in after every check, about hourly, after a random first delay', async () => {

@@ -25,6 +25,8 @@ import { parseRequest } from '../../helper/wire.js';
 import { requestInstall, sendManifest } from '../../helper/client.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../agent/http/index.js';
 import { runCheck, type CheckDeps, type CheckResult, type HelperClient } from '../../agent/check.js';
+import { checkinCall } from '../../agent/main.js';
+import { runLoop, type LoopTiming } from '../../agent/run-loop.js';
 import { MemoryLogger } from '../../agent/log.js';
 import { StateStore } from '../../agent/state.js';
 import { routes, servePackage, startHttpsServer, type Handler, type TestServer } from '../support/https-server.js';
@@ -340,4 +342,31 @@ export function agentWorld(pkgs: Pkg[]): World {
     await rm(w.dir, { recursive: true, force: true });
   });
   return w;
+}
+
+/** The run loop's production timing: hourly, a first delay of up to 10 min, floor retries every 5 min. */
+export const LOOP_TIMING: LoopTiming = { intervalMs: 3_600_000, firstDelayMaxMs: 600_000, floorRetryMs: 300_000 };
+
+/**
+ * The real run loop for fixture `f` against the world's CDN (checkin at /api/v1/checkin), with a
+ * recording sleep that stops it after `maxSleeps` sleeps; with `moveClock`, each sleep also moves
+ * the fixture's clock (what a cool-down or a schedule reads).
+ */
+export async function loopOf(w: World, f: Fixture, maxSleeps: number, opts: { moveClock?: boolean } = {}) {
+  const sleeps: number[] = [];
+  const stop = new AbortController();
+  const end = await runLoop({
+    check: () => f.check(),
+    checkin: checkinCall(w.cdn.srv.url('/api/v1/checkin'), testHttp(), 'device-1', '1.0.2'),
+    timing: LOOP_TIMING,
+    log: f.log,
+    random: () => 0.5,
+    signal: stop.signal,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      if (opts.moveClock === true) f.clock.now = new Date(f.clock.now.getTime() + ms);
+      if (sleeps.length >= maxSleeps) stop.abort();
+    },
+  });
+  return { end, sleeps, checkins: requestsTo(w.cdn, '/api/v1/checkin') };
 }
