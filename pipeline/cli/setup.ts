@@ -12,7 +12,7 @@ import type { ReleaseSet } from '../releases/index.js';
 import { reportProblems } from './report.js';
 import { signingKeys } from '../manifests/index.js';
 import type { ObjectStore } from '../manifests/index.js';
-import { chooseTarget, openStore, type Target } from '../manifests/index.js';
+import { chooseTarget, clockSkewSeconds, openStore, type Target } from '../manifests/index.js';
 
 export interface TargetFlags {
   target?: string | undefined;
@@ -57,13 +57,16 @@ export interface Publisher {
   keys: SigningKey[];
   target: Target;
   store: ObjectStore;
+  /** MNGD_CLOCK_SKEW_SECONDS, read before anything is downloaded or written */
+  clockSkewSeconds: number;
 }
 
 /** Keys first: a missing or untrusted key must stop the run before any store is even opened. */
 export function preparePublish(ctx: CommandContext, loaded: Loaded, flags: TargetFlags): Publisher {
   const keys = signingKeys({ env: ctx.env, policy: loaded.policy, policyFile: loaded.set.policyFile });
+  const clockSkew = clockSkewSeconds(ctx.env);
   const { target, store } = openTarget(ctx, loaded, flags);
-  return { keys, target, store };
+  return { keys, target, store, clockSkewSeconds: clockSkew };
 }
 
 export function openTarget(

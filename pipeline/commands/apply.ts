@@ -66,7 +66,7 @@ Example:
     const loaded = await loadValid(ctx, 'mngd-release apply', str(args, 'releases'), json);
     const { set, policy, releases } = loaded;
     // Before any step: a bad key or target must not leave a synced table with stale manifests.
-    const { keys, store } = preparePublish(ctx, loaded, {
+    const { keys, store, clockSkewSeconds } = preparePublish(ctx, loaded, {
       target: str(args, 'target'),
       endpoint: str(args, 'endpoint'),
     });
@@ -122,6 +122,7 @@ Example:
               keys,
               store,
               now: ctx.now(),
+              clockSkewSeconds,
               refresh: flag(args, 'refresh'),
               provenance: await readProvenance(set.root, ctx.env),
             });

@@ -44,7 +44,7 @@ Example:
     const json = flag(args, 'json');
     const dryRun = flag(args, 'dry-run');
     const loaded = await loadValid(ctx, 'mngd-release publish', str(args, 'releases'), json);
-    const { keys, store } = preparePublish(ctx, loaded, {
+    const { keys, store, clockSkewSeconds } = preparePublish(ctx, loaded, {
       target: str(args, 'target'),
       endpoint: str(args, 'endpoint'),
     });
@@ -56,6 +56,7 @@ Example:
         keys,
         store,
         now: ctx.now(),
+        clockSkewSeconds,
         refresh: flag(args, 'refresh'),
         dryRun,
         provenance: await readProvenance(loaded.set.root, ctx.env),

@@ -61,7 +61,16 @@ export interface ContentRules<S> {
   diff: (expected: S, actual: S) => string[];
 }
 
-const SPEC1_RULES: ContentRules<SignedManifest> = { content: manifestContent, diff: diffManifests };
+/** How one spec is judged: its content rules, and what of a published version must never change. */
+export interface SpecRules<S> extends ContentRules<S> {
+  immutable: (expected: S, current: S) => ImmutableChange[];
+}
+
+const SPEC1_RULES: SpecRules<SignedManifest> = {
+  content: manifestContent,
+  diff: diffManifests,
+  immutable: immutableChanges,
+};
 
 /** Whether a channel needs writing. Pure: the published state, the new build, keys, time, policy. */
 export function decide(
@@ -127,29 +136,68 @@ export interface Judgement {
   expiry: Expiry | null;
 }
 
+/** What judging reads of what is published, whatever its spec. */
+export interface PublishedLike<S> {
+  object: unknown;
+  manifest: { signed: S; signatures: readonly { keyid: string }[] } | null;
+  problem: string | null;
+}
+
+/** The pure half of comparing a channel, for any spec: the decision, immutable changes, expiry. */
+export function judgeWith<S extends SignedLike>(
+  rules: SpecRules<S>,
+  published: PublishedLike<S>,
+  expected: S,
+  opts: JudgeOptions,
+): Judgement {
+  const current = published.problem === null ? published.manifest : null;
+  return {
+    decision: decideSigned(published, expected, opts.keyIds, opts.now, opts, rules),
+    // Agents may already hold a package under the published hash: never re-point a version.
+    immutable: current === null ? [] : rules.immutable(expected, current.signed),
+    expiry: current === null ? null : expiryOf(current.signed.expires_at, opts.now, opts.refreshWindowDays),
+  };
+}
+
 /** The pure half of `compareChannel`. */
 export function judgeChannel(
   published: Pick<Published, 'object' | 'manifest' | 'problem'>,
   expected: SignedManifest,
   opts: JudgeOptions,
 ): Judgement {
-  const current = usable(published);
-  return {
-    decision: decide(published, expected, opts.keyIds, opts.now, opts),
-    // Agents may already hold a package under the published hash: never re-point a version.
-    immutable: current === null ? [] : immutableChanges(expected, current.signed),
-    expiry: current === null ? null : expiryOf(current.signed.expires_at, opts.now, opts.refreshWindowDays),
-  };
+  return judgeWith(SPEC1_RULES, published, expected, opts);
 }
 
-export interface CompareInput {
-  releases: readonly Release[];
-  policy: Pick<Policy, 'manifest'>;
+/** What comparing needs besides what is published and the build, whatever the spec. */
+export interface CompareOptions {
+  policy: { manifest: Pick<Policy['manifest'], 'refresh_window_days'> };
   now: Date;
-  /** the policy's trusted keys (trustedKeysOf) */
-  trusted: readonly PublicKeyInfo[];
   keyIds?: readonly string[] | null;
   refresh?: boolean;
+}
+
+/** Builds what git implies, numbered after the highest sequence ever published, and judges it. */
+export function compareWith<S extends SignedLike, P extends PublishedLike<S> & { previousSequence: number | null }>(
+  rules: SpecRules<S>,
+  published: P,
+  build: (previousSequence: number | null) => S,
+  input: CompareOptions,
+): Judgement & { published: P; expected: S } {
+  const expected = build(published.previousSequence);
+  const judgement = judgeWith(rules, published, expected, {
+    now: input.now,
+    refreshWindowDays: input.policy.manifest.refresh_window_days,
+    refresh: input.refresh === true,
+    keyIds: input.keyIds ?? null,
+  });
+  return { published, expected, ...judgement };
+}
+
+export interface CompareInput extends CompareOptions {
+  releases: readonly Release[];
+  policy: Pick<Policy, 'manifest'>;
+  /** the policy's trusted keys (trustedKeysOf) */
+  trusted: readonly PublicKeyInfo[];
 }
 
 export interface ChannelComparison extends Judgement {
@@ -164,18 +212,11 @@ export async function compareChannel(
   input: CompareInput,
 ): Promise<ChannelComparison> {
   const published = await readPublished(store, channel, input.trusted);
-  const expected = buildSignedManifest({
-    channel,
-    releases: input.releases,
-    policy: input.policy,
-    now: input.now,
-    previousSequence: published.previousSequence,
-  });
-  const judgement = judgeChannel(published, expected, {
-    now: input.now,
-    refreshWindowDays: input.policy.manifest.refresh_window_days,
-    refresh: input.refresh === true,
-    keyIds: input.keyIds ?? null,
-  });
-  return { published, expected, ...judgement };
+  const { releases, policy, now } = input;
+  return compareWith(
+    SPEC1_RULES,
+    published,
+    (previousSequence) => buildSignedManifest({ channel, releases, policy, now, previousSequence }),
+    input,
+  );
 }

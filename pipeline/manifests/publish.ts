@@ -5,7 +5,8 @@
  */
 import { messageOf, ValidationError } from '../../schema/errors.js';
 import type { PublicKeyInfo, SigningKey } from '../../schema/keys.js';
-import { verifyManifest } from '../../schema/manifest.js';
+import { verifyManifest, type VerifyOptions } from '../../schema/manifest.js';
+import { verifyManifest2 } from '../../schema/manifest2.js';
 import { history2Key, manifest2Key } from '../../schema/manifest2.schema.js';
 import { signEnvelope } from '../../schema/signing.js';
 import { manifestKey, type Manifest, type Policy, type Release } from '../../schema/types.js';
@@ -14,9 +15,10 @@ import type { Provenance } from './build2.js';
 import { compareChannel, type ChannelAction, type Decision } from './compare.js';
 import { compareChannel2 } from './compare2.js';
 import { immutableChangeMessage, type ImmutableChange } from './diff.js';
-import { historyKey, trustedKeysOf } from './read.js';
-import { inspectManifest2 } from './read2.js';
+import { checkClock, DEFAULT_CLOCK_SKEW_SECONDS } from './publish-clock.js';
+import { historyKey, trustedKeysOf, type Published } from './read.js';
 import { readerDifferences } from './readers.js';
+import { floorBytes, type SequenceFloor, type SpecNumber } from './sequence-floor.js';
 import type { ObjectStore, WriteCondition } from './store/object-store.js';
 
 const UNKNOWN_PROVENANCE: Provenance = { commit: NO_COMMIT, workflow_run: null, actor: null };
@@ -58,6 +60,8 @@ export interface PublishInput {
   dryRun?: boolean;
   /** where the spec-2 manifests come from (commit, workflow run, actor); readProvenance at the edge */
   provenance?: Provenance;
+  /** how far the clock may be behind the last publish (MNGD_CLOCK_SKEW_SECONDS; default 300) */
+  clockSkewSeconds?: number;
   /** called after each channel is done, so a caller can report progress if a later one fails */
   onChannel?: (result: ChannelResult) => void;
 }
@@ -84,139 +88,155 @@ export interface SpecResult {
 /** The writes of one spec, prepared: null when nothing is to be written. */
 interface Prepared {
   result: SpecResult;
-  write: { history: string; bytes: Buffer; etag: string | null } | null;
+  /** the sequence floor, written first (also alone, when a manifest published before it has none) */
+  floor: { key: string; bytes: Buffer; etag: string | null } | null;
+  manifest: { history: string; bytes: Buffer; etag: string | null } | null;
 }
 
-function unchanged(
-  key: string,
-  decision: Decision,
-  previousSequence: number | null,
-  s: { sequence: number; expires_at: string; releases: readonly { version: string }[] } | undefined,
+/** Where one spec publishes, and how agents verify it (the self-check uses the same code). */
+interface PublishSpec {
+  spec: SpecNumber;
+  /** how messages name the channel's manifest: "stable", "stable spec-2" */
+  name: (channel: string) => string;
+  key: (channel: string) => string;
+  historyKey: (channel: string, sequence: number) => string;
+  verify: (bytes: Buffer, opts: VerifyOptions) => unknown;
+}
+
+const SPEC1: PublishSpec = { spec: 1, name: (c) => c, key: manifestKey, historyKey, verify: verifyManifest };
+const SPEC2: PublishSpec = {
+  spec: 2,
+  name: (c) => `${c} spec-2`,
+  key: manifest2Key,
+  historyKey: history2Key,
+  verify: verifyManifest2,
+};
+
+interface SignedHead {
+  sequence: number;
+  published_at: string;
+  expires_at: string;
+  releases: readonly { version: string }[];
+}
+
+/** What publish reads of a comparison, whatever its spec. */
+interface Comparison<S extends SignedHead> {
+  published: Published<{ signed: S }>;
+  expected: S;
+  decision: Decision;
+  immutable: readonly ImmutableChange[];
+}
+
+function refuseImmutable(immutable: readonly ImmutableChange[], name: string): void {
+  if (immutable.length > 0)
+    throw new ValidationError(
+      'IMMUTABLE_FIELD_CHANGED',
+      immutable.map((c) => immutableChangeMessage(c, name)).join(' '),
+    );
+}
+
+/**
+ * One spec of one channel, checked and signed, nothing written: refuses a changed immutable field
+ * and a clock behind the last publish, and never prepares what agents would reject (verified with
+ * their code, keys and clock). The same rules for both specs.
+ */
+function prepareSpec<S extends SignedHead>(
+  spec: PublishSpec,
+  channel: string,
+  cmp: Comparison<S>,
+  input: PublishInput,
+  trusted: readonly PublicKeyInfo[],
 ): Prepared {
-  return {
-    result: {
-      key,
-      ...decision,
-      previousSequence,
-      sequence: s?.sequence ?? null,
-      expiresAt: s?.expires_at ?? null,
-      historyKey: null,
-      versions: s?.releases.map((r) => r.version) ?? [],
-      written: false,
-    },
-    write: null,
+  const { keys, now } = input;
+  const name = spec.name(channel);
+  refuseImmutable(cmp.immutable, name);
+  const { published } = cmp;
+  checkClock(
+    now,
+    published.lastPublished,
+    input.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
+    `the ${name} manifest`,
+  );
+  const base = {
+    key: spec.key(channel),
+    ...cmp.decision,
+    previousSequence: published.previousSequence,
+    written: false,
   };
-}
-
-function prepared(
-  key: string,
-  decision: Decision,
-  previousSequence: number | null,
-  built: { sequence: number; expires_at: string; releases: readonly { version: string }[] },
-  history: string,
-  bytes: Buffer,
-  etag: string | null,
-): Prepared {
+  const floorWrite = (floor: SequenceFloor) => ({
+    key: published.floor.key,
+    bytes: floorBytes(spec.spec, channel, floor),
+    etag: published.floor.etag,
+  });
+  if (cmp.decision.action === 'unchanged') {
+    const s = published.manifest?.signed;
+    // A target published before floors existed gets its floor now, so losing latest.json and history/ is safe.
+    const behind =
+      published.previousSequence !== null &&
+      published.lastPublished !== null &&
+      (published.floor.value?.sequence ?? -1) < published.previousSequence;
+    return {
+      result: {
+        ...base,
+        sequence: s?.sequence ?? null,
+        expiresAt: s?.expires_at ?? null,
+        historyKey: null,
+        versions: s?.releases.map((r) => r.version) ?? [],
+      },
+      floor: behind
+        ? floorWrite({ sequence: published.previousSequence!, published_at: published.lastPublished!.at })
+        : null,
+      manifest: null,
+    };
+  }
+  const built = cmp.expected;
+  const bytes = serializeManifest(signEnvelope(built, keys));
+  try {
+    spec.verify(bytes, { trustedKeys: trusted, channel, now, previous: null });
+  } catch (err) {
+    throw new ValidationError(
+      'MANIFEST_SELF_CHECK',
+      `the ${name} manifest built here does not verify: ${messageOf(err)}`,
+      { cause: err },
+    );
+  }
+  const history = spec.historyKey(channel, built.sequence);
   return {
     result: {
-      key,
-      ...decision,
-      previousSequence,
+      ...base,
       sequence: built.sequence,
       expiresAt: built.expires_at,
       historyKey: history,
       versions: built.releases.map((r) => r.version),
-      written: false,
     },
-    write: { history, bytes, etag },
+    floor: floorWrite({ sequence: built.sequence, published_at: built.published_at }),
+    manifest: { history, bytes, etag: published.object?.etag ?? null },
   };
 }
 
-function refuseImmutable(immutable: readonly ImmutableChange[], channel: string): void {
-  if (immutable.length > 0)
-    throw new ValidationError(
-      'IMMUTABLE_FIELD_CHANGED',
-      immutable.map((c) => immutableChangeMessage(c, channel)).join(' '),
-    );
-}
+const condition = (etag: string | null): WriteCondition => (etag === null ? { ifNoneMatch: '*' } : { ifMatch: etag });
 
-async function prepareSpec1(channel: string, input: PublishInput, trusted: PublicKeyInfo[]) {
-  const { policy, keys, now } = input;
-  const cmp = await compareChannel(input.store, channel, {
-    releases: input.releases,
-    policy,
-    now,
-    trusted,
-    keyIds: keys.map((k) => k.keyid),
-    refresh: input.refresh === true,
-  });
-  refuseImmutable(cmp.immutable, channel);
-  const key = manifestKey(channel);
-  const prev = cmp.published.previousSequence;
-  if (cmp.decision.action === 'unchanged')
-    return { cmp, prep: unchanged(key, cmp.decision, prev, cmp.published.manifest?.signed) };
-  const bytes = serializeManifest(signEnvelope(cmp.expected, keys));
-  // Never publish what agents would reject: verify with the same code, keys and clock they use.
-  try {
-    verifyManifest(bytes, { trustedKeys: trusted, channel, now, previous: null });
-  } catch (err) {
-    throw new ValidationError(
-      'MANIFEST_SELF_CHECK',
-      `the ${channel} manifest built here does not verify: ${messageOf(err)}`,
-      {
-        cause: err,
-      },
-    );
-  }
-  const history = historyKey(channel, cmp.expected.sequence);
-  return {
-    cmp,
-    prep: prepared(key, cmp.decision, prev, cmp.expected, history, bytes, cmp.published.object?.etag ?? null),
-  };
-}
-
-async function prepareSpec2(channel: string, input: PublishInput, trusted: PublicKeyInfo[]) {
-  const { policy, keys, now } = input;
-  const cmp = await compareChannel2(input.store, channel, {
-    releases: input.releases,
-    policy,
-    now,
-    trusted,
-    provenance: input.provenance ?? UNKNOWN_PROVENANCE,
-    keyIds: keys.map((k) => k.keyid),
-    refresh: input.refresh === true,
-  });
-  refuseImmutable(cmp.immutable, `${channel} spec-2`);
-  const key = manifest2Key(channel);
-  const prev = cmp.published.previousSequence;
-  if (cmp.decision.action === 'unchanged')
-    return { cmp, prep: unchanged(key, cmp.decision, prev, cmp.published.manifest?.signed) };
-  const bytes = serializeManifest(signEnvelope(cmp.expected, keys));
-  // The same self-check for spec 2: its schema, its rules, a trusted signature, the channel, expiry.
-  const check = inspectManifest2(bytes, channel, trusted);
-  const problem =
-    check.problem ?? (Date.parse(cmp.expected.expires_at) > now.getTime() ? null : 'expires before it is published');
-  if (problem !== null)
-    throw new ValidationError(
-      'MANIFEST_SELF_CHECK',
-      `the ${channel} spec-2 manifest built here does not verify: it ${problem}`,
-    );
-  const history = history2Key(channel, cmp.expected.sequence);
-  return {
-    cmp,
-    prep: prepared(key, cmp.decision, prev, cmp.expected, history, bytes, cmp.published.object?.etag ?? null),
-  };
-}
-
-/** The immutable copy first (if the run dies before latest.json, the sequence is still taken), then latest. */
-async function write(store: ObjectStore, key: string, w: NonNullable<Prepared['write']>, cacheControl: string) {
+/**
+ * The floor first (the sequence is taken before anything shows it), then the immutable copy (if
+ * the run dies before latest.json, the sequence is still taken), then latest.json; each write
+ * conditional on what was read.
+ */
+async function write(store: ObjectStore, key: string, p: Prepared, cacheControl: string): Promise<boolean> {
+  if (p.floor !== null)
+    await store.put(p.floor.key, p.floor.bytes, {
+      contentType: MANIFEST_CONTENT_TYPE,
+      cacheControl: 'no-store',
+      condition: condition(p.floor.etag),
+    });
+  const w = p.manifest;
+  if (w === null) return false;
   await store.put(w.history, w.bytes, {
     contentType: MANIFEST_CONTENT_TYPE,
     cacheControl: HISTORY_CACHE_CONTROL,
     condition: { ifNoneMatch: '*' },
   });
-  const condition: WriteCondition = w.etag === null ? { ifNoneMatch: '*' } : { ifMatch: w.etag };
-  await store.put(key, w.bytes, { contentType: MANIFEST_CONTENT_TYPE, cacheControl, condition });
+  await store.put(key, w.bytes, { contentType: MANIFEST_CONTENT_TYPE, cacheControl, condition: condition(w.etag) });
+  return true;
 }
 
 /**
@@ -225,21 +245,20 @@ async function write(store: ObjectStore, key: string, w: NonNullable<Prepared['w
  * is written, so a refusal writes nothing.
  */
 export async function publishChannel(channel: string, input: PublishInput): Promise<ChannelResult> {
-  const trusted = trustedKeysOf(input.policy);
-  const one = await prepareSpec1(channel, input, trusted);
-  const two = await prepareSpec2(channel, input, trusted);
-  const readers = readerDifferences(two.cmp.expected, one.cmp.expected, input.releases);
-  const result: ChannelResult = { channel, ...one.prep.result, v2: two.prep.result, readers };
+  const { releases, policy, now, store } = input;
+  const trusted = trustedKeysOf(policy);
+  const common = { releases, policy, now, trusted, keyIds: input.keys.map((k) => k.keyid), refresh: input.refresh };
+  const cmp1 = await compareChannel(store, channel, common);
+  const one = prepareSpec(SPEC1, channel, cmp1, input, trusted);
+  const provenance = input.provenance ?? UNKNOWN_PROVENANCE;
+  const cmp2 = await compareChannel2(store, channel, { ...common, provenance });
+  const two = prepareSpec(SPEC2, channel, cmp2, input, trusted);
+  const readers = readerDifferences(cmp2.expected, cmp1.expected, releases);
+  const result: ChannelResult = { channel, ...one.result, v2: two.result, readers };
   if (input.dryRun === true) return result;
-  const cache = input.policy.manifest.cache_control;
-  if (one.prep.write !== null) {
-    await write(input.store, one.prep.result.key, one.prep.write, cache);
-    result.written = true;
-  }
-  if (two.prep.write !== null) {
-    await write(input.store, two.prep.result.key, two.prep.write, cache);
-    result.v2 = { ...two.prep.result, written: true };
-  }
+  const cache = policy.manifest.cache_control;
+  if (await write(store, one.result.key, one, cache)) result.written = true;
+  if (await write(store, two.result.key, two, cache)) result.v2 = { ...two.result, written: true };
   return result;
 }
 

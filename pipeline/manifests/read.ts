@@ -1,11 +1,12 @@
 /**
  * Reading what a target has published for a channel: the manifest (if any), whether it verifies
- * against the policy's keys, and the highest sequence ever written (latest.json or a history copy),
- * so a lost latest.json never lets a sequence go back.
+ * against the policy's keys, and the highest sequence ever written (latest.json, a history copy or
+ * the sequence floor), so a lost latest.json, or history/ too, never lets a sequence go back.
  */
 import { checkManifest, parseManifest, type ManifestEnvelope, type ManifestProblem } from '../../schema/manifest.js';
 import { manifestKey, type Manifest, type Policy } from '../../schema/types.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../../schema/keys.js';
+import { floorKey, parseFloor, type SequenceFloor } from './sequence-floor.js';
 import type { ObjectStore, StoredObject } from './store/object-store.js';
 
 export const historyPrefix = (channel: string): string => `history/${channel}/`;
@@ -25,8 +26,12 @@ export interface Published<M = Manifest> {
   latestSequence: number | null;
   /** the highest history/<channel>/<n>.json */
   historySequence: number | null;
-  /** the highest sequence ever published on the channel, or null for a first publish */
+  /** the channel's sequence floor (sequence-floor.ts): its key, the ETag read (null: none), what it says */
+  floor: { key: string; etag: string | null; value: SequenceFloor | null };
+  /** the highest sequence ever published on the channel (latest.json, history, floor), or null for a first publish */
   previousSequence: number | null;
+  /** the newest published_at known (a usable latest.json, the floor) and the key it was read from */
+  lastPublished: { at: string; from: string } | null;
 }
 
 export function trustedKeysOf(policy: Pick<Policy, 'trusted_keys'>): PublicKeyInfo[] {
@@ -44,12 +49,14 @@ export type ParseManifest<M> = (
 export interface SpecReader<M> {
   key: string;
   historyPrefix: string;
+  floorKey: string;
   parse: ParseManifest<M>;
 }
 
 const SPEC1: (channel: string) => SpecReader<Manifest> = (channel) => ({
   key: manifestKey(channel),
   historyPrefix: historyPrefix(channel),
+  floorKey: floorKey(1, channel),
   parse: parseManifest,
 });
 
@@ -102,19 +109,39 @@ export async function readPublished<M extends ManifestEnvelope = Manifest>(
   spec: SpecReader<M> = SPEC1(channel) as unknown as SpecReader<M>,
 ): Promise<Published<M>> {
   const { key, parse } = spec;
-  const [object, history] = await Promise.all([store.get(key), store.list(spec.historyPrefix)]);
+  const [object, history, floorObject] = await Promise.all([
+    store.get(key),
+    store.list(spec.historyPrefix),
+    store.get(spec.floorKey),
+  ]);
   const inspected =
     object === null
       ? { manifest: null, problem: null, signers: [], latestSequence: null }
       : inspectManifest(object.body, channel, trusted, parse);
   const historySequence = maxHistorySequence(history, channel, spec.historyPrefix);
-  const seqs = [inspected.latestSequence, historySequence].filter((n): n is number => n !== null);
+  const floor = floorObject === null ? null : parseFloor(floorObject.body);
+  const seqs = [inspected.latestSequence, historySequence, floor?.sequence ?? null].filter(
+    (n): n is number => n !== null,
+  );
+  // Only a manifest that verifies, or the floor publish wrote, may hold a later publish back.
+  const times = [
+    ...(inspected.problem === null && inspected.manifest !== null
+      ? [{ at: inspected.manifest.signed.published_at, from: key }]
+      : []),
+    ...(floor !== null ? [{ at: floor.published_at, from: spec.floorKey }] : []),
+  ];
+  const lastPublished = times.reduce<{ at: string; from: string } | null>(
+    (a, t) => (a === null || Date.parse(t.at) > Date.parse(a.at) ? t : a),
+    null,
+  );
   return {
     channel,
     key,
     object,
     ...inspected,
     historySequence,
+    floor: { key: spec.floorKey, etag: floorObject?.etag ?? null, value: floor },
     previousSequence: seqs.length > 0 ? Math.max(...seqs) : null,
+    lastPublished,
   };
 }

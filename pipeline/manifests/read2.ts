@@ -9,6 +9,7 @@ import { history2Key, manifest2Key } from '../../schema/manifest2.schema.js';
 import type { PublicKeyInfo } from '../../schema/keys.js';
 import type { Manifest2 } from '../../schema/types.js';
 import { inspectManifest, readPublished, type Published, type SpecReader } from './read.js';
+import { floorKey } from './sequence-floor.js';
 import type { ObjectStore } from './store/object-store.js';
 
 export const history2Prefix = (channel: string): string => history2Key(channel, 0).replace(/0\.json$/, '');
@@ -18,6 +19,7 @@ export type Published2 = Published<Manifest2>;
 const spec2 = (channel: string): SpecReader<Manifest2> => ({
   key: manifest2Key(channel),
   historyPrefix: history2Prefix(channel),
+  floorKey: floorKey(2, channel),
   parse: parseManifest2,
 });
 

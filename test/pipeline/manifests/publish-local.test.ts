@@ -77,9 +77,9 @@ describe('publish to a directory', () => {
     );
   });
 
-  it('never lets the sequence go back when latest.json was lost, even with a clock behind', async () => {
+  it('never lets the sequence go back when latest.json was lost, even with a clock behind (within the allowed skew)', async () => {
     await rm(join(bucket, 'latest.json'));
-    const behind = at(-10 * HOUR);
+    const behind = at(-4 * 60_000);
     const run = await repo.run(['publish'], { MNGD_SIGNING_KEY: key.private }, behind);
     assert.equal(run.code, 0, run.stderr);
     const v = verifyWith(await readFile(join(bucket, 'latest.json')), [key], 'stable', behind);

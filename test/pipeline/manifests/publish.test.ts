@@ -263,7 +263,7 @@ describe('publish when S3 fails in the middle', () => {
       inner.close?.();
       await s3.start();
     }
-    assert.deepEqual(store.puts, [`history/stable/${secs(t1)}.json`]);
+    assert.deepEqual(store.puts, ['sequence-floor/stable.json', `history/stable/${secs(t1)}.json`]);
     assert.equal(await s3.getText('latest.json'), old, 'latest.json is the old one, whole');
     verify(old, key, 'stable', t1);
 
