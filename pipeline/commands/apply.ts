@@ -41,7 +41,7 @@ Flags:
 ${TARGET_HELP}
 ${COMMON_HELP}
 
-Environment: MNGD_SIGNING_KEY (see publish --help), DATABASE_URL, AWS_*.
+Environment: MNGD_SIGNING_KEY and MNGD_CLOCK_SKEW_SECONDS (see publish --help), DATABASE_URL, AWS_*.
 ${DATABASE_HELP}
 
 ${EXIT_HELP}

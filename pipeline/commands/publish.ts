@@ -15,9 +15,12 @@ MNGD_SIGNING_KEY and compares each with what the target holds. Spec 2 goes to v2
 spec 1 stays at latest.json (channels/<name>/latest.json), history/<channel>/<sequence>.json, as
 the conservative projection for older agents (only releases every supported Mac runs; a floor
 they cannot reach dropped). Each line says what spec-1 readers get that spec-2 readers do not.
-Only a change is written: first the immutable copy, then latest.json, with Content-Type
-application/json and the policy's cache_control. Each write is conditional on what was read
-(If-Match / If-None-Match), so two runs never overwrite each other. The spec-2 manifest carries
+Only a change is written: first the sequence floor (sequence-floor/[v2/]<channel>.json, so a
+sequence never repeats even with latest.json and history/ gone), then the immutable copy, then
+latest.json, with Content-Type application/json and the policy's cache_control. Each write is
+conditional on what was read (If-Match / If-None-Match), so two runs never overwrite each other.
+A clock behind the last publish's published_at by more than MNGD_CLOCK_SKEW_SECONDS is refused
+(exit 3, CLOCK_BEHIND): what it signed would be expired for agents. The spec-2 manifest carries
 its provenance: GITHUB_SHA (else the repository's HEAD), the workflow run and GITHUB_ACTOR.
 
 Flags:
@@ -30,6 +33,8 @@ ${COMMON_HELP}
 Environment:
   MNGD_SIGNING_KEY one or more private keys "ed25519:<base64>" (comma or newline separated while
                    rotating); each must be listed in the policy's trusted_keys. Never logged.
+  MNGD_CLOCK_SKEW_SECONDS  how far this machine's clock may be behind the last publish's
+                   published_at (default 300); further behind is refused (exit 3, CLOCK_BEHIND)
   AWS_*            the AWS SDK's default credential chain and region
 
 ${EXIT_HELP} A lost race with another publish (exit 3): re-run.

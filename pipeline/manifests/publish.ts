@@ -1,7 +1,8 @@
 /**
- * Publishing the signed manifests of every channel: build (pure), compare with what is published,
- * and only when something changed (or a refresh is due) write the immutable history copy first
- * and then latest.json, each write conditional on what was read so two runs never interleave.
+ * Publishing the signed manifests of every channel, both specs by the same rules (prepareSpec):
+ * build (pure), compare with what is published, refuse a clock behind the last publish, and only
+ * when something changed (or a refresh is due) write the sequence floor, the immutable history
+ * copy and then latest.json, each write conditional on what was read so two runs never interleave.
  */
 import { messageOf, ValidationError } from '../../schema/errors.js';
 import type { PublicKeyInfo, SigningKey } from '../../schema/keys.js';
@@ -27,22 +28,9 @@ export const MANIFEST_CONTENT_TYPE = 'application/json';
 /** history copies never change once written */
 export const HISTORY_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
-export interface ChannelResult {
+/** What publish did with one channel: spec 1 (at today's paths), and spec 2 under v2/. */
+export interface ChannelResult extends SpecResult {
   channel: string;
-  key: string;
-  action: ChannelAction;
-  /** why it was (or was not) written, one line */
-  reason: string;
-  /** what changed against the published manifest (empty when created or unchanged) */
-  changes: string[];
-  /** the sequence now published (the new one, or the unchanged one) */
-  sequence: number | null;
-  previousSequence: number | null;
-  expiresAt: string | null;
-  historyKey: string | null;
-  versions: string[];
-  /** false for --dry-run, or when nothing needed writing */
-  written: boolean;
   /** the channel's spec-2 manifest (v2/…) */
   v2: SpecResult;
   /** what spec-1 readers get that spec-2 readers do not ("1.1.0 not offered (requires macOS ≥ 14.0)") */
@@ -75,13 +63,17 @@ export function serializeManifest(manifest: Manifest | { signed: unknown; signat
 export interface SpecResult {
   key: string;
   action: ChannelAction;
+  /** why it was (or was not) written, one line */
   reason: string;
+  /** what changed against the published manifest (empty when created or unchanged) */
   changes: string[];
+  /** the sequence now published (the new one, or the unchanged one) */
   sequence: number | null;
   previousSequence: number | null;
   expiresAt: string | null;
   historyKey: string | null;
   versions: string[];
+  /** false for --dry-run, or when nothing needed writing */
   written: boolean;
 }
 
