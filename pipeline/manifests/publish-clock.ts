@@ -29,7 +29,7 @@ export function clockSkewSeconds(env: Record<string, string | undefined>): numbe
 /** "365 days", "2 h 5 min", "40 s": how far apart two times are, for a person. */
 export function formatGap(ms: number): string {
   const s = Math.round(ms / 1000);
-  if (s >= 2 * 86_400) return `${Math.floor(s / 86_400)} days`;
+  if (s >= 2 * 86_400) return `${Math.round(s / 86_400)} days`;
   if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
   if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${s} s`;
