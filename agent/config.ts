@@ -9,6 +9,7 @@ import { SettingsError, UsageError, ValidationError, messageOf } from '../schema
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { isDeviceId } from '../schema/rings.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
+import { closest } from '../schema/suggest.js';
 import { explainVersion } from '../schema/version.js';
 import { DEFAULT_FACTS_COMMANDS, type FactsCommands } from '../helper/device-facts.js';
 import { defaultDeviceIdFile, defaultSocketPath, defaultVersionFile } from '../helper/protocol.js';
@@ -132,8 +133,13 @@ export function resolveConfig(
     if (typeof d !== 'object' || d === null || Array.isArray(d)) fail(file.path, 'expected a JSON object of settings');
     for (const [k, v] of Object.entries(d)) {
       // A typo such as "manifest_uri" must not silently fall back to a default.
-      if (!(k in SETTINGS))
-        fail(file.path, `unknown setting "${k}"; known settings: ${Object.keys(SETTINGS).join(', ')}`);
+      if (!(k in SETTINGS)) {
+        const guess = closest(k, Object.keys(SETTINGS));
+        fail(
+          file.path,
+          `unknown setting "${k}"${guess !== null ? `: did you mean "${guess}"? Known settings` : '; known settings'}: ${Object.keys(SETTINGS).join(', ')}`,
+        );
+      }
       raw[k as Key] = v;
       origin[k as Key] = `${file.path}: "${k}"`;
     }

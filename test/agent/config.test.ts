@@ -95,6 +95,28 @@ describe('agent config', () => {
   }
 });
 
+describe('an unknown key in the agent config file', () => {
+  it('says the closest known key, then every known one', () => {
+    assert.throws(
+      () => resolveConfig({ path: 'agent.json', data: { manifest_uri: 'https://x' } }, minimal, linux),
+      (err: unknown) =>
+        err instanceof MngdError &&
+        err.code === 'CONFIG_INVALID' &&
+        err.message ===
+          'agent.json: unknown setting "manifest_uri": did you mean "manifest_url"? Known settings: manifest_url, manifest_spec, sw_vers_command, sysctl_command, channel, trusted_keys, device_id, device_id_file, current_version, version_file, state_dir, helper_socket, log_file, ca_file, checkin_url, interval_seconds, first_delay_seconds, floor_retry_seconds, connect_timeout_seconds, read_timeout_seconds, install_timeout_seconds',
+    );
+  });
+
+  it('lists the known keys alone when none is close', () => {
+    assert.throws(
+      () => resolveConfig({ path: 'agent.json', data: { colour: 'blue' } }, minimal, linux),
+      (err: unknown) =>
+        err instanceof MngdError &&
+        err.message.startsWith('agent.json: unknown setting "colour"; known settings: manifest_url, '),
+    );
+  });
+});
+
 describe('agent state folder', () => {
   const dirs: string[] = [];
   const tmp = async () => {

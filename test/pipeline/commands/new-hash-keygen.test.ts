@@ -107,6 +107,20 @@ describe('mngd-release new', () => {
     });
   }
 
+  it('suggests the closest flag for a misspelled one: exit 2, nothing written', async () => {
+    const { root, releases } = tempRepo();
+    const before = readdirSync(releases).sort();
+    const r = await runRelease(['new', '1.0.4', '--pgk', 'p.pkg', '--url', 'https://cdn.mngd.app/agent/x.pkg'], {
+      cwd: root,
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      'mngd-release new: unknown flag --pgk: did you mean --pkg?\nRun "mngd-release new --help" for usage.\n',
+    );
+    assert.deepEqual(readdirSync(releases).sort(), before);
+  });
+
   it('refuses a releases folder that does not exist: exit 2, the folder named, nothing created', async () => {
     const { root } = tempRepo();
     const missing = join(root, 'no-such-releases');
