@@ -8,6 +8,7 @@ import { choose, eligible } from '../schema/choose.js';
 import type { MacFacts } from '../schema/device-facts.js';
 import type { SignedManifest } from '../schema/types.js';
 import { compareVersions } from '../schema/version.js';
+import { bucketText, nothingNewer } from './check-words.js';
 import type { PackageSpec } from './download.js';
 
 /** The package chosen: its release's version, and (spec 2) the artifact's arch. */
@@ -44,7 +45,7 @@ export function decide1(signed: SignedManifest, current: string, deviceId: strin
   if (target === null) return { ...common, target: null, line: describeNothing(signed, current, deviceId) };
   const line = forced
     ? `is below the floor ${floor}: forced update to ${target.version} (rollout ignored), checkin blocked until updated`
-    : `offers ${target.version} (rollout ${target.rollout_percent}%, this device in cohort)${blocked ? `; below the floor ${floor}, checkin blocked until updated` : ''}`;
+    : `offers ${target.version} (rollout ${target.rollout_percent}%, this device in cohort, ${bucketText(deviceId, target.version)})${blocked ? `; below the floor ${floor}, checkin blocked until updated` : ''}`;
   const { version, download_url, sha256, size } = target;
   return { ...common, target: { version, download_url, sha256, size, arch: null }, line };
 }
@@ -59,7 +60,10 @@ function describeNothing(signed: SignedManifest, current: string, deviceId: stri
         : eligible(deviceId, newer)
           ? 'this device in cohort'
           : 'this device not in cohort';
-    return `offers ${newer.version} (rollout ${newer.rollout_percent}%, ${cohort}) -> staying on ${current}`;
+    return `offers ${newer.version} (rollout ${newer.rollout_percent}%, ${cohort}, ${bucketText(deviceId, newer.version)}) -> staying on ${current}`;
   }
-  return `offers nothing newer (newest ${signed.releases[0]?.version ?? 'none'}) -> up to date`;
+  return nothingNewer(
+    signed.releases.map((r) => r.version),
+    current,
+  );
 }

@@ -9,6 +9,7 @@ import { macosWithin } from '../schema/macos.js';
 import { describeShareAt } from '../schema/rollout.js';
 import type { Manifest2Release, SignedManifest2 } from '../schema/types.js';
 import { compareVersions } from '../schema/version.js';
+import { bucketText, nothingNewer } from './check-words.js';
 import type { Decision } from './decide.js';
 
 export function decide2(
@@ -26,12 +27,12 @@ export function decide2(
       : `SelfUpdate: check: current ${current} is below the floor ${floor}, but ${c.unsupported}: this Mac (${describeFacts(facts)}) cannot satisfy it, so it is unsupported, not blocked; checkin not blocked, it keeps taking the newest release it can run`;
   const common = { blocked: c.blocked, floor, unsupported: c.unsupported, warning, device: facts };
   if (c.target === null)
-    return { ...common, forced: false, target: null, line: describeNothing(signed, facts, current, c.t) };
+    return { ...common, forced: false, target: null, line: describeNothing(signed, facts, current, deviceId, c.t) };
   const { release, artifact } = c.target;
   const forced = c.target.via === 'floor';
   const offered = forced
     ? `is below the floor ${floor}: forced update to ${release.version} (rollout ignored), checkin blocked until updated`
-    : `offers ${release.version} (${describeShareAt(release.rollout, c.t)}, ${why(c.target, signed, current, deviceId)})${c.blocked ? `; below the floor ${floor}, checkin blocked until updated` : ''}`;
+    : `offers ${release.version} (${describeShareAt(release.rollout, c.t)}, ${why(c.target, signed, current, deviceId)}, ${bucketText(deviceId, release.version)})${c.blocked ? `; below the floor ${floor}, checkin blocked until updated` : ''}`;
   const { download_url, sha256, size, arch } = artifact;
   return {
     ...common,
@@ -54,9 +55,13 @@ function why(offer: Offer<Manifest2Release>, signed: SignedManifest2, current: s
 }
 
 /** Why there is nothing to install: the newest newer release, and what keeps this Mac from it. */
-function describeNothing(s: SignedManifest2, facts: MacFacts, current: string, t: number): string {
+function describeNothing(s: SignedManifest2, facts: MacFacts, current: string, deviceId: string, t: number): string {
   const newer = s.releases.find((r) => compareVersions(r.version, current) > 0);
-  if (newer === undefined) return `offers nothing newer (newest ${s.releases[0]?.version ?? 'none'}) -> up to date`;
+  if (newer === undefined)
+    return nothingNewer(
+      s.releases.map((r) => r.version),
+      current,
+    );
   const { macos_min: lo, macos_max: hi } = newer.requires;
   let reason: string;
   if (!macosWithin(facts.macos, newer.requires))
@@ -65,5 +70,5 @@ function describeNothing(s: SignedManifest2, facts: MacFacts, current: string, t
     reason = `no package for ${facts.hwArch} hardware (it ships ${newer.artifacts.map((a) => a.arch).join(', ')})`;
   else if (!newer.rollout.some((st) => st.percent > 0)) reason = 'paused';
   else reason = `${describeShareAt(newer.rollout, t)}, this device not in cohort`;
-  return `offers ${newer.version} (${reason}) -> staying on ${current}`;
+  return `offers ${newer.version} (${reason}, ${bucketText(deviceId, newer.version)}) -> staying on ${current}`;
 }

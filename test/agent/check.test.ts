@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorReply } from '../../helper/protocol.js';
+import { bucket } from '../../schema/choose.js';
 import {
   agentWorld,
   deviceFor,
@@ -17,6 +18,9 @@ import {
   warnings,
   type StandInReply,
 } from './support.js';
+
+/** The bucket as the check line writes it: two decimals, truncated. */
+const bucketOf = (deviceId: string, version: string) => (Math.floor(bucket(deviceId, version) * 100) / 100).toFixed(2);
 
 describe('agent check', () => {
   const p102 = pkg('1.0.2');
@@ -51,7 +55,7 @@ describe('agent check', () => {
       f.log
         .of('INFO')
         .some((l) =>
-          /check: current 1\.0\.2, manifest stable seq \d+ offers 1\.0\.3 \(rollout 100%, this device in cohort\) -> updating/.test(
+          /check: current 1\.0\.2, manifest stable seq \d+ offers 1\.0\.3 \(rollout 100%, this device in cohort, bucket \d+\.\d\d\) -> updating/.test(
             l,
           ),
         ),
@@ -126,7 +130,12 @@ describe('agent check', () => {
     assert.equal(r.target, null);
     assert.equal(requestsTo(w.cdn, p103.path).length, 0);
     assert.equal(w.helper.received.length, 0);
-    assert.ok(f.log.of('INFO').some((l) => l.includes('offers nothing newer (newest 1.0.3) -> up to date')));
+    assert.deepEqual(
+      f.log.of('INFO').filter((l) => l.startsWith('SelfUpdate: check:')),
+      [
+        `SelfUpdate: check: current 1.0.3, manifest stable seq ${r.manifest?.sequence} offers nothing newer (newest 1.0.3) -> up to date`,
+      ],
+    );
     assert.deepEqual(warnings(f.log), []);
   });
 
@@ -143,6 +152,13 @@ describe('agent check', () => {
     assert.equal(r.target, null);
     assert.equal(requestsTo(w.cdn, p102.path).length, 0);
     assert.equal(w.helper.received.length, 0);
+    // Not "up to date": the device is told its own version is gone, and why it stays anyway.
+    assert.deepEqual(
+      f.log.of('INFO').filter((l) => l.startsWith('SelfUpdate: check:')),
+      [
+        `SelfUpdate: check: current 1.0.3, manifest stable seq ${r.manifest?.sequence} offers nothing newer (newest 1.0.2); 1.0.3 is not offered (yanked?); no downgrade -> staying on 1.0.3`,
+      ],
+    );
   });
 
   it('respects the rollout cohort: outside it stays, inside it updates', async () => {
@@ -151,23 +167,30 @@ describe('agent check', () => {
         releases: [release(p103, w.cdn.srv.origin, { rollout_percent: 10 }), release(p102, w.cdn.srv.origin)],
       }),
     );
-    const out = await make('1.0.2', deviceFor('1.0.3', 10, false));
+    const outId = deviceFor('1.0.3', 10, false);
+    const out = await make('1.0.2', outId);
     const r1 = await out.check();
     assert.equal(r1.outcome, 'up-to-date');
     assert.equal(r1.target, null);
     assert.equal(w.helper.received.length, 0);
-    assert.ok(
-      out.log
-        .of('INFO')
-        .some((l) => l.includes('offers 1.0.3 (rollout 10%, this device not in cohort) -> staying on 1.0.2')),
+    // The line carries this device's bucket for 1.0.3: how far the share must rise for it.
+    assert.deepEqual(
+      out.log.of('INFO').filter((l) => l.startsWith('SelfUpdate: check:')),
+      [
+        `SelfUpdate: check: current 1.0.2, manifest stable seq ${r1.manifest?.sequence} offers 1.0.3 (rollout 10%, this device not in cohort, bucket ${bucketOf(outId, '1.0.3')}) -> staying on 1.0.2`,
+      ],
     );
 
-    const inside = await make('1.0.2', deviceFor('1.0.3', 10, true));
+    const inId = deviceFor('1.0.3', 10, true);
+    const inside = await make('1.0.2', inId);
     const r2 = await inside.check();
     assert.equal(r2.outcome, 'updated');
     assert.equal(w.helper.received.length, 1);
-    assert.ok(
-      inside.log.of('INFO').some((l) => l.includes('offers 1.0.3 (rollout 10%, this device in cohort) -> updating')),
+    assert.deepEqual(
+      inside.log.of('INFO').filter((l) => l.startsWith('SelfUpdate: check:')),
+      [
+        `SelfUpdate: check: current 1.0.2, manifest stable seq ${r2.manifest?.sequence} offers 1.0.3 (rollout 10%, this device in cohort, bucket ${bucketOf(inId, '1.0.3')}) -> updating`,
+      ],
     );
   });
 

@@ -79,7 +79,7 @@ describe('a spec-2 agent', () => {
     const line = f.log.of('INFO').find((l) => l.startsWith('SelfUpdate: check:'))!;
     assert.match(
       line,
-      /^SelfUpdate: check: current 1\.0\.3 \(macOS 12\.7\.6, x86_64\), manifest v2 stable seq \d+ offers 1\.0\.4 \(rollout 100 %, this device in cohort\); the x86_64 package -> updating$/,
+      /^SelfUpdate: check: current 1\.0\.3 \(macOS 12\.7\.6, x86_64\), manifest v2 stable seq \d+ offers 1\.0\.4 \(rollout 100 %, this device in cohort, bucket \d+\.\d\d\); the x86_64 package -> updating$/,
     );
     assert.deepEqual(warnings(f.log), []);
   });
@@ -122,16 +122,28 @@ describe('a spec-2 agent', () => {
     f.clock.now = new Date('2026-12-04T00:00:00Z');
     const r = await check();
     assert.deepEqual([r.outcome, r.target], ['up-to-date', null]);
-    assert.ok(
-      f.log
-        .of('INFO')
-        .some((l) =>
-          l.endsWith(
-            'offers 1.0.4 (step 2 of 4: 10 % since 2026-12-03T09:00Z, this device not in cohort) -> staying on 1.0.3',
-          ),
-        ),
-      f.log.of('INFO').join('\n'),
+    const b = (Math.floor(bucket(outside, '1.0.4') * 100) / 100).toFixed(2);
+    assert.deepEqual(
+      f.log.of('INFO').filter((l) => l.startsWith('SelfUpdate: check:')),
+      [
+        `SelfUpdate: check: current 1.0.3 (macOS 15.1, arm64), manifest v2 stable seq ${r.manifest?.sequence} offers 1.0.4 (step 2 of 4: 10 % since 2026-12-03T09:00Z, this device not in cohort, bucket ${b}) -> staying on 1.0.3`,
+      ],
     );
+  });
+
+  it('on a version the manifest no longer lists (yanked): says so and stays, never "up to date", never a downgrade', async () => {
+    publish({ releases: newest() });
+    const { f, check } = await mac('14.6', 'apple', { current: '1.1.1' });
+    const r = await check();
+    assert.deepEqual([r.outcome, r.target], ['up-to-date', null]);
+    assert.equal(w.helper.received.length, 0);
+    assert.deepEqual(
+      f.log.of('INFO').filter((l) => l.startsWith('SelfUpdate: check:')),
+      [
+        `SelfUpdate: check: current 1.1.1 (macOS 14.6, arm64), manifest v2 stable seq ${r.manifest?.sequence} offers nothing newer (newest 1.1.0); 1.1.1 is not offered (yanked?); no downgrade -> staying on 1.1.1`,
+      ],
+    );
+    assert.deepEqual(warnings(f.log), []);
   });
 
   it('reads v2 only: a spec-1 manifest at its URL is refused by name, never acted on, checkin not blocked', async () => {
