@@ -5,9 +5,9 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { escapeControlChars } from '../schema/log-text.js';
+import { escapeControlChars, type LogLevel } from '../schema/log-text.js';
 
-export type Level = 'INFO' | 'WARN' | 'ERROR';
+export type Level = LogLevel;
 
 export interface Logger {
   info(message: string): void;

@@ -41,13 +41,13 @@ export function acceptManifest(req: ManifestRequest, deps: FollowDeps): Promise<
       const next = marksAfter(marks, verified.accepted, verified.signers, settings.trustedKeys, now);
       if (marksChanged(marks, next)) await deps.accepted.write(next);
       if (previous === null || sequence > previous.sequence) {
-        log.line(
+        log.info(
           `SelfUpdate: helper follows the ${settings.spec === 2 ? 'spec-2 ' : ''}${settings.channel} manifest sequence ${sequence} (was ${previous?.sequence ?? 'none'}); older manifests are refused from now on`,
         );
       }
     } catch (err) {
       const e = asHelperError(err);
-      log.line(`SelfUpdate: helper refused a manifest (request ${req.id}): ${e.code}: ${e.message}`);
+      log.warn(`SelfUpdate: helper refused a manifest (request ${req.id}): ${e.code}: ${e.message}`);
       throw e;
     }
     return { v: 1, id: req.id, ok: true, outcome: 'accepted', channel: settings.channel, sequence };

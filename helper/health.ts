@@ -72,14 +72,14 @@ export class HealthGate implements InstallGate {
     if (p === null) return;
     if (p.rolling_back !== undefined) {
       if (installed === p.from) return this.finishRollback(p);
-      this.d.log.line(`SelfUpdate: helper resumes the rollback ${p.to} -> ${p.from} a restart interrupted`);
+      this.d.log.warn(`SelfUpdate: helper resumes the rollback ${p.to} -> ${p.from} a restart interrupted`);
       this.rollback(p, p.rolling_back);
     } else if (installed === p.to) {
       // A fresh budget from this start: the monotonic clock does not survive a reboot.
       this.pending = p;
       this.arm(p);
     } else {
-      this.d.log.line(
+      this.d.log.warn(
         `SelfUpdate: helper drops pending ${p.from} -> ${p.to}: ${installed ?? 'an unknown version'} is installed (the install did not complete)`,
       );
       await this.kept.clearPending();
@@ -107,13 +107,13 @@ export class HealthGate implements InstallGate {
     this.installing = true;
     this.stop();
     if (this.pending?.to === installed)
-      this.d.log.line(`SelfUpdate: health ok ${installed} (it asked for ${release.version}: its updater works)`);
+      this.d.log.info(`SelfUpdate: health ok ${installed} (it asked for ${release.version}: its updater works)`);
     this.pending = null;
     const p = await this.kept.verified(installed);
     if (!p.ok) {
       // Nothing to go back to: N is installed as before, without a health gate (said, not hidden).
       await this.kept.clearPending();
-      this.d.log.line(
+      this.d.log.warn(
         `SelfUpdate: helper keeps no rollback for ${installed} -> ${release.version} (${p.why}); ${release.version} is committed as soon as it installs`,
       );
       return;
@@ -121,7 +121,7 @@ export class HealthGate implements InstallGate {
     const pending = pendingOf(installed, release, this.deadlineS, this.d.now());
     await this.kept.writePending(pending);
     this.pending = pending;
-    this.d.log.line(
+    this.d.log.info(
       `SelfUpdate: helper kept ${installed} (re-hashed) for a rollback; pending ${installed} -> ${release.version} until health_ok (deadline ${this.deadlineS} s)`,
     );
   }
@@ -138,7 +138,7 @@ export class HealthGate implements InstallGate {
       await this.kept.keep(staged, { version: release.version, sha256: release.sha256, size: release.size });
       await this.kept.keepOnly([...(this.pending !== null ? [this.pending.from] : []), release.version]);
     } catch (err) {
-      this.d.log.line(`SelfUpdate: helper could not keep the package of ${release.version}: ${messageOf(err)}`);
+      this.d.log.warn(`SelfUpdate: helper could not keep the package of ${release.version}: ${messageOf(err)}`);
     }
     if (this.pending !== null) this.arm(this.pending);
   }
@@ -152,14 +152,14 @@ export class HealthGate implements InstallGate {
       this.pending = null;
       await this.kept.clearPending();
       await this.kept.keepOnly([req.version]);
-      this.d.log.line(`SelfUpdate: health ok ${req.version}`);
+      this.d.log.info(`SelfUpdate: health ok ${req.version}`);
     } else if (mine) {
       const t = this.mono();
       this.starts = [...this.starts.filter((s) => t - s < this.d.settings.healthStableMs), t];
       p.restarts += 1;
       await this.kept.writePending(p);
       const max = this.d.settings.healthMaxRestarts;
-      this.d.log.line(
+      this.d.log.info(
         `SelfUpdate: helper counted start ${p.restarts} of pending ${p.to} (${this.starts.length} within ${this.d.settings.healthStableMs / 1000} s; more than ${max} is a crash loop)`,
       );
       if (this.starts.length > max)
@@ -184,7 +184,7 @@ export class HealthGate implements InstallGate {
     this.stop();
     this.rollingBack = this.runRollback(p, reason)
       .catch((err: unknown) =>
-        this.d.log.line(
+        this.d.log.error(
           `SelfUpdate: rollback ${p.to} -> ${p.from} failed: ${messageOf(err)}; it is tried again when the helper starts`,
         ),
       )
@@ -196,7 +196,7 @@ export class HealthGate implements InstallGate {
     if (!v.ok) {
       this.pending = null;
       await this.kept.clearPending();
-      this.d.log.line(
+      this.d.log.error(
         `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason}) refused: ${v.why}; nothing installed, ${p.to} stays`,
       );
       return;
@@ -204,7 +204,7 @@ export class HealthGate implements InstallGate {
     this.pending = { ...p, rolling_back: reason };
     await this.kept.writePending(this.pending);
     await this.kept.quarantine(p.to);
-    this.d.log.line(`SelfUpdate: rollback ${p.to} -> ${p.from} (${reason})`);
+    this.d.log.warn(`SelfUpdate: rollback ${p.to} -> ${p.from} (${reason})`);
     await this.d.reinstall(this.kept.pkgPath(p.from), v.kept);
     await this.finishRollback(this.pending);
   }
@@ -214,6 +214,6 @@ export class HealthGate implements InstallGate {
     await this.kept.quarantine(p.to);
     await this.kept.clearPending();
     await this.kept.keepOnly([p.from]);
-    this.d.log.line(`SelfUpdate: rollback complete: ${p.from} installed again; ${p.to} is quarantined on this Mac`);
+    this.d.log.warn(`SelfUpdate: rollback complete: ${p.from} installed again; ${p.to} is quarantined on this Mac`);
   }
 }

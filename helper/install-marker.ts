@@ -123,7 +123,7 @@ export class InstallMarkerStore {
     const m = parseMarker(text);
     if (m === null) {
       // Torn: written durably, so only a damaged disk does this. Nothing to go on: start over.
-      this.log.line(`SelfUpdate: helper state: ${this.file} is torn or unreadable [${STATE_TORN}]; removed`);
+      this.log.warn(`SelfUpdate: helper state: ${this.file} is torn or unreadable [${STATE_TORN}]; removed`);
       await this.clear();
     }
     return m;
@@ -156,7 +156,7 @@ export class InstallMarkerStore {
             }
           }
         }
-        this.log.line(
+        this.log.warn(
           `SelfUpdate: helper killed the installer of an earlier helper (pid ${pids.join(', ')}): it ran past its deadline ${m.deadline}`,
         );
       }
@@ -168,7 +168,7 @@ export class InstallMarkerStore {
     // Only ever inside the staging folder, whatever the marker says.
     await fs.rm(join(this.stagingDir, basename(m.staged)), { force: true });
     await this.clear();
-    this.log.line(
+    this.log.info(
       `SelfUpdate: helper: the installer of an earlier helper (pid ${m.pid ?? 'not recorded'}) has ended; its staged copy is removed`,
     );
   }

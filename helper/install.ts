@@ -57,17 +57,17 @@ export async function install(req: InstallRequest, deps: InstallDeps): Promise<I
   const { log } = deps;
   const installed = await deps.installedVersion();
   const what = `${installed ?? 'unknown'} -> ${req.version}`;
-  log.line(`SelfUpdate: helper install requested ${what} (request ${req.id}, package ${req.pkg_path})`);
+  log.info(`SelfUpdate: helper install requested ${what} (request ${req.id}, package ${req.pkg_path})`);
   try {
     // One install at a time, also with an installer that an earlier (killed) helper started.
     await deps.marker?.refuseWhileOrphanRuns();
     const result = await deps.accepted.exclusive(() => verifiedInstall(req, installed, deps));
-    log.line(`SelfUpdate: helper install complete ${what} (installer exit 0)`);
+    log.info(`SelfUpdate: helper install complete ${what} (installer exit 0)`);
     return result;
   } catch (err) {
     const e = asHelperError(err);
     const exit = e.details.exit_code !== undefined ? `, installer exit ${e.details.exit_code}` : '';
-    log.line(`SelfUpdate: helper install refused or failed ${what}: ${e.code}: ${e.message}${exit}`);
+    log.warn(`SelfUpdate: helper install refused or failed ${what}: ${e.code}: ${e.message}${exit}`);
     throw e;
   }
 }

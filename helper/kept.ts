@@ -209,7 +209,7 @@ export class KeptStore {
     } catch {
       // torn: said below
     }
-    this.log.line(
+    this.log.warn(
       `SelfUpdate: helper state: ${this.quarantineFile} is torn or unreadable [${STATE_TORN}]; no version is quarantined`,
     );
     return [];
@@ -263,7 +263,7 @@ export class KeptStore {
     const back = installed === null ? null : await this.newestOtherThan(installed);
     const to = installed === null ? null : await this.meta(installed);
     if (installed === null || back === null || to === null) {
-      this.log.line(
+      this.log.warn(
         `SelfUpdate: helper state: ${this.pendingFile} is torn or unreadable [${STATE_TORN}]; nothing kept to go back to, so it is removed and ${installed ?? 'the installed version'} stands`,
       );
       await this.clearPending();
@@ -271,7 +271,7 @@ export class KeptStore {
     }
     const rebuilt = pendingOf(back.version, to, deadlineS, now);
     await this.writePending(rebuilt);
-    this.log.line(
+    this.log.warn(
       `SelfUpdate: helper state: ${this.pendingFile} is torn or unreadable [${STATE_TORN}]; rebuilt as ${back.version} -> ${installed} with a fresh deadline of ${deadlineS} s`,
     );
     return rebuilt;

@@ -165,12 +165,12 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
   // while staging or installing go, except the one an installer of that helper still reads.
   // Installs wait for this sweep, so it never removes a copy being made.
   await sweepStaging(config.stagingDir, await marker.orphanStaged(), log).catch((err: unknown) =>
-    log.line(`SelfUpdate: helper could not sweep ${config.stagingDir}: ${messageOf(err)}`),
+    log.warn(`SelfUpdate: helper could not sweep ${config.stagingDir}: ${messageOf(err)}`),
   );
   sweptAtStart();
   await gate
     .start()
-    .catch((err: unknown) => log.line(`SelfUpdate: helper could not read its pending record: ${messageOf(err)}`));
+    .catch((err: unknown) => log.error(`SelfUpdate: helper could not read its pending record: ${messageOf(err)}`));
   // Once the socket is served (a helper that cannot serve creates nothing): agents read this id too.
   try {
     await ensureDeviceId(config.deviceIdFile, config.ioreg);
@@ -190,13 +190,13 @@ const serveCommand: BinCommand<Io> = {
     await checkInstaller(config.installer);
     const running = await serve(config);
     const log = fileLogger(config.logFile);
-    log.line(
+    log.info(
       `helper listening on ${config.socketPath} (channel ${config.channel}, spec ${config.spec}, ${config.trustedKeys.length} trusted key(s))`,
     );
     io.stdout.write(`mngd-helper: listening on ${config.socketPath}\n`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
-        log.line(`helper stopping on ${signal}`);
+        log.info(`helper stopping on ${signal}`);
         void running.close().then(resolve);
       };
       process.once('SIGTERM', () => stop('SIGTERM'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { marksFromStored, type AcceptedMarks } from '../schema/accepted-marks.js';
 import { isVersion } from '../schema/version.js';
 import { previousCopy, STATE_TORN, writeDurable } from './durable.js';
-import type { Logger } from './log.js';
+import { silentLogger, type Logger } from './log.js';
 
 /** The installed version from the version file, or null when it is missing or not a version. */
 export async function readInstalledVersion(versionFile: string): Promise<string | null> {
@@ -66,7 +66,7 @@ export function fileAcceptedStore(
   stateDir: string,
   channel: string,
   spec: 1 | 2 = 1,
-  log: Logger = { line: () => undefined },
+  log: Logger = silentLogger,
 ): AcceptedStore {
   const file = join(stateDir, spec === 1 ? `accepted-${channel}.json` : `accepted-v2-${channel}.json`);
   let tail: Promise<unknown> = Promise.resolve();
@@ -85,7 +85,7 @@ export function fileAcceptedStore(
       currentGood = current !== null;
       if (text !== null && current === null && !reported) {
         reported = true;
-        log.line(
+        log.warn(
           `SelfUpdate: helper state: ${file} is torn or unreadable [${STATE_TORN}]; ${previous === null ? 'no previous good copy, so any manifest that verifies is accepted' : `using the previous good copy (sequence ${highest(previous)})`}; it is rewritten with the next accepted manifest, nothing to do`,
         );
       }

@@ -16,7 +16,7 @@ export async function sweepStaging(stagingDir: string, keep: string | null, log:
   const names = (await fs.readdir(stagingDir)).filter((n) => n !== keep);
   await Promise.all(names.map((n) => fs.rm(join(stagingDir, n), { recursive: true, force: true })));
   if (names.length > 0)
-    log.line(
+    log.warn(
       `SelfUpdate: helper removed ${names.length} stale staged cop${names.length === 1 ? 'y' : 'ies'} from ${stagingDir} (left by a helper stopped while staging or installing)`,
     );
   return names.length;

@@ -8,6 +8,9 @@
  * U+2028/U+2029 (line breaks to JavaScript and many viewers); and the bidirectional controls
  * (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which reorder what a reader sees.
  */
+/** The level of a log line, the same words in the agent's log and the helper's. */
+export type LogLevel = 'INFO' | 'WARN' | 'ERROR';
+
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { acceptManifest } from '../../helper/follow.js';
+import { silentLogger } from '../../helper/log.js';
 import { fileAcceptedStore } from '../../helper/state.js';
 import type { ManifestRequest } from '../../helper/protocol.js';
 import { HelperError } from '../../helper/protocol.js';
@@ -93,7 +94,7 @@ describe('a leaked signing key', () => {
         settings: { trustedKeys, channel: 'stable' },
         now: () => NOW,
         accepted,
-        log: { line: () => undefined },
+        log: silentLogger,
       });
     const code = (p: Promise<unknown>) =>
       p.then(

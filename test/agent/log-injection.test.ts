@@ -71,10 +71,10 @@ describe("a client's pkg_path into the helper log", () => {
       for (const line of events) {
         assert.match(
           line,
-          /^\d{4}-\d\d-\d\dT[\d:.]+Z mngd-helper\[\d+\]: /,
+          /^\d{4}-\d\d-\d\dT[\d:.]+Z (INFO|WARN|ERROR) mngd-helper\[\d+\]: /,
           `every line is an event of its own: ${line}`,
         );
-        assert.ok(!FORGED.test(line.replace(/^\S+ \S+ /, '')), line);
+        assert.ok(!FORGED.test(line.replace(/^\S+ \S+ \S+ /, '')), line);
       }
       assert.ok(text.includes('\\u2028SelfUpdate: helper install complete') && text.includes('\\u202e'), text);
     } finally {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { requestInstall } from '../../helper/client.js';
 import { KeptStore } from '../../helper/kept.js';
+import { callbackLogger } from '../../helper/log.js';
 import {
   makePkg,
   newKey,
@@ -93,7 +94,10 @@ describe('a half-written pending record (power loss)', () => {
   const setup = async (installed: string, keep: string[]) => {
     const dir = mkdtempSync(join(tmpdir(), 'mngd-torn-'));
     const lines: string[] = [];
-    const store = new KeptStore(dir, { line: (t) => lines.push(t) });
+    const store = new KeptStore(
+      dir,
+      callbackLogger((level, t) => lines.push(`${level} ${t}`)),
+    );
     for (const v of keep) {
       const p = makePkg(dir, v);
       await store.keep(p.path, { version: v, sha256: p.sha256, size: p.size });

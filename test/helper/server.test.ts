@@ -368,10 +368,33 @@ describe('mngd-helper serve', () => {
 
   it('logs SelfUpdate lines with the versions and the outcome to its own log', () => {
     const log = readFileSync(helper.logFile, 'utf8');
-    assert.match(log, /SelfUpdate: helper install requested 1\.0\.2 -> 1\.0\.3/);
-    assert.match(log, /SelfUpdate: helper install refused or failed 1\.0\.2 -> 1\.0\.3: PKG_REFUSED/);
-    assert.match(log, /SelfUpdate: helper install refused or failed 1\.0\.2 -> 1\.0\.3: INSTALLER_TIMEOUT/);
-    assert.match(log, /SelfUpdate: helper install complete 1\.0\.2 -> 1\.0\.3/);
+    // Each line carries its level in the agent's column and words: a refusal is a WARN.
+    const at = String.raw`^\d{4}-\d\d-\d\dT[\d:.]+Z`;
+    assert.match(
+      log,
+      new RegExp(`${at} INFO mngd-helper\\[\\d+\\]: SelfUpdate: helper install requested 1\\.0\\.2 -> 1\\.0\\.3`, 'm'),
+    );
+    assert.match(
+      log,
+      new RegExp(
+        `${at} WARN mngd-helper\\[\\d+\\]: SelfUpdate: helper install refused or failed 1\\.0\\.2 -> 1\\.0\\.3: PKG_REFUSED`,
+        'm',
+      ),
+    );
+    assert.match(
+      log,
+      new RegExp(
+        `${at} WARN mngd-helper\\[\\d+\\]: SelfUpdate: helper install refused or failed 1\\.0\\.2 -> 1\\.0\\.3: INSTALLER_TIMEOUT`,
+        'm',
+      ),
+    );
+    assert.match(
+      log,
+      new RegExp(
+        `${at} INFO mngd-helper\\[\\d+\\]: SelfUpdate: helper install complete 1\\.0\\.2 -> 1\\.0\\.3 \\(installer exit 0\\)$`,
+        'm',
+      ),
+    );
     assert.ok(log.length < 64 * 1024, 'the flood is not copied into the log');
   });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { callbackLogger } from '../../helper/log.js';
 import { fileAcceptedStore } from '../../helper/state.js';
 
 describe('helper accepted-manifest state', () => {
@@ -29,7 +30,12 @@ describe('helper accepted-manifest state', () => {
     it(`reads a state file holding ${what} as damaged: the previous good copy, logged once (STATE_TORN)`, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'mngd-hs-'));
       const lines: string[] = [];
-      const store = fileAcceptedStore(dir, 'stable', 1, { line: (l) => lines.push(l) });
+      const store = fileAcceptedStore(
+        dir,
+        'stable',
+        1,
+        callbackLogger((level, l) => lines.push(`${level} ${l}`)),
+      );
       await store.read();
       await store.write({ k1: { sequence: 1, digest: 'x' } });
       await store.read();
@@ -38,7 +44,10 @@ describe('helper accepted-manifest state', () => {
       assert.deepEqual(await store.read(), { k1: { sequence: 1, digest: 'x' } });
       assert.deepEqual(await store.read(), { k1: { sequence: 1, digest: 'x' } });
       assert.equal(lines.length, 1, lines.join('\n'));
-      assert.match(lines[0]!, /is torn or unreadable \[STATE_TORN\]; using the previous good copy \(sequence 1\)/);
+      assert.match(
+        lines[0]!,
+        /^WARN SelfUpdate: helper state: .* is torn or unreadable \[STATE_TORN\]; using the previous good copy \(sequence 1\)/,
+      );
       // The next accepted manifest rewrites it; the damaged one never becomes the previous copy.
       await store.write({ k1: { sequence: 3, digest: 'z' } });
       assert.deepEqual(await store.read(), { k1: { sequence: 3, digest: 'z' } });
