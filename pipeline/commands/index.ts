@@ -53,6 +53,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./verify-artifacts.js')).verifyArtifactsCommand,
   },
   {
+    name: 'init',
+    summary: "start a new organisation's releases/: policy.yaml with a new signing key, and a README",
+    load: async () => (await import('./init.js')).initCommand,
+  },
+  {
     name: 'keygen',
     summary: 'create an Ed25519 signing key for manifests',
     load: async () => (await import('./keygen.js')).keygenCommand,

@@ -7,6 +7,7 @@ export * from './git-ref.js';
 export * from './load.js';
 export * from './policy-diff.js';
 export * from './policy-file.js';
+export * from './policy-yaml.js';
 export * from './problems.js';
 export * from './release-file.js';
 export * from './release-packages.js';
