@@ -190,7 +190,7 @@ export async function loadReleaseSet(root: string, opts: LoadOptions = {}): Prom
       code: 'POLICY_MISSING',
       file: rel(policyPath),
       message:
-        'releases/policy.yaml is missing; expected the policy (allowed URL prefixes, channels, trusted keys): restore it from git, or start a new organisation\'s with mngd-release init --url-prefix URL',
+        "releases/policy.yaml is missing; expected the policy (allowed URL prefixes, channels, trusted keys): restore it from git, or start a new organisation's with mngd-release init --url-prefix URL",
     });
   } else {
     const p = entryProblem(rel(policyPath), policyEntry);

@@ -28,6 +28,14 @@ const workflows = workflowFiles();
 const jobsOf = (wf: WorkflowFile): [string, Job][] => Object.entries(wf.workflow.jobs);
 const environmentOf = (job: Job): string | undefined =>
   typeof job.environment === 'string' ? job.environment : job.environment?.name;
+/**
+ * The environment of the scheduled jobs (the 30-minute refresh, the 15-minute guard): production,
+ * or one without required reviewers that the repository variable names, so that a schedule never
+ * waits for an approval (a refresh that waits lets the manifests expire).
+ */
+const SCHEDULED = "${{ vars.MNGD_SCHEDULED_ENVIRONMENT || 'production' }}";
+/** The environments that hold the production secrets: production, and the scheduled jobs' one. */
+const isProduction = (env: string | undefined): boolean => env === 'production' || env === SCHEDULED;
 /** A job that calls a workflow of this repository whose every job runs in the production environment. */
 const callsOnlyProduction = (job: Job): boolean => {
   const m = /^\.\/\.github\/workflows\/([\w.-]+)$/.exec(job.uses ?? '');
@@ -122,7 +130,7 @@ describe('the workflows', () => {
         for (const [id, job] of jobsOf(wf)) {
           const perms = typeof job.permissions === 'object' ? job.permissions : {};
           const jobText = JSON.stringify(job);
-          const production = environmentOf(job) === 'production' || callsOnlyProduction(job);
+          const production = isProduction(environmentOf(job)) || callsOnlyProduction(job);
           if (perms['id-token'] === 'write')
             assert.ok(production, `${wf.file} job ${id}: id-token: write outside the production environment`);
           // The publish credentials must never be readable by a pull request's code.
@@ -185,8 +193,23 @@ describe('the workflows', () => {
       assert.ok(c !== undefined && typeof c === 'object', `${file}: needs a concurrency group`);
       assert.equal(c.group, 'release-publish');
       assert.equal(c['cancel-in-progress'], false);
-      for (const [id, job] of jobsOf(wf)) assert.equal(environmentOf(job), 'production', `${file} job ${id}`);
+      const env = file === 'release-refresh.yml' ? SCHEDULED : 'production';
+      for (const [id, job] of jobsOf(wf)) assert.equal(environmentOf(job), env, `${file} job ${id}`);
     }
+  });
+
+  it('run the scheduled jobs where no reviewer waits once MNGD_SCHEDULED_ENVIRONMENT names one; everything else in production', () => {
+    for (const wf of workflows) {
+      const scheduled = 'schedule' in (wf.workflow.on ?? {});
+      for (const [id, job] of jobsOf(wf)) {
+        const env = environmentOf(job);
+        if (env === undefined) continue;
+        if (scheduled) assert.equal(env, SCHEDULED, `${wf.file} job ${id}: a schedule must not wait for reviewers`);
+        else assert.ok(env === 'production' || env === 'agent-signing', `${wf.file} job ${id}: ${env}`);
+      }
+    }
+    const setup = readFileSync(join(repoRoot, 'docs', 'github-setup.md'), 'utf8');
+    assert.ok(setup.includes('MNGD_SCHEDULED_ENVIRONMENT'), 'docs/github-setup.md says how to split the environment');
   });
 
   it('run the break-glass halt only by hand or from the guard, on main, in the production environment', () => {
@@ -216,7 +239,7 @@ describe('the workflows', () => {
     assert.ok(wf);
     assert.deepEqual(wf.workflow.on['schedule'], [{ cron: '*/15 * * * *' }]);
     const { judge, halt } = wf.workflow.jobs as Record<string, Job & { strategy?: Record<string, unknown> }>;
-    assert.equal(environmentOf(judge!), 'production');
+    assert.equal(environmentOf(judge!), SCHEDULED);
     assert.deepEqual(judge!.permissions, { contents: 'read', 'pull-requests': 'read' });
     assert.ok((judge!.steps ?? []).some((s) => /mngd-release guard --dry-run/.test(s.run ?? '')));
     assert.equal(halt!.uses, './.github/workflows/release-halt.yml');
