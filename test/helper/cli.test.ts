@@ -165,20 +165,24 @@ describe('mngd-helper', () => {
     for (const [installer, why] of cases) {
       const run = join(dir, `run-${cases.findIndex((c) => c[0] === installer)}`);
       const socket = join(run, 'helper.sock');
-      const r = await serveBriefly([
-        '--socket',
-        socket,
-        '--installer',
-        installer,
-        '--trusted-key',
-        key.public_key,
-        '--log-file',
-        join(dir, 'i.log'),
-        '--state-dir',
-        join(dir, 'istate'),
-        '--staging',
-        join(dir, 'istate', 'staging'),
-      ]);
+      const r = await serveBriefly(
+        [
+          '--socket',
+          socket,
+          '--installer',
+          installer,
+          '--trusted-key',
+          key.public_key,
+          '--log-file',
+          join(dir, 'i.log'),
+          '--state-dir',
+          join(dir, 'istate'),
+          '--staging',
+          join(dir, 'istate', 'staging'),
+          // It exits by itself; the stop is only for a helper that wrongly starts (a loaded machine starts slowly).
+        ],
+        60_000,
+      );
       assert.equal(r.code, 2, `${installer}: ${r.stdout}${r.stderr}`);
       assert.doesNotMatch(r.stdout, /listening/);
       const first = r.stderr.split('\n')[0]!;
