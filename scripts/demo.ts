@@ -1,57 +1,99 @@
 /**
- * `npm start`: the whole flow on this machine, offline, in under a minute. Everything it makes
- * stays in .state/demo/ for reading afterwards (logs, manifests, the release repository); nothing
+ * `npm start`: the whole flow on this machine, offline, told as stories (scripts/demo/stories.ts);
+ * `npm start -- --story <name>` tells one, `--list` names them. Everything a story makes stays in
+ * .state/demo/<story>/ for reading afterwards (logs, manifests, the release repository); nothing
  * keeps running when it ends.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanDir, moves, runScenario } from './demo/scenario.js';
+import { parseArgs } from 'node:util';
+import { cleanDir } from './demo/scenario.js';
+import { STORIES, type DemoStory } from './demo/stories.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const dir = join(process.env['MNGD_STATE_DIR'] ?? join(root, '.state'), 'demo');
-const started = Date.now();
-cleanDir(dir);
-process.stdout.write(`mngd agent releases: the whole flow on one machine, offline (workspace ${dir})\n\n`);
+const USAGE = `usage: npm start [-- --story NAME ...] [--list] [--help]
 
+Runs the real pipeline, helpers and agents on this machine, offline, and tells what they did.
+Without --story every story runs, one after the other. Each story's files stay in
+.state/demo/<story>/ (or $MNGD_STATE_DIR/demo/<story>/).
+
+  --story NAME   run this story (repeatable)
+  --list         name the stories and what each shows
+  --help         this text
+
+Stories:
+${STORIES.map((s) => `  ${s.name.padEnd(12)} ${s.what}`).join('\n')}
+`;
+
+function selected(): DemoStory[] | null {
+  const { values } = parseArgs({
+    options: {
+      story: { type: 'string', multiple: true },
+      list: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return null;
+  }
+  if (values.list) {
+    process.stdout.write(`${STORIES.map((s) => `${s.name.padEnd(12)} ${s.what}`).join('\n')}\n`);
+    return null;
+  }
+  const names = values.story ?? STORIES.map((s) => s.name);
+  const unknown = names.filter((n) => !STORIES.some((s) => s.name === n));
+  if (unknown.length > 0)
+    throw new Error(`no story ${unknown.join(', ')}: the stories are ${STORIES.map((s) => s.name).join(', ')}`);
+  return STORIES.filter((s) => names.includes(s.name));
+}
+
+let stories: DemoStory[] | null;
 try {
-  const result = await runScenario({ dir, out: (t) => void process.stdout.write(t) });
-  const [first, staged, yank, forced, fire] = result.stories;
-  const fleet = first ? first.after.size : 0;
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  process.stdout.write(
-    [
-      '',
-      '━━ What happened ━━',
-      `1. ${sum(first && moves(first))} of ${fleet} Macs updated 1.0.0 -> 1.0.1 on their next check.`,
-      `2. The 25 % rollout of 1.0.2 moved ${sum(staged && moves(staged))} of ${fleet} Macs (each version draws its own cohort).`,
-      `3. The revert yanked 1.0.2: latest.json fell back to 1.0.1 (sequence ${staged?.manifest.sequence ?? '?'} -> ${yank?.manifest.sequence ?? '?'}); ${sum(yank && moves(yank))} devices changed version (no downgrades).`,
-      `4. min_required_version 1.0.3 moved ${sum(forced && moves(forced))} Macs despite a 10 % rollout; the one whose helper was down stayed blocked until it had updated.`,
-      `5. Under fire (1.0.4's package pulled, 1.0.1 404ing, the database down), apply still published the yank (exit ${fire?.applyExit ?? '?'}: the job is red, the manifest went out); ${fire ? [...fire.after.values()].filter((v) => v === '1.0.4').length : '?'} of ${fleet} Macs took 1.0.4, and the following apply caught the table up (exit ${fire?.followUpExit ?? '?'}).`,
-      '',
-      `Done in ${seconds} s. Nothing is left running.`,
-      'Read next:',
-      ...readNext([
-        [join(dir, 'fleet', 'mac-01', 'agent.log'), 'the SelfUpdate: lines of one Mac'],
-        [join(dir, 'fleet', 'mac-01', 'helper.log'), 'what its helper verified and installed'],
-        [join(dir, 'bucket', 'latest.json'), 'the signed manifest (history/ beside it keeps every one)'],
-        [join(dir, 'repo'), 'the release repository: try "git log -p releases/" there'],
-        ['README.md', 'the release walkthrough, yanking, forcing an update, troubleshooting'],
-      ]),
-      '',
-    ].join('\n'),
-  );
+  stories = selected();
 } catch (err) {
-  process.stderr.write(
-    `\nThe demo failed: ${err instanceof Error ? err.message : String(err)}\nIts workspace is ${dir}.\n`,
-  );
-  process.exitCode = 1;
+  process.stderr.write(`npm start: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+  process.exit(2);
 }
 
-function readNext(rows: [string, string][]): string[] {
-  const width = Math.max(...rows.map(([p]) => p.length));
-  return rows.map(([p, what]) => `  ${p.padEnd(width)}  ${what}`);
-}
-
-function sum(m: Map<string, number> | undefined): number {
-  return m ? [...m.values()].reduce((a, b) => a + b, 0) : 0;
+if (stories !== null) {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const base = join(process.env['MNGD_STATE_DIR'] ?? join(root, '.state'), 'demo');
+  const started = Date.now();
+  const told: { story: DemoStory; seconds: string; summary: string[]; readNext: [string, string][] }[] = [];
+  let dir = base;
+  try {
+    for (const [i, story] of stories.entries()) {
+      dir = join(base, story.name);
+      cleanDir(dir);
+      const began = Date.now();
+      process.stdout.write(
+        `${i === 0 ? '' : '\n'}╔═ Story ${i + 1} of ${stories.length}: ${story.name} (workspace ${dir})\n║ ${story.what}\n\n`,
+      );
+      const run = await story.run(dir, (t) => void process.stdout.write(t));
+      told.push({ story, seconds: ((Date.now() - began) / 1000).toFixed(1), ...run });
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const rows = told.flatMap((t) => t.readNext);
+    const width = Math.max(...rows.map(([p]) => p.length));
+    process.stdout.write(
+      [
+        '',
+        '━━ What happened ━━',
+        ...told.flatMap((t) => [`${t.story.name} (${t.seconds} s):`, ...t.summary.map((l) => `  ${l}`)]),
+        '',
+        `Done in ${seconds} s. Nothing is left running.`,
+        'Read next:',
+        ...[
+          ...rows,
+          ['README.md', 'the release walkthrough, yanking, forcing an update, troubleshooting'] as const,
+        ].map(([p, what]) => `  ${p.padEnd(width)}  ${what}`),
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    process.stderr.write(
+      `\nThe demo failed: ${err instanceof Error ? err.message : String(err)}\nIts workspace is ${dir}.\n`,
+    );
+    process.exitCode = 1;
+  }
 }

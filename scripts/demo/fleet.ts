@@ -1,14 +1,18 @@
 /**
  * A small fleet of simulated Macs for the demo and the end-to-end test: each device has its own
  * real `mngd-helper serve` process (with the stand-in installer), its own version file, and runs
- * the real `mngd-agent check --once` as a child process, as launchd would run the agent.
+ * the real `mngd-agent check --once` as a child process, as launchd would run the agent. Given
+ * each Mac's macOS and hardware (`macs`), agent and helper read spec 2 and those facts through
+ * stand-in sw_vers and sysctl (mac-tools.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CheckResult } from '../../agent/check.js';
+import type { FactsCommands } from '../../helper/device-facts.js';
 import { launchOf } from '../package/launch.js';
+import { macTools, type MacKind } from './mac-tools.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const STAND_IN_INSTALLER = join(ROOT, 'scripts', 'demo', 'stand-in-installer.sh');
@@ -20,6 +24,16 @@ export interface FleetOptions {
   manifestUrl: string;
   trustedKey: string;
   caFile: string;
+  /** spec 2: each Mac's macOS and hardware, by index (one per device: `size` must match) */
+  macs?: readonly Mac[];
+  /** more environment for every agent and helper (the simulated clock, sim-clock.ts) */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A Mac's facts: its macOS product version and its hardware (`rosetta`: an x86_64 agent on Apple silicon). */
+export interface Mac {
+  macos: string;
+  kind: MacKind;
 }
 
 export interface Device {
@@ -28,6 +42,9 @@ export interface Device {
   versionFile: string;
   socket: string;
   helper: ChildProcess | null;
+  /** spec 2: its facts, and the stand-in sw_vers and sysctl that print them */
+  mac?: Mac;
+  tools?: FactsCommands;
 }
 
 export interface CheckRun {
@@ -43,6 +60,8 @@ export class Fleet {
   readonly helperPids: number[] = [];
 
   constructor(readonly opts: FleetOptions) {
+    if (opts.macs !== undefined && opts.macs.length !== opts.size)
+      throw new Error(`the fleet has ${opts.size} devices but ${opts.macs.length} Macs' facts`);
     this.devices = Array.from({ length: opts.size }, (_, i) => {
       const id = `mac-${String(i + 1).padStart(2, '0')}`;
       const dir = join(opts.dir, id);
@@ -51,8 +70,15 @@ export class Fleet {
       writeFileSync(versionFile, `${opts.initialVersion}\n`);
       // The machine's device id, as the helper creates it on a Mac; agent and helper both read it.
       writeFileSync(join(dir, 'device-id'), `${id}\n`);
-      return { id, dir, versionFile, socket: join(dir, 'helper.sock'), helper: null };
+      const mac = opts.macs?.[i];
+      const facts = mac === undefined ? {} : { mac, tools: macTools(join(dir, 'mac-tools'), mac.macos, mac.kind) };
+      return { id, dir, versionFile, socket: join(dir, 'helper.sock'), helper: null, ...facts };
     });
+  }
+
+  /** spec 2: the flags that give a program the Mac's facts (the helper's `--spec 2` besides). */
+  private factsArgs(d: Device): string[] {
+    return d.tools === undefined ? [] : ['--sw-vers', d.tools.swVers, '--sysctl', d.tools.sysctl];
   }
 
   version(d: Device): string {
@@ -90,8 +116,10 @@ export class Fleet {
         join(d.dir, 'helper-state'),
         '--device-id-file',
         join(d.dir, 'device-id'),
+        ...(d.tools === undefined ? [] : ['--spec', '2']),
+        ...this.factsArgs(d),
       ],
-      { ...process.env, MNGD_DEMO_VERSION_FILE: d.versionFile },
+      { ...process.env, ...this.opts.env, MNGD_DEMO_VERSION_FILE: d.versionFile },
     );
     const child = spawn(run.command, run.args, { env: run.env, stdio: ['ignore', 'pipe', 'pipe'] });
     d.helper = child;
@@ -152,8 +180,10 @@ export class Fleet {
         '30',
         '--read-timeout',
         '60',
+        ...(d.tools === undefined ? [] : ['--manifest-spec', '2']),
+        ...this.factsArgs(d),
       ],
-      process.env,
+      { ...process.env, ...this.opts.env },
     );
     const child = spawn(run.command, run.args, { env: run.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -174,14 +204,14 @@ export class Fleet {
     });
   }
 
-  /** Every device checks once, a few at a time (as their jittered timers would spread them). */
-  async checkAll(concurrency = 4): Promise<CheckRun[]> {
-    const runs: CheckRun[] = new Array<CheckRun>(this.devices.length);
+  /** Every device (or those given) checks once, a few at a time (as their jittered timers would spread them). */
+  async checkAll(concurrency = 4, devices: readonly Device[] = this.devices): Promise<CheckRun[]> {
+    const runs: CheckRun[] = new Array<CheckRun>(devices.length);
     let next = 0;
     const worker = async () => {
-      while (next < this.devices.length) {
+      while (next < devices.length) {
         const i = next++;
-        runs[i] = await this.check(this.devices[i]!);
+        runs[i] = await this.check(devices[i]!);
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));

@@ -5,19 +5,11 @@
  * and a fleet of real agents. Plays the stories that matter and returns what happened, so that
  * `npm start` can show it and test/e2e asserts it.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../../pipeline/cli/dispatch.js';
-import type { CommandContext } from '../../pipeline/cli/command.js';
-import { openDatabase } from '../../pipeline/table/db/connect.js';
-import { renderReleaseYaml } from '../../pipeline/releases/release-yaml.js';
-import { LEGACY_QUERY } from '../../schema/sql/index.js';
-import { generateSigningKey } from '../../schema/keys.js';
 import type { ReleaseFile, SignedManifest } from '../../schema/types.js';
-import { makeLoopbackTls } from '../loopback-tls.js';
-import { samplePackage, sampleDigest } from '../sample-packages.js';
-import { startCdn, type Cdn } from './cdn.js';
+import { sampleDigest } from '../sample-packages.js';
+import { openStage } from './stage.js';
 import { Fleet, type CheckRun } from './fleet.js';
 import { yankUnderFire } from './under-fire.js';
 
@@ -56,26 +48,18 @@ const VERSIONS = ['1.0.0', '1.0.1', '1.0.2', '1.0.3', '1.0.4'];
 
 export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult> {
   const out = opts.out;
-  const dir = opts.dir;
-  const repo = join(dir, 'repo');
-  const pkgs = join(dir, 'cdn', 'agent');
-  const bucket = join(dir, 'bucket');
-  const stateDir = join(dir, 'state');
-  const tlsDir = join(dir, 'tls');
-  for (const d of [repo, join(repo, 'releases'), pkgs, bucket, stateDir, tlsDir]) mkdirSync(d, { recursive: true });
+  const stage = await openStage(opts);
+  const { cdn, env, git } = stage;
 
   // 1. Packages and the CDN.
-  for (const v of VERSIONS) writeFileSync(join(pkgs, `mngd-agent-${v}.pkg`), samplePackage(v));
-  const tls = makeLoopbackTls(tlsDir);
-  const cdn: Cdn = await startCdn(tls, { '/agent/': pkgs, '/manifests/': bucket });
-  const key = generateSigningKey();
+  for (const v of VERSIONS) stage.addPackage(v);
   const fleet = new Fleet({
-    dir: join(dir, 'fleet'),
+    dir: join(opts.dir, 'fleet'),
     size: opts.fleetSize ?? 20,
     initialVersion: '1.0.0',
     manifestUrl: cdn.url('/manifests/latest.json'),
-    trustedKey: key.public_key,
-    caFile: tls.caFile,
+    trustedKey: stage.key.public_key,
+    caFile: stage.tls.caFile,
   });
   const stories: StoryResult[] = [];
   try {
@@ -84,74 +68,22 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     );
 
     // 2. A git working copy of the releases, with a policy for this machine.
-    const git = (...args: string[]) =>
-      execFileSync(
-        'git',
-        ['-c', 'user.name=mngd demo', '-c', 'user.email=demo@localhost', '-c', 'commit.gpgsign=false', ...args],
-        { cwd: repo, stdio: 'pipe' },
-      ).toString();
-    git('init', '-q', '-b', 'main');
-    writeFileSync(
-      join(repo, 'releases', 'policy.yaml'),
-      [
-        '# yaml-language-server: $schema=../schema/policy.schema.json',
-        'allowed_url_prefixes:',
-        `  - ${cdn.url('/agent/')}`,
-        'channels: [stable, beta]',
-        'trusted_keys:',
-        `  - keyid: ${key.keyid}`,
-        `    public_key: ${key.public_key}`,
-        '    comment: "demo key, made for this run"',
-        'publish:',
-        `  target: ${bucket}`,
-        '',
-      ].join('\n'),
-    );
+    stage.writePolicy();
     const release = (version: string, extra: Partial<ReleaseFile> = {}) =>
-      writeFileSync(
-        join(repo, 'releases', `${version}.yaml`),
-        renderReleaseYaml({
-          version,
-          download_url: cdn.url(`/agent/mngd-agent-${version}.pkg`),
-          ...sampleDigest(version),
-          ...extra,
-        }),
-      );
+      stage.writeRelease({
+        version,
+        download_url: cdn.url(`/agent/mngd-agent-${version}.pkg`),
+        ...sampleDigest(version),
+        ...extra,
+      });
 
     await fleet.startHelpers();
     out(`Started ${fleet.devices.length} helpers (mngd-helper serve, one per Mac, installer: a stand-in script).\n`);
 
-    const env: Record<string, string | undefined> = {
-      MNGD_SIGNING_KEY: key.privateKeyText,
-      MNGD_STATE_DIR: stateDir,
-      ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
-    };
     let lastApply = 0;
-    const apply = async (): Promise<number> => {
-      let text = '';
-      const ctx: CommandContext = {
-        cwd: repo,
-        env,
-        stdout: { write: (t) => void (text += t) },
-        stderr: { write: (t) => void (text += t) },
-        isTTY: false,
-        now: () => new Date(),
-      };
-      const code = await runCli(['apply', '--ca-file', tls.caFile], ctx);
-      out(`$ mngd-release apply\n${indent(text)}`);
-      return (lastApply = code);
-    };
-    const legacy = async (): Promise<string | null> => {
-      const db = await openDatabase(repo, env);
-      try {
-        const r = await db.query<{ version: string }>(LEGACY_QUERY);
-        return r.rows[0]?.version ?? null;
-      } finally {
-        await db.close();
-      }
-    };
-    const manifest = () =>
-      (JSON.parse(readFileSync(join(bucket, 'latest.json'), 'utf8')) as { signed: SignedManifest }).signed;
+    const apply = async (): Promise<number> => (lastApply = await stage.apply());
+    const legacy = () => stage.legacy();
+    const manifest = () => stage.manifest();
 
     const story = async (
       name: string,
@@ -236,22 +168,30 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
         return [...first, retry];
       },
     );
-    const fire = await yankUnderFire({ story, release, git, env, pkgs, fleet, apply, out });
+    const fire = await yankUnderFire({ story, release, git, env, pkgs: stage.pkgs, fleet, apply, out });
     fire.followUpExit = lastApply;
     return { stories, cdnRequests: cdn.stats.requests, helperPids: fleet.helperPids };
   } finally {
     await fleet.stopHelpers();
-    await cdn.close();
+    await stage.close();
   }
 }
 
-function indent(text: string): string {
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n')
-    .concat('\n');
+/** What `npm start` says about the five stories at the end. */
+export function summarizeScenario(result: ScenarioResult): string[] {
+  const [first, staged, yank, forced, fire] = result.stories;
+  const fleet = first ? first.after.size : 0;
+  return [
+    `1. ${sum(first && moves(first))} of ${fleet} Macs updated 1.0.0 -> 1.0.1 on their next check.`,
+    `2. The 25 % rollout of 1.0.2 moved ${sum(staged && moves(staged))} of ${fleet} Macs (each version draws its own cohort).`,
+    `3. The revert yanked 1.0.2: latest.json fell back to 1.0.1 (sequence ${staged?.manifest.sequence ?? '?'} -> ${yank?.manifest.sequence ?? '?'}); ${sum(yank && moves(yank))} devices changed version (no downgrades).`,
+    `4. min_required_version 1.0.3 moved ${sum(forced && moves(forced))} Macs despite a 10 % rollout; the one whose helper was down stayed blocked until it had updated.`,
+    `5. Under fire (1.0.4's package pulled, 1.0.1 404ing, the database down), apply still published the yank (exit ${fire?.applyExit ?? '?'}: the job is red, the manifest went out); ${fire ? [...fire.after.values()].filter((v) => v === '1.0.4').length : '?'} of ${fleet} Macs took 1.0.4, and the following apply caught the table up (exit ${fire?.followUpExit ?? '?'}).`,
+  ];
+}
+
+function sum(m: Map<string, number> | undefined): number {
+  return m ? [...m.values()].reduce((a, b) => a + b, 0) : 0;
 }
 
 export function moves(s: StoryResult): Map<string, number> {
