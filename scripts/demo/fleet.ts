@@ -24,6 +24,8 @@ export interface FleetOptions {
   manifestUrl: string;
   trustedKey: string;
   caFile: string;
+  /** the devices' ids (default mac-01, mac-02, …; `size` must match) */
+  ids?: readonly string[];
   /** spec 2: each Mac's macOS and hardware, by index (one per device: `size` must match) */
   macs?: readonly Mac[];
   /** more environment for every agent and helper (the simulated clock, sim-clock.ts) */
@@ -54,16 +56,25 @@ export interface CheckRun {
   stderr: string;
 }
 
+/** The i-th (0-based) device's id: mac-01, mac-02, … */
+export function deviceId(i: number): string {
+  return `mac-${String(i + 1).padStart(2, '0')}`;
+}
+
 export class Fleet {
   readonly devices: Device[];
   /** every helper process ever started, so a caller can prove none is left running */
   readonly helperPids: number[] = [];
 
   constructor(readonly opts: FleetOptions) {
-    if (opts.macs !== undefined && opts.macs.length !== opts.size)
-      throw new Error(`the fleet has ${opts.size} devices but ${opts.macs.length} Macs' facts`);
+    for (const [what, list] of [
+      ['ids', opts.ids],
+      ["Macs' facts", opts.macs],
+    ] as const)
+      if (list !== undefined && list.length !== opts.size)
+        throw new Error(`the fleet has ${opts.size} devices but ${list.length} ${what}`);
     this.devices = Array.from({ length: opts.size }, (_, i) => {
-      const id = `mac-${String(i + 1).padStart(2, '0')}`;
+      const id = opts.ids?.[i] ?? deviceId(i);
       const dir = join(opts.dir, id);
       mkdirSync(dir, { recursive: true });
       const versionFile = join(dir, 'VERSION');

@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bucket } from '../../schema/choose.js';
 import type { SignedManifest2 } from '../../schema/types.js';
-import { Fleet, type CheckRun, type Device, type Mac } from './fleet.js';
+import { deviceId, Fleet, type CheckRun, type Device, type Mac } from './fleet.js';
 import { fleetRows, lastCheckLine, ROUND_HEADER, roundRows } from './mac-report.js';
 import { openStage, singlePackage, type Artifact } from './stage.js';
 import { markdownTable, textTable } from './table.js';
@@ -31,6 +31,13 @@ export const MIXED_FLEET: readonly Mac[] = [
   { macos: '15.1', kind: 'intel' },
   ...Array<Mac>(5).fill({ macos: '15.1', kind: 'apple' }),
 ];
+
+/** The Macs of MIXED_FLEET with their ids, or only those named (a shorter run, for the tests). */
+export function mixedFleet(only?: readonly string[]): { ids: string[]; macs: Mac[] } {
+  const all = MIXED_FLEET.map((mac, i) => ({ id: deviceId(i), mac }));
+  const kept = only === undefined ? all : all.filter((m) => only.includes(m.id));
+  return { ids: kept.map((m) => m.id), macs: kept.map((m) => m.mac) };
+}
 
 export const BAD = '1.4.0';
 export const HOTFIX = '1.4.1';
@@ -61,6 +68,8 @@ export interface MixedFleetOptions {
   dir: string;
   databaseUrl?: string;
   out: (text: string) => void;
+  /** only these Macs of the fleet (mac-01 … mac-20) */
+  only?: readonly string[];
 }
 
 export async function runMixedFleet(opts: MixedFleetOptions): Promise<MixedFleetResult> {
@@ -68,12 +77,11 @@ export async function runMixedFleet(opts: MixedFleetOptions): Promise<MixedFleet
   const stage = await openStage(opts);
   const fleet = new Fleet({
     dir: join(opts.dir, 'fleet'),
-    size: MIXED_FLEET.length,
+    ...sized(mixedFleet(opts.only)),
     initialVersion: '1.0.0',
     manifestUrl: stage.cdn.url('/manifests/v2/latest.json'),
     trustedKey: stage.key.public_key,
     caFile: stage.tls.caFile,
-    macs: MIXED_FLEET,
   });
   const macs = new Map(fleet.devices.map((d) => [d.id, d.mac!]));
   const rounds: Round[] = [];
@@ -207,6 +215,11 @@ export async function runMixedFleet(opts: MixedFleetOptions): Promise<MixedFleet
     await fleet.stopHelpers();
     await stage.close();
   }
+}
+
+/** Fleet options for these Macs. */
+export function sized(f: { ids: string[]; macs: Mac[] }): { size: number; ids: string[]; macs: Mac[] } {
+  return { size: f.ids.length, ...f };
 }
 
 function describeRelease(r: SignedManifest2['releases'][number]): string {

@@ -13,7 +13,7 @@ import { describeShareAt, evaluationTime, shareAt } from '../../schema/rollout.j
 import type { SignedManifest2 } from '../../schema/types.js';
 import { Fleet, type CheckRun } from './fleet.js';
 import { lastCheckLine, viaOf } from './mac-report.js';
-import { MIXED_FLEET } from './mixed-fleet.js';
+import { mixedFleet, sized } from './mixed-fleet.js';
 import { SimClock } from './sim-clock.js';
 import { openStage, singlePackage } from './stage.js';
 import { markdownTable, textTable, type Row } from './table.js';
@@ -56,6 +56,8 @@ export interface RampOptions {
   dir: string;
   databaseUrl?: string;
   out: (text: string) => void;
+  /** only these Macs of the fleet (mac-01 … mac-20) */
+  only?: readonly string[];
 }
 
 /** The schedule's start: the next full hour of the real clock (so every simulated time is ahead of it). */
@@ -74,12 +76,11 @@ export async function runRamp(opts: RampOptions): Promise<RampResult> {
   const stage = await openStage({ ...opts, now: () => clock.now() });
   const fleet = new Fleet({
     dir: join(opts.dir, 'fleet'),
-    size: MIXED_FLEET.length,
+    ...sized(mixedFleet(opts.only)),
     initialVersion: '1.0.0',
     manifestUrl: stage.cdn.url('/manifests/v2/latest.json'),
     trustedKey: stage.key.public_key,
     caFile: stage.tls.caFile,
-    macs: MIXED_FLEET,
     env: clock.env(),
   });
   const days: Day[] = [];
