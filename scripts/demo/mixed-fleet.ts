@@ -16,7 +16,7 @@ import { bucket } from '../../schema/choose.js';
 import type { SignedManifest2 } from '../../schema/types.js';
 import { deviceId, Fleet, type CheckRun, type Device, type Mac } from './fleet.js';
 import { fleetRows, lastCheckLine, ROUND_HEADER, roundRows } from './mac-report.js';
-import { openStage, singlePackage, type Artifact } from './stage.js';
+import { openStage, singlePackage, type Artifact, type Stage } from './stage.js';
 import { markdownTable, textTable } from './table.js';
 
 /** mac-01 … mac-20, in this order. */
@@ -64,25 +64,36 @@ export interface MixedFleetResult {
   helperPids: number[];
 }
 
-export interface MixedFleetOptions {
+/** What a spec-2 story (this one, the ramp) is run with. */
+export interface MacStoryOptions {
+  /** an empty folder for everything the story makes */
   dir: string;
   databaseUrl?: string;
   out: (text: string) => void;
-  /** only these Macs of the fleet (mac-01 … mac-20) */
+  /** only these Macs of the fleet (mac-01 … mac-20): a shorter run, for the tests */
   only?: readonly string[];
 }
 
-export async function runMixedFleet(opts: MixedFleetOptions): Promise<MixedFleetResult> {
-  const { out } = opts;
-  const stage = await openStage(opts);
-  const fleet = new Fleet({
+/** The story's fleet: MIXED_FLEET (or `only` of it) on 1.0.0, reading spec 2 from the stage's CDN. */
+export function spec2Fleet(stage: Stage, opts: MacStoryOptions, env?: NodeJS.ProcessEnv): Fleet {
+  const { ids, macs } = mixedFleet(opts.only);
+  return new Fleet({
     dir: join(opts.dir, 'fleet'),
-    ...sized(mixedFleet(opts.only)),
+    size: ids.length,
+    ids,
+    macs,
     initialVersion: '1.0.0',
     manifestUrl: stage.cdn.url('/manifests/v2/latest.json'),
     trustedKey: stage.key.public_key,
     caFile: stage.tls.caFile,
+    ...(env === undefined ? {} : { env }),
   });
+}
+
+export async function runMixedFleet(opts: MacStoryOptions): Promise<MixedFleetResult> {
+  const { out } = opts;
+  const stage = await openStage(opts);
+  const fleet = spec2Fleet(stage, opts);
   const macs = new Map(fleet.devices.map((d) => [d.id, d.mac!]));
   const rounds: Round[] = [];
   const stuck = fleet.devices.find((d) => d.mac!.macos.startsWith('13.') && d.mac!.kind === 'intel')!;
@@ -215,11 +226,6 @@ export async function runMixedFleet(opts: MixedFleetOptions): Promise<MixedFleet
     await fleet.stopHelpers();
     await stage.close();
   }
-}
-
-/** Fleet options for these Macs. */
-export function sized(f: { ids: string[]; macs: Mac[] }): { size: number; ids: string[]; macs: Mac[] } {
-  return { size: f.ids.length, ...f };
 }
 
 function describeRelease(r: SignedManifest2['releases'][number]): string {

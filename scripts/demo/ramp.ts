@@ -11,9 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeShareAt, evaluationTime, shareAt } from '../../schema/rollout.js';
 import type { SignedManifest2 } from '../../schema/types.js';
-import { Fleet, type CheckRun } from './fleet.js';
+import type { CheckRun } from './fleet.js';
 import { lastCheckLine, viaOf } from './mac-report.js';
-import { mixedFleet, sized } from './mixed-fleet.js';
+import { spec2Fleet, type MacStoryOptions } from './mixed-fleet.js';
 import { SimClock } from './sim-clock.js';
 import { openStage, singlePackage } from './stage.js';
 import { markdownTable, textTable, type Row } from './table.js';
@@ -52,20 +52,12 @@ export interface RampResult {
   helperPids: number[];
 }
 
-export interface RampOptions {
-  dir: string;
-  databaseUrl?: string;
-  out: (text: string) => void;
-  /** only these Macs of the fleet (mac-01 … mac-20) */
-  only?: readonly string[];
-}
-
 /** The schedule's start: the next full hour of the real clock (so every simulated time is ahead of it). */
 function nextHour(): Date {
   return new Date(Math.ceil((Date.now() + 1) / HOUR) * HOUR);
 }
 
-export async function runRamp(opts: RampOptions): Promise<RampResult> {
+export async function runRamp(opts: MacStoryOptions): Promise<RampResult> {
   const { out } = opts;
   mkdirSync(opts.dir, { recursive: true });
   const clock = new SimClock(opts.dir);
@@ -74,15 +66,7 @@ export async function runRamp(opts: RampOptions): Promise<RampResult> {
   const schedule = { start: startText, steps: [1, 10, 50].map((percent) => ({ percent, hold: '24h' })) };
   const at = (day: number, hours: number) => new Date(start.getTime() + day * DAY + hours * HOUR);
   const stage = await openStage({ ...opts, now: () => clock.now() });
-  const fleet = new Fleet({
-    dir: join(opts.dir, 'fleet'),
-    ...sized(mixedFleet(opts.only)),
-    initialVersion: '1.0.0',
-    manifestUrl: stage.cdn.url('/manifests/v2/latest.json'),
-    trustedKey: stage.key.public_key,
-    caFile: stage.tls.caFile,
-    env: clock.env(),
-  });
+  const fleet = spec2Fleet(stage, opts, clock.env());
   const days: Day[] = [];
   let pausedAt: string | null = null;
   try {

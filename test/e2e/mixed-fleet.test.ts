@@ -4,10 +4,9 @@
  * and its own facts. What each Mac takes is worked out here from the contract (macOS, hardware,
  * the bucket function), independently of the agent's choice.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bucket } from '../../schema/choose.js';
 import {
@@ -18,7 +17,7 @@ import {
   type MixedFleetResult,
   type Round,
 } from '../../scripts/demo/mixed-fleet.js';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import { runStory } from './story.js';
 
 /**
  * 10 of the 20 Macs, every role kept: macOS 12 Intel and Apple silicon, the Mac whose helper is
@@ -28,7 +27,6 @@ import { openTestDatabase, type TestDatabase } from '../support/db.js';
 const SUBSET = ['mac-01', 'mac-04', 'mac-05', 'mac-06', 'mac-08', 'mac-10', 'mac-13', 'mac-14', 'mac-15', 'mac-16'];
 
 let result: MixedFleetResult;
-let db: TestDatabase | null = null;
 let output = '';
 let dir: string;
 
@@ -39,17 +37,7 @@ const ids = () => [...result.macs.keys()];
 
 describe('a mixed fleet on manifest spec 2 (npm start -- --story mixed-fleet)', () => {
   before(async () => {
-    if (process.env['TEST_DATABASE_URL']) db = await openTestDatabase();
-    dir = mkdtempSync(join(tmpdir(), 'mngd-e2e-mixed-'));
-    result = await runMixedFleet({
-      dir,
-      ...(db?.url ? { databaseUrl: db.url } : {}),
-      out: (t) => void (output += t),
-      only: SUBSET,
-    });
-  });
-  after(async () => {
-    await db?.close();
+    ({ result, dir, output } = await runStory('mixed', SUBSET, runMixedFleet));
   });
 
   it('gives each Mac on macOS 13 or later the package for its hardware (Rosetta: arm64); macOS 12 stays', () => {

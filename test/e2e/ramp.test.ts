@@ -4,20 +4,18 @@
  * each day is worked out here from the contract (the ring's members, and the bucket function
  * against the share in force), independently of the agents' choice.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bucket } from '../../schema/choose.js';
 import { CANARY, RAMPED, runRamp, type RampResult } from '../../scripts/demo/ramp.js';
-import { openTestDatabase, type TestDatabase } from '../support/db.js';
+import { runStory } from './story.js';
 
 /** 10 of the 20 Macs: the ring (mac-01, 02, 04), the 10 % cohort (mac-13), some of the 50 % (mac-03, 05, 12), and some outside it. */
 const SUBSET = ['mac-01', 'mac-02', 'mac-03', 'mac-04', 'mac-05', 'mac-07', 'mac-08', 'mac-09', 'mac-12', 'mac-13'];
 
 let result: RampResult;
-let db: TestDatabase | null = null;
 let output = '';
 let dir: string;
 
@@ -30,17 +28,7 @@ function files(d: string): string[] {
 
 describe('a rollout that ramps by itself over simulated days (npm start -- --story ramp)', () => {
   before(async () => {
-    if (process.env['TEST_DATABASE_URL']) db = await openTestDatabase();
-    dir = mkdtempSync(join(tmpdir(), 'mngd-e2e-ramp-'));
-    result = await runRamp({
-      dir,
-      ...(db?.url ? { databaseUrl: db.url } : {}),
-      out: (t) => void (output += t),
-      only: SUBSET,
-    });
-  });
-  after(async () => {
-    await db?.close();
+    ({ result, dir, output } = await runStory('ramp', SUBSET, runRamp));
   });
 
   it('realises the share in force each day: exactly the ring and the cohort below the share run 2.0.0', () => {
