@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { CheckResult } from '../../agent/check.js';
 import type { FactsCommands } from '../../helper/device-facts.js';
 import { launchOf } from '../package/launch.js';
-import { macTools, type MacKind } from './mac-tools.js';
+import { macTools, type MacKind } from '../mac-tools.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const STAND_IN_INSTALLER = join(ROOT, 'scripts', 'demo', 'stand-in-installer.sh');

@@ -12,7 +12,7 @@ import { resolveConfig, type Platform } from '../../agent/config.js';
 import { StateStore } from '../../agent/state.js';
 import { commandFacts } from '../../helper/device-facts.js';
 import { bucket } from '../../schema/choose.js';
-import { macTools, type MacKind } from '../../scripts/demo/mac-tools.js';
+import { macTools, type MacKind } from '../support/mac-tools.js';
 import { manifest2Bytes, type Arch, type Manifest2Input, type Release2 } from '../support/manifest2.js';
 import { servePackage } from '../support/https-server.js';
 import { agentWorld, manifestBytes, pkg, release, requestsTo, sha256, T0, warnings, type Pkg } from './support.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { generateSigningKey, signingKeyFromText } from '../../schema/keys.js';
 import type { Manifest2 } from '../../schema/types.js';
 import { runRelease } from '../support/cli.js';
-import { macTools, type MacKind } from '../../scripts/demo/mac-tools.js';
+import { macTools, type MacKind } from '../support/mac-tools.js';
 import { servePackage } from '../support/https-server.js';
 import { testTls } from '../support/tls.js';
 import { startCdn, type Cdn } from '../agent/support.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandFacts } from '../../helper/device-facts.js';
-import { macTools } from '../../scripts/demo/mac-tools.js';
+import { macTools } from '../support/mac-tools.js';
 
 describe('device facts from commands', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mngd-facts-'));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { requestInstall, sendManifest } from '../../helper/client.js';
 import { resolveConfig } from '../../helper/config.js';
 import { testTls } from '../support/tls.js';
-import { macTools, type MacKind } from '../../scripts/demo/mac-tools.js';
+import { macTools, type MacKind } from '../support/mac-tools.js';
 import { manifest2Bytes, type Arch, type Release2 } from '../support/manifest2.js';
 import { servePackage } from '../support/https-server.js';
 import { startCdn, type Cdn } from '../agent/support.js';

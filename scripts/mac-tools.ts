@@ -1,11 +1,12 @@
 /**
  * Stand-ins for macOS's `sw_vers` and `sysctl` on Linux: real programs (sh scripts) that print
  * exactly what the real ones print on each kind of Mac, failures included. The agent and the
- * helper run them as they would run /usr/bin/sw_vers and /usr/sbin/sysctl (through config).
+ * helper run them as they would run /usr/bin/sw_vers and /usr/sbin/sysctl (through config), in
+ * the tests and in the demo.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FactsCommands } from '../../helper/device-facts.js';
+import type { FactsCommands } from '../helper/device-facts.js';
 
 /** intel: no hw.optional.arm64 (unknown oid, exit 1); apple: native arm64; rosetta: an x86_64 process on Apple silicon. */
 export type MacKind = 'intel' | 'apple' | 'rosetta';
