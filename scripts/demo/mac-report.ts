@@ -37,7 +37,7 @@ export function lastCheckLine(d: Device): string {
 export function viaOf(line: string): string {
   if (line.includes('forced update')) return 'floor';
   if (line.includes('rescue:')) return 'rescue';
-  const ring = /this device in ring (\S+?)\)/.exec(line);
+  const ring = /this device in ring ([\w-]+)/.exec(line);
   if (ring) return `ring ${ring[1]}`;
   return line.includes('this device in cohort') ? 'cohort' : '';
 }
