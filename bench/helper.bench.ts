@@ -55,7 +55,7 @@ async function stagingCost(ctx: BenchContext, dir: string): Promise<void> {
     base = Math.min(base, performance.now() - t0);
     await rm(join(dir, 'copy.pkg'));
     const t1 = performance.now();
-    const staged = await stagePackage(pkg, join(dir, 'staging'), { size: PKG, sha256 });
+    const staged = await stagePackage(pkg, join(dir, 'staging'), { size: PKG, sha256 }, process.getuid?.() ?? 0);
     ours = Math.min(ours, performance.now() - t1);
     await rm(staged);
   }

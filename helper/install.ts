@@ -52,8 +52,11 @@ export interface InstallDeps {
   gate?: InstallGate;
 }
 
-/** Carries out one install request. Resolves with the success reply; throws HelperError otherwise. */
-export async function install(req: InstallRequest, deps: InstallDeps): Promise<InstallSuccess> {
+/**
+ * Carries out one install request of the client whose uid is `owner` (proven: server.ts): the
+ * package must be that uid's. Resolves with the success reply; throws HelperError otherwise.
+ */
+export async function install(req: InstallRequest, owner: number, deps: InstallDeps): Promise<InstallSuccess> {
   const { log } = deps;
   const installed = await deps.installedVersion();
   const what = `${installed ?? 'unknown'} -> ${req.version}`;
@@ -61,7 +64,7 @@ export async function install(req: InstallRequest, deps: InstallDeps): Promise<I
   try {
     // One install at a time, also with an installer that an earlier (killed) helper started.
     await deps.marker?.refuseWhileOrphanRuns();
-    const result = await deps.accepted.exclusive(() => verifiedInstall(req, installed, deps));
+    const result = await deps.accepted.exclusive(() => verifiedInstall(req, owner, installed, deps));
     log.info(`SelfUpdate: helper install complete ${what} (installer exit 0)`);
     return result;
   } catch (err) {
@@ -153,16 +156,19 @@ function verifyOptions(settings: InstallSettings, deps: InstallDeps, marks: Acce
 
 async function verifiedInstall(
   req: InstallRequest,
+  owner: number,
   installed: string | null,
   deps: InstallDeps,
 ): Promise<InstallSuccess> {
   const { settings } = deps;
   const release =
     settings.spec === 2 ? await chooseSpec2(req, installed, deps) : await chooseSpec1(req, installed, deps);
-  const staged = await stagePackage(req.pkg_path, settings.stagingDir, {
-    size: release.size,
-    sha256: release.sha256,
-  }).catch((err: unknown) => {
+  const staged = await stagePackage(
+    req.pkg_path,
+    settings.stagingDir,
+    { size: release.size, sha256: release.sha256 },
+    owner,
+  ).catch((err: unknown) => {
     throw uniformRefusal(err, req.pkg_path);
   });
   let installedOk = false;
@@ -232,20 +238,21 @@ async function verifiedInstall(
 const ABOUT_THE_FILE: ReadonlySet<string> = new Set([
   'PKG_NOT_FOUND',
   'PKG_UNSAFE_PATH',
+  'PKG_NOT_OWNED',
   'PKG_SIZE_MISMATCH',
   'PKG_HASH_MISMATCH',
 ]);
 
 /**
  * A file-existence oracle as root: the helper opens any path a client names, so distinct answers
- * (not found, not a regular file, another size, another hash) would let another user probe inside
- * folders only root can read. One refusal for all of them, in the reply and in the log.
+ * (not found, not a regular file, not the client's, another size, another hash) would let another
+ * user probe inside folders only root can read. One refusal for all of them, in the reply and in the log.
  */
 function uniformRefusal(err: unknown, pkgPath: string): unknown {
   if (!(err instanceof HelperError) || !ABOUT_THE_FILE.has(err.code)) return err;
   return new HelperError(
     'PKG_REFUSED',
-    `package ${pkgPath} cannot be installed: it must be the regular file (not a link) the agent downloaded, with the size and SHA-256 the manifest declares; download it again`,
+    `package ${pkgPath} cannot be installed: it must be the regular file (not a link) the agent downloaded, owned by its uid, with the size and SHA-256 the manifest declares; download it again`,
   );
 }
 

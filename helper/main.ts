@@ -92,7 +92,13 @@ async function reinstallKept(
   kept: KeptPackage,
   installedVersion: () => Promise<string | null>,
 ): Promise<void> {
-  const staged = await stagePackage(pkgPath, config.stagingDir, { size: kept.size, sha256: kept.sha256 });
+  // The helper's own kept package: root's.
+  const staged = await stagePackage(
+    pkgPath,
+    config.stagingDir,
+    { size: kept.size, sha256: kept.sha256 },
+    process.getuid?.() ?? 0,
+  );
   try {
     const run = await runInstaller(
       config.installer,
@@ -143,9 +149,9 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
     socketGid: config.socketGroup === null ? null : resolveGroup(config.socketGroup),
     idleTimeoutMs: config.idleTimeoutMs,
     installedVersion,
-    install: async (req) => {
+    install: async (req, uid) => {
       await swept;
-      return install(req, {
+      return install(req, uid, {
         settings: config,
         now,
         installedVersion,

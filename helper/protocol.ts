@@ -11,6 +11,13 @@
  *   <- {"v":1,"id":"a2","ok":false,"error":{"code":"PKG_HASH_MISMATCH","message":"..."}}
  *   -> {"v":1,"id":"a3","type":"manifest","manifest":"<raw manifest>"}
  *   <- {"v":1,"id":"a3","ok":true,"outcome":"accepted","channel":"stable","sequence":1795744800}
+ *
+ * Proving the client's uid (additive: a helper that predates it answers BAD_REQUEST, and the
+ * client then sends its request without proof): first on the connection
+ *   -> {"v":1,"id":"a4","type":"prove","uid":65534}
+ *   <- {"v":1,"id":"a4","ok":true,"outcome":"challenge","path":"/run/mngd/helper.sock.proofs/<random>"}
+ * then the request itself, on the same connection, with the content of that file (mode 0400,
+ * owned by the uid claimed: only it, and root, can read it) as "proof":"<64 hex>".
  */
 import { ExternalError, MngdError } from '../schema/errors.js';
 import type { ArtifactArch } from '../schema/choose2.js';
@@ -38,8 +45,10 @@ export type HelperErrorCode =
   | 'ARTIFACT_NOT_CHOSEN'
   | 'INSTALLED_VERSION_UNKNOWN'
   | 'NOT_AN_UPGRADE'
+  | 'PEER_UNPROVEN'
   | 'PKG_UNSAFE_PATH'
   | 'PKG_NOT_FOUND'
+  | 'PKG_NOT_OWNED'
   | 'PKG_SIZE_MISMATCH'
   | 'PKG_HASH_MISMATCH'
   | 'STAGING_UNSAFE'
@@ -59,13 +68,36 @@ export type HelperErrorCode =
 /** Codes the client raises when there is no usable answer at all. */
 export type HelperClientErrorCode = 'HELPER_UNREACHABLE' | 'HELPER_TIMEOUT' | 'HELPER_PROTOCOL';
 
-export interface PingRequest {
+/**
+ * Every request but `prove` may carry the proof of the client's uid: the content of the file a
+ * `prove` on the same connection named (64 hex characters).
+ */
+interface Proven {
+  proof?: string;
+}
+
+export interface PingRequest extends Proven {
   v: 1;
   id: string;
   type: 'ping';
 }
 
-export interface InstallRequest {
+/**
+ * The first request of a connection that proves its uid: the helper writes a random secret into
+ * a fresh file that only `uid` (and root) can read, and answers its path (ChallengeReply).
+ */
+export interface ProveRequest {
+  v: 1;
+  id: string;
+  type: 'prove';
+  /** the client's own uid (process.getuid()) */
+  uid: number;
+}
+
+/** The largest uid a client may claim: (uid_t)-1 means "no change" to chown. */
+export const MAX_UID = 0xfffffffe;
+
+export interface InstallRequest extends Proven {
   v: 1;
   id: string;
   type: 'install';
@@ -83,7 +115,7 @@ export interface InstallRequest {
  * A manifest the agent verified: the helper verifies it too and, when it is newer, remembers it
  * as the newest it knows, so an older one replayed later is refused.
  */
-export interface ManifestRequest {
+export interface ManifestRequest extends Proven {
   v: 1;
   id: string;
   type: 'manifest';
@@ -96,7 +128,7 @@ export interface ManifestRequest {
  * while a version is pending, a crash loop shows as too many); `health_ok` says the running
  * version verified a manifest and checked in.
  */
-export interface HealthRequest {
+export interface HealthRequest extends Proven {
   v: 1;
   id: string;
   type: 'started' | 'health_ok';
@@ -104,7 +136,9 @@ export interface HealthRequest {
   version: string;
 }
 
-export type HelperRequest = PingRequest | InstallRequest | ManifestRequest | HealthRequest;
+/** A request that does something (what a proof, if any, comes with). */
+export type ActionRequest = PingRequest | InstallRequest | ManifestRequest | HealthRequest;
+export type HelperRequest = ActionRequest | ProveRequest;
 
 export interface ErrorReply {
   v: 1;
@@ -155,11 +189,20 @@ export interface HealthReply {
   quarantined: string[];
 }
 
+export interface ChallengeReply {
+  v: 1;
+  id: string;
+  ok: true;
+  outcome: 'challenge';
+  /** the file whose content is the proof: mode 0400, owned by the uid claimed */
+  path: string;
+}
+
 export type PingResponse = PingReply | ErrorReply;
 export type HealthResponse = HealthReply | ErrorReply;
 export type InstallResponse = InstallSuccess | ErrorReply;
 export type ManifestResponse = ManifestAccepted | ErrorReply;
-export type HelperResponse = PingReply | InstallSuccess | ManifestAccepted | HealthReply | ErrorReply;
+export type HelperResponse = PingReply | InstallSuccess | ManifestAccepted | HealthReply | ChallengeReply | ErrorReply;
 
 /** A refusal or failure the helper reports to its client. */
 export class HelperError extends MngdError<HelperErrorCode> {

@@ -5,6 +5,8 @@
 import { promises as fs } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { asHelperError } from './install.js';
+import { PeerLimits, type Peer } from './peer-limits.js';
+import { answers, issueChallenge, prepareProofDir, proofDirOf, withdraw, type Challenge } from './proof.js';
 import { prepareSocketPath } from './socket-path.js';
 import { parseRequest } from './wire.js';
 import {
@@ -14,6 +16,7 @@ import {
   PROTOCOL_VERSION,
   type HealthReply,
   type HealthRequest,
+  type ActionRequest,
   type HelperResponse,
   type InstallRequest,
   type InstallSuccess,
@@ -22,13 +25,13 @@ import {
 } from './protocol.js';
 
 /**
- * At most this many connections (file descriptors are finite). Local denial of service: Node
- * cannot read a Unix socket peer's credentials (SO_PEERCRED, LOCAL_PEERCRED) without native
- * code, so limits per uid are out of reach. Instead a connection carries ONE request and ends
- * after its reply, its request is due within --idle-timeout of connecting (nothing re-arms that,
- * not even a ping: the ping's reply ends the connection), and a full table makes room for a
- * newcomer by closing the oldest connection that has not sent a request yet. Another uid can no
- * longer hold the table: what it opens and keeps silent is what gets closed first.
+ * At most this many connections (file descriptors are finite). Local denial of service: a
+ * connection carries ONE request (after an optional `prove`) and ends after its reply; its
+ * request is due within --idle-timeout of connecting (nothing re-arms that, not even a ping: the
+ * ping's reply ends the connection); a full table makes room for a newcomer by closing the oldest
+ * connection that has not sent its request yet (a pending proof included). Once a request comes,
+ * its uid (proof.ts) is held to its own share (peer-limits.ts): another uid can neither hold the
+ * table nor use up the requests the agent needs.
  */
 const MAX_CONNECTIONS = 64;
 
@@ -38,7 +41,8 @@ export interface ServerDeps {
   socketGid: number | null;
   idleTimeoutMs: number;
   installedVersion: () => Promise<string | null>;
-  install: (req: InstallRequest) => Promise<InstallSuccess>;
+  /** `uid`: the uid the client proved; the package must be that uid's */
+  install: (req: InstallRequest, uid: number) => Promise<InstallSuccess>;
   /** a manifest the agent verified (follow.ts) */
   manifest: (req: ManifestRequest) => Promise<ManifestAccepted>;
   /** the agent's start ping and health_ok (health.ts) */
@@ -74,7 +78,17 @@ function refuseAndClose(sock: Socket, r: HelperResponse | null): void {
   sock.once('close', () => clearTimeout(cut));
 }
 
+/** What a connection proved of its uid so far. */
+interface Conn {
+  /** the challenge a `prove` issued, until it is answered or the connection ends */
+  challenge: Challenge | null;
+  /** called when the request itself (not a `prove`) comes */
+  requestCame: () => void;
+}
+
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+  const proofDir = proofDirOf(deps.socketPath);
+  const limits = new PeerLimits();
   let busy = false;
   let installSock: Socket | null = null;
   let inFlight: Promise<unknown> = Promise.resolve();
@@ -82,41 +96,96 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   /** connected, no complete request line yet: the ones a full table closes first (oldest first) */
   const waiting = new Set<Socket>();
 
-  const handleLine = async (sock: Socket, line: string): Promise<void> => {
+  /**
+   * The uid a request proved: the proof must answer this connection's challenge; a request
+   * without proof on a connection that issued none is unproven (null: an older agent).
+   */
+  const peerOf = async (conn: Conn, req: ActionRequest): Promise<Peer> => {
+    const challenge = conn.challenge;
+    conn.challenge = null;
+    if (challenge === null) {
+      if (req.proof !== undefined)
+        throw new HelperError('PEER_UNPROVEN', 'a "proof" without a "prove" first on the same connection');
+      return null;
+    }
+    await withdraw(challenge); // used once, whatever the answer
+    if (!answers(challenge, req.proof))
+      throw new HelperError(
+        'PEER_UNPROVEN',
+        `the proof does not match the file this connection was given: uid ${challenge.uid} is not proven; read the file named in the challenge and send its content as "proof"`,
+      );
+    return challenge.uid;
+  };
+
+  /** Handles one line; true when the connection goes on (a `prove` answered: the request follows). */
+  const handleLine = async (sock: Socket, line: string, conn: Conn): Promise<boolean> => {
     let id: string | null = null;
     try {
       const req = parseRequest(line);
       id = req.id;
-      if (req.type === 'ping') {
-        reply(sock, { v: PROTOCOL_VERSION, id: req.id, ok: true, installed_version: await deps.installedVersion() });
-        return;
+      if (req.type === 'prove') {
+        if (conn.challenge !== null) throw new HelperError('BAD_REQUEST', 'one "prove" per connection');
+        const challenge = await issueChallenge(proofDir, req.uid);
+        if (!sock.writable) {
+          // closed meanwhile (evicted, timed out, gone): its close handler ran already
+          await withdraw(challenge);
+          return false;
+        }
+        conn.challenge = challenge;
+        reply(sock, { v: PROTOCOL_VERSION, id: req.id, ok: true, outcome: 'challenge', path: challenge.path });
+        return true;
       }
-      if (req.type === 'manifest') {
-        reply(sock, await deps.manifest(req));
-        return;
-      }
-      if (req.type !== 'install') {
-        // the health gate's started and health_ok
-        reply(sock, await deps.health(req));
-        return;
-      }
-      // One install at a time, no queue: a second client is told at once and retries later.
-      if (busy) throw new HelperError('BUSY', 'another install is in progress; retry after it finishes');
-      busy = true;
-      installSock = sock;
-      const run = deps.install(req);
-      inFlight = run.catch(() => undefined);
+      conn.requestCame();
+      const peer = await peerOf(conn, req);
+      const admitted = limits.admit(peer);
+      if (!admitted.ok) throw new HelperError('BUSY', admitted.reason);
       try {
-        reply(sock, await run);
+        await dispatch(sock, req, peer);
       } finally {
-        busy = false;
-        installSock = null;
+        admitted.release();
       }
     } catch (err) {
       const e = asHelperError(err);
       const r = errorReply(id ?? e.requestId, e.code, e.message, e.details);
-      if (e.code === 'BAD_REQUEST' || e.code === 'UNSUPPORTED_VERSION') refuseAndClose(sock, r);
+      if (e.code === 'BAD_REQUEST' || e.code === 'UNSUPPORTED_VERSION' || e.code === 'PEER_UNPROVEN')
+        refuseAndClose(sock, r);
       else reply(sock, r);
+    }
+    return false;
+  };
+
+  const dispatch = async (sock: Socket, req: ActionRequest, peer: Peer): Promise<void> => {
+    if (req.type === 'ping') {
+      reply(sock, { v: PROTOCOL_VERSION, id: req.id, ok: true, installed_version: await deps.installedVersion() });
+      return;
+    }
+    if (req.type === 'manifest') {
+      reply(sock, await deps.manifest(req));
+      return;
+    }
+    if (req.type !== 'install') {
+      // the health gate's started and health_ok
+      reply(sock, await deps.health(req));
+      return;
+    }
+    // A file-existence oracle: the package must be the proven uid's own, so an unproven client
+    // (an agent older than the proof) installs nothing. Decided before the file is touched.
+    if (peer === null)
+      throw new HelperError(
+        'PEER_UNPROVEN',
+        'an install needs the proof of the client\'s uid ("prove" first on the same connection): this agent is older than the helper; it updates once the helper it runs with is current',
+      );
+    // One install at a time, no queue: a second client is told at once and retries later.
+    if (busy) throw new HelperError('BUSY', 'another install is in progress; retry after it finishes');
+    busy = true;
+    installSock = sock;
+    const run = deps.install(req, peer);
+    inFlight = run.catch(() => undefined);
+    try {
+      reply(sock, await run);
+    } finally {
+      busy = false;
+      installSock = null;
     }
   };
 
@@ -132,6 +201,19 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     let size = 0;
     let working = false;
     let clientEnded = false;
+    const conn: Conn = {
+      challenge: null,
+      requestCame: () => {
+        // The request came: the deadline is done with, and a full table no longer closes this one.
+        waiting.delete(sock);
+        disarmIdle();
+      },
+    };
+    // A challenge file lives no longer than its connection (a client that never answers, evicted or timed out).
+    sock.on('close', () => {
+      if (conn.challenge !== null) void withdraw(conn.challenge).catch(() => undefined);
+      conn.challenge = null;
+    });
     // A client that connects and says nothing, or trickles bytes, must not hold a connection
     // forever: a complete request is due within the idle time-out, however slowly bytes come.
     let deadline: NodeJS.Timeout | null = null;
@@ -190,10 +272,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         size = all.length - nl - 1;
         const line = all.subarray(0, nl).toString('utf8').replace(/\r$/, '');
         if (line.trim() === '') continue;
-        // The request came: the deadline is done with, and a full table no longer closes this one.
-        waiting.delete(sock);
-        disarmIdle();
-        await handleLine(sock, line);
+        if (await handleLine(sock, line, conn)) continue;
         // One request per connection: after its reply the connection ends; lines the client
         // pipelined after it are never acted on (and a ping cannot keep a connection alive).
         // A Unix socket delivers what was written into the peer's queue: closing at once after
@@ -205,7 +284,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         return;
       }
       working = false;
-      waiting.add(sock);
+      if (sockets.has(sock)) waiting.add(sock); // not one closed to make room meanwhile
       if (clientEnded) {
         sock.end();
         return;
@@ -249,6 +328,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
 
   await prepareSocketPath(deps.socketPath);
+  await prepareProofDir(proofDir, deps.socketGid);
   const server = createServer({ allowHalfOpen: true }, onConnection);
   // The socket must never be reachable with looser permissions, not even for a moment: create
   // it under a umask that leaves only the owner, then widen to the group if configured.

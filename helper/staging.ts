@@ -50,8 +50,11 @@ function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number
   return a.dev === b.dev && a.ino === b.ino;
 }
 
-/** Opens the agent's package for reading without following a link, and only if it is a regular file. */
-async function openPackage(pkgPath: string): Promise<fs.FileHandle> {
+/**
+ * Opens the agent's package for reading without following a link, and only if it is a regular
+ * file owned by `owner` (the uid the client proved).
+ */
+async function openPackage(pkgPath: string, owner: number): Promise<fs.FileHandle> {
   // Opening a device as root can itself have effects: refuse anything but a regular file (or a
   // link, refused below with its own message) before opening. The check after opening is the
   // one that counts; this one only keeps us from opening what we would refuse anyway.
@@ -81,6 +84,13 @@ async function openPackage(pkgPath: string): Promise<fs.FileHandle> {
     await handle.close();
     throw new HelperError('PKG_UNSAFE_PATH', `package ${pkgPath} is not a regular file; pass the downloaded .pkg file`);
   }
+  // A file-existence oracle as root: only the client's own file is read (checked on the open
+  // file, not the path), so another user's, or root's in a folder only root can read, tells
+  // the client nothing it could not see itself.
+  if (st.uid !== owner) {
+    await handle.close();
+    throw new HelperError('PKG_NOT_OWNED', `package ${pkgPath} is not owned by uid ${owner}, the client's`);
+  }
   return handle;
 }
 
@@ -90,10 +100,15 @@ export interface Expected {
 }
 
 /**
- * Copies the package into the staging folder and verifies the copy. Returns the staged path;
- * on any failure nothing is left behind.
+ * Copies the package, which must be `owner`'s, into the staging folder and verifies the copy.
+ * Returns the staged path; on any failure nothing is left behind.
  */
-export async function stagePackage(pkgPath: string, stagingDir: string, expected: Expected): Promise<string> {
+export async function stagePackage(
+  pkgPath: string,
+  stagingDir: string,
+  expected: Expected,
+  owner: number,
+): Promise<string> {
   await ensureStagingDir(stagingDir);
   // The folder as a handle: Node has no openat(), so the copy is created by path, and then
   // proven to be in the very folder that was checked (same inode) before anyone runs it.
@@ -101,7 +116,7 @@ export async function stagePackage(pkgPath: string, stagingDir: string, expected
   const staged = join(stagingDir, `${randomUUID()}.pkg`);
   let source: fs.FileHandle;
   try {
-    source = await openPackage(pkgPath);
+    source = await openPackage(pkgPath, owner);
   } catch (err) {
     await folder.close();
     throw err;

@@ -7,7 +7,9 @@ import type { ArtifactArch } from '../schema/choose2.js';
 import { isVersion } from '../schema/version.js';
 import {
   HelperError,
+  MAX_UID,
   PROTOCOL_VERSION,
+  type ChallengeReply,
   type ErrorReply,
   type HelperRequest,
   type HelperResponse,
@@ -18,6 +20,8 @@ import {
 } from './protocol.js';
 
 const ID_RE = /^[\x21-\x7e]{1,128}$/;
+/** The content of a challenge file (proof.ts): 32 random bytes in hex. */
+const PROOF_RE = /^[0-9a-f]{64}$/;
 const ARCHES: readonly ArtifactArch[] = ['universal', 'arm64', 'x86_64'];
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -25,11 +29,12 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 }
 
 const FIELDS: Record<HelperRequest['type'], readonly string[]> = {
-  ping: ['v', 'id', 'type'],
-  install: ['v', 'id', 'type', 'manifest', 'version', 'pkg_path', 'arch'],
-  manifest: ['v', 'id', 'type', 'manifest'],
-  started: ['v', 'id', 'type', 'version'],
-  health_ok: ['v', 'id', 'type', 'version'],
+  prove: ['v', 'id', 'type', 'uid'],
+  ping: ['v', 'id', 'type', 'proof'],
+  install: ['v', 'id', 'type', 'manifest', 'version', 'pkg_path', 'arch', 'proof'],
+  manifest: ['v', 'id', 'type', 'manifest', 'proof'],
+  started: ['v', 'id', 'type', 'version', 'proof'],
+  health_ok: ['v', 'id', 'type', 'version', 'proof'],
 };
 
 /**
@@ -79,19 +84,32 @@ function checkRequest(data: unknown): HelperRequest {
       'BAD_REQUEST',
       `unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} in a ${type} request`,
     );
-  if (type === 'ping') return { v: 1, id: data.id, type: 'ping' };
+  if (type === 'prove') {
+    const uid = data.uid;
+    if (typeof uid !== 'number' || !Number.isInteger(uid) || uid < 0 || uid > MAX_UID)
+      throw new HelperError(
+        'BAD_REQUEST',
+        `"uid" must be the client's uid, 0 to ${MAX_UID}, got ${JSON.stringify(uid)}`,
+      );
+    return { v: 1, id: data.id, type: 'prove', uid };
+  }
+  const proof = data.proof;
+  if (proof !== undefined && (typeof proof !== 'string' || !PROOF_RE.test(proof)))
+    throw new HelperError('BAD_REQUEST', '"proof" must be the 64 hex characters of the file a "prove" named');
+  const proven = proof === undefined ? {} : { proof };
+  if (type === 'ping') return { v: 1, id: data.id, type: 'ping', ...proven };
   if (type === 'started' || type === 'health_ok') {
     if (typeof data.version !== 'string' || !isVersion(data.version))
       throw new HelperError(
         'BAD_REQUEST',
         `"version" must be the version the agent runs, such as 1.0.3, got ${JSON.stringify(data.version)}`,
       );
-    return { v: 1, id: data.id, type, version: data.version };
+    return { v: 1, id: data.id, type, version: data.version, ...proven };
   }
   if (typeof data.manifest !== 'string' || data.manifest === '') {
     throw new HelperError('BAD_REQUEST', '"manifest" must be the raw manifest text as downloaded');
   }
-  if (type === 'manifest') return { v: 1, id: data.id, type: 'manifest', manifest: data.manifest };
+  if (type === 'manifest') return { v: 1, id: data.id, type: 'manifest', manifest: data.manifest, ...proven };
   if (typeof data.version !== 'string' || !isVersion(data.version)) {
     throw new HelperError(
       'BAD_REQUEST',
@@ -112,6 +130,7 @@ function checkRequest(data: unknown): HelperRequest {
     version: data.version,
     pkg_path: data.pkg_path,
     ...(arch === undefined ? {} : { arch: arch as ArtifactArch }),
+    ...proven,
   };
 }
 
@@ -158,6 +177,9 @@ export function parseResponse(line: string): HelperResponse | null {
   }
   if (data.outcome === 'accepted' && typeof data.channel === 'string' && Number.isSafeInteger(data.sequence)) {
     return data as unknown as ManifestAccepted;
+  }
+  if (data.outcome === 'challenge' && typeof data.path === 'string' && isAbsolute(data.path)) {
+    return data as unknown as ChallengeReply;
   }
   return null;
 }

@@ -54,7 +54,7 @@ export const HELPER_CODES = {
   UNSUPPORTED_VERSION: 'the request is not protocol version 1',
   REQUEST_TOO_LARGE: 'a request line over 2 MiB',
   IDLE_TIMEOUT: 'no complete request within --idle-timeout',
-  BUSY: 'another install is running, or too many clients are connected',
+  BUSY: "another install is running, too many clients are connected, or the client's uid used up its share (requests in progress, requests in a row)",
   VERSION_NOT_IN_MANIFEST: 'the version asked for is not in the verified manifest',
   VERSION_NOT_OFFERED: 'the manifest lists the version but does not offer it to this device (rollout cohort, paused)',
   DEVICE_ID_UNKNOWN: 'the --device-id-file cannot be read, so the rollout cohort is unknown',
@@ -66,12 +66,15 @@ export const HELPER_CODES = {
     'spec 2: the hardware can run the package asked for, but another artifact of the release is the one for it',
   INSTALLED_VERSION_UNKNOWN: 'the version file is missing or invalid, so a downgrade cannot be ruled out',
   NOT_AN_UPGRADE: 'the version is at or below the installed one',
+  PEER_UNPROVEN:
+    "the proof of the client's uid does not match the challenge file (or came without a prove), or an install came without proof (an agent older than the helper)",
   PKG_NOT_FOUND: 'nothing at pkg_path, or it cannot be opened',
   PKG_UNSAFE_PATH: 'pkg_path is a symbolic link or not a regular file',
+  PKG_NOT_OWNED: 'pkg_path is not owned by the uid the client proved',
   PKG_SIZE_MISMATCH: "the staged copy's size differs from the manifest's",
   PKG_HASH_MISMATCH: "the staged copy's SHA-256 differs from the manifest's",
   PKG_REFUSED:
-    'the file at pkg_path is missing, a link, not a regular file, or has another size or SHA-256: one answer for all (no oracle)',
+    "the file at pkg_path is missing, a link, not a regular file, not the proven uid's own, or has another size or SHA-256: one answer for all (no oracle)",
   PKG_UNSIGNED: 'pkgutil --check-signature: the package has no signature',
   PKG_SIGNER_UNTRUSTED:
     'pkgutil --check-signature: not signed by a Developer ID Installer certificate Apple issued for distribution (ad hoc, self-signed, expired, development)',

@@ -27,6 +27,7 @@ import {
 } from './harness.js';
 
 const OTHER = 65534;
+const ME = process.getuid!();
 assert.equal(process.getuid?.(), 0, 'these tests chown folders to another user: run them as root, as the helper runs');
 
 const dir = mkdtempSync(join(tmpdir(), 'mngd-staging-path-'));
@@ -88,7 +89,7 @@ describe('stagePackage under a folder another user controls', () => {
     const pkg = makePkg(dir, '2.0.0');
     const parent = folder('attack-parent', 0o755, OTHER);
     await assert.rejects(
-      stagePackage(pkg.path, join(parent, 'staging'), pkg),
+      stagePackage(pkg.path, join(parent, 'staging'), pkg, ME),
       (err: unknown) => err instanceof HelperError && err.code === 'STAGING_UNSAFE' && err.message.includes(parent),
     );
     assert.deepEqual(readdirSync(parent), [], 'nothing was created under their folder');

@@ -21,6 +21,8 @@ import { HelperError } from '../../helper/protocol.js';
 import { ensureStagingDir, stagePackage } from '../../helper/staging.js';
 import { makePkg } from './harness.js';
 
+/** The uid the test runs as: its packages are its own. */
+const ME = process.getuid!();
 const dir = mkdtempSync(join(tmpdir(), 'mngd-staging-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -86,7 +88,7 @@ describe('stagePackage', () => {
   const staging = join(dir, 'staging');
 
   it('copies into the staging folder with mode 0600 and returns the copy', async () => {
-    const staged = await stagePackage(pkg.path, staging, pkg);
+    const staged = await stagePackage(pkg.path, staging, pkg, ME);
     assert.ok(staged.startsWith(staging + '/'));
     assert.equal(statSync(staged).mode & 0o777, 0o600);
     assert.equal(statSync(staged).size, pkg.size);
@@ -96,27 +98,35 @@ describe('stagePackage', () => {
   it('refuses a FIFO without hanging', async () => {
     const fifo = join(dir, 'fifo.pkg');
     execFileSync('mkfifo', [fifo]);
-    assert.equal(await code(stagePackage(fifo, staging, pkg)), 'PKG_UNSAFE_PATH');
+    assert.equal(await code(stagePackage(fifo, staging, pkg, ME)), 'PKG_UNSAFE_PATH');
+    assert.deepEqual(readdirSync(staging), []);
+  });
+
+  it("refuses a package of another uid than the client's, and leaves nothing behind", async () => {
+    assert.equal(await code(stagePackage(pkg.path, staging, pkg, ME + 1)), 'PKG_NOT_OWNED');
     assert.deepEqual(readdirSync(staging), []);
   });
 
   it('refuses a missing package', async () => {
-    assert.equal(await code(stagePackage(join(dir, 'nope.pkg'), staging, pkg)), 'PKG_NOT_FOUND');
+    assert.equal(await code(stagePackage(join(dir, 'nope.pkg'), staging, pkg, ME)), 'PKG_NOT_FOUND');
   });
 
   it('stops copying a package larger than declared and leaves nothing behind', async () => {
-    assert.equal(await code(stagePackage(pkg.path, staging, { size: 1000, sha256: pkg.sha256 })), 'PKG_SIZE_MISMATCH');
+    assert.equal(
+      await code(stagePackage(pkg.path, staging, { size: 1000, sha256: pkg.sha256 }, ME)),
+      'PKG_SIZE_MISMATCH',
+    );
     assert.deepEqual(readdirSync(staging), []);
     // Stopped while copying (endless data), not found out after copying it all.
     await assert.rejects(
-      stagePackage(pkg.path, staging, { size: 1000, sha256: pkg.sha256 }),
+      stagePackage(pkg.path, staging, { size: 1000, sha256: pkg.sha256 }, ME),
       /is larger than the 1000 bytes/,
     );
   });
 
   it('refuses a copy whose hash differs and leaves nothing behind', async () => {
     assert.equal(
-      await code(stagePackage(pkg.path, staging, { size: pkg.size, sha256: '0'.repeat(64) })),
+      await code(stagePackage(pkg.path, staging, { size: pkg.size, sha256: '0'.repeat(64) }, ME)),
       'PKG_HASH_MISMATCH',
     );
     assert.deepEqual(readdirSync(staging), []);
