@@ -7,8 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sendManifest } from '../../helper/client.js';
@@ -20,6 +19,7 @@ import {
   makePkg,
   newKey,
   releaseOf,
+  requestAsUid,
   signedManifest,
   startHelper,
   type HelperProcess,
@@ -27,18 +27,6 @@ import {
 } from './harness.js';
 
 const NOBODY = 65534;
-
-/** A client that speaks the protocol by hand: one request line from a file, the reply on stdout. */
-const CLIENT = `
-const { createConnection } = require('node:net');
-const { readFileSync } = require('node:fs');
-const [socket, file] = process.argv.slice(1);
-const c = createConnection({ path: socket });
-let out = '';
-c.on('connect', () => c.write(readFileSync(file, 'utf8') + '\\n'));
-c.on('data', (d) => { out += d; if (out.includes('\\n')) { process.stdout.write(out); c.destroy(); } });
-c.on('error', (e) => { process.stderr.write(e.code + '\\n'); process.exitCode = 9; });
-`;
 
 interface Reply {
   ok: boolean;
@@ -54,22 +42,9 @@ describe('the helper follows the newest manifest the agent verified', () => {
   let pkg103: TestPkg;
   let pkg104: TestPkg;
 
-  /** Sends one request to the helper as uid/gid 65534 with no other group: a local user, not the agent. */
+  /** Sends one request to the helper as uid/gid 65534 with no other group, its uid proven: a local user, not the agent. */
   async function asNobody(helper: HelperProcess, request: object): Promise<Reply> {
-    const file = join(work, `request-${Math.random().toString(16).slice(2)}.json`);
-    writeFileSync(file, JSON.stringify({ v: 1, id: 'other-uid', ...request }), { mode: 0o644 });
-    const p = spawn(
-      'setpriv',
-      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', CLIENT, helper.socket, file],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((resolve) => p.on('close', resolve));
-    assert.equal(code, 0, `the client as uid ${NOBODY} failed: ${stderr}`);
-    return JSON.parse(stdout) as Reply;
+    return (await requestAsUid(helper.socket, work, NOBODY, request)) as Reply;
   }
 
   /** A helper whose socket is 0660 with group 65534, reachable by that uid through the group only. */
@@ -87,6 +62,8 @@ describe('the helper follows the newest manifest the agent verified', () => {
     chmodSync(work, 0o755);
     pkg103 = makePkg(work, '1.0.3');
     pkg104 = makePkg(work, '1.0.4');
+    chownSync(pkg104.path, NOBODY, NOBODY); // the local user's own download: the helper takes no other
+
     cdn = await startCdn();
   });
   after(async () => {

@@ -268,29 +268,122 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 10_00
   }
 }
 
-/** A client that speaks the protocol by hand: one request line from a file, the reply on stdout. */
-const RAW_CLIENT = `
-const { createConnection } = require('node:net');
-const { readFileSync } = require('node:fs');
-const [socket, file] = process.argv.slice(1);
-const c = createConnection({ path: socket });
-let out = '';
-c.on('connect', () => c.write(readFileSync(file, 'utf8') + '\\n'));
-c.on('data', (d) => { out += d; if (out.includes('\\n')) { process.stdout.write(out); c.destroy(); } });
-c.on('error', (e) => { process.stderr.write(e.code + '\\n'); process.exitCode = 9; });
+/**
+ * A client that speaks the protocol by hand, as a local user would: the plan (a JSON file) says
+ * which uid to claim in a `prove` (none: an unproven request, as an older agent sends), how to try
+ * to read the challenge file (`read` it, through a `symlink` or a `hardlink` made in `scratch`),
+ * which proof to send when none could be read, and how many conversations to run, one after the
+ * other (`times`) or at once (`parallel`). Prints one JSON result per conversation.
+ */
+const PEER_CLIENT = `
+const net = require('node:net');
+const fs = require('node:fs');
+const path = require('node:path');
+const [socket, planFile] = process.argv.slice(1);
+const plan = JSON.parse(fs.readFileSync(planFile, 'utf8'));
+let n = 0;
+function converse() {
+  return new Promise((resolve) => {
+    const c = net.createConnection({ path: socket });
+    const out = { attempts: {} };
+    let buf = '';
+    const lines = [];
+    let waiter = null;
+    const wake = () => { if (waiter && (lines.length || c.destroyed)) { const w = waiter; waiter = null; w(lines.shift() ?? null); } };
+    c.on('data', (d) => { buf += d; let i; while ((i = buf.indexOf('\\n')) !== -1) { lines.push(JSON.parse(buf.slice(0, i))); buf = buf.slice(i + 1); } wake(); });
+    c.on('close', wake);
+    c.on('error', (e) => { out.error = e.code; });
+    const next = () => new Promise((r) => { waiter = r; wake(); });
+    const send = (o) => c.write(JSON.stringify(o) + '\\n');
+    (async () => {
+      const request = plan.request;
+      let proof = plan.proof;
+      if (plan.claim !== undefined) {
+        send({ v: 1, id: request.id, type: 'prove', uid: plan.claim === 'self' ? process.getuid() : plan.claim });
+        out.challenge = await next();
+        for (const how of plan.steal ?? ['read']) {
+          try {
+            let p = out.challenge.path;
+            const made = path.join(plan.scratch ?? '/nonexistent', how + '-' + process.pid + '-' + n++);
+            if (how === 'symlink') { fs.symlinkSync(p, made); p = made; }
+            if (how === 'hardlink') { fs.linkSync(p, made); p = made; }
+            proof = fs.readFileSync(p, 'utf8').trim();
+            out.attempts[how] = 'read';
+          } catch (e) {
+            out.attempts[how] = e.code;
+          }
+        }
+        out.proof = proof;
+      }
+      if (plan.silent) {
+        out.reply = await next();
+      } else {
+        send({ ...request, ...(proof === undefined ? {} : { proof }) });
+        out.reply = await next();
+      }
+      c.destroy();
+      resolve(out);
+    })();
+  });
+}
+(async () => {
+  const outs = [];
+  if (plan.parallel) outs.push(...(await Promise.all(Array.from({ length: plan.parallel }, converse))));
+  for (let i = 0; i < (plan.times ?? (plan.parallel ? 0 : 1)); i++) outs.push(await converse());
+  process.stdout.write(JSON.stringify(outs) + '\\n');
+})();
 `;
 
+/** A plan for PEER_CLIENT (above). */
+export interface PeerPlan {
+  /** the request, without v and id */
+  request: object;
+  /** the uid claimed in `prove` ('self': its own); absent: no prove, an unproven request */
+  claim?: number | 'self';
+  /** how to try to read the challenge file (default: read it) */
+  steal?: ('read' | 'symlink' | 'hardlink')[];
+  /** the proof sent when none was read (default: none) */
+  proof?: string;
+  /** a folder the user may write, for the links */
+  scratch?: string;
+  /** prove, then send nothing and wait for the helper's answer (an idle time-out) */
+  silent?: boolean;
+  times?: number;
+  parallel?: number;
+}
+
+/** What PEER_CLIENT saw of one conversation. */
+export interface PeerResult {
+  challenge?: { ok: boolean; path?: string; error?: { code: string; message: string } };
+  attempts: Record<string, string>;
+  proof?: string;
+  reply: {
+    ok: boolean;
+    outcome?: string;
+    installed_version?: string;
+    error?: { code: string; message: string };
+  } | null;
+  error?: string;
+}
+
 /**
- * Sends one request to the helper as `uid` (gid the same, no other group) through `setpriv`: a
- * local user, not the agent. The helper's socket must be reachable by it (--socket-group, 0755
- * folders on the way); `work` a folder it can read the request file from.
+ * Runs PEER_CLIENT as `uid` (its gid `gid`, no other group) through `setpriv`: a local user, not
+ * the agent. The helper's socket must be reachable by it (--socket-group, 0755 folders on the
+ * way); `work` a folder it can read the plan from.
  */
-export async function requestAsUid(socket: string, work: string, uid: number, request: object): Promise<unknown> {
-  const file = join(work, `request-${randomBytes(6).toString('hex')}.json`);
-  writeFileSync(file, JSON.stringify({ v: 1, id: `uid-${uid}`, ...request }), { mode: 0o644 });
+export async function peerExchange(
+  socket: string,
+  work: string,
+  who: { uid: number; gid?: number },
+  plan: PeerPlan,
+): Promise<PeerResult[]> {
+  const file = join(work, `plan-${randomBytes(6).toString('hex')}.json`);
+  const request = { v: 1, id: `uid-${who.uid}`, ...plan.request };
+  writeFileSync(file, JSON.stringify({ ...plan, request }), { mode: 0o644 });
+  const gid = who.gid ?? who.uid;
   const p = spawn(
     'setpriv',
-    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '-e', RAW_CLIENT, socket, file],
+    [`--reuid=${who.uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, '-e', PEER_CLIENT, socket, file],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
@@ -298,6 +391,28 @@ export async function requestAsUid(socket: string, work: string, uid: number, re
   p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const code = await new Promise<number | null>((resolve) => p.on('close', resolve));
-  if (code !== 0) throw new Error(`the client as uid ${uid} failed (exit ${code}): ${stderr}`);
-  return JSON.parse(stdout) as unknown;
+  if (code !== 0) throw new Error(`the client as uid ${who.uid} failed (exit ${code}): ${stderr}`);
+  return JSON.parse(stdout) as PeerResult[];
+}
+
+/** One request as `uid`, its uid proven as the agent proves it (or unproven: `proven` false); the reply. */
+export async function requestAsUid(
+  socket: string,
+  work: string,
+  uid: number,
+  request: object,
+  opts: { gid?: number; proven?: boolean } = {},
+): Promise<NonNullable<PeerResult['reply']>> {
+  const [result] = await peerExchange(
+    socket,
+    work,
+    { uid, gid: opts.gid },
+    {
+      request,
+      ...(opts.proven === false ? {} : { claim: 'self' as const }),
+    },
+  );
+  if (result?.reply === null || result === undefined)
+    throw new Error(`no reply to uid ${uid}: ${JSON.stringify(result)}`);
+  return result.reply;
 }

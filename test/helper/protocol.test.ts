@@ -56,6 +56,38 @@ describe('parseRequest', () => {
     }
   });
 
+  it('accepts a prove with a uid, and a proof on any other request; refuses a bad uid or proof', () => {
+    assert.deepEqual(parseRequest('{"v":1,"id":"p","type":"prove","uid":65534}'), {
+      v: 1,
+      id: 'p',
+      type: 'prove',
+      uid: 65534,
+    });
+    const proof = 'ab'.repeat(32);
+    assert.deepEqual(parseRequest(JSON.stringify({ ...install, proof })), { ...install, proof });
+    assert.deepEqual(parseRequest(JSON.stringify({ v: 1, id: 'a', type: 'ping', proof })), {
+      v: 1,
+      id: 'a',
+      type: 'ping',
+      proof,
+    });
+    // (uid_t)-1 would mean "leave the owner" to chown: never a uid a client may claim.
+    for (const uid of [-1, 0xffffffff, 1.5, '0', null])
+      assert.equal(
+        codeOf(() => parseRequest(JSON.stringify({ v: 1, id: 'p', type: 'prove', uid }))),
+        'BAD_REQUEST',
+      );
+    assert.equal(
+      codeOf(() => parseRequest(JSON.stringify({ v: 1, id: 'p', type: 'prove', uid: 1, proof }))),
+      'BAD_REQUEST',
+    );
+    for (const bad of ['', 'AB'.repeat(32), 'ab'.repeat(31), 7])
+      assert.equal(
+        codeOf(() => parseRequest(JSON.stringify({ ...install, proof: bad }))),
+        'BAD_REQUEST',
+      );
+  });
+
   it('accepts a manifest request, and refuses one with anything else than the raw manifest', () => {
     const m = { v: 1, id: 'm1', type: 'manifest', manifest: '{"signed":{}}' };
     assert.deepEqual(parseRequest(JSON.stringify(m)), m);
@@ -194,6 +226,33 @@ describe('the helper client', () => {
       await clientCode(requestInstall(pingForInstall, { manifest: '{}', version: '1.0.3', pkg_path: '/a.pkg' })),
       'HELPER_PROTOCOL',
     );
+  });
+
+  it('asks a helper older than the proof again without it, on a new connection', async () => {
+    const seen: object[] = [];
+    // A version-1 helper from before "prove": BAD_REQUEST for the unknown type, then it closes.
+    const old = await fakeHelper('old.sock', (s, line) => {
+      const req = JSON.parse(line) as { id: string; type: string };
+      seen.push(req);
+      if (req.type === 'prove') {
+        s.end(
+          JSON.stringify({
+            v: 1,
+            id: req.id,
+            ok: false,
+            error: { code: 'BAD_REQUEST', message: '"type" must be "ping" or "install", got "prove"' },
+          }) + '\n',
+        );
+        return;
+      }
+      s.write(JSON.stringify({ v: 1, id: req.id, ok: true, installed_version: '1.0.2' }) + '\n');
+    });
+    const reply = await ping(old, { id: 'p1' });
+    assert.deepEqual(reply, { v: 1, id: 'p1', ok: true, installed_version: '1.0.2' });
+    assert.deepEqual(seen, [
+      { v: 1, id: 'p1', type: 'prove', uid: process.getuid!() },
+      { v: 1, id: 'p1', type: 'ping' },
+    ]);
   });
 
   it('resolves a refusal as a reply, not an error', async () => {

@@ -1,0 +1,240 @@
+/**
+ * Who is asking (issue 20, holes 4 and 5), as another local user attacks it: uid 1001 (`setpriv`,
+ * its group 65534, the socket's, like the agent's uid 65534) tries to pass for the agent's uid
+ * (reading the challenge file directly, through a symbolic link, through a hard link, sending a
+ * made-up proof or the proof of an earlier connection, a proof with no prove), and to use up the
+ * helper for the agent (a burst of requests proven or not, requests held in progress behind a
+ * running install). Each is refused and the agent (uid 65534) is still served; no challenge file
+ * outlives its connection or the helper.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { requestInstall } from '../../helper/client.js';
+import {
+  deviceIdFor,
+  makePkg,
+  newKey,
+  peerExchange,
+  releaseOf,
+  requestAsUid,
+  signedManifest,
+  startHelper,
+  until,
+  type HelperProcess,
+  type PeerResult,
+} from './harness.js';
+
+const AGENT = 65534;
+const OTHER = 1001;
+const attacker = { uid: OTHER, gid: AGENT };
+const key = newKey();
+
+/** A helper whose 0660 socket (group 65534) both users reach. */
+async function helperForUsers(opts: { idleTimeout?: number; installerTimeout?: number; dir?: string } = {}) {
+  const h = await startHelper({
+    key,
+    installed: opts.dir === undefined ? '1.0.2' : undefined,
+    deviceId: opts.dir === undefined ? deviceIdFor('1.0.3', 100) : undefined,
+    idleTimeout: opts.idleTimeout,
+    installerTimeout: opts.installerTimeout,
+    dir: opts.dir,
+    extraArgs: ['--socket-group', String(AGENT)],
+  });
+  chmodSync(h.dir, 0o755);
+  chmodSync(join(h.dir, 'run'), 0o755);
+  return h;
+}
+
+function codes(results: PeerResult[]): string[] {
+  return results.map((r) => (r.reply === null ? `closed (${r.error ?? ''})` : r.reply.ok ? 'ok' : r.reply.error!.code));
+}
+
+describe("another uid passing for the agent's uid", () => {
+  let helper: HelperProcess;
+  let work: string;
+  let scratch: string;
+  let install: object;
+  let proofs: string;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'mngd-peer-'));
+    chmodSync(work, 0o755);
+    // The agent's download, in its own folder, owned by it.
+    const home = join(work, 'agent-home');
+    mkdirSync(home, { mode: 0o700 });
+    const pkg = makePkg(home, '1.0.3');
+    chownSync(pkg.path, AGENT, AGENT);
+    chownSync(home, AGENT, AGENT);
+    install = {
+      type: 'install',
+      manifest: signedManifest([releaseOf(pkg)], [key]),
+      version: '1.0.3',
+      pkg_path: pkg.path,
+    };
+    // A folder the attacker may write, for its links.
+    scratch = join(work, 'attacker');
+    mkdirSync(scratch, { mode: 0o755 });
+    chownSync(scratch, OTHER, AGENT);
+    helper = await helperForUsers({ idleTimeout: 2 });
+    proofs = `${helper.socket}.proofs`;
+  });
+  after(async () => {
+    await helper.stop();
+    rmSync(helper.dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("cannot read the challenge handed to the agent's uid, directly or through a link, and a made-up proof installs nothing", async () => {
+    const [r] = await peerExchange(helper.socket, work, attacker, {
+      request: install,
+      claim: AGENT,
+      steal: ['read', 'symlink', 'hardlink'],
+      scratch,
+      proof: '0'.repeat(64),
+    });
+    assert.equal(r!.challenge?.ok, true, JSON.stringify(r));
+    // Mode 0400 and the agent's: not readable through any name (a hard link is refused outright
+    // by fs.protected_hardlinks here; on a Mac it is made, and is just as unreadable).
+    assert.equal(r!.attempts['read'], 'EACCES');
+    assert.equal(r!.attempts['symlink'], 'EACCES');
+    assert.ok(['EPERM', 'EACCES'].includes(r!.attempts['hardlink']!), JSON.stringify(r!.attempts));
+    assert.equal(r!.reply?.error?.code, 'PEER_UNPROVEN', JSON.stringify(r!.reply));
+    assert.deepEqual(helper.invocations(), [], 'the installer never ran');
+    assert.equal(helper.installedVersion(), '1.0.2');
+  });
+
+  it('cannot reuse the proof of an earlier connection, for its own uid or for the agent', async () => {
+    const [own] = await peerExchange(helper.socket, work, attacker, { request: { type: 'ping' }, claim: 'self' });
+    assert.equal(own!.reply?.ok, true, JSON.stringify(own));
+    const stale = own!.proof!;
+    const replays = await peerExchange(helper.socket, work, attacker, {
+      request: install,
+      claim: AGENT,
+      steal: [],
+      proof: stale,
+    });
+    const again = await peerExchange(helper.socket, work, attacker, {
+      request: { type: 'ping' },
+      claim: 'self',
+      steal: [],
+      proof: stale,
+    });
+    assert.deepEqual(codes([...replays, ...again]), ['PEER_UNPROVEN', 'PEER_UNPROVEN']);
+    assert.deepEqual(helper.invocations(), [], 'the installer never ran');
+  });
+
+  it('refuses a proof that came with no prove on its connection', async () => {
+    const r = await peerExchange(helper.socket, work, attacker, { request: { type: 'ping' }, proof: 'a'.repeat(64) });
+    assert.deepEqual(codes(r), ['PEER_UNPROVEN']);
+  });
+
+  it('keeps the challenge files in a folder of root, reachable by the socket group only, and none outlives its connection', async () => {
+    const st = statSync(proofs);
+    assert.equal(st.uid, 0);
+    assert.equal(st.gid, AGENT);
+    assert.equal(st.mode & 0o7777, 0o710);
+    // A proof never answered: the idle time-out closes the connection, and the file goes with it.
+    const [silent] = await peerExchange(helper.socket, work, attacker, {
+      request: { type: 'ping' },
+      claim: 'self',
+      silent: true,
+    });
+    assert.equal(silent!.reply?.error?.code, 'IDLE_TIMEOUT', JSON.stringify(silent));
+    await until('no challenge file is left', () => readdirSync(proofs).length === 0);
+  });
+
+  it('sweeps the challenge files a stopped helper left, and refuses to start over anything else at that path', async () => {
+    await helper.stop();
+    writeFileSync(join(proofs, 'left-by-a-killed-helper'), 'x');
+    helper = await helperForUsers({ idleTimeout: 2, dir: helper.dir });
+    assert.deepEqual(readdirSync(proofs), []);
+    // Something else at the path (here a file): serve does not start (exit 3), rather than use it.
+    const other = mkdtempSync(join(tmpdir(), 'mngd-peer-'));
+    try {
+      mkdirSync(join(other, 'run'));
+      writeFileSync(join(other, 'run', 'helper.sock.proofs'), 'not a folder');
+      await assert.rejects(startHelper({ key, dir: other, installed: '1.0.2' }), /exited with 3[^]*proof folder/);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('one uid using up the helper for another', () => {
+  let helper: HelperProcess;
+  let work: string;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'mngd-peer-limits-'));
+    chmodSync(work, 0o755);
+    helper = await helperForUsers({ installerTimeout: 5 });
+  });
+  after(async () => {
+    await helper.stop();
+    rmSync(helper.dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("refuses a burst of one uid's requests past its share, and serves the agent's uid at once", async () => {
+    const burst = await peerExchange(helper.socket, work, attacker, {
+      request: { type: 'ping' },
+      claim: 'self',
+      times: 26,
+    });
+    const got = codes(burst);
+    assert.equal(got[0], 'ok');
+    const refused = burst.filter((r) => r.reply?.error?.code === 'BUSY');
+    assert.ok(refused.length >= 4, got.join(' '));
+    assert.match(refused[0]!.reply!.error!.message, /uid 1001 sent more than 20 requests in a row/);
+    const agent = await requestAsUid(helper.socket, work, AGENT, { type: 'ping' });
+    assert.equal(agent.ok, true, JSON.stringify(agent));
+  });
+
+  it('gives clients that prove nothing one share together: skipping the proof buys no more', async () => {
+    const burst = await peerExchange(helper.socket, work, attacker, { request: { type: 'ping' }, times: 26 });
+    const refused = burst.filter((r) => r.reply?.error?.code === 'BUSY');
+    assert.ok(refused.length >= 4, codes(burst).join(' '));
+    assert.match(refused[0]!.reply!.error!.message, /proved no uid/);
+    const agent = await requestAsUid(helper.socket, work, AGENT, { type: 'ping' });
+    assert.equal(agent.ok, true, JSON.stringify(agent));
+  });
+
+  it('holds one uid to 4 requests in progress while an install runs', async () => {
+    const pkg = makePkg(work, '1.0.3');
+    const manifest = signedManifest([releaseOf(pkg)], [key]);
+    helper.setMode('hang');
+    // The agent's install (root here) holds the install lock until the installer's time-out.
+    const installing = requestInstall(helper.socket, { manifest, version: '1.0.3', pkg_path: pkg.path });
+    await until('the installer runs', () => helper.invocations().length > 0 || statSafe(helper.pidFile));
+    // Manifest requests wait for that lock, each holding a connection that a full table cannot close.
+    // A third uid, whose share no earlier test used.
+    const held = await peerExchange(
+      helper.socket,
+      work,
+      { uid: OTHER + 1, gid: AGENT },
+      {
+        request: { type: 'manifest', manifest },
+        claim: 'self',
+        parallel: 8,
+      },
+    );
+    const inProgress = held.filter((r) =>
+      /uid 1002 already has 4 requests in progress/.test(r.reply?.error?.message ?? ''),
+    );
+    assert.equal(inProgress.length, 4, codes(held).join(' '));
+    const done = await installing;
+    assert.equal(done.ok ? 'installed' : done.error.code, 'INSTALLER_TIMEOUT');
+  });
+});
+
+function statSafe(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
