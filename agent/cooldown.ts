@@ -21,6 +21,8 @@ export const NOT_ABOUT_THE_PACKAGE: ReadonlySet<string> = new Set([
   'HELPER_UNREACHABLE',
   'HELPER_TIMEOUT',
   'BUSY',
+  // the helper did not take this client's uid as proven: the pairing of agent and helper, not the package
+  'PEER_UNPROVEN',
   'INSTALLER_UNAVAILABLE',
   'PKG_SIGNATURE_CHECK_TIMEOUT',
   'SIGNATURE_CHECK_UNAVAILABLE',

@@ -4,6 +4,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorReply } from '../../helper/protocol.js';
 import { bucket } from '../../schema/choose.js';
+import { countsTowardCooldown } from '../../agent/cooldown.js';
 import {
   agentWorld,
   deviceFor,
@@ -250,6 +251,11 @@ describe('agent check', () => {
       assert.match(warns[0]!, why);
     });
   }
+
+  it("counts the helper's refusal of the package, not its refusal of the agent's proof of uid", () => {
+    assert.equal(countsTowardCooldown('PKG_REFUSED'), true);
+    assert.equal(countsTowardCooldown('PEER_UNPROVEN'), false);
+  });
 
   it('never cools a package down for a helper whose installer cannot be started (its --installer), even a forced one', async () => {
     w.cdn.setManifest(

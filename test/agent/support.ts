@@ -142,7 +142,9 @@ export type StandInReply = (req: InstallRequest) => object;
 
 /**
  * A small stand-in for mngd-helper on a real Unix socket: reads one request line, records it
- * with the hash of the file it points at, and answers with `reply` (default: installed).
+ * with the hash of the file it points at, and answers with `reply` (default: installed). It is a
+ * helper from before the uid proof: `prove` is BAD_REQUEST, and the client asks again without it
+ * (the real helper's proof is tested with the real bins in test/helper/).
  */
 export interface StandInHelper {
   socketPath: string;
@@ -188,6 +190,8 @@ export async function startStandInHelper(dir: string): Promise<StandInHelper> {
       const nl = buf.indexOf('\n');
       if (nl === -1) return;
       const req = parseRequest(buf.slice(0, nl));
+      if (req.type === 'prove')
+        return void sock.end(`${JSON.stringify(errorReply(req.id, 'BAD_REQUEST', '"type" must be "ping" or …'))}\n`);
       if (req.type === 'manifest') {
         helper.manifests.push(req.manifest);
         const reply = { v: 1, id: req.id, ok: true, outcome: 'accepted', channel: 'stable', sequence: 1 };
