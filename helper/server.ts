@@ -6,8 +6,10 @@ import { promises as fs } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { asHelperError } from './install.js';
 import { PeerLimits, type Peer } from './peer-limits.js';
-import { answers, issueChallenge, prepareProofDir, proofDirOf, withdraw, type Challenge } from './proof.js';
-import { prepareSocketPath } from './socket-path.js';
+import { ConnProof } from './conn-proof.js';
+import { prepareProofDir, proofDirOf } from './proof.js';
+import { refuseAndClose, reply, TOO_LARGE } from './reply.js';
+import { listenOn, prepareSocketPath } from './socket-path.js';
 import { parseRequest } from './wire.js';
 import {
   errorReply,
@@ -17,7 +19,6 @@ import {
   type HealthReply,
   type HealthRequest,
   type ActionRequest,
-  type HelperResponse,
   type InstallRequest,
   type InstallSuccess,
   type ManifestAccepted,
@@ -55,37 +56,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Writes one reply line. */
-function reply(sock: Socket, r: HelperResponse): void {
-  if (!sock.destroyed && sock.writable) sock.write(JSON.stringify(r) + '\n');
-}
-
-/** After a refusal, how long a client may go on sending (dropped) before it is cut off. */
-const DRAIN_MS = 5000;
-
-/**
- * Ends a connection after a last reply. What the client still sends is read and dropped for a
- * while: closing on unread data would reset the connection and lose the reply on its way.
- */
-function refuseAndClose(sock: Socket, r: HelperResponse | null): void {
-  if (!sock.writable) return; // refused already
-  if (r !== null) reply(sock, r);
-  sock.removeAllListeners('data');
-  sock.on('data', () => undefined);
-  sock.resume();
-  sock.end();
-  const cut = setTimeout(() => sock.destroy(), DRAIN_MS);
-  sock.once('close', () => clearTimeout(cut));
-}
-
-/** What a connection proved of its uid so far. */
-interface Conn {
-  /** the challenge a `prove` issued, until it is answered or the connection ends */
-  challenge: Challenge | null;
-  /** called when the request itself (not a `prove`) comes */
-  requestCame: () => void;
-}
-
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const proofDir = proofDirOf(deps.socketPath);
   const limits = new PeerLimits();
@@ -96,47 +66,25 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   /** connected, no complete request line yet: the ones a full table closes first (oldest first) */
   const waiting = new Set<Socket>();
 
-  /**
-   * The uid a request proved: the proof must answer this connection's challenge; a request
-   * without proof on a connection that issued none is unproven (null: an older agent).
-   */
-  const peerOf = async (conn: Conn, req: ActionRequest): Promise<Peer> => {
-    const challenge = conn.challenge;
-    conn.challenge = null;
-    if (challenge === null) {
-      if (req.proof !== undefined)
-        throw new HelperError('PEER_UNPROVEN', 'a "proof" without a "prove" first on the same connection');
-      return null;
-    }
-    await withdraw(challenge); // used once, whatever the answer
-    if (!answers(challenge, req.proof))
-      throw new HelperError(
-        'PEER_UNPROVEN',
-        `the proof does not match the file this connection was given: uid ${challenge.uid} is not proven; read the file named in the challenge and send its content as "proof"`,
-      );
-    return challenge.uid;
-  };
-
   /** Handles one line; true when the connection goes on (a `prove` answered: the request follows). */
-  const handleLine = async (sock: Socket, line: string, conn: Conn): Promise<boolean> => {
+  const handleLine = async (
+    sock: Socket,
+    line: string,
+    proof: ConnProof,
+    requestCame: () => void,
+  ): Promise<boolean> => {
     let id: string | null = null;
     try {
       const req = parseRequest(line);
       id = req.id;
       if (req.type === 'prove') {
-        if (conn.challenge !== null) throw new HelperError('BAD_REQUEST', 'one "prove" per connection');
-        const challenge = await issueChallenge(proofDir, req.uid);
-        if (!sock.writable) {
-          // closed meanwhile (evicted, timed out, gone): its close handler ran already
-          await withdraw(challenge);
-          return false;
-        }
-        conn.challenge = challenge;
+        const challenge = await proof.prove(req.uid);
+        if (challenge === null) return false;
         reply(sock, { v: PROTOCOL_VERSION, id: req.id, ok: true, outcome: 'challenge', path: challenge.path });
         return true;
       }
-      conn.requestCame();
-      const peer = await peerOf(conn, req);
+      requestCame();
+      const peer = await proof.peerOf(req);
       const admitted = limits.admit(peer);
       if (!admitted.ok) throw new HelperError('BUSY', admitted.reason);
       try {
@@ -201,19 +149,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     let size = 0;
     let working = false;
     let clientEnded = false;
-    const conn: Conn = {
-      challenge: null,
-      requestCame: () => {
-        // The request came: the deadline is done with, and a full table no longer closes this one.
-        waiting.delete(sock);
-        disarmIdle();
-      },
+    const proof = new ConnProof(proofDir);
+    sock.on('close', () => proof.close());
+    const requestCame = (): void => {
+      // The request came: the deadline is done with, and a full table no longer closes this one.
+      waiting.delete(sock);
+      disarmIdle();
     };
-    // A challenge file lives no longer than its connection (a client that never answers, evicted or timed out).
-    sock.on('close', () => {
-      if (conn.challenge !== null) void withdraw(conn.challenge).catch(() => undefined);
-      conn.challenge = null;
-    });
     // A client that connects and says nothing, or trickles bytes, must not hold a connection
     // forever: a complete request is due within the idle time-out, however slowly bytes come.
     let deadline: NodeJS.Timeout | null = null;
@@ -272,7 +214,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         size = all.length - nl - 1;
         const line = all.subarray(0, nl).toString('utf8').replace(/\r$/, '');
         if (line.trim() === '') continue;
-        if (await handleLine(sock, line, conn)) continue;
+        if (await handleLine(sock, line, proof, requestCame)) continue;
         // One request per connection: after its reply the connection ends; lines the client
         // pipelined after it are never acted on (and a ping cannot keep a connection alive).
         // A Unix socket delivers what was written into the peer's queue: closing at once after
@@ -298,28 +240,14 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       // Memory exhaustion: a request is bounded; past the bound the connection is refused and closed.
       if (!newline && size > MAX_REQUEST_BYTES) {
         chunks = [];
-        refuseAndClose(
-          sock,
-          errorReply(
-            null,
-            'REQUEST_TOO_LARGE',
-            `request exceeds ${MAX_REQUEST_BYTES} bytes; a request is one JSON line of at most 2 MiB`,
-          ),
-        );
+        refuseAndClose(sock, TOO_LARGE);
         return;
       }
       if (newline && !working) {
         const firstLine = Buffer.concat(chunks).indexOf(0x0a);
         if (firstLine > MAX_REQUEST_BYTES) {
           chunks = [];
-          refuseAndClose(
-            sock,
-            errorReply(
-              null,
-              'REQUEST_TOO_LARGE',
-              `request exceeds ${MAX_REQUEST_BYTES} bytes; a request is one JSON line of at most 2 MiB`,
-            ),
-          );
+          refuseAndClose(sock, TOO_LARGE);
           return;
         }
         void pump();
@@ -330,26 +258,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   await prepareSocketPath(deps.socketPath);
   await prepareProofDir(proofDir, deps.socketGid);
   const server = createServer({ allowHalfOpen: true }, onConnection);
-  // The socket must never be reachable with looser permissions, not even for a moment: create
-  // it under a umask that leaves only the owner, then widen to the group if configured.
-  const oldMask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(deps.socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } finally {
-    process.umask(oldMask);
-  }
-  if (deps.socketGid !== null) {
-    await fs.chown(deps.socketPath, process.getuid?.() ?? 0, deps.socketGid);
-    await fs.chmod(deps.socketPath, 0o660);
-  } else {
-    await fs.chmod(deps.socketPath, 0o600);
-  }
+  await listenOn(server, deps.socketPath, deps.socketGid);
 
   let closing: Promise<void> | null = null;
   return {

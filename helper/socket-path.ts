@@ -1,6 +1,9 @@
-/** The socket's path before listening: its folder made, a stale socket from a crash removed. */
+/**
+ * The socket's path: before listening, its folder made and a stale socket from a crash removed;
+ * then listening on it with its mode and group.
+ */
 import { promises as fs } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { ExternalError } from '../schema/errors.js';
 
@@ -29,4 +32,28 @@ export async function prepareSocketPath(path: string): Promise<void> {
   if (alive)
     throw new ExternalError('SOCKET_UNAVAILABLE', `another helper is already listening on ${path}; stop it first`);
   await fs.rm(path, { force: true });
+}
+
+/** Listens on `path`: mode 0660 with group `gid`, or 0600 without one. */
+export async function listenOn(server: Server, path: string, gid: number | null): Promise<void> {
+  // The socket must never be reachable with looser permissions, not even for a moment: create
+  // it under a umask that leaves only the owner, then widen to the group if configured.
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  if (gid !== null) {
+    await fs.chown(path, process.getuid?.() ?? 0, gid);
+    await fs.chmod(path, 0o660);
+  } else {
+    await fs.chmod(path, 0o600);
+  }
 }
