@@ -34,8 +34,10 @@ Usage:
 
 Flags of serve (each may also be set in the --config JSON file, as socket_group etc.):
   --config FILE              JSON config file; flags override it
-  --socket PATH              the Unix socket (default: ${defaultSocketPath()})
-  --socket-group NAME|GID    make the socket 0660 with this group (default: 0600, owner only)
+  --socket PATH              the Unix socket (default: ${defaultSocketPath()}); clients prove their
+                             uid with files in <socket>.proofs beside it
+  --socket-group NAME|GID    make the socket 0660 with this group (default: 0600, owner only), and
+                             the proof folder 0710 with it (default: 0700)
   --staging DIR              root-only staging folder, re-created when its mode or owner is wrong;
                              every folder on the way must be root-owned and not group/other-
                              writable (a root sticky folder such as /tmp is fine), or serve
@@ -74,8 +76,8 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
                              version before back (default: 5)
 
 Exit status: 0 stopped cleanly (SIGTERM); 2 called wrongly or a setting is wrong (a flag, the config
-or keys file, the installer: the message says which); 3 the socket could not be served or the helper
-did not answer (ping).
+or keys file, the installer: the message says which); 3 the socket (or its proof folder) could not
+be served or the helper did not answer (ping).
 `;
 
 function resolveDefault(key: 'versionFile' | 'logFile'): string {

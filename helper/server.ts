@@ -270,6 +270,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const s of sockets) if (s !== installSock) s.destroy();
         await inFlight;
+        // its reply (or refusal) is written within this turn of the event loop, after a few promise ticks
+        await new Promise((resolve) => setImmediate(resolve));
         for (const s of sockets) s.end();
         const force = setTimeout(() => sockets.forEach((s) => s.destroy()), 1000);
         await closed;
