@@ -63,6 +63,18 @@ export function listedOn<R extends ChannelEntry>(channel: string, releases: read
   return out;
 }
 
+/** A release as a channel offers it: the version and its share in force (what --json carries). */
+export interface Offered {
+  version: string;
+  rollout_percent: number;
+}
+
+/** How an offer reads to a person: "1.0.5 (10%), 1.0.4" (a share below 100 in brackets), or "nothing". */
+export function offeredText(offers: readonly Offered[]): string {
+  if (offers.length === 0) return 'nothing';
+  return offers.map((o) => `${o.version}${o.rollout_percent < 100 ? ` (${o.rollout_percent}%)` : ''}`).join(', ');
+}
+
 /** What a manifest entry carries of a release, in the order it is written. */
 export const MANIFEST_ENTRY_FIELDS = [
   'version',

@@ -5,7 +5,8 @@ import { appendSummary, onGitHub, annotate } from '../cli/github.js';
 import { headline } from '../table/index.js';
 import { formatProblem, type Problem } from '../releases/index.js';
 import { publishManifests, readProvenance } from '../manifests/index.js';
-import { channelLine, publishMarkdown } from '../manifests/index.js';
+import { channelLine, publishMarkdown, type ChannelResult } from '../manifests/index.js';
+import type { PlanWarning } from '../table/index.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
 import { SyncRefusedError, syncReleases } from '../table/index.js';
 import { stateDir } from '../state-dir.js';
@@ -72,6 +73,9 @@ Example:
     });
     const annotations: Problem[] = [];
     let publishTable = '';
+    /** what sync's plan calls out (a raised floor, a halt, a yank of the newest): for --json and the job summary */
+    let loadEvents: PlanWarning[] = [];
+    let published: ChannelResult[] = [];
     try {
       const offer = await classify(store, releases, policy, ctx.now());
       const safety = offer !== null && isSafetyChange(offer);
@@ -102,9 +106,10 @@ Example:
             const db = await openDatabase(set.root, ctx.env);
             try {
               const r = await syncReleases(db, set, { yankUnmanaged: flag(args, 'yank-unmanaged'), now: ctx.now });
+              loadEvents = r.plan.warnings;
               return {
                 summary: `${r.wrote ? headline(r.plan) : 'nothing to change'} (${db.label})`,
-                details: r.plan.warnings.map((w) => `${w.code}${w.channel ? ` [${w.channel}]` : ''}: ${w.message}`),
+                details: r.plan.warnings.map(loadEventLine),
               };
             } catch (err) {
               if (!(err instanceof SyncRefusedError)) throw err;
@@ -127,6 +132,7 @@ Example:
               provenance: await readProvenance(set.root, ctx.env),
             });
             publishTable = publishMarkdown(store.location, done);
+            published = done;
             const written = done.filter((r) => r.action !== 'unchanged' || r.v2.action !== 'unchanged');
             return {
               summary: `${written.length} of ${done.length} manifest(s) written to ${store.location}`,
@@ -146,7 +152,19 @@ Example:
       const last = stopLine(result);
       if (json)
         ctx.stdout.write(
-          `${JSON.stringify({ ok: result.exitCode === 0, exitCode: result.exitCode, safety, offer: offer ?? null, steps: result.outcomes }, null, 2)}\n`,
+          `${JSON.stringify(
+            {
+              ok: result.exitCode === 0,
+              exitCode: result.exitCode,
+              safety,
+              offer: offer ?? null,
+              steps: result.outcomes,
+              load_events: loadEvents,
+              manifests: published.flatMap(manifestsJson),
+            },
+            null,
+            2,
+          )}\n`,
         );
       else (result.exitCode === 0 ? ctx.stdout : ctx.stderr).write(`${last}\n`);
       if (onGitHub(ctx.env)) {
@@ -162,6 +180,9 @@ Example:
             '|---|---|---|',
             ...rows,
             '',
+            ...(loadEvents.length > 0
+              ? ['**Load events**', '', ...loadEvents.map((w) => `- ⚠️ ${loadEventLine(w)}`), '']
+              : []),
             last,
             '',
             publishTable,
@@ -174,6 +195,25 @@ Example:
     }
   },
 };
+
+/** One load event, one line: "FLOOR_RAISED [stable]: the floor of stable rises …". */
+function loadEventLine(w: PlanWarning): string {
+  return `${w.code}${w.channel ? ` [${w.channel}]` : ''}: ${w.message}`;
+}
+
+/** Each manifest of a channel as data: its offers structured (version, share), never "1.0.5 (10%)". */
+function manifestsJson(r: ChannelResult) {
+  return [[1, r] as const, [2, r.v2] as const].map(([spec, s]) => ({
+    channel: r.channel,
+    spec,
+    key: s.key,
+    action: s.action,
+    sequence: s.sequence,
+    expires_at: s.expiresAt,
+    floor: s.floor,
+    offers: s.offers,
+  }));
+}
 
 /** The offer change of this run, or null when the live manifests cannot be read (then no shortcut). */
 async function classify(

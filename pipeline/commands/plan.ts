@@ -3,7 +3,7 @@ import { openDatabase } from '../table/index.js';
 import { blockingProblems, isNoop } from '../table/index.js';
 import { emitPlan, loadValidSet, releasesDirOf } from '../cli/plan-output.js';
 import { planFor } from '../table/index.js';
-import { addManifestSection } from '../manifests/index.js';
+import { addManifestSection, publishWouldWrite } from '../manifests/index.js';
 import { tableBehindSection } from '../table/index.js';
 import { readBasePolicy } from '../releases/index.js';
 import { policySection, scheduleSection } from '../table/index.js';
@@ -18,6 +18,26 @@ import { renderPlanMarkdown } from '../table/index.js';
 export const DATABASE_HELP = `Database: DATABASE_URL (postgres://user@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem;
 the password is never printed). Without it: embedded PGlite in <repo>/.state/pglite
 (or $MNGD_STATE_DIR/pglite).`;
+
+/**
+ * What to do with the plan, true to where it runs: in a pull request merging applies it; on a
+ * machine sync applies the table and apply the manifests too (null: plan did not read them).
+ */
+function footerOf(tableNoop: boolean, manifests: boolean | null, inPullRequest: boolean): string {
+  if (inPullRequest)
+    return tableNoop && manifests !== true
+      ? 'Merging changes nothing in the table: it already matches.'
+      : 'Merging applies it: the release workflow runs "mngd-release apply" on main.';
+  if (tableNoop)
+    return manifests === true
+      ? 'The table already matches git; the manifests do not: "mngd-release apply" (or publish) writes them.'
+      : manifests === false
+        ? 'Nothing to apply: the table and the published manifests already match git.'
+        : 'Nothing for "mngd-release sync" to do: the table already matches git.';
+  return manifests === null
+    ? 'Run "mngd-release sync" to apply it (the manifests were not planned: --skip-manifests).'
+    : 'Run "mngd-release apply" to apply it: verify the packages, sync the table, publish the manifests.';
+}
 
 export const planCommand: Command = {
   name: 'plan',
@@ -121,13 +141,7 @@ Example:
           ? (policy?.problems ?? []).length > 0 && blockingProblems({ ...plan, sections: [] }).length === 0
             ? 'The policy change would make every publish fail: fix the errors above.'
             : 'Sync would refuse this plan: fix the errors above.'
-          : isNoop(plan)
-            ? inPullRequest
-              ? 'Merging changes nothing in the table: it already matches.'
-              : 'Nothing for "mngd-release sync" to do: the table already matches git.'
-            : inPullRequest
-              ? 'Merging applies it: the release workflow runs "mngd-release apply" on main.'
-              : 'Run "mngd-release sync" to apply it.',
+          : footerOf(isNoop(plan), publishWouldWrite(plan.sections), inPullRequest),
       });
       if (onGitHub(ctx.env)) {
         // Load events as warnings on the YAML lines that cause them, and (--pr-comment) the plan

@@ -1,7 +1,7 @@
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { loadReleaseSet } from '../releases/index.js';
 import { hasErrors } from '../releases/index.js';
-import { effectiveFloor, listedOn } from '../../schema/channel.js';
+import { effectiveFloor, listedOn, offeredText, type Offered } from '../../schema/channel.js';
 import { plural, reportProblems } from '../cli/report.js';
 import { signingKeyIdsInUse } from '../manifests/index.js';
 import { signingKeyProblems } from '../releases/index.js';
@@ -42,7 +42,7 @@ Example:
       const offered = listedOn(c, all, set.policy?.manifest.max_releases ?? 20);
       return {
         channel: c,
-        offers: offered.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`),
+        offers: offered.map(({ version, rollout_percent }): Offered => ({ version, rollout_percent })),
         floor: effectiveFloor(c, all),
       };
     });
@@ -53,7 +53,7 @@ Example:
     } else if (ok) {
       ctx.stdout.write(`${plural(set.releases.length, 'release')} and the policy are valid.\n`);
       for (const s of summary)
-        ctx.stdout.write(`  ${s.channel}: offers ${s.offers.join(', ') || 'nothing'}; floor ${s.floor ?? 'none'}\n`);
+        ctx.stdout.write(`  ${s.channel}: offers ${offeredText(s.offers)}; floor ${s.floor ?? 'none'}\n`);
     } else {
       const files = new Set(set.problems.filter((p) => p.severity === 'error').map((p) => p.file)).size;
       ctx.stderr.write(

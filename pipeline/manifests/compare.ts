@@ -85,19 +85,14 @@ export function decide(
 
 /** `decide` for any spec: the content rules say what counts as a change. */
 export function decideSigned<S extends SignedLike>(
-  published: {
-    object: unknown;
-    manifest: { signed: S; signatures: readonly { keyid: string }[] } | null;
-    problem: string | null;
-  },
+  published: PublishedLike<S>,
   built: S,
   keyIds: readonly string[] | null,
   now: Date,
   opts: { refresh: boolean; refreshWindowDays: number },
   rules: ContentRules<S>,
 ): Decision {
-  if (published.object === null)
-    return { action: 'created', reason: 'nothing was published on this channel yet', changes: [] };
+  if (published.object === null) return { action: 'created', reason: missingReason(published), changes: [] };
   const current = published.problem === null ? published.manifest : null;
   if (current === null) {
     return { action: 'updated', reason: `the published manifest ${published.problem ?? 'is unreadable'}`, changes: [] };
@@ -141,6 +136,25 @@ export interface PublishedLike<S> {
   object: unknown;
   manifest: { signed: S; signatures: readonly { keyid: string }[] } | null;
   problem: string | null;
+  /** where latest.json is, and what else of the channel is there when it is not (read.ts) */
+  key?: string;
+  historySequence?: number | null;
+  floor?: { value: { sequence: number } | null };
+}
+
+/**
+ * Why a channel with no latest.json is written: a first publish, or a manifest that was deleted
+ * or lost while its history copies (or the sequence floor) remain, so it is not "nothing yet".
+ */
+function missingReason(p: Pick<PublishedLike<unknown>, 'key' | 'historySequence' | 'floor'>): string {
+  const key = p.key ?? 'latest.json';
+  const history = p.historySequence ?? null;
+  if (history !== null)
+    return `nothing is at ${key}, but history/ holds copies up to sequence ${history} (deleted or lost?): written again from git, numbered after them`;
+  const floor = p.floor?.value?.sequence ?? null;
+  if (floor !== null)
+    return `nothing is at ${key} nor in history/, but the sequence floor says sequence ${floor} was published (deleted or lost?): written again from git, numbered after it`;
+  return 'nothing was published on this channel yet';
 }
 
 /** The pure half of comparing a channel, for any spec: the decision, immutable changes, expiry. */

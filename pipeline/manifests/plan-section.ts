@@ -10,6 +10,7 @@ import { readerDifferences } from './readers.js';
 import { NO_COMMIT } from './provenance.js';
 import { manifest2Key } from '../../schema/manifest2.schema.js';
 import { shareAt } from '../../schema/rollout.js';
+import { offeredText, type Offered } from '../../schema/channel.js';
 import { immutableChangeMessage } from './diff.js';
 import type { Problem } from '../releases/index.js';
 import type { PlanSection, PlanWarning } from '../table/index.js';
@@ -39,8 +40,8 @@ export async function manifestPlanSection(
     action: string;
     reason: string;
     changes: string[];
-    offers: string[];
-    v2: { action: string; reason: string; changes: string[]; offers: string[] };
+    offers: Offered[];
+    v2: { action: string; reason: string; changes: string[]; offers: Offered[] };
     readers: string[];
   }[] = [];
   try {
@@ -66,13 +67,14 @@ export async function manifestPlanSection(
           message: immutableChangeMessage(c, spec),
         });
       }
-      const offers = one.expected.releases.map(
-        (r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`,
-      );
-      const offers2 = two.expected.releases.map((r) => {
-        const share = shareAt(r.rollout, now.getTime());
-        return `${r.version}${share < 100 ? ` (${share}%)` : ''}`;
-      });
+      const offers = one.expected.releases.map(({ version, rollout_percent }): Offered => ({
+        version,
+        rollout_percent,
+      }));
+      const offers2 = two.expected.releases.map((r): Offered => ({
+        version: r.version,
+        rollout_percent: shareAt(r.rollout, now.getTime()),
+      }));
       const readers = readerDifferences(two.expected, one.expected, releases);
       const d = one.decision;
       const d2 = two.decision;
@@ -88,11 +90,11 @@ export async function manifestPlanSection(
       const liveFloor = two.published.manifest?.signed.min_required_version ?? null;
       if (two.expected.min_required_version !== liveFloor)
         warnings.push(...desupportWarnings(channel, releases, policy));
-      const spec = (key: string, dd: typeof d, offered: string[], floor: string | null) => {
+      const spec = (key: string, dd: typeof d, offered: Offered[], floor: string | null) => {
         if (dd.action === 'unchanged') lines.push(`${channel} (${key}): unchanged`);
         else {
           lines.push(
-            `${channel} (${key}): publish will write it (${dd.reason}); offers ${offered.join(', ') || 'nothing'}, floor ${floor ?? 'none'}`,
+            `${channel} (${key}): publish will write it (${dd.reason}); offers ${offeredText(offered)}, floor ${floor ?? 'none'}`,
           );
           for (const c of dd.changes) lines.push(`  ${c}`);
         }
@@ -112,6 +114,16 @@ export async function manifestPlanSection(
     ...(problems.length > 0 ? { problems } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   };
+}
+
+/** Whether the plan's manifests section (if plan read the live manifests) says publish would write one. */
+export function publishWouldWrite(sections: readonly PlanSection[]): boolean | null {
+  const s = sections.find((x) => x.id === 'manifests');
+  // no section, or a target that could not be read (no channel compared): unknown
+  if (s === undefined || !Array.isArray(s.data) || s.data.length === 0) return null;
+  return (s.data as { action: string; v2: { action: string } }[]).some(
+    (d) => d.action !== 'unchanged' || d.v2.action !== 'unchanged',
+  );
 }
 
 /** A floor that is about to change and deliberately leaves Macs behind (desupports): a load event. */

@@ -9,6 +9,8 @@ import type { PublicKeyInfo, SigningKey } from '../../schema/keys.js';
 import { verifyManifest, type VerifyOptions } from '../../schema/manifest.js';
 import { verifyManifest2 } from '../../schema/manifest2.js';
 import { history2Key, manifest2Key } from '../../schema/manifest2.schema.js';
+import type { Offered } from '../../schema/channel.js';
+import { shareAt, type RolloutStep } from '../../schema/rollout.js';
 import { signEnvelope } from '../../schema/signing.js';
 import { manifestKey, type Manifest, type Policy, type Release } from '../../schema/types.js';
 import { NO_COMMIT } from './provenance.js';
@@ -72,7 +74,10 @@ export interface SpecResult {
   previousSequence: number | null;
   expiresAt: string | null;
   historyKey: string | null;
-  versions: string[];
+  /** what the manifest now published lists: each version with its share in force at publish time */
+  offers: Offered[];
+  /** its min_required_version */
+  floor: string | null;
   /** false for --dry-run, or when nothing needed writing */
   written: boolean;
 }
@@ -93,23 +98,34 @@ interface PublishSpec {
   key: (channel: string) => string;
   historyKey: (channel: string, sequence: number) => string;
   verify: (bytes: Buffer, opts: VerifyOptions) => unknown;
+  /** each listed release and its share in force at `t` (spec 2 carries steps; spec 1 the share itself) */
+  offers: (signed: SignedHead, t: number) => Offered[];
 }
 
-const SPEC1: PublishSpec = { spec: 1, name: (c) => c, key: manifestKey, historyKey, verify: verifyManifest };
+interface SignedHead {
+  sequence: number;
+  published_at: string;
+  expires_at: string;
+  min_required_version: string | null;
+  releases: readonly { version: string; rollout_percent?: number; rollout?: readonly RolloutStep[] }[];
+}
+
+const SPEC1: PublishSpec = {
+  spec: 1,
+  name: (c) => c,
+  key: manifestKey,
+  historyKey,
+  verify: verifyManifest,
+  offers: (s) => s.releases.map((r) => ({ version: r.version, rollout_percent: r.rollout_percent ?? 0 })),
+};
 const SPEC2: PublishSpec = {
   spec: 2,
   name: (c) => `${c} spec-2`,
   key: manifest2Key,
   historyKey: history2Key,
   verify: verifyManifest2,
+  offers: (s, t) => s.releases.map((r) => ({ version: r.version, rollout_percent: shareAt(r.rollout ?? [], t) })),
 };
-
-interface SignedHead {
-  sequence: number;
-  published_at: string;
-  expires_at: string;
-  releases: readonly { version: string }[];
-}
 
 /** What publish reads of a comparison, whatever its spec. */
 interface Comparison<S extends SignedHead> {
@@ -173,7 +189,8 @@ function prepareSpec<S extends SignedHead>(
         sequence: s?.sequence ?? null,
         expiresAt: s?.expires_at ?? null,
         historyKey: null,
-        versions: s?.releases.map((r) => r.version) ?? [],
+        offers: s === undefined ? [] : spec.offers(s, now.getTime()),
+        floor: s?.min_required_version ?? null,
       },
       floor: behind
         ? floorWrite({ sequence: published.previousSequence!, published_at: published.lastPublished!.at })
@@ -199,7 +216,8 @@ function prepareSpec<S extends SignedHead>(
       sequence: built.sequence,
       expiresAt: built.expires_at,
       historyKey: history,
-      versions: built.releases.map((r) => r.version),
+      offers: spec.offers(built, now.getTime()),
+      floor: built.min_required_version,
     },
     floor: floorWrite({ sequence: built.sequence, published_at: built.published_at }),
     manifest: { history, bytes, etag: published.object?.etag ?? null },

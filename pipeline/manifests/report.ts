@@ -1,4 +1,5 @@
 /** How a publish reads to a person: one line per channel, the changes under it, and a summary table. */
+import { offeredText } from '../../schema/channel.js';
 import type { ChannelResult, SpecResult } from './publish.js';
 
 /** One channel: its spec-1 line, its spec-2 line, and what spec-1 readers get that spec-2 readers do not. */
@@ -9,7 +10,7 @@ export function channelLine(r: ChannelResult, dryRun = false): string {
 }
 
 function specLine(channel: string, r: SpecResult, dryRun: boolean): string {
-  const offers = r.versions.length > 0 ? r.versions.join(', ') : 'nothing';
+  const offers = `${offeredText(r.offers)}; floor ${r.floor ?? 'none'}`;
   if (r.action === 'unchanged') {
     return `${channel}: unchanged (${r.key}, sequence ${r.sequence ?? '?'}, expires ${r.expiresAt ?? '?'}); offers ${offers}\n`;
   }
@@ -25,7 +26,7 @@ function specLine(channel: string, r: SpecResult, dryRun: boolean): string {
 export function publishMarkdown(location: string, results: readonly ChannelResult[], dryRun = false): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const row = (channel: string, r: SpecResult, why: string) =>
-    `| \`${channel}\` | \`${r.key}\` | ${r.action === 'unchanged' ? 'unchanged' : dryRun ? `would ${r.action === 'refreshed' ? 're-sign' : 'publish'}` : r.action} | ${r.sequence ?? ''} | ${r.expiresAt ?? ''} | ${esc(r.versions.join(', ') || 'nothing')} | ${esc(why)} |`;
+    `| \`${channel}\` | \`${r.key}\` | ${r.action === 'unchanged' ? 'unchanged' : dryRun ? `would ${r.action === 'refreshed' ? 're-sign' : 'publish'}` : r.action} | ${r.sequence ?? ''} | ${r.expiresAt ?? ''} | ${esc(offeredText(r.offers))} | ${r.floor ?? 'none'} | ${esc(why)} |`;
   const rows = results.flatMap((r) => [
     row(r.channel, r, r.readers.length > 0 ? `${r.reason}; spec-1 readers: ${r.readers.join('; ')}` : r.reason),
     row(r.channel, r.v2, r.v2.reason),
@@ -33,8 +34,8 @@ export function publishMarkdown(location: string, results: readonly ChannelResul
   return [
     `Target: \`${location}\``,
     '',
-    '| channel | manifest | action | sequence | expires | offers | why |',
-    '|---|---|---|---|---|---|---|',
+    '| channel | manifest | action | sequence | expires | offers | floor | why |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
   ].join('\n');

@@ -81,7 +81,16 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /3 to insert/);
     assert.match(plan.stdout, /Legacy endpoint \/api\/v1\/agent\/latest serves: nothing \(404\) -> 1\.0\.0/);
-    assert.match(plan.stdout, /\nRun "mngd-release sync" to apply it\.\n$/);
+    // plan read the manifests too: sync alone would leave them unpublished
+    assert.match(
+      plan.stdout,
+      /\nRun "mngd-release apply" to apply it: verify the packages, sync the table, publish the manifests\.\n$/,
+    );
+    const tableOnly = await run(['plan', '--skip-manifests'], root);
+    assert.match(
+      tableOnly.stdout,
+      /\nRun "mngd-release sync" to apply it \(the manifests were not planned: --skip-manifests\)\.\n$/,
+    );
     const dry = await run(['sync', '--dry-run', '--json'], root);
     assert.equal(dry.code, 0, dry.stderr);
     assert.equal(JSON.parse(dry.stdout).wrote, false);
@@ -98,6 +107,12 @@ describe(`plan, sync and import commands on ${process.env['TEST_DATABASE_URL'] ?
     const noop = await run(['plan', '--skip-manifests'], root);
     assert.equal(noop.code, 0, noop.stderr);
     assert.match(noop.stdout, /\nNothing for "mngd-release sync" to do: the table already matches git\.\n$/);
+    // the table matches, nothing is published yet: apply (or publish) is what is left
+    const unpublished = await run(['plan'], root);
+    assert.match(
+      unpublished.stdout,
+      /\nThe table already matches git; the manifests do not: "mngd-release apply" \(or publish\) writes them\.\n$/,
+    );
     const legacy = await direct((db) =>
       db.query<{ version: string }>(
         "SELECT version FROM agent_releases WHERE active ORDER BY string_to_array(version, '.')::int[] DESC LIMIT 1",

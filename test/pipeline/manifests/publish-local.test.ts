@@ -84,6 +84,13 @@ describe('publish to a directory', () => {
     assert.equal(run.code, 0, run.stderr);
     const v = verifyWith(await readFile(join(bucket, 'latest.json')), [key], 'stable', behind);
     assert.equal(v.signed.sequence, secs(T0) + 1);
+    // Not "nothing was published on this channel yet": history/ says otherwise.
+    assert.deepEqual(
+      run.stdout.split('\n').filter((l) => l.startsWith('stable: published latest.json')),
+      [
+        `stable: published latest.json sequence ${secs(T0) + 1} (previous ${secs(T0)}), expires ${v.signed.expires_at}: nothing is at latest.json, but history/ holds copies up to sequence ${secs(T0)} (deleted or lost?): written again from git, numbered after them; offers 1.0.1 (20%), 1.0.0; floor none`,
+      ],
+    );
   });
 
   it('replaces a latest.json changed by hand with a correctly signed one', async () => {
