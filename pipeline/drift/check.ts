@@ -2,7 +2,10 @@
  * Drift: what git says against what the table and the published manifests say, and how close
  * each manifest is to expiry. The comparisons are pure; `checkManifests` and `checkTable` read.
  */
+import { offeredText, type Offered } from '../../schema/channel.js';
+import { shareAt } from '../../schema/rollout.js';
 import type { Policy, Release, SignedManifest } from '../../schema/types.js';
+import { sortNewestFirst } from '../../schema/version.js';
 import type { Sql } from '../table/index.js';
 import { compareChannel, DAY_MS, judgeChannel, usable, type ChannelComparison } from '../manifests/index.js';
 import { compareChannel2, NO_COMMIT } from '../manifests/index.js';
@@ -18,8 +21,8 @@ import type { ObjectStore } from '../manifests/index.js';
 import { listedEarlier, liveHaltDrift } from './live-halt.js';
 import { spec1StepDue, spec2StepDue, tableStepDue, withStepDue } from './schedule-due.js';
 
-export type { DriftCode, DriftFinding } from './finding.js';
-import type { DriftFinding } from './finding.js';
+export type { DriftCode, DriftFinding, DriftMatch, DriftReport } from './finding.js';
+import type { DriftFinding, DriftMatch, DriftReport } from './finding.js';
 
 const show = (v: FieldValue): string => (v === null ? 'none' : JSON.stringify(v));
 
@@ -242,25 +245,56 @@ export async function checkManifests(
   releases: readonly Release[],
   policy: Policy,
   now: Date,
-): Promise<DriftFinding[]> {
+): Promise<DriftReport> {
   const trusted = trustedKeysOf(policy);
   const out: DriftFinding[] = [];
+  const matched: DriftMatch[] = [];
   for (const channel of policy.channels) {
     const c = await compareChannel(store, channel, { releases, policy, now, trusted });
     const live = usable(c.published)?.signed;
-    out.push(...withStepDue(driftOf(c.published, c, policy), spec1StepDue(channel, live, releases, policy, now)));
+    const one = withStepDue(driftOf(c.published, c, policy), spec1StepDue(channel, live, releases, policy, now));
     // spec 2 (v2/…) is compared the same way: content, expiry, headers, history
     const c2 = await compareChannel2(store, channel, { releases, policy, now, trusted, provenance: DRIFT_PROVENANCE });
     const live2 = c2.published.problem === null ? c2.published.manifest?.signed : undefined;
-    out.push(...withStepDue(driftOf(c2.published, c2, policy), spec2StepDue(channel, live2, releases, policy, now)));
+    const two = withStepDue(driftOf(c2.published, c2, policy), spec2StepDue(channel, live2, releases, policy, now));
     if (live !== undefined) {
       const offered = new Set(live.releases.map((r) => r.version));
       const missing = c.expected.releases.map((r) => r.version).filter((v) => !offered.has(v));
       const earlier = await listedEarlier(store, c.published, missing, trusted);
-      out.push(...liveHaltDrift(`manifest ${channel} (${c.published.key})`, c.expected, live, earlier));
+      one.push(...liveHaltDrift(`manifest ${channel} (${c.published.key})`, c.expected, live, earlier));
     }
+    out.push(...one, ...two);
+    const t = now.getTime();
+    if (live !== undefined)
+      matched.push(...manifestMatch(`manifest ${channel} (${c.published.key})`, live, one, live.releases));
+    if (live2 !== undefined)
+      matched.push(
+        ...manifestMatch(
+          `manifest ${channel} (${c2.published.key})`,
+          live2,
+          two,
+          live2.releases.map((r) => ({ version: r.version, rollout_percent: shareAt(r.rollout, t) })),
+        ),
+      );
   }
-  return out;
+  return { findings: out, matched };
+}
+
+/** A live manifest with no difference from git, said as what it is: sequence, offers with shares, floor, expiry. */
+function manifestMatch(
+  subject: string,
+  live: { sequence: number; min_required_version: string | null; expires_at: string },
+  findings: readonly DriftFinding[],
+  offers: readonly Offered[],
+): DriftMatch[] {
+  if (findings.some((f) => f.severity === 'error')) return [];
+  const warned = findings.length > 0 ? ' (warning above)' : '';
+  return [
+    {
+      subject,
+      message: `sequence ${live.sequence} matches git: offers ${offeredText(offers)}; floor ${live.min_required_version ?? 'none'}; expires ${live.expires_at}${warned}`,
+    },
+  ];
 }
 
 /** Reads the table (read-only) and lists how it differs from git: the plan sync would carry out. */
@@ -269,7 +303,32 @@ export async function checkTable(
   releases: readonly LoadedRelease[],
   policy: Pick<Policy, 'channels'>,
   now: Date,
-): Promise<DriftFinding[]> {
+): Promise<DriftReport> {
   const byVersion = new Map(releases.map((r) => [r.release.version, r.release]));
-  return tableDrift(await planFor(sql, { releases, policy }), (u) => tableStepDue(u, byVersion.get(u.version), now));
+  const findings = tableDrift(await planFor(sql, { releases, policy }), (u) =>
+    tableStepDue(u, byVersion.get(u.version), now),
+  );
+  return {
+    findings,
+    matched: tableMatch(
+      releases.map((r) => r.release.version),
+      findings,
+    ),
+  };
+}
+
+/** The rows that match their release files: every version in git that no table finding names. Pure. */
+export function tableMatch(versions: readonly string[], findings: readonly DriftFinding[]): DriftMatch[] {
+  const named = new Set(findings.filter((f) => f.subject.startsWith('table ')).map((f) => f.subject.slice(6)));
+  const same = sortNewestFirst(
+    versions.filter((v) => !named.has(v)),
+    (v) => v,
+  );
+  if (same.length === 0) return [];
+  return [
+    {
+      subject: 'table',
+      message: `${same.length} row(s) match their release files: ${same.join(', ')}`,
+    },
+  ];
 }

@@ -29,3 +29,17 @@ export interface DriftFinding {
   /** the release file concerned, if any (for annotations) */
   file?: string;
 }
+
+/** What drift checked and found as git says: a clean run says what it covered, not only what failed. */
+export interface DriftMatch {
+  /** "table", "manifest stable (latest.json)" */
+  subject: string;
+  /** what matched: "sequence 1795744800 matches git: offers 1.0.2 (10%), 1.0.1; floor none; expires …" */
+  message: string;
+}
+
+/** One side's check: its differences from git, and what it found matching. */
+export interface DriftReport {
+  findings: DriftFinding[];
+  matched: DriftMatch[];
+}

@@ -1,11 +1,16 @@
 /** How drift reads to a person: each finding with git's value beside the table's or the CDN's. */
-import type { DriftFinding } from './check.js';
+import type { DriftFinding, DriftMatch } from './check.js';
 import type { Problem } from '../releases/index.js';
 
 export function findingText(f: DriftFinding): string {
   const mark = f.severity === 'error' ? '✗' : '!';
   const where = f.file ? ` (${f.file})` : '';
   return [`${mark} ${f.subject}${where}: ${f.message}`, ...f.details.map((d) => `    ${d}`)].join('\n') + '\n';
+}
+
+/** What was checked and matched git, one line: "✓ table: 3 row(s) match their release files: …". */
+export function matchText(m: DriftMatch): string {
+  return `✓ ${m.subject}: ${m.message}\n`;
 }
 
 export function driftSummary(
@@ -58,14 +63,20 @@ export function driftSummary(
   return `Drift: ${errors} difference(s) from git${warnings ? `, ${warnings} warning(s)` : ''}. Fix: ${fixes.join('; ')}.\n`;
 }
 
-export function driftMarkdown(findings: readonly DriftFinding[]): string {
-  if (findings.length === 0) return '✅ The table and every published manifest match git.\n';
+export function driftMarkdown(findings: readonly DriftFinding[], matched: readonly DriftMatch[] = []): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const checked = matched.map((m) => `| ✅ | ${esc(m.subject)} | | ${esc(m.message)} |`);
+  if (findings.length === 0)
+    return [
+      '✅ The table and every published manifest match git.',
+      ...(checked.length > 0 ? ['', '| | what | code | checked |', '|---|---|---|---|', ...checked] : []),
+      '',
+    ].join('\n');
   const rows = findings.map(
     (f) =>
       `| ${f.severity === 'error' ? '❌' : '⚠️'} | ${esc(f.subject)} | \`${f.code}\` | ${esc(f.message)}${f.details.length ? `<br>${f.details.map(esc).join('<br>')}` : ''} |`,
   );
-  return ['| | what | code | git vs. live |', '|---|---|---|---|', ...rows, ''].join('\n');
+  return ['| | what | code | git vs. live |', '|---|---|---|---|', ...rows, ...checked, ''].join('\n');
 }
 
 /** Findings about a release file become annotations on that file. */

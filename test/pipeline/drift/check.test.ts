@@ -56,7 +56,19 @@ describe('drift', () => {
   it('finds nothing when the table and the manifests match git', async () => {
     const run = await drift();
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /No drift: the table and the published manifests match git\./);
+    // Not only failures: what was checked and matched, each row and manifest with what it says.
+    const [table, ...rest] = run.stdout.split('\n');
+    assert.match(table!, /^✓ table \(\S+\): 3 row\(s\) match their release files: 1\.0\.3, 1\.0\.2, 1\.0\.1$/);
+    const same =
+      'sequence 1795744800 matches git: offers 1.0.3 (10%), 1.0.2; floor 1.0.1; expires 2026-12-11T02:00:00Z';
+    assert.deepEqual(rest, [
+      `✓ manifest stable (latest.json): ${same}`,
+      `✓ manifest stable (v2/latest.json): ${same}`,
+      `✓ manifest beta (channels/beta/latest.json): ${same}`,
+      `✓ manifest beta (v2/channels/beta/latest.json): ${same}`,
+      'No drift: the table and the published manifests match git.',
+      '',
+    ]);
   });
 
   it('catches a row changed by raw SQL, showing git against the table', async () => {
@@ -96,8 +108,9 @@ describe('drift', () => {
     assert.equal(run.code, 1);
     const restore = `UPDATE agent_releases SET download_url = '${url}' WHERE version = '1.0.2';`;
     assert.equal(
-      run.stdout,
+      run.stdout.replace(/^✓ table \(\S+\)/, '✓ table (DB)'),
       [
+        '✓ table (DB): 2 row(s) match their release files: 1.0.3, 1.0.1',
         `✗ table 1.0.2 (releases/1.0.2.yaml): download_url differs from git, and sync never rewrites download_url, sha256 or size (it refuses). If the table was edited by hand, restore the row from git: ${restore}`,
         `    download_url: git says "${url}", the table says "https://evil.example/x.pkg"`,
         'Drift: 1 difference(s) from git. Fix: run the UPDATE printed above to restore each row from git (sync never rewrites download_url, sha256 or size); then "mngd-release sync" (or apply) makes the table match git.',

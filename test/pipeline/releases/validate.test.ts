@@ -51,8 +51,14 @@ describe('mngd-release validate', () => {
     );
     const r = await runRelease(['validate', '--json'], { cwd: root });
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    const out = JSON.parse(r.stdout) as { ok: boolean; channels: { channel: string; offers: string[] }[] };
-    assert.deepEqual(out.channels.find((c) => c.channel === 'stable')?.offers, ['1.10']);
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean;
+      channels: { channel: string; offers: { version: string; rollout_percent: number }[] }[];
+    };
+    // offers as data, never "1.10 (10%)" strings
+    assert.deepEqual(out.channels.find((c) => c.channel === 'stable')?.offers, [
+      { version: '1.10', rollout_percent: 100 },
+    ]);
   });
 
   it('loads the releases newest first, comparing parts as numbers (1.10 > 1.9 > 1.0.1)', async () => {
