@@ -51,9 +51,14 @@ Example:
   MNGD_SIGNING_KEY=ed25519:... DATABASE_URL=postgres://... mngd-release apply
   ✓ verify-artifacts: 2 package(s): 1 downloaded and verified, 1 unchanged since verified
   ✓ sync: 1 to insert, 0 to update, 0 to yank, 4 unchanged (postgres://deploy@db/mngd)
+      FLOOR_RAISED [stable]: the floor of stable rises 1.0.2 -> 1.0.3: every stable agent below 1.0.3 must update …
   ✓ publish: 1 of 2 manifest(s) written to s3://mngd-agent-releases/agent
+      stable: published latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.0.4 (10%), 1.0.3; floor 1.0.3
   …
-  Applied: the artifacts are verified, the table and the manifests match git.`,
+  Applied: the artifacts are verified, the table and the manifests match git.
+
+With --json: {ok, exitCode, safety, offer, steps, load_events: [{code, channel, message}],
+manifests: [{channel, spec, key, action, sequence, expires_at, floor, offers: [{version, rollout_percent}]}]}.`,
   options: {
     ...COMMON_OPTIONS,
     ...TARGET_OPTIONS,

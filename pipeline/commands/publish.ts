@@ -41,8 +41,8 @@ ${EXIT_HELP} A lost race with another publish (exit 3): re-run.
 
 Example:
   MNGD_SIGNING_KEY=ed25519:... mngd-release publish --target s3://mngd-updates/agent
-  stable: published latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.0.3, 1.0.2
-  stable: published v2/latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.1.0, 1.0.3, 1.0.2
+  stable: published latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.0.3 (10%), 1.0.2; floor none
+  stable: published v2/latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.1.0, 1.0.3 (10%), 1.0.2; floor none
       spec-1 readers: 1.1.0 not offered (requires macOS ≥ 14.0)`,
   options: { ...COMMON_OPTIONS, ...TARGET_OPTIONS, refresh: { type: 'boolean' }, 'dry-run': { type: 'boolean' } },
   async run(args, ctx) {
