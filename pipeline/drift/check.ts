@@ -2,10 +2,8 @@
  * Drift: what git says against what the table and the published manifests say, and how close
  * each manifest is to expiry. The comparisons are pure; `checkManifests` and `checkTable` read.
  */
-import { offeredText, type Offered } from '../../schema/channel.js';
 import { shareAt } from '../../schema/rollout.js';
 import type { Policy, Release, SignedManifest } from '../../schema/types.js';
-import { sortNewestFirst } from '../../schema/version.js';
 import type { Sql } from '../table/index.js';
 import { compareChannel, DAY_MS, judgeChannel, usable, type ChannelComparison } from '../manifests/index.js';
 import { compareChannel2, NO_COMMIT } from '../manifests/index.js';
@@ -19,6 +17,7 @@ import type { LoadedRelease } from '../releases/index.js';
 import { planFor, restoreSql } from '../table/index.js';
 import type { ObjectStore } from '../manifests/index.js';
 import { listedEarlier, liveHaltDrift } from './live-halt.js';
+import { manifestMatch, tableMatch } from './matched.js';
 import { spec1StepDue, spec2StepDue, tableStepDue, withStepDue } from './schedule-due.js';
 
 export type { DriftCode, DriftFinding, DriftMatch, DriftReport } from './finding.js';
@@ -280,23 +279,6 @@ export async function checkManifests(
   return { findings: out, matched };
 }
 
-/** A live manifest with no difference from git, said as what it is: sequence, offers with shares, floor, expiry. */
-function manifestMatch(
-  subject: string,
-  live: { sequence: number; min_required_version: string | null; expires_at: string },
-  findings: readonly DriftFinding[],
-  offers: readonly Offered[],
-): DriftMatch[] {
-  if (findings.some((f) => f.severity === 'error')) return [];
-  const warned = findings.length > 0 ? ' (warning above)' : '';
-  return [
-    {
-      subject,
-      message: `sequence ${live.sequence} matches git: offers ${offeredText(offers)}; floor ${live.min_required_version ?? 'none'}; expires ${live.expires_at}${warned}`,
-    },
-  ];
-}
-
 /** Reads the table (read-only) and lists how it differs from git: the plan sync would carry out. */
 export async function checkTable(
   sql: Sql,
@@ -315,20 +297,4 @@ export async function checkTable(
       findings,
     ),
   };
-}
-
-/** The rows that match their release files: every version in git that no table finding names. Pure. */
-export function tableMatch(versions: readonly string[], findings: readonly DriftFinding[]): DriftMatch[] {
-  const named = new Set(findings.filter((f) => f.subject.startsWith('table ')).map((f) => f.subject.slice(6)));
-  const same = sortNewestFirst(
-    versions.filter((v) => !named.has(v)),
-    (v) => v,
-  );
-  if (same.length === 0) return [];
-  return [
-    {
-      subject: 'table',
-      message: `${same.length} row(s) match their release files: ${same.join(', ')}`,
-    },
-  ];
 }

@@ -2,5 +2,6 @@
 export * from './check.js';
 export * from './finding.js';
 export * from './live-halt.js';
+export * from './matched.js';
 export * from './report.js';
 export * from './table-behind.js';

@@ -7,6 +7,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { offeredText } from '../../schema/channel.js';
 import type { ReleaseFile, SignedManifest } from '../../schema/types.js';
 import { sampleDigest } from '../sample-packages.js';
 import { openStage } from './stage.js';
@@ -96,7 +97,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
       const applyExit = await apply();
       const m = manifest();
       out(
-        `latest.json: sequence ${m.sequence}, offers ${m.releases.map((r) => `${r.version}${r.rollout_percent < 100 ? ` (${r.rollout_percent}%)` : ''}`).join(', ') || 'nothing'}, floor ${m.min_required_version ?? 'none'}\n`,
+        `latest.json: sequence ${m.sequence}, offers ${offeredText(m.releases)}, floor ${m.min_required_version ?? 'none'}\n`,
       );
       const before = fleet.versions();
       const runs = await checks();
