@@ -9,10 +9,10 @@ import { CONFIG_HELP } from './config-help.js';
 import { fileLogger } from './log.js';
 import { buildAgent, checkinCall, type Agent, type AgentContext } from './main.js';
 import { runLoop } from './run-loop.js';
-import { sendHealth } from '../helper/client.js';
 import { commandFacts } from '../helper/device-facts.js';
 import { recordingCheck, reportFacts, reportingCheckin, ringSaltOf } from './checkin.js';
 import { EventQueue } from './event-queue.js';
+import { healthGateOf } from './health-gate.js';
 
 const HELP = `mngd-agent: the mngd agent's self-update client (verify, then install through mngd-helper)
 
@@ -86,8 +86,14 @@ const run: BinCommand<AgentContext> = {
       throw new UsageError('--once and --json belong to "check"; use "mngd-agent check --once --json"');
     const agent = await setUp(args, ctx);
     const cfg = agent.config;
-    const health = healthGateOf(agent);
     const queue = new EventQueue(cfg.stateDir, agent.log);
+    const health = healthGateOf({
+      socket: cfg.helperSocket,
+      version: agent.currentVersion,
+      log: agent.log,
+      queue,
+      setQuarantined: (v) => agent.setQuarantined(v),
+    });
     await runLoop({
       ...health,
       check: recordingCheck(agent.check, queue, agent.log, ctx.now),
@@ -124,34 +130,6 @@ const run: BinCommand<AgentContext> = {
     return EXIT.OK;
   },
 };
-
-/** The agent's side of the helper's health gate: the start ping, health_ok, and what is quarantined. */
-function healthGateOf(agent: Agent): { started: () => Promise<boolean>; healthOk: () => Promise<boolean> } {
-  const socket = agent.config.helperSocket;
-  const version = agent.currentVersion;
-  const say = async (type: 'started' | 'health_ok'): Promise<boolean | null> => {
-    try {
-      const r = await sendHealth(socket, type, version);
-      if (!r.ok) {
-        agent.log.warn(`SelfUpdate: the helper refused ${type}: ${r.error.message} [${r.error.code}]`);
-        return null;
-      }
-      agent.setQuarantined(r.quarantined);
-      return r.pending;
-    } catch (err) {
-      agent.log.info(`SelfUpdate: the helper was not told ${type} ${version}: ${messageOf(err)}`);
-      return null;
-    }
-  };
-  return {
-    started: async () => (await say('started')) === true,
-    healthOk: async () => {
-      const stillPending = await say('health_ok');
-      if (stillPending === false) agent.log.info(`SelfUpdate: health_ok ${version} sent; the helper committed it`);
-      return stillPending === false;
-    },
-  };
-}
 
 const AGENT_BIN: Bin<AgentContext> = {
   name: 'mngd-agent',

@@ -57,6 +57,17 @@ function parse(text: string): QueueFile | null {
   }
 }
 
+/** Appends `added`; beyond 200 the oldest go, counted in `dropped`. */
+function push(q: QueueFile, added: ReportEvent[]): ReportEvent[] {
+  q.events.push(...added);
+  const over = q.events.length - MAX_QUEUED_EVENTS;
+  if (over > 0) {
+    q.events.splice(0, over);
+    q.dropped += over;
+  }
+  return added;
+}
+
 export class EventQueue {
   readonly path: string;
   private readonly log: Logger | undefined;
@@ -99,14 +110,25 @@ export class EventQueue {
   append(events: readonly NewEvent[]): Promise<ReportEvent[]> {
     if (events.length === 0) return Promise.resolve([]);
     return this.change((q) => {
-      const added = events.map((e) => ({ id: `${q.queue}-${q.next++}`, ...e }));
-      q.events.push(...added);
-      const over = q.events.length - MAX_QUEUED_EVENTS;
-      if (over > 0) {
-        q.events.splice(0, over);
-        q.dropped += over;
-      }
-      return added;
+      return push(
+        q,
+        events.map((e) => ({ id: `${q.queue}-${q.next++}`, ...e })),
+      );
+    });
+  }
+
+  /**
+   * Queues events that already have their ids (the helper's health gate outcomes), skipping an id
+   * already queued: handed over twice, they are queued once. Returns those added.
+   */
+  adopt(events: readonly ReportEvent[]): Promise<ReportEvent[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return this.change((q) => {
+      const have = new Set(q.events.map((e) => e.id));
+      return push(
+        q,
+        events.filter((e) => !have.has(e.id) && have.add(e.id)),
+      );
     });
   }
 

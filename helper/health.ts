@@ -4,11 +4,15 @@
  * `--health-deadline` (monotonic clock) to send health_ok, which commits it. No health_ok in time,
  * or more than `--health-max-restarts` agent starts within `--health-stable`: P's kept package is
  * re-hashed and installed again (the only downgrade anywhere) and N is quarantined on this Mac.
+ * Each outcome (N committed, P put back, a rollback refused) goes into the outbox (outbox.ts), which
+ * the agent empties into its report.
  */
 import { messageOf } from '../schema/errors.js';
-import { KeptStore, pendingOf, type KeptPackage, type Pending } from './kept.js';
+import { KeptStore, pendingOf, type KeptPackage, type Pending, type RollbackCause } from './kept.js';
 import type { Logger } from './log.js';
-import type { HealthReply, HealthRequest } from './protocol.js';
+import { Outbox, outcomeId } from './outbox.js';
+import type { ReportEvent } from '../schema/types.js';
+import type { GateReply, GateRequest } from './protocol.js';
 
 export interface HealthSettings {
   /** how long N has to send health_ok after its install (monotonic clock) */
@@ -41,9 +45,12 @@ export interface GateDeps {
 
 export class HealthGate implements InstallGate {
   readonly kept: KeptStore;
+  readonly outbox: Outbox;
   private pending: Pending | null = null;
   private timer: NodeJS.Timeout | null = null;
   private starts: number[] = [];
+  /** when the deadline was armed (monotonic): a health event says how long N took to prove healthy */
+  private armedAt = 0;
   private installing = false;
   private rollingBack: Promise<void> | null = null;
   private readonly mono: () => number;
@@ -53,6 +60,7 @@ export class HealthGate implements InstallGate {
     private readonly d: GateDeps,
   ) {
     this.kept = new KeptStore(stateDir, d.log);
+    this.outbox = new Outbox(stateDir, d.log);
     this.mono = d.monotonic ?? (() => performance.now());
   }
 
@@ -73,7 +81,7 @@ export class HealthGate implements InstallGate {
     if (p.rolling_back !== undefined) {
       if (installed === p.from) return this.finishRollback(p);
       this.d.log.warn(`SelfUpdate: helper resumes the rollback ${p.to} -> ${p.from} a restart interrupted`);
-      this.rollback(p, p.rolling_back);
+      this.rollback(p, p.rolling_back, p.cause ?? 'HEALTH_DEADLINE');
     } else if (installed === p.to) {
       // A fresh budget from this start: the monotonic clock does not survive a reboot.
       this.pending = p;
@@ -95,7 +103,11 @@ export class HealthGate implements InstallGate {
   private arm(p: Pending): void {
     this.stop();
     this.starts = [];
-    this.timer = setTimeout(() => this.rollback(p, `no health_ok within ${p.deadline_s} s`), p.deadline_s * 1000);
+    this.armedAt = this.mono();
+    this.timer = setTimeout(
+      () => this.rollback(p, `no health_ok within ${p.deadline_s} s`, 'HEALTH_DEADLINE'),
+      p.deadline_s * 1000,
+    );
     this.timer.unref();
   }
 
@@ -106,8 +118,10 @@ export class HealthGate implements InstallGate {
   async before(installed: string, release: KeptPackage): Promise<void> {
     this.installing = true;
     this.stop();
-    if (this.pending?.to === installed)
+    if (this.pending?.to === installed) {
       this.d.log.info(`SelfUpdate: health ok ${installed} (it asked for ${release.version}: its updater works)`);
+      await this.report(this.healthOutcome(this.pending));
+    }
     this.pending = null;
     const p = await this.kept.verified(installed);
     if (!p.ok) {
@@ -143,8 +157,40 @@ export class HealthGate implements InstallGate {
     if (this.pending !== null) this.arm(this.pending);
   }
 
-  /** The agent's start ping or its health_ok. */
-  async message(req: HealthRequest): Promise<HealthReply> {
+  /** N proved healthy: how long it took since its install (or since this helper's start). */
+  private healthOutcome(p: Pending): ReportEvent {
+    return this.outcome('health', p.from, p.to, 'ok', null, this.mono() - this.armedAt);
+  }
+
+  /** An event about N (`to` of a health event, `from` of a rollback): its id names both. */
+  private outcome(
+    kind: 'health' | 'rollback',
+    from: string,
+    to: string,
+    result: ReportEvent['result'],
+    code: string | null,
+    ms: number | null,
+  ): ReportEvent {
+    const duration_ms = ms === null ? null : Math.min(86_400_000, Math.max(0, Math.round(ms)));
+    const id = outcomeId(kind, kind === 'health' ? to : from);
+    return { id, at: this.d.now().toISOString(), kind, from, to, result, code, duration_ms, bytes: null };
+  }
+
+  /** Into the outbox; reporting never stops the gate (said in the log). */
+  private async report(o: ReportEvent): Promise<void> {
+    await this.outbox
+      .add(o)
+      .catch((err: unknown) =>
+        this.d.log.warn(
+          `SelfUpdate: helper could not record the ${o.kind} event ${o.from} -> ${o.to}: ${messageOf(err)}`,
+        ),
+      );
+  }
+
+  /** The agent's start ping, its health_ok, or its acknowledgement of the outcomes it queued. */
+  async message(req: GateRequest): Promise<GateReply> {
+    if (req.type === 'events_ack')
+      return { v: 1, id: req.id, ok: true, outcome: 'events_ack', remaining: await this.outbox.ack(req.ids) };
     const p = this.pending;
     const mine = p !== null && p.to === req.version && this.rollingBack === null && !this.installing;
     if (mine && req.type === 'health_ok') {
@@ -153,6 +199,7 @@ export class HealthGate implements InstallGate {
       await this.kept.clearPending();
       await this.kept.keepOnly([req.version]);
       this.d.log.info(`SelfUpdate: health ok ${req.version}`);
+      await this.report(this.healthOutcome(p));
     } else if (mine) {
       const t = this.mono();
       this.starts = [...this.starts.filter((s) => t - s < this.d.settings.healthStableMs), t];
@@ -166,6 +213,7 @@ export class HealthGate implements InstallGate {
         this.rollback(
           p,
           `${this.starts.length} starts within ${this.d.settings.healthStableMs / 1000} s, more than ${max}`,
+          'CRASH_LOOP',
         );
     }
     return {
@@ -175,14 +223,15 @@ export class HealthGate implements InstallGate {
       outcome: req.type,
       pending: this.pending !== null && this.pending.to === req.version && this.rollingBack === null,
       quarantined: await this.kept.quarantined(),
+      events: await this.outbox.pending(),
     };
   }
 
   /** Puts P back: at most once at a time; the record says so durably first, so a restart resumes it. */
-  private rollback(p: Pending, reason: string): void {
+  private rollback(p: Pending, reason: string, cause: RollbackCause): void {
     if (this.installing || this.rollingBack !== null) return;
     this.stop();
-    this.rollingBack = this.runRollback(p, reason)
+    this.rollingBack = this.runRollback(p, reason, cause)
       .catch((err: unknown) =>
         this.d.log.error(
           `SelfUpdate: rollback ${p.to} -> ${p.from} failed: ${messageOf(err)}; it is tried again when the helper starts`,
@@ -191,7 +240,8 @@ export class HealthGate implements InstallGate {
       .finally(() => (this.rollingBack = null));
   }
 
-  private async runRollback(p: Pending, reason: string): Promise<void> {
+  private async runRollback(p: Pending, reason: string, cause: RollbackCause): Promise<void> {
+    const decided = this.mono();
     const v = await this.kept.verified(p.from);
     if (!v.ok) {
       this.pending = null;
@@ -199,19 +249,23 @@ export class HealthGate implements InstallGate {
       this.d.log.error(
         `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason}) refused: ${v.why}; nothing installed, ${p.to} stays`,
       );
+      await this.report(this.outcome('rollback', p.to, p.from, 'error', 'ROLLBACK_REFUSED', null));
       return;
     }
-    this.pending = { ...p, rolling_back: reason };
+    this.pending = { ...p, rolling_back: reason, cause };
     await this.kept.writePending(this.pending);
     await this.kept.quarantine(p.to);
     this.d.log.warn(`SelfUpdate: rollback ${p.to} -> ${p.from} (${reason})`);
     await this.d.reinstall(this.kept.pkgPath(p.from), v.kept);
-    await this.finishRollback(this.pending);
+    await this.finishRollback(this.pending, this.mono() - decided);
   }
 
-  private async finishRollback(p: Pending): Promise<void> {
+  /** `ms`: from the decision to P installed again (null: a restart interrupted it, the clock did not survive). */
+  private async finishRollback(p: Pending, ms: number | null = null): Promise<void> {
     this.pending = null;
     await this.kept.quarantine(p.to);
+    // Recorded before the record goes: a crash between the two records it again (the same id), never not at all.
+    await this.report(this.outcome('rollback', p.to, p.from, 'ok', p.cause ?? 'HEALTH_DEADLINE', ms));
     await this.kept.clearPending();
     await this.kept.keepOnly([p.from]);
     this.d.log.warn(`SelfUpdate: rollback complete: ${p.from} installed again; ${p.to} is quarantined on this Mac`);

@@ -20,6 +20,9 @@ export interface KeptPackage {
   size: number;
 }
 
+/** Why P is put back: the event code the rollback is reported with. */
+export type RollbackCause = 'HEALTH_DEADLINE' | 'CRASH_LOOP';
+
 /** An install of `to` over `from` not yet proven healthy. */
 export interface Pending {
   from: string;
@@ -33,6 +36,8 @@ export interface Pending {
   restarts: number;
   /** set durably before the rollback's installer runs: a helper killed meanwhile resumes it at start */
   rolling_back?: string;
+  /** with rolling_back: why, as the rollback event's code */
+  cause?: RollbackCause;
 }
 
 export type PendingRead = { state: 'none' } | { state: 'ok'; pending: Pending } | { state: 'torn' };
@@ -55,7 +60,8 @@ function isPending(x: unknown): x is Pending {
     p.deadline_s > 0 &&
     Number.isSafeInteger(p.restarts) &&
     p.restarts >= 0 &&
-    (p.rolling_back === undefined || typeof p.rolling_back === 'string')
+    (p.rolling_back === undefined || typeof p.rolling_back === 'string') &&
+    (p.cause === undefined || p.cause === 'HEALTH_DEADLINE' || p.cause === 'CRASH_LOOP')
   );
 }
 

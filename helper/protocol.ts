@@ -18,10 +18,17 @@
  *   <- {"v":1,"id":"a4","ok":true,"outcome":"challenge","path":"/run/mngd/helper.sock.proofs/<random>"}
  * then the request itself, on the same connection, with the content of that file (mode 0400,
  * owned by the uid claimed: only it, and root, can read it) as "proof":"<64 hex>".
+ *
+ * The health gate (health.ts):
+ *   -> {"v":1,"id":"a5","type":"started","version":"1.0.3"}
+ *   <- {"v":1,"id":"a5","ok":true,"outcome":"started","pending":false,"quarantined":["1.0.4"],"events":[…]}
+ *   -> {"v":1,"id":"a6","type":"events_ack","ids":["rollback-1_0_4"]}
+ *   <- {"v":1,"id":"a6","ok":true,"outcome":"events_ack","remaining":0}
  */
 import { ExternalError, MngdError } from '../schema/errors.js';
 import type { ArtifactArch } from '../schema/choose2.js';
 import type { ManifestErrorCode } from '../schema/manifest.js';
+import type { ReportEvent } from '../schema/types.js';
 
 export const PROTOCOL_VERSION = 1;
 /** A request line (including the manifest) is at most this long; longer ones are refused. */
@@ -136,8 +143,22 @@ export interface HealthRequest extends Proven {
   version: string;
 }
 
+/** The agent queued the health gate's outcomes (`events` of a HealthReply) durably: the helper drops them. */
+export interface EventsAckRequest extends Proven {
+  v: 1;
+  id: string;
+  type: 'events_ack';
+  /** at most MAX_ACK_IDS event ids */
+  ids: string[];
+}
+
+export const MAX_ACK_IDS = 50;
+
+/** What the health gate answers (health.ts). */
+export type GateRequest = HealthRequest | EventsAckRequest;
+
 /** A request that does something (what a proof, if any, comes with). */
-export type ActionRequest = PingRequest | InstallRequest | ManifestRequest | HealthRequest;
+export type ActionRequest = PingRequest | InstallRequest | ManifestRequest | GateRequest;
 export type HelperRequest = ActionRequest | ProveRequest;
 
 export interface ErrorReply {
@@ -187,7 +208,20 @@ export interface HealthReply {
   pending: boolean;
   /** versions rolled back on this Mac: never offered again */
   quarantined: string[];
+  /** the health gate's outcomes (health, rollback) not yet acknowledged: the agent queues them for its checkin */
+  events: ReportEvent[];
 }
+
+export interface EventsAckReply {
+  v: 1;
+  id: string;
+  ok: true;
+  outcome: 'events_ack';
+  /** outcomes still waiting */
+  remaining: number;
+}
+
+export type GateReply = HealthReply | EventsAckReply;
 
 export interface ChallengeReply {
   v: 1;
@@ -200,9 +234,10 @@ export interface ChallengeReply {
 
 export type PingResponse = PingReply | ErrorReply;
 export type HealthResponse = HealthReply | ErrorReply;
+export type EventsAckResponse = EventsAckReply | ErrorReply;
 export type InstallResponse = InstallSuccess | ErrorReply;
 export type ManifestResponse = ManifestAccepted | ErrorReply;
-export type HelperResponse = PingReply | InstallSuccess | ManifestAccepted | HealthReply | ChallengeReply | ErrorReply;
+export type HelperResponse = PingReply | InstallSuccess | ManifestAccepted | GateReply | ChallengeReply | ErrorReply;
 
 /** A refusal or failure the helper reports to its client. */
 export class HelperError extends MngdError<HelperErrorCode> {

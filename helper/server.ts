@@ -16,8 +16,8 @@ import {
   HelperError,
   MAX_REQUEST_BYTES,
   PROTOCOL_VERSION,
-  type HealthReply,
-  type HealthRequest,
+  type GateReply,
+  type GateRequest,
   type ActionRequest,
   type InstallRequest,
   type InstallSuccess,
@@ -46,8 +46,8 @@ export interface ServerDeps {
   install: (req: InstallRequest, uid: number) => Promise<InstallSuccess>;
   /** a manifest the agent verified (follow.ts) */
   manifest: (req: ManifestRequest) => Promise<ManifestAccepted>;
-  /** the agent's start ping and health_ok (health.ts) */
-  health: (req: HealthRequest) => Promise<HealthReply>;
+  /** the agent's start ping, health_ok and events_ack (health.ts) */
+  health: (req: GateRequest) => Promise<GateReply>;
 }
 
 export interface RunningServer {
@@ -112,7 +112,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return;
     }
     if (req.type !== 'install') {
-      // the health gate's started and health_ok
+      // the health gate's started, health_ok and events_ack
       reply(sock, await deps.health(req));
       return;
     }

@@ -4,13 +4,17 @@
  */
 import { isAbsolute } from 'node:path';
 import type { ArtifactArch } from '../schema/choose2.js';
+import { EVENT_KINDS } from '../schema/report.schema.js';
+import type { ReportEvent } from '../schema/types.js';
 import { isVersion } from '../schema/version.js';
 import {
   HelperError,
+  MAX_ACK_IDS,
   MAX_UID,
   PROTOCOL_VERSION,
   type ChallengeReply,
   type ErrorReply,
+  type EventsAckReply,
   type HelperRequest,
   type HelperResponse,
   type InstallSuccess,
@@ -22,6 +26,8 @@ import {
 const ID_RE = /^[\x21-\x7e]{1,128}$/;
 /** The content of a challenge file (proof.ts): 32 random bytes in hex. */
 const PROOF_RE = /^[0-9a-f]{64}$/;
+/** an update event's id, as the report schema allows it */
+const EVENT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const ARCHES: readonly ArtifactArch[] = ['universal', 'arm64', 'x86_64'];
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -35,6 +41,7 @@ const FIELDS: Record<HelperRequest['type'], readonly string[]> = {
   manifest: ['v', 'id', 'type', 'manifest', 'proof'],
   started: ['v', 'id', 'type', 'version', 'proof'],
   health_ok: ['v', 'id', 'type', 'version', 'proof'],
+  events_ack: ['v', 'id', 'type', 'ids', 'proof'],
 };
 
 /**
@@ -98,6 +105,19 @@ function checkRequest(data: unknown): HelperRequest {
     throw new HelperError('BAD_REQUEST', '"proof" must be the 64 hex characters of the file a "prove" named');
   const proven = proof === undefined ? {} : { proof };
   if (type === 'ping') return { v: 1, id: data.id, type: 'ping', ...proven };
+  if (type === 'events_ack') {
+    const ids = data.ids;
+    if (
+      !Array.isArray(ids) ||
+      ids.length > MAX_ACK_IDS ||
+      !ids.every((i): i is string => typeof i === 'string' && EVENT_ID_RE.test(i))
+    )
+      throw new HelperError(
+        'BAD_REQUEST',
+        `"ids" must be a list of at most ${MAX_ACK_IDS} event ids (the events of a started or health_ok reply)`,
+      );
+    return { v: 1, id: data.id, type: 'events_ack', ids, ...proven };
+  }
   if (type === 'started' || type === 'health_ok') {
     if (typeof data.version !== 'string' || !isVersion(data.version))
       throw new HelperError(
@@ -132,6 +152,25 @@ function checkRequest(data: unknown): HelperRequest {
     ...(arch === undefined ? {} : { arch: arch as ArtifactArch }),
     ...proven,
   };
+}
+
+const versionOrNull = (x: unknown) => x === null || (typeof x === 'string' && isVersion(x));
+
+/** An outcome the agent may queue as it is (the server checks it again, with the report schema). */
+function isOutcome(x: unknown): x is ReportEvent {
+  return (
+    isRecord(x) &&
+    typeof x.id === 'string' &&
+    EVENT_ID_RE.test(x.id) &&
+    typeof x.at === 'string' &&
+    EVENT_KINDS.includes(x.kind as ReportEvent['kind']) &&
+    versionOrNull(x.from) &&
+    versionOrNull(x.to) &&
+    (x.result === 'ok' || x.result === 'error') &&
+    (x.code === null || (typeof x.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(x.code))) &&
+    (x.duration_ms === null || Number.isSafeInteger(x.duration_ms)) &&
+    x.bytes === null
+  );
 }
 
 /**
@@ -171,9 +210,14 @@ export function parseResponse(line: string): HelperResponse | null {
     (data.outcome === 'started' || data.outcome === 'health_ok') &&
     typeof data.pending === 'boolean' &&
     Array.isArray(data.quarantined) &&
-    data.quarantined.every((v) => typeof v === 'string' && isVersion(v))
+    data.quarantined.every((v) => typeof v === 'string' && isVersion(v)) &&
+    Array.isArray(data.events) &&
+    data.events.every(isOutcome)
   ) {
     return data as unknown as HealthReply;
+  }
+  if (data.outcome === 'events_ack' && Number.isSafeInteger(data.remaining)) {
+    return data as unknown as EventsAckReply;
   }
   if (data.outcome === 'accepted' && typeof data.channel === 'string' && Number.isSafeInteger(data.sequence)) {
     return data as unknown as ManifestAccepted;

@@ -1,0 +1,237 @@
+/**
+ * The health gate's outcomes reach the fleet (#19: "reports its outcome through the
+ * closing-the-loop events"), with the real helper and agent bins: the helper records N committed
+ * or P put back in its outbox, hands them to the agent in its replies, drops them on events_ack,
+ * and the agent sends them with its next checkin. And a `pending.json` torn by a power loss,
+ * found by the real helper at its restart.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ackEvents, requestInstall, sendHealth } from '../../helper/client.js';
+import type { Report } from '../../schema/types.js';
+import { startAgent } from '../agent/process.js';
+import { macTools } from '../support/mac-tools.js';
+import { routes, servePackage, startHttpsServer } from '../support/https-server.js';
+import { testTls } from '../support/tls.js';
+import {
+  makePkg,
+  newKey,
+  releaseOf,
+  signedManifest,
+  startHelper,
+  until,
+  type HelperProcess,
+  type TestPkg,
+} from './harness.js';
+
+const key = newKey();
+const cleanup: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+
+interface Mac {
+  helper: HelperProcess;
+  work: string;
+  pkgs: Record<string, TestPkg>;
+  log(): string;
+  outbox(): { events: { id: string; kind: string }[] } | null;
+  install(version: string): ReturnType<typeof requestInstall>;
+}
+
+/** A Mac whose helper installed 1.0.3 (so it keeps 1.0.3's package), started with `args`. */
+async function macOn103(args: string[]): Promise<Mac> {
+  const work = mkdtempSync(join(tmpdir(), 'mngd-outcomes-'));
+  const pkgs: Record<string, TestPkg> = {};
+  for (const v of ['1.0.3', '1.0.4']) pkgs[v] = makePkg(work, v);
+  const helper = await startHelper({ key, installed: '1.0.2', extraArgs: args });
+  const mac: Mac = {
+    helper,
+    work,
+    pkgs,
+    log: () => readFileSync(helper.logFile, 'utf8'),
+    outbox() {
+      const f = join(helper.dir, 'state', 'outbox.json');
+      return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { events: { id: string; kind: string }[] }) : null;
+    },
+    install: (version) =>
+      requestInstall(mac.helper.socket, {
+        manifest: signedManifest([releaseOf(pkgs[version]!)], [key]),
+        version,
+        pkg_path: pkgs[version]!.path,
+      }),
+  };
+  cleanup.push(async () => {
+    await mac.helper.stop();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(helper.dir, { recursive: true, force: true });
+  });
+  assert.equal((await mac.install('1.0.3')).ok, true);
+  return mac;
+}
+
+describe('the health gate reports its outcome', () => {
+  it("a committed N: health_ok's reply carries the health event until the agent acknowledges it", async () => {
+    const mac = await macOn103(['--health-deadline', '600']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    const ok = await sendHealth(mac.helper.socket, 'health_ok', '1.0.4');
+    assert.ok(ok.ok, JSON.stringify(ok));
+    assert.equal(ok.pending, false);
+    assert.equal(ok.events.length, 1);
+    const [e] = ok.events;
+    assert.deepEqual(
+      { ...e, at: undefined, duration_ms: undefined },
+      {
+        id: 'health-1_0_4',
+        at: undefined,
+        kind: 'health',
+        from: '1.0.3',
+        to: '1.0.4',
+        result: 'ok',
+        code: null,
+        duration_ms: undefined,
+        bytes: null,
+      },
+    );
+    assert.ok(Number.isSafeInteger(e!.duration_ms) && e!.duration_ms! >= 0);
+    // Not acknowledged: handed over again (same id) at the next start.
+    const again = await sendHealth(mac.helper.socket, 'started', '1.0.4');
+    assert.deepEqual(again.ok && again.events.map((x) => x.id), ['health-1_0_4']);
+    const ack = await ackEvents(mac.helper.socket, ['health-1_0_4']);
+    assert.deepEqual(ack.ok && ack.remaining, 0);
+    const after = await sendHealth(mac.helper.socket, 'started', '1.0.4');
+    assert.deepEqual(after.ok && after.events, []);
+  });
+
+  it('a rollback reaches the server: the restarted P agent queues it, acknowledges it and sends it with its checkin', async () => {
+    const mac = await macOn103(['--health-deadline', '2']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    await until('rollback', () => mac.log().includes('rollback complete'), 20_000);
+    assert.deepEqual(
+      mac.outbox()?.events.map((e) => [e.id, e.kind]),
+      [['rollback-1_0_4', 'rollback']],
+      'recorded durably before anyone asked',
+    );
+
+    // The server: a CDN with a manifest that still offers 1.0.4 (quarantined here) and the checkin.
+    const reports: Report[] = [];
+    let received: () => void = () => undefined;
+    const checkedIn = new Promise<void>((resolve) => (received = resolve));
+    const manifest = Buffer.from(signedManifest([releaseOf(mac.pkgs['1.0.4']!)], [key]));
+    const srv = await startHttpsServer(
+      routes({
+        '/latest.json': servePackage(manifest),
+        '/checkin': (req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            reports.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Report);
+            res.writeHead(204).end();
+            received();
+          });
+        },
+      }),
+    );
+    cleanup.push(() => srv.close());
+    const tools = macTools(join(mac.work, 'tools'), '14.6', 'apple');
+    const agentLog = join(mac.work, 'agent.log');
+    // "launchd" starts the agent that is installed again: 1.0.3.
+    const agent = startAgent([
+      'run',
+      '--manifest-url',
+      srv.url('/latest.json'),
+      '--trusted-key',
+      key.public_key,
+      '--version-file',
+      mac.helper.versionFile,
+      '--state-dir',
+      join(mac.work, 'agent-state'),
+      '--helper-socket',
+      mac.helper.socket,
+      '--log-file',
+      agentLog,
+      '--ca-file',
+      testTls().caFile,
+      '--device-id',
+      'outcome-device',
+      '--checkin-url',
+      srv.url('/checkin'),
+      '--sw-vers',
+      tools.swVers,
+      '--sysctl',
+      tools.sysctl,
+      '--first-delay',
+      '0',
+    ]);
+    try {
+      await checkedIn;
+    } finally {
+      agent.proc.kill('SIGTERM');
+      await agent.exited;
+    }
+    const [report] = reports;
+    assert.equal(report?.current, '1.0.3');
+    const rollback = report?.events.find((e) => e.kind === 'rollback');
+    assert.deepEqual(
+      { ...rollback, at: undefined, duration_ms: undefined },
+      {
+        id: 'rollback-1_0_4',
+        at: undefined,
+        kind: 'rollback',
+        from: '1.0.4',
+        to: '1.0.3',
+        result: 'ok',
+        code: 'HEALTH_DEADLINE',
+        duration_ms: undefined,
+        bytes: null,
+      },
+      JSON.stringify(report),
+    );
+    // from the deadline to 1.0.3 installed again, on the helper's monotonic clock
+    assert.ok(Number.isSafeInteger(rollback?.duration_ms) && rollback!.duration_ms! < 20_000);
+    assert.deepEqual(mac.outbox()?.events, [], 'acknowledged: the helper dropped it');
+    assert.match(
+      readFileSync(agentLog, 'utf8'),
+      /queued the helper's rollback 1\.0\.4 -> 1\.0\.3 \(ok, HEALTH_DEADLINE\) for the next checkin/,
+    );
+    // The quarantined 1.0.4 was not installed again.
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+  });
+});
+
+describe('a pending.json torn by a power loss, found by the real helper at its restart', () => {
+  it('after N installed: logged STATE_TORN, rebuilt as P -> N with a fresh deadline, and rolled back at it', async () => {
+    const mac = await macOn103(['--health-deadline', '600']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    await mac.helper.stop();
+    const pending = join(mac.helper.dir, 'state', 'pending.json');
+    const whole = readFileSync(pending, 'utf8');
+    writeFileSync(pending, whole.slice(0, Math.floor(whole.length / 2)));
+    mac.helper = await startHelper({ key, dir: mac.helper.dir, extraArgs: ['--health-deadline', '2'] });
+    assert.match(
+      mac.log(),
+      /pending\.json is torn or unreadable \[STATE_TORN\]; rebuilt as 1\.0\.3 -> 1\.0\.4 with a fresh deadline of 2 s/,
+    );
+    await until('rollback', () => mac.log().includes('rollback complete'), 20_000);
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+    assert.match(mac.log(), /SelfUpdate: rollback 1\.0\.4 -> 1\.0\.3 \(no health_ok within 2 s\)/);
+  });
+
+  it('before N ran (only P kept): logged STATE_TORN and removed; P stands and nothing is rolled back', async () => {
+    const mac = await macOn103(['--health-deadline', '2']);
+    await mac.helper.stop();
+    const pending = join(mac.helper.dir, 'state', 'pending.json');
+    writeFileSync(pending, '{"from":"1.0.3","to":"1.0.4","to_sha256":"ab');
+    mac.helper = await startHelper({ key, dir: mac.helper.dir, extraArgs: ['--health-deadline', '2'] });
+    assert.match(mac.log(), /\[STATE_TORN\]; nothing kept to go back to, so it is removed and 1\.0\.3 stands/);
+    assert.equal(existsSync(pending), false);
+    // The ping answers after the start's reading: the helper is up, 1.0.3 stands, no installer ran again.
+    const r = await sendHealth(mac.helper.socket, 'started', '1.0.3');
+    assert.equal(r.ok && r.pending, false);
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+    assert.equal(mac.helper.invocations().length, 1);
+  });
+});
