@@ -14,7 +14,8 @@ What the fleet did with each release, from the update events agents report with 
 (tables agent_update_events and agent_devices): per channel and version, the active devices on
 it (seen within 7 days) and their share, the share git offers it at, install attempts, failures
 by step and code, rollbacks by the health gate, devices below the channel's floor (their checkin
-waits for the update) and devices stuck (offered it more than 48 h ago, still below it).
+waits for the update), devices stuck (offered it more than 48 h ago, still below it) and devices
+unsupported (below the floor on a macOS that no release satisfying it runs on: not blocked).
 Read-only; creates the fleet tables if they do not exist yet.
 
 Flags:
@@ -30,8 +31,8 @@ Example:
   mngd-release status --channel stable
   channel stable: 1200 active device(s) (seen within 7 days)  adoption ▁▃█ (oldest → newest)
     floor: 1.0.2; 12 device(s) below it, their checkin waits for the update
-    version   devices  share   offered  installs  failures                         rollbacks  stuck
-    1.0.4         120   10.0%      10%       130  install INSTALLER_FAILED ×9              2      0`,
+    version   devices  share   offered  installs  failures                         rollbacks  stuck  unsupported
+    1.0.4         120   10.0%      10%       130  install INSTALLER_FAILED ×9              2      0            0`,
   options: { ...COMMON_OPTIONS, channel: { type: 'string' } },
   async run(args, ctx) {
     const json = flag(args, 'json');

@@ -5,11 +5,10 @@
  * a yank or halt leaves the devices on that version where they are. Active: seen within 7 days,
  * as `status` counts them. Read-only; without the fleet tables there is no section.
  */
-import { offeredOn } from '../../schema/channel.js';
-import type { Release } from '../../schema/types.js';
 import { compareVersions } from '../../schema/version.js';
 import type { Plan, PlanSection, Sql } from '../table/index.js';
 import { activeDeviceGroups, countOf } from './active.js';
+import { macosMinOf, runsOneOf, satisfying, type FloorRelease } from './supported.js';
 
 export interface FloorImpact {
   channel: string;
@@ -66,9 +65,7 @@ export async function fleetImpact(
     if (f.after === null || (f.before !== null && compareVersions(f.after, f.before) <= 0)) continue;
     const to = f.after;
     const below = groups.filter((g) => g.channel === f.channel && compareVersions(g.version, to) < 0);
-    const mins = opts.satisfying(f.channel, to).map(opts.macosMin);
-    // Runs one of them: a release with no macOS minimum, or one at or below this Mac's version.
-    const runsOne = (macos: string) => mins.some((m) => m === null || compareVersions(macos, m) >= 0);
+    const runsOne = runsOneOf(opts.satisfying(f.channel, to).map(opts.macosMin));
     const unsupportedByMacos: Record<string, number> = {};
     let unsupported = 0;
     for (const g of below) {
@@ -133,20 +130,16 @@ export function impactSection(impact: FleetImpact, plan: Plan): PlanSection {
 }
 
 /** What fleetImpact reads of the release files: the releases satisfying a floor, and their macOS minimum. */
-export function releaseFacts(releases: readonly Release[]): {
+export function releaseFacts(releases: readonly FloorRelease[]): {
   satisfying: (channel: string, floor: string) => string[];
   macosMin: MacosMinOf;
 } {
   return {
-    satisfying: (channel, floor) =>
-      offeredOn(channel, releases)
-        .filter((r) => r.rollout_percent > 0 && compareVersions(r.version, floor) >= 0)
-        .map((r) => r.version),
+    satisfying: (channel, floor) => satisfying(channel, floor, releases).map((r) => r.version),
     // Spec 2's release files say which macOS a release needs; a file without `requires` runs anywhere.
     macosMin: (version) => {
-      const r = releases.find((x) => compareVersions(x.version, version) === 0) as
-        { requires?: { macos_min?: string | null } } | undefined;
-      return r?.requires?.macos_min ?? null;
+      const r = releases.find((x) => compareVersions(x.version, version) === 0);
+      return r === undefined ? null : macosMinOf(r);
     },
   };
 }

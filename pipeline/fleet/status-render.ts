@@ -13,6 +13,12 @@ function failuresText(f: ChannelStatus['versions'][number]['failures']): string 
   return f.length === 0 ? '-' : f.map((x) => `${x.kind} ${x.code} ×${x.count}`).join(', ');
 }
 
+function unsupportedText(c: ChannelStatus): string {
+  return c.unsupported === 0
+    ? ''
+    : `; ${c.unsupported} more unsupported (their macOS runs no release at or above it: not blocked)`;
+}
+
 export function renderStatusText(status: readonly ChannelStatus[]): string {
   const lines: string[] = [];
   for (const c of status) {
@@ -23,12 +29,14 @@ export function renderStatusText(status: readonly ChannelStatus[]): string {
     lines.push(
       c.floor === null
         ? '  floor: none'
-        : `  floor: ${c.floor}; ${c.blocked} device(s) below it, their checkin waits for the update`,
+        : `  floor: ${c.floor}; ${c.blocked} device(s) below it, their checkin waits for the update${unsupportedText(c)}`,
     );
-    lines.push('  version   devices  share   offered  installs  failures                         rollbacks  stuck');
+    lines.push(
+      '  version   devices  share   offered  installs  failures                         rollbacks  stuck  unsupported',
+    );
     for (const v of c.versions) {
       lines.push(
-        `  ${v.version.padEnd(9)} ${String(v.devices).padStart(7)}  ${`${v.share}%`.padStart(6)}  ${(v.offered === null ? 'no' : `${v.offered}%`).padStart(7)}  ${String(v.attempts).padStart(8)}  ${failuresText(v.failures).padEnd(32)} ${String(v.rollbacks).padStart(9)}  ${String(v.stuck).padStart(5)}`,
+        `  ${v.version.padEnd(9)} ${String(v.devices).padStart(7)}  ${`${v.share}%`.padStart(6)}  ${(v.offered === null ? 'no' : `${v.offered}%`).padStart(7)}  ${String(v.attempts).padStart(8)}  ${failuresText(v.failures).padEnd(32)} ${String(v.rollbacks).padStart(9)}  ${String(v.stuck).padStart(5)}  ${String(v.unsupported).padStart(11)}`,
       );
     }
     lines.push('');
@@ -40,7 +48,10 @@ export function renderStatusMarkdown(status: readonly ChannelStatus[]): string {
   const out: string[] = ['## Fleet status', ''];
   for (const c of status) {
     out.push(`### ${c.channel}: ${c.activeDevices} active device(s)`, '');
-    out.push(c.floor === null ? 'No floor.' : `Floor **${c.floor}**: ${c.blocked} device(s) below it.`, '');
+    out.push(
+      c.floor === null ? 'No floor.' : `Floor **${c.floor}**: ${c.blocked} device(s) below it${unsupportedText(c)}.`,
+      '',
+    );
     const oldestFirst = [...c.versions].reverse();
     if (oldestFirst.length > 0) {
       out.push(
@@ -54,11 +65,11 @@ export function renderStatusMarkdown(status: readonly ChannelStatus[]): string {
         '',
       );
     }
-    out.push('| version | devices | share | offered | installs | failures | rollbacks | stuck |');
-    out.push('|---|---:|---:|---:|---:|---|---:|---:|');
+    out.push('| version | devices | share | offered | installs | failures | rollbacks | stuck | unsupported |');
+    out.push('|---|---:|---:|---:|---:|---|---:|---:|---:|');
     for (const v of c.versions)
       out.push(
-        `| ${v.version} | ${v.devices} | ${v.share}% | ${v.offered === null ? 'no' : `${v.offered}%`} | ${v.attempts} | ${failuresText(v.failures)} | ${v.rollbacks} | ${v.stuck} |`,
+        `| ${v.version} | ${v.devices} | ${v.share}% | ${v.offered === null ? 'no' : `${v.offered}%`} | ${v.attempts} | ${failuresText(v.failures)} | ${v.rollbacks} | ${v.stuck} | ${v.unsupported} |`,
       );
     out.push('');
   }

@@ -1,12 +1,15 @@
 /**
  * What the fleet did with each release, from the reported events: per channel and version, the
  * devices on it, their share of the channel's active devices, what git offers, failures by step
- * and code, rollbacks, devices blocked below the floor, and stuck ones. Read-only.
+ * and code, rollbacks, devices blocked below the floor, unsupported ones (below the floor, on a
+ * macOS no release satisfying it runs on) and stuck ones. Read-only.
  */
-import { effectiveFloor, listedOn, type ChannelEntry } from '../../schema/channel.js';
+import { effectiveFloor, listedOn } from '../../schema/channel.js';
 import { compareVersions, sortNewestFirst } from '../../schema/version.js';
 import type { Sql } from '../table/index.js';
 import { activeDeviceGroups, activeSince, countOf } from './active.js';
+import { macosMinOf, runsOneOf, satisfying, type FloorRelease } from './supported.js';
+
 /** Offered this long and not taken: stuck. */
 export const STUCK_AFTER_MS = 48 * 3600 * 1000;
 
@@ -31,19 +34,23 @@ export interface VersionStatus {
   rollbacks: number;
   /** devices that were offered it more than 48 h ago and are still below it */
   stuck: number;
+  /** active devices on it below the floor whose macOS runs no release satisfying the floor (not blocked) */
+  unsupported: number;
 }
 
 export interface ChannelStatus {
   channel: string;
   activeDevices: number;
   floor: string | null;
-  /** active devices below the floor: their checkin waits for the update */
+  /** active devices below the floor that can satisfy it: their checkin waits for the update */
   blocked: number;
+  /** active devices below the floor whose macOS runs no release satisfying it: not blocked, one warning */
+  unsupported: number;
   versions: VersionStatus[];
 }
 
 export interface StatusInput {
-  releases: readonly ChannelEntry[];
+  releases: readonly FloorRelease[];
   channels: readonly string[];
   now: Date;
   maxListed?: number;
@@ -76,8 +83,14 @@ export async function fleetStatus(sql: Sql, input: StatusInput): Promise<Channel
     const floor = effectiveFloor(channel, input.releases);
     const mine = groups.filter((r) => r.channel === channel);
     const active = countOf(mine, () => true);
+    const runsOne = floor === null ? () => true : runsOneOf(satisfying(channel, floor, input.releases).map(macosMinOf));
+    const below = (r: { version: string }) => floor !== null && compareVersions(r.version, floor) < 0;
+    // A version with devices on it, offered, or with failures or rollbacks in the window (one halted and left by all).
+    const reported = events.rows.filter((r) => r.channel === channel && r.version !== null).map((r) => r.version);
     const versions = sortNewestFirst(
-      [...new Set([...mine.map((r) => r.version), ...listed.map((r) => r.version)])].map((version) => ({ version })),
+      [...new Set([...mine.map((r) => r.version), ...listed.map((r) => r.version), ...reported])].map((version) => ({
+        version,
+      })),
     ).map((r) => r.version);
     const rows: VersionStatus[] = [];
     for (const version of versions) {
@@ -106,10 +119,12 @@ export async function fleetStatus(sql: Sql, input: StatusInput): Promise<Channel
           .sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)),
         rollbacks: ev.filter((r) => r.kind === 'rollback').reduce((n, r) => n + r.n, 0),
         stuck,
+        unsupported: countOf(mine, (r) => r.version === version && below(r) && !runsOne(r.macos)),
       });
     }
-    const blocked = floor === null ? 0 : countOf(mine, (r) => compareVersions(r.version, floor) < 0);
-    out.push({ channel, activeDevices: active, floor, blocked, versions: rows });
+    const unsupported = rows.reduce((n, r) => n + r.unsupported, 0);
+    const blocked = countOf(mine, below) - unsupported;
+    out.push({ channel, activeDevices: active, floor, blocked, unsupported, versions: rows });
   }
   return out;
 }

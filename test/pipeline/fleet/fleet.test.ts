@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { ChannelEntry } from '../../../schema/channel.js';
+import type { FloorRelease } from '../../../pipeline/fleet/supported.js';
 import type { Report, ReportEvent } from '../../../schema/types.js';
 import { ingestReport, migrateFleet, ReportRefusedError } from '../../../pipeline/fleet/ingest.js';
 import { fleetStatus } from '../../../pipeline/fleet/status.js';
@@ -39,10 +39,19 @@ function report(n: number, current: string, events: ReportEvent[], over: Partial
 const count = async (t: TestDatabase, table: string) =>
   (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 
-const RELEASES: ChannelEntry[] = [
-  { version: '1.0.2', channel: 'stable', active: true, rollout_percent: 100, min_required_version: '1.0.2' },
+// Every release satisfying the floor needs macOS 13: a Mac on macOS 12 below it is unsupported, not blocked.
+const REQUIRES_13 = { requires: { macos_min: '13.0' } };
+const RELEASES: FloorRelease[] = [
+  {
+    version: '1.0.2',
+    channel: 'stable',
+    active: true,
+    rollout_percent: 100,
+    min_required_version: '1.0.2',
+    ...REQUIRES_13,
+  },
   { version: '1.0.3', channel: 'stable', active: false, rollout_percent: 100 },
-  { version: '1.0.4', channel: 'stable', active: true, rollout_percent: 10 },
+  { version: '1.0.4', channel: 'stable', active: true, rollout_percent: 10, ...REQUIRES_13 },
 ];
 
 for (const backend of testBackends()) {
@@ -88,7 +97,7 @@ for (const backend of testBackends()) {
       assert.equal(await count(t, 'agent_devices'), 0);
     });
 
-    it('status: devices, shares, offers, failures by step and code, rollbacks, blocked and stuck', async () => {
+    it('status: devices, shares, offers, failures by step and code, rollbacks, blocked, stuck and unsupported', async () => {
       await t.reset();
       await migrateFleet(t.db);
       // 6 Macs on 1.0.4 (2 of them failed first), 3 on 1.0.3, 1 still on 1.0.1 (below the floor),
@@ -117,25 +126,39 @@ for (const backend of testBackends()) {
         NOW,
       );
       await ingestReport(t.db, report(10, '1.0.2', []), new Date(NOW.getTime() - 10 * 24 * 3_600_000));
+      // below the floor on macOS 12: no release satisfying the floor runs there
+      await ingestReport(t.db, report(11, '1.0.1', [], { macos: '12.7.6' }), NOW);
 
       const [stable] = await fleetStatus(t.db, { releases: RELEASES, channels: ['stable'], now: NOW });
       assert.deepEqual(stable, {
         channel: 'stable',
-        activeDevices: 10,
+        activeDevices: 11,
         floor: '1.0.2',
         blocked: 1,
+        unsupported: 1,
         versions: [
           {
             version: '1.0.4',
             devices: 6,
-            share: 60,
+            share: 54.5,
             offered: 10,
             attempts: 8,
             failures: [{ kind: 'install', code: 'INSTALLER_FAILED', count: 2 }],
             rollbacks: 1,
             stuck: 2,
+            unsupported: 0,
           },
-          { version: '1.0.3', devices: 3, share: 30, offered: null, attempts: 0, failures: [], rollbacks: 0, stuck: 0 },
+          {
+            version: '1.0.3',
+            devices: 3,
+            share: 27.3,
+            offered: null,
+            attempts: 0,
+            failures: [],
+            rollbacks: 0,
+            stuck: 0,
+            unsupported: 0,
+          },
           {
             version: '1.0.2',
             devices: 0,
@@ -145,20 +168,37 @@ for (const backend of testBackends()) {
             failures: [{ kind: 'download', code: 'HTTP_503', count: 1 }],
             rollbacks: 0,
             stuck: 0,
+            unsupported: 0,
           },
-          { version: '1.0.1', devices: 1, share: 10, offered: null, attempts: 0, failures: [], rollbacks: 0, stuck: 0 },
+          {
+            version: '1.0.1',
+            devices: 2,
+            share: 18.2,
+            offered: null,
+            attempts: 0,
+            failures: [],
+            rollbacks: 0,
+            stuck: 0,
+            unsupported: 1,
+          },
         ],
       });
       const text = renderStatusText([stable!]);
-      assert.match(text, /channel stable: 10 active device\(s\)/);
-      assert.match(text, /floor: 1\.0\.2; 1 device\(s\) below it/);
-      assert.match(text, /1\.0\.4\s+6\s+60%\s+10%\s+8\s+install INSTALLER_FAILED ×2\s+1\s+2/);
+      assert.match(text, /channel stable: 11 active device\(s\)/);
+      assert.match(
+        text,
+        /floor: 1\.0\.2; 1 device\(s\) below it, their checkin waits for the update; 1 more unsupported \(their macOS runs no release at or above it: not blocked\)/,
+      );
+      assert.match(text, /version {3}devices {2}share {3}offered {2}installs .* rollbacks {2}stuck {2}unsupported\n/);
+      assert.match(text, /1\.0\.4\s+6\s+54\.5%\s+10%\s+8\s+install INSTALLER_FAILED ×2\s+1\s+2\s+0\n/);
+      assert.match(text, /1\.0\.1\s+2\s+18\.2%\s+no\s+0\s+-\s+0\s+0\s+1\n/);
       const md = renderStatusMarkdown([stable!]);
       assert.match(
         md,
         /```mermaid\nxychart-beta\n {2}title "Devices per version \(stable\)"\n {2}x-axis \["1\.0\.1", "1\.0\.2", "1\.0\.3", "1\.0\.4"\]/,
       );
-      assert.match(md, /\| 1\.0\.4 \| 6 \| 60% \| 10% \| 8 \| install INSTALLER_FAILED ×2 \| 1 \| 2 \|/);
+      assert.match(md, /\| 1\.0\.4 \| 6 \| 54\.5% \| 10% \| 8 \| install INSTALLER_FAILED ×2 \| 1 \| 2 \| 0 \|/);
+      assert.match(md, /\| 1\.0\.1 \| 2 \| 18\.2% \| no \| 0 \| - \| 0 \| 0 \| 1 \|/);
     });
   });
 }
