@@ -30,6 +30,10 @@ export interface FleetOptions {
   macs?: readonly Mac[];
   /** more environment for every agent and helper (the simulated clock, sim-clock.ts) */
   env?: NodeJS.ProcessEnv;
+  /** more flags for every helper (the bad-updater story: a short --health-deadline) */
+  helperArgs?: string[];
+  /** more environment for one device's helper, so its stand-in installer (MNGD_DEMO_FAIL_VERSION) */
+  helperEnv?: (d: Device) => Record<string, string>;
 }
 
 /** A Mac's facts: its macOS product version and its hardware (`rosetta`: an x86_64 agent on Apple silicon). */
@@ -129,8 +133,9 @@ export class Fleet {
         join(d.dir, 'device-id'),
         ...(d.tools === undefined ? [] : ['--spec', '2']),
         ...this.factsArgs(d),
+        ...(this.opts.helperArgs ?? []),
       ],
-      { ...process.env, ...this.opts.env, MNGD_DEMO_VERSION_FILE: d.versionFile },
+      { ...process.env, ...this.opts.env, MNGD_DEMO_VERSION_FILE: d.versionFile, ...this.opts.helperEnv?.(d) },
     );
     const child = spawn(run.command, run.args, { env: run.env, stdio: ['ignore', 'pipe', 'pipe'] });
     d.helper = child;
@@ -162,40 +167,41 @@ export class Fleet {
     await Promise.all(this.devices.map((d) => this.stopHelper(d)));
   }
 
+  /** The agent's flags on a device (its files, the CDN, the helper, its spec and facts), for `check` and `run`. */
+  agentFlags(d: Device): string[] {
+    return [
+      '--manifest-url',
+      this.opts.manifestUrl,
+      '--trusted-key',
+      this.opts.trustedKey,
+      '--device-id-file',
+      join(d.dir, 'device-id'),
+      '--version-file',
+      d.versionFile,
+      '--state-dir',
+      join(d.dir, 'agent-state'),
+      '--helper-socket',
+      d.socket,
+      '--log-file',
+      join(d.dir, 'agent.log'),
+      '--ca-file',
+      this.opts.caFile,
+      '--connect-timeout',
+      '30',
+      '--read-timeout',
+      '60',
+      ...(d.tools === undefined ? [] : ['--manifest-spec', '2']),
+      ...this.factsArgs(d),
+    ];
+  }
+
   /** One `mngd-agent check --once --json` on a device, as a real process. */
   check(d: Device): Promise<CheckRun> {
     // The dist/ bin (its shebang's node flags apply), or the single executable (MNGD_BIN_DIR).
-    const run = launchOf(
-      'mngd-agent',
-      [
-        'check',
-        '--once',
-        '--json',
-        '--manifest-url',
-        this.opts.manifestUrl,
-        '--trusted-key',
-        this.opts.trustedKey,
-        '--device-id-file',
-        join(d.dir, 'device-id'),
-        '--version-file',
-        d.versionFile,
-        '--state-dir',
-        join(d.dir, 'agent-state'),
-        '--helper-socket',
-        d.socket,
-        '--log-file',
-        join(d.dir, 'agent.log'),
-        '--ca-file',
-        this.opts.caFile,
-        '--connect-timeout',
-        '30',
-        '--read-timeout',
-        '60',
-        ...(d.tools === undefined ? [] : ['--manifest-spec', '2']),
-        ...this.factsArgs(d),
-      ],
-      { ...process.env, ...this.opts.env },
-    );
+    const run = launchOf('mngd-agent', ['check', '--once', '--json', ...this.agentFlags(d)], {
+      ...process.env,
+      ...this.opts.env,
+    });
     const child = spawn(run.command, run.args, { env: run.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

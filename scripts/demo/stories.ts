@@ -3,6 +3,8 @@
  * folder, returns what it says at the end, and names the files worth reading afterwards.
  */
 import { join } from 'node:path';
+import { runBadUpdaterStory, summarizeBadUpdater } from './bad-updater.js';
+import { runGuardStory, summarizeGuard } from './guard.js';
 import { runMixedFleet, summarizeMixedFleet } from './mixed-fleet.js';
 import { runRamp, summarizeRamp } from './ramp.js';
 import { runScenario, summarizeScenario } from './scenario.js';
@@ -60,6 +62,28 @@ export const STORIES: readonly DemoStory[] = [
         [join(dir, 'SUMMARY.md'), 'the days as a table and a Mermaid chart'],
         [join(dir, 'fleet', 'mac-01', 'agent.log'), 'a canary: "this device in ring canary" on day 0'],
         [join(dir, 'repo', 'releases', '2.0.0.yaml'), 'the release file after pause and resume ("git log -p" there)'],
+      ],
+    }),
+  },
+  {
+    name: 'guard',
+    what: 'closing the loop: 1.0.4 fails to install on 30 % of the Macs; they report with their checkin, mngd-release guard halts it after the first attempts, the rest never take it; mngd-release status',
+    run: async (dir, out) => ({
+      summary: summarizeGuard(await runGuardStory({ dir, out })),
+      readNext: [
+        [join(dir, 'repo', 'releases', '1.0.4.yaml'), 'the halt the guard wrote, with the evidence'],
+        [join(dir, 'fleet', 'mac-04', 'agent.log'), 'a Mac whose install failed, and its checkin'],
+      ],
+    }),
+  },
+  {
+    name: 'bad-updater',
+    what: 'the health gate: 1.0.4 breaks the updater (never checks in); every Mac that took it is back on 1.0.3 by itself at the deadline (timed), the guard halts 1.0.4 on the rollbacks',
+    run: async (dir, out) => ({
+      summary: summarizeBadUpdater(await runBadUpdaterStory({ dir, out })),
+      readNext: [
+        [join(dir, 'fleet', 'mac-01', 'helper.log'), 'the rollback, as the helper logged it'],
+        [join(dir, 'fleet', 'mac-01', 'agent.log'), "the 1.0.3 agent queuing the helper's rollback event"],
       ],
     }),
   },
