@@ -54,6 +54,8 @@ export interface BadUpdaterResult {
   offeredAfterHalt: string[];
   status: ChannelStatus[];
   statusText: string;
+  /** the helper and agent processes the story started (all stopped when it returns) */
+  pids: number[];
 }
 
 /** The time of a log's first line at or after `since` that contains `text` (helper and agent logs start with an ISO time). */
@@ -176,6 +178,7 @@ export async function runBadUpdaterStory(opts: BadUpdaterOptions): Promise<BadUp
       offeredAfterHalt,
       status,
       statusText,
+      pids: w.pids(),
     };
   } finally {
     await w.close();

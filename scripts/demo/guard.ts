@@ -41,6 +41,8 @@ export interface GuardStoryResult {
   rerunHalts: number;
   status: ChannelStatus[];
   statusText: string;
+  /** the helper and agent processes the story started (all stopped when it returns) */
+  pids: number[];
   /** checkins the stand-in server took, and refused */
   checkins: number;
   refused: number;
@@ -134,6 +136,7 @@ export async function runGuardStory(opts: GuardStoryOptions): Promise<GuardStory
       statusText,
       checkins: w.server.checkins.length,
       refused: w.server.checkins.filter((c) => c.status !== 204).length,
+      pids: w.pids(),
     };
   } finally {
     await w.close();

@@ -61,6 +61,8 @@ export interface World {
    * agent of the version it ended on).
    */
   round(devices: readonly Device[], concurrency: number): Promise<void>;
+  /** every helper and agent process started (none runs once close() returned) */
+  pids(): number[];
   close(): Promise<void>;
 }
 
@@ -174,6 +176,7 @@ export async function openWorld(opts: WorldOptions): Promise<World> {
     manifest: () =>
       (JSON.parse(readFileSync(join(bucket, 'latest.json'), 'utf8')) as { signed: SignedManifest }).signed,
     round,
+    pids: () => [...fleet.helperPids, ...launchd.pids],
     async close() {
       await launchd.stopAll();
       await fleet.stopHelpers();
