@@ -206,6 +206,22 @@ for (let n = 0; ; n++) {
     assert.deepEqual(await queue.read(), { ...q, events: [], dropped: 0 });
   });
 
+  it("queues the helper's outcomes with their own ids, once however often they are handed over", async () => {
+    const queue = new EventQueue(mkdtempSync(join(tmpdir(), 'mngd-queue-')));
+    const rollback = { ...ev(1), id: 'rollback-1_0_4', kind: 'rollback' as const, from: '1.0.4', to: '1.0.3' };
+    assert.deepEqual(await queue.adopt([rollback]), [rollback]);
+    assert.deepEqual(await queue.adopt([rollback]), [], 'handed over again (no ack came): queued once');
+    await queue.append([ev(2)]);
+    assert.deepEqual(
+      (await queue.read()).events.map((e) => e.id),
+      ['rollback-1_0_4', `${(await queue.read()).queue}-1`],
+    );
+    answer = 204;
+    await checkin(queue)();
+    assert.ok((await stored(t)).includes('rollback-1_0_4'));
+    assert.deepEqual((await queue.read()).events, []);
+  });
+
   it('sends the device id hashed, SHA-256(ring_salt/device_id), never the raw id in the body', async () => {
     assert.equal(
       hashedDevice('a1b2c3', 'C02XK1ZZJG5J'),
