@@ -8,6 +8,7 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { callbackLogger, silentLogger } from '../../helper/log.js';
 import { Outbox, OUTBOX_MAX, outcomeId } from '../../helper/outbox.js';
 import type { ReportEvent } from '../../schema/types.js';
 
@@ -26,7 +27,14 @@ const rollback = (version: string): ReportEvent => ({
 const make = () => {
   const lines: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'mngd-outbox-'));
-  return { dir, lines, box: new Outbox(dir, { line: (t) => lines.push(t) }) };
+  return {
+    dir,
+    lines,
+    box: new Outbox(
+      dir,
+      callbackLogger((level, t) => lines.push(`${level} ${t}`)),
+    ),
+  };
 };
 
 describe('the health gate outbox', () => {
@@ -45,7 +53,7 @@ describe('the health gate outbox', () => {
     );
     assert.equal(statSync(join(dir, 'outbox.json')).mode & 0o777, 0o600);
     // a new helper process reads what the last one wrote
-    const again = new Outbox(dir, { line: () => undefined });
+    const again = new Outbox(dir, silentLogger);
     assert.equal((await again.pending()).length, 1);
     assert.equal(await again.ack(['rollback-1_0_4', 'unknown-id']), 0);
     assert.deepEqual(await box.pending(), []);
@@ -63,7 +71,7 @@ describe('the health gate outbox', () => {
     const { dir, box, lines } = make();
     writeFileSync(join(dir, 'outbox.json'), '{"events":[{"id":"rollb');
     assert.deepEqual(await box.pending(), []);
-    assert.match(lines.join('\n'), /outbox\.json is torn or unreadable \[STATE_TORN\]/);
+    assert.match(lines.join('\n'), /^WARN .*outbox\.json is torn or unreadable \[STATE_TORN\]/m);
     await box.add(rollback('1.0.4'));
     assert.equal((await box.pending()).length, 1);
   });
