@@ -5,7 +5,8 @@
  * durable event queue, reach the fleet with the next checkin, and only once queued does the agent
  * tell the helper to drop them (events_ack): handed over twice, they are queued once.
  */
-import { ackEvents, sendHealth } from '../helper/client.js';
+import { sendHealth } from '../helper/client.js';
+import { ackEvents } from '../helper/events-ack-client.js';
 import { messageOf } from '../schema/errors.js';
 import type { ReportEvent } from '../schema/types.js';
 import type { EventQueue } from './event-queue.js';

@@ -12,7 +12,6 @@ import {
   PROTOCOL_VERSION,
   type ActionRequest,
   type HelperRequest,
-  type EventsAckResponse,
   type HealthResponse,
   type HelperResponse,
   type InstallResponse,
@@ -298,26 +297,4 @@ export async function sendHealth(
     );
   }
   return reply as HealthResponse;
-}
-
-/** The agent queued the health gate's outcomes it was handed (`events` of a started or health_ok reply): the helper drops them. */
-export async function ackEvents(
-  socketPath: string,
-  ids: readonly string[],
-  opts: ClientOptions & { id?: string } = {},
-): Promise<EventsAckResponse> {
-  const request: ActionRequest = {
-    v: PROTOCOL_VERSION,
-    id: opts.id ?? randomUUID(),
-    type: 'events_ack',
-    ids: [...ids],
-  };
-  const reply = await exchange(socketPath, request, opts.timeoutMs ?? 5000);
-  if (reply.ok && !('outcome' in reply && reply.outcome === 'events_ack')) {
-    throw new HelperClientError(
-      'HELPER_PROTOCOL',
-      `the helper at ${socketPath} answered events_ack with another kind of reply`,
-    );
-  }
-  return reply as EventsAckResponse;
 }

@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ackEvents, requestInstall, sendHealth } from '../../helper/client.js';
+import { requestInstall, sendHealth } from '../../helper/client.js';
+import { ackEvents } from '../../helper/events-ack-client.js';
 import type { Report } from '../../schema/types.js';
 import { startAgent } from '../agent/process.js';
 import { macTools } from '../support/mac-tools.js';
