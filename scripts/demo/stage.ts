@@ -57,6 +57,8 @@ export interface Stage {
   writeRelease(release: ReleaseFile): void;
   /** `mngd-release <args>` in the repository, told as `$ mngd-release …` and its output (the lines `show` keeps); the exit code */
   run(args: readonly string[], show?: (line: string) => boolean): Promise<number>;
+  /** `mngd-release <args>` as run() tells it (or not at all: `quiet`); the exit code and the whole output */
+  runText(args: readonly string[], quiet?: boolean): Promise<{ code: number; text: string }>;
   /** `mngd-release apply` (the CDN's CA trusted); the exit code */
   apply(): Promise<number>;
   /** what the legacy endpoint (`agent_releases WHERE active … LIMIT 1`) serves */
@@ -91,7 +93,11 @@ export async function openStage(opts: StageOptions): Promise<Stage> {
       { cwd: repo, stdio: 'pipe' },
     ).toString();
   git('init', '-q', '-b', 'main');
-  const run = async (args: readonly string[], show?: (line: string) => boolean): Promise<number> => {
+  const runText = async (
+    args: readonly string[],
+    quiet = false,
+    show?: (line: string) => boolean,
+  ): Promise<{ code: number; text: string }> => {
     let text = '';
     const ctx: CommandContext = {
       cwd: repo,
@@ -102,13 +108,16 @@ export async function openStage(opts: StageOptions): Promise<Stage> {
       now: opts.now ?? (() => new Date()),
     };
     const code = await runCli([...args], ctx);
+    if (quiet) return { code, text };
     const shown = args.filter((a) => a !== '--ca-file' && a !== tls.caFile);
     const kept = show === undefined ? text : `${text.split('\n').filter(show).join('\n')}\n…\n`;
     out(
       `$ mngd-release ${shown.map((a) => (/^[\w./:,%-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}\n${indent(kept)}`,
     );
-    return code;
+    return { code, text };
   };
+  const run = async (args: readonly string[], show?: (line: string) => boolean): Promise<number> =>
+    (await runText(args, false, show)).code;
   const read = <M>(path: string) => (JSON.parse(readFileSync(join(bucket, path), 'utf8')) as { signed: M }).signed;
   return {
     dir,
@@ -150,6 +159,7 @@ export async function openStage(opts: StageOptions): Promise<Stage> {
     writeRelease: (release) =>
       writeFileSync(join(repo, 'releases', `${release.version}.yaml`), renderReleaseYaml(release)),
     run,
+    runText: (args, quiet) => runText(args, quiet),
     apply: () => run(['apply', '--ca-file', tls.caFile]),
     legacy: async () => {
       const db = await openDatabase(repo, env);

@@ -1,26 +1,18 @@
 /**
- * The setting of the closing-the-loop stories (guard.ts, bad-updater.ts): sample packages on the
- * loopback HTTPS CDN, a git working copy of releases with a policy for this machine, the real
- * `mngd-release` run in it (into PGlite under the workspace, or DATABASE_URL), a fleet of Macs
- * with a real helper each, the stand-in mngd server their agents check in with, and launchd
- * keeping their agents running.
+ * The setting of the closing-the-loop stories (guard.ts, bad-updater.ts): on the stage every story
+ * stands on (stage.ts: packages on the loopback CDN, the release repository, the real
+ * `mngd-release`), a fleet of Macs with a real helper each, the stand-in mngd server their agents
+ * check in with (into the stage's database), and launchd keeping their agents running.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommandContext } from '../../pipeline/cli/command.js';
-import { runCli } from '../../pipeline/cli/dispatch.js';
-import { renderReleaseYaml } from '../../pipeline/releases/release-yaml.js';
 import { openDatabase } from '../../pipeline/table/index.js';
-import { generateSigningKey } from '../../schema/keys.js';
 import type { ReleaseFile, SignedManifest } from '../../schema/types.js';
-import { makeLoopbackTls } from '../loopback-tls.js';
 import { macTools } from '../mac-tools.js';
-import { samplePackage, sampleDigest } from '../sample-packages.js';
-import { startCdn, type Cdn } from './cdn.js';
+import type { Cdn } from './cdn.js';
 import { Fleet, type Device } from './fleet.js';
 import { Launchd } from './launchd.js';
 import { startMngdServer, type MngdServer } from './mngd-server.js';
+import { openStage, singlePackage } from './stage.js';
 
 export interface WorldOptions {
   /** an empty folder for everything the story makes */
@@ -49,7 +41,7 @@ export interface World {
   caFile: string;
   /** the release repository */
   repo: string;
-  /** writes releases/<version>.yaml */
+  /** writes releases/<version>.yaml (one of `versions`: its package is on the CDN) */
   release(version: string, extra?: Partial<ReleaseFile>): void;
   git(...args: string[]): string;
   /** `mngd-release <args>` in the release repository, shown with its output (unless `quiet`) */
@@ -67,88 +59,31 @@ export interface World {
 }
 
 export async function openWorld(opts: WorldOptions): Promise<World> {
-  const { dir, out } = opts;
-  const repo = join(dir, 'repo');
-  const pkgs = join(dir, 'cdn', 'agent');
-  const bucket = join(dir, 'bucket');
-  for (const d of [join(repo, 'releases'), pkgs, bucket, join(dir, 'tls')]) mkdirSync(d, { recursive: true });
-  for (const v of opts.versions) writeFileSync(join(pkgs, `mngd-agent-${v}.pkg`), samplePackage(v));
-  const tls = makeLoopbackTls(join(dir, 'tls'));
-  const cdn = await startCdn(tls, { '/agent/': pkgs, '/manifests/': bucket });
-  const key = generateSigningKey();
-  const env: Record<string, string | undefined> = {
-    MNGD_SIGNING_KEY: key.privateKeyText,
-    MNGD_STATE_DIR: join(dir, 'state'),
-    ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
-  };
-  const server = await startMngdServer(tls, () => openDatabase(repo, env));
+  const stage = await openStage({
+    dir: opts.dir,
+    out: opts.out,
+    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+  });
+  stage.writePolicy(opts.policy, ['stable']);
+  const packages = new Map(opts.versions.map((v) => [v, singlePackage(stage.addPackage(v))]));
+  const server = await startMngdServer(stage.tls, () => openDatabase(stage.repo, stage.env));
   const fleet = new Fleet({
-    dir: join(dir, 'fleet'),
+    dir: join(opts.dir, 'fleet'),
     size: opts.fleetSize,
     initialVersion: opts.initialVersion,
-    manifestUrl: cdn.url('/manifests/latest.json'),
-    trustedKey: key.public_key,
-    caFile: tls.caFile,
+    manifestUrl: stage.cdn.url('/manifests/latest.json'),
+    trustedKey: stage.key.public_key,
+    caFile: stage.tls.caFile,
     ...(opts.helperArgs ? { helperArgs: opts.helperArgs } : {}),
     ...(opts.helperEnv ? { helperEnv: opts.helperEnv } : {}),
   });
-  const tools = macTools(join(dir, 'mac-tools'), '14.6', 'apple');
+  const tools = macTools(join(opts.dir, 'mac-tools'), '14.6', 'apple');
   const launchd = new Launchd({
     fleet,
     ...(opts.broken ? { broken: opts.broken } : {}),
     // At once, then hourly: a round ends at the first checkin.
     runFlags: ['--checkin-url', server.url, '--sw-vers', tools.swVers, '--sysctl', tools.sysctl, '--first-delay', '0'],
   });
-
-  const git = (...args: string[]) =>
-    execFileSync(
-      'git',
-      ['-c', 'user.name=mngd demo', '-c', 'user.email=demo@localhost', '-c', 'commit.gpgsign=false', ...args],
-      { cwd: repo, stdio: 'pipe' },
-    ).toString();
-  git('init', '-q', '-b', 'main');
-  writeFileSync(
-    join(repo, 'releases', 'policy.yaml'),
-    [
-      '# yaml-language-server: $schema=../schema/policy.schema.json',
-      'allowed_url_prefixes:',
-      `  - ${cdn.url('/agent/')}`,
-      'channels: [stable]',
-      'trusted_keys:',
-      `  - keyid: ${key.keyid}`,
-      `    public_key: ${key.public_key}`,
-      '    comment: "demo key, made for this run"',
-      'publish:',
-      `  target: ${bucket}`,
-      ...opts.policy,
-      '',
-    ].join('\n'),
-  );
-  const release = (version: string, extra: Partial<ReleaseFile> = {}) =>
-    writeFileSync(
-      join(repo, 'releases', `${version}.yaml`),
-      renderReleaseYaml({
-        version,
-        download_url: cdn.url(`/agent/mngd-agent-${version}.pkg`),
-        ...sampleDigest(version),
-        ...extra,
-      }),
-    );
-  const cli = async (args: string[], quiet = false): Promise<{ code: number; text: string }> => {
-    await server.release(); // embedded PGlite: one holder at a time
-    let text = '';
-    const ctx: CommandContext = {
-      cwd: repo,
-      env,
-      stdout: { write: (t) => void (text += t) },
-      stderr: { write: (t) => void (text += t) },
-      isTTY: false,
-      now: () => new Date(),
-    };
-    const code = await runCli(args, ctx);
-    if (!quiet) out(`$ mngd-release ${args.join(' ')}\n${indent(text)}`);
-    return { code, text };
-  };
   const round = async (devices: readonly Device[], concurrency: number): Promise<void> => {
     let next = 0;
     const worker = async () => {
@@ -167,32 +102,29 @@ export async function openWorld(opts: WorldOptions): Promise<World> {
     fleet,
     server,
     launchd,
-    cdn,
-    caFile: tls.caFile,
-    repo,
-    release,
-    git,
-    cli,
-    manifest: () =>
-      (JSON.parse(readFileSync(join(bucket, 'latest.json'), 'utf8')) as { signed: SignedManifest }).signed,
+    cdn: stage.cdn,
+    caFile: stage.tls.caFile,
+    repo: stage.repo,
+    release: (version, extra = {}) => {
+      const pkg = packages.get(version);
+      if (pkg === undefined) throw new Error(`no package of ${version} in this story`);
+      stage.writeRelease({ version, ...pkg, ...extra });
+    },
+    git: stage.git,
+    cli: async (args, quiet = false) => {
+      await server.release(); // embedded PGlite: one holder at a time
+      return stage.runText(args, quiet);
+    },
+    manifest: stage.manifest,
     round,
     pids: () => [...fleet.helperPids, ...launchd.pids],
     async close() {
       await launchd.stopAll();
       await fleet.stopHelpers();
       await server.close();
-      await cdn.close();
+      await stage.close();
     },
   };
-}
-
-export function indent(text: string): string {
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => `  ${l}`)
-    .join('\n')
-    .concat('\n');
 }
 
 /** min / median / max of `xs` (sorted copy), or null when empty. */
