@@ -48,7 +48,7 @@ export function healthGateOf(a: GateAgent): { started: () => Promise<boolean>; h
         return null;
       }
       a.setQuarantined(r.quarantined);
-      await takeOutcomes(a, r.events);
+      await takeOutcomes(a, r.events ?? []); // none from a helper that predates them
       return r.pending;
     } catch (err) {
       a.log.info(`SelfUpdate: the helper was not told ${type} ${a.version}: ${messageOf(err)}`);

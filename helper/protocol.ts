@@ -208,8 +208,11 @@ export interface HealthReply {
   pending: boolean;
   /** versions rolled back on this Mac: never offered again */
   quarantined: string[];
-  /** the health gate's outcomes (health, rollback) not yet acknowledged: the agent queues them for its checkin */
-  events: ReportEvent[];
+  /**
+   * the health gate's outcomes (health, rollback) not yet acknowledged: the agent queues them for
+   * its checkin. Optional (additive within version 1): a helper that predates it sends none.
+   */
+  events?: ReportEvent[];
 }
 
 export interface EventsAckReply {

@@ -211,8 +211,7 @@ export function parseResponse(line: string): HelperResponse | null {
     typeof data.pending === 'boolean' &&
     Array.isArray(data.quarantined) &&
     data.quarantined.every((v) => typeof v === 'string' && isVersion(v)) &&
-    Array.isArray(data.events) &&
-    data.events.every(isOutcome)
+    (data.events === undefined || (Array.isArray(data.events) && data.events.every(isOutcome)))
   ) {
     return data as unknown as HealthReply;
   }

@@ -142,6 +142,16 @@ describe('parseResponse', () => {
     );
   });
 
+  it("reads the health gate's outcomes in a started reply, and a reply without them (a helper that predates them)", () => {
+    const event =
+      '{"id":"rollback-1_0_4","at":"2026-12-04T12:00:00.000Z","kind":"rollback","from":"1.0.4","to":"1.0.3","result":"ok","code":"HEALTH_DEADLINE","duration_ms":120,"bytes":null}';
+    const base = '"v":1,"id":"a","ok":true,"outcome":"started","pending":false,"quarantined":["1.0.4"]';
+    assert.ok(parseResponse(`{${base},"events":[${event}]}`));
+    assert.ok(parseResponse(`{${base}}`));
+    assert.equal(parseResponse(`{${base},"events":[{"id":"x y"}]}`), null, 'an outcome the report would refuse');
+    assert.ok(parseResponse('{"v":1,"id":"a","ok":true,"outcome":"events_ack","remaining":0}'));
+  });
+
   it('returns null for anything else', () => {
     for (const line of [
       'garbage',
