@@ -2,7 +2,8 @@
  * The file a package downloads into. Chunks are gathered into 1 MiB blocks on the main thread;
  * each block is handed (transferred, not copied) to a worker thread that hashes it and writes it
  * at its position (agent/package-file.worker.ts), so SHA-256 and the disk run beside the TLS
- * decryption instead of after it. Blocks are hashed and written in order, so the file on disk is
+ * decryption instead of after it. The thread is kept for the next download
+ * (agent/download-thread.ts). Blocks are hashed and written in order, so the file on disk is
  * always a prefix of the download (a kill leaves a partial that can be resumed), and at most
  * MAX_QUEUED blocks wait: `add` then returns a promise, which pauses the socket.
  *
@@ -10,14 +11,23 @@
  * same BlockWriter: starting a worker (~15 ms) would cost more than it saves.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { InternalError } from '../schema/errors.js';
 import { openBlockWriter, type BlockWriter } from './block-writer.js';
+import { giveBackDownloadThread, takeDownloadThread } from './download-thread.js';
 import { DOWNLOAD_WORKER } from './embedded.js';
-import type { FromWorker, ToWorker, WorkerInit } from './package-file.worker.js';
+import type { FromWorker, ToWorker } from './package-file.worker.js';
 
 const BLOCK = 1 << 20;
 const MAX_QUEUED = 3;
+/**
+ * Blocks kept for the next download: `run` downloads one package after another, and a fresh set
+ * of 1 MiB buffers each time (outside V8's heap, freed only by a GC) raised its RSS by ~10 MiB per
+ * package in the soak (bench/agent-soak). As many as one download uses: its queue, the block
+ * being filled, the one coming back.
+ */
+const spare: ArrayBuffer[] = [];
+const MAX_SPARE = MAX_QUEUED + 2;
 /** Packages up to this size are written inline (the fleet bench: 30 s for 10,000 checks, 45 s with a worker each). */
 export const INLINE_MAX = 8 << 20;
 /**
@@ -45,6 +55,9 @@ export class PackageFile {
   /** the writer of an inline file; null when a worker writes */
   private readonly inline: BlockWriter | null;
   private readonly worker: Worker | null;
+  private readonly module: URL | { code: string };
+  /** takes the worker's listeners off, so a kept thread serves the next file alone */
+  private detach: () => void = () => undefined;
   private block: Buffer;
   private fill = 0;
   /** blocks handed to the worker */
@@ -76,7 +89,8 @@ export class PackageFile {
   private readonly ready: Promise<void>;
 
   private constructor(fh: FileHandle, start: number, options: PackageFileOptions) {
-    this.block = Buffer.from(new ArrayBuffer(BLOCK));
+    this.block = Buffer.from(spare.pop() ?? new ArrayBuffer(BLOCK));
+    this.module = options.worker ?? DOWNLOAD_WORKER;
     if (options.size <= (options.inlineMax ?? INLINE_MAX)) {
       this.worker = null;
       let writer: BlockWriter | null = null;
@@ -91,15 +105,7 @@ export class PackageFile {
       return;
     }
     this.inline = null;
-    const module = options.worker ?? DOWNLOAD_WORKER;
-    this.worker = new Worker(module instanceof URL ? module : module.code, {
-      eval: !(module instanceof URL),
-      workerData: { fd: fh.fd, start } satisfies WorkerInit,
-      // It holds one block at a time and no JS objects to speak of.
-      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 },
-      stdout: false,
-      stderr: false,
-    });
+    this.worker = takeDownloadThread(this.module);
     const worker = this.worker;
     let ready: { resolve: () => void; reject: (err: Error) => void };
     this.ready = new Promise((resolve, reject) => (ready = { resolve, reject }));
@@ -111,7 +117,7 @@ export class PackageFile {
         // The socket may be paused on a block that will never come back: let `add` throw instead.
         this.release();
       };
-      worker.on('message', (m: FromWorker) => {
+      const onMessage = (m: FromWorker) => {
         if (m.kind === 'free') {
           this.free.push(m.buf);
           this.queued--;
@@ -122,17 +128,26 @@ export class PackageFile {
           finished = true;
           resolve({ digest: m.digest, size: m.size });
         }
-      });
-      worker.once('error', (err) => {
+      };
+      const onError = (err: Error) => {
         fail(err);
         reject(err);
-      });
-      worker.once('exit', (code) => {
+      };
+      const onExit = (code: number) => {
         if (finished) return;
         fail(new Error(`the package writer stopped (exit code ${code})`));
         reject(this.failure);
-      });
+      };
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+      this.detach = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
     });
+    this.post({ kind: 'open', fd: fh.fd, start });
     // open() and finish() report these; until then a rejection must not go unhandled.
     this.ready.catch(() => undefined);
     this.done.catch(() => undefined);
@@ -179,19 +194,25 @@ export class PackageFile {
   /** Writes what is left and waits for every write (also after a failed download: what arrived is kept); the SHA-256 (hex) and the file's length. */
   async finish(): Promise<{ digest: string; size: number }> {
     if (this.inline !== null) {
-      if (this.failure === null) this.flush();
-      if (this.failure !== null) throw this.failure;
-      return this.inline.finish();
+      try {
+        if (this.failure === null) this.flush();
+        if (this.failure !== null) throw this.failure;
+        return this.inline.finish();
+      } finally {
+        this.recycle();
+      }
     }
+    let clean = false;
     try {
       this.flush();
       this.post({ kind: 'finish' });
       const r = await this.done!;
       if (this.failure !== null) throw this.failure;
+      clean = true;
       return r;
     } finally {
       this.release();
-      await this.stop();
+      await this.stop(clean);
     }
   }
 
@@ -202,9 +223,21 @@ export class PackageFile {
     w?.resolve();
   }
 
-  /** The worker ends by itself after `done`; terminate covers a failure before that. */
-  private async stop(): Promise<void> {
-    await this.worker?.terminate();
+  /** After a clean download the thread is kept for the next one; after a failure it is terminated. */
+  private async stop(clean = false): Promise<void> {
+    const worker = this.worker;
+    if (worker === null) return;
+    this.detach();
+    this.recycle();
+    if (clean) giveBackDownloadThread(worker, this.module);
+    else await worker.terminate();
+  }
+
+  /** Gives this file's blocks (not those still with the worker: transferred, they are empty here) to the next download. */
+  private recycle(): void {
+    for (const buf of [this.block.buffer as ArrayBuffer, ...this.free.splice(0)])
+      if (buf.byteLength === BLOCK && spare.length < MAX_SPARE && !spare.includes(buf)) spare.push(buf);
+    this.block = Buffer.alloc(0);
   }
 
   private post(m: ToWorker, transfer?: ArrayBuffer[]): void {
@@ -227,7 +260,7 @@ export class PackageFile {
     this.post({ kind: 'block', buf, length: this.fill }, [buf]);
     this.queued++;
     if (++this.blocks % GC_BLOCKS === 0) minorGc?.({ type: 'minor' });
-    const next = this.free.pop();
+    const next = this.free.pop() ?? spare.pop();
     this.block = Buffer.from(next ?? new ArrayBuffer(BLOCK));
     this.fill = 0;
   }
