@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envCount, machine, type Bench } from './bench.js';
@@ -27,11 +27,15 @@ import { testTls } from '../test/support/tls.js';
 const AGENT_BIN = fileURLToPath(new URL('../agent/cli.js', import.meta.url));
 const MIB = 1024 * 1024;
 
-/** RSS (MiB) and open descriptors of a process, from /proc. */
-function sample(pid: number): { rssMiB: number; fds: number } | null {
+/**
+ * RSS (MiB), its anonymous part (the process's own memory; the rest is mostly node's executable
+ * pages, clean and shared) and open descriptors of a process, from /proc.
+ */
+function sample(pid: number): { rssMiB: number; anonMiB: number; fds: number } | null {
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return { rssMiB: Number(m?.[1] ?? 0) / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+    return { rssMiB: kib('VmRSS'), anonMiB: kib('RssAnon'), fds: readdirSync(`/proc/${pid}/fd`).length };
   } catch {
     return null;
   }
@@ -112,7 +116,7 @@ export const bench: Bench = {
     const agent = spawn(AGENT_BIN, ['run', '--config', config, '--first-delay', '0', '--interval', '2'], {
       stdio: 'ignore',
     });
-    const samples: { t: number; rssMiB: number; fds: number }[] = [];
+    const samples: { t: number; rssMiB: number; anonMiB: number; fds: number }[] = [];
     const started = Date.now();
     const republish = setInterval(publish, 30_000);
     await new Promise<void>((resolve) => {
@@ -120,7 +124,7 @@ export const bench: Bench = {
         const s = sample(agent.pid!);
         const t = Math.round((Date.now() - started) / 1000);
         if (s !== null) samples.push({ t, ...s });
-        if (s !== null) log(`t=${t}s rss ${s.rssMiB.toFixed(1)} MiB, fds ${s.fds}`);
+        if (s !== null) log(`t=${t}s rss ${s.rssMiB.toFixed(1)} MiB (anon ${s.anonMiB.toFixed(1)}), fds ${s.fds}`);
         if (Date.now() - started >= seconds * 1000 || s === null) {
           clearInterval(tick);
           resolve();
@@ -137,15 +141,20 @@ export const bench: Bench = {
     const after = samples.filter((s) => s.t > 60);
     const first = after.slice(0, 6);
     const last = after.slice(-6);
-    const avg = (xs: typeof samples, k: 'rssMiB' | 'fds') => xs.reduce((a, s) => a + s[k], 0) / Math.max(1, xs.length);
+    const avg = (xs: typeof samples, k: 'rssMiB' | 'anonMiB' | 'fds') =>
+      xs.reduce((a, s) => a + s[k], 0) / Math.max(1, xs.length);
     const peak = Math.max(...after.map((s) => s.rssMiB), 0);
+    const peakAnon = Math.max(...after.map((s) => s.anonMiB), 0);
     log(
       `${machine()}; ${seconds} s, package ${size / MIB} MiB, ${n} releases published, ${lines.filter((l) => l.includes('SelfUpdate: check:')).length} checks`,
     );
     log(
       `RSS plateau (after 60 s warm-up) ${peak.toFixed(1)} MiB = ${((peak * MIB) / 1e6).toFixed(1)} MB (target <= 100 MB: ${(peak * MIB) / 1e6 <= 100 ? 'met' : 'NOT met'}); ` +
         `first minute ${avg(first, 'rssMiB').toFixed(1)} MiB, last minute ${avg(last, 'rssMiB').toFixed(1)} MiB; ` +
-        `fds ${avg(first, 'fds').toFixed(1)} -> ${avg(last, 'fds').toFixed(1)}`,
+        `anonymous ${avg(first, 'anonMiB').toFixed(1)} -> ${avg(last, 'anonMiB').toFixed(1)} MiB (peak ${peakAnon.toFixed(1)}); ` +
+        `fds ${avg(first, 'fds').toFixed(1)} -> ${avg(last, 'fds').toFixed(1)}; load average ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}`,
     );
   },
 };

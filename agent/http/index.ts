@@ -39,7 +39,7 @@ import { abortableSleep, retrier, retryable, RETRY_DEFAULTS } from './retry.js';
 import { withDeadline } from './deadline.js';
 import { streamOnce } from './stream.js';
 import { postOnce } from './post.js';
-import { certificateAuthorities, type TransportOptions } from './transport.js';
+import { certificateAuthorities, tlsAgent, type TransportOptions } from './transport.js';
 import type { BinName, HttpClient, HttpClientOptions } from './types.js';
 
 export { displayUrl } from './url.js';
@@ -58,7 +58,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const t: TransportOptions = {
     userAgent: userAgentOf(options.bin),
     timeouts: { connect: options.connectTimeoutMs ?? 10_000, read: options.readTimeoutMs ?? 30_000 },
-    certificateAuthority: certificateAuthorities(options.caFile, options.ca),
+    agent: tlsAgent(certificateAuthorities(options.caFile, options.ca)),
     signal,
   };
   const withRetries = retrier(

@@ -3,7 +3,8 @@
  * resolves at the final response's headers with the body not yet read.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { Agent as HttpsAgent } from 'node:https';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import got, { type Request } from 'got';
 import { messageOf } from '../../schema/errors.js';
 import { classify, HttpError, type Timeouts } from './errors.js';
@@ -24,14 +25,30 @@ export interface Opened {
 export interface TransportOptions {
   userAgent: string;
   timeouts: Timeouts;
-  /** the system roots plus the extra CA, or undefined for the system roots alone */
-  certificateAuthority: string[] | undefined;
+  /** connections that trust the system roots plus an extra CA, or undefined for the system roots alone (tlsAgent) */
+  agent: HttpsAgent | undefined;
   signal: AbortSignal | undefined;
 }
 
 export function header(h: Headers, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Connections that trust an extra CA besides the system roots, through one TLS context made once:
+ * a `ca` option on each request makes Node build a new context (every root certificate parsed
+ * again) per connection, native memory V8 does not see; `run` against a flapping CDN held tens
+ * of MiB of them (bench/agent-soak). Keep-alive and scheduling as Node's default agent.
+ */
+export function tlsAgent(ca: string[] | undefined): HttpsAgent | undefined {
+  if (ca === undefined) return undefined;
+  return new HttpsAgent({
+    keepAlive: true,
+    scheduling: 'lifo',
+    timeout: 5000,
+    secureContext: createSecureContext({ ca }),
+  });
 }
 
 /** The trusted CAs: Node's `ca` replaces the system roots, so an extra CA is added to them, never instead. */
@@ -64,7 +81,7 @@ export function requestOptions(t: TransportOptions) {
       socket: t.timeouts.read,
       response: t.timeouts.read,
     },
-    https: t.certificateAuthority === undefined ? {} : { certificateAuthority: t.certificateAuthority },
+    ...(t.agent === undefined ? {} : { agent: { https: t.agent } }),
     ...(t.signal === undefined ? {} : { signal: t.signal }),
   };
 }
