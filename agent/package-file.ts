@@ -2,8 +2,7 @@
  * The file a package downloads into. Chunks are gathered into 1 MiB blocks on the main thread;
  * each block is handed (transferred, not copied) to a worker thread that hashes it and writes it
  * at its position (agent/package-file.worker.ts), so SHA-256 and the disk run beside the TLS
- * decryption instead of after it. The thread is kept for the next download
- * (agent/download-thread.ts). Blocks are hashed and written in order, so the file on disk is
+ * decryption instead of after it. Blocks are hashed and written in order, so the file on disk is
  * always a prefix of the download (a kill leaves a partial that can be resumed), and at most
  * MAX_QUEUED blocks wait: `add` then returns a promise, which pauses the socket.
  *
@@ -11,12 +10,11 @@
  * same BlockWriter: starting a worker (~15 ms) would cost more than it saves.
  */
 import type { FileHandle } from 'node:fs/promises';
-import type { Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { InternalError } from '../schema/errors.js';
 import { openBlockWriter, type BlockWriter } from './block-writer.js';
-import { giveBackDownloadThread, takeDownloadThread } from './download-thread.js';
 import { DOWNLOAD_WORKER } from './embedded.js';
-import type { FromWorker, ToWorker } from './package-file.worker.js';
+import type { FromWorker, ToWorker, WorkerInit } from './package-file.worker.js';
 
 const BLOCK = 1 << 20;
 const MAX_QUEUED = 3;
@@ -55,9 +53,6 @@ export class PackageFile {
   /** the writer of an inline file; null when a worker writes */
   private readonly inline: BlockWriter | null;
   private readonly worker: Worker | null;
-  private readonly module: URL | { code: string };
-  /** takes the worker's listeners off, so a kept thread serves the next file alone */
-  private detach: () => void = () => undefined;
   private block: Buffer;
   private fill = 0;
   /** blocks handed to the worker */
@@ -90,7 +85,6 @@ export class PackageFile {
 
   private constructor(fh: FileHandle, start: number, options: PackageFileOptions) {
     this.block = Buffer.from(spare.pop() ?? new ArrayBuffer(BLOCK));
-    this.module = options.worker ?? DOWNLOAD_WORKER;
     if (options.size <= (options.inlineMax ?? INLINE_MAX)) {
       this.worker = null;
       let writer: BlockWriter | null = null;
@@ -105,7 +99,15 @@ export class PackageFile {
       return;
     }
     this.inline = null;
-    this.worker = takeDownloadThread(this.module);
+    const module = options.worker ?? DOWNLOAD_WORKER;
+    this.worker = new Worker(module instanceof URL ? module : module.code, {
+      eval: !(module instanceof URL),
+      workerData: { fd: fh.fd, start } satisfies WorkerInit,
+      // It holds one block at a time and no JS objects to speak of.
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 },
+      stdout: false,
+      stderr: false,
+    });
     const worker = this.worker;
     let ready: { resolve: () => void; reject: (err: Error) => void };
     this.ready = new Promise((resolve, reject) => (ready = { resolve, reject }));
@@ -117,7 +119,7 @@ export class PackageFile {
         // The socket may be paused on a block that will never come back: let `add` throw instead.
         this.release();
       };
-      const onMessage = (m: FromWorker) => {
+      worker.on('message', (m: FromWorker) => {
         if (m.kind === 'free') {
           this.free.push(m.buf);
           this.queued--;
@@ -128,26 +130,17 @@ export class PackageFile {
           finished = true;
           resolve({ digest: m.digest, size: m.size });
         }
-      };
-      const onError = (err: Error) => {
+      });
+      worker.once('error', (err) => {
         fail(err);
         reject(err);
-      };
-      const onExit = (code: number) => {
+      });
+      worker.once('exit', (code) => {
         if (finished) return;
         fail(new Error(`the package writer stopped (exit code ${code})`));
         reject(this.failure);
-      };
-      worker.on('message', onMessage);
-      worker.once('error', onError);
-      worker.once('exit', onExit);
-      this.detach = () => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      };
+      });
     });
-    this.post({ kind: 'open', fd: fh.fd, start });
     // open() and finish() report these; until then a rejection must not go unhandled.
     this.ready.catch(() => undefined);
     this.done.catch(() => undefined);
@@ -202,17 +195,15 @@ export class PackageFile {
         this.recycle();
       }
     }
-    let clean = false;
     try {
       this.flush();
       this.post({ kind: 'finish' });
       const r = await this.done!;
       if (this.failure !== null) throw this.failure;
-      clean = true;
       return r;
     } finally {
       this.release();
-      await this.stop(clean);
+      await this.stop();
     }
   }
 
@@ -223,14 +214,15 @@ export class PackageFile {
     w?.resolve();
   }
 
-  /** After a clean download the thread is kept for the next one; after a failure it is terminated. */
-  private async stop(clean = false): Promise<void> {
-    const worker = this.worker;
-    if (worker === null) return;
-    this.detach();
+  /**
+   * The worker ends by itself after `done`; terminate covers a failure before that. A worker per
+   * download rather than one kept for `run`: downloads are rare (a new release), and an idle
+   * thread would hold ~6 MiB and 4 descriptors between them (bench/agent-soak).
+   */
+  private async stop(): Promise<void> {
+    if (this.worker === null) return;
     this.recycle();
-    if (clean) giveBackDownloadThread(worker, this.module);
-    else await worker.terminate();
+    await this.worker.terminate();
   }
 
   /** Gives this file's blocks (not those still with the worker: transferred, they are empty here) to the next download. */

@@ -5,7 +5,6 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { idleDownloadThreadId } from '../../agent/download-thread.js';
 import { INLINE_MAX, PackageFile } from '../../agent/package-file.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -115,44 +114,6 @@ for (const mode of [
     });
   });
 }
-
-describe('PackageFile: one download thread, kept between downloads', () => {
-  let dir: string;
-  before(async () => (dir = await mkdtemp(join(tmpdir(), 'mngd-pkgfile-'))));
-  after(() => rm(dir, { recursive: true, force: true }));
-
-  const download = async (name: string, data: Buffer, mode: 'w' | 'r' = 'w') => {
-    const path = join(dir, name);
-    await writeFile(path, '');
-    const fh = await open(path, mode);
-    try {
-      const file = await PackageFile.open(fh, 0, { size: data.length, inlineMax: 0 });
-      await feed(file, data, 16_384).catch(() => undefined);
-      return await file.finish();
-    } finally {
-      await fh.close();
-    }
-  };
-
-  it('serves one download after another on the same thread, and never reuses one that failed', async () => {
-    const a = randomBytes(2 << 20);
-    assert.deepEqual(await download('k1.partial', a), { digest: sha256(a), size: a.length });
-    const kept = idleDownloadThreadId();
-    assert.ok(kept !== null, 'the thread is kept after a clean download');
-    const b = randomBytes((1 << 20) + 7);
-    assert.deepEqual(await download('k2.partial', b), { digest: sha256(b), size: b.length });
-    assert.equal(idleDownloadThreadId(), kept, 'the second download ran on the kept thread');
-    // read-only: the writes fail, so this thread is terminated, not kept
-    await assert.rejects(
-      download('k3.partial', randomBytes(2 << 20), 'r'),
-      (err: NodeJS.ErrnoException) => err.code === 'EBADF',
-    );
-    assert.equal(idleDownloadThreadId(), null);
-    assert.deepEqual(await download('k4.partial', a), { digest: sha256(a), size: a.length });
-    const next = idleDownloadThreadId();
-    assert.ok(next !== null && next !== kept, 'a new thread after the failed one');
-  });
-});
 
 describe('PackageFile on a worker thread', () => {
   let dir: string;
