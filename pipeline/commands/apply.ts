@@ -5,7 +5,7 @@ import { appendSummary, onGitHub, annotate } from '../cli/github.js';
 import { headline } from '../table/index.js';
 import { formatProblem, type Problem } from '../releases/index.js';
 import { publishManifests, readProvenance } from '../manifests/index.js';
-import { channelLine, publishMarkdown, type ChannelResult } from '../manifests/index.js';
+import { channelLine, publishMarkdown, writtenCount, type ChannelResult } from '../manifests/index.js';
 import type { PlanWarning } from '../table/index.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
 import { SyncRefusedError, syncReleases } from '../table/index.js';
@@ -52,7 +52,7 @@ Example:
   ✓ verify-artifacts: 2 package(s): 1 downloaded and verified, 1 unchanged since verified
   ✓ sync: 1 to insert, 0 to update, 0 to yank, 4 unchanged (postgres://deploy@db/mngd)
       FLOOR_RAISED [stable]: the floor of stable rises 1.0.2 -> 1.0.3: every stable agent below 1.0.3 must update …
-  ✓ publish: 1 of 2 manifest(s) written to s3://mngd-agent-releases/agent
+  ✓ publish: 2 of 4 manifest(s) written to s3://mngd-agent-releases/agent
       stable: published latest.json sequence 1795744800 (previous 1795700000), expires 2026-12-11T02:00:00Z: the releases changed; offers 1.0.4 (10%), 1.0.3; floor 1.0.3
   …
   Applied: the artifacts are verified, the table and the manifests match git.
@@ -138,9 +138,8 @@ manifests: [{channel, spec, key, action, sequence, expires_at, floor, offers: [{
             });
             publishTable = publishMarkdown(store.location, done);
             published = done;
-            const written = done.filter((r) => r.action !== 'unchanged' || r.v2.action !== 'unchanged');
             return {
-              summary: `${written.length} of ${done.length} manifest(s) written to ${store.location}`,
+              summary: `${writtenCount(done)} written to ${store.location}`,
               details: done.flatMap((r) => channelLine(r).trimEnd().split('\n')),
             };
           },

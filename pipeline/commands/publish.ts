@@ -2,7 +2,7 @@ import { messageOf } from '../../schema/errors.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { appendSummary, onGitHub } from '../cli/github.js';
 import { publishManifests, readProvenance, type ChannelResult } from '../manifests/index.js';
-import { channelLine, publishMarkdown } from '../manifests/index.js';
+import { channelLine, publishMarkdown, writtenCount } from '../manifests/index.js';
 import { TARGET_HELP, TARGET_OPTIONS, loadValid, preparePublish } from '../cli/setup.js';
 
 export const publishCommand: Command = {
@@ -83,10 +83,7 @@ Example:
     }
     if (json) ctx.stdout.write(`${JSON.stringify({ target: store.location, dryRun, channels: done }, null, 2)}\n`);
     else {
-      const written = done.filter((r) => r.action !== 'unchanged' || r.v2.action !== 'unchanged').length;
-      ctx.stdout.write(
-        `${dryRun ? 'Would write' : 'Wrote'} ${written} of ${done.length} channel manifest(s) to ${store.location}.\n`,
-      );
+      ctx.stdout.write(`${dryRun ? 'Would write' : 'Wrote'} ${writtenCount(done)} to ${store.location}.\n`);
     }
     if (onGitHub(ctx.env))
       await appendSummary(

@@ -9,6 +9,12 @@ export function channelLine(r: ChannelResult, dryRun = false): string {
   return lines.join('');
 }
 
+/** How many manifests a publish wrote, each channel's spec 1 and spec 2 counted apart: "3 of 4 manifest(s)". */
+export function writtenCount(results: readonly ChannelResult[]): string {
+  const written = results.reduce((n, r) => n + [r, r.v2].filter((x) => x.action !== 'unchanged').length, 0);
+  return `${written} of ${results.length * 2} manifest(s)`;
+}
+
 function specLine(channel: string, r: SpecResult, dryRun: boolean): string {
   const offers = `${offeredText(r.offers)}; floor ${r.floor ?? 'none'}`;
   if (r.action === 'unchanged') {

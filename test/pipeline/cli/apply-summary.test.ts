@@ -57,7 +57,7 @@ describe('apply tells what it did', () => {
     assert.deepEqual(lines.slice(2), [
       '    FLOOR_RAISED [stable]: the floor of stable rises none -> 1.0.1: every stable agent below 1.0.1 must update before it checks in again',
       '    FLOOR_RAISED [beta]: the floor of beta rises none -> 1.0.1: every beta agent below 1.0.1 must update before it checks in again',
-      `✓ publish: 2 of 2 manifest(s) written to ${bucket}`,
+      `✓ publish: 4 of 4 manifest(s) written to ${bucket}`,
       manifest('stable', 'latest.json'),
       manifest('stable', 'v2/latest.json'),
       manifest('beta', 'channels/beta/latest.json'),

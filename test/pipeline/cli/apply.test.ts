@@ -88,7 +88,7 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /✓ verify-artifacts: 1 package\(s\): 1 downloaded and verified/);
     assert.match(run.stdout, /✓ sync: .*3 to insert/);
-    assert.match(run.stdout, /✓ publish: 2 of 2 manifest\(s\) written/);
+    assert.match(run.stdout, /✓ publish: 4 of 4 manifest\(s\) written/);
     assert.match(run.stdout, /Applied/);
     const t = await db.use(rows);
     assert.deepEqual([...t.keys()].sort(), ['1.0.1', '1.0.2', '1.0.3']);
@@ -108,7 +108,7 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /1 unchanged since verified/);
     assert.match(run.stdout, /✓ sync: nothing to change/);
-    assert.match(run.stdout, /✓ publish: 0 of 2 manifest\(s\) written/);
+    assert.match(run.stdout, /✓ publish: 0 of 4 manifest\(s\) written/);
     assert.equal(await s3.getText('agent/latest.json'), before);
     // only conditional requests answered 304, no package body again
     assert.ok(
@@ -200,7 +200,7 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     const again = await apply(at(6 * HOUR));
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /✓ sync: nothing to change/);
-    assert.match(again.stdout, /✓ publish: 2 of 2/);
+    assert.match(again.stdout, /✓ publish: 4 of 4 manifest\(s\)/);
     assert.deepEqual(
       (await stable(at(6 * HOUR))).signed.releases.map((r) => r.version),
       ['1.0.3'],

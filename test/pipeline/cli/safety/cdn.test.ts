@@ -25,7 +25,7 @@ describe('safety publish while the CDN fails (mngd-release bin)', () => {
     assert.deepEqual(await f.offered(), ['1.0.3@100'], 'the yank reached the manifest');
     assert.match(run.stdout, /Safety change: every changed channel only offers less/);
     assert.match(run.stdout, /stable offers less: 1\.0\.4 removed \(was offered to 20%\)/);
-    assert.match(run.stdout, /✓ publish: 1 of 1 manifest\(s\) written/);
+    assert.match(run.stdout, /✓ publish: 2 of 2 manifest\(s\) written/);
     assert.match(run.stdout, /✗ verify-artifacts: .*\n.*1\.0\.3\.yaml.*ARTIFACT_NOT_FOUND/);
     assert.match(run.stdout, /✓ sync: .*1 to yank/);
     assert.match(

@@ -18,7 +18,7 @@ describe('safety publish while PostgreSQL is unreachable (mngd-release bin)', ()
     const run = await f.apply(down);
     assert.equal(run.code, 3, run.stdout + run.stderr);
     assert.deepEqual(await f.offered(), ['1.0.3@100'], 'the yank reached the manifest');
-    assert.match(run.stdout, /✓ publish: 1 of 1/);
+    assert.match(run.stdout, /✓ publish: 2 of 2 manifest\(s\)/);
     assert.match(run.stdout, /✓ verify-artifacts/);
     assert.match(run.stdout, /✗ sync: .*\[DB_UNAVAILABLE\]/);
     assert.match(
@@ -40,7 +40,7 @@ describe('safety publish while PostgreSQL is unreachable (mngd-release bin)', ()
     const again = await f.apply();
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /✓ sync: .*1 to yank/);
-    assert.match(again.stdout, /✓ publish: 0 of 1/);
+    assert.match(again.stdout, /✓ publish: 0 of 2 manifest\(s\)/);
     const clean = await f.bin(['drift']);
     assert.equal(clean.code, 0, clean.stdout);
     assert.doesNotMatch(clean.stdout, /behind/);

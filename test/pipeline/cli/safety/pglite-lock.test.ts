@@ -38,7 +38,7 @@ describe('safety publish while the embedded PGlite is locked (mngd-release bin)'
       const run = await f.apply();
       assert.equal(run.code, 3, run.stdout + run.stderr);
       assert.deepEqual(await f.offered(), ['1.0.3@100'], 'the yank reached the manifest');
-      assert.match(run.stdout, /✓ publish: 1 of 1/);
+      assert.match(run.stdout, /✓ publish: 2 of 2 manifest\(s\)/);
       assert.match(run.stdout, /✗ sync: the embedded database in .* is in use by process \d+/);
     } finally {
       holder.stdin.end();
