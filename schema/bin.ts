@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { flagsError } from './cli-args.js';
-import { MngdError, messageOf } from './errors.js';
+import { ExternalError, MngdError, messageOf } from './errors.js';
 import { EXIT, exitCodeOf, wantsHelpHint } from './exit.js';
 import { closest } from './suggest.js';
 
@@ -107,6 +107,7 @@ export function reportError(bin: Pick<Bin<BinIo>, 'outsideHint'>, where: string,
   const tag = err instanceof MngdError ? ` [${err.code}]` : '';
   io.stderr.write(`${where}: ${messageOf(err)}${tag}\n`);
   if (wantsHelpHint(err)) io.stderr.write(`Run "${where} --help" for usage.\n`);
-  if (code === EXIT.EXTERNAL && bin.outsideHint !== undefined) io.stderr.write(`${bin.outsideHint}\n`);
+  const namesItsFix = err instanceof ExternalError && err.namesItsFix;
+  if (code === EXIT.EXTERNAL && bin.outsideHint !== undefined && !namesItsFix) io.stderr.write(`${bin.outsideHint}\n`);
   return code;
 }

@@ -41,7 +41,10 @@ export class SettingsError<Code extends AnyCode = 'CONFIG_INVALID'> extends Mngd
 }
 
 /** Something outside failed (network, database, object store): retry. Exit 3. */
-export class ExternalError<Code extends AnyCode = AnyCode> extends MngdError<Code> {}
+export class ExternalError<Code extends AnyCode = AnyCode> extends MngdError<Code> {
+  /** true where a re-run alone cannot help and the message names the fix (the bins then add no "re-run" hint) */
+  readonly namesItsFix: boolean = false;
+}
 
 /**
  * A broken invariant: a bug in this repository, not the caller's input and not an outside system.

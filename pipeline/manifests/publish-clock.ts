@@ -37,6 +37,8 @@ export function formatGap(ms: number): string {
 
 /** This machine's clock is behind the last publish: exit 3, nothing written; set the clock right and re-run. */
 export class ClockBehindError extends ExternalError<'CLOCK_BEHIND'> {
+  // A re-run on the same clock fails the same way: the message says to set the clock.
+  override readonly namesItsFix = true;
   constructor(message: string) {
     super('CLOCK_BEHIND', message);
   }
