@@ -105,7 +105,7 @@ async function checkSteps(d: CheckDeps): Promise<CheckResult> {
   const facts = decision.device === null ? '' : ` (${describeFacts(decision.device)})`;
   const spec = d.spec === 2 ? 'v2 ' : '';
   const about = `current ${current}${facts}, manifest ${spec}${signed.channel} seq ${signed.sequence}${source === 'cached' ? ' (unchanged, 304)' : ''}`;
-  // Lockout-proof: a floor this device cannot satisfy never blocks checkin (DESIGN-FLEET).
+  // Lockout-proof: a floor this device cannot satisfy never blocks checkin (docs/DESIGN.md).
   if (decision.warning !== null) d.log.warn(decision.warning);
   const target = decision.target;
   if (target === null) {

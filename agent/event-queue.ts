@@ -1,5 +1,5 @@
 /**
- * The agent's durable queue of update events (DESIGN-FLEET.md, "Closing the loop"): `events.json`
+ * The agent's durable queue of update events (docs/DESIGN.md, "Closing the loop"): `events.json`
  * in the private state folder, at most 200 events, the oldest dropped (and counted) when more
  * come. The checkin sends what is queued and drops exactly what it sent once the server answered
  * 2xx; on anything else the events stay for the next checkin.

@@ -1,6 +1,6 @@
 /**
  * Which manifest spec an agent reads. An agent build is configured with the URL of the newest
- * spec it reads (DESIGN-FLEET.md): spec 2 lives at `…/v2/latest.json` and
+ * spec it reads (docs/DESIGN.md): spec 2 lives at `…/v2/latest.json` and
  * `…/v2/channels/<name>/latest.json`, spec 1 at today's paths. A spec-2 agent never falls back to
  * spec 1, so a URL and a spec that disagree are a setting to fix, not something to guess around.
  */

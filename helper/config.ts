@@ -34,8 +34,8 @@ export interface HelperConfig extends HealthSettings {
   ioreg: string | null;
   idleTimeoutMs: number;
   /**
-   * 2: only spec-2 manifests are accepted. 1 (default): spec 1 until the first spec-2 manifest is
-   * accepted; from then on spec 1 is refused (a replayed spec-1 manifest would undo a yank).
+   * 1 (default): only spec-1 manifests are accepted; 2: only spec-2 manifests (a spec-1 one is
+   * MANIFEST_SPEC). The helper follows one spec, the one its agent reads.
    */
   spec: 1 | 2;
   /** the helper's own commands for the Mac's facts (it never takes the agent's word) */

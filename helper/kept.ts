@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import type { HealthCode } from '../schema/codes/index.js';
 import { compareVersions, isVersion } from '../schema/version.js';
 import { STATE_TORN, syncDir, writeDurable, writeSynced } from './durable.js';
 import type { Logger } from './log.js';
@@ -21,7 +22,7 @@ export interface KeptPackage {
 }
 
 /** Why P is put back: the event code the rollback is reported with. */
-export type RollbackCause = 'HEALTH_DEADLINE' | 'CRASH_LOOP';
+export type RollbackCause = Exclude<HealthCode, 'ROLLBACK_REFUSED'>;
 
 /** An install of `to` over `from` not yet proven healthy. */
 export interface Pending {

@@ -8,7 +8,7 @@
  *   -> {"v":1,"id":"a2","type":"install","manifest":"<raw manifest>","version":"1.0.3","pkg_path":"/abs/pkg"}
  *      (spec 2 adds "arch":"arm64", the artifact downloaded)
  *   <- {"v":1,"id":"a2","ok":true,"outcome":"installed","version":"1.0.3","exit_code":0,"output_tail":"..."}
- *   <- {"v":1,"id":"a2","ok":false,"error":{"code":"PKG_HASH_MISMATCH","message":"..."}}
+ *   <- {"v":1,"id":"a2","ok":false,"error":{"code":"PKG_REFUSED","message":"..."}}
  *   -> {"v":1,"id":"a3","type":"manifest","manifest":"<raw manifest>"}
  *   <- {"v":1,"id":"a3","ok":true,"outcome":"accepted","channel":"stable","sequence":1795744800}
  *

@@ -1,5 +1,5 @@
 /**
- * A release's packages and the Macs they run on (DESIGN-FLEET.md "Release file additions"). A
+ * A release's packages and the Macs they run on (docs/DESIGN.md "Release file additions"). A
  * release file either names one package (`download_url`/`sha256`/`size`: one universal artifact)
  * or lists `artifacts: [{arch, download_url, sha256, size}]`; every reader goes through
  * `artifactsOf`, so the two forms are one list everywhere. Pure.

@@ -1,5 +1,5 @@
 /**
- * Which releases a spec-2 manifest lists (DESIGN-FLEET.md): newest first, down to where every
+ * Which releases a spec-2 manifest lists (docs/DESIGN.md): newest first, down to where every
  * macOS and arch the policy supports has a listed release at 100 % it can run, at most `max`.
  * Pure; the builder and verify-artifacts (which proves what manifests will list) share it.
  */
@@ -30,7 +30,7 @@ export function listedOn2(
 }
 
 /**
- * Spec 1's conservative projection (DESIGN-FLEET.md "Projections for older readers"): a spec-1
+ * Spec 1's conservative projection (docs/DESIGN.md "Projections for older readers"): a spec-1
  * reader knows neither its macOS nor its arch, so it is offered only releases every supported Mac
  * runs (a universal artifact, no requires stricter than the policy's range).
  */

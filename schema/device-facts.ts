@@ -1,5 +1,5 @@
 /**
- * A Mac's facts for choosing (DESIGN-FLEET.md), read from what macOS's own tools print. Pure:
+ * A Mac's facts for choosing (docs/DESIGN.md), read from what macOS's own tools print. Pure:
  * the agent and the helper each run the commands themselves (helper/device-facts.ts) and hand
  * the results here, so both read the same facts the same way and neither takes the other's word.
  *

@@ -1,5 +1,5 @@
 /**
- * JSON Schema of a spec-2 manifest (`v2/latest.json`, DESIGN-FLEET.md). Spec-1 readers never see
+ * JSON Schema of a spec-2 manifest (`v2/latest.json`, docs/DESIGN.md). Spec-1 readers never see
  * it: they keep reading `latest.json`, a conservative projection. Strict like spec 1: an unknown
  * field is refused, since a reader must never ignore what it does not understand.
  */

@@ -1,5 +1,5 @@
 /**
- * JSON Schema of what an agent reports with its server checkin (DESIGN-FLEET.md, "Closing the
+ * JSON Schema of what an agent reports with its server checkin (docs/DESIGN.md, "Closing the
  * loop"): its facts and a bounded batch of update events. Strict like the manifest (unknown
  * fields refused), at most 64 KiB. The device id travels hashed: SHA-256(ring_salt/device_id).
  */

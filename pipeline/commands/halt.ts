@@ -10,9 +10,10 @@ export const haltCommand: Command = {
 Adds halted: {reason, at} to releases/<version>.yaml, in place (comments and layout stay): a
 halted release is offered to nobody, like a yanked one, and the reason and time stay on record.
 The plan calls a halt out as a load event; the table shows the release active = false. Nothing
-is written when the result would not validate. Prints the branch, commit and pull request
-commands to run; the release-halt workflow (break-glass) runs this command, publishes at once and
-opens that pull request itself (README "Stopping a bad release").
+is written when the result would not validate. Prints the branch (stop-<version>), commit and
+pull request commands to run; the release-halt workflow (break-glass) runs this command,
+publishes at once and opens its own pull request from halt-<version>, a branch name kept for halts
+published live (README "Stopping a bad release").
 
 Flags:
   --reason TEXT    why it is halted (required; one line the next on-call reads)
@@ -39,7 +40,9 @@ Example:
         command: 'mngd-release halt',
         version,
         edit: { kind: 'halt', reason, at },
-        branch: `halt-${version}`,
+        // Not halt-<version>: that branch is the break-glass workflow's record of a halt published
+        // live, and while one is open release-publish refuses to publish main.
+        branch: `stop-${version}`,
         title: `Halt ${version}`,
         body: `Halts ${version} (releases/${version}.yaml, halted at ${at}): ${reason}`,
         effect: `Once published, no manifest offers ${version}; devices already on it keep it.`,

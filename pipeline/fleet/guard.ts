@@ -1,5 +1,5 @@
 /**
- * The guard's decisions (DESIGN-FLEET.md, "Closing the loop"): per channel and version offered
+ * The guard's decisions (docs/DESIGN.md, "Closing the loop"): per channel and version offered
  * there, over the policy's window, failure rate = (errors + rollbacks) / install attempts. Too few
  * attempts: nothing. A rate above max_failure_rate or more rollbacks than max_rollbacks: halt,
  * with the evidence. The guard only ever halts: it never raises a share and never resumes a

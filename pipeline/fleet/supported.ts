@@ -1,5 +1,5 @@
 /**
- * Which Macs below a floor can satisfy it (DESIGN-FLEET.md: a floor never locks out a Mac that
+ * Which Macs below a floor can satisfy it (docs/DESIGN.md: a floor never locks out a Mac that
  * cannot satisfy it). A device below the channel's floor whose macOS runs none of the releases at
  * or above it that the channel offers is "unsupported": its checkin is not blocked (one warning);
  * the others are blocked until they update. One rule for `status` and `plan`'s numbers.

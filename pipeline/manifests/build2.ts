@@ -1,5 +1,5 @@
 /**
- * The pure spec-2 manifest builder (DESIGN-FLEET.md "Manifest spec 2"): releases + policy + time +
+ * The pure spec-2 manifest builder (docs/DESIGN.md "Manifest spec 2"): releases + policy + time +
  * previous sequence + provenance -> the signed part of a channel's `v2/…/latest.json`. The same
  * input always gives the same bytes (no clock, no I/O here).
  */

@@ -1,5 +1,5 @@
 /**
- * What spec-1 readers get that spec-2 readers do not (DESIGN-FLEET.md "Projections for older
+ * What spec-1 readers get that spec-2 readers do not (docs/DESIGN.md "Projections for older
  * readers"), one line each, for plan and publish: "spec-1 readers: 1.1.0 not offered (requires
  * macOS ≥ 14.0); floor 1.1.0 dropped". Pure: the two signed manifests of one channel.
  */

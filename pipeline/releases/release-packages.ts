@@ -1,5 +1,5 @@
 /**
- * The package and macOS fields of one release file (DESIGN-FLEET.md "Release file additions"):
+ * The package and macOS fields of one release file (docs/DESIGN.md "Release file additions"):
  * the single package (download_url/sha256/size) or `artifacts`, never both; `requires`;
  * `desupports`. Schema errors inside them, and the rules the schema cannot say, each at the line
  * of the value at fault with the fix. Pure.

@@ -94,3 +94,11 @@ export const HELPER_CODES = {
     'a state file is torn or unreadable: logged once, the previous good copy (or none) is used, rewritten with the next accepted manifest',
   SOCKET_UNAVAILABLE: 'serve cannot listen: another helper is there, or the path is not a socket (exit 3)',
 } as const;
+
+/** The health gate's outcomes: the `code` of a `rollback` event the helper hands the agent for its report. */
+export const HEALTH_CODES = {
+  HEALTH_DEADLINE: 'no health_ok within --health-deadline: the version before was installed again',
+  CRASH_LOOP: 'more than --health-max-restarts agent starts within --health-stable: rolled back',
+  ROLLBACK_REFUSED:
+    'the kept package of the version before no longer hashes as kept: nothing installed, the new version stays',
+} as const;

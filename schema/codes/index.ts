@@ -3,7 +3,7 @@
  * types are the registry's keys, so a code used anywhere must be listed here with its meaning;
  * docs/codes.md is generated from it (schema/codes/markdown.ts, `npm run codes`).
  */
-import { AGENT_CODES, HELPER_CODES, VERIFY_CODES } from './devices.js';
+import { AGENT_CODES, HEALTH_CODES, HELPER_CODES, VERIFY_CODES } from './devices.js';
 import {
   ARTIFACT_CODES,
   DRIFT_CODES,
@@ -35,6 +35,7 @@ export type EditCode = Keys<typeof EDIT_CODES>;
 export type VerifyCode = Keys<typeof VERIFY_CODES>;
 export type AgentCode = Keys<typeof AGENT_CODES>;
 export type HelperCode = Keys<typeof HELPER_CODES>;
+export type HealthCode = Keys<typeof HEALTH_CODES>;
 
 /** Every code of mngd-release. */
 export type PipelineCode =
@@ -42,7 +43,7 @@ export type PipelineCode =
 /** What a Problem (a line of releases/, a row of the table, a drift finding) can say. */
 export type ProblemCode = ReleaseProblemCode | TableCode | ArtifactCode | DriftFindingCode;
 /** Every code any part of the repository reports. */
-export type Code = CommonCode | PipelineCode | VerifyCode | AgentCode | HelperCode;
+export type Code = CommonCode | PipelineCode | VerifyCode | AgentCode | HelperCode | HealthCode;
 
 export interface CodePart {
   title: string;
@@ -99,5 +100,10 @@ export const CODE_PARTS: readonly CodePart[] = [
     title: 'The helper (`mngd-helper`)',
     intro: "The `error.code` of the helper's reply (docs/helper.md), and what stops serve at start.",
     codes: HELPER_CODES,
+  },
+  {
+    title: 'The health gate (helper → agent → fleet report)',
+    intro: 'The `code` of a `rollback` event (docs/helper.md); the report stores it, `guard` counts it.',
+    codes: HEALTH_CODES,
   },
 ];

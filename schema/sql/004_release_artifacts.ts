@@ -1,7 +1,7 @@
 import type { Migration } from './migration.js';
 
 /**
- * The per-architecture packages (DESIGN-FLEET.md): agent_releases keeps its legacy columns for
+ * The per-architecture packages (docs/DESIGN.md): agent_releases keeps its legacy columns for
  * the universal package (the mngd server and the legacy endpoint read them); every arm64 and
  * x86_64 package of a release is a row here, keyed by version and arch. A new table: no row of
  * agent_releases changes, so nothing is lost. A release without a universal package still fills

@@ -1,5 +1,5 @@
 /**
- * The DDL of what the fleet reports (DESIGN-FLEET.md, "Closing the loop"), owned here like
+ * The DDL of what the fleet reports (docs/DESIGN.md, "Closing the loop"), owned here like
  * agent_releases: `agent_update_events` (append-only, one row per device and event id, so a
  * report sent twice stores once) and `agent_devices` (one row per device: its latest facts).
  * Kept apart from agent_releases' migrations: the release sync never waits on fleet tables.

@@ -1,5 +1,5 @@
 /**
- * The helper follows the newest manifest the agent verified (DESIGN-FLEET, "Stopping a bad
+ * The helper follows the newest manifest the agent verified (docs/DESIGN.md, "Stopping a bad
  * release"), through the real bins and a real socket: the real `mngd-agent check --once` hands
  * its verified manifest to the real `mngd-helper serve`, and a local user of another uid (65534,
  * through `setpriv`) then replays an older signed manifest, or asks for a release outside this

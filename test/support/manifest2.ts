@@ -1,5 +1,5 @@
 /**
- * Signed spec-2 manifests for the agent and helper tests, built as DESIGN-FLEET.md defines them
+ * Signed spec-2 manifests for the agent and helper tests, built as docs/DESIGN.md defines them
  * and signed with the repository's signing code (schema/signing.ts). Until the pipeline builds
  * spec 2 (pipeline/manifests/), tests write the `signed` body directly; it passes the spec-2
  * schema and manifest2Problems, which every reader checks.

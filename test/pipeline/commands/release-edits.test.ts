@@ -83,7 +83,7 @@ describe('mngd-release yank, halt, pause, rollout (the real bin, files with comm
       ),
     );
     assert.deepEqual(out.commands.slice(0, 2), [
-      'git switch -c halt-1.0.4',
+      'git switch -c stop-1.0.4',
       "git commit -m 'Halt 1.0.4' -- releases/1.0.4.yaml",
     ]);
     assert.ok(out.commands[3]!.endsWith(`: crashes on "launch" for $USER'\\''s Macs'`), out.commands[3]);
