@@ -6,25 +6,16 @@
  * a kill -9 of the helper mid-rollback converges on restart.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { requestInstall, sendHealth } from '../../helper/client.js';
+import { sendHealth } from '../../helper/client.js';
 import { routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
 import { testTls } from '../support/tls.js';
 import { startAgent } from '../agent/process.js';
-import {
-  isAlive,
-  makePkg,
-  newKey,
-  releaseOf,
-  signedManifest,
-  startHelper,
-  until,
-  type HelperProcess,
-  type TestPkg,
-} from './harness.js';
+import { isAlive, newKey, releaseOf, signedManifest, startHelper, until } from './harness.js';
+import { macOn103 as macOn103With, type GateMac } from './gate-mac.js';
 
 const key = newKey();
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -32,49 +23,8 @@ after(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
-interface Mac {
-  helper: HelperProcess;
-  work: string;
-  pkgs: Record<string, TestPkg>;
-  log(): string;
-  pending(): Record<string, unknown> | null;
-  /** installs `version` through the helper's socket, as the agent would */
-  install(version: string, offered?: string[]): ReturnType<typeof requestInstall>;
-}
-
-/** A Mac on 1.0.3 installed by this helper (so it kept 1.0.3's package). */
-async function macOn103(extraArgs: string[], env: Record<string, string> = {}): Promise<Mac> {
-  const work = mkdtempSync(join(tmpdir(), 'mngd-gate-'));
-  const pkgs: Record<string, TestPkg> = {};
-  for (const v of ['1.0.3', '1.0.4', '1.0.5']) pkgs[v] = makePkg(work, v);
-  const helper = await startHelper({ key, installed: '1.0.2', extraArgs, env });
-  cleanup.push(async () => {
-    await helper.stop();
-    rmSync(work, { recursive: true, force: true });
-    rmSync(helper.dir, { recursive: true, force: true });
-  });
-  const mac: Mac = {
-    helper,
-    work,
-    pkgs,
-    log: () => readFileSync(helper.logFile, 'utf8'),
-    pending() {
-      const f = join(helper.dir, 'state', 'pending.json');
-      return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>) : null;
-    },
-    install: (version, offered = [version]) =>
-      requestInstall(helper.socket, {
-        manifest: signedManifest(
-          offered.map((v) => releaseOf(pkgs[v]!)),
-          [key],
-        ),
-        version,
-        pkg_path: pkgs[version]!.path,
-      }),
-  };
-  assert.equal((await mac.install('1.0.3')).ok, true);
-  return mac;
-}
+type Mac = GateMac;
+const macOn103 = (extraArgs: string[], env: Record<string, string> = {}) => macOn103With(key, cleanup, extraArgs, env);
 
 /** A loopback CDN whose manifest offers `versions`, and the agent's flags for it. */
 async function cdnFor(mac: Mac, versions: string[]): Promise<{ cdn: TestServer; args: string[] }> {

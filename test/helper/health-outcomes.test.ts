@@ -6,27 +6,18 @@
  * found by the real helper at its restart.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { requestInstall, sendHealth } from '../../helper/client.js';
+import { sendHealth } from '../../helper/client.js';
 import { ackEvents } from '../../helper/events-ack-client.js';
 import type { Report } from '../../schema/types.js';
 import { startAgent } from '../agent/process.js';
 import { macTools } from '../support/mac-tools.js';
 import { routes, servePackage, startHttpsServer } from '../support/https-server.js';
 import { testTls } from '../support/tls.js';
-import {
-  makePkg,
-  newKey,
-  releaseOf,
-  signedManifest,
-  startHelper,
-  until,
-  type HelperProcess,
-  type TestPkg,
-} from './harness.js';
+import { newKey, releaseOf, signedManifest, startHelper, until } from './harness.js';
+import { macOn103 as macOn103With } from './gate-mac.js';
 
 const key = newKey();
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -34,45 +25,7 @@ after(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
-interface Mac {
-  helper: HelperProcess;
-  work: string;
-  pkgs: Record<string, TestPkg>;
-  log(): string;
-  outbox(): { events: { id: string; kind: string }[] } | null;
-  install(version: string): ReturnType<typeof requestInstall>;
-}
-
-/** A Mac whose helper installed 1.0.3 (so it keeps 1.0.3's package), started with `args`. */
-async function macOn103(args: string[]): Promise<Mac> {
-  const work = mkdtempSync(join(tmpdir(), 'mngd-outcomes-'));
-  const pkgs: Record<string, TestPkg> = {};
-  for (const v of ['1.0.3', '1.0.4']) pkgs[v] = makePkg(work, v);
-  const helper = await startHelper({ key, installed: '1.0.2', extraArgs: args });
-  const mac: Mac = {
-    helper,
-    work,
-    pkgs,
-    log: () => readFileSync(helper.logFile, 'utf8'),
-    outbox() {
-      const f = join(helper.dir, 'state', 'outbox.json');
-      return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { events: { id: string; kind: string }[] }) : null;
-    },
-    install: (version) =>
-      requestInstall(mac.helper.socket, {
-        manifest: signedManifest([releaseOf(pkgs[version]!)], [key]),
-        version,
-        pkg_path: pkgs[version]!.path,
-      }),
-  };
-  cleanup.push(async () => {
-    await mac.helper.stop();
-    rmSync(work, { recursive: true, force: true });
-    rmSync(helper.dir, { recursive: true, force: true });
-  });
-  assert.equal((await mac.install('1.0.3')).ok, true);
-  return mac;
-}
+const macOn103 = (args: string[]) => macOn103With(key, cleanup, args);
 
 describe('the health gate reports its outcome', () => {
   it("a committed N: health_ok's reply carries the health event until the agent acknowledges it", async () => {
