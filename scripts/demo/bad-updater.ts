@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ChannelStatus } from '../../pipeline/fleet/index.js';
 import type { ReportEvent } from '../../schema/types.js';
 import type { Device } from './fleet.js';
-import { openWorld, spread } from './world.js';
+import { guardAndHalt, openWorld, spread } from './world.js';
 
 export const BAD_UPDATER_STORY = 'A release that breaks the updater, rolled back by the health gate';
 const GOOD = '1.0.3';
@@ -145,15 +145,7 @@ export async function runBadUpdaterStory(opts: BadUpdaterOptions): Promise<BadUp
     );
 
     out('\nThe guard runs: the rollbacks count against the version left.\n');
-    const guard = await w.cli(['guard']);
-    const file = readFileSync(join(w.repo, 'releases', `${BAD}.yaml`), 'utf8');
-    const haltReason = /^ {2}reason: (.*)$/m.exec(file)?.[1] ?? null;
-    if (haltReason !== null) {
-      // The break-glass path: publish at once, and git records it (a pull request in production).
-      await w.cli(['publish']);
-      w.git('commit', '-qam', `Halt ${BAD} (guard)`);
-    }
-    const offeredAfterHalt = w.manifest().releases.map((r) => r.version);
+    const { guardExit, haltReason, offeredAfterHalt } = await guardAndHalt(w, BAD);
 
     out(`\nThe other ${wave2.length} Macs check:\n`);
     await w.round(wave2, 4);
@@ -173,7 +165,7 @@ export async function runBadUpdaterStory(opts: BadUpdaterOptions): Promise<BadUp
       quarantined,
       timings,
       rollbacks,
-      guardExit: guard.code,
+      guardExit,
       haltReason,
       offeredAfterHalt,
       status,

@@ -6,11 +6,9 @@
  * break-glass path publishes at once, and the rest of the fleet never takes it.
  * `mngd-release status` shows what happened.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ChannelStatus } from '../../pipeline/fleet/index.js';
 import type { Device } from './fleet.js';
-import { openWorld } from './world.js';
+import { guardAndHalt, openWorld } from './world.js';
 
 export const GUARD_STORY = 'A failing rollout halted by the guard';
 const BAD = '1.0.4';
@@ -100,15 +98,7 @@ export async function runGuardStory(opts: GuardStoryOptions): Promise<GuardStory
     );
 
     out('The guard runs (every 15 minutes in production):\n');
-    const guard = await w.cli(['guard']);
-    const file = readFileSync(join(w.repo, 'releases', `${BAD}.yaml`), 'utf8');
-    const haltReason = /^ {2}reason: (.*)$/m.exec(file)?.[1] ?? null;
-    if (haltReason !== null) {
-      // The break-glass path: publish at once, and git records it (a pull request in production).
-      await w.cli(['publish']);
-      w.git('commit', '-qam', `Halt ${BAD} (guard)`);
-    }
-    const offeredAfterHalt = w.manifest().releases.map((r) => r.version);
+    const { guardExit, haltReason, offeredAfterHalt } = await guardAndHalt(w, BAD);
 
     out(`\nThe other ${wave2.length} Macs check:\n`);
     await w.round(wave2, 4);
@@ -128,7 +118,7 @@ export async function runGuardStory(opts: GuardStoryOptions): Promise<GuardStory
       wave2: wave2.map((d) => d.id),
       afterWave1,
       after,
-      guardExit: guard.code,
+      guardExit,
       haltReason,
       offeredAfterHalt,
       rerunHalts,

@@ -4,6 +4,7 @@
  * `mngd-release`), a fleet of Macs with a real helper each, the stand-in mngd server their agents
  * check in with (into the stage's database), and launchd keeping their agents running.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../pipeline/table/index.js';
 import type { ReleaseFile, SignedManifest } from '../../schema/types.js';
@@ -134,4 +135,26 @@ export function spread(xs: readonly number[]): { min: number; median: number; ma
   const mid = s.length / 2;
   const median = s.length % 2 === 1 ? s[Math.floor(mid)]! : (s[mid - 1]! + s[mid]!) / 2;
   return { min: s[0]!, median, max: s[s.length - 1]! };
+}
+
+/** What `mngd-release guard` did to one version: its exit, the halt's reason (null: not halted), the offers after. */
+export interface GuardRun {
+  guardExit: number;
+  haltReason: string | null;
+  offeredAfterHalt: string[];
+}
+
+/**
+ * Runs the guard; where it halted `version`, takes the break-glass path as release-halt does:
+ * publish at once, and git records the halt (a pull request in production).
+ */
+export async function guardAndHalt(w: World, version: string): Promise<GuardRun> {
+  const guard = await w.cli(['guard']);
+  const file = readFileSync(join(w.repo, 'releases', `${version}.yaml`), 'utf8');
+  const haltReason = /^ {2}reason: (.*)$/m.exec(file)?.[1] ?? null;
+  if (haltReason !== null) {
+    await w.cli(['publish']);
+    w.git('commit', '-qam', `Halt ${version} (guard)`);
+  }
+  return { guardExit: guard.code, haltReason, offeredAfterHalt: w.manifest().releases.map((r) => r.version) };
 }
