@@ -7,39 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { bucket } from '../../schema/choose.js';
-import { artifactFor, choose2, type DeviceFacts, type ManifestLike, type ReleaseLike } from '../../schema/choose2.js';
+import { artifactFor, choose2, type DeviceFacts, type ManifestLike } from '../../schema/choose2.js';
 import { hardwareFromSysctl, type CommandResult } from '../../schema/device-facts.js';
 import { macosWithin } from '../../schema/macos.js';
 import { shareAt } from '../../schema/rollout.js';
 import { compareVersions } from '../../schema/version.js';
-
-type Arch = 'universal' | 'arm64' | 'x86_64';
-type R = ReleaseLike<{ arch: Arch }>;
-const PUBLISHED = '2026-12-04T10:00:00Z';
-const EXPIRES = '2026-12-18T10:00:00Z';
-const NOW = Date.parse('2026-12-05T10:00:00Z');
-
-function rel(version: string, over: Partial<R> = {}): R {
-  return {
-    version,
-    artifacts: [{ arch: 'universal' }],
-    requires: { macos_min: null, macos_max: null },
-    rollout: [{ at: null, percent: 100 }],
-    ...over,
-  };
-}
-function manifest(releases: R[], over: Partial<ManifestLike<R>> = {}): ManifestLike<R> {
-  return {
-    published_at: PUBLISHED,
-    expires_at: EXPIRES,
-    min_required_version: null,
-    releases,
-    rings: {},
-    ring_salt: 'a1b2c3',
-    rescue_from: [],
-    ...over,
-  };
-}
+import { manifest, NOW, rel, type Arch, type R } from './choose2-fixtures.js';
 
 const ok = (stdout: string): CommandResult => ({ exitCode: 0, stdout: `${stdout}\n`, stderr: '' });
 const absent = (key: string): CommandResult => ({ exitCode: 1, stdout: '', stderr: `sysctl: unknown oid '${key}'\n` });

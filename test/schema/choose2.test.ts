@@ -1,46 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  artifactFor,
-  choose2,
-  ringHash,
-  type DeviceFacts,
-  type ManifestLike,
-  type ReleaseLike,
-} from '../../schema/choose2.js';
+import { artifactFor, choose2, ringHash, type DeviceFacts } from '../../schema/choose2.js';
 import { macosWithin } from '../../schema/macos.js';
 import { compareVersions } from '../../schema/version.js';
+import { EXPIRES, manifest, NOW, PUBLISHED, rel, SALT, type Arch, type R } from './choose2-fixtures.js';
 
-type Arch = 'universal' | 'arm64' | 'x86_64';
-type R = ReleaseLike<{ arch: Arch }>;
-
-const PUBLISHED = '2026-12-04T10:00:00Z';
-const EXPIRES = '2026-12-18T10:00:00Z';
-const NOW = Date.parse('2026-12-05T10:00:00Z');
-const SALT = 'a1b2c3';
-
-function rel(version: string, over: Partial<R> = {}): R {
-  return {
-    version,
-    artifacts: [{ arch: 'universal' }],
-    requires: { macos_min: null, macos_max: null },
-    rollout: [{ at: null, percent: 100 }],
-    ...over,
-  };
-}
-function manifest(releases: R[], over: Partial<ManifestLike<R>> = {}): ManifestLike<R> {
-  return {
-    published_at: PUBLISHED,
-    expires_at: EXPIRES,
-    min_required_version: null,
-    releases,
-    rings: {},
-    ring_salt: SALT,
-    rescue_from: [],
-    ...over,
-  };
-}
 function mac(over: Partial<DeviceFacts> = {}): DeviceFacts {
   return { deviceId: 'mac-1', current: '1.0.0', macos: '14.6', hwArch: 'arm64', clock: NOW, ...over };
 }
