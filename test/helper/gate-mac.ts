@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requestInstall } from '../../helper/client.js';
 import type { SigningKey } from '../../schema/keys.js';
+import { testTls } from '../support/tls.js';
 import { makePkg, releaseOf, signedManifest, startHelper, type HelperProcess, type TestPkg } from './harness.js';
 
 export interface GateMac {
@@ -63,4 +64,26 @@ export async function macOn103(
   });
   assert.equal((await mac.install('1.0.3')).ok, true);
   return mac;
+}
+
+/** The agent's flags for this Mac: its helper, version file and own folders, the loopback CA, a device id. */
+export function agentFlags(mac: GateMac, key: SigningKey, manifestUrl: string, deviceId: string): string[] {
+  return [
+    '--manifest-url',
+    manifestUrl,
+    '--trusted-key',
+    key.public_key,
+    '--version-file',
+    mac.helper.versionFile,
+    '--state-dir',
+    join(mac.work, 'agent-state'),
+    '--helper-socket',
+    mac.helper.socket,
+    '--log-file',
+    join(mac.work, 'agent.log'),
+    '--ca-file',
+    testTls().caFile,
+    '--device-id',
+    deviceId,
+  ];
 }

@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sendHealth } from '../../helper/client.js';
 import { routes, servePackage, startHttpsServer, type TestServer } from '../support/https-server.js';
-import { testTls } from '../support/tls.js';
 import { startAgent } from '../agent/process.js';
 import { isAlive, newKey, releaseOf, signedManifest, startHelper, until } from './harness.js';
-import { macOn103 as macOn103With, type GateMac } from './gate-mac.js';
+import { agentFlags, macOn103 as macOn103With, type GateMac } from './gate-mac.js';
 
 const key = newKey();
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -39,24 +38,7 @@ async function cdnFor(mac: Mac, versions: string[]): Promise<{ cdn: TestServer; 
     versions.map((v) => ({ ...releaseOf(mac.pkgs[v]!), download_url: cdn.url(`/pkgs/${v}.pkg`) })),
     [key],
   );
-  const args = [
-    '--manifest-url',
-    cdn.url('/latest.json'),
-    '--trusted-key',
-    key.public_key,
-    '--version-file',
-    mac.helper.versionFile,
-    '--state-dir',
-    join(mac.work, 'agent-state'),
-    '--helper-socket',
-    mac.helper.socket,
-    '--log-file',
-    join(mac.work, 'agent.log'),
-    '--ca-file',
-    testTls().caFile,
-    '--device-id',
-    'gate-device',
-  ];
+  const args = agentFlags(mac, key, cdn.url('/latest.json'), 'gate-device');
   return { cdn, args };
 }
 

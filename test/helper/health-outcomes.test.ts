@@ -15,9 +15,8 @@ import type { Report } from '../../schema/types.js';
 import { startAgent } from '../agent/process.js';
 import { macTools } from '../support/mac-tools.js';
 import { routes, servePackage, startHttpsServer } from '../support/https-server.js';
-import { testTls } from '../support/tls.js';
 import { newKey, releaseOf, signedManifest, startHelper, until } from './harness.js';
-import { macOn103 as macOn103With } from './gate-mac.js';
+import { agentFlags, macOn103 as macOn103With } from './gate-mac.js';
 
 const key = newKey();
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -95,22 +94,7 @@ describe('the health gate reports its outcome', () => {
     // "launchd" starts the agent that is installed again: 1.0.3.
     const agent = startAgent([
       'run',
-      '--manifest-url',
-      srv.url('/latest.json'),
-      '--trusted-key',
-      key.public_key,
-      '--version-file',
-      mac.helper.versionFile,
-      '--state-dir',
-      join(mac.work, 'agent-state'),
-      '--helper-socket',
-      mac.helper.socket,
-      '--log-file',
-      agentLog,
-      '--ca-file',
-      testTls().caFile,
-      '--device-id',
-      'outcome-device',
+      ...agentFlags(mac, key, srv.url('/latest.json'), 'outcome-device'),
       '--checkin-url',
       srv.url('/checkin'),
       '--sw-vers',
