@@ -334,4 +334,26 @@ describe('signing keys', () => {
     );
     verifyWith(latest, [newKey], 'stable', at(2 * HOUR));
   });
+
+  it('never writes a manifest its own agents would reject: the self-check refuses it before anything is written', async () => {
+    // Past the CLI's SIGNING_KEY_UNTRUSTED check (a caller of the module, a bug): a key the policy does not trust.
+    const fresh = await makeReleaseRepo({ trusted: [testKey()] });
+    try {
+      await fresh.writeRelease({ version: '1.0.0' });
+      const { policy, releases } = await loaded(fresh);
+      const dir = join(fresh.root, 'untrusted-bucket');
+      const store = new DirectoryStore(dir);
+      await assert.rejects(
+        publishManifests({ releases, policy, keys: signingKeysFromText(testKey().private), store, now: T0 }),
+        (err: unknown) =>
+          err instanceof MngdError &&
+          err.code === 'MANIFEST_SELF_CHECK' &&
+          exitCodeOf(err) === 1 &&
+          /the stable manifest built here does not verify/.test(err.message),
+      );
+      assert.equal(await exists(dir), false, 'nothing written');
+    } finally {
+      await fresh.close();
+    }
+  });
 });
