@@ -6,11 +6,14 @@
  * found by the real helper at its restart.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sendHealth } from '../../helper/client.js';
 import { ackEvents } from '../../helper/events-ack-client.js';
+import { EventQueue } from '../../agent/event-queue.js';
+import { takeOutcomes } from '../../agent/health-gate.js';
+import { MemoryLogger } from '../../agent/log.js';
 import type { Report } from '../../schema/types.js';
 import { startAgent } from '../agent/process.js';
 import { macTools } from '../support/mac-tools.js';
@@ -57,6 +60,41 @@ describe('the health gate reports its outcome', () => {
     assert.deepEqual(ack.ok && ack.remaining, 0);
     const after = await sendHealth(mac.helper.socket, 'started', '1.0.4');
     assert.deepEqual(after.ok && after.events, []);
+  });
+
+  it('the agent acknowledges only what it queued: a queue it cannot write leaves the outcome with the helper', async () => {
+    const mac = await macOn103(['--health-deadline', '600']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    const ok = await sendHealth(mac.helper.socket, 'health_ok', '1.0.4');
+    const events = (ok.ok && ok.events) || [];
+    assert.equal(events.length, 1);
+    const agent = (stateDir: string, log: MemoryLogger) => ({
+      socket: mac.helper.socket,
+      version: '1.0.4',
+      log,
+      queue: new EventQueue(stateDir, log),
+      setQuarantined: () => undefined,
+    });
+    // A state folder that cannot be written (a file stands where its parent should be).
+    writeFileSync(join(mac.work, 'not-a-folder'), '');
+    const broken = new MemoryLogger();
+    await takeOutcomes(agent(join(mac.work, 'not-a-folder', 'state'), broken), events);
+    assert.match(broken.lines.map((l) => l.message).join('\n'), /outcomes stay with it until the next start/);
+    assert.deepEqual(
+      mac.outbox()?.events.map((e) => e.id),
+      ['health-1_0_4'],
+      "not acknowledged: still the helper's",
+    );
+    // Queued, then acknowledged: the helper drops it.
+    const log = new MemoryLogger();
+    const stateDir = join(mac.work, 'agent-state-ok');
+    mkdirSync(stateDir, { recursive: true });
+    await takeOutcomes(agent(stateDir, log), events);
+    assert.deepEqual(mac.outbox()?.events ?? [], [], log.lines.map((l) => l.message).join('\n'));
+    assert.deepEqual(
+      (await new EventQueue(stateDir, log).read()).events.map((e) => e.id),
+      ['health-1_0_4'],
+    );
   });
 
   it('a rollback reaches the server: the restarted P agent queues it, acknowledges it and sends it with its checkin', async () => {
