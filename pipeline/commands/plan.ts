@@ -56,6 +56,9 @@ Where the database holds what the fleet reports (agent_devices), the numbers beh
 events: the active devices a raised floor blocks (and those it leaves unsupported, by macOS), the
 devices a yank or halt leaves on that version.
 Read-only: it takes no lock and runs no migration.
+The signing key in use (key ids from MNGD_SIGNING_KEY, or the public ${SIGNING_KEY_ID_ENV} where
+the secret is absent, as in a pull request) must stay in trusted_keys: removing it is an error,
+since every publish, a yank included, would then fail.
 
 Flags:
   --yank-unmanaged   plan as if unmanaged rows without a file were to be yanked (see sync)
@@ -69,9 +72,6 @@ Flags:
                      a load event
   --table-label TEXT   name the table in the heading as TEXT instead of its URL or folder (the
                      pull-request check: "main's releases at the base commit 1a2b3c4d5e6f")
-The signing key in use (key ids from MNGD_SIGNING_KEY, or the public ${SIGNING_KEY_ID_ENV} where
-the secret is absent, as in a pull request) must stay in trusted_keys: removing it is an error,
-since every publish, a yank included, would then fail.
 ${COMMON_HELP}
 
 ${DATABASE_HELP}
