@@ -52,7 +52,9 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --keys-file FILE           trusted public keys, one base64 key per line
   --channel NAME             the channel whose manifests are accepted (default: stable)
   --log-file PATH            its own log of SelfUpdate lines (default: ${resolveDefault('logFile')})
-  --state-dir DIR            where the highest manifest sequence accepted is kept
+  --state-dir DIR            its state: the highest manifest sequence accepted, the health gate's
+                             kept packages, pending and outbox, the install marker
+                             (default: ${resolveDefault('stateDir')})
   --device-id-file PATH      the machine's device id (its rollout cohort), created once if missing;
                              the agents read the same file (default: ${defaultDeviceIdFile()})
   --ioreg PATH               a new id is SHA-256 of a fixed salt and the hardware UUID this ioreg
@@ -80,7 +82,7 @@ or keys file, the installer: the message says which); 3 the socket (or its proof
 be served or the helper did not answer (ping).
 `;
 
-function resolveDefault(key: 'versionFile' | 'logFile'): string {
+function resolveDefault(key: 'versionFile' | 'logFile' | 'stateDir'): string {
   return defaults()[key];
 }
 
