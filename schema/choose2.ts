@@ -134,7 +134,8 @@ export function choose2<R extends ReleaseLike>(m: ManifestLike<R>, d: DeviceFact
   const floor = m.min_required_version;
   if (floor === null || compareVersions(d.current, floor) >= 0) return { target, blocked: false, unsupported: null, t };
   // A forced update ignores the schedule and the cohort, never a pause (a share of 0 for good).
-  // (Issue 17 refines docs/DESIGN.md's "share(r) > 0": a scheduled release not yet started is forced.)
+  // (Issue 17 refines part 2 of the contract's "share(r) > 0", as docs/DESIGN.md says: a scheduled
+  // release not yet started is forced.)
   const forceable = (r: R) => runnable(r, d) && live(r);
   const forced = newest(m.releases, (r) => compareVersions(r.version, floor) >= 0 && forceable(r));
   if (forced === null) {
