@@ -188,6 +188,8 @@ export interface CompareOptions {
   now: Date;
   keyIds?: readonly string[] | null;
   refresh?: boolean;
+  /** marks past it are set aside (read.ts ReadOptions): publish's, from the store's clock */
+  acceptableUntil?: number | null;
 }
 
 /** Builds what git implies, numbered after the highest sequence ever published, and judges it. */
@@ -225,7 +227,9 @@ export async function compareChannel(
   channel: string,
   input: CompareInput,
 ): Promise<ChannelComparison> {
-  const published = await readPublished(store, channel, input.trusted);
+  const published = await readPublished(store, channel, input.trusted, undefined, {
+    acceptableUntil: input.acceptableUntil ?? null,
+  });
   const { releases, policy, now } = input;
   return compareWith(
     SPEC1_RULES,

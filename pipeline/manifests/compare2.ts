@@ -34,7 +34,9 @@ export async function compareChannel2(
   channel: string,
   input: Compare2Input,
 ): Promise<ChannelComparison2> {
-  const published = await readPublished2(store, channel, input.trusted);
+  const published = await readPublished2(store, channel, input.trusted, {
+    acceptableUntil: input.acceptableUntil ?? null,
+  });
   const { releases, policy, now, provenance } = input;
   return compareWith(
     SPEC2_RULES,

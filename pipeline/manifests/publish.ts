@@ -1,8 +1,9 @@
 /**
  * Publishing the signed manifests of every channel, both specs by the same rules (prepareSpec):
- * build (pure), compare with what is published, refuse a clock behind the last publish, and only
- * when something changed (or a refresh is due) write the sequence floor, the immutable history
- * copy and then latest.json, each write conditional on what was read so two runs never interleave.
+ * hold this machine's clock against the object store's first (publish-clock.ts), then build
+ * (pure), compare with what is published, refuse a clock behind the last publish, and only when
+ * something changed (or a refresh is due) write the sequence floor, the immutable history copy and
+ * then latest.json, each write conditional on what was read so two runs never interleave.
  */
 import { messageOf, ValidationError } from '../../schema/errors.js';
 import type { PublicKeyInfo, SigningKey } from '../../schema/keys.js';
@@ -18,7 +19,7 @@ import type { Provenance } from './build2.js';
 import { compareChannel, type ChannelAction, type Decision } from './compare.js';
 import { compareChannel2 } from './compare2.js';
 import { immutableChangeMessage, type ImmutableChange } from './diff.js';
-import { checkClock, DEFAULT_CLOCK_SKEW_SECONDS } from './publish-clock.js';
+import { acceptableUntil, checkClock, checkStoreClock, DEFAULT_CLOCK_SKEW_SECONDS } from './publish-clock.js';
 import { historyKey, trustedKeysOf, type Published } from './read.js';
 import { readerDifferences } from './readers.js';
 import { floorBytes, type SequenceFloor, type SpecNumber } from './sequence-floor.js';
@@ -50,7 +51,7 @@ export interface PublishInput {
   dryRun?: boolean;
   /** where the spec-2 manifests come from (commit, workflow run, actor); readProvenance at the edge */
   provenance?: Provenance;
-  /** how far the clock may be behind the last publish (MNGD_CLOCK_SKEW_SECONDS; default 300) */
+  /** how far the clock may be behind the last publish, or from the store's clock (MNGD_CLOCK_SKEW_SECONDS; default 300) */
   clockSkewSeconds?: number;
   /** called after each channel is done, so a caller can report progress if a later one fails */
   onChannel?: (result: ChannelResult) => void;
@@ -80,6 +81,8 @@ export interface SpecResult {
   floor: string | null;
   /** false for --dry-run, or when nothing needed writing */
   written: boolean;
+  /** marks more than a day past the store's clock that no agent accepted, set aside (read.ts); absent: none */
+  setAside?: string[];
 }
 
 /** The writes of one spec, prepared: null when nothing is to be written. */
@@ -170,6 +173,7 @@ function prepareSpec<S extends SignedHead>(
     ...cmp.decision,
     previousSequence: published.previousSequence,
     written: false,
+    ...(published.setAside !== undefined && published.setAside.length > 0 ? { setAside: published.setAside } : {}),
   };
   const floorWrite = (floor: SequenceFloor) => ({
     key: published.floor.key,
@@ -252,12 +256,24 @@ async function write(store: ObjectStore, key: string, p: Prepared, cacheControl:
 /**
  * One channel, both specs: spec 1 at today's paths (the conservative projection) and spec 2 under
  * v2/, each with its own sequence and history. Both are built, checked and verified before either
- * is written, so a refusal writes nothing.
+ * is written, so a refusal writes nothing. `until`: marks past it are set aside (publishManifests).
  */
-export async function publishChannel(channel: string, input: PublishInput): Promise<ChannelResult> {
+export async function publishChannel(
+  channel: string,
+  input: PublishInput,
+  until: number | null = null,
+): Promise<ChannelResult> {
   const { releases, policy, now, store } = input;
   const trusted = trustedKeysOf(policy);
-  const common = { releases, policy, now, trusted, keyIds: input.keys.map((k) => k.keyid), refresh: input.refresh };
+  const common = {
+    releases,
+    policy,
+    now,
+    trusted,
+    keyIds: input.keys.map((k) => k.keyid),
+    refresh: input.refresh,
+    acceptableUntil: until,
+  };
   const cmp1 = await compareChannel(store, channel, common);
   const one = prepareSpec(SPEC1, channel, cmp1, input, trusted);
   const provenance = input.provenance ?? UNKNOWN_PROVENANCE;
@@ -272,11 +288,20 @@ export async function publishChannel(channel: string, input: PublishInput): Prom
   return result;
 }
 
-/** Publishes every channel of the policy, in the policy's order; stops at the first failure. */
+/**
+ * Publishes every channel of the policy, in the policy's order; stops at the first failure. First
+ * of all, before anything is read or written, this clock against the store's (when the store has
+ * one): apart by more than the skew refuses; agreeing, it tells which marks no agent accepted.
+ * `input.now` counts as read when this is called.
+ */
 export async function publishManifests(input: PublishInput): Promise<ChannelResult[]> {
+  const startedMs = performance.now();
+  const time = (await input.store.time?.()) ?? null;
+  const skew = input.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  const until = time === null ? null : acceptableUntil(checkStoreClock(input.now, time, startedMs, skew));
   const results: ChannelResult[] = [];
   for (const channel of input.policy.channels) {
-    const r = await publishChannel(channel, input);
+    const r = await publishChannel(channel, input, until);
     results.push(r);
     input.onChannel?.(r);
   }

@@ -32,7 +32,26 @@ export interface Published<M = Manifest> {
   previousSequence: number | null;
   /** the newest published_at known (a usable latest.json, the floor) and the key it was read from */
   lastPublished: { at: string; from: string } | null;
+  /**
+   * what was set aside as past `acceptableUntil` (ReadOptions): each object and the mark it
+   * carried, e.g. "latest.json (sequence 1827…, published_at 2027-11-27T02:00:00Z)"; absent or
+   * empty when nothing was
+   */
+  setAside?: string[];
 }
+
+export interface ReadOptions {
+  /**
+   * Unix seconds (publish-clock.ts acceptableUntil): a sequence or published_at past it was
+   * refused by every agent whose clock is right, so it binds nothing and is set aside: latest.json
+   * carrying one reads as a problem (publish replaces it), a floor carrying one as no floor, and
+   * history copies numbered past it do not count. Null or absent: every mark counts.
+   */
+  acceptableUntil?: number | null;
+}
+
+/** Unix seconds of an RFC 3339 time, as agents compare published_at with their clock. */
+const secondsOf = (at: string): number => Math.floor(Date.parse(at) / 1000);
 
 export function trustedKeysOf(policy: Pick<Policy, 'trusted_keys'>): PublicKeyInfo[] {
   return policy.trusted_keys.map((k) => publicKeyFromBase64(k.public_key));
@@ -89,6 +108,7 @@ export function maxHistorySequence(
   keys: readonly string[],
   channel: string,
   prefix = historyPrefix(channel),
+  until = Number.MAX_SAFE_INTEGER,
 ): number | null {
   let max: number | null = null;
   for (const k of keys) {
@@ -96,7 +116,7 @@ export function maxHistorySequence(
     const m = /^(\d{1,16})\.json$/.exec(k.slice(prefix.length));
     if (m === null) continue;
     const n = Number(m[1]);
-    if (Number.isSafeInteger(n) && (max === null || n > max)) max = n;
+    if (Number.isSafeInteger(n) && n <= until && (max === null || n > max)) max = n;
   }
   return max;
 }
@@ -107,6 +127,7 @@ export async function readPublished<M extends ManifestEnvelope = Manifest>(
   channel: string,
   trusted: readonly PublicKeyInfo[],
   spec: SpecReader<M> = SPEC1(channel) as unknown as SpecReader<M>,
+  opts: ReadOptions = {},
 ): Promise<Published<M>> {
   const { key, parse } = spec;
   const [object, history, floorObject] = await Promise.all([
@@ -114,12 +135,31 @@ export async function readPublished<M extends ManifestEnvelope = Manifest>(
     store.list(spec.historyPrefix),
     store.get(spec.floorKey),
   ]);
-  const inspected =
+  let inspected =
     object === null
       ? { manifest: null, problem: null, signers: [], latestSequence: null }
       : inspectManifest(object.body, channel, trusted, parse);
-  const historySequence = maxHistorySequence(history, channel, spec.historyPrefix);
-  const floor = floorObject === null ? null : parseFloor(floorObject.body);
+  let floor = floorObject === null ? null : parseFloor(floorObject.body);
+  const until = opts.acceptableUntil ?? null;
+  const setAside: string[] = [];
+  const past = (sequence: number | null, at: string | undefined): boolean =>
+    until !== null && ((sequence !== null && sequence > until) || (at !== undefined && secondsOf(at) > until));
+  const mark = (sequence: number | null, at: string | undefined): string =>
+    `sequence ${sequence ?? '?'}${at === undefined ? '' : `, published_at ${at}`}`;
+  const latestAt = inspected.manifest?.signed.published_at;
+  if (past(inspected.latestSequence, latestAt)) {
+    setAside.push(`${key} (${mark(inspected.latestSequence, latestAt)})`);
+    const why = `carries ${mark(inspected.latestSequence, latestAt)}, more than a day past the object store's clock: every agent refuses it (MANIFEST_FROM_FUTURE), so it binds no later sequence`;
+    inspected = { ...inspected, problem: why, latestSequence: null };
+  }
+  if (floor !== null && past(floor.sequence, floor.published_at)) {
+    setAside.push(`${spec.floorKey} (${mark(floor.sequence, floor.published_at)})`);
+    floor = null;
+  }
+  const historySequence = maxHistorySequence(history, channel, spec.historyPrefix, until ?? undefined);
+  const beyond = until === null ? null : maxHistorySequence(history, channel, spec.historyPrefix);
+  if (beyond !== null && beyond !== historySequence)
+    setAside.push(`${spec.historyPrefix} (copies numbered past ${until}, up to ${beyond})`);
   const seqs = [inspected.latestSequence, historySequence, floor?.sequence ?? null].filter(
     (n): n is number => n !== null,
   );
@@ -143,5 +183,6 @@ export async function readPublished<M extends ManifestEnvelope = Manifest>(
     floor: { key: spec.floorKey, etag: floorObject?.etag ?? null, value: floor },
     previousSequence: seqs.length > 0 ? Math.max(...seqs) : null,
     lastPublished,
+    setAside,
   };
 }

@@ -8,7 +8,7 @@ import { parseManifest2 } from '../../schema/manifest2.js';
 import { history2Key, manifest2Key } from '../../schema/manifest2.schema.js';
 import type { PublicKeyInfo } from '../../schema/keys.js';
 import type { Manifest2 } from '../../schema/types.js';
-import { inspectManifest, readPublished, type Published, type SpecReader } from './read.js';
+import { inspectManifest, readPublished, type Published, type ReadOptions, type SpecReader } from './read.js';
 import { floorKey } from './sequence-floor.js';
 import type { ObjectStore } from './store/object-store.js';
 
@@ -36,6 +36,7 @@ export function readPublished2(
   store: ObjectStore,
   channel: string,
   trusted: readonly PublicKeyInfo[],
+  opts: ReadOptions = {},
 ): Promise<Published2> {
-  return readPublished(store, channel, trusted, spec2(channel));
+  return readPublished(store, channel, trusted, spec2(channel), opts);
 }

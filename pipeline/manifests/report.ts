@@ -15,10 +15,18 @@ export function writtenCount(results: readonly ChannelResult[]): string {
   return `${written} of ${results.length * 2} manifest(s)`;
 }
 
+/** What publish set aside (read.ts): one warning line each, naming the object and its mark. */
+function setAsideLines(r: SpecResult): string[] {
+  return (r.setAside ?? []).map(
+    (a) => `    warning: set aside ${a}: more than a day past the object store's clock, so no agent accepted it`,
+  );
+}
+
 function specLine(channel: string, r: SpecResult, dryRun: boolean): string {
   const offers = `${offeredText(r.offers)}; floor ${r.floor ?? 'none'}`;
   if (r.action === 'unchanged') {
-    return `${channel}: unchanged (${r.key}, sequence ${r.sequence ?? '?'}, expires ${r.expiresAt ?? '?'}); offers ${offers}\n`;
+    const line = `${channel}: unchanged (${r.key}, sequence ${r.sequence ?? '?'}, expires ${r.expiresAt ?? '?'}); offers ${offers}`;
+    return `${[line, ...setAsideLines(r)].join('\n')}\n`;
   }
   const verb = dryRun ? 'would publish' : r.action === 'refreshed' ? 're-signed' : 'published';
   const was = r.previousSequence === null ? '' : ` (previous ${r.previousSequence})`;
@@ -26,16 +34,21 @@ function specLine(channel: string, r: SpecResult, dryRun: boolean): string {
     `${channel}: ${verb} ${r.key} sequence ${r.sequence}${was}, expires ${r.expiresAt}: ${r.reason}; offers ${offers}`,
   ];
   for (const c of r.changes) lines.push(`    ${c}`);
-  return `${lines.join('\n')}\n`;
+  return `${[...lines, ...setAsideLines(r)].join('\n')}\n`;
 }
 
 export function publishMarkdown(location: string, results: readonly ChannelResult[], dryRun = false): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const row = (channel: string, r: SpecResult, why: string) =>
     `| \`${channel}\` | \`${r.key}\` | ${r.action === 'unchanged' ? 'unchanged' : dryRun ? `would ${r.action === 'refreshed' ? 're-sign' : 'publish'}` : r.action} | ${r.sequence ?? ''} | ${r.expiresAt ?? ''} | ${esc(offeredText(r.offers))} | ${r.floor ?? 'none'} | ${esc(why)} |`;
+  const aside = (r: SpecResult) => (r.setAside ?? []).map((a) => `; set aside (more than a day ahead): ${a}`).join('');
   const rows = results.flatMap((r) => [
-    row(r.channel, r, r.readers.length > 0 ? `${r.reason}; spec-1 readers: ${r.readers.join('; ')}` : r.reason),
-    row(r.channel, r.v2, r.v2.reason),
+    row(
+      r.channel,
+      r,
+      `${r.reason}${r.readers.length > 0 ? `; spec-1 readers: ${r.readers.join('; ')}` : ''}${aside(r)}`,
+    ),
+    row(r.channel, r.v2, `${r.v2.reason}${aside(r.v2)}`),
   ]);
   return [
     `Target: \`${location}\``,

@@ -138,7 +138,9 @@ export const ARTIFACT_CODES = {
 export const MANIFEST_CODES = {
   MANIFEST_SELF_CHECK: 'a manifest built here does not verify with the agent code; nothing is written (exit 1)',
   CLOCK_BEHIND:
-    "this machine's clock is before the last publish's published_at by more than MNGD_CLOCK_SKEW_SECONDS (default 300): nothing is written; set the clock right (exit 3)",
+    "this machine's clock is behind the object store's clock (S3's Date header), or before the last publish's published_at, by more than MNGD_CLOCK_SKEW_SECONDS (default 300): nothing is written; set the clock right (exit 3)",
+  CLOCK_AHEAD:
+    "this machine's clock is ahead of the object store's clock (S3's Date header) by more than MNGD_CLOCK_SKEW_SECONDS (default 300): agents would refuse what it signs (MANIFEST_FROM_FUTURE); nothing is written; set the clock right (exit 3)",
   SIGNING_KEY_UNTRUSTED: 'the signing key is not one of the policy trusted_keys (exit 1)',
   KEY_INVALID: 'a key that is not an Ed25519 key in the expected encoding (exit 1)',
   STORE_CONFLICT: 'another publish changed latest.json between this read and write; nothing is overwritten (exit 3)',

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { generateSigningKey } from '../../schema/keys.js';
 import { runCli } from '../../pipeline/cli/dispatch.js';
 import type { CommandContext } from '../../pipeline/cli/command.js';
+import { setWorldTime } from './world-time.js';
 
 export interface TestKey {
   /** ed25519:<base64>: the value of MNGD_SIGNING_KEY */
@@ -117,7 +118,10 @@ export async function makeReleaseRepo(policy: PolicySpec): Promise<ReleaseRepo> 
     async removeRelease(version) {
       await rm(join(releases, `${version}.yaml`));
     },
-    context(env = {}, now = new Date()) {
+    context(env = {}, given) {
+      // The world (s3rver's clock among it) is at the time the command is given.
+      setWorldTime(given ?? null);
+      const now = given ?? new Date();
       let stdout = '';
       let stderr = '';
       return {

@@ -10,12 +10,18 @@
  * Quirks: s3rver ignores If-Match / If-None-Match, so conditional-write conflicts are tested
  * against the directory store and a loopback endpoint (test/pipeline/manifests/store/); objects
  * keep their Content-Type and Cache-Control.
+ *
+ * Its clock (the Date header of every answer, which publish holds its own clock against) is the
+ * test world's (world-time.ts: the time the last command was given), unless a test sets one:
+ * startS3rver({ clock }) or s3.setClock(() => date).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
 import S3rver from 's3rver';
 import { GetObjectCommand, HeadObjectCommand, S3Client, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import { worldTime } from './world-time.js';
 
 export interface TestS3 {
   /** http://127.0.0.1:<port> */
@@ -35,10 +41,28 @@ export interface TestS3 {
   stop(): Promise<void>;
   /** serves again on the same port */
   start(): Promise<void>;
+  /** the clock its answers' Date header tells from now on; null: the test world's again */
+  setClock(clock: (() => Date) | null): void;
   close(): Promise<void>;
 }
 
-export async function startS3rver(opts: { bucket?: string } = {}): Promise<TestS3> {
+/** Every answer's Date header from `clock` (Node writes the real time only when none is set). */
+function dateFrom(res: ServerResponse, clock: () => Date): void {
+  const writeHead = res.writeHead;
+  res.writeHead = ((...args: Parameters<typeof writeHead>) => {
+    if (!res.headersSent) res.setHeader('Date', clock().toUTCString());
+    return writeHead.apply(res, args);
+  }) as typeof writeHead;
+}
+
+// s3rver checks each signature's time against the host's real clock while its Date header tells
+// the test world's; the SDK would sign with the Date header's time once it differs by minutes
+// (its clock-skew correction), so clients sign with their own clock here (an SDK setting).
+// Set on import, before any client resolves it.
+process.env['AWS_DISABLE_CLOCK_SKEW_CORRECTION'] ??= 'true';
+
+export async function startS3rver(opts: { bucket?: string; clock?: () => Date } = {}): Promise<TestS3> {
+  let clock = opts.clock ?? null;
   // As S3Store does: the SDK's Node 22 notice is noise in every test log.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const dir = await mkdtemp(join(tmpdir(), 'mngd-s3rver-'));
@@ -54,6 +78,7 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<TestS
       configureBuckets: [{ name: bucket }],
     });
     const addr = await s.run();
+    s.httpServer?.prependListener('request', (_req, res) => dateFrom(res, () => (clock ?? worldTime)()));
     port = addr.port;
     server = s;
   };
@@ -108,6 +133,9 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<TestS
     },
     stop,
     start,
+    setClock: (c) => {
+      clock = c;
+    },
     close: async () => {
       client.destroy();
       await stop();

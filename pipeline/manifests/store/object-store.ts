@@ -25,6 +25,22 @@ export interface PutOptions {
   condition?: WriteCondition;
 }
 
+/**
+ * The store's own clock, as one of its answers told it: the answer's Date header (whole seconds)
+ * and when, on this process's monotonic clock (performance.now(), ms), the request was sent and
+ * its answer arrived. The server wrote the Date somewhere between the two.
+ */
+export interface StoreTime {
+  /** the Date header, as the server sent it */
+  header: string;
+  /** the header read: the server's time, to the second (the true time is in [date, date + 1 s)) */
+  date: Date;
+  sentMs: number;
+  answeredMs: number;
+  /** where it came from, for messages: "the Date header of s3://bucket/prefix's answer to a listing" */
+  source: string;
+}
+
 export interface ObjectStore {
   /** where it writes, for messages: s3://bucket/prefix or a directory path */
   readonly location: string;
@@ -33,6 +49,12 @@ export interface ObjectStore {
   put(key: string, body: Buffer, opts: PutOptions): Promise<string>;
   /** keys under a prefix (relative to the store's root), in no particular order */
   list(prefix: string): Promise<string[]>;
+  /**
+   * The store's clock, read from the answer to one small request (S3: a listing of one key).
+   * Absent, or null, when the store has none independent of this machine (a directory) or its
+   * answer carried no usable Date header: publish then skips the check (publish-clock.ts).
+   */
+  time?(): Promise<StoreTime | null>;
   /** releases connections (S3); optional */
   close?(): void;
 }

@@ -1,7 +1,8 @@
 /**
  * S3 (or an S3-compatible store) as an object store, through @aws-sdk/client-s3 and its default
  * credential chain. Conditional writes use If-Match / If-None-Match, which AWS S3 enforces;
- * some S3-compatible stores (s3rver among them) ignore them.
+ * some S3-compatible stores (s3rver among them) ignore them. Every answer's Date header is kept
+ * (a middleware on the client), so publish can hold this machine's clock against the store's.
  */
 import {
   GetObjectCommand,
@@ -19,6 +20,7 @@ import {
   type ObjectStore,
   type PutOptions,
   type StoredObject,
+  type StoreTime,
 } from './object-store.js';
 
 /**
@@ -52,6 +54,17 @@ export interface S3StoreOptions {
   timeouts?: S3Timeouts;
 }
 
+/** The Date header of a raw HTTP answer, parsed; null when there is none or it is not a date. */
+export function dateHeaderOf(response: unknown): { header: string; date: Date } | null {
+  const headers = (response as { headers?: Record<string, string | undefined> } | undefined)?.headers;
+  const header = headers?.['date'] ?? headers?.['Date'];
+  if (typeof header !== 'string') return null;
+  const ms = Date.parse(header);
+  return Number.isNaN(ms) ? null : { header, date: new Date(ms) };
+}
+
+type StackMiddleware = Parameters<S3Client['middlewareStack']['addRelativeTo']>[0];
+
 function statusOf(err: unknown): number | undefined {
   return err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
 }
@@ -61,6 +74,8 @@ export class S3Store implements ObjectStore {
   private readonly client: S3Client;
   private readonly timeouts: S3Timeouts;
   private readonly deadline: number;
+  /** the Date of the store's latest answer (any request, any status), with when it was asked and answered */
+  private lastAnswer: Omit<StoreTime, 'source'> | null = null;
 
   constructor(readonly opts: S3StoreOptions) {
     this.location = `s3://${opts.bucket}${opts.prefix ? `/${opts.prefix}` : ''}`;
@@ -88,6 +103,24 @@ export class S3Store implements ObjectStore {
     // there. Set the variable to "false" to see it.
     process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     this.client = new S3Client(config);
+    // Inside the deserializer, once per attempt: the raw HttpResponse, whatever its status. The
+    // server wrote its Date between sending (taken here, after signing) and the answer.
+    const keepDate = (next: (args: unknown) => Promise<{ response: unknown }>) => async (args: unknown) => {
+      const sentMs = performance.now();
+      const result = await next(args);
+      const answeredMs = performance.now();
+      const date = dateHeaderOf(result.response);
+      if (date !== null) this.lastAnswer = { ...date, sentMs, answeredMs };
+      return result;
+    };
+    // The SDK types a middleware as a union over its five steps; this one is the deserialize
+    // step's (its next() resolves to { response: HttpResponse }), placed there by the relation.
+    this.client.middlewareStack.addRelativeTo(keepDate as unknown as StackMiddleware, {
+      name: 'mngdStoreClock',
+      relation: 'after',
+      toMiddleware: 'deserializerMiddleware',
+      override: true,
+    });
   }
 
   private timeoutsOf(opts: S3StoreOptions): S3Timeouts {
@@ -209,6 +242,23 @@ export class S3Store implements ObjectStore {
       throw this.unavailable('list', prefix, err);
     }
     return out;
+  }
+
+  /** The store's clock: the Date of its answer to a listing of one key under the prefix. */
+  async time(): Promise<StoreTime | null> {
+    this.lastAnswer = null;
+    const prefix = this.opts.prefix ? `${this.opts.prefix}/` : '';
+    try {
+      await this.send('list', '', (abortSignal) =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: prefix, MaxKeys: 1 }), {
+          abortSignal,
+        }),
+      );
+    } catch (err) {
+      throw this.unavailable('list', '', err);
+    }
+    const seen = this.lastAnswer as Omit<StoreTime, 'source'> | null;
+    return seen === null ? null : { ...seen, source: `the Date header of ${this.location}'s answer to a listing` };
   }
 
   close(): void {
