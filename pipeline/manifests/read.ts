@@ -157,8 +157,10 @@ export async function readPublished<M extends ManifestEnvelope = Manifest>(
     floor = null;
   }
   const historySequence = maxHistorySequence(history, channel, spec.historyPrefix, until ?? undefined);
+  // Named with the latest.json or floor set aside beside them (the run that recovers); after it,
+  // the immutable copies just never count (until their time comes within a day).
   const beyond = until === null ? null : maxHistorySequence(history, channel, spec.historyPrefix);
-  if (beyond !== null && beyond !== historySequence)
+  if (setAside.length > 0 && beyond !== null && beyond !== historySequence)
     setAside.push(`${spec.historyPrefix} (copies numbered past ${until}, up to ${beyond})`);
   const seqs = [inspected.latestSequence, historySequence, floor?.sequence ?? null].filter(
     (n): n is number => n !== null,

@@ -1,0 +1,256 @@
+/**
+ * Issue #22 follow-up: publish holds this machine's clock against the object store's (the Date
+ * header of s3rver's answers, set by the test as the publisher's clock is) before anything is
+ * written: a clock a year ahead would sign manifests every agent refuses (MANIFEST_FROM_FUTURE)
+ * and whose sequence holds every later publish back; a year behind on a first publish has nothing
+ * else to be caught by. And a target such a publish already poisoned recovers without anyone
+ * deleting a file: marks more than a day past the store's clock are set aside, those within a day
+ * stay binding. Real s3rver on loopback, a real directory; the clocks are the test's.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { publicKeyFromBase64 } from '../../../schema/keys.js';
+import { verifyManifest } from '../../../schema/manifest.js';
+import { verifyManifest2 } from '../../../schema/manifest2.js';
+import { checkStoreClock, storeWindow } from '../../../pipeline/manifests/publish-clock.js';
+import type { StoreTime } from '../../../pipeline/manifests/store/object-store.js';
+import { MngdError } from '../../../schema/errors.js';
+import { makeReleaseRepo, testKey, type ReleaseRepo, type TestKey } from '../../support/publish-repo.js';
+import { startS3rver, type TestS3 } from '../../support/s3rver.js';
+
+const T0 = new Date('2026-11-27T02:00:00Z');
+const DAY = 86_400_000;
+const YEAR = 365 * DAY;
+const at = (ms: number): Date => new Date(T0.getTime() + ms);
+const secs = (d: Date): number => Math.floor(d.getTime() / 1000);
+
+describe("the store's clock, pure: a right clock is never refused for a slow answer or the Date header's whole seconds", () => {
+  // The server wrote "02:00:00" somewhere in the 2 s between sending and the answer, at 02:00:00.999 at most.
+  const time: StoreTime = {
+    header: T0.toUTCString(),
+    date: T0,
+    sentMs: 1000,
+    answeredMs: 3000,
+    source: 'a test',
+  };
+  const code = (now: Date): string | null => {
+    try {
+      checkStoreClock(now, time, 1000, 0);
+      return null;
+    } catch (err) {
+      return (err as MngdError).code;
+    }
+  };
+  it('bounds the store time at the start by the request and the header resolution', () => {
+    assert.deepEqual(storeWindow(time, 1000), { earliestMs: T0.getTime() - 2000, latestMs: T0.getTime() + 1000 });
+    // sent 500 ms after publish read its clock: the store's clock then was up to 500 ms earlier
+    assert.deepEqual(storeWindow(time, 500), { earliestMs: T0.getTime() - 2500, latestMs: T0.getTime() + 500 });
+  });
+  it('with no skew allowed, refuses only past the window', () => {
+    assert.equal(code(at(1000)), null);
+    assert.equal(code(at(-2000)), null);
+    assert.equal(code(at(1001)), 'CLOCK_AHEAD');
+    assert.equal(code(at(-2001)), 'CLOCK_BEHIND');
+  });
+});
+
+/** Every key the bucket holds under a prefix: what "nothing was written" compares. */
+async function keys(s3: TestS3, prefix: string): Promise<string[]> {
+  const out = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key ?? '').sort();
+}
+
+describe("publish holds its clock against the object store's (s3rver's Date header)", () => {
+  let s3: TestS3;
+  let repo: ReleaseRepo;
+  let key: TestKey;
+  const env = (prefix: string, extra: Record<string, string> = {}) => ({
+    ...s3.env,
+    MNGD_SIGNING_KEY: key.private,
+    MNGD_PUBLISH_TARGET: s3.target(prefix),
+    ...extra,
+  });
+  const sequenceAt = async (prefix: string, now: Date): Promise<number> =>
+    verifyManifest((await s3.getText(`${prefix}/latest.json`)) ?? '', {
+      trustedKeys: [publicKeyFromBase64(key.public_key)],
+      channel: 'stable',
+      now,
+    }).signed.sequence;
+  before(async () => {
+    s3 = await startS3rver({ clock: () => T0 });
+    key = testKey();
+    repo = await makeReleaseRepo({ trusted: [key], channels: ['stable'] });
+    await repo.writeRelease({ version: '1.0.0' });
+  });
+  after(async () => {
+    await s3.close();
+    await repo.close();
+  });
+
+  it('refuses a clock a year ahead of the store: exit 3, CLOCK_AHEAD naming both times, the source and the fix; nothing written, --dry-run too', async () => {
+    const run = await repo.run(['publish'], env('ahead'), at(YEAR));
+    assert.equal(run.code, 3, run.stdout);
+    assert.match(run.stderr, /\[CLOCK_AHEAD\]/);
+    assert.match(
+      run.stderr,
+      /clock says 2027-11-27T02:00:00Z, 365 days ahead of the object store's clock \(2026-11-27T02:00:00Z: the Date header of s3:\/\/mngd-test\/ahead's answer to a listing, "Fri, 27 Nov 2026 02:00:00 GMT", answered in \d+ ms\)/,
+    );
+    assert.match(run.stderr, /every agent would refuse it \(MANIFEST_FROM_FUTURE\)/);
+    assert.match(run.stderr, /Fix: set this machine's clock right \(NTP; "date -u" shows it\)/);
+    assert.doesNotMatch(
+      run.stderr,
+      /re-run the job once the system is back/,
+      'a re-run on this clock fails the same way',
+    );
+    assert.deepEqual(await keys(s3, 'ahead/'), []);
+    const dry = await repo.run(['publish', '--dry-run'], env('ahead'), at(YEAR));
+    assert.equal(dry.code, 3, dry.stdout);
+    assert.match(dry.stderr, /\[CLOCK_AHEAD\]/);
+  });
+
+  it("refuses a clock a year behind on a channel's first publish (no published_at to hold it against): CLOCK_BEHIND from the store's clock", async () => {
+    const run = await repo.run(['publish'], env('behind'), at(-YEAR));
+    assert.equal(run.code, 3, run.stdout);
+    assert.match(run.stderr, /\[CLOCK_BEHIND\]/);
+    assert.match(run.stderr, /clock says 2025-11-27T02:00:00Z, 365 days behind the object store's clock \(2026-11-27/);
+    assert.match(run.stderr, /could already be expired for every agent/);
+    assert.deepEqual(await keys(s3, 'behind/'), []);
+  });
+
+  it('publishes a clock within MNGD_CLOCK_SKEW_SECONDS of the store either way, and refuses it past a smaller skew', async () => {
+    const behind = await repo.run(['publish'], env('near'), at(-200_000));
+    assert.equal(behind.code, 0, behind.stderr);
+    assert.equal(await sequenceAt('near', at(-200_000)), secs(at(-200_000)));
+    await repo.writeRelease({ version: '1.0.1' });
+    try {
+      const strict = await repo.run(['publish'], env('near', { MNGD_CLOCK_SKEW_SECONDS: '100' }), at(200_000));
+      assert.equal(strict.code, 3, strict.stdout);
+      assert.match(strict.stderr, /ahead of the object store's clock .*at most 100 s either way is allowed/);
+      const run = await repo.run(['publish'], env('near'), at(200_000));
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(await sequenceAt('near', at(200_000)), secs(at(200_000)));
+    } finally {
+      await repo.removeRelease('1.0.1');
+    }
+  });
+});
+
+describe('a directory target has no clock of its own: the check is skipped', () => {
+  it('publishes with a clock a year ahead (nothing independent to hold it against)', async () => {
+    const key = testKey();
+    const repo = await makeReleaseRepo({ trusted: [key], channels: ['stable'] });
+    try {
+      await repo.writeRelease({ version: '1.0.0' });
+      const run = await repo.run(['publish'], { MNGD_SIGNING_KEY: key.private }, at(YEAR));
+      assert.equal(run.code, 0, run.stderr);
+      const v = verifyManifest(await readFile(join(repo.root, '.state', 'bucket', 'latest.json')), {
+        trustedKeys: [publicKeyFromBase64(key.public_key)],
+        channel: 'stable',
+        now: at(YEAR),
+      });
+      assert.equal(v.signed.sequence, secs(at(YEAR)));
+    } finally {
+      await repo.close();
+    }
+  });
+});
+
+describe('a target poisoned by a publish whose clock (and the store it saw) was ahead', () => {
+  let s3: TestS3;
+  let repo: ReleaseRepo;
+  let key: TestKey;
+  const trusted = () => [publicKeyFromBase64(key.public_key)];
+  const env = (prefix: string, extra: Record<string, string> = {}) => ({
+    ...s3.env,
+    MNGD_SIGNING_KEY: key.private,
+    MNGD_PUBLISH_TARGET: s3.target(prefix),
+    ...extra,
+  });
+  const text = async (k: string) => (await s3.getText(k)) ?? '';
+  /** publishes `prefix` with the publisher and the store both at `when`: what a bad run left */
+  const poison = async (prefix: string, when: Date) => {
+    s3.setClock(() => when);
+    try {
+      const run = await repo.run(['publish'], env(prefix), when);
+      assert.equal(run.code, 0, run.stderr);
+    } finally {
+      s3.setClock(() => T0);
+    }
+  };
+  before(async () => {
+    s3 = await startS3rver({ clock: () => T0 });
+    key = testKey();
+    repo = await makeReleaseRepo({ trusted: [key], channels: ['stable'] });
+    await repo.writeRelease({ version: '1.0.0' });
+  });
+  after(async () => {
+    await s3.close();
+    await repo.close();
+  });
+
+  it('sets aside the marks a year ahead (latest.json, the floor, history), warns naming each, and publishes with sequence = now', async () => {
+    await poison('year', at(YEAR));
+    // the same releases: only the poisoned latest.json makes this run write
+    const run = await repo.run(['publish'], env('year'), T0);
+    assert.equal(run.code, 0, run.stderr);
+    const mark = `sequence ${secs(at(YEAR))}, published_at 2027-11-27T02:00:00Z`;
+    for (const object of [
+      'latest.json',
+      'sequence-floor/stable.json',
+      'v2/latest.json',
+      'sequence-floor/v2/stable.json',
+    ])
+      assert.ok(
+        run.stdout.includes(`warning: set aside ${object} (${mark}): more than a day past the object store's clock`),
+        `${object} named: ${run.stdout}`,
+      );
+    assert.match(run.stdout, /warning: set aside history\/stable\/ \(copies numbered past \d+, up to \d+\)/);
+    assert.match(
+      run.stdout,
+      /carries sequence \d+, published_at 2027-11-27T02:00:00Z, more than a day past the object store's clock/,
+    );
+    // what an agent at T0 takes: sequence = now, for both specs
+    const one = verifyManifest(await text('year/latest.json'), { trustedKeys: trusted(), channel: 'stable', now: T0 });
+    const two = verifyManifest2(await text('year/v2/latest.json'), {
+      trustedKeys: trusted(),
+      channel: 'stable',
+      now: T0,
+    });
+    assert.deepEqual([one.signed.sequence, two.signed.sequence], [secs(T0), secs(T0)]);
+    const floor = JSON.parse(await text('year/sequence-floor/stable.json')) as { sequence: number };
+    assert.equal(floor.sequence, secs(T0));
+    // and from then on the target is sound: an unchanged run warns of nothing
+    const again = await repo.run(['publish'], env('year'), at(60_000));
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /Wrote 0 of 2 manifest\(s\)/);
+    assert.doesNotMatch(again.stdout, /set aside/);
+  });
+
+  it('keeps a mark at most a day ahead binding: refused as today (CLOCK_BEHIND), and once allowed, numbered after it', async () => {
+    const ahead = at(12 * 3600_000);
+    await poison('half-day', ahead);
+    const run = await repo.run(['publish'], env('half-day'), T0);
+    assert.equal(run.code, 3, run.stdout);
+    assert.match(run.stderr, /\[CLOCK_BEHIND\]/);
+    assert.match(run.stderr, /12 h 0 min before the stable manifest was last published/);
+    // the fix the message offers works: an agent may have taken that sequence, so it is never lowered
+    await repo.writeRelease({ version: '1.0.1' });
+    try {
+      const allowed = await repo.run(['publish'], env('half-day', { MNGD_CLOCK_SKEW_SECONDS: '86400' }), T0);
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.doesNotMatch(allowed.stdout, /set aside/);
+      const v = verifyManifest(await text('half-day/latest.json'), {
+        trustedKeys: trusted(),
+        channel: 'stable',
+        now: T0,
+      });
+      assert.equal(v.signed.sequence, secs(ahead) + 1);
+      assert.equal(v.signed.published_at, '2026-11-27T02:00:00Z');
+    } finally {
+      await repo.removeRelease('1.0.1');
+    }
+  });
+});
