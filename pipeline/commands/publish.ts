@@ -19,9 +19,14 @@ Only a change is written: first the sequence floor (sequence-floor/[v2/]<channel
 sequence never repeats even with latest.json and history/ gone), then the immutable copy, then
 latest.json, with Content-Type application/json and the policy's cache_control. Each write is
 conditional on what was read (If-Match / If-None-Match), so two runs never overwrite each other.
-A clock behind the last publish's published_at by more than MNGD_CLOCK_SKEW_SECONDS is refused
-(exit 3, CLOCK_BEHIND): what it signed would be expired for agents. The spec-2 manifest carries
-its provenance: GITHUB_SHA (else the repository's HEAD), the workflow run and GITHUB_ACTOR.
+First, this machine's clock is held against the object store's (the Date header of its answer to
+a listing; a directory target has none, and skips this): more than MNGD_CLOCK_SKEW_SECONDS ahead
+is refused (exit 3, CLOCK_AHEAD: agents would refuse what it signs), behind (CLOCK_BEHIND: it
+would be expired). So is a clock behind the last publish's published_at by more than that
+(CLOCK_BEHIND). A latest.json, floor or history copy more than a day past the store's clock (a
+publish with a clock ahead left it; every agent refused it) is set aside with a warning, and the
+sequence is now again. The spec-2 manifest carries its provenance: GITHUB_SHA (else the
+repository's HEAD), the workflow run and GITHUB_ACTOR.
 
 Flags:
   --refresh        also re-sign an unchanged manifest whose expiry is within the policy's
@@ -33,8 +38,9 @@ ${COMMON_HELP}
 Environment:
   MNGD_SIGNING_KEY one or more private keys "ed25519:<base64>" (comma or newline separated while
                    rotating); each must be listed in the policy's trusted_keys. Never logged.
-  MNGD_CLOCK_SKEW_SECONDS  how far this machine's clock may be behind the last publish's
-                   published_at (default 300); further behind is refused (exit 3, CLOCK_BEHIND)
+  MNGD_CLOCK_SKEW_SECONDS  how far this machine's clock may be from the object store's, either
+                   way, or behind the last publish's published_at (default 300, at most 86400);
+                   further is refused (exit 3, CLOCK_AHEAD or CLOCK_BEHIND)
   AWS_*            the AWS SDK's default credential chain and region
 
 ${EXIT_HELP} A lost race with another publish (exit 3): re-run.

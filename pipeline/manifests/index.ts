@@ -16,6 +16,7 @@ export * from './read.js';
 export * from './read2.js';
 export * from './readers.js';
 export * from './sequence-floor.js';
+export * from './store-clock.js';
 export * from './report.js';
 export * from './signing-keys.js';
 export * from './store/directory-store.js';

@@ -1,22 +1,14 @@
 /**
- * The publisher's clock, held against two others. A manifest carries the publisher's time
- * (published_at, expires_at, its sequence): signed by a machine whose clock is a year behind, it
- * is expired for every agent the moment it is written; a year ahead, every agent refuses it
- * (MANIFEST_FROM_FUTURE) and its sequence would hold every later publish back. The self-check
- * cannot see either (it uses the same clock). So publish refuses (nothing written):
- * - when its clock and the object store's (the Date header of the store's answer) are more than
- *   the allowed skew apart, either way (CLOCK_AHEAD, CLOCK_BEHIND); a store without a clock of
- *   its own (a directory) skips this;
- * - when its clock is before the newest published_at it knows (a usable latest.json, the
- *   sequence floor) by more than the allowed skew (CLOCK_BEHIND).
- * A mark (sequence or published_at) more than a day past the store's latest possible time was
- * refused by every agent whose clock is right: publish sets it aside (acceptableUntil), so one
- * run with a clock a year ahead does not freeze the channel. Pure, but for reading the setting.
+ * The publisher's clock against what was published before. A manifest carries the publisher's time
+ * (published_at, expires_at, the sequence's floor): signed by a machine whose clock is a year
+ * behind, it would be expired for every agent the moment it is written, and the self-check cannot
+ * see it (it uses the same clock). So publish refuses, for both specs, when its clock is before
+ * the newest published_at it knows (a usable latest.json, the sequence floor) by more than the
+ * allowed skew. The object store's clock is the other reference (store-clock.ts), checked first.
+ * Pure, but for reading the setting.
  */
 import { ExternalError, SettingsError } from '../../schema/errors.js';
-import { MAX_CLOCK_AHEAD_S } from '../../schema/manifest.js';
 import { isoSeconds } from './build.js';
-import type { StoreTime } from './store/object-store.js';
 
 export const CLOCK_SKEW_SETTING = 'MNGD_CLOCK_SKEW_SECONDS';
 /** How far behind the last publish, or from the store's clock, a clock may be (runners' clocks differ by a little): 5 minutes. */
@@ -71,66 +63,11 @@ export function checkClock(
       `(published_at ${last.at}, read from ${last.from}); at most ${skewSeconds} s behind is allowed ` +
       `(${CLOCK_SKEW_SETTING}). Signed now, the manifest would carry times from the past and could already be expired ` +
       `for every agent, so nothing was written. Fix: set this machine's clock right (NTP; "date -u" shows it) and re-run. ` +
-      `If this clock is right, the last publish ran with a clock ahead: re-run with ${CLOCK_SKEW_SETTING} above the gap.`,
+      (behindMs <= MAX_CLOCK_SKEW_SECONDS * 1000
+        ? `If this clock is right, the last publish ran with a clock ahead: re-run with ${CLOCK_SKEW_SETTING} above the gap.`
+        : `If this clock is right, the last publish ran with a clock more than a day ahead, which every agent refused ` +
+          `(MANIFEST_FROM_FUTURE): an S3 target, whose own clock confirms this one, sets such a mark aside by itself; ` +
+          `this target has no clock of its own, so move out of it the channel's latest.json (both specs), its sequence-floor/ ` +
+          `objects and its history/ copies numbered above ${Math.floor(now.getTime() / 1000) + MAX_CLOCK_SKEW_SECONDS}, then re-run.`),
   );
-}
-
-/** This machine's clock is ahead of the object store's: exit 3, nothing written; set the clock right and re-run. */
-export class ClockAheadError extends ExternalError<'CLOCK_AHEAD'> {
-  override readonly namesItsFix = true;
-  constructor(message: string) {
-    super('CLOCK_AHEAD', message);
-  }
-}
-
-/** The store's time at the moment publish started (Unix ms): somewhere from `earliestMs` to `latestMs`. */
-export interface StoreWindow {
-  earliestMs: number;
-  latestMs: number;
-}
-
-/**
- * Where the store's clock stood when publish started (`startedMs`, on the same monotonic clock as
- * the answer's): the server wrote its Date (whole seconds, so the true time is up to 1 s later)
- * somewhere between sending and the answer, so the window widens by how long the request took
- * and moves back by how long after the start it was sent. Pure.
- */
-export function storeWindow(time: StoreTime, startedMs: number): StoreWindow {
-  const d = time.date.getTime();
-  return { earliestMs: d - (time.answeredMs - startedMs), latestMs: d + 1000 - (time.sentMs - startedMs) };
-}
-
-/**
- * Throws ClockAheadError (or ClockBehindError) when `now`, read as publish started, is more than
- * `skewSeconds` past the latest (or before the earliest) time the store's clock can have said
- * then; returns that window otherwise.
- */
-export function checkStoreClock(now: Date, time: StoreTime, startedMs: number, skewSeconds: number): StoreWindow {
-  const w = storeWindow(time, startedMs);
-  const aheadMs = now.getTime() - w.latestMs;
-  const behindMs = w.earliestMs - now.getTime();
-  const offMs = Math.max(aheadMs, behindMs);
-  if (offMs <= skewSeconds * 1000) return w;
-  const ahead = aheadMs > behindMs;
-  const store =
-    `the object store's clock (${isoSeconds(time.date)}: ${time.source}, "${time.header}", ` +
-    `answered in ${Math.round(time.answeredMs - time.sentMs)} ms)`;
-  const message =
-    `this machine's clock says ${isoSeconds(now)}, ${formatGap(offMs)} ${ahead ? 'ahead of' : 'behind'} ${store}; ` +
-    `at most ${skewSeconds} s either way is allowed (${CLOCK_SKEW_SETTING}). ` +
-    (ahead
-      ? 'Signed now, the manifest would carry a sequence and published_at from the future: every agent would refuse it (MANIFEST_FROM_FUTURE) and its sequence would hold back every later publish, '
-      : 'Signed now, the manifest would carry times from the past and could already be expired for every agent, ') +
-    `so nothing was written. Fix: set this machine's clock right (NTP; "date -u" shows it) and re-run. ` +
-    `If this clock is right, the store's is not: set the clock of the store's server right.`;
-  throw ahead ? new ClockAheadError(message) : new ClockBehindError(message);
-}
-
-/**
- * The highest mark (a sequence, or a published_at in Unix seconds) an agent whose clock is right
- * can ever have accepted: agents refuse one more than MAX_CLOCK_AHEAD_S past their clock
- * (schema/manifest.ts), and no right clock was ever past the store's latest possible time. Pure.
- */
-export function acceptableUntil(w: StoreWindow): number {
-  return Math.floor(w.latestMs / 1000) + MAX_CLOCK_AHEAD_S;
 }

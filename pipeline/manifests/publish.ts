@@ -19,7 +19,8 @@ import type { Provenance } from './build2.js';
 import { compareChannel, type ChannelAction, type Decision } from './compare.js';
 import { compareChannel2 } from './compare2.js';
 import { immutableChangeMessage, type ImmutableChange } from './diff.js';
-import { acceptableUntil, checkClock, checkStoreClock, DEFAULT_CLOCK_SKEW_SECONDS } from './publish-clock.js';
+import { checkClock, DEFAULT_CLOCK_SKEW_SECONDS } from './publish-clock.js';
+import { storeClockLimit } from './store-clock.js';
 import { historyKey, trustedKeysOf, type Published } from './read.js';
 import { readerDifferences } from './readers.js';
 import { floorBytes, type SequenceFloor, type SpecNumber } from './sequence-floor.js';
@@ -265,15 +266,8 @@ export async function publishChannel(
 ): Promise<ChannelResult> {
   const { releases, policy, now, store } = input;
   const trusted = trustedKeysOf(policy);
-  const common = {
-    releases,
-    policy,
-    now,
-    trusted,
-    keyIds: input.keys.map((k) => k.keyid),
-    refresh: input.refresh,
-    acceptableUntil: until,
-  };
+  const keyIds = input.keys.map((k) => k.keyid);
+  const common = { releases, policy, now, trusted, keyIds, refresh: input.refresh, acceptableUntil: until };
   const cmp1 = await compareChannel(store, channel, common);
   const one = prepareSpec(SPEC1, channel, cmp1, input, trusted);
   const provenance = input.provenance ?? UNKNOWN_PROVENANCE;
@@ -289,16 +283,12 @@ export async function publishChannel(
 }
 
 /**
- * Publishes every channel of the policy, in the policy's order; stops at the first failure. First
- * of all, before anything is read or written, this clock against the store's (when the store has
- * one): apart by more than the skew refuses; agreeing, it tells which marks no agent accepted.
- * `input.now` counts as read when this is called.
+ * Publishes every channel of the policy, in the policy's order; stops at the first failure. First,
+ * before anything is read or written, this clock against the store's (store-clock.ts; `input.now`
+ * counts as read when this is called): apart by more than the skew refuses.
  */
 export async function publishManifests(input: PublishInput): Promise<ChannelResult[]> {
-  const startedMs = performance.now();
-  const time = (await input.store.time?.()) ?? null;
-  const skew = input.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
-  const until = time === null ? null : acceptableUntil(checkStoreClock(input.now, time, startedMs, skew));
+  const until = await storeClockLimit(input.store, input.now, input.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS);
   const results: ChannelResult[] = [];
   for (const channel of input.policy.channels) {
     const r = await publishChannel(channel, input, until);

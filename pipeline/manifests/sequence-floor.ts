@@ -5,7 +5,9 @@
  * before the history copy, so losing latest.json and history/ both never lets a sequence repeat
  * (agents would refuse it: MANIFEST_SEQUENCE_REUSED or MANIFEST_ROLLBACK). It lives in the target
  * because publish runs without a database (the break-glass halt), and not in object versions
- * because a directory target has none. Unsigned: it can only ever raise the next sequence.
+ * because a directory target has none. Unsigned: it can only ever raise the next sequence, but
+ * for a floor more than a day past the object store's clock, which no agent accepted and publish
+ * sets aside (read.ts, publish-clock.ts).
  */
 
 export const SEQUENCE_FLOOR_TYPE = 'mngd-sequence-floor';

@@ -9,13 +9,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { publicKeyFromBase64 } from '../../../schema/keys.js';
 import { verifyManifest } from '../../../schema/manifest.js';
 import { verifyManifest2 } from '../../../schema/manifest2.js';
-import { checkStoreClock, storeWindow } from '../../../pipeline/manifests/publish-clock.js';
+import { checkStoreClock, storeWindow } from '../../../pipeline/manifests/store-clock.js';
 import type { StoreTime } from '../../../pipeline/manifests/store/object-store.js';
 import { MngdError } from '../../../schema/errors.js';
 import { makeReleaseRepo, testKey, type ReleaseRepo, type TestKey } from '../../support/publish-repo.js';
@@ -139,19 +139,52 @@ describe("publish holds its clock against the object store's (s3rver's Date head
 });
 
 describe('a directory target has no clock of its own: the check is skipped', () => {
-  it('publishes with a clock a year ahead (nothing independent to hold it against)', async () => {
+  it('publishes with a clock a year ahead; what that poisoned is refused later with a fix that works there', async () => {
     const key = testKey();
     const repo = await makeReleaseRepo({ trusted: [key], channels: ['stable'] });
+    const bucket = join(repo.root, '.state', 'bucket');
+    const env = { MNGD_SIGNING_KEY: key.private };
     try {
       await repo.writeRelease({ version: '1.0.0' });
-      const run = await repo.run(['publish'], { MNGD_SIGNING_KEY: key.private }, at(YEAR));
+      const run = await repo.run(['publish'], env, at(YEAR));
       assert.equal(run.code, 0, run.stderr);
-      const v = verifyManifest(await readFile(join(repo.root, '.state', 'bucket', 'latest.json')), {
-        trustedKeys: [publicKeyFromBase64(key.public_key)],
+      const trustedKeys = [publicKeyFromBase64(key.public_key)];
+      const ahead = verifyManifest(await readFile(join(bucket, 'latest.json')), {
+        trustedKeys,
         channel: 'stable',
         now: at(YEAR),
       });
-      assert.equal(v.signed.sequence, secs(at(YEAR)));
+      assert.equal(ahead.signed.sequence, secs(at(YEAR)));
+      // with a right clock: nothing to confirm it, so refused, naming what to move
+      const refused = await repo.run(['publish'], env, T0);
+      assert.equal(refused.code, 3, refused.stdout);
+      assert.match(refused.stderr, /\[CLOCK_BEHIND\]/);
+      const above = secs(T0) + 86_400;
+      assert.match(
+        refused.stderr,
+        new RegExp(
+          `move out of it the channel's latest\\.json \\(both specs\\), its sequence-floor/ objects and its history/ copies numbered above ${above}, then re-run`,
+        ),
+      );
+      const moved = join(repo.root, 'moved');
+      for (const k of [
+        'latest.json',
+        'v2/latest.json',
+        'sequence-floor',
+        `history/stable/${secs(at(YEAR))}.json`,
+        `history/v2/stable/${secs(at(YEAR))}.json`,
+      ]) {
+        await mkdir(dirname(join(moved, k)), { recursive: true });
+        await rename(join(bucket, k), join(moved, k));
+      }
+      const fixed = await repo.run(['publish'], env, T0);
+      assert.equal(fixed.code, 0, fixed.stderr);
+      const v = verifyManifest(await readFile(join(bucket, 'latest.json')), {
+        trustedKeys,
+        channel: 'stable',
+        now: T0,
+      });
+      assert.equal(v.signed.sequence, secs(T0));
     } finally {
       await repo.close();
     }
