@@ -1,6 +1,6 @@
 /**
  * Publishing the signed manifests of every channel, both specs by the same rules (prepareSpec):
- * hold this machine's clock against the object store's first (publish-clock.ts), then build
+ * hold this machine's clock against the object store's first (store-clock.ts), then build
  * (pure), compare with what is published, refuse a clock behind the last publish, and only when
  * something changed (or a refresh is due) write the sequence floor, the immutable history copy and
  * then latest.json, each write conditional on what was read so two runs never interleave.

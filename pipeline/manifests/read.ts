@@ -42,7 +42,7 @@ export interface Published<M = Manifest> {
 
 export interface ReadOptions {
   /**
-   * Unix seconds (publish-clock.ts acceptableUntil): a sequence or published_at past it was
+   * Unix seconds (store-clock.ts acceptableUntil): a sequence or published_at past it was
    * refused by every agent whose clock is right, so it binds nothing and is set aside: latest.json
    * carrying one reads as a problem (publish replaces it), a floor carrying one as no floor, and
    * history copies numbered past it do not count. Null or absent: every mark counts.

@@ -52,7 +52,7 @@ export interface ObjectStore {
   /**
    * The store's clock, read from the answer to one small request (S3: a listing of one key).
    * Absent, or null, when the store has none independent of this machine (a directory) or its
-   * answer carried no usable Date header: publish then skips the check (publish-clock.ts).
+   * answer carried no usable Date header: publish then skips the check (store-clock.ts).
    */
   time?(): Promise<StoreTime | null>;
   /** releases connections (S3); optional */
