@@ -1,4 +1,5 @@
-import { messageOf } from '../../schema/errors.js';
+import { ExternalError } from '../../schema/errors.js';
+import { exitCodeOf } from '../../schema/exit.js';
 import { COMMON_HELP, COMMON_OPTIONS, EXIT, EXIT_HELP, flag, str, type Command } from '../cli/command.js';
 import { appendSummary, onGitHub } from '../cli/github.js';
 import { publishManifests, readProvenance, type ChannelResult } from '../manifests/index.js';
@@ -78,10 +79,12 @@ Example:
       });
     } catch (err) {
       const left = loaded.policy.channels.slice(done.length);
+      // Where it stopped and what is done; the error itself is the line that follows (reportError).
+      // "Re-run" only where a re-run can cure it: not a clock, a setting or a bad input.
+      const retry = exitCodeOf(err) === EXIT.EXTERNAL && !(err instanceof ExternalError && err.namesItsFix);
       ctx.stderr.write(
-        `publish stopped at channel "${left[0]}": ${messageOf(err)}\n` +
-          `  done: ${done.map((r) => `${r.channel} (${r.action})`).join(', ') || 'nothing'}; not done: ${left.join(', ')}. ` +
-          `latest.json of "${left[0]}" was not replaced; re-run to converge.\n`,
+        `publish stopped at channel "${left[0]}"; done: ${done.map((r) => `${r.channel} (${r.action})`).join(', ') || 'nothing'}; ` +
+          `not done: ${left.join(', ')}. latest.json of "${left[0]}" was not replaced${retry ? '; re-run to converge' : ''}.\n`,
       );
       throw err;
     } finally {
