@@ -25,8 +25,15 @@ export async function withDeadline<T>(
     );
   const remaining = deadline - Date.now();
   if (remaining <= 0) throw expired();
+  // One signal per call, linked to the run's stop signal by a listener removed at the end. Not
+  // AbortSignal.any: Node 20 keeps a composite signal with listeners in a global set until it
+  // aborts, and the run's stop signal never does, so every request hanging on one stayed (the soak).
   const abort = new AbortController();
-  const signal = t.signal === undefined ? abort.signal : AbortSignal.any([t.signal, abort.signal]);
+  const stop = t.signal;
+  const onStop = () => abort.abort(stop?.reason);
+  if (stop?.aborted === true) onStop();
+  else stop?.addEventListener('abort', onStop, { once: true });
+  const signal = abort.signal;
   let late = false;
   const timer = setTimeout(() => {
     late = true;
@@ -39,5 +46,6 @@ export async function withDeadline<T>(
     throw err;
   } finally {
     clearTimeout(timer);
+    stop?.removeEventListener('abort', onStop);
   }
 }

@@ -120,6 +120,11 @@ export async function streamOnce(
     });
     req.once('error', (err: unknown) => fail(classify(err, url, delivered.bytes, t.timeouts)));
   });
+  // got's streams do not destroy themselves at the end (autoDestroy is off): until destroyed, the
+  // request keeps its abort listener on the signal, and with it the caller's onData and whatever
+  // that holds (a 16 MiB package's writer: the soak's growth). Destroying after 'end' is a no-op
+  // for the connection, which went back to the agent's pool.
+  req.destroy();
   if (contentLength !== undefined && bytes !== contentLength) {
     throw new HttpError(
       'HTTP_LENGTH_MISMATCH',

@@ -102,12 +102,12 @@ describe('the agent event queue', () => {
       `import { EventQueue } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'agent', 'event-queue.js'))};
 const q = new EventQueue(process.argv[2]);
 for (let n = 0; ; n++) {
-  const [e] = await q.append([{ at: new Date().toISOString(), kind: 'check', from: '1.0.3', to: '1.0.4', result: 'ok', code: null, duration_ms: n, bytes: null }]);
+  const [e] = await q.append([{ at: process.argv[3], kind: 'check', from: '1.0.3', to: '1.0.4', result: 'ok', code: null, duration_ms: n, bytes: null }]);
   process.stdout.write(e.id + '\\n');
 }
 `,
     );
-    const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, dir, NOW.toISOString()], { stdio: ['ignore', 'pipe', 'inherit'] });
     const acked: string[] = [];
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
