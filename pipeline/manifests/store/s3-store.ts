@@ -31,7 +31,7 @@ import {
 export interface S3Timeouts {
   /** one request, from sending to the last byte of the answer (MNGD_S3_REQUEST_TIMEOUT_MS, 30 s) */
   requestMs: number;
-  /** all calls of this store together, from its creation (MNGD_S3_DEADLINE_MS, 5 min) */
+  /** all calls of this store together, from its first request (MNGD_S3_DEADLINE_MS, 5 min) */
   deadlineMs: number;
 }
 
@@ -73,7 +73,12 @@ export class S3Store implements ObjectStore {
   readonly location: string;
   private readonly client: S3Client;
   private readonly timeouts: S3Timeouts;
-  private readonly deadline: number;
+  /**
+   * When this command's requests must all have ended: set by the first request, not when the store
+   * is opened, so the time `apply` spends in verify-artifacts and sync (a wait for the sync lock,
+   * slow downloads) never counts against the store's deadline.
+   */
+  private deadline: number | null = null;
   /** the Date of the store's latest answer (any request, any status), with when it was asked and answered */
   private lastAnswer: Omit<StoreTime, 'source'> | null = null;
 
@@ -93,7 +98,6 @@ export class S3Store implements ObjectStore {
       },
     };
     this.timeouts = this.timeoutsOf(opts);
-    this.deadline = Date.now() + this.timeouts.deadlineMs;
     if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
     if (opts.forcePathStyle !== undefined) config.forcePathStyle = opts.forcePathStyle;
     if (opts.credentials !== undefined) config.credentials = opts.credentials;
@@ -129,6 +133,7 @@ export class S3Store implements ObjectStore {
 
   /** Sends with what is left of the store's deadline; past it, fails at once. */
   private send<T>(action: string, key: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    this.deadline ??= Date.now() + this.timeouts.deadlineMs;
     const left = this.deadline - Date.now();
     if (left <= 0)
       return Promise.reject(
@@ -153,7 +158,7 @@ export class S3Store implements ObjectStore {
     const status = statusOf(err);
     const name = err instanceof Error ? err.name : 'Error';
     if (name === 'TimeoutError' || name === 'AbortError') {
-      const late = Date.now() >= this.deadline;
+      const late = this.deadline !== null && Date.now() >= this.deadline;
       return new StoreUnavailableError(
         `cannot ${action} ${this.location}/${key}: no answer ${late ? `within the store's ${this.timeouts.deadlineMs / 1000} s deadline (MNGD_S3_DEADLINE_MS)` : `within ${this.timeouts.requestMs / 1000} s per request (MNGD_S3_REQUEST_TIMEOUT_MS)`}: the endpoint or the network to it is stalled`,
         { cause: err },

@@ -32,6 +32,27 @@ objectStoreContract('S3Store against s3rver', { enforcesConditions: false }, asy
   };
 });
 
+describe("S3Store's deadline", () => {
+  it('runs from the first request, not from when the store was opened (apply opens it before sync)', async () => {
+    const s3 = await startS3rver();
+    try {
+      const store = s3Store(s3, 'deadline', { timeouts: { requestMs: 2000, deadlineMs: 300 } });
+      // apply's verify-artifacts and sync (a wait for the sync lock) take longer than the deadline
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await store.put('a.json', Buffer.from('{}'), {
+        contentType: 'application/json',
+        condition: { ifNoneMatch: '*' },
+      });
+      assert.equal(await s3.getText('deadline/a.json'), '{}');
+      // and it still ends the command: past it, the next request fails at once
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await assert.rejects(store.get('a.json'), /deadline for this command has passed \(MNGD_S3_DEADLINE_MS\)/);
+    } finally {
+      await s3.close();
+    }
+  });
+});
+
 describe('S3Store against s3rver, beyond the contract', () => {
   let s3: TestS3;
   let store: S3Store;
