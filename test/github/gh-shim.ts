@@ -39,6 +39,12 @@ function main(args: readonly string[]): number {
     process.stdout.write(`https://github.com/mngd/agent-releases/pull/${open.length + 1}\n`);
     return 0;
   }
+  // gh pr edit <number> --repo R --body TEXT: only an open pull request's body.
+  if (group === 'pr' && command === 'edit' && dir !== undefined) {
+    const n = Number(args[2]);
+    if (!(n >= 1 && n <= open.length) || value(args, '--body') === undefined) return refuse(args);
+    return 0;
+  }
   return refuse(args);
 }
 

@@ -165,3 +165,114 @@ describe('release-halt.yml (break-glass), run as GitHub runs it', () => {
     ]);
   });
 });
+
+describe('release-halt.yml when the publish fails: git records the halt, and says it is NOT live', () => {
+  const key = generateSigningKey();
+  let repo: ReleaseRepo;
+  let origin: ReturnType<typeof addOrigin>;
+  let ghDir: string;
+  let steps: JobStep[];
+  const live = () => liveVersions(repo);
+  const calls = () =>
+    readFileSync(join(ghDir, 'calls.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as string[]);
+  const bodyOf = (call: readonly string[]) => call[call.indexOf('--body') + 1] ?? '';
+  const record = (s: readonly JobStep[]) =>
+    s.find((x) => x.step.name === 'Record the halt in git (branch and pull request)');
+  // signingKey '' is what a missing or unreadable production secret gives the job.
+  const dispatch = (signingKey: string) => {
+    repo.git('checkout', '-q', 'main');
+    repo.git('fetch', '-q', 'origin');
+    // A fresh runner has only main checked out, the halt-* branches as origin/halt-*.
+    if (repo.git('branch', '--list', 'halt-1.0.1') !== '') repo.git('branch', '-q', '-D', 'halt-1.0.1');
+    const runner = makeRunner({
+      event: { inputs: { version: '1.0.1', channel: 'stable', reason: 'crashes on launch' }, ref: 'refs/heads/main' },
+      eventName: 'workflow_dispatch',
+      github: {
+        sha: repo.git('rev-parse', 'HEAD'),
+        ref: 'refs/heads/main',
+        repository: 'mngd/agent-releases',
+        server_url: 'https://github.com',
+      },
+      secrets: { MNGD_SIGNING_KEY: signingKey, GITHUB_TOKEN: TOKEN },
+      env: { GH_SHIM_DIR: ghDir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+    });
+    return runJob(workflowFile('release-halt.yml'), 'halt', repo.dir, runner);
+  };
+
+  before(async () => {
+    repo = releaseRepo();
+    origin = addOrigin(repo);
+    repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.test/agent/', keys: [key] }));
+    repo.write(
+      'releases/1.0.0.yaml',
+      releaseYaml({
+        version: '1.0.0',
+        url: 'https://cdn.example.test/agent/1.0.0.pkg',
+        sha256: 'a'.repeat(64),
+        size: 1000,
+      }),
+    );
+    repo.write('releases/1.0.1.yaml', BAD);
+    repo.commit('Release 1.0.1 to 10 %');
+    repo.git('push', '-q', 'origin', 'main');
+    const pub = await runBin(['publish'], { cwd: repo.dir, env: { MNGD_SIGNING_KEY: key.privateKeyText } });
+    assert.equal(pub.code, 0, pub.stderr);
+    ghDir = mkdtempSync(join(tmpdir(), 'mngd-gh-'));
+    steps = await dispatch('');
+  });
+
+  it('fails the job at the publish, still records the halt in git, and the release stays live', () => {
+    const failedNames = steps.filter((s) => s.outcome === 'failure').map((s) => s.step.name);
+    assert.deepEqual(failedNames, ['Publish the manifests now'], failedSteps(steps));
+    const publish = steps.find((s) => s.step.name === 'Publish the manifests now')!.result!;
+    assert.match(`${publish.stdout}${publish.stderr}`, /MNGD_SIGNING_KEY/);
+    assert.equal(record(steps)?.outcome, 'success', failedSteps(steps));
+    assert.deepEqual(live(), ['1.0.1', '1.0.0']);
+    assert.match(
+      originGitLog(),
+      /^Halt 1\.0\.1\n\ncrashes on launch\n\nNOT published: the publish failed in https:\/\/github\.com\//,
+    );
+  });
+
+  it('says in the job summary that the halt is NOT live and to re-run the workflow', () => {
+    const summary = record(steps)!.result!.summary;
+    assert.match(summary, /^### Halt of 1\.0\.1 recorded, NOT live: the publish failed$/m);
+    assert.match(
+      summary,
+      /Re-run this workflow \(Re-run failed jobs\); until then devices are still offered 1\.0\.1\./,
+    );
+    assert.doesNotMatch(summary, /### Halted/);
+  });
+
+  it('opens the pull request with a body that says NOT live, not "Halted live"', () => {
+    const create = calls().find((c) => c[1] === 'create');
+    assert.ok(create, 'the pull request is still opened');
+    const body = bodyOf(create);
+    assert.match(
+      body,
+      /^NOT live: the halt of 1\.0\.1 is recorded here, but the publish failed in https:\/\/github\.com\/mngd\/agent-releases\/actions\/runs\/4242424242, so devices are still offered 1\.0\.1\. Re-run that workflow/,
+    );
+    assert.doesNotMatch(body, /Halted live/);
+  });
+
+  it('a re-run that publishes halts it live and makes the pull request body and the summary true again', async () => {
+    const rerun = await dispatch(key.privateKeyText);
+    assert.equal(failedSteps(rerun), '');
+    assert.deepEqual(live(), ['1.0.0']);
+    const all = calls();
+    assert.equal(all.filter((c) => c[1] === 'create').length, 1, 'one pull request, not a second');
+    const edit = all.find((c) => c[1] === 'edit');
+    assert.ok(edit, 'the open pull request is edited');
+    assert.match(
+      bodyOf(edit),
+      /^Halted live by https:\/\/github\.com\/mngd\/agent-releases\/actions\/runs\/4242424242: crashes on launch/,
+    );
+    assert.match(record(rerun)!.result!.summary, /^### Halted 1\.0\.1$/m);
+    assert.match(originGitLog(), /\n\nPublished by https:\/\/github\.com\//);
+  });
+
+  const originGitLog = () => origin.git('log', '-1', '--format=%B', 'halt-1.0.1').trim();
+});

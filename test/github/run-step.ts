@@ -199,7 +199,9 @@ export async function runJob(wf: WorkflowFile, jobId: string, cwd: string, runne
     } else if (typeof step.run !== 'string' || /^npm (ci|run build)\b/.test(step.run)) {
       entry = { step, outcome: 'success', how: 'simulated' };
     } else {
-      const result = await runStep(asRunStep(wf, jobId, { ...step, run: step.run }), cwd, runner);
+      // The `steps` context: what the earlier steps with an id did (steps.<id>.outcome, .outputs).
+      const withSteps = { ...runner, contexts: { ...runner.contexts, steps: states } };
+      const result = await runStep(asRunStep(wf, jobId, { ...step, run: step.run }), cwd, withSteps);
       entry = { step, outcome: result.code === 0 ? 'success' : 'failure', how: 'ran', result };
     }
     if (entry.outcome === 'failure') failed = true;
