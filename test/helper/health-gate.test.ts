@@ -15,6 +15,7 @@ import { routes, servePackage, startHttpsServer, type TestServer } from '../supp
 import { startAgent } from '../agent/process.js';
 import { isAlive, newKey, releaseOf, signedManifest, startHelper, until } from './harness.js';
 import { agentFlags, macOn103 as macOn103With, type GateMac } from './gate-mac.js';
+import { libfaketime } from '../support/libfaketime.js';
 
 const key = newKey();
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -166,13 +167,12 @@ describe('the health gate', () => {
 
   it('a wall clock a day ahead or behind triggers nothing: the deadline runs on the monotonic clock', async () => {
     // libfaketime moves the helper's wall clock (not its monotonic clock) while N is pending.
-    const libfaketime = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
-    assert.ok(existsSync(libfaketime), `${libfaketime} is missing: apt-get install faketime (.ci/run installs it)`);
+    const preload = libfaketime(); // fails naming apt-get install faketime when it is missing
     for (const jump of ['+1d', '-1d']) {
       const clock = join(mkdtempSync(join(tmpdir(), 'mngd-clock-')), 'faketime');
       writeFileSync(clock, '+0\n');
       const mac = await macOn103(['--health-deadline', '30'], {
-        LD_PRELOAD: libfaketime,
+        LD_PRELOAD: preload,
         FAKETIME_TIMESTAMP_FILE: clock,
         FAKETIME_NO_CACHE: '1',
         FAKETIME_DONT_FAKE_MONOTONIC: '1',
