@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { SettingsError } from '../../schema/errors.js';
+import { parseMsSetting } from '../ms-setting.js';
 import { stateDir } from '../state-dir.js';
 import type { Policy } from '../../schema/types.js';
 import { DirectoryStore } from './store/directory-store.js';
@@ -112,18 +113,14 @@ const TIMEOUT_SETTINGS: [keyof S3Timeouts, string][] = [
   ['deadlineMs', 'MNGD_S3_DEADLINE_MS'],
 ];
 
-/** S3 time-outs from the environment (whole milliseconds ≥ 100); null when none is set (the defaults). */
+/** S3 time-outs from the environment (whole milliseconds ≥ 100: parseMsSetting); null when none is set (the defaults). */
 export function storeTimeouts(env: Record<string, string | undefined>): S3Timeouts | null {
   if (TIMEOUT_SETTINGS.every(([, name]) => nonEmpty(env[name]) === undefined)) return null;
   const out = { ...DEFAULT_S3_TIMEOUTS };
   for (const [field, name] of TIMEOUT_SETTINGS) {
     const text = nonEmpty(env[name]);
     if (text === undefined) continue;
-    if (!/^\d{3,9}$/.test(text))
-      throw new SettingsError(
-        `${name}=${text} is not a time-out: write whole milliseconds from 100 up, e.g. ${name}=${out[field]}`,
-      );
-    out[field] = Number(text);
+    out[field] = parseMsSetting(name, text, out[field]);
   }
   return out;
 }

@@ -9,7 +9,7 @@
  *                                                    a transaction, releasing its advisory lock
  *   sync lock    MNGD_SYNC_LOCK_WAIT_MS        5 min waiting for another sync or apply
  */
-import { SettingsError } from '../../../schema/errors.js';
+import { parseMsSetting } from '../../ms-setting.js';
 
 export interface DbTimeouts {
   connectMs: number;
@@ -25,17 +25,13 @@ const SETTINGS: [keyof DbTimeouts, string][] = [
   ['lockWaitMs', 'MNGD_SYNC_LOCK_WAIT_MS'],
 ];
 
-/** The time-outs from the environment, each a whole number of milliseconds ≥ 100. */
+/** The time-outs from the environment, each a whole number of milliseconds ≥ 100 (parseMsSetting). */
 export function dbTimeouts(env: Record<string, string | undefined>): DbTimeouts {
   const out = { ...DEFAULT_DB_TIMEOUTS };
   for (const [field, name] of SETTINGS) {
     const text = env[name];
     if (text === undefined || text === '') continue;
-    if (!/^\d{3,9}$/.test(text))
-      throw new SettingsError(
-        `${name}=${text} is not a time-out: write whole milliseconds from 100 up, e.g. ${name}=${out[field]}`,
-      );
-    out[field] = Number(text);
+    out[field] = parseMsSetting(name, text, out[field]);
   }
   return out;
 }
