@@ -6,24 +6,33 @@ export const HEALTH_OPTIONS = {
   'health-deadline': { type: 'string' },
   'health-stable': { type: 'string' },
   'health-max-restarts': { type: 'string' },
+  'rollback-retry': { type: 'string' },
 } as const;
 
 export const HEALTH_FILE_KEYS = {
   health_deadline: 'number',
   health_stable: 'number',
   health_max_restarts: 'number',
+  rollback_retry: 'string',
 } as const;
 
 /**
  * An hourly agent that is pending checks at once, then hourly: four hours are four chances to
  * reach the CDN and the server before a rollback; six starts within an hour is a crash loop
- * (launchd restarts a crashing agent every 10 s).
+ * (launchd restarts a crashing agent every 10 s). A failed rollback is tried again after 30 s (a
+ * passing fault), 2 and 10 minutes, then every 30 minutes for as long as it fails: a Mac on a
+ * version that failed its gate is not left there until a reboot, and a broken installer is not
+ * run in a tight loop.
  */
 export const HEALTH_DEFAULTS: HealthSettings = {
   healthDeadlineMs: 4 * 3600 * 1000,
   healthStableMs: 3600 * 1000,
   healthMaxRestarts: 5,
+  rollbackRetryMs: [30_000, 120_000, 600_000, 1_800_000],
 };
+
+/** At most this many steps in --rollback-retry (the last one repeats). */
+const MAX_RETRY_STEPS = 8;
 
 type Value = string | number | string[] | undefined;
 
@@ -34,6 +43,21 @@ function count(text: Value, what: string): number {
   return n;
 }
 
+/** "30,120,600,1800": the waits (seconds) before the 2nd, 3rd, … attempt of a failed rollback; the last repeats. */
+function retrySchedule(text: Value, seconds: (text: string | number, what: string) => number): number[] {
+  const what = '--rollback-retry';
+  const parts = typeof text === 'string' ? text.split(',').map((s) => s.trim()) : [];
+  if (parts.length === 0 || parts.length > MAX_RETRY_STEPS || parts.some((s) => s === ''))
+    throw new SettingsError(
+      `${what} must be 1 to ${MAX_RETRY_STEPS} waits in seconds separated by commas, the last repeating (e.g. 30,120,600,1800), got ${JSON.stringify(text)}`,
+    );
+  const ms = parts.map((s) => seconds(s, what));
+  for (let i = 1; i < ms.length; i++)
+    if (ms[i]! < ms[i - 1]!)
+      throw new SettingsError(`${what} must not shrink (a failing rollback backs off), got ${JSON.stringify(text)}`);
+  return ms;
+}
+
 export function resolveHealth(
   pick: (flag: string, key: string) => Value,
   seconds: (text: string | number, what: string) => number,
@@ -41,11 +65,13 @@ export function resolveHealth(
   const deadline = pick('health-deadline', 'health_deadline');
   const stable = pick('health-stable', 'health_stable');
   const max = pick('health-max-restarts', 'health_max_restarts');
+  const retry = pick('rollback-retry', 'rollback_retry');
   const d = HEALTH_DEFAULTS;
   return {
     healthDeadlineMs:
       deadline === undefined ? d.healthDeadlineMs : seconds(deadline as string | number, '--health-deadline'),
     healthStableMs: stable === undefined ? d.healthStableMs : seconds(stable as string | number, '--health-stable'),
     healthMaxRestarts: max === undefined ? d.healthMaxRestarts : count(max, '--health-max-restarts'),
+    rollbackRetryMs: retry === undefined ? d.rollbackRetryMs : retrySchedule(retry, seconds),
   };
 }

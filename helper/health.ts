@@ -4,10 +4,13 @@
  * `--health-deadline` (monotonic clock) to send health_ok, which commits it. No health_ok in time,
  * or more than `--health-max-restarts` agent starts within `--health-stable`: P's kept package is
  * re-hashed and installed again (the only downgrade anywhere) and N is quarantined on this Mac.
- * Each outcome (N committed, P put back, a rollback refused) goes into the outbox (outbox.ts), which
- * the agent empties into its report.
+ * A reinstall that fails is tried again by the running helper after `--rollback-retry` (backing
+ * off, with jitter), for as long as the pending record says the rollback is due. Each outcome (N
+ * committed, P put back, a rollback refused, a rollback that failed) goes into the outbox
+ * (outbox.ts), which the agent empties into its report.
  */
 import { messageOf } from '../schema/errors.js';
+import { HelperError } from './protocol.js';
 import { KeptStore, pendingOf, type KeptPackage, type Pending, type RollbackCause } from './kept.js';
 import type { Logger } from './log.js';
 import { Outbox, outcomeId } from './outbox.js';
@@ -20,6 +23,13 @@ export interface HealthSettings {
   /** the window in which more than healthMaxRestarts agent starts mean a crash loop */
   healthStableMs: number;
   healthMaxRestarts: number;
+  /** the waits before the 2nd, 3rd, … attempt of a failed rollback (the last repeats), each ±20 % */
+  rollbackRetryMs: readonly number[];
+}
+
+/** A wait of `ms` spread by ±20 %, so Macs that failed together do not retry together. */
+export function jittered(ms: number, random: () => number): number {
+  return Math.round(ms * (0.8 + 0.4 * random()));
 }
 
 /** What install.ts calls around the installer. */
@@ -41,6 +51,8 @@ export interface GateDeps {
   reinstall: (pkgPath: string, kept: KeptPackage) => Promise<void>;
   /** milliseconds on a monotonic clock */
   monotonic?: () => number;
+  /** in [0, 1): the retry's jitter */
+  random?: () => number;
 }
 
 export class HealthGate implements InstallGate {
@@ -53,6 +65,11 @@ export class HealthGate implements InstallGate {
   private armedAt = 0;
   private installing = false;
   private rollingBack: Promise<void> | null = null;
+  /** attempts of the due rollback made by this helper process, and when the first was decided (monotonic) */
+  private attempts = 0;
+  private decidedAt: number | null = null;
+  /** the helper is stopping: no timer is set any more, no rollback attempt started */
+  private closed = false;
   private readonly mono: () => number;
 
   constructor(
@@ -94,10 +111,20 @@ export class HealthGate implements InstallGate {
     }
   }
 
-  /** Stops the deadline timer (the helper is stopping). */
+  /** Stops the timer: the deadline, or the wait before the next rollback attempt. */
   stop(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /**
+   * The helper is stopping (SIGTERM): the timer goes and none is set again, so a retry's wait
+   * neither keeps the process alive nor starts an installer during the stop. The durable pending
+   * record stays: the next start resumes the rollback.
+   */
+  close(): void {
+    this.closed = true;
+    this.stop();
   }
 
   private arm(p: Pending): void {
@@ -116,6 +143,12 @@ export class HealthGate implements InstallGate {
   }
 
   async before(installed: string, release: KeptPackage): Promise<void> {
+    // One installer at a time: the rollback's own install holds the slot (the server's BUSY rule).
+    if (this.rollingBack !== null)
+      throw new HelperError(
+        'BUSY',
+        `the helper is putting ${this.pending?.from ?? 'the version before'} back (a rollback); retry after it finishes`,
+      );
     this.installing = true;
     this.stop();
     if (this.pending?.to === installed) {
@@ -141,6 +174,7 @@ export class HealthGate implements InstallGate {
   }
 
   async after(ok: boolean, staged: string, release: KeptPackage): Promise<void> {
+    if (!this.installing) return; // before() did not run, or refused: nothing of the gate's changed
     this.installing = false;
     if (!ok) {
       // The installer failed: the installed version did not change, nothing is pending.
@@ -192,7 +226,8 @@ export class HealthGate implements InstallGate {
     if (req.type === 'events_ack')
       return { v: 1, id: req.id, ok: true, outcome: 'events_ack', remaining: await this.outbox.ack(req.ids) };
     const p = this.pending;
-    const mine = p !== null && p.to === req.version && this.rollingBack === null && !this.installing;
+    // A rollback decided (running, or waiting for its next attempt) is not undone by N's word.
+    const mine = p !== null && p.to === req.version && !this.rollbackDue && !this.installing;
     if (mine && req.type === 'health_ok') {
       this.stop();
       this.pending = null;
@@ -221,30 +256,68 @@ export class HealthGate implements InstallGate {
       id: req.id,
       ok: true,
       outcome: req.type,
-      pending: this.pending !== null && this.pending.to === req.version && this.rollingBack === null,
+      pending: this.pending !== null && this.pending.to === req.version && !this.rollbackDue,
       quarantined: await this.kept.quarantined(),
       events: await this.outbox.pending(),
     };
   }
 
-  /** Puts P back: at most once at a time; the record says so durably first, so a restart resumes it. */
+  /**
+   * Puts P back: at most once at a time, never beside an install; the record says so durably
+   * first, so a restart resumes it. A failed attempt is tried again after the next wait of
+   * `--rollback-retry` while the record still says the rollback is due.
+   */
   private rollback(p: Pending, reason: string, cause: RollbackCause): void {
     if (this.installing || this.rollingBack !== null) return;
     this.stop();
-    this.rollingBack = this.runRollback(p, reason, cause)
-      .catch((err: unknown) =>
-        this.d.log.error(
-          `SelfUpdate: rollback ${p.to} -> ${p.from} failed: ${messageOf(err)}; it is tried again when the helper starts`,
-        ),
-      )
+    this.attempts += 1;
+    this.decidedAt ??= this.mono();
+    const attempt = this.attempts;
+    this.rollingBack = this.runRollback(p, reason, cause, attempt)
+      .catch((err: unknown) => this.failed(p, reason, cause, attempt, err))
       .finally(() => (this.rollingBack = null));
   }
 
-  private async runRollback(p: Pending, reason: string, cause: RollbackCause): Promise<void> {
-    const decided = this.mono();
+  /** P is being put back, or is to be once the wait after a failed attempt is over. */
+  private get rollbackDue(): boolean {
+    return this.rollingBack !== null || this.pending?.rolling_back !== undefined;
+  }
+
+  /**
+   * Attempt `attempt` failed: said once, reported to the fleet once per helper process, and tried
+   * again after the next wait. Nothing else can take the record over meanwhile but an install
+   * (before() clears the timer) or a stop (close() clears it).
+   */
+  private async failed(p: Pending, reason: string, cause: RollbackCause, attempt: number, err: unknown): Promise<void> {
+    const what = `SelfUpdate: rollback ${p.to} -> ${p.from} attempt ${attempt} failed: ${messageOf(err)}`;
+    if (attempt === 1) await this.report(this.failedOutcome(p));
+    if (this.closed) {
+      this.d.log.error(`${what}; the helper is stopping: it is tried again when the helper starts`);
+      return;
+    }
+    const steps = this.d.settings.rollbackRetryMs;
+    const wait = jittered(steps[Math.min(attempt, steps.length) - 1]!, this.d.random ?? Math.random);
+    const at = new Date(this.d.now().getTime() + wait).toISOString();
+    this.d.log.error(`${what}; attempt ${attempt + 1} at ${at} (in ${(wait / 1000).toFixed(1)} s), ${p.to} stays meanwhile`);
+    // Not unref'd: the helper has work to do; close() (SIGTERM) and an install taking the record over clear it.
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.rollback(p, reason, cause);
+    }, wait);
+  }
+
+  /** The fleet hears of a Mac stuck on N: one event per N (a fixed id), superseded by the rollback's own. */
+  private failedOutcome(p: Pending): ReportEvent {
+    const e = this.outcome('rollback', p.to, p.from, 'error', 'ROLLBACK_FAILED', null);
+    return { ...e, id: outcomeId('rollback', `failed-${p.to}`) };
+  }
+
+  private async runRollback(p: Pending, reason: string, cause: RollbackCause, attempt: number): Promise<void> {
     const v = await this.kept.verified(p.from);
     if (!v.ok) {
       this.pending = null;
+      this.attempts = 0;
+      this.decidedAt = null;
       await this.kept.clearPending();
       this.d.log.error(
         `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason}) refused: ${v.why}; nothing installed, ${p.to} stays`,
@@ -255,14 +328,16 @@ export class HealthGate implements InstallGate {
     this.pending = { ...p, rolling_back: reason, cause };
     await this.kept.writePending(this.pending);
     await this.kept.quarantine(p.to);
-    this.d.log.warn(`SelfUpdate: rollback ${p.to} -> ${p.from} (${reason})`);
+    this.d.log.warn(`SelfUpdate: rollback ${p.to} -> ${p.from} (${reason})${attempt > 1 ? `, attempt ${attempt}` : ''}`);
     await this.d.reinstall(this.kept.pkgPath(p.from), v.kept);
-    await this.finishRollback(this.pending, this.mono() - decided);
+    await this.finishRollback(this.pending, this.mono() - (this.decidedAt ?? this.mono()));
   }
 
   /** `ms`: from the decision to P installed again (null: a restart interrupted it, the clock did not survive). */
   private async finishRollback(p: Pending, ms: number | null = null): Promise<void> {
     this.pending = null;
+    this.attempts = 0;
+    this.decidedAt = null;
     await this.kept.quarantine(p.to);
     // Recorded before the record goes: a crash between the two records it again (the same id), never not at all.
     await this.report(this.outcome('rollback', p.to, p.from, 'ok', p.cause ?? 'HEALTH_DEADLINE', ms));

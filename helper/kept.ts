@@ -22,7 +22,7 @@ export interface KeptPackage {
 }
 
 /** Why P is put back: the event code the rollback is reported with. */
-export type RollbackCause = Exclude<HealthCode, 'ROLLBACK_REFUSED'>;
+export type RollbackCause = Exclude<HealthCode, 'ROLLBACK_REFUSED' | 'ROLLBACK_FAILED'>;
 
 /** An install of `to` over `from` not yet proven healthy. */
 export interface Pending {

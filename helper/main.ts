@@ -76,6 +76,8 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --health-stable SEC        the window for counting the agent's starts (default: 3600)
   --health-max-restarts N    more starts than this within --health-stable is a crash loop: put the
                              version before back (default: 5)
+  --rollback-retry SEC,...   a rollback whose install failed is tried again after these waits, the
+                             last repeating, each ±20 % (default: 30,120,600,1800)
 
 Exit status: 0 stopped cleanly (SIGTERM); 2 called wrongly or a setting is wrong (a flag, the config
 or keys file, the installer: the message says which); 3 the socket (or its proof folder) could not
@@ -181,14 +183,22 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
   await gate
     .start()
     .catch((err: unknown) => log.error(`SelfUpdate: helper could not read its pending record: ${messageOf(err)}`));
+  // A stop ends the gate's timer first (a rollback's next attempt waits on it): no installer starts meanwhile.
+  const closing: RunningServer = {
+    server: running.server,
+    close: () => {
+      gate.close();
+      return running.close();
+    },
+  };
   // Once the socket is served (a helper that cannot serve creates nothing): agents read this id too.
   try {
     await ensureDeviceId(config.deviceIdFile, config.ioreg);
   } catch (err) {
-    await running.close();
+    await closing.close();
     throw err;
   }
-  return running;
+  return closing;
 }
 
 const serveCommand: BinCommand<Io> = {

@@ -12,6 +12,7 @@ import { parseDuration } from '../../schema/rollout.js';
 import type { Policy, Release } from '../../schema/types.js';
 import { compareVersions } from '../../schema/version.js';
 import type { Sql } from '../table/index.js';
+import { NOT_SUPERSEDED } from './rollbacks.js';
 
 export interface GuardSettings {
   /** as written in the policy: 6h */
@@ -97,9 +98,9 @@ interface CountRow {
 /** The window's install and rollback events per channel and version (uses the (to_version, kind, at) index). */
 export async function guardCounts(sql: Sql, since: Date): Promise<GuardCounts[]> {
   const { rows } = await sql.query<CountRow>(
-    `SELECT channel, CASE WHEN kind = 'rollback' THEN from_version ELSE to_version END AS version, kind, result,
-            code, count(*)::int AS n
-       FROM agent_update_events WHERE at >= $1 AND kind IN ('install', 'rollback')
+    `SELECT e.channel, CASE WHEN e.kind = 'rollback' THEN e.from_version ELSE e.to_version END AS version, e.kind,
+            e.result, e.code, count(*)::int AS n
+       FROM agent_update_events e WHERE e.at >= $1 AND e.kind IN ('install', 'rollback') AND ${NOT_SUPERSEDED}
       GROUP BY 1, 2, 3, 4, 5`,
     [since.toISOString()],
   );

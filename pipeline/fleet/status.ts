@@ -7,6 +7,7 @@
 import { effectiveFloor, listedOn } from '../../schema/channel.js';
 import { compareVersions, sortNewestFirst } from '../../schema/version.js';
 import type { Sql } from '../table/index.js';
+import { NOT_SUPERSEDED, ROLLBACK_FAILED } from './rollbacks.js';
 import { activeDeviceGroups, activeSince, countOf } from './active.js';
 import { macosMinOf, runsOneOf, satisfying, type FloorRelease } from './supported.js';
 
@@ -71,9 +72,9 @@ export async function fleetStatus(sql: Sql, input: StatusInput): Promise<Channel
     code: string | null;
     n: number;
   }>(
-    `SELECT channel, CASE WHEN kind = 'rollback' THEN from_version ELSE to_version END AS version, kind, result,
-            code, count(*)::int AS n
-       FROM agent_update_events WHERE at >= $1 AND kind IN ('download', 'install', 'health', 'rollback')
+    `SELECT e.channel, CASE WHEN e.kind = 'rollback' THEN e.from_version ELSE e.to_version END AS version, e.kind,
+            e.result, e.code, count(*)::int AS n
+       FROM agent_update_events e WHERE e.at >= $1 AND e.kind IN ('download', 'install', 'health', 'rollback') AND ${NOT_SUPERSEDED}
       GROUP BY 1, 2, 3, 4, 5`,
     [since],
   );
@@ -114,7 +115,8 @@ export async function fleetStatus(sql: Sql, input: StatusInput): Promise<Channel
         offered: offer?.rollout_percent ?? null,
         attempts: ev.filter((r) => r.kind === 'install').reduce((n, r) => n + r.n, 0),
         failures: ev
-          .filter((r) => r.result === 'error' && r.kind !== 'rollback')
+          // A Mac whose rollback keeps failing (still on N) is a failure to see, besides a rollback.
+          .filter((r) => r.result === 'error' && (r.kind !== 'rollback' || r.code === ROLLBACK_FAILED))
           .map((r) => ({ kind: r.kind, code: r.code ?? 'UNKNOWN', count: r.n }))
           .sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)),
         rollbacks: ev.filter((r) => r.kind === 'rollback').reduce((n, r) => n + r.n, 0),

@@ -101,4 +101,6 @@ export const HEALTH_CODES = {
   CRASH_LOOP: 'more than --health-max-restarts agent starts within --health-stable: rolled back',
   ROLLBACK_REFUSED:
     'the kept package of the version before no longer hashes as kept: nothing installed, the new version stays',
+  ROLLBACK_FAILED:
+    'the reinstall of the version before failed (the installer, staging, the disk): the new version stays while the helper retries with --rollback-retry; superseded by the rollback event once it works',
 } as const;

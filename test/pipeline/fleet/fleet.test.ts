@@ -9,6 +9,7 @@ import type { FloorRelease } from '../../../pipeline/fleet/supported.js';
 import type { Report, ReportEvent } from '../../../schema/types.js';
 import { ingestReport, migrateFleet, ReportRefusedError } from '../../../pipeline/fleet/ingest.js';
 import { fleetStatus } from '../../../pipeline/fleet/status.js';
+import { guardCounts } from '../../../pipeline/fleet/guard.js';
 import { renderStatusMarkdown, renderStatusText, sparkline } from '../../../pipeline/fleet/status-render.js';
 import { testBackends, type TestDatabase } from '../../support/db.js';
 import { runBin, tempRepo } from '../../support/cli.js';
@@ -199,6 +200,32 @@ for (const backend of testBackends()) {
       );
       assert.match(md, /\| 1\.0\.4 \| 6 \| 54\.5% \| 10% \| 8 \| install INSTALLER_FAILED ×2 \| 1 \| 2 \| 0 \|/);
       assert.match(md, /\| 1\.0\.1 \| 2 \| 18\.2% \| no \| 0 \| - \| 0 \| 0 \| 1 \|/);
+    });
+
+    it('a failed rollback counts once against N, as a rollback and a failure, until the rollback itself supersedes it', async () => {
+      await t.reset();
+      await migrateFleet(t.db);
+      const failed = (n: number) =>
+        event(`rollback-failed_${n}`, {
+          kind: 'rollback',
+          from: '1.0.4',
+          to: '1.0.3',
+          result: 'error',
+          code: 'ROLLBACK_FAILED',
+          at: hours(2),
+        });
+      // Mac 1: stuck on 1.0.4 (its helper retries). Mac 2: failed, then rolled back (two reports).
+      await ingestReport(t.db, report(1, '1.0.4', [failed(1)]), NOW);
+      await ingestReport(t.db, report(2, '1.0.4', [failed(2)]), NOW);
+      const done = event('rollback-1_0_4', { kind: 'rollback', from: '1.0.4', to: '1.0.3', code: 'HEALTH_DEADLINE' });
+      await ingestReport(t.db, report(2, '1.0.3', [done]), NOW);
+      const [stable] = await fleetStatus(t.db, { releases: RELEASES, channels: ['stable'], now: NOW });
+      const v104 = stable!.versions.find((v) => v.version === '1.0.4');
+      assert.equal(v104?.rollbacks, 2, 'one per Mac, not three');
+      assert.deepEqual(v104?.failures, [{ kind: 'rollback', code: 'ROLLBACK_FAILED', count: 1 }], 'the Mac still on 1.0.4');
+      const guard = (await guardCounts(t.db, new Date(NOW.getTime() - 6 * 3_600_000))).find((c) => c.version === '1.0.4');
+      assert.equal(guard?.rollbacks, 2);
+      assert.equal(guard?.errors, 0, 'not an install error');
     });
   });
 }
