@@ -289,7 +289,8 @@ export class HealthGate implements InstallGate {
    * (before() clears the timer) or a stop (close() clears it).
    */
   private async failed(p: Pending, reason: string, cause: RollbackCause, attempt: number, err: unknown): Promise<void> {
-    const what = `SelfUpdate: rollback ${p.to} -> ${p.from} attempt ${attempt} failed: ${messageOf(err)}`;
+    const code = err instanceof HelperError ? ` [${err.code}]` : '';
+    const what = `SelfUpdate: rollback ${p.to} -> ${p.from} attempt ${attempt} failed: ${messageOf(err)}${code}`;
     if (attempt === 1) await this.report(this.failedOutcome(p));
     if (this.closed) {
       this.d.log.error(`${what}; the helper is stopping: it is tried again when the helper starts`);

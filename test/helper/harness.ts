@@ -83,7 +83,7 @@ export interface HelperProcess {
   stderr(): string;
   /** what the stand-in was called with, one argument list per run */
   invocations(): string[][];
-  setMode(mode: 'succeed' | 'fail' | 'hang' | 'flood'): void;
+  setMode(mode: 'succeed' | 'fail' | 'hang' | 'flood' | `fail-first ${number}`): void;
   installedVersion(): string;
   stagedFiles(): string[];
   stop(): Promise<number | null>;
