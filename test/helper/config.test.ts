@@ -111,6 +111,35 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('--rollback-retry', () => {
+  const resolve = (values: Record<string, string | string[]>, file = '{}') =>
+    resolveConfig({ config: '/c.json', 'trusted-key': [key], ...values }, files({ '/c.json': file }), 'linux');
+
+  it('defaults to 30 s, 2 min, 10 min, then every 30 min; a flag or the file sets it, fractions allowed', () => {
+    assert.deepEqual(resolve({}).rollbackRetryMs, [30_000, 120_000, 600_000, 1_800_000]);
+    assert.deepEqual(resolve({ 'rollback-retry': '0.2, 0.4' }).rollbackRetryMs, [200, 400]);
+    assert.deepEqual(resolve({}, '{"rollback_retry": "60,60,900"}').rollbackRetryMs, [60_000, 60_000, 900_000]);
+    assert.deepEqual(resolve({ 'rollback-retry': '5' }, '{"rollback_retry": "60"}').rollbackRetryMs, [5000]);
+  });
+
+  it('refuses an empty, shrinking, too long or out-of-range schedule with CONFIG_INVALID, saying why', () => {
+    const cases: [string, RegExp][] = [
+      ['', /1 to 8 waits in seconds separated by commas/],
+      ['30,,60', /1 to 8 waits/],
+      ['1,2,3,4,5,6,7,8,9', /1 to 8 waits/],
+      ['600,30', /must not shrink \(a failing rollback backs off\)/],
+      ['0', /above 0/],
+      ['30,soon', /above 0/],
+      ['1e9', /at most/],
+    ];
+    for (const [text, why] of cases) {
+      assert.equal(codeOf(() => resolve({ 'rollback-retry': text })), 'CONFIG_INVALID', text);
+      assert.throws(() => resolve({ 'rollback-retry': text }), why, text);
+    }
+    assert.equal(codeOf(() => resolve({}, '{"rollback_retry": 30}')), 'CONFIG_INVALID', 'a string, like the flag');
+  });
+});
+
 describe('gidFromGroupFile', () => {
   it('finds a group id by name', () => {
     const text = 'root:x:0:\nstaff:*:20:root\n_mngd:x:401:\n';
