@@ -8,7 +8,7 @@ import { SettingsError } from '../schema/errors.js';
 import { publicKeyFromBase64, type PublicKeyInfo } from '../schema/keys.js';
 import { CHANNEL_PATTERN } from '../schema/release.schema.js';
 import { DEFAULT_FACTS_COMMANDS, type FactsCommands } from './device-facts.js';
-import type { HealthSettings } from './health.js';
+import type { HealthSettings } from './health-config.js';
 import { HEALTH_DEFAULTS, HEALTH_FILE_KEYS, HEALTH_OPTIONS, resolveHealth } from './health-config.js';
 import { DEFAULT_INSTALLER, DEFAULT_INSTALLER_ARGS } from './installer.js';
 import { DEFAULT_PKGUTIL, DEFAULT_SPCTL, TEAM_ID_PATTERN } from './signature.js';

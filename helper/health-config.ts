@@ -1,6 +1,15 @@
 /** The health gate's settings (health.ts): flags, config file keys, defaults and their checks. */
 import { SettingsError } from '../schema/errors.js';
-import type { HealthSettings } from './health.js';
+
+export interface HealthSettings {
+  /** how long N has to send health_ok after its install (monotonic clock) */
+  healthDeadlineMs: number;
+  /** the window in which more than healthMaxRestarts agent starts mean a crash loop */
+  healthStableMs: number;
+  healthMaxRestarts: number;
+  /** the waits before the 2nd, 3rd, … attempt of a failed rollback (the last repeats), each ±20 % */
+  rollbackRetryMs: readonly number[];
+}
 
 export const HEALTH_OPTIONS = {
   'health-deadline': { type: 'string' },
@@ -33,6 +42,15 @@ export const HEALTH_DEFAULTS: HealthSettings = {
 
 /** At most this many steps in --rollback-retry (the last one repeats). */
 const MAX_RETRY_STEPS = 8;
+
+/**
+ * The wait after failed attempt `attempt` (1, 2, …): its step of --rollback-retry (the last
+ * repeating), spread by ±20 % (`random` in [0, 1)) so Macs that failed together do not retry together.
+ */
+export function retryWait(s: Pick<HealthSettings, 'rollbackRetryMs'>, attempt: number, random: () => number): number {
+  const steps = s.rollbackRetryMs;
+  return Math.round(steps[Math.min(attempt, steps.length) - 1]! * (0.8 + 0.4 * random()));
+}
 
 type Value = string | number | string[] | undefined;
 

@@ -12,47 +12,22 @@
 import { messageOf } from '../schema/errors.js';
 import { HelperError } from './protocol.js';
 import { KeptStore, pendingOf, type KeptPackage, type Pending, type RollbackCause } from './kept.js';
-import type { Logger } from './log.js';
-import { Outbox, outcomeId } from './outbox.js';
+import { failedOutcomeId, Outbox, outcomeEvent } from './outbox.js';
 import type { ReportEvent } from '../schema/types.js';
 import type { GateReply, GateRequest } from './protocol.js';
+import type { InstallGate } from './install.js';
+import { RollbackRetry, type RetryDeps } from './rollback-retry.js';
+import type { HealthSettings } from './health-config.js';
 
-export interface HealthSettings {
-  /** how long N has to send health_ok after its install (monotonic clock) */
-  healthDeadlineMs: number;
-  /** the window in which more than healthMaxRestarts agent starts mean a crash loop */
-  healthStableMs: number;
-  healthMaxRestarts: number;
-  /** the waits before the 2nd, 3rd, … attempt of a failed rollback (the last repeats), each ±20 % */
-  rollbackRetryMs: readonly number[];
-}
+export type { HealthSettings } from './health-config.js';
 
-/** A wait of `ms` spread by ±20 %, so Macs that failed together do not retry together. */
-export function jittered(ms: number, random: () => number): number {
-  return Math.round(ms * (0.8 + 0.4 * random()));
-}
-
-/** What install.ts calls around the installer. */
-export interface InstallGate {
-  /** before the installer runs over `installed` */
-  before(installed: string, release: KeptPackage): Promise<void>;
-  /** after it ran: `staged` is the verified copy it ran on */
-  after(ok: boolean, staged: string, release: KeptPackage): Promise<void>;
-  /** versions never to install again on this Mac */
-  quarantined(): Promise<string[]>;
-}
-
-export interface GateDeps {
+export interface GateDeps extends RetryDeps {
   settings: HealthSettings;
-  log: Logger;
-  now: () => Date;
   installedVersion: () => Promise<string | null>;
   /** stages `pkgPath` (re-hashing the copy against `kept`) and runs the installer on it; throws when it did not install `kept.version` */
   reinstall: (pkgPath: string, kept: KeptPackage) => Promise<void>;
   /** milliseconds on a monotonic clock */
   monotonic?: () => number;
-  /** in [0, 1): the retry's jitter */
-  random?: () => number;
 }
 
 export class HealthGate implements InstallGate {
@@ -65,12 +40,8 @@ export class HealthGate implements InstallGate {
   private armedAt = 0;
   private installing = false;
   private rollingBack: Promise<void> | null = null;
-  /** attempts of the due rollback made by this helper process, and when the first was decided (monotonic) */
-  private attempts = 0;
-  private decidedAt: number | null = null;
-  /** the helper is stopping: no timer is set any more, no rollback attempt started */
-  private closed = false;
   private readonly mono: () => number;
+  private readonly retry: RollbackRetry;
 
   constructor(
     stateDir: string,
@@ -79,6 +50,7 @@ export class HealthGate implements InstallGate {
     this.kept = new KeptStore(stateDir, d.log);
     this.outbox = new Outbox(stateDir, d.log);
     this.mono = d.monotonic ?? (() => performance.now());
+    this.retry = new RollbackRetry(d, this.mono);
   }
 
   private get deadlineS(): number {
@@ -111,10 +83,11 @@ export class HealthGate implements InstallGate {
     }
   }
 
-  /** Stops the timer: the deadline, or the wait before the next rollback attempt. */
+  /** Stops the timers: the deadline, and the wait before the next rollback attempt. */
   stop(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.retry.cancel();
   }
 
   /**
@@ -123,7 +96,7 @@ export class HealthGate implements InstallGate {
    * record stays: the next start resumes the rollback.
    */
   close(): void {
-    this.closed = true;
+    this.retry.close();
     this.stop();
   }
 
@@ -196,7 +169,6 @@ export class HealthGate implements InstallGate {
     return this.outcome('health', p.from, p.to, 'ok', null, this.mono() - this.armedAt);
   }
 
-  /** An event about N (`to` of a health event, `from` of a rollback): its id names both. */
   private outcome(
     kind: 'health' | 'rollback',
     from: string,
@@ -205,9 +177,7 @@ export class HealthGate implements InstallGate {
     code: string | null,
     ms: number | null,
   ): ReportEvent {
-    const duration_ms = ms === null ? null : Math.min(86_400_000, Math.max(0, Math.round(ms)));
-    const id = outcomeId(kind, kind === 'health' ? to : from);
-    return { id, at: this.d.now().toISOString(), kind, from, to, result, code, duration_ms, bytes: null };
+    return outcomeEvent({ kind, from, to, result, code, ms, at: this.d.now() });
   }
 
   /** Into the outbox; reporting never stops the gate (said in the log). */
@@ -270,9 +240,7 @@ export class HealthGate implements InstallGate {
   private rollback(p: Pending, reason: string, cause: RollbackCause): void {
     if (this.installing || this.rollingBack !== null) return;
     this.stop();
-    this.attempts += 1;
-    this.decidedAt ??= this.mono();
-    const attempt = this.attempts;
+    const attempt = this.retry.begin();
     this.rollingBack = this.runRollback(p, reason, cause, attempt)
       .catch((err: unknown) => this.failed(p, reason, cause, attempt, err))
       .finally(() => (this.rollingBack = null));
@@ -283,42 +251,22 @@ export class HealthGate implements InstallGate {
     return this.rollingBack !== null || this.pending?.rolling_back !== undefined;
   }
 
-  /**
-   * Attempt `attempt` failed: said once, reported to the fleet once per helper process, and tried
-   * again after the next wait. Nothing else can take the record over meanwhile but an install
-   * (before() clears the timer) or a stop (close() clears it).
-   */
+  /** Attempt `attempt` failed: reported to the fleet once per helper process, said, and tried again. */
   private async failed(p: Pending, reason: string, cause: RollbackCause, attempt: number, err: unknown): Promise<void> {
-    const code = err instanceof HelperError ? ` [${err.code}]` : '';
-    const what = `SelfUpdate: rollback ${p.to} -> ${p.from} attempt ${attempt} failed: ${messageOf(err)}${code}`;
     if (attempt === 1) await this.report(this.failedOutcome(p));
-    if (this.closed) {
-      this.d.log.error(`${what}; the helper is stopping: it is tried again when the helper starts`);
-      return;
-    }
-    const steps = this.d.settings.rollbackRetryMs;
-    const wait = jittered(steps[Math.min(attempt, steps.length) - 1]!, this.d.random ?? Math.random);
-    const at = new Date(this.d.now().getTime() + wait).toISOString();
-    this.d.log.error(`${what}; attempt ${attempt + 1} at ${at} (in ${(wait / 1000).toFixed(1)} s), ${p.to} stays meanwhile`);
-    // Not unref'd: the helper has work to do; close() (SIGTERM) and an install taking the record over clear it.
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.rollback(p, reason, cause);
-    }, wait);
+    this.retry.failed(p, attempt, err, () => this.rollback(p, reason, cause));
   }
 
   /** The fleet hears of a Mac stuck on N: one event per N (a fixed id), superseded by the rollback's own. */
   private failedOutcome(p: Pending): ReportEvent {
-    const e = this.outcome('rollback', p.to, p.from, 'error', 'ROLLBACK_FAILED', null);
-    return { ...e, id: outcomeId('rollback', `failed-${p.to}`) };
+    return { ...this.outcome('rollback', p.to, p.from, 'error', 'ROLLBACK_FAILED', null), id: failedOutcomeId(p.to) };
   }
 
   private async runRollback(p: Pending, reason: string, cause: RollbackCause, attempt: number): Promise<void> {
     const v = await this.kept.verified(p.from);
     if (!v.ok) {
       this.pending = null;
-      this.attempts = 0;
-      this.decidedAt = null;
+      this.retry.reset();
       await this.kept.clearPending();
       this.d.log.error(
         `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason}) refused: ${v.why}; nothing installed, ${p.to} stays`,
@@ -329,16 +277,17 @@ export class HealthGate implements InstallGate {
     this.pending = { ...p, rolling_back: reason, cause };
     await this.kept.writePending(this.pending);
     await this.kept.quarantine(p.to);
-    this.d.log.warn(`SelfUpdate: rollback ${p.to} -> ${p.from} (${reason})${attempt > 1 ? `, attempt ${attempt}` : ''}`);
+    this.d.log.warn(
+      `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason})${attempt > 1 ? `, attempt ${attempt}` : ''}`,
+    );
     await this.d.reinstall(this.kept.pkgPath(p.from), v.kept);
-    await this.finishRollback(this.pending, this.mono() - (this.decidedAt ?? this.mono()));
+    await this.finishRollback(this.pending, this.retry.elapsed());
   }
 
   /** `ms`: from the decision to P installed again (null: a restart interrupted it, the clock did not survive). */
   private async finishRollback(p: Pending, ms: number | null = null): Promise<void> {
     this.pending = null;
-    this.attempts = 0;
-    this.decidedAt = null;
+    this.retry.reset();
     await this.kept.quarantine(p.to);
     // Recorded before the record goes: a crash between the two records it again (the same id), never not at all.
     await this.report(this.outcome('rollback', p.to, p.from, 'ok', p.cause ?? 'HEALTH_DEADLINE', ms));

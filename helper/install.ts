@@ -14,8 +14,8 @@ import { artifactToInstall } from './decide2.js';
 import type { FactsProvider } from './device-facts.js';
 import { offeredToThisDevice, refuseQuarantined, releaseToInstall } from './decide.js';
 import { withoutQuarantined } from '../schema/quarantine.js';
-import type { InstallGate } from './health.js';
 import type { InstallMarkerStore } from './install-marker.js';
+import type { KeptPackage } from './kept.js';
 import { installerArgs, type InstallerRunner } from './installer.js';
 import { checkSignature, type SignatureSettings } from './signature.js';
 import type { Logger } from './log.js';
@@ -33,6 +33,16 @@ export interface InstallSettings extends SignatureSettings {
   installerTimeoutMs: number;
   /** the manifest spec followed (default 1): a spec-2 helper reads spec 2 only */
   spec?: 1 | 2;
+}
+
+/** What install.ts calls around the installer (the health gate, health.ts). */
+export interface InstallGate {
+  /** before the installer runs over `installed` (throws BUSY while the gate's own rollback installs) */
+  before(installed: string, release: KeptPackage): Promise<void>;
+  /** after it ran, or after a refusal (then a no-op unless before() went through): `staged` is the verified copy */
+  after(ok: boolean, staged: string, release: KeptPackage): Promise<void>;
+  /** versions never to install again on this Mac */
+  quarantined(): Promise<string[]>;
 }
 
 export interface InstallDeps {

@@ -42,6 +42,27 @@ export function outcomeId(kind: ReportEvent['kind'], version: string): string {
   return `${kind}-${version.replace(/[^A-Za-z0-9]/g, '_')}`.slice(0, 64);
 }
 
+/** The gate's event about N (`to` of a health event, `from` of a rollback): its id names both. */
+export function outcomeEvent(o: {
+  kind: 'health' | 'rollback';
+  from: string;
+  to: string;
+  result: ReportEvent['result'];
+  code: string | null;
+  ms: number | null;
+  at: Date;
+}): ReportEvent {
+  const duration_ms = o.ms === null ? null : Math.min(86_400_000, Math.max(0, Math.round(o.ms)));
+  const id = outcomeId(o.kind, o.kind === 'health' ? o.to : o.from);
+  const { kind, from, to, result, code } = o;
+  return { id, at: o.at.toISOString(), kind, from, to, result, code, duration_ms, bytes: null };
+}
+
+/** A failed rollback attempt away from `version`: one id per N too (`rollback-failed_1_0_4`). */
+export function failedOutcomeId(version: string): string {
+  return outcomeId('rollback', `failed-${version}`);
+}
+
 export class Outbox {
   readonly file: string;
   /** one change at a time (a rollback runs beside the socket's requests) */

@@ -133,10 +133,18 @@ describe('--rollback-retry', () => {
       ['1e9', /at most/],
     ];
     for (const [text, why] of cases) {
-      assert.equal(codeOf(() => resolve({ 'rollback-retry': text })), 'CONFIG_INVALID', text);
+      assert.equal(
+        codeOf(() => resolve({ 'rollback-retry': text })),
+        'CONFIG_INVALID',
+        text,
+      );
       assert.throws(() => resolve({ 'rollback-retry': text }), why, text);
     }
-    assert.equal(codeOf(() => resolve({}, '{"rollback_retry": 30}')), 'CONFIG_INVALID', 'a string, like the flag');
+    assert.equal(
+      codeOf(() => resolve({}, '{"rollback_retry": 30}')),
+      'CONFIG_INVALID',
+      'a string, like the flag',
+    );
   });
 });
 

@@ -222,8 +222,14 @@ for (const backend of testBackends()) {
       const [stable] = await fleetStatus(t.db, { releases: RELEASES, channels: ['stable'], now: NOW });
       const v104 = stable!.versions.find((v) => v.version === '1.0.4');
       assert.equal(v104?.rollbacks, 2, 'one per Mac, not three');
-      assert.deepEqual(v104?.failures, [{ kind: 'rollback', code: 'ROLLBACK_FAILED', count: 1 }], 'the Mac still on 1.0.4');
-      const guard = (await guardCounts(t.db, new Date(NOW.getTime() - 6 * 3_600_000))).find((c) => c.version === '1.0.4');
+      assert.deepEqual(
+        v104?.failures,
+        [{ kind: 'rollback', code: 'ROLLBACK_FAILED', count: 1 }],
+        'the Mac still on 1.0.4',
+      );
+      const guard = (await guardCounts(t.db, new Date(NOW.getTime() - 6 * 3_600_000))).find(
+        (c) => c.version === '1.0.4',
+      );
       assert.equal(guard?.rollbacks, 2);
       assert.equal(guard?.errors, 0, 'not an install error');
     });

@@ -1,0 +1,81 @@
+/**
+ * The attempts of a due rollback in this helper process (docs/helper.md, "Committing N or rolling
+ * back to P"): their count, when the first was decided, what a failure says (the attempt, the
+ * error and its code, the next try's time) and the wait before the next one (--rollback-retry).
+ * The wait's timer is not unref'd (the helper has work to do): a stop and an install taking the
+ * pending record over cancel it, and once the helper is stopping none is set again.
+ */
+import { messageOf } from '../schema/errors.js';
+import { retryWait, type HealthSettings } from './health-config.js';
+import type { Pending } from './kept.js';
+import type { Logger } from './log.js';
+import { HelperError } from './protocol.js';
+
+export interface RetryDeps {
+  settings: Pick<HealthSettings, 'rollbackRetryMs'>;
+  log: Logger;
+  now: () => Date;
+  /** in [0, 1): the wait's jitter */
+  random?: () => number;
+}
+
+export class RollbackRetry {
+  private attempts = 0;
+  private decidedAt: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly d: RetryDeps,
+    private readonly mono: () => number,
+  ) {}
+
+  /** A new attempt: its number (1 for the first of this process). */
+  begin(): number {
+    this.cancel();
+    this.attempts += 1;
+    this.decidedAt ??= this.mono();
+    return this.attempts;
+  }
+
+  /** Milliseconds since the first attempt was decided. */
+  elapsed(): number {
+    return this.mono() - (this.decidedAt ?? this.mono());
+  }
+
+  /** The rollback is over (P back, or refused): the next one starts at attempt 1. */
+  reset(): void {
+    this.attempts = 0;
+    this.decidedAt = null;
+  }
+
+  cancel(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** The helper is stopping: no wait is set any more. */
+  close(): void {
+    this.stopping = true;
+    this.cancel();
+  }
+
+  /** Attempt `attempt` failed: one ERROR line, and `again` after the next wait (none when stopping). */
+  failed(p: Pending, attempt: number, err: unknown, again: () => void): void {
+    const code = err instanceof HelperError ? ` [${err.code}]` : '';
+    const what = `SelfUpdate: rollback ${p.to} -> ${p.from} attempt ${attempt} failed: ${messageOf(err)}${code}`;
+    if (this.stopping) {
+      this.d.log.error(`${what}; the helper is stopping: it is tried again when the helper starts`);
+      return;
+    }
+    const wait = retryWait(this.d.settings, attempt, this.d.random ?? Math.random);
+    const at = new Date(this.d.now().getTime() + wait).toISOString();
+    this.d.log.error(
+      `${what}; attempt ${attempt + 1} at ${at} (in ${(wait / 1000).toFixed(1)} s), ${p.to} stays meanwhile`,
+    );
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      again();
+    }, wait);
+  }
+}
