@@ -124,7 +124,8 @@ export class HealthGate implements InstallGate {
       );
     this.installing = true;
     this.stop();
-    if (this.pending?.to === installed) {
+    // N asked for an install: its updater works (not said of an N whose rollback is due: it failed its gate).
+    if (this.pending?.to === installed && this.pending.rolling_back === undefined) {
       this.d.log.info(`SelfUpdate: health ok ${installed} (it asked for ${release.version}: its updater works)`);
       await this.report(this.healthOutcome(this.pending));
     }
@@ -240,7 +241,7 @@ export class HealthGate implements InstallGate {
   private rollback(p: Pending, reason: string, cause: RollbackCause): void {
     if (this.installing || this.rollingBack !== null) return;
     this.stop();
-    const attempt = this.retry.begin();
+    const attempt = this.retry.begin(p.to);
     this.rollingBack = this.runRollback(p, reason, cause, attempt)
       .catch((err: unknown) => this.failed(p, reason, cause, attempt, err))
       .finally(() => (this.rollingBack = null));

@@ -21,6 +21,8 @@ export interface RetryDeps {
 
 export class RollbackRetry {
   private attempts = 0;
+  /** the version the attempts are about (a rollback of another N counts from 1 again) */
+  private about: string | null = null;
   private decidedAt: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -30,9 +32,11 @@ export class RollbackRetry {
     private readonly mono: () => number,
   ) {}
 
-  /** A new attempt: its number (1 for the first of this process). */
-  begin(): number {
+  /** A new attempt to roll `version` back: its number (1 for the first of this process). */
+  begin(version: string): number {
     this.cancel();
+    if (this.about !== version) this.reset();
+    this.about = version;
     this.attempts += 1;
     this.decidedAt ??= this.mono();
     return this.attempts;

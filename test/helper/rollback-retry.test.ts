@@ -99,6 +99,37 @@ describe('a failed rollback is tried again by the running helper', () => {
     assert.equal(mac.helper.installedVersion(), '1.0.3');
   });
 
+  it('an install asked for during the wait is carried out as before and takes the record over: the wait ends', async () => {
+    const mac = await macOn103(['--health-deadline', '2', '--rollback-retry', '3']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    mac.helper.setMode('fail');
+    await until('the first failure', () => mac.log().includes('attempt 1 failed'), 30_000);
+    const next = Date.parse(/attempt 2 at (\S+Z)/.exec(mac.log())![1]!);
+    mac.helper.setMode('succeed');
+    const r = await mac.install('1.0.5');
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.ok(Date.now() < next, 'asked for within the wait');
+    assert.deepEqual(
+      { ...mac.pending(), deadline: undefined, to_sha256: undefined },
+      {
+        from: '1.0.4',
+        to: '1.0.5',
+        to_sha256: undefined,
+        deadline: undefined,
+        deadline_s: 2,
+        restarts: 0,
+      },
+    );
+    assert.doesNotMatch(mac.log(), /health ok 1\.0\.4/, 'N failed its gate: no health event for it');
+    const ok = await sendHealth(mac.helper.socket, 'health_ok', '1.0.5');
+    assert.ok(ok.ok && !ok.pending, JSON.stringify(ok));
+    // Nothing marks a timer that never fires: past the time the next attempt was due, none came.
+    await new Promise((resolve) => setTimeout(resolve, next - Date.now() + 1000));
+    assert.equal(count(mac.log(), 'SelfUpdate: rollback 1.0.4 -> 1.0.3 ('), 1, 'the first attempt only');
+    assert.equal(mac.helper.installedVersion(), '1.0.5');
+    assert.equal(mac.helper.invocations().length, 4, '1.0.3, 1.0.4, the failed rollback, 1.0.5');
+  });
+
   it("an install asked for while the rollback's installer runs is BUSY; a SIGTERM then sets no next try", async () => {
     const hold = join(mkdtempSync(join(tmpdir(), 'mngd-hold-')), 'hold');
     const mac = await macOn103(['--health-deadline', '2', '--rollback-retry', '600'], { STANDIN_HOLD_FILE: hold });
