@@ -267,7 +267,6 @@ export class HealthGate implements InstallGate {
     const v = await this.kept.verified(p.from);
     if (!v.ok) {
       this.pending = null;
-      this.retry.reset();
       await this.kept.clearPending();
       this.d.log.error(
         `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason}) refused: ${v.why}; nothing installed, ${p.to} stays`,
@@ -288,7 +287,6 @@ export class HealthGate implements InstallGate {
   /** `ms`: from the decision to P installed again (null: a restart interrupted it, the clock did not survive). */
   private async finishRollback(p: Pending, ms: number | null = null): Promise<void> {
     this.pending = null;
-    this.retry.reset();
     await this.kept.quarantine(p.to);
     // Recorded before the record goes: a crash between the two records it again (the same id), never not at all.
     await this.report(this.outcome('rollback', p.to, p.from, 'ok', p.cause ?? 'HEALTH_DEADLINE', ms));

@@ -35,7 +35,7 @@ export class RollbackRetry {
   /** A new attempt to roll `version` back: its number (1 for the first of this process). */
   begin(version: string): number {
     this.cancel();
-    if (this.about !== version) this.reset();
+    if (this.about !== version) [this.attempts, this.decidedAt] = [0, null];
     this.about = version;
     this.attempts += 1;
     this.decidedAt ??= this.mono();
@@ -45,12 +45,6 @@ export class RollbackRetry {
   /** Milliseconds since the first attempt was decided. */
   elapsed(): number {
     return this.mono() - (this.decidedAt ?? this.mono());
-  }
-
-  /** The rollback is over (P back, or refused): the next one starts at attempt 1. */
-  reset(): void {
-    this.attempts = 0;
-    this.decidedAt = null;
   }
 
   cancel(): void {
