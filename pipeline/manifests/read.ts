@@ -24,7 +24,7 @@ export interface Published<M = Manifest> {
   signers: string[];
   /** sequence of latest.json, when it has a readable one */
   latestSequence: number | null;
-  /** the highest history/<channel>/<n>.json */
+  /** the highest history/<channel>/<n>.json that counts (historyLimit: not one past a floor that stands) */
   historySequence: number | null;
   /** the channel's sequence floor (sequence-floor.ts): its key, the ETag read (null: none), what it says */
   floor: { key: string; etag: string | null; value: SequenceFloor | null };
@@ -45,7 +45,8 @@ export interface ReadOptions {
    * Unix seconds (store-clock.ts acceptableUntil): a sequence or published_at past it was
    * refused by every agent whose clock is right, so it binds nothing and is set aside: latest.json
    * carrying one reads as a problem (publish replaces it), a floor carrying one as no floor, and
-   * history copies numbered past it do not count. Null or absent: every mark counts.
+   * history copies numbered past it do not count. Null or absent: every mark counts, but for
+   * history copies numbered past a floor that stands (historyLimit).
    */
   acceptableUntil?: number | null;
 }
@@ -121,6 +122,21 @@ export function maxHistorySequence(
   return max;
 }
 
+/**
+ * The highest history copy that counts. Publish writes the floor before the history copy, with
+ * the same sequence, and a floor only ever goes down when it is set aside (a floor lost is
+ * rewritten above every copy that counts): so a copy numbered above a floor that stands was set
+ * aside with the floor it outran (no agent whose clock is right accepted it) and never counts
+ * again, not even within a day of its time, when it would number the next manifest a day ahead of
+ * the clock (refused by the self-check, then by every agent a little behind), nor for plan and
+ * drift, which read without a store clock. Without a floor (lost, damaged, set aside in this run,
+ * or none yet) every copy up to `until` counts (all of them when it is null): a floor lost with
+ * latest.json never lowers a sequence an agent may have taken. Pure.
+ */
+export function historyLimit(until: number | null, floor: SequenceFloor | null): number | undefined {
+  return floor?.sequence ?? until ?? undefined;
+}
+
 /** What a channel has published in one spec (spec 1 unless told): latest.json and the highest sequence ever. */
 export async function readPublished<M extends ManifestEnvelope = Manifest>(
   store: ObjectStore,
@@ -156,12 +172,13 @@ export async function readPublished<M extends ManifestEnvelope = Manifest>(
     setAside.push(`${spec.floorKey} (${mark(floor.sequence, floor.published_at)})`);
     floor = null;
   }
-  const historySequence = maxHistorySequence(history, channel, spec.historyPrefix, until ?? undefined);
+  const limit = historyLimit(until, floor);
+  const historySequence = maxHistorySequence(history, channel, spec.historyPrefix, limit);
   // Named with the latest.json or floor set aside beside them (the run that recovers); after it,
-  // the immutable copies just never count (until their time comes within a day).
+  // the floor that run wrote keeps the immutable copies from counting, also once their time nears.
   const beyond = until === null ? null : maxHistorySequence(history, channel, spec.historyPrefix);
   if (setAside.length > 0 && beyond !== null && beyond !== historySequence)
-    setAside.push(`${spec.historyPrefix} (copies numbered past ${until}, up to ${beyond})`);
+    setAside.push(`${spec.historyPrefix} (copies numbered past ${limit}, up to ${beyond})`);
   const seqs = [inspected.latestSequence, historySequence, floor?.sequence ?? null].filter(
     (n): n is number => n !== null,
   );

@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { publicKeyFromBase64 } from '../../../schema/keys.js';
 import { verifyManifest } from '../../../schema/manifest.js';
 import { verifyManifest2 } from '../../../schema/manifest2.js';
@@ -260,6 +260,78 @@ describe('a target poisoned by a publish whose clock (and the store it saw) was 
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /Wrote 0 of 2 manifest\(s\)/);
     assert.doesNotMatch(again.stdout, /set aside/);
+  });
+
+  it('keeps a set-aside history copy from counting as its time nears: no MANIFEST_SELF_CHECK, each sequence = now, what an agent at now (or minutes behind) accepts', async () => {
+    await poison('later', at(YEAR));
+    const recovered = await repo.run(['publish'], env('later'), T0);
+    assert.equal(recovered.code, 0, recovered.stderr);
+    // history/<channel>/<a year on>.json stays; the floor says T0. Each run below changes a release, so it writes.
+    const runs: { name: string; publisher: Date; store: Date }[] = [
+      // the store's clock ahead within the skew: its latest time + a day reaches the copy first
+      { name: 'a day before, store 200 s ahead', publisher: at(YEAR - DAY - 100_000), store: at(YEAR - DAY + 100_000) },
+      { name: 'a day before', publisher: at(YEAR - DAY), store: at(YEAR - DAY) },
+      { name: 'a day before + 1 min', publisher: at(YEAR - DAY + 60_000), store: at(YEAR - DAY + 60_000) },
+      { name: 'a year on - 3 h', publisher: at(YEAR - 3 * 3600_000), store: at(YEAR - 3 * 3600_000) },
+      { name: 'a year on + 3 h', publisher: at(YEAR + 3 * 3600_000), store: at(YEAR + 3 * 3600_000) },
+    ];
+    const seen = [secs(T0)];
+    const versions: string[] = [];
+    try {
+      for (const [i, r] of runs.entries()) {
+        const version = `1.1.${i}`;
+        await repo.writeRelease({ version });
+        versions.push(version);
+        s3.setClock(() => r.store);
+        const run = await repo.run(['publish'], env('later'), r.publisher);
+        s3.setClock(() => T0);
+        assert.equal(run.code, 0, `${r.name}: ${run.stderr}`);
+        assert.doesNotMatch(run.stdout, /set aside/, r.name);
+        // an agent whose clock is now, and one five minutes behind (within the skew publish allows)
+        for (const now of [r.publisher, new Date(r.publisher.getTime() - 300_000)]) {
+          const one = verifyManifest(await text('later/latest.json'), {
+            trustedKeys: trusted(),
+            channel: 'stable',
+            now,
+          });
+          const two = verifyManifest2(await text('later/v2/latest.json'), {
+            trustedKeys: trusted(),
+            channel: 'stable',
+            now,
+          });
+          assert.deepEqual([one.signed.sequence, two.signed.sequence], [secs(r.publisher), secs(r.publisher)], r.name);
+        }
+        assert.ok(secs(r.publisher) > seen[seen.length - 1]!, r.name);
+        seen.push(secs(r.publisher));
+      }
+      // plan and drift read without the store's clock: the copy still does not count for them
+      const last = runs[runs.length - 1]!.publisher;
+      s3.setClock(() => last);
+      const drift = await repo.run(['drift', '--only', 'manifests', '--json'], env('later'), last);
+      assert.doesNotMatch(drift.stdout, /MANIFEST_BEHIND_HISTORY/, drift.stdout + drift.stderr);
+      assert.equal(drift.code, 0, drift.stdout + drift.stderr);
+    } finally {
+      s3.setClock(() => T0);
+      for (const v of versions) await repo.removeRelease(v);
+    }
+  });
+
+  it('keeps a history copy at most a day ahead binding when the floor was lost with latest.json: numbered after it', async () => {
+    const ahead = at(12 * 3600_000);
+    await poison('lost', ahead);
+    for (const k of ['latest.json', 'v2/latest.json', 'sequence-floor/stable.json', 'sequence-floor/v2/stable.json'])
+      await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: `lost/${k}` }));
+    const run = await repo.run(['publish'], env('lost'), T0);
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stdout, /set aside/);
+    // an agent may have taken that sequence: never lowered, and still within a day of an agent at T0
+    const one = verifyManifest(await text('lost/latest.json'), { trustedKeys: trusted(), channel: 'stable', now: T0 });
+    const two = verifyManifest2(await text('lost/v2/latest.json'), {
+      trustedKeys: trusted(),
+      channel: 'stable',
+      now: T0,
+    });
+    assert.deepEqual([one.signed.sequence, two.signed.sequence], [secs(ahead) + 1, secs(ahead) + 1]);
   });
 
   it('keeps a mark at most a day ahead binding: refused as today (CLOCK_BEHIND), and once allowed, numbered after it', async () => {
