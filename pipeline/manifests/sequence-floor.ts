@@ -7,7 +7,8 @@
  * because publish runs without a database (the break-glass halt), and not in object versions
  * because a directory target has none. Unsigned: it can only ever raise the next sequence, but
  * for a floor more than a day past the object store's clock, which no agent accepted and publish
- * sets aside (read.ts, store-clock.ts).
+ * sets aside (read.ts, store-clock.ts), and the history copies numbered above a floor that stands,
+ * which were set aside with an earlier floor (read.ts historyLimit).
  */
 
 export const SEQUENCE_FLOOR_TYPE = 'mngd-sequence-floor';
