@@ -10,6 +10,7 @@
  * (outbox.ts), which the agent empties into its report.
  */
 import { messageOf } from '../schema/errors.js';
+import { isQuarantined } from '../schema/quarantine.js';
 import { HelperError } from './protocol.js';
 import { KeptStore, pendingOf, type KeptPackage, type Pending, type RollbackCause } from './kept.js';
 import { failedOutcomeId, Outbox, outcomeEvent } from './outbox.js';
@@ -40,6 +41,8 @@ export class HealthGate implements InstallGate {
   private armedAt = 0;
   private installing = false;
   private rollingBack: Promise<void> | null = null;
+  /** the due rollback whose record the running install took over: due again if that install fails */
+  private due: Pending | null = null;
   private readonly mono: () => number;
   private readonly retry: RollbackRetry;
 
@@ -124,37 +127,42 @@ export class HealthGate implements InstallGate {
       );
     this.installing = true;
     this.stop();
+    this.due = this.pending?.rolling_back !== undefined ? this.pending : null;
     // N asked for an install: its updater works (not said of an N whose rollback is due: it failed its gate).
-    if (this.pending?.to === installed && this.pending.rolling_back === undefined) {
+    if (this.pending?.to === installed && this.due === null) {
       this.d.log.info(`SelfUpdate: health ok ${installed} (it asked for ${release.version}: its updater works)`);
-      await this.report(this.healthOutcome(this.pending));
+      await this.outbox.record(this.healthOutcome(this.pending));
     }
     this.pending = null;
-    const p = await this.kept.verified(installed);
+    // Taking a due rollback over: its P (the last known good) stays the one to go back to, never N.
+    const from = this.due?.from ?? installed;
+    const p = await this.kept.verified(from);
     if (!p.ok) {
       // Nothing to go back to: N is installed as before, without a health gate (said, not hidden).
       await this.kept.clearPending();
       this.d.log.warn(
-        `SelfUpdate: helper keeps no rollback for ${installed} -> ${release.version} (${p.why}); ${release.version} is committed as soon as it installs`,
+        `SelfUpdate: helper keeps no rollback for ${from} -> ${release.version} (${p.why}); ${release.version} is committed as soon as it installs`,
       );
       return;
     }
-    const pending = pendingOf(installed, release, this.deadlineS, this.d.now());
+    const pending = pendingOf(from, release, this.deadlineS, this.d.now());
     await this.kept.writePending(pending);
     this.pending = pending;
+    const over = this.due !== null ? ` (taking the due rollback ${installed} -> ${from} over)` : '';
     this.d.log.info(
-      `SelfUpdate: helper kept ${installed} (re-hashed) for a rollback; pending ${installed} -> ${release.version} until health_ok (deadline ${this.deadlineS} s)`,
+      `SelfUpdate: helper kept ${from} (re-hashed) for a rollback; pending ${from} -> ${release.version}${over} until health_ok (deadline ${this.deadlineS} s)`,
     );
   }
 
   async after(ok: boolean, staged: string, release: KeptPackage): Promise<void> {
     if (!this.installing) return; // before() did not run, or refused: nothing of the gate's changed
     this.installing = false;
+    const due = this.due;
+    this.due = null;
     if (!ok) {
-      // The installer failed: the installed version did not change, nothing is pending.
+      // The installer failed: the installed version did not change, nothing is pending (but a due rollback).
       this.pending = null;
-      await this.kept.clearPending();
-      return;
+      return due !== null ? this.dueAgain(due, release.version) : this.kept.clearPending();
     }
     try {
       await this.kept.keep(staged, { version: release.version, sha256: release.sha256, size: release.size });
@@ -165,31 +173,23 @@ export class HealthGate implements InstallGate {
     if (this.pending !== null) this.arm(this.pending);
   }
 
+  /** The install of `version` that took `due` over failed: N stays, so its rollback is due again (durably), after the wait. */
+  private async dueAgain(due: Pending, version: string): Promise<void> {
+    this.pending = due;
+    const again = () => this.rollback(due, due.rolling_back!, due.cause ?? 'HEALTH_DEADLINE');
+    const write = () => this.kept.writePending(due);
+    await this.retry.resume(due, `the install of ${version} over ${due.to} failed`, write, again);
+  }
+
   /** N proved healthy: how long it took since its install (or since this helper's start). */
   private healthOutcome(p: Pending): ReportEvent {
-    return this.outcome('health', p.from, p.to, 'ok', null, this.mono() - this.armedAt);
+    const ms = this.mono() - this.armedAt;
+    return outcomeEvent({ kind: 'health', from: p.from, to: p.to, result: 'ok', code: null, ms, at: this.d.now() });
   }
 
-  private outcome(
-    kind: 'health' | 'rollback',
-    from: string,
-    to: string,
-    result: ReportEvent['result'],
-    code: string | null,
-    ms: number | null,
-  ): ReportEvent {
-    return outcomeEvent({ kind, from, to, result, code, ms, at: this.d.now() });
-  }
-
-  /** Into the outbox; reporting never stops the gate (said in the log). */
-  private async report(o: ReportEvent): Promise<void> {
-    await this.outbox
-      .add(o)
-      .catch((err: unknown) =>
-        this.d.log.warn(
-          `SelfUpdate: helper could not record the ${o.kind} event ${o.from} -> ${o.to}: ${messageOf(err)}`,
-        ),
-      );
+  /** The rollback of N (`p.to`) back to P: done, refused or failed. */
+  private rollbackOutcome(p: Pending, result: ReportEvent['result'], code: string, ms: number | null = null) {
+    return outcomeEvent({ kind: 'rollback', from: p.to, to: p.from, result, code, ms, at: this.d.now() });
   }
 
   /** The agent's start ping, its health_ok, or its acknowledgement of the outcomes it queued. */
@@ -205,7 +205,7 @@ export class HealthGate implements InstallGate {
       await this.kept.clearPending();
       await this.kept.keepOnly([req.version]);
       this.d.log.info(`SelfUpdate: health ok ${req.version}`);
-      await this.report(this.healthOutcome(p));
+      await this.outbox.record(this.healthOutcome(p));
     } else if (mine) {
       const t = this.mono();
       this.starts = [...this.starts.filter((s) => t - s < this.d.settings.healthStableMs), t];
@@ -254,24 +254,26 @@ export class HealthGate implements InstallGate {
 
   /** Attempt `attempt` failed: reported to the fleet once per helper process, said, and tried again. */
   private async failed(p: Pending, reason: string, cause: RollbackCause, attempt: number, err: unknown): Promise<void> {
-    if (attempt === 1) await this.report(this.failedOutcome(p));
+    if (attempt === 1) await this.outbox.record(this.failedOutcome(p));
     this.retry.failed(p, attempt, err, () => this.rollback(p, reason, cause));
   }
 
   /** The fleet hears of a Mac stuck on N: one event per N (a fixed id), superseded by the rollback's own. */
   private failedOutcome(p: Pending): ReportEvent {
-    return { ...this.outcome('rollback', p.to, p.from, 'error', 'ROLLBACK_FAILED', null), id: failedOutcomeId(p.to) };
+    return { ...this.rollbackOutcome(p, 'error', 'ROLLBACK_FAILED'), id: failedOutcomeId(p.to) };
   }
 
   private async runRollback(p: Pending, reason: string, cause: RollbackCause, attempt: number): Promise<void> {
     const v = await this.kept.verified(p.from);
-    if (!v.ok) {
+    // Defence in depth: a version rolled back here is never the one put back.
+    if (!v.ok || isQuarantined(p.from, await this.kept.quarantined())) {
       this.pending = null;
       await this.kept.clearPending();
+      const why = v.ok ? `${p.from} is quarantined on this Mac (it was rolled back here)` : v.why;
       this.d.log.error(
-        `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason}) refused: ${v.why}; nothing installed, ${p.to} stays`,
+        `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason}) refused: ${why}; nothing installed, ${p.to} stays`,
       );
-      await this.report(this.outcome('rollback', p.to, p.from, 'error', 'ROLLBACK_REFUSED', null));
+      await this.outbox.record(this.rollbackOutcome(p, 'error', 'ROLLBACK_REFUSED'));
       return;
     }
     this.pending = { ...p, rolling_back: reason, cause };
@@ -289,7 +291,7 @@ export class HealthGate implements InstallGate {
     this.pending = null;
     await this.kept.quarantine(p.to);
     // Recorded before the record goes: a crash between the two records it again (the same id), never not at all.
-    await this.report(this.outcome('rollback', p.to, p.from, 'ok', p.cause ?? 'HEALTH_DEADLINE', ms));
+    await this.outbox.record(this.rollbackOutcome(p, 'ok', p.cause ?? 'HEALTH_DEADLINE', ms));
     await this.kept.clearPending();
     await this.kept.keepOnly([p.from]);
     this.d.log.warn(`SelfUpdate: rollback complete: ${p.from} installed again; ${p.to} is quarantined on this Mac`);

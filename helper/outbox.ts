@@ -15,6 +15,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { messageOf } from '../schema/errors.js';
 import type { ReportEvent } from '../schema/types.js';
 import { STATE_TORN, writeDurable } from './durable.js';
 import type { Logger } from './log.js';
@@ -115,6 +116,13 @@ export class Outbox {
       box.events.push(e);
       box.events.splice(0, Math.max(0, box.events.length - OUTBOX_MAX));
     });
+  }
+
+  /** add(), for the health gate: reporting never stops it, so a failure is said in the log, never thrown. */
+  async record(e: ReportEvent): Promise<void> {
+    await this.add(e).catch((err: unknown) =>
+      this.log.warn(`SelfUpdate: helper could not record the ${e.kind} event ${e.from} -> ${e.to}: ${messageOf(err)}`),
+    );
   }
 
   /** The agent queued these: drop them. Returns how many still wait. */

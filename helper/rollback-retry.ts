@@ -3,7 +3,8 @@
  * back to P"): their count, when the first was decided, what a failure says (the attempt, the
  * error and its code, the next try's time) and the wait before the next one (--rollback-retry).
  * The wait's timer is not unref'd (the helper has work to do): a stop and an install taking the
- * pending record over cancel it, and once the helper is stopping none is set again.
+ * pending record over cancel it (that install failing sets it again), and once the helper is
+ * stopping none is set again.
  */
 import { messageOf } from '../schema/errors.js';
 import { retryWait, type HealthSettings } from './health-config.js';
@@ -61,15 +62,40 @@ export class RollbackRetry {
   /** Attempt `attempt` failed: one ERROR line, and `again` after the next wait (none when stopping). */
   failed(p: Pending, attempt: number, err: unknown, again: () => void): void {
     const code = err instanceof HelperError ? ` [${err.code}]` : '';
-    const what = `SelfUpdate: rollback ${p.to} -> ${p.from} attempt ${attempt} failed: ${messageOf(err)}${code}`;
+    this.later(
+      `SelfUpdate: rollback ${p.to} -> ${p.from} attempt ${attempt} failed: ${messageOf(err)}${code}`,
+      p,
+      attempt,
+      again,
+    );
+  }
+
+  /**
+   * The rollback of `p` is due again (`why`: an install that took its record over failed, leaving
+   * N installed): its record written back durably (`write`; a failure is said: a restart would not
+   * resume it, this process does), one ERROR line, and `again` after the wait that follows the
+   * attempts made so far.
+   */
+  async resume(p: Pending, why: string, write: () => Promise<void>, again: () => void): Promise<void> {
+    await write().catch((err: unknown) =>
+      this.d.log.error(
+        `SelfUpdate: helper could not write the rollback ${p.to} -> ${p.from} back: ${messageOf(err)}; this helper tries it again, a restart would not`,
+      ),
+    );
+    const done = this.about === p.to ? this.attempts : 0;
+    this.later(`SelfUpdate: ${why}; the rollback ${p.to} -> ${p.from} is due again`, p, done, again);
+  }
+
+  /** `what` said, then `again` after the wait that follows attempt `done` (at least the first wait). */
+  private later(what: string, p: Pending, done: number, again: () => void): void {
     if (this.stopping) {
       this.d.log.error(`${what}; the helper is stopping: it is tried again when the helper starts`);
       return;
     }
-    const wait = retryWait(this.d.settings, attempt, this.d.random ?? Math.random);
+    const wait = retryWait(this.d.settings, Math.max(done, 1), this.d.random ?? Math.random);
     const at = new Date(this.d.now().getTime() + wait).toISOString();
     this.d.log.error(
-      `${what}; attempt ${attempt + 1} at ${at} (in ${(wait / 1000).toFixed(1)} s), ${p.to} stays meanwhile`,
+      `${what}; attempt ${done + 1} at ${at} (in ${(wait / 1000).toFixed(1)} s), ${p.to} stays meanwhile`,
     );
     this.timer = setTimeout(() => {
       this.timer = null;

@@ -5,9 +5,13 @@
  */
 import { compareVersions } from './version.js';
 
+export function isQuarantined(version: string, quarantined: readonly string[]): boolean {
+  return quarantined.some((q) => compareVersions(q, version) === 0);
+}
+
 export function withoutQuarantined<R extends { version: string }>(
   releases: readonly R[],
   quarantined: readonly string[],
 ): R[] {
-  return releases.filter((r) => !quarantined.some((q) => compareVersions(q, r.version) === 0));
+  return releases.filter((r) => !isQuarantined(r.version, quarantined));
 }
