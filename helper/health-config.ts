@@ -43,6 +43,9 @@ export const HEALTH_DEFAULTS: HealthSettings = {
 /** At most this many steps in --rollback-retry (the last one repeats). */
 const MAX_RETRY_STEPS = 8;
 
+/** Each step of --rollback-retry lasts at least this long: a shorter one runs the installer in a tight loop. */
+const MIN_RETRY_MS = 1000;
+
 /**
  * The wait after failed attempt `attempt` (1, 2, …): its step of --rollback-retry (the last
  * repeating), spread by ±20 % (`random` in [0, 1)) so Macs that failed together do not retry together.
@@ -70,6 +73,10 @@ function retrySchedule(text: Value, seconds: (text: string | number, what: strin
       `${what} must be 1 to ${MAX_RETRY_STEPS} waits in seconds separated by commas, the last repeating (e.g. 30,120,600,1800), got ${JSON.stringify(text)}`,
     );
   const ms = parts.map((s) => seconds(s, what));
+  if (ms.some((m) => m < MIN_RETRY_MS))
+    throw new SettingsError(
+      `${what} must be waits of at least ${MIN_RETRY_MS / 1000} s each (a shorter one runs the installer in a tight loop), got ${JSON.stringify(text)}`,
+    );
   for (let i = 1; i < ms.length; i++)
     if (ms[i]! < ms[i - 1]!)
       throw new SettingsError(`${what} must not shrink (a failing rollback backs off), got ${JSON.stringify(text)}`);

@@ -77,7 +77,7 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
   --health-max-restarts N    more starts than this within --health-stable is a crash loop: put the
                              version before back (default: 5)
   --rollback-retry SEC,...   a rollback whose install failed is tried again after these waits, the
-                             last repeating, each ±20 % (default: 30,120,600,1800)
+                             last repeating, each ±20 %, at least 1 (default: 30,120,600,1800)
 
 Exit status: 0 stopped cleanly (SIGTERM); 2 called wrongly or a setting is wrong (a flag, the config
 or keys file, the installer: the message says which); 3 the socket (or its proof folder) could not

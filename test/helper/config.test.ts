@@ -117,7 +117,7 @@ describe('--rollback-retry', () => {
 
   it('defaults to 30 s, 2 min, 10 min, then every 30 min; a flag or the file sets it, fractions allowed', () => {
     assert.deepEqual(resolve({}).rollbackRetryMs, [30_000, 120_000, 600_000, 1_800_000]);
-    assert.deepEqual(resolve({ 'rollback-retry': '0.2, 0.4' }).rollbackRetryMs, [200, 400]);
+    assert.deepEqual(resolve({ 'rollback-retry': '1, 2.5' }).rollbackRetryMs, [1000, 2500]);
     assert.deepEqual(resolve({}, '{"rollback_retry": "60,60,900"}').rollbackRetryMs, [60_000, 60_000, 900_000]);
     assert.deepEqual(resolve({ 'rollback-retry': '5' }, '{"rollback_retry": "60"}').rollbackRetryMs, [5000]);
   });
@@ -129,6 +129,8 @@ describe('--rollback-retry', () => {
       ['1,2,3,4,5,6,7,8,9', /1 to 8 waits/],
       ['600,30', /must not shrink \(a failing rollback backs off\)/],
       ['0', /above 0/],
+      ['0.0001', /at least 1 s each \(a shorter one runs the installer in a tight loop\), got "0\.0001"/],
+      ['0.5,30', /at least 1 s each/],
       ['30,soon', /above 0/],
       ['1e9', /at most/],
     ];

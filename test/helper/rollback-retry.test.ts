@@ -6,7 +6,7 @@
  * installers at once); a restart resumes from the durable pending record.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -24,6 +24,10 @@ const macOn103 = (args: string[], env: Record<string, string> = {}) => macOn103W
 
 const count = (text: string, part: string): number => text.split(part).length - 1;
 const overlapFile = (mac: GateMac): string => `${mac.helper.record}.overlap`;
+const kept = (mac: GateMac): string[] => readdirSync(join(mac.helper.dir, 'state', 'kept')).sort();
+const quarantine = (mac: GateMac): unknown =>
+  (JSON.parse(readFileSync(join(mac.helper.dir, 'state', 'quarantine.json'), 'utf8')) as { versions: unknown })
+    .versions;
 
 /** The helper's exit code, or 'alive' when it has not exited `ms` after the signal. */
 async function exitWithin(h: HelperProcess, ms: number): Promise<number | null | 'alive'> {
@@ -38,7 +42,7 @@ async function exitWithin(h: HelperProcess, ms: number): Promise<number | null |
 
 describe('a failed rollback is tried again by the running helper', () => {
   it('an installer that fails twice, then works: P installed and N quarantined, without a restart', async () => {
-    const mac = await macOn103(['--health-deadline', '2', '--rollback-retry', '0.2,0.4']);
+    const mac = await macOn103(['--health-deadline', '2', '--rollback-retry', '1,2']);
     assert.equal((await mac.install('1.0.4')).ok, true);
     mac.helper.setMode('fail-first 2');
     await until('rollback complete', () => mac.log().includes('rollback complete'), 30_000);
@@ -52,9 +56,9 @@ describe('a failed rollback is tried again by the running helper', () => {
     // Each failure once, with its attempt number and the next try's time.
     assert.match(
       log,
-      /ERROR .*SelfUpdate: rollback 1\.0\.4 -> 1\.0\.3 attempt 1 failed: the installer exited with 1 \[INSTALLER_FAILED\]; attempt 2 at \d{4}-\d\d-\d\dT[\d:.]+Z \(in 0\.[12]\d* s\), 1\.0\.4 stays meanwhile/,
+      /ERROR .*SelfUpdate: rollback 1\.0\.4 -> 1\.0\.3 attempt 1 failed: the installer exited with 1 \[INSTALLER_FAILED\]; attempt 2 at \d{4}-\d\d-\d\dT[\d:.]+Z \(in (0\.[89]|1\.[012]) s\), 1\.0\.4 stays meanwhile/,
     );
-    assert.match(log, /attempt 2 failed: .*; attempt 3 at \S+Z \(in 0\.[345]\d* s\)/);
+    assert.match(log, /attempt 2 failed: .*; attempt 3 at \S+Z \(in (1\.[6-9]|2\.[0-4]) s\)/);
     assert.equal(count(log, 'attempt 1 failed'), 1);
     assert.equal(count(log, 'attempt 2 failed'), 1);
     assert.equal(count(log, 'attempt 3 failed'), 0);
@@ -99,7 +103,7 @@ describe('a failed rollback is tried again by the running helper', () => {
     assert.equal(mac.helper.installedVersion(), '1.0.3');
   });
 
-  it('an install asked for during the wait is carried out as before and takes the record over: the wait ends', async () => {
+  it('an install asked for during the wait is carried out as before and takes the record over, P staying its from: the wait ends', async () => {
     const mac = await macOn103(['--health-deadline', '2', '--rollback-retry', '3']);
     assert.equal((await mac.install('1.0.4')).ok, true);
     mac.helper.setMode('fail');
@@ -112,7 +116,7 @@ describe('a failed rollback is tried again by the running helper', () => {
     assert.deepEqual(
       { ...mac.pending(), deadline: undefined, to_sha256: undefined },
       {
-        from: '1.0.4',
+        from: '1.0.3',
         to: '1.0.5',
         to_sha256: undefined,
         deadline: undefined,
@@ -128,6 +132,85 @@ describe('a failed rollback is tried again by the running helper', () => {
     assert.equal(count(mac.log(), 'SelfUpdate: rollback 1.0.4 -> 1.0.3 ('), 1, 'the first attempt only');
     assert.equal(mac.helper.installedVersion(), '1.0.5');
     assert.equal(mac.helper.invocations().length, 4, '1.0.3, 1.0.4, the failed rollback, 1.0.5');
+  });
+
+  it('an install that took the record over and then fails its own gate puts P back, never the quarantined N', async () => {
+    const mac = await macOn103(['--health-deadline', '2', '--rollback-retry', '5']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    mac.helper.setMode('fail');
+    await until('the first failure', () => mac.log().includes('attempt 1 failed'), 30_000);
+    mac.helper.setMode('succeed');
+    const r = await mac.install('1.0.5');
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(
+      [mac.pending()?.['from'], mac.pending()?.['to'], mac.pending()?.['rolling_back']],
+      ['1.0.3', '1.0.5', undefined],
+    );
+    assert.match(
+      mac.log(),
+      /pending 1\.0\.3 -> 1\.0\.5 \(taking the due rollback 1\.0\.4 -> 1\.0\.3 over\) until health_ok/,
+    );
+    assert.deepEqual(kept(mac), ['1.0.3.json', '1.0.3.pkg', '1.0.5.json', '1.0.5.pkg'], "P's package stays kept");
+    // 1.0.5 never sends health_ok: its deadline puts 1.0.3 back, the last known good.
+    await until('rollback complete', () => mac.log().includes('rollback complete'), 30_000);
+    assert.match(mac.log(), /rollback complete: 1\.0\.3 installed again; 1\.0\.5 is quarantined on this Mac/);
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+    assert.deepEqual(quarantine(mac), ['1.0.4', '1.0.5']);
+    assert.equal(mac.pending(), null);
+    assert.deepEqual(
+      mac.outbox()?.events.map((e) => e.id),
+      ['rollback-failed_1_0_4', 'rollback-1_0_5'],
+    );
+  });
+
+  it('an install that took the record over and fails: the rollback is due again, written back and tried again', async () => {
+    const mac = await macOn103(['--health-deadline', '2', '--rollback-retry', '5']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    mac.helper.setMode('fail');
+    await until('the first failure', () => mac.log().includes('attempt 1 failed'), 30_000);
+    const due = mac.pending();
+    assert.equal(due?.['rolling_back'], 'no health_ok within 2 s');
+    const r = await mac.install('1.0.5'); // the installer still fails (a full disk breaks both)
+    assert.equal(!r.ok && r.error.code, 'INSTALLER_FAILED', JSON.stringify(r));
+    assert.deepEqual(mac.pending(), due, 'the due rollback, durably');
+    assert.match(
+      mac.log(),
+      /ERROR .*SelfUpdate: the install of 1\.0\.5 over 1\.0\.4 failed; the rollback 1\.0\.4 -> 1\.0\.3 is due again; attempt 2 at \S+Z \(in [3-6]\.\d s\), 1\.0\.4 stays meanwhile/,
+    );
+    // The decision still stands against N's word.
+    const ok = await sendHealth(mac.helper.socket, 'health_ok', '1.0.4');
+    assert.equal(ok.ok && ok.pending, false, JSON.stringify(ok));
+    mac.helper.setMode('succeed');
+    await until('rollback complete', () => mac.log().includes('rollback complete'), 30_000);
+    assert.match(mac.log(), /SelfUpdate: rollback 1\.0\.4 -> 1\.0\.3 \(no health_ok within 2 s\), attempt 2\n/);
+    assert.equal(mac.helper.proc.exitCode, null, 'the same helper process');
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+    assert.deepEqual(quarantine(mac), ['1.0.4']);
+    assert.equal(mac.pending(), null);
+    assert.equal(mac.helper.invocations().length, 5, '1.0.3, 1.0.4, the failed rollback, 1.0.5 failing, 1.0.3');
+    assert.equal(existsSync(overlapFile(mac)), false, 'never two installer runs at once');
+  });
+
+  it('a rollback to a quarantined version is refused (ROLLBACK_REFUSED): nothing installed, N stays', async () => {
+    const mac = await macOn103(['--health-deadline', '2']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    // P quarantined behind the gate's back (a quarantine.json restored from a backup, or a record an
+    // earlier helper wrote with a quarantined version as its from).
+    writeFileSync(join(mac.helper.dir, 'state', 'quarantine.json'), JSON.stringify({ versions: ['1.0.3'] }));
+    // Its event is recorded after the log line: the last step.
+    await until('the refusal', () => (mac.outbox()?.events.length ?? 0) > 0, 30_000);
+    assert.match(
+      mac.log(),
+      /ERROR .*SelfUpdate: rollback 1\.0\.4 -> 1\.0\.3 \(no health_ok within 2 s\) refused: 1\.0\.3 is quarantined on this Mac \(it was rolled back here\); nothing installed, 1\.0\.4 stays/,
+    );
+    assert.equal(mac.helper.installedVersion(), '1.0.4');
+    assert.equal(mac.helper.invocations().length, 2, '1.0.3, 1.0.4: no rollback ran');
+    assert.equal(mac.pending(), null);
+    const events = (mac.outbox()?.events ?? []) as unknown as { id: string; code: string | null }[];
+    assert.deepEqual(
+      events.map((e) => [e.id, e.code]),
+      [['rollback-1_0_4', 'ROLLBACK_REFUSED']],
+    );
   });
 
   it("an install asked for while the rollback's installer runs is BUSY; a SIGTERM then sets no next try", async () => {
