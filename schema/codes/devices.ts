@@ -100,7 +100,7 @@ export const HEALTH_CODES = {
   HEALTH_DEADLINE: 'no health_ok within --health-deadline: the version before was installed again',
   CRASH_LOOP: 'more than --health-max-restarts agent starts within --health-stable: rolled back',
   ROLLBACK_REFUSED:
-    'the kept package of the version before no longer hashes as kept: nothing installed, the new version stays',
+    'the kept package of the version before no longer hashes as kept, or that version is quarantined on the Mac: nothing installed, the new version stays',
   ROLLBACK_FAILED:
     'the reinstall of the version before failed (the installer, staging, the disk): the new version stays while the helper retries with --rollback-retry; superseded by the rollback event once it works',
 } as const;

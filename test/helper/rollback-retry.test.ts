@@ -170,6 +170,10 @@ describe('a failed rollback is tried again by the running helper', () => {
     await until('the first failure', () => mac.log().includes('attempt 1 failed'), 30_000);
     const due = mac.pending();
     assert.equal(due?.['rolling_back'], 'no health_ok within 2 s');
+    // N itself (quarantined) is never let in: refused before the gate is touched.
+    const n = await mac.install('1.0.4');
+    assert.equal(!n.ok && n.error.code, 'NOT_AN_UPGRADE', JSON.stringify(n));
+    assert.deepEqual(mac.pending(), due);
     const r = await mac.install('1.0.5'); // the installer still fails (a full disk breaks both)
     assert.equal(!r.ok && r.error.code, 'INSTALLER_FAILED', JSON.stringify(r));
     assert.deepEqual(mac.pending(), due, 'the due rollback, durably');
