@@ -9,6 +9,7 @@ import { CONFIG_HELP } from './config-help.js';
 import { fileLogger } from './log.js';
 import { buildAgent, checkinCall, type Agent, type AgentContext } from './main.js';
 import { runLoop } from './run-loop.js';
+import { fullGc } from './gc.js';
 import { commandFacts } from '../helper/device-facts.js';
 import { recordingCheck, reportFacts, reportingCheckin, ringSaltOf } from './checkin.js';
 import { EventQueue } from './event-queue.js';
@@ -115,6 +116,7 @@ const run: BinCommand<AgentContext> = {
             ),
       timing: { intervalMs: cfg.intervalMs, firstDelayMaxMs: cfg.firstDelayMaxMs, floorRetryMs: cfg.floorRetryMs },
       log: agent.log,
+      beforeSleep: fullGc,
       // Only when the version comes from the file the package installs (not --current-version).
       ...(cfg.currentVersion === null
         ? {

@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { InternalError } from '../schema/errors.js';
 import { openBlockWriter, type BlockWriter } from './block-writer.js';
 import { DOWNLOAD_WORKER } from './embedded.js';
+import { minorGc } from './gc.js';
 import type { FromWorker, ToWorker, WorkerInit } from './package-file.worker.js';
 
 const BLOCK = 1 << 20;
@@ -36,7 +37,6 @@ export const INLINE_MAX = 8 << 20;
  * ~101 (bench/agent-download). Every 2 blocks peaked at 91 MiB and was no faster in wall time.
  */
 const GC_BLOCKS = 1;
-const minorGc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
 
 export interface PackageFileOptions {
   /** the package's size: the partial's bytes and those still to come */
@@ -251,7 +251,7 @@ export class PackageFile {
     const buf = this.block.buffer as ArrayBuffer;
     this.post({ kind: 'block', buf, length: this.fill }, [buf]);
     this.queued++;
-    if (++this.blocks % GC_BLOCKS === 0) minorGc?.({ type: 'minor' });
+    if (++this.blocks % GC_BLOCKS === 0) minorGc();
     const next = this.free.pop() ?? spare.pop();
     this.block = Buffer.from(next ?? new ArrayBuffer(BLOCK));
     this.fill = 0;

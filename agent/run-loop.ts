@@ -45,6 +45,11 @@ export interface LoopDeps {
   started?: () => Promise<boolean>;
   /** tells the helper this version verified a manifest and checked in; resolves true when the helper took it */
   healthOk?: () => Promise<boolean>;
+  /**
+   * Called before each sleep between rounds (the bin: a full GC, agent/gc.ts): what a round left
+   * is given back before the agent sleeps about an hour. Must not throw.
+   */
+  beforeSleep?: () => void;
 }
 
 export type LoopEnd = 'updated' | 'stopped';
@@ -138,6 +143,7 @@ export async function runLoop(d: LoopDeps): Promise<LoopEnd> {
       if (pending && checkedIn && verified && d.healthOk !== undefined) pending = !(await d.healthOk());
       wait = jittered(d.timing.intervalMs, 0.1, random);
     }
+    d.beforeSleep?.();
     await sleep(wait, d.signal);
   }
   d.log.info('SelfUpdate: agent stopping (signal)');

@@ -126,6 +126,28 @@ describe('mngd-agent CLI', () => {
     assert.equal(helper.received.length, 1);
   });
 
+  it('run gives memory back before each sleep: a full GC where the bin exposes gc() (the soak)', async () => {
+    const config = await writeAgentConfig(dir, cdn, signer, helper.socketPath, { current_version: '1.0.3' });
+    const g = globalThis as { gc?: (options?: { type?: string }) => void };
+    const saved = g.gc;
+    const stop = new AbortController();
+    let full = 0;
+    g.gc = (options) => {
+      if (options?.type === undefined && ++full >= 2) stop.abort();
+    };
+    // Bounded: without the GC the loop would run on; stopped after 5 s, the count below fails.
+    const limit = setTimeout(() => stop.abort(), 5000);
+    try {
+      const c = { ...ctx(dir), signal: stop.signal };
+      const argv = ['run', '--config', config, '--first-delay', '0', '--interval', '0.02'];
+      assert.equal(await runAgentCli(argv, c), 0, c.err);
+    } finally {
+      clearTimeout(limit);
+      g.gc = saved;
+    }
+    assert.equal(full, 2, 'one full GC before each of two sleeps');
+  });
+
   it('run checks in while up to date, and stops cleanly on SIGTERM', async () => {
     const config = await writeAgentConfig(dir, cdn, signer, helper.socketPath, { current_version: '1.0.3' });
     const child = startAgent([

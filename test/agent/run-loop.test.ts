@@ -2,6 +2,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { jittered, runLoop } from '../../agent/run-loop.js';
 import { MemoryLogger } from '../../agent/log.js';
+import type { CheckResult } from '../../agent/check.js';
 import { status } from '../support/https-server.js';
 import {
   agentWorld,
@@ -179,6 +180,39 @@ describe('agent run loop', () => {
     });
     assert.equal(checkins, 2);
     assert.ok(log.of('ERROR').some((l) => l.includes('check crashed: disk full')));
+  });
+
+  it('calls beforeSleep once before each sleep, after the round (the bin gives memory back there)', async () => {
+    const order: string[] = [];
+    const stop = new AbortController();
+    await runLoop({
+      check: async () => {
+        order.push('check');
+        return { outcome: 'up-to-date', manifest: null } as unknown as CheckResult;
+      },
+      checkin: async () => void order.push('checkin'),
+      timing: TIMING,
+      log: new MemoryLogger(),
+      random: () => 0,
+      signal: stop.signal,
+      beforeSleep: () => void order.push('beforeSleep'),
+      sleep: async () => {
+        order.push('sleep');
+        if (order.filter((o) => o === 'sleep').length >= 3) stop.abort();
+      },
+    });
+    // the first sleep is the random first delay, before any round
+    assert.deepEqual(order, [
+      'sleep',
+      'check',
+      'checkin',
+      'beforeSleep',
+      'sleep',
+      'check',
+      'checkin',
+      'beforeSleep',
+      'sleep',
+    ]);
   });
 
   it('jitters within the promised spread', () => {
