@@ -125,7 +125,9 @@ manifests: [{channel, spec, key, action, sequence, expires_at, floor, offers: [{
             }
           },
           publish: async () => {
-            // The time of the publish itself, not of the start: verify-artifacts may take minutes.
+            // The time of the publish itself, not of the start: verify-artifacts may take minutes,
+            // and so may a wait for the sync lock; neither counts against the store's deadline.
+            store.newDeadline?.();
             const done = await publishManifests({
               releases,
               policy,

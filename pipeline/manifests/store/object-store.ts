@@ -55,6 +55,11 @@ export interface ObjectStore {
    * answer carried no usable Date header: publish then skips the check (store-clock.ts).
    */
   time?(): Promise<StoreTime | null>;
+  /**
+   * Starts a new deadline for the requests from here on (S3: MNGD_S3_DEADLINE_MS): `apply` reads
+   * the manifests before verify-artifacts and sync, whose time must not count against publish's.
+   */
+  newDeadline?(): void;
   /** releases connections (S3); optional */
   close?(): void;
 }

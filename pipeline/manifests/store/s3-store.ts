@@ -131,6 +131,10 @@ export class S3Store implements ObjectStore {
     return opts.timeouts ?? DEFAULT_S3_TIMEOUTS;
   }
 
+  newDeadline(): void {
+    this.deadline = null;
+  }
+
   /** Sends with what is left of the store's deadline; past it, fails at once. */
   private send<T>(action: string, key: string, fn: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     this.deadline ??= Date.now() + this.timeouts.deadlineMs;

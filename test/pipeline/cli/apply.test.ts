@@ -226,3 +226,37 @@ describe('apply, end to end (git, HTTPS packages, database, s3rver)', () => {
     await repo.removeRelease('1.0.5');
   });
 });
+
+describe('apply: slow steps before publish do not spend the store deadline', () => {
+  it('publishes after a verify-artifacts longer than MNGD_S3_DEADLINE_MS (the manifests were read before it)', async () => {
+    const bytes = generatedBytes(9, 30_000);
+    // The package server answers after 1.5 s: verify-artifacts outlasts the store's 1 s deadline.
+    const slow = servePackage(bytes);
+    const srv = await startHttpsServer(
+      routes({ '/pkg/mngd-agent-1.0.9.pkg': (req, res, s) => void setTimeout(() => slow(req, res, s), 1500) }),
+    );
+    const s3 = await startS3rver();
+    const key = testKey();
+    const repo = await makeReleaseRepo({ trusted: [key], prefix: `${srv.origin}/pkg/` });
+    const db = await cliDatabase(`${repo.root}/.state`);
+    try {
+      await repo.writeRelease({ version: '1.0.9', sha256: sha(bytes), size: bytes.length });
+      const env = {
+        ...s3.env,
+        ...db.env,
+        MNGD_SIGNING_KEY: key.private,
+        MNGD_PUBLISH_TARGET: s3.target('agent'),
+        MNGD_S3_DEADLINE_MS: '1000',
+      };
+      const run = await repo.run(['apply', '--ca-file', testTls().caFile], env, T0);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, /✓ publish: 4 of 4 manifest\(s\) written/);
+      assert.ok((await s3.getText('agent/latest.json')) !== null);
+    } finally {
+      await db.close();
+      await repo.close();
+      await s3.close();
+      await srv.close();
+    }
+  });
+});
