@@ -20,6 +20,55 @@ const TOKEN = 'ghs_breakglassTESTtoken0123456789';
 const BAD = `# the canary that crashes
 ${releaseYaml({ version: '1.0.1', url: 'https://cdn.example.test/agent/1.0.1.pkg', sha256: 'b'.repeat(64), size: 2000, extra: ['rollout_percent: 10 # canary'] })}`;
 
+/** A dispatch of release-halt.yml on main, as GitHub runs it (a fresh runner: main checked out). */
+function dispatchHalt(
+  repo: ReleaseRepo,
+  ghDir: string,
+  inputs: { version: string; reason: string },
+  signingKey: string,
+): Promise<JobStep[]> {
+  repo.git('checkout', '-q', 'main'); // what actions/checkout with ref: main gives the job
+  repo.git('fetch', '-q', 'origin');
+  const runner = makeRunner({
+    event: { inputs: { ...inputs, channel: 'stable' }, ref: 'refs/heads/main' },
+    eventName: 'workflow_dispatch',
+    github: {
+      sha: repo.git('rev-parse', 'HEAD'),
+      ref: 'refs/heads/main',
+      repository: 'mngd/agent-releases',
+      server_url: 'https://github.com',
+    },
+    secrets: { MNGD_SIGNING_KEY: signingKey, GITHUB_TOKEN: TOKEN },
+    env: { GH_SHIM_DIR: ghDir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
+  });
+  return runJob(workflowFile('release-halt.yml'), 'halt', repo.dir, runner);
+}
+
+/** main with 1.0.0 and the bad canary 1.0.1, pushed to a bare origin and published (both live). */
+async function repoWithBadCanary(key: ReturnType<typeof generateSigningKey>): Promise<{
+  repo: ReleaseRepo;
+  origin: ReturnType<typeof addOrigin>;
+}> {
+  const repo = releaseRepo();
+  const origin = addOrigin(repo);
+  repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.test/agent/', keys: [key] }));
+  repo.write(
+    'releases/1.0.0.yaml',
+    releaseYaml({
+      version: '1.0.0',
+      url: 'https://cdn.example.test/agent/1.0.0.pkg',
+      sha256: 'a'.repeat(64),
+      size: 1000,
+    }),
+  );
+  repo.write('releases/1.0.1.yaml', BAD);
+  repo.commit('Release 1.0.1 to 10 %');
+  repo.git('push', '-q', 'origin', 'main');
+  const pub = await runBin(['publish'], { cwd: repo.dir, env: { MNGD_SIGNING_KEY: key.privateKeyText } });
+  assert.equal(pub.code, 0, pub.stderr);
+  return { repo, origin };
+}
+
 describe('release-halt.yml (break-glass), run as GitHub runs it', () => {
   const key = generateSigningKey();
   let repo: ReleaseRepo;
@@ -28,43 +77,12 @@ describe('release-halt.yml (break-glass), run as GitHub runs it', () => {
   let steps: JobStep[];
   const live = () => liveVersions(repo);
   const originGit = (...args: string[]) => origin.git(...args);
-  const dispatch = (version: string, reason: string) => {
-    repo.git('checkout', '-q', 'main'); // what actions/checkout with ref: main gives the job
-    repo.git('fetch', '-q', 'origin');
-    const runner = makeRunner({
-      event: { inputs: { version, channel: 'stable', reason }, ref: 'refs/heads/main' },
-      eventName: 'workflow_dispatch',
-      github: {
-        sha: repo.git('rev-parse', 'HEAD'),
-        ref: 'refs/heads/main',
-        repository: 'mngd/agent-releases',
-        server_url: 'https://github.com',
-      },
-      secrets: { MNGD_SIGNING_KEY: key.privateKeyText, GITHUB_TOKEN: TOKEN },
-      env: { GH_SHIM_DIR: ghDir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
-    });
-    return runJob(workflowFile('release-halt.yml'), 'halt', repo.dir, runner);
-  };
+  const dispatch = (version: string, reason: string) =>
+    dispatchHalt(repo, ghDir, { version, reason }, key.privateKeyText);
   const failed = failedSteps;
 
   before(async () => {
-    repo = releaseRepo();
-    origin = addOrigin(repo);
-    repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.test/agent/', keys: [key] }));
-    repo.write(
-      'releases/1.0.0.yaml',
-      releaseYaml({
-        version: '1.0.0',
-        url: 'https://cdn.example.test/agent/1.0.0.pkg',
-        sha256: 'a'.repeat(64),
-        size: 1000,
-      }),
-    );
-    repo.write('releases/1.0.1.yaml', BAD);
-    repo.commit('Release 1.0.1 to 10 %');
-    repo.git('push', '-q', 'origin', 'main');
-    const pub = await runBin(['publish'], { cwd: repo.dir, env: { MNGD_SIGNING_KEY: key.privateKeyText } });
-    assert.equal(pub.code, 0, pub.stderr);
+    ({ repo, origin } = await repoWithBadCanary(key));
     assert.deepEqual(live(), ['1.0.1', '1.0.0']);
     ghDir = mkdtempSync(join(tmpdir(), 'mngd-gh-'));
     steps = await dispatch('1.0.1', 'crashes on launch');
@@ -183,43 +201,14 @@ describe('release-halt.yml when the publish fails: git records the halt, and say
     s.find((x) => x.step.name === 'Record the halt in git (branch and pull request)');
   // signingKey '' is what a missing or unreadable production secret gives the job.
   const dispatch = (signingKey: string) => {
-    repo.git('checkout', '-q', 'main');
-    repo.git('fetch', '-q', 'origin');
     // A fresh runner has only main checked out, the halt-* branches as origin/halt-*.
+    repo.git('checkout', '-q', 'main');
     if (repo.git('branch', '--list', 'halt-1.0.1') !== '') repo.git('branch', '-q', '-D', 'halt-1.0.1');
-    const runner = makeRunner({
-      event: { inputs: { version: '1.0.1', channel: 'stable', reason: 'crashes on launch' }, ref: 'refs/heads/main' },
-      eventName: 'workflow_dispatch',
-      github: {
-        sha: repo.git('rev-parse', 'HEAD'),
-        ref: 'refs/heads/main',
-        repository: 'mngd/agent-releases',
-        server_url: 'https://github.com',
-      },
-      secrets: { MNGD_SIGNING_KEY: signingKey, GITHUB_TOKEN: TOKEN },
-      env: { GH_SHIM_DIR: ghDir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
-    });
-    return runJob(workflowFile('release-halt.yml'), 'halt', repo.dir, runner);
+    return dispatchHalt(repo, ghDir, { version: '1.0.1', reason: 'crashes on launch' }, signingKey);
   };
 
   before(async () => {
-    repo = releaseRepo();
-    origin = addOrigin(repo);
-    repo.write('releases/policy.yaml', policyYaml({ prefix: 'https://cdn.example.test/agent/', keys: [key] }));
-    repo.write(
-      'releases/1.0.0.yaml',
-      releaseYaml({
-        version: '1.0.0',
-        url: 'https://cdn.example.test/agent/1.0.0.pkg',
-        sha256: 'a'.repeat(64),
-        size: 1000,
-      }),
-    );
-    repo.write('releases/1.0.1.yaml', BAD);
-    repo.commit('Release 1.0.1 to 10 %');
-    repo.git('push', '-q', 'origin', 'main');
-    const pub = await runBin(['publish'], { cwd: repo.dir, env: { MNGD_SIGNING_KEY: key.privateKeyText } });
-    assert.equal(pub.code, 0, pub.stderr);
+    ({ repo, origin } = await repoWithBadCanary(key));
     ghDir = mkdtempSync(join(tmpdir(), 'mngd-gh-'));
     steps = await dispatch('');
   });
