@@ -26,6 +26,7 @@ function dispatchHalt(
   ghDir: string,
   inputs: { version: string; reason: string },
   signingKey: string,
+  failing: readonly string[] = [],
 ): Promise<JobStep[]> {
   repo.git('checkout', '-q', 'main'); // what actions/checkout with ref: main gives the job
   repo.git('fetch', '-q', 'origin');
@@ -41,7 +42,7 @@ function dispatchHalt(
     secrets: { MNGD_SIGNING_KEY: signingKey, GITHUB_TOKEN: TOKEN },
     env: { GH_SHIM_DIR: ghDir, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' },
   });
-  return runJob(workflowFile('release-halt.yml'), 'halt', repo.dir, runner);
+  return runJob(workflowFile('release-halt.yml'), 'halt', repo.dir, runner, { failing });
 }
 
 /** main with 1.0.0 and the bad canary 1.0.1, pushed to a bare origin and published (both live). */
@@ -264,4 +265,77 @@ describe('release-halt.yml when the publish fails: git records the halt, and say
   });
 
   const originGitLog = () => origin.git('log', '-1', '--format=%B', 'halt-1.0.1').trim();
+});
+
+describe('release-halt.yml when a step before the publish fails: the message names it, not "the publish failed"', () => {
+  const key = generateSigningKey();
+  let repo: ReleaseRepo;
+  let origin: ReturnType<typeof addOrigin>;
+  let ghDir: string;
+  let steps: JobStep[];
+  const calls = () =>
+    readFileSync(join(ghDir, 'calls.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as string[]);
+  const record = (s: readonly JobStep[]) =>
+    s.find((x) => x.step.name === 'Record the halt in git (branch and pull request)');
+  const WHY = 'the publish did not run because the step "AWS credentials (OIDC, no stored keys)" failed';
+
+  before(async () => {
+    ({ repo, origin } = await repoWithBadCanary(key));
+    ghDir = mkdtempSync(join(tmpdir(), 'mngd-gh-'));
+    // The credentials action fails (e.g. the role's trust policy refuses the token): publish is skipped.
+    steps = await dispatchHalt(repo, ghDir, { version: '1.0.1', reason: 'crashes on launch' }, key.privateKeyText, [
+      'credentials',
+    ]);
+  });
+
+  it('skips the publish, still records the halt in git, and the release stays live', () => {
+    const failedNames = steps.filter((s) => s.outcome === 'failure').map((s) => s.step.name);
+    assert.deepEqual(failedNames, ['AWS credentials (OIDC, no stored keys)'], failedSteps(steps));
+    assert.equal(steps.find((s) => s.step.name === 'Publish the manifests now')?.how, 'skipped');
+    assert.equal(record(steps)?.outcome, 'success', failedSteps(steps));
+    assert.deepEqual(liveVersions(repo), ['1.0.1', '1.0.0']);
+    assert.equal(
+      origin.git('log', '-1', '--format=%B', 'halt-1.0.1').trim(),
+      `Halt 1.0.1\n\ncrashes on launch\n\nNOT published: ${WHY} in https://github.com/mngd/agent-releases/actions/runs/4242424242`,
+    );
+  });
+
+  it('says in the summary and the pull request that the publish did not run and which step failed, with the re-run advice', () => {
+    const summary = record(steps)!.result!.summary;
+    assert.equal(summary.split('\n')[0], `### Halt of 1.0.1 recorded, NOT live: ${WHY}`);
+    assert.match(
+      summary,
+      /Re-run this workflow \(Re-run failed jobs\); until then devices are still offered 1\.0\.1\./,
+    );
+    const create = calls().find((c) => c[1] === 'create');
+    assert.ok(create, 'the pull request is still opened');
+    const body = create[create.indexOf('--body') + 1] ?? '';
+    assert.ok(
+      body.startsWith(
+        `NOT live: the halt of 1.0.1 is recorded here, but ${WHY} in https://github.com/mngd/agent-releases/actions/runs/4242424242, so devices are still offered 1.0.1. Re-run that workflow (Re-run failed jobs) until the publish passes.`,
+      ),
+      body,
+    );
+    for (const text of [summary, body]) assert.doesNotMatch(text, /the publish failed/);
+  });
+
+  it('records nothing when the halt itself fails (a mistyped version), even with a halt-* pull request open', async () => {
+    // halt-1.0.1's pull request is open: its file is kept in the checkout before the halt runs.
+    repo.git('checkout', '-q', 'main');
+    repo.git('branch', '-q', '-D', 'halt-1.0.1');
+    const typo = await dispatchHalt(repo, ghDir, { version: '1.0.9', reason: 'typo' }, key.privateKeyText);
+    const keep = typo.find((s) => s.step.name === 'Keep the halts still waiting for review');
+    assert.match(keep?.result?.stdout ?? '', /Kept the halt of halt-1\.0\.1/);
+    assert.deepEqual(
+      typo.filter((s) => s.outcome === 'failure').map((s) => s.step.name),
+      ['Halt the release (edit its file)'],
+      failedSteps(typo),
+    );
+    assert.equal(record(typo)?.how, 'skipped');
+    assert.equal(origin.git('branch', '--list', 'halt-1.0.9'), '', 'no branch halt-1.0.9 pushed');
+    assert.equal(calls().filter((c) => c[1] === 'create').length, 1, 'no second pull request');
+  });
 });

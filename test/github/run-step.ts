@@ -180,14 +180,25 @@ export interface JobStep {
 /**
  * Runs a job's steps in order as the runner does, honouring each `if:`. Actions (`uses:`),
  * `npm ci` and `npm run build` are simulated as successful: the test runs in a temporary repository of releases
- * with this checkout's CLI already built. Every other `run:` step runs for real.
+ * with this checkout's CLI already built. Every other `run:` step runs for real. `opts.failing` names simulated
+ * steps (by their `id:`) that fail instead, e.g. an action the runner could not complete.
  */
-export async function runJob(wf: WorkflowFile, jobId: string, cwd: string, runner: Runner): Promise<JobStep[]> {
+export async function runJob(
+  wf: WorkflowFile,
+  jobId: string,
+  cwd: string,
+  runner: Runner,
+  opts: { failing?: readonly string[] } = {},
+): Promise<JobStep[]> {
   const job = wf.workflow.jobs[jobId];
   if (!job) throw new Error(`${wf.file} has no job ${jobId}`);
   const env: Record<string, string> = {};
   for (const layer of [wf.workflow.env, job.env]) {
     for (const [k, v] of Object.entries(layer ?? {})) env[k] = evaluate(String(v), runner.contexts);
+  }
+  for (const id of opts.failing ?? []) {
+    if (!(job.steps ?? []).some((s) => s.id === id))
+      throw new Error(`${wf.file} job ${jobId} has no step with id ${id}`);
   }
   const states: Record<string, StepState> = {};
   const out: JobStep[] = [];
@@ -197,7 +208,8 @@ export async function runJob(wf: WorkflowFile, jobId: string, cwd: string, runne
     if (!evaluateCondition(step.if, { steps: states, env, failed })) {
       entry = { step, outcome: 'skipped', how: 'skipped' };
     } else if (typeof step.run !== 'string' || /^npm (ci|run build)\b/.test(step.run)) {
-      entry = { step, outcome: 'success', how: 'simulated' };
+      const fails = step.id !== undefined && (opts.failing ?? []).includes(step.id);
+      entry = { step, outcome: fails ? 'failure' : 'success', how: 'simulated' };
     } else {
       // The `steps` context: what the earlier steps with an id did (steps.<id>.outcome, .outputs).
       const withSteps = { ...runner, contexts: { ...runner.contexts, steps: states } };
