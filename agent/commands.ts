@@ -56,6 +56,11 @@ async function setUp(args: BinArgs, ctx: AgentContext): Promise<Agent> {
   return buildAgent(config, ctx, log);
 }
 
+/**
+ * One check, no checkin, and no `started` or `health_ok` to the helper: `started` counts as an
+ * agent start of a pending version (crash-loop detection), which a scripted check is not
+ * (docs/agent.md, "Commands").
+ */
 const check: BinCommand<AgentContext> = {
   help: HELP,
   options: OPTIONS,

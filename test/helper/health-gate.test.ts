@@ -151,6 +151,31 @@ describe('the health gate', () => {
     assert.equal(mac.helper.installedVersion(), '1.0.3');
   });
 
+  it('check --once sends no started: scripted checks of a pending N are not agent starts (no crash loop, no rollback)', async () => {
+    // One start more than this is a crash loop: were check --once a start, its second run would roll 1.0.4 back.
+    const mac = await macOn103(['--health-deadline', '600', '--health-max-restarts', '1', '--health-stable', '600']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    const { args } = await cdnFor(mac, ['1.0.4']);
+    for (let i = 1; i <= 3; i++) {
+      const r = startAgent(['check', '--once', '--json', ...args]);
+      assert.equal((await r.exited).code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { outcome: string }).outcome, 'up-to-date');
+    }
+    assert.equal(mac.pending()?.['restarts'], 0, 'no start counted');
+    assert.doesNotMatch(mac.log(), /counted start|SelfUpdate: rollback/);
+    assert.equal(mac.helper.installedVersion(), '1.0.4');
+    // run does send it: its start is counted (and, pending, it checks at once and commits 1.0.4).
+    const run = startAgent(['run', ...args, '--first-delay', '3600']);
+    try {
+      await until('health ok', () => mac.log().includes('SelfUpdate: health ok 1.0.4'), 20_000);
+    } finally {
+      run.proc.kill('SIGTERM');
+      await run.exited;
+    }
+    assert.match(mac.log(), /helper counted start 1 of pending 1\.0\.4/);
+    assert.equal(mac.helper.invocations().length, 2, 'no rollback');
+  });
+
   it('a tampered kept package installs nothing and the log says why', async () => {
     const mac = await macOn103(['--health-deadline', '2']);
     assert.equal((await mac.install('1.0.4')).ok, true);
