@@ -1,4 +1,7 @@
-/** Group name -> id for the socket's group (Node has no getgrnam). */
+/**
+ * Group name -> id for the socket's group, user name -> id for the agent's user (Node has no
+ * getgrnam or getpwnam).
+ */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { SettingsError } from '../schema/errors.js';
@@ -37,4 +40,52 @@ export function resolveGroup(group: string, platform: NodeJS.Platform = process.
   if (gid === null)
     throw new SettingsError(`--socket-group: no group named "${group}"; create it or pass a numeric group id`);
   return gid;
+}
+
+/** An id as the system files spell it: macOS writes nobody as -2, which is uid_t 4294967294. */
+function unsignedId(text: string): number | null {
+  if (!/^-?\d+$/.test(text)) return null;
+  const n = Number(text);
+  return n < 0 ? n + 2 ** 32 : n;
+}
+
+/** Looks a user up in /etc/passwd text (pure). */
+export function uidFromPasswdFile(text: string, name: string): number | null {
+  for (const line of text.split('\n')) {
+    const [n, , uid] = line.split(':');
+    if (n === name && uid !== undefined) {
+      const id = unsignedId(uid);
+      if (id !== null) return id;
+    }
+  }
+  return null;
+}
+
+/** A numeric uid as is; a name from /etc/passwd, or on macOS from the directory service. */
+export function resolveUser(user: string, platform: NodeJS.Platform = process.platform): number {
+  if (/^\d+$/.test(user)) return Number(user);
+  let uid: number | null = null;
+  try {
+    uid = uidFromPasswdFile(readFileSync('/etc/passwd', 'utf8'), user);
+  } catch {
+    uid = null;
+  }
+  if (uid === null && platform === 'darwin') {
+    try {
+      // An argument list, never a shell: the user name cannot become a command.
+      const out = execFileSync('/usr/bin/dscl', ['.', '-read', `/Users/${user}`, 'UniqueID'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      const m = /UniqueID:\s*(-?\d+)/.exec(out);
+      uid = m ? unsignedId(m[1]!) : null;
+    } catch {
+      uid = null;
+    }
+  }
+  if (uid === null)
+    throw new SettingsError(
+      `--agent-user: no user named "${user}"; pass the user the agent's daemon runs as (the pkg's is nobody), by name or numeric uid`,
+    );
+  return uid;
 }

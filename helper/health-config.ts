@@ -9,6 +9,11 @@ export interface HealthSettings {
   healthMaxRestarts: number;
   /** the waits before the 2nd, 3rd, … attempt of a failed rollback (the last repeats), each ±20 % */
   rollbackRetryMs: readonly number[];
+  /**
+   * the user the agent runs as (name or numeric uid): with root, the only client whose events_ack
+   * drops the gate's outcomes, so no other local user can keep them from the fleet (server.ts)
+   */
+  agentUser: string;
 }
 
 export const HEALTH_OPTIONS = {
@@ -16,6 +21,7 @@ export const HEALTH_OPTIONS = {
   'health-stable': { type: 'string' },
   'health-max-restarts': { type: 'string' },
   'rollback-retry': { type: 'string' },
+  'agent-user': { type: 'string' },
 } as const;
 
 export const HEALTH_FILE_KEYS = {
@@ -23,6 +29,7 @@ export const HEALTH_FILE_KEYS = {
   health_stable: 'number',
   health_max_restarts: 'number',
   rollback_retry: 'string',
+  agent_user: 'string',
 } as const;
 
 /**
@@ -38,6 +45,7 @@ export const HEALTH_DEFAULTS: HealthSettings = {
   healthStableMs: 3600 * 1000,
   healthMaxRestarts: 5,
   rollbackRetryMs: [30_000, 120_000, 600_000, 1_800_000],
+  agentUser: 'nobody', // the UserName of agent/launchd/com.mngd.agent.plist
 };
 
 /** At most this many steps in --rollback-retry (the last one repeats). */
@@ -91,6 +99,7 @@ export function resolveHealth(
   const stable = pick('health-stable', 'health_stable');
   const max = pick('health-max-restarts', 'health_max_restarts');
   const retry = pick('rollback-retry', 'rollback_retry');
+  const agentUser = pick('agent-user', 'agent_user');
   const d = HEALTH_DEFAULTS;
   return {
     healthDeadlineMs:
@@ -98,5 +107,6 @@ export function resolveHealth(
     healthStableMs: stable === undefined ? d.healthStableMs : seconds(stable as string | number, '--health-stable'),
     healthMaxRestarts: max === undefined ? d.healthMaxRestarts : count(max, '--health-max-restarts'),
     rollbackRetryMs: retry === undefined ? d.rollbackRetryMs : retrySchedule(retry, seconds),
+    agentUser: typeof agentUser === 'string' ? agentUser : d.agentUser,
   };
 }

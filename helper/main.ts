@@ -4,7 +4,7 @@ import { messageOf, SettingsError } from '../schema/errors.js';
 import { PACKAGE_VERSION } from '../schema/package-version.js';
 import { EXIT } from '../schema/exit.js';
 import { defaults, resolveConfig, SERVE_OPTIONS, type HelperConfig } from './config.js';
-import { resolveGroup } from './group.js';
+import { resolveGroup, resolveUser } from './group.js';
 import { ensureDeviceId, readDeviceId } from './device-id.js';
 import { commandFacts } from './device-facts.js';
 import { acceptManifest } from './follow.js';
@@ -38,6 +38,8 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
                              uid with files in <socket>.proofs beside it
   --socket-group NAME|GID    make the socket 0660 with this group (default: 0600, owner only), and
                              the proof folder 0710 with it (default: 0700)
+  --agent-user NAME|UID      the user the agent runs as: only it (proven) or root may acknowledge
+                             the health gate's outcomes, events_ack (default: nobody)
   --staging DIR              root-only staging folder, re-created when its mode or owner is wrong;
                              every folder on the way must be root-owned and not group/other-
                              writable (a root sticky folder such as /tmp is fine), or serve
@@ -153,6 +155,7 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
   const running = await startServer({
     socketPath: config.socketPath,
     socketGid: config.socketGroup === null ? null : resolveGroup(config.socketGroup),
+    agentUid: resolveUser(config.agentUser),
     idleTimeoutMs: config.idleTimeoutMs,
     installedVersion,
     install: async (req, uid) => {

@@ -69,6 +69,7 @@ export function writePkgRoot(o: PkgRootOptions): { agent: object; helper: object
   };
   const helper = {
     socket_group: AGENT_USER,
+    agent_user: AGENT_USER,
     channel,
     trusted_keys,
     log_file: `/${MAC_LAYOUT.helperLog}`,

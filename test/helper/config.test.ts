@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaults, parseKeysFile, resolveConfig } from '../../helper/config.js';
-import { gidFromGroupFile } from '../../helper/group.js';
+import { gidFromGroupFile, resolveUser, uidFromPasswdFile } from '../../helper/group.js';
 import { MngdError } from '../../schema/errors.js';
 import { newKey } from './harness.js';
 
@@ -35,6 +35,7 @@ describe('resolveConfig', () => {
     assert.equal(c.logFile, '/var/log/mngd.log');
     assert.equal(c.versionFile, '/Library/Application Support/mngd/VERSION');
     assert.equal(c.socketGroup, null);
+    assert.equal(c.agentUser, 'nobody', "the agent's LaunchDaemon user");
     assert.equal(c.channel, 'stable');
     assert.equal(resolveConfig({ 'trusted-key': [key] }, files({}), 'linux').versionFile, '/var/lib/mngd/VERSION');
     assert.equal(defaults('linux').logFile, '/var/log/mngd-helper.log');
@@ -45,6 +46,7 @@ describe('resolveConfig', () => {
       '/etc/h.json': JSON.stringify({
         socket: '/run/h.sock',
         socket_group: 'staff',
+        agent_user: '_mngd',
         installer_timeout: 30,
         trusted_keys: [key],
         channel: 'beta',
@@ -59,6 +61,8 @@ describe('resolveConfig', () => {
     );
     assert.equal(c.socketPath, '/tmp/other.sock');
     assert.equal(c.socketGroup, 'staff');
+    assert.equal(c.agentUser, '_mngd');
+    assert.equal(resolveConfig({ config: '/etc/h.json', 'agent-user': '501' }, read, 'linux').agentUser, '501');
     assert.equal(c.installerTimeoutMs, 30_000);
     assert.equal(c.channel, 'beta');
     assert.deepEqual(c.installerArgs, ['--pkg={pkg}']);
@@ -156,5 +160,24 @@ describe('gidFromGroupFile', () => {
     assert.equal(gidFromGroupFile(text, 'staff'), 20);
     assert.equal(gidFromGroupFile(text, '_mngd'), 401);
     assert.equal(gidFromGroupFile(text, 'nobody-here'), null);
+  });
+});
+
+describe('uidFromPasswdFile and resolveUser (--agent-user)', () => {
+  it("finds a user id by name; macOS's nobody (-2) is uid 4294967294, what its processes prove", () => {
+    const text =
+      'root:*:0:0:System Administrator:/var/root:/bin/sh\nnobody:*:-2:-2:Unprivileged User:/var/empty:/usr/bin/false\n_mngd:*:401:401::/var/empty:/usr/bin/false\n';
+    assert.equal(uidFromPasswdFile(text, 'nobody'), 4294967294);
+    assert.equal(uidFromPasswdFile(text, '_mngd'), 401);
+    assert.equal(uidFromPasswdFile(text, 'nobody-here'), null);
+  });
+
+  it('takes a numeric uid as is, and names the setting for a user that does not exist', () => {
+    assert.equal(resolveUser('65534', 'linux'), 65534);
+    assert.equal(
+      codeOf(() => resolveUser('no-such-user-mngd', 'linux')),
+      'CONFIG_INVALID',
+    );
+    assert.throws(() => resolveUser('no-such-user-mngd', 'linux'), /--agent-user: no user named "no-such-user-mngd"/);
   });
 });

@@ -4,15 +4,27 @@
  * (reading the challenge file directly, through a symbolic link, through a hard link, sending a
  * made-up proof or the proof of an earlier connection, a proof with no prove), and to use up the
  * helper for the agent (a burst of requests proven or not, requests held in progress behind a
- * running install). Each is refused and the agent (uid 65534) is still served; no challenge file
+ * running install), and to drop the health gate's outcomes before the agent queues them for the
+ * fleet (events_ack). Each is refused and the agent (uid 65534) is still served; no challenge file
  * outlives its connection or the helper.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { requestInstall } from '../../helper/client.js';
+import { requestInstall, sendHealth } from '../../helper/client.js';
+import { outcomeEvent } from '../../helper/outbox.js';
 import {
   deviceIdFor,
   makePkg,
@@ -227,6 +239,57 @@ describe('one uid using up the helper for another', () => {
     assert.equal(inProgress.length, 4, codes(held).join(' '));
     const done = await installing;
     assert.equal(done.ok ? 'installed' : done.error.code, 'INSTALLER_TIMEOUT');
+  });
+});
+
+describe("another uid acknowledging the health gate's outcomes (events_ack) in the agent's place", () => {
+  let helper: HelperProcess;
+  let work: string;
+  const rollback = outcomeEvent({
+    kind: 'rollback',
+    from: '1.0.4',
+    to: '1.0.3',
+    result: 'ok',
+    code: 'HEALTH_DEADLINE',
+    ms: 1200,
+    at: new Date('2026-12-05T10:00:00Z'),
+  });
+  const outbox = () =>
+    JSON.parse(readFileSync(join(helper.dir, 'state', 'outbox.json'), 'utf8')) as { events: unknown[] };
+  const ack = { type: 'events_ack', ids: [rollback.id] };
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'mngd-peer-ack-'));
+    chmodSync(work, 0o755);
+    helper = await helperForUsers();
+    // A rollback the gate recorded, waiting for the agent to queue it for the fleet.
+    writeFileSync(join(helper.dir, 'state', 'outbox.json'), `${JSON.stringify({ events: [rollback] })}\n`, {
+      mode: 0o600,
+    });
+  });
+  after(async () => {
+    await helper.stop();
+    rmSync(helper.dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('refuses uid 1001, proven or not, and drops nothing: the rollback is still handed to the agent', async () => {
+    const proven = await requestAsUid(helper.socket, work, OTHER, ack, { gid: AGENT });
+    assert.equal(proven.error?.code, 'PEER_UNPROVEN', JSON.stringify(proven));
+    assert.match(proven.error!.message, /uid 1001 is not the agent's uid 65534 \(--agent-user\): nothing dropped/);
+    const unproven = await requestAsUid(helper.socket, work, OTHER, ack, { gid: AGENT, proven: false });
+    assert.equal(unproven.error?.code, 'PEER_UNPROVEN', JSON.stringify(unproven));
+    assert.match(unproven.error!.message, /needs the proof of the agent's uid 65534/);
+    assert.deepEqual(outbox().events, [rollback]);
+    const started = await sendHealth(helper.socket, 'started', '1.0.3');
+    assert.equal(started.ok, true, JSON.stringify(started));
+    assert.deepEqual(started.ok ? started.events : [], [rollback]);
+  });
+
+  it("takes the agent's uid (nobody, the default --agent-user) once it proves it: then the outcome goes", async () => {
+    const agent = await requestAsUid(helper.socket, work, AGENT, ack, { gid: AGENT });
+    assert.equal(agent.ok, true, JSON.stringify(agent));
+    assert.deepEqual(outbox().events, []);
   });
 });
 

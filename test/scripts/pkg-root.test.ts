@@ -108,6 +108,7 @@ describe('the mngd pkg', () => {
     assert.equal(a.manifestUrl, MANIFEST_URL);
     const h = resolveHelperConfig({ config: join(i.volume, MAC_LAYOUT.helperConfig) }, undefined, 'darwin');
     assert.equal(h.socketGroup, AGENT_USER);
+    assert.equal(h.agentUser, AGENT_USER, 'only the agent may acknowledge the health gate outcomes');
     assert.equal(h.channel, 'beta');
     assert.equal(h.trustedKeys.length, POLICY_KEYS.length);
     assert.deepEqual(h.teamIds, ['ABCDE12345', 'QQQQQ11111'], 'the helper checks the signer against these');
