@@ -6,11 +6,31 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { SettingsError } from '../schema/errors.js';
 
-/** Looks a group up in /etc/group text (pure). */
+/**
+ * An id as the system files spell it: macOS writes nobody as -2, which is uid_t 4294967294. -1 is
+ * no id (chown's "leave it unchanged").
+ */
+function unsignedId(text: string): number | null {
+  if (!/^-?\d+$/.test(text)) return null;
+  const n = Number(text);
+  if (n === -1) return null;
+  return n < 0 ? n + 2 ** 32 : n;
+}
+
+/** An id from `dscl . -read <record> <key>` output ("PrimaryGroupID: -2"), or null (pure). */
+export function idFromDscl(out: string, key: 'PrimaryGroupID' | 'UniqueID'): number | null {
+  const m = new RegExp(`^${key}:\\s*(-?\\d+)\\s*$`, 'm').exec(out);
+  return m ? unsignedId(m[1]!) : null;
+}
+
+/** Looks a group up in /etc/group text (pure); macOS's nobody (-2) is gid 4294967294. */
 export function gidFromGroupFile(text: string, name: string): number | null {
   for (const line of text.split('\n')) {
     const [n, , gid] = line.split(':');
-    if (n === name && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+    if (n === name && gid !== undefined) {
+      const id = unsignedId(gid);
+      if (id !== null) return id;
+    }
   }
   return null;
 }
@@ -31,8 +51,7 @@ export function resolveGroup(group: string, platform: NodeJS.Platform = process.
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
       });
-      const m = /PrimaryGroupID:\s*(\d+)/.exec(out);
-      gid = m ? Number(m[1]) : null;
+      gid = idFromDscl(out, 'PrimaryGroupID');
     } catch {
       gid = null;
     }
@@ -40,13 +59,6 @@ export function resolveGroup(group: string, platform: NodeJS.Platform = process.
   if (gid === null)
     throw new SettingsError(`--socket-group: no group named "${group}"; create it or pass a numeric group id`);
   return gid;
-}
-
-/** An id as the system files spell it: macOS writes nobody as -2, which is uid_t 4294967294. */
-function unsignedId(text: string): number | null {
-  if (!/^-?\d+$/.test(text)) return null;
-  const n = Number(text);
-  return n < 0 ? n + 2 ** 32 : n;
 }
 
 /** Looks a user up in /etc/passwd text (pure). */
@@ -77,8 +89,7 @@ export function resolveUser(user: string, platform: NodeJS.Platform = process.pl
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
       });
-      const m = /UniqueID:\s*(-?\d+)/.exec(out);
-      uid = m ? unsignedId(m[1]!) : null;
+      uid = idFromDscl(out, 'UniqueID');
     } catch {
       uid = null;
     }

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaults, parseKeysFile, resolveConfig } from '../../helper/config.js';
-import { gidFromGroupFile, resolveUser, uidFromPasswdFile } from '../../helper/group.js';
+import { gidFromGroupFile, idFromDscl, resolveUser, uidFromPasswdFile } from '../../helper/group.js';
 import { MngdError } from '../../schema/errors.js';
 import { newKey } from './harness.js';
 
@@ -160,6 +160,23 @@ describe('gidFromGroupFile', () => {
     assert.equal(gidFromGroupFile(text, 'staff'), 20);
     assert.equal(gidFromGroupFile(text, '_mngd'), 401);
     assert.equal(gidFromGroupFile(text, 'nobody-here'), null);
+  });
+
+  it("reads macOS's nobody (-2 in /etc/group) as gid 4294967294: the pkg's socket_group is nobody", () => {
+    const text = '##\n# Group Database\n##\nnobody:*:-2:\nnogroup:*:-1:\nwheel:*:0:root\n';
+    assert.equal(gidFromGroupFile(text, 'nobody'), 4294967294);
+    assert.equal(gidFromGroupFile(text, 'wheel'), 0);
+    assert.equal(gidFromGroupFile(text, 'nogroup'), null, "-1 is chown's 'unchanged', never a group");
+  });
+});
+
+describe('idFromDscl', () => {
+  it("reads dscl's PrimaryGroupID and UniqueID, -2 as 4294967294", () => {
+    assert.equal(idFromDscl('PrimaryGroupID: -2\n', 'PrimaryGroupID'), 4294967294);
+    assert.equal(idFromDscl('UniqueID: 501\n', 'UniqueID'), 501);
+    assert.equal(idFromDscl('AppleMetaNodeLocation: /Local/Default\nPrimaryGroupID: 20\n', 'PrimaryGroupID'), 20);
+    assert.equal(idFromDscl('No such key: PrimaryGroupID\n', 'PrimaryGroupID'), null);
+    assert.equal(idFromDscl('PrimaryGroupID: 20\n', 'UniqueID'), null);
   });
 });
 
