@@ -5,16 +5,17 @@
  * or more than `--health-max-restarts` agent starts within `--health-stable`: P's kept package is
  * re-hashed and installed again (the only downgrade anywhere) and N is quarantined on this Mac.
  * A reinstall that fails is tried again by the running helper after `--rollback-retry` (backing
- * off, with jitter), for as long as the pending record says the rollback is due. Each outcome (N
- * committed, P put back, a rollback refused, a rollback that failed) goes into the outbox
- * (outbox.ts), which the agent empties into its report.
+ * off, with jitter), for as long as the pending record says the rollback is due; an install asked
+ * for meanwhile takes it over (takeover.ts). Each outcome (N committed, P put back, a rollback
+ * refused, failed or taken over) goes into the outbox (outbox.ts), which the agent empties into
+ * its report.
  */
 import { messageOf } from '../schema/errors.js';
 import { isQuarantined } from '../schema/quarantine.js';
 import { HelperError } from './protocol.js';
 import { KeptStore, pendingOf, type KeptPackage, type Pending, type RollbackCause } from './kept.js';
-import { failedOutcomeId, Outbox, outcomeEvent } from './outbox.js';
-import type { ReportEvent } from '../schema/types.js';
+import { failedOutcome, healthOutcome, Outbox, rollbackOutcome } from './outbox.js';
+import { landed, resumeTakeover, settle, takingOver, type TakeoverDeps } from './takeover.js';
 import type { GateReply, GateRequest } from './protocol.js';
 import type { InstallGate } from './install.js';
 import { RollbackRetry, type RetryDeps } from './rollback-retry.js';
@@ -29,6 +30,8 @@ export interface GateDeps extends RetryDeps {
   reinstall: (pkgPath: string, kept: KeptPackage) => Promise<void>;
   /** milliseconds on a monotonic clock */
   monotonic?: () => number;
+  /** an installer an earlier (killed) helper started, while it still runs: what it is; null once it has ended */
+  earlierInstaller?: () => Promise<string | null>;
 }
 
 export class HealthGate implements InstallGate {
@@ -45,6 +48,7 @@ export class HealthGate implements InstallGate {
   private due: Pending | null = null;
   private readonly mono: () => number;
   private readonly retry: RollbackRetry;
+  private readonly t: TakeoverDeps;
 
   constructor(
     stateDir: string,
@@ -54,6 +58,7 @@ export class HealthGate implements InstallGate {
     this.outbox = new Outbox(stateDir, d.log);
     this.mono = d.monotonic ?? (() => performance.now());
     this.retry = new RollbackRetry(d, this.mono);
+    this.t = { ...d, kept: this.kept, outbox: this.outbox, retry: this.retry };
   }
 
   private get deadlineS(): number {
@@ -70,20 +75,25 @@ export class HealthGate implements InstallGate {
     const installed = await this.d.installedVersion();
     const p = await this.kept.pendingAtStart(installed, this.deadlineS, this.d.now());
     if (p === null) return;
-    if (p.rolling_back !== undefined) {
-      if (installed === p.from) return this.finishRollback(p);
+    // A takeover: decided now, or once the earlier helper's installer has ended, unless an install takes it first.
+    const mine = () => this.pending === p && !this.installing;
+    this.pending = p.took_over !== undefined ? p : null;
+    if (p.took_over !== undefined) return resumeTakeover(this.t, p, installed, mine, (q) => mine() && this.resume(q));
+    if (p.rolling_back !== undefined && installed === p.from) return this.finishRollback(p);
+    if (p.rolling_back !== undefined)
       this.d.log.warn(`SelfUpdate: helper resumes the rollback ${p.to} -> ${p.from} a restart interrupted`);
-      this.rollback(p, p.rolling_back, p.cause ?? 'HEALTH_DEADLINE');
-    } else if (installed === p.to) {
-      // A fresh budget from this start: the monotonic clock does not survive a reboot.
-      this.pending = p;
-      this.arm(p);
-    } else {
-      this.d.log.warn(
-        `SelfUpdate: helper drops pending ${p.from} -> ${p.to}: ${installed ?? 'an unknown version'} is installed (the install did not complete)`,
-      );
-      await this.kept.clearPending();
-    }
+    if (p.rolling_back !== undefined || installed === p.to) return this.resume(p);
+    this.d.log.warn(
+      `SelfUpdate: helper drops pending ${p.from} -> ${p.to}: ${installed ?? 'an unknown version'} is installed (the install did not complete)`,
+    );
+    await this.kept.clearPending();
+  }
+
+  /** A record found at start: its rollback resumed, or its deadline armed (afresh: the monotonic clock dies with a reboot). */
+  private resume(p: Pending): void {
+    this.pending = p;
+    if (p.rolling_back === undefined) this.arm(p);
+    else this.rollback(p, p.rolling_back, p.cause ?? 'HEALTH_DEADLINE');
   }
 
   /** Stops the timers: the deadline, and the wait before the next rollback attempt. */
@@ -93,11 +103,7 @@ export class HealthGate implements InstallGate {
     this.retry.cancel();
   }
 
-  /**
-   * The helper is stopping (SIGTERM): the timer goes and none is set again, so a retry's wait
-   * neither keeps the process alive nor starts an installer during the stop. The durable pending
-   * record stays: the next start resumes the rollback.
-   */
+  /** Stopping (SIGTERM): no timer is set again (no installer starts); the durable record stays for the next start. */
   close(): void {
     this.retry.close();
     this.stop();
@@ -127,11 +133,13 @@ export class HealthGate implements InstallGate {
       );
     this.installing = true;
     this.stop();
+    // A takeover a restart interrupted, not decided yet: its installer has ended (install.ts checked).
+    if (this.pending?.took_over !== undefined) this.pending = await settle(this.t, this.pending, installed);
     this.due = this.pending?.rolling_back !== undefined ? this.pending : null;
     // N asked for an install: its updater works (not said of an N whose rollback is due: it failed its gate).
     if (this.pending?.to === installed && this.due === null) {
       this.d.log.info(`SelfUpdate: health ok ${installed} (it asked for ${release.version}: its updater works)`);
-      await this.outbox.record(this.healthOutcome(this.pending));
+      await this.outbox.record(healthOutcome(this.pending, this.mono() - this.armedAt, this.d.now()));
     }
     this.pending = null;
     // Taking a due rollback over: its P (the last known good) stays the one to go back to, never N.
@@ -145,7 +153,8 @@ export class HealthGate implements InstallGate {
       );
       return;
     }
-    const pending = pendingOf(from, release, this.deadlineS, this.d.now());
+    // Durably before the installer runs: a helper killed before it ends still knows P is due.
+    const pending = takingOver(pendingOf(from, release, this.deadlineS, this.d.now()), this.due);
     await this.kept.writePending(pending);
     this.pending = pending;
     const over = this.due !== null ? ` (taking the due rollback ${installed} -> ${from} over)` : '';
@@ -170,6 +179,8 @@ export class HealthGate implements InstallGate {
     } catch (err) {
       this.d.log.warn(`SelfUpdate: helper could not keep the package of ${release.version}: ${messageOf(err)}`);
     }
+    // N is off this Mac: the fleet no longer counts it stuck on N.
+    if (due !== null) this.pending = await landed(this.t, due, release.version, this.pending);
     if (this.pending !== null) this.arm(this.pending);
   }
 
@@ -181,21 +192,14 @@ export class HealthGate implements InstallGate {
     await this.retry.resume(due, `the install of ${version} over ${due.to} failed`, write, again);
   }
 
-  /** N proved healthy: how long it took since its install (or since this helper's start). */
-  private healthOutcome(p: Pending): ReportEvent {
-    const ms = this.mono() - this.armedAt;
-    return outcomeEvent({ kind: 'health', from: p.from, to: p.to, result: 'ok', code: null, ms, at: this.d.now() });
-  }
-
-  /** The rollback of N (`p.to`) back to P: done, refused or failed. */
-  private rollbackOutcome(p: Pending, result: ReportEvent['result'], code: string, ms: number | null = null) {
-    return outcomeEvent({ kind: 'rollback', from: p.to, to: p.from, result, code, ms, at: this.d.now() });
-  }
-
   /** The agent's start ping, its health_ok, or its acknowledgement of the outcomes it queued. */
   async message(req: GateRequest): Promise<GateReply> {
     if (req.type === 'events_ack')
       return { v: 1, id: req.id, ok: true, outcome: 'events_ack', remaining: await this.outbox.ack(req.ids) };
+    // M's agent runs: a takeover that a restart interrupted landed (decided now, its deadline armed).
+    const t = this.pending;
+    if (t?.took_over !== undefined && t.to === req.version && (await this.d.installedVersion()) === t.to)
+      if (!this.installing) this.resume(await settle(this.t, t, t.to));
     const p = this.pending;
     // A rollback decided (running, or waiting for its next attempt) is not undone by N's word.
     const mine = p !== null && p.to === req.version && !this.rollbackDue && !this.installing;
@@ -205,7 +209,7 @@ export class HealthGate implements InstallGate {
       await this.kept.clearPending();
       await this.kept.keepOnly([req.version]);
       this.d.log.info(`SelfUpdate: health ok ${req.version}`);
-      await this.outbox.record(this.healthOutcome(p));
+      await this.outbox.record(healthOutcome(p, this.mono() - this.armedAt, this.d.now()));
     } else if (mine) {
       const t = this.mono();
       this.starts = [...this.starts.filter((s) => t - s < this.d.settings.healthStableMs), t];
@@ -247,20 +251,16 @@ export class HealthGate implements InstallGate {
       .finally(() => (this.rollingBack = null));
   }
 
-  /** P is being put back, or is to be once the wait after a failed attempt is over. */
+  /** P is being put back, is to be once the wait after a failed attempt is over, or may be (a takeover undecided). */
   private get rollbackDue(): boolean {
-    return this.rollingBack !== null || this.pending?.rolling_back !== undefined;
+    const p = this.pending;
+    return this.rollingBack !== null || p?.rolling_back !== undefined || p?.took_over !== undefined;
   }
 
   /** Attempt `attempt` failed: reported to the fleet once per helper process, said, and tried again. */
   private async failed(p: Pending, reason: string, cause: RollbackCause, attempt: number, err: unknown): Promise<void> {
-    if (attempt === 1) await this.outbox.record(this.failedOutcome(p));
+    if (attempt === 1) await this.outbox.record(failedOutcome(p, this.d.now()));
     this.retry.failed(p, attempt, err, () => this.rollback(p, reason, cause));
-  }
-
-  /** The fleet hears of a Mac stuck on N: one event per N (a fixed id), superseded by the rollback's own. */
-  private failedOutcome(p: Pending): ReportEvent {
-    return { ...this.rollbackOutcome(p, 'error', 'ROLLBACK_FAILED'), id: failedOutcomeId(p.to) };
   }
 
   private async runRollback(p: Pending, reason: string, cause: RollbackCause, attempt: number): Promise<void> {
@@ -273,7 +273,7 @@ export class HealthGate implements InstallGate {
       this.d.log.error(
         `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason}) refused: ${why}; nothing installed, ${p.to} stays`,
       );
-      await this.outbox.record(this.rollbackOutcome(p, 'error', 'ROLLBACK_REFUSED'));
+      await this.outbox.record(rollbackOutcome(p, 'error', 'ROLLBACK_REFUSED', null, this.d.now()));
       return;
     }
     this.pending = { ...p, rolling_back: reason, cause };
@@ -291,7 +291,7 @@ export class HealthGate implements InstallGate {
     this.pending = null;
     await this.kept.quarantine(p.to);
     // Recorded before the record goes: a crash between the two records it again (the same id), never not at all.
-    await this.outbox.record(this.rollbackOutcome(p, 'ok', p.cause ?? 'HEALTH_DEADLINE', ms));
+    await this.outbox.record(rollbackOutcome(p, 'ok', p.cause ?? 'HEALTH_DEADLINE', ms, this.d.now()));
     await this.kept.clearPending();
     await this.kept.keepOnly([p.from]);
     this.d.log.warn(`SelfUpdate: rollback complete: ${p.from} installed again; ${p.to} is quarantined on this Mac`);

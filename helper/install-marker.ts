@@ -173,6 +173,17 @@ export class InstallMarkerStore {
     );
   }
 
+  /** refuseWhileOrphanRuns() as a question: what still runs (the BUSY message), or null once it has ended (cleaned up). */
+  async orphanRunning(): Promise<string | null> {
+    try {
+      await this.refuseWhileOrphanRuns();
+      return null;
+    } catch (err) {
+      if (err instanceof HelperError && err.code === 'BUSY') return err.message;
+      throw err;
+    }
+  }
+
   /** The installer's processes still running: its recorded pid (same start time), or any naming the staged copy. */
   private async running(m: InstallMarker): Promise<number[]> {
     const pids = new Set(await processesNaming(m.staged));

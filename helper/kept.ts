@@ -8,62 +8,20 @@
 import { createHash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import type { HealthCode } from '../schema/codes/index.js';
 import { compareVersions, isVersion } from '../schema/version.js';
 import { STATE_TORN, syncDir, writeDurable, writeSynced } from './durable.js';
 import type { Logger } from './log.js';
 import { HelperError } from './protocol.js';
+import { HEX64, isPending, pendingOf, type Pending, type PendingRead } from './pending.js';
 import { ensureStagingDir } from './staging.js';
+
+export type { Pending, RollbackCause } from './pending.js';
+export { pendingOf } from './pending.js';
 
 export interface KeptPackage {
   version: string;
   sha256: string;
   size: number;
-}
-
-/** Why P is put back: the event code the rollback is reported with. */
-export type RollbackCause = Exclude<HealthCode, 'ROLLBACK_REFUSED' | 'ROLLBACK_FAILED'>;
-
-/** An install of `to` over `from` not yet proven healthy. */
-export interface Pending {
-  from: string;
-  to: string;
-  to_sha256: string;
-  /** when the deadline falls, for people reading the file; never compared with the wall clock */
-  deadline: string;
-  /** the deadline as a duration: the helper times it on the monotonic clock from the install or its own start */
-  deadline_s: number;
-  /** the agent's starts (start pings) counted since the install */
-  restarts: number;
-  /** set durably before the rollback's installer runs: a helper killed meanwhile resumes it at start */
-  rolling_back?: string;
-  /** with rolling_back: why, as the rollback event's code */
-  cause?: RollbackCause;
-}
-
-export type PendingRead = { state: 'none' } | { state: 'ok'; pending: Pending } | { state: 'torn' };
-
-const HEX64 = /^[0-9a-f]{64}$/;
-
-function isPending(x: unknown): x is Pending {
-  const p = x as Pending;
-  return (
-    typeof p === 'object' &&
-    p !== null &&
-    typeof p.from === 'string' &&
-    isVersion(p.from) &&
-    typeof p.to === 'string' &&
-    isVersion(p.to) &&
-    typeof p.to_sha256 === 'string' &&
-    HEX64.test(p.to_sha256) &&
-    typeof p.deadline === 'string' &&
-    Number.isSafeInteger(p.deadline_s) &&
-    p.deadline_s > 0 &&
-    Number.isSafeInteger(p.restarts) &&
-    p.restarts >= 0 &&
-    (p.rolling_back === undefined || typeof p.rolling_back === 'string') &&
-    (p.cause === undefined || p.cause === 'HEALTH_DEADLINE' || p.cause === 'CRASH_LOOP')
-  );
 }
 
 function isKept(x: unknown): x is KeptPackage {
@@ -283,15 +241,4 @@ export class KeptStore {
     );
     return rebuilt;
   }
-}
-
-export function pendingOf(from: string, to: KeptPackage, deadlineS: number, now: Date): Pending {
-  return {
-    from,
-    to: to.version,
-    to_sha256: to.sha256,
-    deadline: new Date(now.getTime() + deadlineS * 1000).toISOString(),
-    deadline_s: deadlineS,
-    restarts: 0,
-  };
 }

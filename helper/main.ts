@@ -142,14 +142,15 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
   const accepted = fileAcceptedStore(config.stateDir, config.channel, config.spec, log);
   const facts = commandFacts(config.factsCommands);
   const now = () => new Date();
+  const marker = new InstallMarkerStore(config.stateDir, config.stagingDir, log, now);
   const gate = new HealthGate(config.stateDir, {
     settings: config,
     log,
     now,
     installedVersion,
     reinstall: (pkgPath, kept) => reinstallKept(config, pkgPath, kept, installedVersion),
+    earlierInstaller: () => marker.orphanRunning(),
   });
-  const marker = new InstallMarkerStore(config.stateDir, config.stagingDir, log, now);
   let sweptAtStart: () => void = () => undefined;
   const swept = new Promise<void>((resolve) => (sweptAtStart = resolve));
   const running = await startServer({
@@ -178,14 +179,15 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
   });
   // Once the socket is ours (never under another helper's feet): copies left by a helper killed
   // while staging or installing go, except the one an installer of that helper still reads.
-  // Installs wait for this sweep, so it never removes a copy being made.
+  // Installs wait for this sweep (and the gate's start), so it never removes a copy being made.
   await sweepStaging(config.stagingDir, await marker.orphanStaged(), log).catch((err: unknown) =>
     log.warn(`SelfUpdate: helper could not sweep ${config.stagingDir}: ${messageOf(err)}`),
   );
-  sweptAtStart();
+  // Installs wait for the gate too: one arriving before it has read its record would overwrite it.
   await gate
     .start()
     .catch((err: unknown) => log.error(`SelfUpdate: helper could not read its pending record: ${messageOf(err)}`));
+  sweptAtStart();
   // A stop ends the gate's timer first (a rollback's next attempt waits on it): no installer starts meanwhile.
   const closing: RunningServer = {
     server: running.server,

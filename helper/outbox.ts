@@ -1,7 +1,7 @@
 /**
  * The health gate's outcomes on their way to the fleet (docs/helper.md, "Reporting the outcome"):
  * a `health` event when N is committed, a `rollback` event when P is put back (or the rollback is
- * refused). The helper cannot reach the mngd server (the agent checks in), so it keeps them
+ * refused, failed, or was taken over by an install of a newer version that landed). The helper cannot reach the mngd server (the agent checks in), so it keeps them
  * durably in `<state dir>/outbox.json` (root-only) and hands them to the agent in its reply to
  * `started` and `health_ok`; the agent queues them in its own durable event queue, then sends
  * `events_ack` with their ids, and only then does the helper drop them.
@@ -62,6 +62,44 @@ export function outcomeEvent(o: {
 /** A failed rollback attempt away from `version`: one id per N too (`rollback-failed_1_0_4`). */
 export function failedOutcomeId(version: string): string {
   return outcomeId('rollback', `failed-${version}`);
+}
+
+/** An install of N (`to`) over P (`from`), as the gate's records say it. */
+interface Gated {
+  from: string;
+  to: string;
+}
+
+/** N proved healthy (`ms`: since its install, or since this helper's start). */
+export function healthOutcome(p: Gated, ms: number, at: Date): ReportEvent {
+  return outcomeEvent({ kind: 'health', from: p.from, to: p.to, result: 'ok', code: null, ms, at });
+}
+
+/** The rollback of N (`p.to`) back to P: done, refused or failed (`ms`: from the decision, null after a restart). */
+export function rollbackOutcome(p: Gated, result: ReportEvent['result'], code: string, ms: number | null, at: Date) {
+  return outcomeEvent({ kind: 'rollback', from: p.to, to: p.from, result, code, ms, at });
+}
+
+/** The fleet hears of a Mac stuck on N: one event per N (a fixed id), superseded by N's rollback event. */
+export function failedOutcome(p: Gated, at: Date): ReportEvent {
+  return { ...rollbackOutcome(p, 'error', 'ROLLBACK_FAILED', null, at), id: failedOutcomeId(p.to) };
+}
+
+/**
+ * N's due rollback was taken over by an install of `version`, which landed: the Mac is off N, so
+ * N's rollback event (its id, `rollback-1_0_4`: N's gate ends once on a Mac) says so, from N to
+ * `version`, and supersedes N's ROLLBACK_FAILED for the fleet (pipeline/fleet/rollbacks.ts).
+ */
+export function takenOverOutcome(due: Gated, version: string, ms: number | null, at: Date): ReportEvent {
+  return outcomeEvent({
+    kind: 'rollback',
+    from: due.to,
+    to: version,
+    result: 'ok',
+    code: 'ROLLBACK_TAKEN_OVER',
+    ms,
+    at,
+  });
 }
 
 export class Outbox {

@@ -4,7 +4,8 @@
  * error and its code, the next try's time) and the wait before the next one (--rollback-retry).
  * The wait's timer is not unref'd (the helper has work to do): a stop and an install taking the
  * pending record over cancel it (that install failing sets it again), and once the helper is
- * stopping none is set again.
+ * stopping none is set again. The same timer waits to look again at an earlier helper's installer
+ * (recheck: a takeover interrupted by a restart is decided once it has ended).
  */
 import { messageOf } from '../schema/errors.js';
 import { retryWait, type HealthSettings } from './health-config.js';
@@ -46,6 +47,22 @@ export class RollbackRetry {
   /** Milliseconds since the first attempt was decided. */
   elapsed(): number {
     return this.mono() - (this.decidedAt ?? this.mono());
+  }
+
+  /** elapsed(), when this process decided the rollback of `version`; null otherwise (a restart). */
+  elapsedFor(version: string): number | null {
+    return this.about === version && this.decidedAt !== null ? this.elapsed() : null;
+  }
+
+  /** `again` after the first wait (something to look at once more), none when stopping. */
+  recheck(again: () => void): void {
+    this.cancel();
+    if (this.stopping) return;
+    const wait = retryWait(this.d.settings, 1, this.d.random ?? Math.random);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      again();
+    }, wait);
   }
 
   cancel(): void {

@@ -103,4 +103,6 @@ export const HEALTH_CODES = {
     'the kept package of the version before no longer hashes as kept, or that version is quarantined on the Mac: nothing installed, the new version stays',
   ROLLBACK_FAILED:
     'the reinstall of the version before failed (the installer, staging, the disk): the new version stays while the helper retries with --rollback-retry; superseded by the rollback event once it works',
+  ROLLBACK_TAKEN_OVER:
+    "an install asked for while the rollback was due landed a newer version instead of putting the version before back: the Mac is off the version that failed its gate (supersedes ROLLBACK_FAILED, counted as that version's rollback)",
 } as const;

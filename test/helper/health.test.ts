@@ -138,4 +138,35 @@ describe('a half-written pending record (power loss)', () => {
     writeFileSync(store.pendingFile, JSON.stringify({ from: '1.0.3', to: '1.0.4', restarts: -1 }));
     assert.equal((await store.readPending()).state, 'torn');
   });
+
+  it('took_over: read when it is a due rollback to the same P; a record without it (the previous version) reads as before', async () => {
+    const { store } = await setup('1.0.4', []);
+    const base = { to_sha256: 'a'.repeat(64), deadline: '2026-12-04T22:15:00.000Z', deadline_s: 900, restarts: 0 };
+    const due = {
+      ...base,
+      from: '1.0.3',
+      to: '1.0.4',
+      rolling_back: 'no health_ok within 900 s',
+      cause: 'HEALTH_DEADLINE',
+    };
+    const read = async (record: unknown) => {
+      writeFileSync(store.pendingFile, JSON.stringify(record));
+      return store.readPending();
+    };
+    const old = { ...base, from: '1.0.3', to: '1.0.5' };
+    assert.deepEqual(await read(old), { state: 'ok', pending: old }, 'written before took_over existed');
+    const taking = { ...old, took_over: due };
+    assert.deepEqual(await read(taking), { state: 'ok', pending: taking });
+    // Strict: anything else under took_over is a damaged record (torn: rebuilt from the kept packages).
+    for (const bad of [
+      { ...old, took_over: { ...due, rolling_back: undefined } }, // not a due rollback
+      { ...old, took_over: { ...due, from: '1.0.2' } }, // another P
+      { ...old, took_over: { ...due, to: 'x' } },
+      { ...old, took_over: { ...due, took_over: due } }, // nested
+      { ...old, took_over: due, rolling_back: 'no health_ok within 900 s' }, // never both
+      { ...old, took_over: '1.0.4' },
+      { ...old, took_over: null },
+    ])
+      assert.equal((await read(bad)).state, 'torn', JSON.stringify(bad));
+  });
 });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sendHealth } from '../../helper/client.js';
+import type { ReportEvent } from '../../schema/types.js';
 import { startHelper, until, newKey, type HelperProcess } from './harness.js';
 import { macOn103 as macOn103With, type GateMac } from './gate-mac.js';
 
@@ -125,6 +126,16 @@ describe('a failed rollback is tried again by the running helper', () => {
       },
     );
     assert.doesNotMatch(mac.log(), /health ok 1\.0\.4/, 'N failed its gate: no health event for it');
+    // 1.0.4 is off this Mac: its rollback event says so (from 1.0.4 to 1.0.5), superseding ROLLBACK_FAILED.
+    const events = (mac.outbox()?.events ?? []) as unknown as ReportEvent[];
+    assert.deepEqual(
+      events.map((e) => [e.id, e.from, e.to, e.result, e.code]),
+      [
+        ['rollback-failed_1_0_4', '1.0.4', '1.0.3', 'error', 'ROLLBACK_FAILED'],
+        ['rollback-1_0_4', '1.0.4', '1.0.5', 'ok', 'ROLLBACK_TAKEN_OVER'],
+      ],
+    );
+    assert.ok(events[1]!.duration_ms !== null && events[1]!.duration_ms > 0, 'from the decision to 1.0.5 installed');
     const ok = await sendHealth(mac.helper.socket, 'health_ok', '1.0.5');
     assert.ok(ok.ok && !ok.pending, JSON.stringify(ok));
     // Nothing marks a timer that never fires: past the time the next attempt was due, none came.
@@ -159,7 +170,7 @@ describe('a failed rollback is tried again by the running helper', () => {
     assert.equal(mac.pending(), null);
     assert.deepEqual(
       mac.outbox()?.events.map((e) => e.id),
-      ['rollback-failed_1_0_4', 'rollback-1_0_5'],
+      ['rollback-failed_1_0_4', 'rollback-1_0_4', 'rollback-1_0_5'],
     );
   });
 

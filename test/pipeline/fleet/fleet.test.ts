@@ -202,7 +202,7 @@ for (const backend of testBackends()) {
       assert.match(md, /\| 1\.0\.1 \| 2 \| 18\.2% \| no \| 0 \| - \| 0 \| 0 \| 1 \|/);
     });
 
-    it('a failed rollback counts once against N, as a rollback and a failure, until the rollback itself supersedes it', async () => {
+    it('a failed rollback counts once against N, as a rollback and a failure, until the rollback itself (or a takeover that landed) supersedes it', async () => {
       await t.reset();
       await migrateFleet(t.db);
       const failed = (n: number) =>
@@ -219,9 +219,18 @@ for (const backend of testBackends()) {
       await ingestReport(t.db, report(2, '1.0.4', [failed(2)]), NOW);
       const done = event('rollback-1_0_4', { kind: 'rollback', from: '1.0.4', to: '1.0.3', code: 'HEALTH_DEADLINE' });
       await ingestReport(t.db, report(2, '1.0.3', [done]), NOW);
+      // Mac 3: failed, then an install of 1.0.5 took the due rollback over and landed: off 1.0.4, not stuck.
+      await ingestReport(t.db, report(3, '1.0.4', [failed(3)]), NOW);
+      const over = event('rollback-1_0_4', {
+        kind: 'rollback',
+        from: '1.0.4',
+        to: '1.0.5',
+        code: 'ROLLBACK_TAKEN_OVER',
+      });
+      await ingestReport(t.db, report(3, '1.0.5', [over]), NOW);
       const [stable] = await fleetStatus(t.db, { releases: RELEASES, channels: ['stable'], now: NOW });
       const v104 = stable!.versions.find((v) => v.version === '1.0.4');
-      assert.equal(v104?.rollbacks, 2, 'one per Mac, not three');
+      assert.equal(v104?.rollbacks, 3, 'one per Mac (1.0.4 failed its gate on each), not five');
       assert.deepEqual(
         v104?.failures,
         [{ kind: 'rollback', code: 'ROLLBACK_FAILED', count: 1 }],
@@ -230,7 +239,7 @@ for (const backend of testBackends()) {
       const guard = (await guardCounts(t.db, new Date(NOW.getTime() - 6 * 3_600_000))).find(
         (c) => c.version === '1.0.4',
       );
-      assert.equal(guard?.rollbacks, 2);
+      assert.equal(guard?.rollbacks, 3);
       assert.equal(guard?.errors, 0, 'not an install error');
     });
   });

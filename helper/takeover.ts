@@ -1,0 +1,94 @@
+/**
+ * An install that takes a due rollback over (docs/helper.md, "Committing N or rolling back to P"):
+ * N failed its gate, its rollback to P is due (waiting for its next attempt), and an install of a
+ * newer M is asked for. M's pending record keeps P as its `from` and, in `took_over`, the due
+ * rollback as it stood, written durably before M's installer runs. Then:
+ * - M lands: N is off this Mac. N's outcome is recorded (`rollback-<N>`, ROLLBACK_TAKEN_OVER,
+ *   superseding its ROLLBACK_FAILED for the fleet), and the record becomes M's ordinary pending one.
+ * - M does not land: N is still installed, so its rollback is due again (health.ts).
+ * - The helper is killed before M's installer ended: the next start decides it from the installed
+ *   version, once that installer (detached, it runs on) has ended: never a rollback beside it.
+ */
+import { messageOf } from '../schema/errors.js';
+import type { KeptStore, Pending } from './kept.js';
+import type { Logger } from './log.js';
+import { takenOverOutcome, type Outbox } from './outbox.js';
+import type { RollbackRetry } from './rollback-retry.js';
+
+export interface TakeoverDeps {
+  kept: KeptStore;
+  outbox: Outbox;
+  retry: RollbackRetry;
+  log: Logger;
+  now: () => Date;
+  installedVersion: () => Promise<string | null>;
+  /** an installer an earlier (killed) helper started, while it still runs: what it is; null once it has ended */
+  earlierInstaller?: () => Promise<string | null>;
+}
+
+/** The pending record of an install, saying which due rollback (if any) it took over. */
+export function takingOver(pending: Pending, due: Pending | null): Pending {
+  return due === null ? pending : { ...pending, took_over: due };
+}
+
+/**
+ * The install of `version` that took `due` over landed: its outcome is recorded before the record
+ * (`pending`, null when no rollback is kept for it) becomes an ordinary one without `took_over`
+ * (a crash between the two records it again: the same id). Returns that record.
+ */
+export async function landed(
+  d: TakeoverDeps,
+  due: Pending,
+  version: string,
+  pending: Pending | null,
+): Promise<Pending | null> {
+  await d.outbox.record(takenOverOutcome(due, version, d.retry.elapsedFor(due.to), d.now()));
+  d.log.info(
+    `SelfUpdate: ${due.to} is no longer installed: the install of ${version} took its rollback to ${due.from} over`,
+  );
+  if (pending === null) return null;
+  const { took_over: _, ...plain } = pending;
+  await d.kept
+    .writePending(plain)
+    .catch((err: unknown) =>
+      d.log.warn(`SelfUpdate: helper could not rewrite ${d.kept.pendingFile}: ${messageOf(err)}; rewritten at start`),
+    );
+  return plain;
+}
+
+/** A takeover record whose installer has ended: M landed (its ordinary record), or N's rollback due again (durably). */
+export async function settle(d: TakeoverDeps, p: Pending, installed: string | null): Promise<Pending> {
+  const due = p.took_over!;
+  if (installed === p.to) return (await landed(d, due, p.to, p))!;
+  await d.kept.writePending(due);
+  return due;
+}
+
+/**
+ * At start, a record whose install took N's due rollback over (the helper was killed before that
+ * install ended): decided by settle() once no installer of the earlier helper runs, looked at again
+ * after each first wait of --rollback-retry until then. `decided` gets the outcome; nothing is
+ * decided once `mine()` is false (an install took the record meanwhile).
+ */
+export async function resumeTakeover(
+  d: TakeoverDeps,
+  p: Pending,
+  installed: string | null,
+  mine: () => boolean,
+  decided: (q: Pending) => void,
+  said = false,
+): Promise<void> {
+  const running = installed === p.to ? null : ((await d.earlierInstaller?.()) ?? null);
+  if (!mine()) return;
+  const over = `the rollback ${p.took_over!.to} -> ${p.from} that the install of ${p.to} took over`;
+  if (running !== null) {
+    if (!said) d.log.warn(`SelfUpdate: helper decides ${over} once that installer has ended: ${running}`);
+    const again = async () => resumeTakeover(d, p, await d.installedVersion(), mine, decided, true);
+    d.retry.recheck(() => void again().catch((err: unknown) => d.log.error(`SelfUpdate: ${messageOf(err)}`)));
+    return;
+  }
+  const q = await settle(d, p, installed);
+  if (q.rolling_back !== undefined)
+    d.log.warn(`SelfUpdate: helper resumes ${over}: it did not complete (${installed ?? 'no version'} is installed)`);
+  decided(q);
+}
