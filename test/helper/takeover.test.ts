@@ -27,6 +27,8 @@ after(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
+const SLOW = ['--installer-timeout', '120'];
+
 /**
  * A Mac on 1.0.4 whose rollback to 1.0.3 failed once and waits (5 s), then the install of 1.0.5
  * asked for meanwhile, its installer held, and the helper killed (kill -9) while it runs.
@@ -38,7 +40,8 @@ async function killedDuringTakeover(): Promise<{
 }> {
   const hold = join(mkdtempSync(join(tmpdir(), 'mngd-hold-')), 'hold');
   cleanup.push(async () => rmSync(hold, { force: true }));
-  const mac = await macOn103With(key, cleanup, ['--health-deadline', '2', '--rollback-retry', '5'], {
+  // The held installer must not reach its deadline (a restarted helper kills it then): a slow machine.
+  const mac = await macOn103With(key, cleanup, ['--health-deadline', '2', '--rollback-retry', '5', ...SLOW], {
     STANDIN_HOLD_FILE: hold,
   });
   assert.equal((await mac.install('1.0.4')).ok, true);
@@ -66,7 +69,7 @@ async function killedDuringTakeover(): Promise<{
     mac.helper = await startHelper({
       key,
       dir: mac.helper.dir,
-      extraArgs: ['--health-deadline', '2', '--rollback-retry', retry],
+      extraArgs: ['--health-deadline', '2', '--rollback-retry', retry, ...SLOW],
       env: { STANDIN_HOLD_FILE: hold },
     });
   };
