@@ -10,8 +10,9 @@ export interface HealthSettings {
   /** the waits before the 2nd, 3rd, … attempt of a failed rollback (the last repeats), each ±20 % */
   rollbackRetryMs: readonly number[];
   /**
-   * the user the agent runs as (name or numeric uid): with root, the only client whose events_ack
-   * drops the gate's outcomes, so no other local user can keep them from the fleet (server.ts)
+   * the user the agent runs as (name or numeric uid): with root, the only client whose started,
+   * health_ok and events_ack the health gate takes, so no other local user can commit N, count its
+   * starts, or drop the gate's outcomes (server.ts)
    */
   agentUser: string;
 }

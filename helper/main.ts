@@ -38,8 +38,8 @@ Flags of serve (each may also be set in the --config JSON file, as socket_group 
                              uid with files in <socket>.proofs beside it
   --socket-group NAME|GID    make the socket 0660 with this group (default: 0600, owner only), and
                              the proof folder 0710 with it (default: 0700)
-  --agent-user NAME|UID      the user the agent runs as: only it (proven) or root may acknowledge
-                             the health gate's outcomes, events_ack (default: nobody)
+  --agent-user NAME|UID      the user the agent runs as: only it (proven) or root may send the
+                             health gate's started, health_ok and events_ack (default: nobody)
   --staging DIR              root-only staging folder, re-created when its mode or owner is wrong;
                              every folder on the way must be root-owned and not group/other-
                              writable (a root sticky folder such as /tmp is fine), or serve

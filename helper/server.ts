@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { asHelperError } from './install.js';
 import { PeerLimits, type Peer } from './peer-limits.js';
 import { ConnProof } from './conn-proof.js';
+import { refuseUnlessAgent } from './agent-only.js';
 import { prepareProofDir, proofDirOf } from './proof.js';
 import { refuseAndClose, reply, TOO_LARGE } from './reply.js';
 import { listenOn, prepareSocketPath } from './socket-path.js';
@@ -40,7 +41,7 @@ export interface ServerDeps {
   socketPath: string;
   /** a group id: the socket gets mode 0660 and that group; without it, 0600 */
   socketGid: number | null;
-  /** the agent's uid (--agent-user): with root, the only peer whose events_ack is taken */
+  /** the agent's uid (--agent-user): with root, the only peer whose started, health_ok and events_ack are taken */
   agentUid: number;
   idleTimeoutMs: number;
   installedVersion: () => Promise<string | null>;
@@ -114,16 +115,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return;
     }
     if (req.type !== 'install') {
-      // Dropping the gate's outcomes before they reach the fleet is the agent's alone: another
-      // local user that reaches the socket would hide a rollback from the guard. Decided before
-      // the outbox is touched.
-      if (req.type === 'events_ack' && peer !== 0 && peer !== deps.agentUid)
-        throw new HelperError(
-          'PEER_UNPROVEN',
-          peer === null
-            ? `events_ack needs the proof of the agent's uid ${deps.agentUid} (--agent-user; "prove" first on the same connection): nothing dropped`
-            : `events_ack is the agent's: uid ${peer} is not the agent's uid ${deps.agentUid} (--agent-user): nothing dropped`,
-        );
+      // The health gate's messages are the agent's alone (agent-only.ts).
+      refuseUnlessAgent(req.type, peer, deps.agentUid);
       // the health gate's started, health_ok and events_ack
       reply(sock, await deps.health(req));
       return;

@@ -67,7 +67,7 @@ export const HELPER_CODES = {
   INSTALLED_VERSION_UNKNOWN: 'the version file is missing or invalid, so a downgrade cannot be ruled out',
   NOT_AN_UPGRADE: 'the version is at or below the installed one',
   PEER_UNPROVEN:
-    "the proof of the client's uid does not match the challenge file (or came without a prove), or an install came without proof (an agent older than the helper), or an events_ack came from another uid than the agent's (--agent-user) or root",
+    "the proof of the client's uid does not match the challenge file (or came without a prove), or an install came without proof (an agent older than the helper), or a started, health_ok or events_ack came from another uid than the agent's (--agent-user) or root",
   PKG_NOT_FOUND: 'nothing at pkg_path, or it cannot be opened',
   PKG_UNSAFE_PATH: 'pkg_path is a symbolic link or not a regular file',
   PKG_NOT_OWNED: 'pkg_path is not owned by the uid the client proved',

@@ -131,6 +131,9 @@ export class Fleet {
         join(d.dir, 'helper-state'),
         '--device-id-file',
         join(d.dir, 'device-id'),
+        // The demo's agents run as this user, not as nobody: the gate takes their started and health_ok.
+        '--agent-user',
+        String(process.getuid?.() ?? 0),
         ...(d.tools === undefined ? [] : ['--spec', '2']),
         ...this.factsArgs(d),
         ...(this.opts.helperArgs ?? []),

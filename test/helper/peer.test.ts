@@ -38,6 +38,7 @@ import {
   type HelperProcess,
   type PeerResult,
 } from './harness.js';
+import { macOn103, type GateMac } from './gate-mac.js';
 
 const AGENT = 65534;
 const OTHER = 1001;
@@ -290,6 +291,78 @@ describe("another uid acknowledging the health gate's outcomes (events_ack) in t
     const agent = await requestAsUid(helper.socket, work, AGENT, ack, { gid: AGENT });
     assert.equal(agent.ok, true, JSON.stringify(agent));
     assert.deepEqual(outbox().events, []);
+  });
+});
+
+describe("another uid telling the health gate started or health_ok in the agent's place", () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  let mac: GateMac;
+  let work: string;
+  const rollbackOf104 = () => mac.outbox()?.events.find((e) => e.id === 'rollback-1_0_4');
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'mngd-peer-gate-'));
+    chmodSync(work, 0o755);
+    // 1.0.4 pending over 1.0.3 (kept): one start past --health-max-restarts is a crash loop.
+    mac = await macOn103(key, cleanup, ['--socket-group', String(AGENT), '--health-max-restarts', '1']);
+    chmodSync(mac.helper.dir, 0o755);
+    chmodSync(join(mac.helper.dir, 'run'), 0o755);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    assert.equal(mac.pending()?.['to'], '1.0.4');
+  });
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('refuses health_ok from uid 1001, proven or not: 1.0.4 is not committed, its deadline still stands', async () => {
+    const ok = { type: 'health_ok', version: '1.0.4' };
+    const proven = await requestAsUid(mac.helper.socket, work, OTHER, ok, { gid: AGENT });
+    assert.equal(proven.error?.code, 'PEER_UNPROVEN', JSON.stringify(proven));
+    assert.match(
+      proven.error!.message,
+      /health_ok is the agent's: uid 1001 is not the agent's uid 65534 \(--agent-user\): nothing committed/,
+    );
+    const unproven = await requestAsUid(mac.helper.socket, work, OTHER, ok, { gid: AGENT, proven: false });
+    assert.equal(unproven.error?.code, 'PEER_UNPROVEN', JSON.stringify(unproven));
+    assert.deepEqual(mac.pending()?.['to'], '1.0.4', 'still pending');
+    assert.equal(mac.outbox()?.events.some((e) => e.id === 'health-1_0_4') ?? false, false, 'no health event');
+    assert.doesNotMatch(mac.log(), /health ok 1\.0\.4/);
+  });
+
+  it('refuses started from uid 1001: no start is counted, so it cannot force a crash-loop rollback', async () => {
+    const started = { type: 'started', version: '1.0.4' };
+    for (let i = 0; i < 3; i++) {
+      const r = await requestAsUid(mac.helper.socket, work, OTHER, started, { gid: AGENT });
+      assert.equal(r.error?.code, 'PEER_UNPROVEN', JSON.stringify(r));
+      assert.match(r.error!.message, /no start counted/);
+    }
+    assert.equal(mac.pending()?.['restarts'], 0);
+    assert.equal(mac.pending()?.['rolling_back'], undefined);
+    assert.equal(rollbackOf104(), undefined);
+    assert.equal(mac.helper.installedVersion(), '1.0.4');
+  });
+
+  it("takes them from the agent's uid (65534) once it proves it: its start is counted, its health_ok commits 1.0.4", async () => {
+    const started = await requestAsUid(
+      mac.helper.socket,
+      work,
+      AGENT,
+      { type: 'started', version: '1.0.4' },
+      { gid: AGENT },
+    );
+    assert.equal(started.ok, true, JSON.stringify(started));
+    assert.equal(mac.pending()?.['restarts'], 1);
+    const ok = await requestAsUid(
+      mac.helper.socket,
+      work,
+      AGENT,
+      { type: 'health_ok', version: '1.0.4' },
+      { gid: AGENT },
+    );
+    assert.equal(ok.ok, true, JSON.stringify(ok));
+    assert.equal(mac.pending(), null, 'committed');
+    assert.equal(mac.helper.installedVersion(), '1.0.4');
   });
 });
 
