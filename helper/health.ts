@@ -16,6 +16,7 @@ import { HelperError } from './protocol.js';
 import { KeptStore, pendingOf, type KeptPackage, type Pending, type RollbackCause } from './kept.js';
 import { failedOutcome, healthOutcome, Outbox, rollbackOutcome } from './outbox.js';
 import { landed, resumeTakeover, settle, takingOver, type TakeoverDeps } from './takeover.js';
+import { onceEarlierInstallerEnded } from './earlier-installer.js';
 import type { GateReply, GateRequest } from './protocol.js';
 import type { InstallGate } from './install.js';
 import { RollbackRetry, type RetryDeps } from './rollback-retry.js';
@@ -75,18 +76,35 @@ export class HealthGate implements InstallGate {
     const installed = await this.d.installedVersion();
     const p = await this.kept.pendingAtStart(installed, this.deadlineS, this.d.now());
     if (p === null) return;
-    // A takeover: decided now, or once the earlier helper's installer has ended, unless an install takes it first.
+    // A takeover, or a rollback, a restart interrupted: its installer (the earlier helper's) may run
+    // on; decided once it has ended, unless an install takes the record first.
     const mine = () => this.pending === p && !this.installing;
-    this.pending = p.took_over !== undefined ? p : null;
+    if (p.took_over !== undefined || p.rolling_back !== undefined) this.pending = p;
     if (p.took_over !== undefined) return resumeTakeover(this.t, p, installed, mine, (q) => mine() && this.resume(q));
-    if (p.rolling_back !== undefined && installed === p.from) return this.finishRollback(p);
-    if (p.rolling_back !== undefined)
-      this.d.log.warn(`SelfUpdate: helper resumes the rollback ${p.to} -> ${p.from} a restart interrupted`);
-    if (p.rolling_back !== undefined || installed === p.to) return this.resume(p);
+    if (p.rolling_back !== undefined) {
+      const what = `the rollback ${p.to} -> ${p.from} a restart interrupted`;
+      return onceEarlierInstallerEnded(this.t, what, mine, (now) => this.interrupted(p, now));
+    }
+    if (installed === p.to) return this.resume(p);
     this.d.log.warn(
       `SelfUpdate: helper drops pending ${p.from} -> ${p.to}: ${installed ?? 'an unknown version'} is installed (the install did not complete)`,
     );
     await this.kept.clearPending();
+  }
+
+  /**
+   * A rollback a restart interrupted, its installer ended: P installed is a rollback completed
+   * (recorded as one; installs wait for it as for any rollback), anything else resumes it.
+   */
+  private interrupted(p: Pending, installed: string | null): Promise<void> | void {
+    if (installed !== p.from) {
+      this.d.log.warn(`SelfUpdate: helper resumes the rollback ${p.to} -> ${p.from} a restart interrupted`);
+      return this.resume(p);
+    }
+    const done = this.finishRollback(p);
+    const quiet = () => undefined; // `done` is awaited by the caller, which says its error
+    this.rollingBack = done.then(quiet, quiet).finally(() => (this.rollingBack = null));
+    return done;
   }
 
   /** A record found at start: its rollback resumed, or its deadline armed (afresh: the monotonic clock dies with a reboot). */
@@ -135,6 +153,10 @@ export class HealthGate implements InstallGate {
     this.stop();
     // A takeover a restart interrupted, not decided yet: its installer has ended (install.ts checked).
     if (this.pending?.took_over !== undefined) this.pending = await settle(this.t, this.pending, installed);
+    // A rollback a restart interrupted whose installer (the earlier helper's, ended: install.ts
+    // checked) put P back: completed, recorded as such, and P is what this install goes over.
+    if (this.pending?.rolling_back !== undefined && installed === this.pending.from)
+      await this.finishRollback(this.pending);
     this.due = this.pending?.rolling_back !== undefined ? this.pending : null;
     // N asked for an install: its updater works (not said of an N whose rollback is due: it failed its gate).
     if (this.pending?.to === installed && this.due === null) {

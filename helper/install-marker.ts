@@ -89,15 +89,33 @@ export class InstallMarkerStore {
     this.file = join(stateDir, 'install.json');
   }
 
+  /**
+   * The one rule around every installer run, an install's (install.ts) and a rollback's reinstall
+   * (main.ts): refused (BUSY) while an installer an earlier helper started still runs; this marker
+   * written durably before the installer starts, its pid added as soon as it runs, and removed once
+   * it has ended, whatever the outcome. `run` starts the installer on `staged`, telling `onStart` its pid.
+   */
+  async around<R>(staged: string, timeoutMs: number, run: (onStart: (pid: number) => void) => Promise<R>): Promise<R> {
+    await this.refuseWhileOrphanRuns();
+    await this.starting(staged, timeoutMs);
+    let marking: Promise<void> = Promise.resolve();
+    try {
+      return await run((pid) => (marking = this.started(pid)));
+    } finally {
+      await marking.catch(() => undefined); // a marker that could not be written protects nothing
+      await this.clear();
+    }
+  }
+
   /** Records, before it starts, the installer about to read `staged` (durably: it must outlive a kill of this helper). */
-  async starting(staged: string, timeoutMs: number): Promise<void> {
+  private async starting(staged: string, timeoutMs: number): Promise<void> {
     const deadline = new Date(this.now().getTime() + timeoutMs).toISOString();
     this.current = { pid: null, started: null, staged, deadline, helper_pid: process.pid };
     await this.save(this.current);
   }
 
   /** Adds the pid of the installer just started. */
-  async started(pid: number): Promise<void> {
+  private async started(pid: number): Promise<void> {
     if (this.current === null) return;
     this.current = { ...this.current, pid, started: await processStart(pid) };
     await this.save(this.current);

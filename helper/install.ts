@@ -182,19 +182,21 @@ async function verifiedInstall(
     throw uniformRefusal(err, req.pkg_path);
   });
   let installedOk = false;
-  let marking: Promise<void> = Promise.resolve();
   try {
     // Who signed it, on the root-only copy after size and SHA-256; any refusal ends here.
     await checkSignature(staged, settings, deps.runInstaller);
     // The health gate: P's kept package re-hashed and `pending` written durably first.
     await deps.gate?.before(installed!, release);
-    await deps.marker?.starting(staged, settings.installerTimeoutMs);
-    const run = await deps.runInstaller(
-      settings.installer,
-      installerArgs(settings.installerArgs, staged),
-      settings.installerTimeoutMs,
-      (pid) => (marking = deps.marker?.started(pid) ?? marking),
-    );
+    const start = (onStart?: (pid: number) => void) =>
+      deps.runInstaller(
+        settings.installer,
+        installerArgs(settings.installerArgs, staged),
+        settings.installerTimeoutMs,
+        onStart,
+      );
+    // Under the install marker (install-marker.ts): one installer at a time, across restarts too.
+    const run =
+      deps.marker !== undefined ? await deps.marker.around(staged, settings.installerTimeoutMs, start) : await start();
     const details = { output_tail: run.outputTail, ...(run.exitCode !== null ? { exit_code: run.exitCode } : {}) };
     if (run.spawnError !== undefined) {
       // The helper's own setup (gone, or no longer executable), not the package: its own code,
@@ -237,9 +239,7 @@ async function verifiedInstall(
       output_tail: run.outputTail,
     };
   } finally {
-    await marking.catch(() => undefined); // a marker that could not be written protects nothing
     await deps.gate?.after(installedOk, staged, release);
-    await deps.marker?.clear();
     await removeStaged(staged);
   }
 }

@@ -92,10 +92,13 @@ function resolveDefault(key: 'versionFile' | 'logFile' | 'stateDir'): string {
 
 /**
  * The rollback's install: the kept package is copied into staging and the copy re-hashed against
- * what was kept (stagePackage), then installed; it must leave `kept.version` installed.
+ * what was kept (stagePackage), then installed under the install marker, as any install (BUSY
+ * while an earlier helper's installer runs; a restart during it waits for this installer); it must
+ * leave `kept.version` installed.
  */
 async function reinstallKept(
   config: HelperConfig,
+  marker: InstallMarkerStore,
   pkgPath: string,
   kept: KeptPackage,
   installedVersion: () => Promise<string | null>,
@@ -108,10 +111,8 @@ async function reinstallKept(
     process.getuid?.() ?? 0,
   );
   try {
-    const run = await runInstaller(
-      config.installer,
-      installerArgs(config.installerArgs, staged),
-      config.installerTimeoutMs,
+    const run = await marker.around(staged, config.installerTimeoutMs, (onStart) =>
+      runInstaller(config.installer, installerArgs(config.installerArgs, staged), config.installerTimeoutMs, onStart),
     );
     if (run.exitCode !== 0)
       throw new HelperError(
@@ -148,7 +149,7 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
     log,
     now,
     installedVersion,
-    reinstall: (pkgPath, kept) => reinstallKept(config, pkgPath, kept, installedVersion),
+    reinstall: (pkgPath, kept) => reinstallKept(config, marker, pkgPath, kept, installedVersion),
     earlierInstaller: () => marker.orphanRunning(),
   });
   let sweptAtStart: () => void = () => undefined;

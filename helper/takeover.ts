@@ -10,20 +10,18 @@
  *   version, once that installer (detached, it runs on) has ended: never a rollback beside it.
  */
 import { messageOf } from '../schema/errors.js';
+import { onceEarlierInstallerEnded, type EarlierInstallerDeps } from './earlier-installer.js';
 import type { KeptStore, Pending } from './kept.js';
 import type { Logger } from './log.js';
 import { takenOverOutcome, type Outbox } from './outbox.js';
 import type { RollbackRetry } from './rollback-retry.js';
 
-export interface TakeoverDeps {
+export interface TakeoverDeps extends EarlierInstallerDeps {
   kept: KeptStore;
   outbox: Outbox;
   retry: RollbackRetry;
   log: Logger;
   now: () => Date;
-  installedVersion: () => Promise<string | null>;
-  /** an installer an earlier (killed) helper started, while it still runs: what it is; null once it has ended */
-  earlierInstaller?: () => Promise<string | null>;
 }
 
 /** The pending record of an install, saying which due rollback (if any) it took over. */
@@ -66,9 +64,9 @@ export async function settle(d: TakeoverDeps, p: Pending, installed: string | nu
 
 /**
  * At start, a record whose install took N's due rollback over (the helper was killed before that
- * install ended): decided by settle() once no installer of the earlier helper runs, looked at again
- * after each first wait of --rollback-retry until then. `decided` gets the outcome; nothing is
- * decided once `mine()` is false (an install took the record meanwhile).
+ * install ended): decided by settle() once no installer of the earlier helper runs
+ * (earlier-installer.ts), at once when M is installed (its agent may already run). `decided` gets
+ * the outcome; nothing is decided once `mine()` is false (an install took the record meanwhile).
  */
 export async function resumeTakeover(
   d: TakeoverDeps,
@@ -76,19 +74,14 @@ export async function resumeTakeover(
   installed: string | null,
   mine: () => boolean,
   decided: (q: Pending) => void,
-  said = false,
 ): Promise<void> {
-  const running = installed === p.to ? null : ((await d.earlierInstaller?.()) ?? null);
-  if (!mine()) return;
   const over = `the rollback ${p.took_over!.to} -> ${p.from} that the install of ${p.to} took over`;
-  if (running !== null) {
-    if (!said) d.log.warn(`SelfUpdate: helper decides ${over} once that installer has ended: ${running}`);
-    const again = async () => resumeTakeover(d, p, await d.installedVersion(), mine, decided, true);
-    d.retry.recheck(() => void again().catch((err: unknown) => d.log.error(`SelfUpdate: ${messageOf(err)}`)));
-    return;
-  }
-  const q = await settle(d, p, installed);
-  if (q.rolling_back !== undefined)
-    d.log.warn(`SelfUpdate: helper resumes ${over}: it did not complete (${installed ?? 'no version'} is installed)`);
-  decided(q);
+  const decide = async (now: string | null) => {
+    const q = await settle(d, p, now);
+    if (q.rolling_back !== undefined)
+      d.log.warn(`SelfUpdate: helper resumes ${over}: it did not complete (${now ?? 'no version'} is installed)`);
+    decided(q);
+  };
+  if (installed === p.to) return mine() ? decide(installed) : undefined;
+  return onceEarlierInstallerEnded(d, over, mine, decide);
 }

@@ -2,6 +2,7 @@
  * Test parts for the helper: signing keys, test packages, signed manifests, and the real
  * `mngd-helper serve` as a child process with the stand-in installer.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -83,6 +84,8 @@ export interface HelperProcess {
   stderr(): string;
   /** what the stand-in was called with, one argument list per run */
   invocations(): string[][];
+  /** the stand-in's runs in the order they started and ended: `start <pid>`, `end <pid>` (<record>.spans) */
+  spans(): string[];
   setMode(mode: 'succeed' | 'fail' | 'hang' | 'flood' | `fail-first ${number}`): void;
   installedVersion(): string;
   stagedFiles(): string[];
@@ -191,6 +194,8 @@ export async function startHelper(opts: HelperOptions): Promise<HelperProcess> {
       }
       return runs;
     },
+    spans: () =>
+      existsSync(`${h.record}.spans`) ? readFileSync(`${h.record}.spans`, 'utf8').split('\n').filter(Boolean) : [],
     setMode: (mode) => writeFileSync(h.modeFile, `${mode}\n`),
     installedVersion: () => readFileSync(h.versionFile, 'utf8').trim(),
     stagedFiles: () => (existsSync(h.staging) ? readdirSync(h.staging) : []),
@@ -415,4 +420,19 @@ export async function requestAsUid(
   if (result?.reply === null || result === undefined)
     throw new Error(`no reply to uid ${uid}: ${JSON.stringify(result)}`);
   return result.reply;
+}
+
+/**
+ * Asserts that the stand-in's runs (HelperProcess.spans) never overlapped: each run ended before
+ * the next started (each `start <pid>` is followed by its own `end <pid>`), and that there were `runs`.
+ */
+export function assertOneAtATime(spans: readonly string[], runs: number): void {
+  const pairs: string[] = [];
+  for (let i = 0; i < spans.length; i += 2) {
+    const [start, end] = [spans[i], spans[i + 1]];
+    const pid = start?.startsWith('start ') ? start.slice(6) : null;
+    assert(pid !== null && end === `end ${pid}`, `two installer runs at once: ${spans.join(', ')}`);
+    pairs.push(pid);
+  }
+  assert.equal(pairs.length, runs, `installer runs: ${spans.join(', ')}`);
 }
