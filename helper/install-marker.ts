@@ -1,7 +1,8 @@
 /**
  * "One install at a time" across helper restarts. The installer runs detached (its own process
  * group, so a time-out kills everything it started), so a helper killed mid-install leaves it
- * running. A durable marker (`<state dir>/install.json`), written before the installer starts,
+ * running. Every installer run goes through around(): an install's and the health gate's rollback
+ * reinstall of P alike. A durable marker (`<state dir>/install.json`), written before the installer starts,
  * names the staged package it will read (a fresh random name, on its command line) and its
  * deadline, then its pid and start time (so a pid reused after it ended is never taken for it).
  * A restarted helper answers BUSY while a process of that installer still runs (its pid, or any
@@ -96,6 +97,8 @@ export class InstallMarkerStore {
    * it has ended, whatever the outcome. `run` starts the installer on `staged`, telling `onStart` its pid.
    */
   async around<R>(staged: string, timeoutMs: number, run: (onStart: (pid: number) => void) => Promise<R>): Promise<R> {
+    if (this.current !== null)
+      throw new HelperError('BUSY', `an installer of this helper is running (${this.file}); retry after it finishes`);
     await this.refuseWhileOrphanRuns();
     await this.starting(staged, timeoutMs);
     let marking: Promise<void> = Promise.resolve();
@@ -158,6 +161,9 @@ export class InstallMarkerStore {
    * past its deadline); once it has ended, removes its staged copy and the marker.
    */
   async refuseWhileOrphanRuns(): Promise<void> {
+    // This helper's own installer (its rollback's, while an install is asked for): not an orphan;
+    // the health gate answers BUSY for it, before anything is installed.
+    if (this.current !== null) return;
     const m = await this.read();
     if (m === null) return;
     const pids = await this.running(m);
