@@ -13,6 +13,7 @@ import { after, describe, it } from 'node:test';
 import { InstallMarkerStore, processStart } from '../../helper/install-marker.js';
 import { silentLogger } from '../../helper/log.js';
 import { HelperError } from '../../helper/protocol.js';
+import { until } from './harness.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -65,7 +66,11 @@ describe('InstallMarkerStore.around', () => {
     const { state, staging } = folders();
     const store = new InstallMarkerStore(state, staging, silentLogger);
     let inner: unknown = null;
-    await store.around(join(staging, 'a.pkg'), 10_000, async () => {
+    await store.around(join(staging, 'a.pkg'), 10_000, async (onStart) => {
+      onStart(process.pid); // a running process, as this helper's installer is
+      await until('its pid on disk', () =>
+        readFileSync(join(state, 'install.json'), 'utf8').includes(`"pid":${process.pid}`),
+      );
       inner = await store.around(join(staging, 'b.pkg'), 10_000, async () => 'ran').catch((err: unknown) => err);
       await store.refuseWhileOrphanRuns(); // the health gate answers for it (its own BUSY)
     });

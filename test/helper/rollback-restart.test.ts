@@ -47,9 +47,9 @@ async function killedDuringRollback(): Promise<{
   restart: (retry: string) => Promise<void>;
 }> {
   const hold = join(mkdtempSync(join(tmpdir(), 'mngd-hold-')), 'hold');
-  cleanup.push(async () => rmSync(hold, { force: true }));
   const args = (retry: string) => ['--health-deadline', '2', '--rollback-retry', retry, ...SLOW];
   const mac = await macOn103(key, cleanup, args('5'), { STANDIN_HOLD_FILE: hold });
+  cleanup.push(async () => rmSync(hold, { force: true })); // before the helper's stop (cleanup runs backwards)
   assert.equal((await mac.install('1.0.4')).ok, true);
   writeFileSync(hold, ''); // before the deadline (2 s after the install) starts the rollback
   await until("the rollback's installer", () => mac.helper.invocations().length === 3, 30_000);
@@ -73,7 +73,9 @@ async function killedDuringRollback(): Promise<{
 
 /** While the earlier helper's installer runs: said, BUSY to an install, N's word ignored, nothing run beside it. */
 async function waitsForIt(mac: GateMac): Promise<void> {
-  await until('the wait', () => mac.log().includes('a restart interrupted once that installer has ended'), 30_000);
+  const said = () => mac.log().includes('a restart interrupted once that installer has ended');
+  await until('the wait, or a second installer', () => said() || mac.helper.invocations().length > 3, 30_000);
+  assert.equal(mac.helper.invocations().length, 3, 'no second installer beside it');
   assert.match(
     mac.log(),
     /WARN .*SelfUpdate: helper decides the rollback 1\.0\.4 -> 1\.0\.3 a restart interrupted once that installer has ended: an installer started by an earlier helper \(pid \d+/,
