@@ -14,9 +14,10 @@ import { messageOf } from '../schema/errors.js';
 import { isQuarantined } from '../schema/quarantine.js';
 import { HelperError } from './protocol.js';
 import { KeptStore, pendingOf, type KeptPackage, type Pending, type RollbackCause } from './kept.js';
-import { failedOutcome, healthOutcome, Outbox, rollbackOutcome } from './outbox.js';
-import { landed, resumeTakeover, settle, takingOver, type TakeoverDeps } from './takeover.js';
-import { onceEarlierInstallerEnded } from './earlier-installer.js';
+import { failedOutcome, healthOutcome, Outbox } from './outbox.js';
+import { completed, refused } from './rolled-back.js';
+import { landed, resumeTakeover, settle, settleAtInstall, takingOver, type TakeoverDeps } from './takeover.js';
+import { onceEarlierInstallerEnded, type EarlierInstallerDeps } from './earlier-installer.js';
 import type { GateReply, GateRequest } from './protocol.js';
 import type { InstallGate } from './install.js';
 import { RollbackRetry, type RetryDeps } from './rollback-retry.js';
@@ -24,15 +25,13 @@ import type { HealthSettings } from './health-config.js';
 
 export type { HealthSettings } from './health-config.js';
 
-export interface GateDeps extends RetryDeps {
+/** installedVersion, and earlierInstaller: the installer an earlier (killed) helper started (earlier-installer.ts) */
+export interface GateDeps extends RetryDeps, Omit<EarlierInstallerDeps, 'retry'> {
   settings: HealthSettings;
-  installedVersion: () => Promise<string | null>;
   /** stages `pkgPath` (re-hashing the copy against `kept`) and runs the installer on it; throws when it did not install `kept.version` */
   reinstall: (pkgPath: string, kept: KeptPackage) => Promise<void>;
   /** milliseconds on a monotonic clock */
   monotonic?: () => number;
-  /** an installer an earlier (killed) helper started, while it still runs: what it is; null once it has ended */
-  earlierInstaller?: () => Promise<string | null>;
 }
 
 export class HealthGate implements InstallGate {
@@ -81,10 +80,8 @@ export class HealthGate implements InstallGate {
     const mine = () => this.pending === p && !this.installing;
     if (p.took_over !== undefined || p.rolling_back !== undefined) this.pending = p;
     if (p.took_over !== undefined) return resumeTakeover(this.t, p, installed, mine, (q) => mine() && this.resume(q));
-    if (p.rolling_back !== undefined) {
-      const what = `the rollback ${p.to} -> ${p.from} a restart interrupted`;
-      return onceEarlierInstallerEnded(this.t, what, mine, (now) => this.interrupted(p, now));
-    }
+    const what = `the rollback ${p.to} -> ${p.from} a restart interrupted`;
+    if (p.rolling_back !== undefined) return onceEarlierInstallerEnded(this.t, what, mine, (i) => this.ended(p, i));
     if (installed === p.to) return this.resume(p);
     this.d.log.warn(
       `SelfUpdate: helper drops pending ${p.from} -> ${p.to}: ${installed ?? 'an unknown version'} is installed (the install did not complete)`,
@@ -92,18 +89,13 @@ export class HealthGate implements InstallGate {
     await this.kept.clearPending();
   }
 
-  /**
-   * A rollback a restart interrupted, its installer ended: P installed is a rollback completed
-   * (recorded as one; installs wait for it as for any rollback), anything else resumes it.
-   */
-  private interrupted(p: Pending, installed: string | null): Promise<void> | void {
-    if (installed !== p.from) {
+  /** A rollback a restart interrupted, its installer ended: P installed completes it (installs wait, as for a rollback), else resumed. */
+  private ended(p: Pending, installed: string | null): Promise<void> | void {
+    if (installed !== p.from)
       this.d.log.warn(`SelfUpdate: helper resumes the rollback ${p.to} -> ${p.from} a restart interrupted`);
-      return this.resume(p);
-    }
-    const done = this.finishRollback(p);
-    const quiet = () => undefined; // `done` is awaited by the caller, which says its error
-    this.rollingBack = done.then(quiet, quiet).finally(() => (this.rollingBack = null));
+    if (installed !== p.from) return this.resume(p);
+    const done = this.finishRollback(p); // awaited by the caller, which says its error
+    this.rollingBack = done.catch(() => undefined).finally(() => (this.rollingBack = null));
     return done;
   }
 
@@ -151,12 +143,8 @@ export class HealthGate implements InstallGate {
       );
     this.installing = true;
     this.stop();
-    // A takeover a restart interrupted, not decided yet: its installer has ended (install.ts checked).
-    if (this.pending?.took_over !== undefined) this.pending = await settle(this.t, this.pending, installed);
-    // A rollback a restart interrupted whose installer (the earlier helper's, ended: install.ts
-    // checked) put P back: completed, recorded as such, and P is what this install goes over.
-    if (this.pending?.rolling_back !== undefined && installed === this.pending.from)
-      await this.finishRollback(this.pending);
+    // A takeover or a rollback a restart interrupted, not decided yet: its installer has ended (install.ts checked).
+    this.pending = await settleAtInstall(this.t, this.pending, installed);
     this.due = this.pending?.rolling_back !== undefined ? this.pending : null;
     // N asked for an install: its updater works (not said of an N whose rollback is due: it failed its gate).
     if (this.pending?.to === installed && this.due === null) {
@@ -191,9 +179,14 @@ export class HealthGate implements InstallGate {
     const due = this.due;
     this.due = null;
     if (!ok) {
-      // The installer failed: the installed version did not change, nothing is pending (but a due rollback).
-      this.pending = null;
-      return due !== null ? this.dueAgain(due, release.version) : this.kept.clearPending();
+      // The installer failed: the installed version did not change, nothing is pending, but a due
+      // rollback: N stays, so it is due again (durably), after the wait.
+      this.pending = due;
+      if (due === null) return this.kept.clearPending();
+      const write = () => this.kept.writePending(due);
+      return this.retry.resume(due, `the install of ${release.version} over ${due.to} failed`, write, () =>
+        this.resume(due),
+      );
     }
     try {
       await this.kept.keep(staged, { version: release.version, sha256: release.sha256, size: release.size });
@@ -204,14 +197,6 @@ export class HealthGate implements InstallGate {
     // N is off this Mac: the fleet no longer counts it stuck on N.
     if (due !== null) this.pending = await landed(this.t, due, release.version, this.pending);
     if (this.pending !== null) this.arm(this.pending);
-  }
-
-  /** The install of `version` that took `due` over failed: N stays, so its rollback is due again (durably), after the wait. */
-  private async dueAgain(due: Pending, version: string): Promise<void> {
-    this.pending = due;
-    const again = () => this.rollback(due, due.rolling_back!, due.cause ?? 'HEALTH_DEADLINE');
-    const write = () => this.kept.writePending(due);
-    await this.retry.resume(due, `the install of ${version} over ${due.to} failed`, write, again);
   }
 
   /** The agent's start ping, its health_ok, or its acknowledgement of the outcomes it queued. */
@@ -290,13 +275,12 @@ export class HealthGate implements InstallGate {
     // Defence in depth: a version rolled back here is never the one put back.
     if (!v.ok || isQuarantined(p.from, await this.kept.quarantined())) {
       this.pending = null;
-      await this.kept.clearPending();
-      const why = v.ok ? `${p.from} is quarantined on this Mac (it was rolled back here)` : v.why;
-      this.d.log.error(
-        `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason}) refused: ${why}; nothing installed, ${p.to} stays`,
+      return refused(
+        this.t,
+        p,
+        reason,
+        v.ok ? `${p.from} is quarantined on this Mac (it was rolled back here)` : v.why,
       );
-      await this.outbox.record(rollbackOutcome(p, 'error', 'ROLLBACK_REFUSED', null, this.d.now()));
-      return;
     }
     this.pending = { ...p, rolling_back: reason, cause };
     await this.kept.writePending(this.pending);
@@ -309,13 +293,8 @@ export class HealthGate implements InstallGate {
   }
 
   /** `ms`: from the decision to P installed again (null: a restart interrupted it, the clock did not survive). */
-  private async finishRollback(p: Pending, ms: number | null = null): Promise<void> {
+  private finishRollback(p: Pending, ms: number | null = null): Promise<void> {
     this.pending = null;
-    await this.kept.quarantine(p.to);
-    // Recorded before the record goes: a crash between the two records it again (the same id), never not at all.
-    await this.outbox.record(rollbackOutcome(p, 'ok', p.cause ?? 'HEALTH_DEADLINE', ms, this.d.now()));
-    await this.kept.clearPending();
-    await this.kept.keepOnly([p.from]);
-    this.d.log.warn(`SelfUpdate: rollback complete: ${p.from} installed again; ${p.to} is quarantined on this Mac`);
+    return completed(this.t, p, ms);
   }
 }

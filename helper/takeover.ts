@@ -14,6 +14,7 @@ import { onceEarlierInstallerEnded, type EarlierInstallerDeps } from './earlier-
 import type { KeptStore, Pending } from './kept.js';
 import type { Logger } from './log.js';
 import { takenOverOutcome, type Outbox } from './outbox.js';
+import { completed } from './rolled-back.js';
 import type { RollbackRetry } from './rollback-retry.js';
 
 export interface TakeoverDeps extends EarlierInstallerDeps {
@@ -60,6 +61,18 @@ export async function settle(d: TakeoverDeps, p: Pending, installed: string | nu
   if (installed === p.to) return (await landed(d, due, p.to, p))!;
   await d.kept.writePending(due);
   return due;
+}
+
+/**
+ * At an install, the record a restart interrupted, once the earlier helper's installer has ended
+ * (install.ts checked): a takeover decided (settle), a rollback whose installer put P back
+ * completed (null: nothing pending, P is what the install goes over); any other record as it is.
+ */
+export async function settleAtInstall(d: TakeoverDeps, p: Pending | null, installed: string | null) {
+  if (p?.took_over !== undefined) return settle(d, p, installed);
+  if (p?.rolling_back === undefined || installed !== p.from) return p;
+  await completed(d, p, null);
+  return null;
 }
 
 /**
