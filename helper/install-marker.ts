@@ -6,7 +6,7 @@
  * names the staged package it will read (a fresh random name, on its command line) and its
  * deadline, then its pid and start time (so a pid reused after it ended is never taken for it).
  * A restarted helper answers BUSY while a process of that installer still runs (its pid, or any
- * process whose command line names the staged package), kills it at its deadline as the old
+ * root process whose command line names the staged package), kills it at its deadline as the old
  * helper would have, and once it is gone removes its staged copy and the marker.
  */
 import { execFile } from 'node:child_process';
@@ -45,15 +45,22 @@ export async function processStart(pid: number): Promise<string | null> {
   });
 }
 
-/** The pids of the processes whose command line names `path` (the staged package: a random name). */
+/**
+ * The pids of the helper's own uid's processes (root's: the installer and what it starts) whose
+ * command line names `path` (the staged package: a random name). Another user's process naming it
+ * is never that installer: counted, it would keep every install BUSY (and a takeover undecided).
+ */
 export function processesNaming(path: string): Promise<number[]> {
+  const uid = process.getuid?.() ?? 0;
   return new Promise((resolve) => {
-    execFile('/bin/ps', ['-A', '-o', 'pid=,args='], { maxBuffer: 16 * 1024 * 1024 }, (err, out) => {
+    execFile('/bin/ps', ['-A', '-o', 'pid=,uid=,args='], { maxBuffer: 16 * 1024 * 1024 }, (err, out) => {
       if (err !== null) return resolve([]);
       const pids = out
         .split('\n')
         .filter((l) => l.includes(path))
-        .map((l) => Number.parseInt(l.trim(), 10))
+        .map((l) => /^\s*(\d+)\s+(\d+)\s/.exec(l))
+        .filter((m) => m !== null && Number(m[2]) === uid)
+        .map((m) => Number(m![1]))
         .filter((pid) => Number.isSafeInteger(pid) && pid > 1 && pid !== process.pid);
       resolve(pids);
     });

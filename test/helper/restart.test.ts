@@ -4,7 +4,8 @@
  * on, detached), and what the killed helper staged must not stay in staging for ever.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, watch } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -81,6 +82,41 @@ describe('mngd-helper killed and restarted', () => {
       readFileSync(h2.logFile, 'utf8'),
       /the installer of an earlier helper \(pid (\d+|not recorded)\) has ended/,
     );
+  });
+
+  it("takes no other user's process naming the killed helper's staged copy for its installer: installs go on", async () => {
+    const h1 = await start({ installed: '1.0.2' });
+    h1.setMode('hang');
+    const p103 = makePkg(work, '1.0.3');
+    const m = signedManifest([releaseOf(p103), releaseOf(makePkg(work, '1.0.2'))], [key]);
+    const req = { manifest: m, version: '1.0.3', pkg_path: p103.path };
+    const first = requestInstall(h1.socket, req, { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    await until('the installer to run', () => existsSync(h1.pidFile) && readFileSync(h1.pidFile, 'utf8').trim() !== '');
+    const installerPid = Number(readFileSync(h1.pidFile, 'utf8').split(' ')[0]);
+    await kill9(h1);
+    await first;
+    const { staged } = JSON.parse(readFileSync(join(h1.dir, 'state', 'install.json'), 'utf8')) as { staged: string };
+    // Another local user (uid 1001) runs a process naming the staged copy, as anyone who saw it could.
+    const impostor = spawn(
+      'setpriv',
+      ['--reuid=1001', '--regid=1001', '--clear-groups', process.execPath, '-e', 'setInterval(() => {}, 1000)', staged],
+      { stdio: 'ignore' },
+    );
+    const gone = new Promise((resolve) => impostor.once('exit', resolve));
+    try {
+      await until("the impostor's process", () => isAlive(impostor.pid!));
+      process.kill(-installerPid, 'SIGKILL'); // the killed helper's installer ends
+      await until('the installer to end', () => !isAlive(installerPid));
+      const h2 = await start({ dir: h1.dir });
+      h2.setMode('succeed');
+      const done = await requestInstall(h2.socket, req, { timeoutMs: 10_000 });
+      assert.equal(done.ok, true, JSON.stringify(done));
+      assert.equal(h2.installedVersion(), '1.0.3');
+      assert.ok(isAlive(impostor.pid!), "another user's process is neither waited for nor killed");
+    } finally {
+      impostor.kill('SIGKILL');
+      await gone;
+    }
   });
 
   it('sweeps at start the partial copy a helper killed during staging left behind', async () => {
