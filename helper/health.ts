@@ -21,6 +21,8 @@ import { onceEarlierInstallerEnded, type EarlierInstallerDeps } from './earlier-
 import type { GateReply, GateRequest } from './protocol.js';
 import type { InstallGate } from './install.js';
 import { RollbackRetry, type RetryDeps } from './rollback-retry.js';
+import { installOverPending } from './over-pending.js';
+import { StartCounter } from './crash-loop.js';
 import type { HealthSettings } from './health-config.js';
 
 export type { HealthSettings } from './health-config.js';
@@ -39,13 +41,15 @@ export class HealthGate implements InstallGate {
   readonly outbox: Outbox;
   private pending: Pending | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private starts: number[] = [];
+  private readonly starts: StartCounter;
   /** when the deadline was armed (monotonic): a health event says how long N took to prove healthy */
   private armedAt = 0;
   private installing = false;
   private rollingBack: Promise<void> | null = null;
   /** the due rollback whose record the running install took over: due again if that install fails */
   private due: Pending | null = null;
+  /** the pending N whose record the running install took over, not asked for by the agent: N proved nothing */
+  private unproven: Pending | null = null;
   private readonly mono: () => number;
   private readonly retry: RollbackRetry;
   private readonly t: TakeoverDeps;
@@ -58,6 +62,7 @@ export class HealthGate implements InstallGate {
     this.outbox = new Outbox(stateDir, d.log);
     this.mono = d.monotonic ?? (() => performance.now());
     this.retry = new RollbackRetry(d, this.mono);
+    this.starts = new StartCounter(d.settings, d.log);
     this.t = { ...d, kept: this.kept, outbox: this.outbox, retry: this.retry };
   }
 
@@ -121,7 +126,7 @@ export class HealthGate implements InstallGate {
 
   private arm(p: Pending): void {
     this.stop();
-    this.starts = [];
+    this.starts.reset();
     this.armedAt = this.mono();
     this.timer = setTimeout(
       () => this.rollback(p, `no health_ok within ${p.deadline_s} s`, 'HEALTH_DEADLINE'),
@@ -134,7 +139,7 @@ export class HealthGate implements InstallGate {
     return this.kept.quarantined();
   }
 
-  async before(installed: string, release: KeptPackage): Promise<void> {
+  async before(installed: string, release: KeptPackage, byAgent: boolean): Promise<void> {
     // One installer at a time: the rollback's own install holds the slot (the server's BUSY rule).
     if (this.rollingBack !== null)
       throw new HelperError(
@@ -146,14 +151,12 @@ export class HealthGate implements InstallGate {
     // A takeover or a rollback a restart interrupted, not decided yet: its installer has ended (install.ts checked).
     this.pending = await settleAtInstall(this.t, this.pending, installed);
     this.due = this.pending?.rolling_back !== undefined ? this.pending : null;
-    // N asked for an install: its updater works (not said of an N whose rollback is due: it failed its gate).
-    if (this.pending?.to === installed && this.due === null) {
-      this.d.log.info(`SelfUpdate: health ok ${installed} (it asked for ${release.version}: its updater works)`);
-      await this.outbox.record(healthOutcome(this.pending, this.mono() - this.armedAt, this.d.now()));
-    }
+    // N asked for an install (the agent's: over-pending.ts): its updater works (not said of an N whose rollback is due).
+    const n = this.pending?.to === installed && this.due === null ? this.pending : null;
+    this.unproven = await installOverPending(this.t, n, release.version, byAgent, this.mono() - this.armedAt);
     this.pending = null;
-    // Taking a due rollback over: its P (the last known good) stays the one to go back to, never N.
-    const from = this.due?.from ?? installed;
+    // Taking a due rollback over, or over an N not proven: its P (the last known good) stays the one to go back to.
+    const from = (this.due ?? this.unproven)?.from ?? installed;
     const p = await this.kept.verified(from);
     if (!p.ok) {
       // Nothing to go back to: N is installed as before, without a health gate (said, not hidden).
@@ -176,12 +179,13 @@ export class HealthGate implements InstallGate {
   async after(ok: boolean, staged: string, release: KeptPackage): Promise<void> {
     if (!this.installing) return; // before() did not run, or refused: nothing of the gate's changed
     this.installing = false;
-    const due = this.due;
-    this.due = null;
+    const [due, n] = [this.due, this.unproven];
+    [this.due, this.unproven] = [null, null];
     if (!ok) {
       // The installer failed: the installed version did not change, nothing is pending, but a due
-      // rollback: N stays, so it is due again (durably), after the wait.
-      this.pending = due;
+      // rollback: N stays, so it is due again (durably), after the wait; an N not proven: pending again.
+      this.pending = due ?? n;
+      if (n !== null) return this.kept.writePending(n).finally(() => this.arm(n));
       if (due === null) return this.kept.clearPending();
       const write = () => this.kept.writePending(due);
       return this.retry.resume(due, `the install of ${release.version} over ${due.to} failed`, write, () =>
@@ -218,20 +222,8 @@ export class HealthGate implements InstallGate {
       this.d.log.info(`SelfUpdate: health ok ${req.version}`);
       await this.outbox.record(healthOutcome(p, this.mono() - this.armedAt, this.d.now()));
     } else if (mine) {
-      const t = this.mono();
-      this.starts = [...this.starts.filter((s) => t - s < this.d.settings.healthStableMs), t];
-      p.restarts += 1;
-      await this.kept.writePending(p);
-      const max = this.d.settings.healthMaxRestarts;
-      this.d.log.info(
-        `SelfUpdate: helper counted start ${p.restarts} of pending ${p.to} (${this.starts.length} within ${this.d.settings.healthStableMs / 1000} s; more than ${max} is a crash loop)`,
-      );
-      if (this.starts.length > max)
-        this.rollback(
-          p,
-          `${this.starts.length} starts within ${this.d.settings.healthStableMs / 1000} s, more than ${max}`,
-          'CRASH_LOOP',
-        );
+      const loop = await this.starts.count(p, this.mono(), this.kept);
+      if (loop !== null) this.rollback(p, loop, 'CRASH_LOOP');
     }
     return {
       v: 1,

@@ -19,6 +19,7 @@ import type { KeptPackage } from './kept.js';
 import { installerArgs, type InstallerRunner } from './installer.js';
 import { checkSignature, type SignatureSettings } from './signature.js';
 import type { Logger } from './log.js';
+import { isAgent } from './agent-only.js';
 import { HelperError, type InstallRequest, type InstallSuccess } from './protocol.js';
 import { removeStaged, stagePackage } from './staging.js';
 import type { AcceptedStore } from './state.js';
@@ -37,8 +38,11 @@ export interface InstallSettings extends SignatureSettings {
 
 /** What install.ts calls around the installer (the health gate, health.ts). */
 export interface InstallGate {
-  /** before the installer runs over `installed` (throws BUSY while the gate's own rollback installs) */
-  before(installed: string, release: KeptPackage): Promise<void>;
+  /**
+   * before the installer runs over `installed` (throws BUSY while the gate's own rollback installs);
+   * `byAgent`: asked for by the agent's proven uid or root (agent-only.ts), so a pending N's own updater
+   */
+  before(installed: string, release: KeptPackage, byAgent: boolean): Promise<void>;
   /** after it ran, or after a refusal (then a no-op unless before() went through): `staged` is the verified copy */
   after(ok: boolean, staged: string, release: KeptPackage): Promise<void>;
   /** versions never to install again on this Mac */
@@ -60,6 +64,8 @@ export interface InstallDeps {
   log: Logger;
   /** keeps P's package and writes `pending` around the installer (health.ts); none: no health gate */
   gate?: InstallGate;
+  /** the agent's uid (--agent-user): with root, the only requester whose install proves a pending N healthy */
+  agentUid: number;
 }
 
 /**
@@ -186,7 +192,7 @@ async function verifiedInstall(
     // Who signed it, on the root-only copy after size and SHA-256; any refusal ends here.
     await checkSignature(staged, settings, deps.runInstaller);
     // The health gate: P's kept package re-hashed and `pending` written durably first.
-    await deps.gate?.before(installed!, release);
+    await deps.gate?.before(installed!, release, isAgent(owner, deps.agentUid));
     const start = (onStart?: (pid: number) => void) =>
       deps.runInstaller(
         settings.installer,

@@ -152,12 +152,13 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
     reinstall: (pkgPath, kept) => reinstallKept(config, marker, pkgPath, kept, installedVersion),
     earlierInstaller: () => marker.orphanRunning(),
   });
+  const agentUid = resolveUser(config.agentUser);
   let sweptAtStart: () => void = () => undefined;
   const swept = new Promise<void>((resolve) => (sweptAtStart = resolve));
   const running = await startServer({
     socketPath: config.socketPath,
     socketGid: config.socketGroup === null ? null : resolveGroup(config.socketGroup),
-    agentUid: resolveUser(config.agentUser),
+    agentUid,
     idleTimeoutMs: config.idleTimeoutMs,
     installedVersion,
     install: async (req, uid) => {
@@ -173,6 +174,7 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
         runInstaller,
         log,
         gate,
+        agentUid,
       });
     },
     manifest: (req) => acceptManifest(req, { settings: config, now, accepted, log }),

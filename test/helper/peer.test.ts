@@ -366,6 +366,77 @@ describe("another uid telling the health gate started or health_ok in the agent'
   });
 });
 
+describe("another uid's install over a pending N (not N's proof of health)", () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  let work: string;
+  const health104 = (mac: GateMac) => mac.outbox()?.events.find((e) => e.id === 'health-1_0_4');
+
+  /** 1.0.4 pending over 1.0.3 (kept), the socket reachable by uid 1001 and the agent's uid. */
+  async function pending104(): Promise<GateMac> {
+    const mac = await macOn103(key, cleanup, ['--socket-group', String(AGENT), '--health-deadline', '600']);
+    chmodSync(mac.helper.dir, 0o755);
+    chmodSync(join(mac.helper.dir, 'run'), 0o755);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    return mac;
+  }
+
+  /** 1.0.5's install, its package a copy owned by `uid` (a download of its own). */
+  function install105(mac: GateMac, uid: number): object {
+    const home = mkdtempSync(join(work, `home-${uid}-`));
+    const path = join(home, 'mngd-agent-1.0.5.pkg');
+    writeFileSync(path, readFileSync(mac.pkgs['1.0.5']!.path));
+    chownSync(path, uid, AGENT);
+    chownSync(home, uid, AGENT);
+    const manifest = signedManifest([releaseOf(mac.pkgs['1.0.5']!)], [key]);
+    return { type: 'install', manifest, version: '1.0.5', pkg_path: path };
+  }
+
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'mngd-peer-over-'));
+    chmodSync(work, 0o755);
+  });
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('from uid 1001: 1.0.5 installs, but no health event for 1.0.4 and 1.0.3 stays the version to roll back to', async () => {
+    const mac = await pending104();
+    const r = await requestAsUid(mac.helper.socket, work, OTHER, install105(mac, OTHER), { gid: AGENT });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(mac.helper.installedVersion(), '1.0.5');
+    assert.equal(health104(mac), undefined, 'no health event for 1.0.4');
+    assert.doesNotMatch(mac.log(), /health ok 1\.0\.4/);
+    assert.match(mac.log(), /the install of 1\.0\.5 over the pending 1\.0\.4 is not the agent's/);
+    assert.deepEqual([mac.pending()?.['from'], mac.pending()?.['to']], ['1.0.3', '1.0.5']);
+    assert.deepEqual(
+      readdirSync(join(mac.helper.dir, 'state', 'kept'))
+        .filter((f) => f.endsWith('.pkg'))
+        .sort(),
+      ['1.0.3.pkg', '1.0.5.pkg'],
+    );
+  });
+
+  it('from uid 1001, its installer failing: 1.0.4 is pending over 1.0.3 again (no health event)', async () => {
+    const mac = await pending104();
+    mac.helper.setMode('fail');
+    const r = await requestAsUid(mac.helper.socket, work, OTHER, install105(mac, OTHER), { gid: AGENT });
+    assert.equal(r.error?.code, 'INSTALLER_FAILED', JSON.stringify(r));
+    assert.deepEqual([mac.pending()?.['from'], mac.pending()?.['to']], ['1.0.3', '1.0.4']);
+    assert.equal(health104(mac), undefined, 'no health event for 1.0.4');
+    const started = await sendHealth(mac.helper.socket, 'started', '1.0.4');
+    assert.equal(started.ok && started.pending, true, JSON.stringify(started));
+  });
+
+  it("from the agent's uid (65534): 1.0.4's updater works, so 1.0.4 is committed and is the version to roll back to", async () => {
+    const mac = await pending104();
+    const r = await requestAsUid(mac.helper.socket, work, AGENT, install105(mac, AGENT), { gid: AGENT });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal(health104(mac)?.kind, 'health');
+    assert.deepEqual([mac.pending()?.['from'], mac.pending()?.['to']], ['1.0.4', '1.0.5']);
+  });
+});
+
 function statSafe(path: string): boolean {
   try {
     statSync(path);
