@@ -16,7 +16,8 @@ import { HelperError } from './protocol.js';
 import { KeptStore, pendingOf, type KeptPackage, type Pending, type RollbackCause } from './kept.js';
 import { failedOutcome, healthOutcome, Outbox } from './outbox.js';
 import { completed, refused } from './rolled-back.js';
-import { landed, resumeTakeover, settle, settleAtInstall, takingOver, type TakeoverDeps } from './takeover.js';
+import { landed, resumeTakeover, settle, settleAtInstall, takingOver, unsettled } from './takeover.js';
+import type { TakeoverDeps } from './takeover.js';
 import { onceEarlierInstallerEnded, type EarlierInstallerDeps } from './earlier-installer.js';
 import type { GateReply, GateRequest } from './protocol.js';
 import type { InstallGate } from './install.js';
@@ -149,7 +150,14 @@ export class HealthGate implements InstallGate {
     this.installing = true;
     this.stop();
     // A takeover or a rollback a restart interrupted, not decided yet: its installer has ended (install.ts checked).
-    this.pending = await settleAtInstall(this.t, this.pending, installed);
+    try {
+      this.pending = await settleAtInstall(this.t, this.pending, installed);
+    } catch (err) {
+      this.installing = false; // after() changes nothing: the record is not cleared
+      const [p, error] = await unsettled(this.t, this.pending!, installed, release.version, err, (q) => this.resume(q));
+      this.pending = p;
+      throw error;
+    }
     this.due = this.pending?.rolling_back !== undefined ? this.pending : null;
     // N asked for an install (the agent's: over-pending.ts): its updater works (not said of an N whose rollback is due).
     const n = this.pending?.to === installed && this.due === null ? this.pending : null;

@@ -12,6 +12,7 @@
 import { messageOf } from '../schema/errors.js';
 import { onceEarlierInstallerEnded, type EarlierInstallerDeps } from './earlier-installer.js';
 import type { KeptStore, Pending } from './kept.js';
+import { HelperError } from './protocol.js';
 import type { Logger } from './log.js';
 import { takenOverOutcome, type Outbox } from './outbox.js';
 import { completed } from './rolled-back.js';
@@ -73,6 +74,41 @@ export async function settleAtInstall(d: TakeoverDeps, p: Pending | null, instal
   if (p?.rolling_back === undefined || installed !== p.from) return p;
   await completed(d, p, null);
   return null;
+}
+
+/** The due rollback in a record settleAtInstall could not decide: the record's own, or the one its install took over (none once that install landed). */
+function dueIn(p: Pending, installed: string | null): Pending | null {
+  if (p.took_over === undefined) return p.rolling_back !== undefined ? p : null;
+  return installed !== p.to ? p.took_over : null;
+}
+
+/**
+ * settleAtInstall failed on `p` (a write: a full disk). Its due rollback (if any) stays due: the
+ * gate's record again (returned), written back durably where the write now goes through, and
+ * tried again after the wait (`again`); the install of `version` is refused rather than run over
+ * it (the error returned).
+ */
+export async function unsettled(
+  d: TakeoverDeps,
+  p: Pending,
+  installed: string | null,
+  version: string,
+  err: unknown,
+  again: (due: Pending) => void,
+): Promise<[Pending, HelperError]> {
+  const due = dueIn(p, installed);
+  const why = `the helper could not decide its record ${p.from} -> ${p.to} in ${d.kept.pendingFile} at the install of ${version}: ${messageOf(err)}`;
+  if (due !== null)
+    await d.retry.resume(
+      due,
+      why,
+      () => d.kept.writePending(due),
+      () => again(due),
+    );
+  else d.log.error(`SelfUpdate: ${why}`);
+  const stays = due !== null ? `, the rollback ${due.to} -> ${due.from} stays due` : '';
+  const fix = `free space in (or repair) the folder of ${d.kept.pendingFile}, then retry`;
+  return [due ?? p, new HelperError('INTERNAL', `${why}; nothing installed${stays}: ${fix}`)];
 }
 
 /**

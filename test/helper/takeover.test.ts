@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -18,7 +18,7 @@ import { fleetStatus } from '../../pipeline/fleet/status.js';
 import { guardCounts } from '../../pipeline/fleet/guard.js';
 import type { Report, ReportEvent } from '../../schema/types.js';
 import { openTestDatabase } from '../support/db.js';
-import { startHelper, until, newKey } from './harness.js';
+import { isAlive, startHelper, until, newKey } from './harness.js';
 import { macOn103 as macOn103With, type GateMac } from './gate-mac.js';
 
 const key = newKey();
@@ -187,6 +187,40 @@ describe('a helper killed during an install that took a due rollback over', () =
       [mac.pending()?.['from'], mac.pending()?.['to'], mac.pending()?.['took_over']],
       ['1.0.3', '1.0.5', undefined],
     );
+    assert.deepEqual(events(mac).at(-1), ['rollback-1_0_4', '1.0.4', '1.0.5', 'ok', 'ROLLBACK_TAKEN_OVER']);
+  });
+
+  it("deciding it at an install fails (pending.json cannot be written): the install is refused and N's rollback stays due", async () => {
+    const { mac, hold, restart } = await killedDuringTakeover();
+    await restart('600'); // no second look for minutes: the install decides it
+    await until('the wait', () => mac.log().includes('once that installer has ended'), 30_000);
+    mac.helper.setMode('fail'); // 1.0.5 does not land: 1.0.4's rollback to 1.0.3 is due
+    rmSync(hold);
+    const pid = mac.helper.spans().at(-1)?.slice('start '.length); // the held run, still running
+    await until(
+      'the installer ended',
+      () => mac.helper.spans().includes(`end ${pid}`) && !isAlive(Number(pid)),
+      30_000,
+    );
+    // A write of pending.json fails (as on a full disk): a folder stands in its place.
+    const file = join(mac.helper.dir, 'state', 'pending.json');
+    rmSync(file);
+    mkdirSync(file);
+    writeFileSync(join(file, 'in-the-way'), '');
+    const refused = await mac.install('1.0.5');
+    assert.equal(refused.ok ? 'installed' : refused.error.code, 'INTERNAL');
+    assert.match(
+      refused.ok ? '' : refused.error.message,
+      /could not decide its record 1\.0\.3 -> 1\.0\.5 in .*pending\.json at the install of 1\.0\.5: .*; nothing installed, the rollback 1\.0\.4 -> 1\.0\.3 stays due: free space/,
+    );
+    assert.match(mac.log(), /the rollback 1\.0\.4 -> 1\.0\.3 is due again; attempt \d+ at/);
+    assert.equal(mac.helper.installedVersion(), '1.0.4');
+    // The disk is fixed: the next install takes the due rollback over, P (1.0.3) stays the one to go back to.
+    rmSync(file, { recursive: true });
+    mac.helper.setMode('succeed');
+    const r = await mac.install('1.0.5');
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.deepEqual([mac.pending()?.['from'], mac.pending()?.['to']], ['1.0.3', '1.0.5'], 'not 1.0.4 -> 1.0.5');
     assert.deepEqual(events(mac).at(-1), ['rollback-1_0_4', '1.0.4', '1.0.5', 'ok', 'ROLLBACK_TAKEN_OVER']);
   });
 });
