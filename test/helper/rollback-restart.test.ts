@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { sendHealth } from '../../helper/client.js';
-import { assertOneAtATime, newKey, startHelper, until } from './harness.js';
+import { assertOneAtATime, isAlive, newKey, startHelper, until } from './harness.js';
 import { macOn103, type GateMac } from './gate-mac.js';
 
 const key = newKey();
@@ -135,7 +135,9 @@ describe("a helper killed during its rollback's reinstall of P", () => {
     await waitsForIt(mac);
     mac.helper.setMode('succeed');
     rmSync(hold);
-    await until('the held installer ended', () => mac.helper.spans().length === 6, 30_000);
+    // Its "end" line is written as it exits: the process itself gone too (else the install is BUSY).
+    const held = Number(mac.helper.spans()[4]?.slice('start '.length));
+    await until('the held installer ended', () => mac.helper.spans().length === 6 && !isAlive(held), 30_000);
     assert.equal(mac.helper.installedVersion(), '1.0.3');
     const asked = await mac.install('1.0.5');
     assert.equal(asked.ok, true, JSON.stringify(asked));
