@@ -12,17 +12,15 @@
  */
 import { messageOf } from '../schema/errors.js';
 import { isQuarantined } from '../schema/quarantine.js';
-import { HelperError } from './protocol.js';
+import { HelperError, type GateReply, type GateRequest } from './protocol.js';
 import { KeptStore, pendingOf, type KeptPackage, type Pending, type RollbackCause } from './kept.js';
-import { failedOutcome, healthOutcome, Outbox } from './outbox.js';
+import { failedOutcome, Outbox } from './outbox.js';
 import { completed, refused } from './rolled-back.js';
-import { landed, resumeTakeover, settle, settleAtInstall, takingOver, unsettled } from './takeover.js';
-import type { TakeoverDeps } from './takeover.js';
+import * as takeover from './takeover.js';
 import { onceEarlierInstallerEnded, type EarlierInstallerDeps } from './earlier-installer.js';
-import type { GateReply, GateRequest } from './protocol.js';
 import type { InstallGate } from './install.js';
 import { RollbackRetry, type RetryDeps } from './rollback-retry.js';
-import { installOverPending } from './over-pending.js';
+import { committed, gateReply, installOverPending } from './over-pending.js';
 import { StartCounter } from './crash-loop.js';
 import type { HealthSettings } from './health-config.js';
 
@@ -46,6 +44,7 @@ export class HealthGate implements InstallGate {
   /** when the deadline was armed (monotonic): a health event says how long N took to prove healthy */
   private armedAt = 0;
   private installing = false;
+  private stopping = false;
   private rollingBack: Promise<void> | null = null;
   /** the due rollback whose record the running install took over: due again if that install fails */
   private due: Pending | null = null;
@@ -53,7 +52,7 @@ export class HealthGate implements InstallGate {
   private unproven: Pending | null = null;
   private readonly mono: () => number;
   private readonly retry: RollbackRetry;
-  private readonly t: TakeoverDeps;
+  private readonly t: takeover.TakeoverDeps;
 
   constructor(
     stateDir: string,
@@ -85,7 +84,8 @@ export class HealthGate implements InstallGate {
     // on; decided once it has ended, unless an install takes the record first.
     const mine = () => this.pending === p && !this.installing;
     if (p.took_over !== undefined || p.rolling_back !== undefined) this.pending = p;
-    if (p.took_over !== undefined) return resumeTakeover(this.t, p, installed, mine, (q) => mine() && this.resume(q));
+    if (p.took_over !== undefined)
+      return takeover.resumeTakeover(this.t, p, installed, mine, (q) => mine() && this.resume(q));
     const what = `the rollback ${p.to} -> ${p.from} a restart interrupted`;
     if (p.rolling_back !== undefined) return onceEarlierInstallerEnded(this.t, what, mine, (i) => this.ended(p, i));
     if (installed === p.to) return this.resume(p);
@@ -119,10 +119,15 @@ export class HealthGate implements InstallGate {
     this.retry.cancel();
   }
 
-  /** Stopping (SIGTERM): no timer is set again (no installer starts); the durable record stays for the next start. */
-  close(): void {
+  /**
+   * Stopping (SIGTERM): no timer is set again, no rollback starts (no installer starts); resolves once
+   * a rollback in progress is done. The durable record stays for the next start.
+   */
+  async close(): Promise<void> {
+    this.stopping = true;
     this.retry.close();
     this.stop();
+    await this.settled;
   }
 
   private arm(p: Pending): void {
@@ -151,10 +156,12 @@ export class HealthGate implements InstallGate {
     this.stop();
     // A takeover or a rollback a restart interrupted, not decided yet: its installer has ended (install.ts checked).
     try {
-      this.pending = await settleAtInstall(this.t, this.pending, installed);
+      this.pending = await takeover.settleAtInstall(this.t, this.pending, installed);
     } catch (err) {
       this.installing = false; // after() changes nothing: the record is not cleared
-      const [p, error] = await unsettled(this.t, this.pending!, installed, release.version, err, (q) => this.resume(q));
+      const [p, error] = await takeover.unsettled(this.t, this.pending!, installed, release.version, err, (q) =>
+        this.resume(q),
+      );
       this.pending = p;
       throw error;
     }
@@ -175,7 +182,7 @@ export class HealthGate implements InstallGate {
       return;
     }
     // Durably before the installer runs: a helper killed before it ends still knows P is due.
-    const pending = takingOver(pendingOf(from, release, this.deadlineS, this.d.now()), this.due);
+    const pending = takeover.takingOver(pendingOf(from, release, this.deadlineS, this.d.now()), this.due);
     await this.kept.writePending(pending);
     this.pending = pending;
     const over = this.due !== null ? ` (taking the due rollback ${installed} -> ${from} over)` : '';
@@ -207,7 +214,7 @@ export class HealthGate implements InstallGate {
       this.d.log.warn(`SelfUpdate: helper could not keep the package of ${release.version}: ${messageOf(err)}`);
     }
     // N is off this Mac: the fleet no longer counts it stuck on N.
-    if (due !== null) this.pending = await landed(this.t, due, release.version, this.pending);
+    if (due !== null) this.pending = await takeover.landed(this.t, due, release.version, this.pending);
     if (this.pending !== null) this.arm(this.pending);
   }
 
@@ -218,30 +225,20 @@ export class HealthGate implements InstallGate {
     // M's agent runs: a takeover that a restart interrupted landed (decided now, its deadline armed).
     const t = this.pending;
     if (t?.took_over !== undefined && t.to === req.version && (await this.d.installedVersion()) === t.to)
-      if (!this.installing) this.resume(await settle(this.t, t, t.to));
+      if (!this.installing) this.resume(await takeover.settle(this.t, t, t.to));
     const p = this.pending;
     // A rollback decided (running, or waiting for its next attempt) is not undone by N's word.
     const mine = p !== null && p.to === req.version && !this.rollbackDue && !this.installing;
     if (mine && req.type === 'health_ok') {
       this.stop();
       this.pending = null;
-      await this.kept.clearPending();
-      await this.kept.keepOnly([req.version]);
-      this.d.log.info(`SelfUpdate: health ok ${req.version}`);
-      await this.outbox.record(healthOutcome(p, this.mono() - this.armedAt, this.d.now()));
+      await committed(this.t, p, this.mono() - this.armedAt);
     } else if (mine) {
       const loop = await this.starts.count(p, this.mono(), this.kept);
       if (loop !== null) this.rollback(p, loop, 'CRASH_LOOP');
     }
-    return {
-      v: 1,
-      id: req.id,
-      ok: true,
-      outcome: req.type,
-      pending: this.pending !== null && this.pending.to === req.version && !this.rollbackDue,
-      quarantined: await this.kept.quarantined(),
-      events: await this.outbox.pending(),
-    };
+    const pending = this.pending !== null && this.pending.to === req.version && !this.rollbackDue;
+    return gateReply(this.t, req, pending);
   }
 
   /**
@@ -250,7 +247,7 @@ export class HealthGate implements InstallGate {
    * `--rollback-retry` while the record still says the rollback is due.
    */
   private rollback(p: Pending, reason: string, cause: RollbackCause): void {
-    if (this.installing || this.rollingBack !== null) return;
+    if (this.installing || this.rollingBack !== null || this.stopping) return;
     this.stop();
     const attempt = this.retry.begin(p.to);
     this.rollingBack = this.runRollback(p, reason, cause, attempt)
@@ -285,6 +282,8 @@ export class HealthGate implements InstallGate {
     this.pending = { ...p, rolling_back: reason, cause };
     await this.kept.writePending(this.pending);
     await this.kept.quarantine(p.to);
+    if (this.stopping)
+      return this.d.log.warn(`SelfUpdate: helper stopping: the rollback ${p.to} -> ${p.from} resumes at its start`);
     this.d.log.warn(
       `SelfUpdate: rollback ${p.to} -> ${p.from} (${reason})${attempt > 1 ? `, attempt ${attempt}` : ''}`,
     );

@@ -191,12 +191,12 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
     .start()
     .catch((err: unknown) => log.error(`SelfUpdate: helper could not read its pending record: ${messageOf(err)}`));
   sweptAtStart();
-  // A stop ends the gate's timer first (a rollback's next attempt waits on it): no installer starts meanwhile.
+  // A stop ends the gate's timer first (a rollback's next attempt waits on it) and no rollback starts
+  // after it: no installer starts meanwhile; a rollback in progress, as an install, ends first.
   const closing: RunningServer = {
     server: running.server,
-    close: () => {
-      gate.close();
-      return running.close();
+    close: async () => {
+      await Promise.all([gate.close(), running.close()]);
     },
   };
   // Once the socket is served (a helper that cannot serve creates nothing): agents read this id too.

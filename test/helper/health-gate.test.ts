@@ -6,7 +6,7 @@
  * a kill -9 of the helper mid-rollback converges on restart.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -239,5 +239,28 @@ describe('the health gate', () => {
     assert.deepEqual(JSON.parse(readFileSync(join(mac.helper.dir, 'state', 'quarantine.json'), 'utf8')), {
       versions: ['1.0.4'],
     });
+  });
+
+  it("SIGTERM during the rollback's reinstall: the helper stops once that installer has ended, the rollback recorded completed", async () => {
+    const hold = join(mkdtempSync(join(tmpdir(), 'mngd-hold-')), 'hold');
+    const mac = await macOn103(['--health-deadline', '2', '--installer-timeout', '120'], { STANDIN_HOLD_FILE: hold });
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    writeFileSync(hold, ''); // the rollback's installer waits for it
+    await until("the rollback's installer", () => mac.helper.invocations().length === 3, 20_000);
+    // What the log says when the helper says it stopped (its close() resolved).
+    const atStop = new Promise<string>((resolve) =>
+      mac.helper.proc.stdout!.on(
+        'data',
+        (c: Buffer) => c.toString().includes('mngd-helper: stopped') && resolve(mac.log()),
+      ),
+    );
+    mac.helper.proc.kill('SIGTERM');
+    await until('the stop', () => mac.log().includes('helper stopping on SIGTERM'), 20_000);
+    rmSync(hold);
+    assert.match(await atStop, /helper stopping on SIGTERM[^]*SelfUpdate: rollback complete: 1\.0\.3 installed again/);
+    assert.equal(await mac.helper.exited, 0);
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+    assert.equal(mac.pending(), null, 'recorded completed before the helper exited');
+    assert.equal(mac.outbox()?.events.at(-1)?.id, 'rollback-1_0_4');
   });
 });
