@@ -16,6 +16,8 @@ export interface EarlierInstallerDeps {
   installedVersion: () => Promise<string | null>;
   /** an installer an earlier (killed) helper started, while it still runs: what it is; null once it has ended */
   earlierInstaller?: () => Promise<string | null>;
+  /** runs `fn` alone, as installs run (the accepted store's exclusive section): a second look never writes beside an install */
+  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -36,7 +38,9 @@ export async function onceEarlierInstallerEnded(
   if (!mine()) return;
   if (running !== null) {
     if (!said) d.log.warn(`SelfUpdate: helper decides ${what} once that installer has ended: ${running}`);
-    const again = () => onceEarlierInstallerEnded(d, what, mine, decide, true);
+    // Serialised with installs: one that takes the record meanwhile is seen (mine()), never overwritten.
+    const look = () => onceEarlierInstallerEnded(d, what, mine, decide, true);
+    const again = () => (d.exclusive !== undefined ? d.exclusive(look) : look());
     d.retry.recheck(() => void again().catch((err: unknown) => d.log.error(`SelfUpdate: ${messageOf(err)}`)));
     return;
   }

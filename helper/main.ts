@@ -151,6 +151,7 @@ export async function serve(config: HelperConfig): Promise<RunningServer> {
     installedVersion,
     reinstall: (pkgPath, kept) => reinstallKept(config, marker, pkgPath, kept, installedVersion),
     earlierInstaller: () => marker.orphanRunning(),
+    exclusive: (fn) => accepted.exclusive(fn),
   });
   const agentUid = resolveUser(config.agentUser);
   let sweptAtStart: () => void = () => undefined;
