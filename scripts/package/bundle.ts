@@ -34,11 +34,17 @@ const COMMON = {
   minifySyntax: true,
 } as const;
 
-/** The node flags on a bin's `#!/usr/bin/env -S node …` line (none for a plain `#!/usr/bin/env node`). */
+/**
+ * The node flags on a bin's `#!/usr/bin/env -S [NAME=value…] node …` line (none for a plain
+ * `#!/usr/bin/env node`). The environment settings before `node` are the C library's (glibc's
+ * MALLOC_MMAP_THRESHOLD_ for the agent): a process cannot set them for itself once started, and
+ * the single executables run on macOS, whose allocator has none of them, so they are left out.
+ */
 export function shebangFlags(source: string): string[] {
   const first = source.split('\n', 1)[0] ?? '';
-  const m = /^#!\/usr\/bin\/env(?: -S)? node((?: --[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
-  if (m === null) throw new Error(`the first line "${first}" is not a "#!/usr/bin/env [-S] node [--flag…]" line`);
+  const m = /^#!\/usr\/bin\/env(?: -S(?: [A-Z_][A-Z0-9_]*=\S+)*)? node((?: --[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  if (m === null)
+    throw new Error(`the first line "${first}" is not a "#!/usr/bin/env [-S [NAME=value…]] node [--flag…]" line`);
   return (m[1] ?? '').split(' ').filter((f) => f !== '');
 }
 

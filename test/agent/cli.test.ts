@@ -19,6 +19,7 @@ import {
   type Cdn,
   type StandInHelper,
 } from './support.js';
+import { packagedBinDir } from '../../scripts/package/launch.js';
 import { startAgent, waitFor, writeAgentConfig } from './process.js';
 
 function ctx(home: string): AgentContext & { out: string; err: string } {
@@ -167,6 +168,22 @@ describe('mngd-agent CLI', () => {
     assert.equal(end.code, 0, child.stderr);
     assert.match(child.stderr, /agent stopping/);
     assert.match(requestsTo(cdn, '/checkin')[0]!.path, /device_id=[0-9a-f]{32}&version=1\.0\.3/);
+  });
+
+  it("the bin's run keeps glibc's mmap threshold at 64 KiB (its shebang; the soak's flat RSS)", async () => {
+    const config = await writeAgentConfig(dir, cdn, signer, helper.socketPath, { current_version: '1.0.3' });
+    const child = startAgent(['run', '--config', config, '--first-delay', '0', '--interval', '60']);
+    // Checked once node runs the agent (env has exec'd it): the first check is in the log.
+    await waitFor(async () => /SelfUpdate: check/.test(child.stderr), 'the first check');
+    const environ = (await readFile(`/proc/${child.proc.pid}/environ`, 'utf8')).split('\0');
+    child.proc.kill('SIGTERM');
+    assert.equal((await child.exited).code, 0, child.stderr);
+    // The single executables (MNGD_BIN_DIR) run on macOS, whose allocator has no such setting.
+    const expected = packagedBinDir() === null ? ['MALLOC_MMAP_THRESHOLD_=65536'] : [];
+    assert.deepEqual(
+      environ.filter((e) => e.startsWith('MALLOC_MMAP_THRESHOLD_=')),
+      expected,
+    );
   });
 
   const bad: {

@@ -21,8 +21,21 @@ describe('the single executables’ scripts', () => {
       '--max-semi-space-size=1',
       '--expose-gc',
     ]);
+    assert.deepEqual(
+      shebangFlags('#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=65536 node --max-semi-space-size=1 --expose-gc\n'),
+      ['--max-semi-space-size=1', '--expose-gc'],
+      "the C library's settings before node are not node flags",
+    );
     assert.deepEqual(shebangFlags('#!/usr/bin/env node\n'), []);
-    assert.throws(() => shebangFlags('#!/bin/sh\n'), /"#!\/bin\/sh" is not a "#!\/usr\/bin\/env \[-S\] node/);
+    assert.throws(
+      () => shebangFlags('#!/usr/bin/env FOO=1 node\n'),
+      /is not a/,
+      'an assignment needs -S on a shebang line',
+    );
+    assert.throws(
+      () => shebangFlags('#!/bin/sh\n'),
+      /"#!\/bin\/sh" is not a "#!\/usr\/bin\/env \[-S \[NAME=value…\]\] node/,
+    );
   });
 
   for (const bin of ['mngd-agent', 'mngd-helper'] as const) {
