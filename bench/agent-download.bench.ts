@@ -19,14 +19,12 @@ import { envCount, machine, peakRssMiB, type Bench, type BenchContext } from './
 import { createHttpClient } from '../agent/http/index.js';
 import { downloadPackage, type PackageSpec } from '../agent/download.js';
 import { testTls } from '../test/support/tls.js';
+import { parseShebang } from '../scripts/package/bundle.js';
 import type { Handler } from '../test/support/https-server.js';
 
 const GIB = 1024 * 1024 * 1024;
-/** the node flags of the agent's bin: its shebang (agent/cli.ts) */
-const AGENT_NODE_FLAGS = readFileSync(fileURLToPath(new URL('../agent/cli.js', import.meta.url)), 'utf8')
-  .split('\n', 1)[0]!
-  .split(' ')
-  .filter((a) => a.startsWith('--'));
+/** the node flags and C library settings of the agent's bin: its shebang (agent/cli.ts) */
+const AGENT_SHEBANG = parseShebang(readFileSync(fileURLToPath(new URL('../agent/cli.js', import.meta.url)), 'utf8'));
 const CHILD_ENV = 'MNGD_AGENT_BENCH_CHILD';
 
 interface ChildResult {
@@ -113,8 +111,12 @@ async function downloadBench(ctx: BenchContext, dir: string): Promise<void> {
       await mkdir(dl, { mode: 0o700 });
       // The agent side runs in its own process, with the bin's node flags (agent/cli.ts), so its
       // peak RSS is its own.
-      const child = spawnSync(process.execPath, [...AGENT_NODE_FLAGS, fileURLToPath(import.meta.url)], {
-        env: { ...process.env, [CHILD_ENV]: JSON.stringify({ spec, dir: dl, caFile: tls.caFile }) },
+      const child = spawnSync(process.execPath, [...AGENT_SHEBANG.flags, fileURLToPath(import.meta.url)], {
+        env: {
+          ...process.env,
+          ...AGENT_SHEBANG.env,
+          [CHILD_ENV]: JSON.stringify({ spec, dir: dl, caFile: tls.caFile }),
+        },
         encoding: 'utf8',
       });
       if (child.status !== 0) throw new Error(`agent download failed: ${child.stderr}`);

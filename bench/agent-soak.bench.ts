@@ -1,6 +1,9 @@
 /**
  * The soak: the real `mngd-agent run` (its bin, its shebang's node flags) with a short interval
- * against a flapping loopback CDN, for MNGD_BENCH_SOAK_SECONDS (default 600). The CDN answers in
+ * against a flapping loopback CDN, for MNGD_BENCH_SOAK_SECONDS (default 1200: at this pace, ~30
+ * checks and two new releases a minute, RSS settles over the first ~10 minutes: V8's pages, glibc's
+ * heap and node's code pages in use grow, then level; the second half of a 10-minute run is
+ * still warm-up, docs/agent.md Soak). The CDN answers in
  * turn: the manifest whole, 304, 503, a reset connection; the package whole, cut short, 503; and
  * every 30 s it publishes a new release with a new package (MNGD_BENCH_SOAK_PKG_BYTES, default
  * 16 MiB: past the worker-thread size). No helper listens: each verified package ends in
@@ -47,7 +50,7 @@ function sample(pid: number): { rssMiB: number; anonMiB: number; fds: number } |
 export const bench: Bench = {
   name: 'agent-soak',
   async run({ log }) {
-    const seconds = envCount('MNGD_BENCH_SOAK_SECONDS', 600);
+    const seconds = envCount('MNGD_BENCH_SOAK_SECONDS', 1200);
     const size = envCount('MNGD_BENCH_SOAK_PKG_BYTES', 16 * MIB);
     const dir = await mkdtemp(join(tmpdir(), 'mngd-soak-'));
     const g = generateSigningKey();

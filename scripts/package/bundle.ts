@@ -35,17 +35,27 @@ const COMMON = {
 } as const;
 
 /**
- * The node flags on a bin's `#!/usr/bin/env -S [NAME=value…] node …` line (none for a plain
- * `#!/usr/bin/env node`). The environment settings before `node` are the C library's (glibc's
- * MALLOC_MMAP_THRESHOLD_ for the agent): a process cannot set them for itself once started, and
- * the single executables run on macOS, whose allocator has none of them, so they are left out.
+ * A bin's `#!/usr/bin/env -S [NAME=value…] node [--flag…]` line (a plain `#!/usr/bin/env node`
+ * has neither): the environment settings before `node` and the node flags. The settings are the
+ * C library's (glibc's MALLOC_MMAP_THRESHOLD_ for the agent): a process cannot set them for
+ * itself once started.
  */
-export function shebangFlags(source: string): string[] {
+export function parseShebang(source: string): { env: Record<string, string>; flags: string[] } {
   const first = source.split('\n', 1)[0] ?? '';
-  const m = /^#!\/usr\/bin\/env(?: -S(?: [A-Z_][A-Z0-9_]*=\S+)*)? node((?: --[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
+  const m = /^#!\/usr\/bin\/env(?: -S((?: [A-Z_][A-Z0-9_]*=\S+)*))? node((?: --[\w-]+(?:=\S+)?)*)\s*$/.exec(first);
   if (m === null)
     throw new Error(`the first line "${first}" is not a "#!/usr/bin/env [-S [NAME=value…]] node [--flag…]" line`);
-  return (m[1] ?? '').split(' ').filter((f) => f !== '');
+  const words = (text: string | undefined) => (text ?? '').split(' ').filter((w) => w !== '');
+  const env = Object.fromEntries(words(m[1]).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { env, flags: words(m[2]) };
+}
+
+/**
+ * The node flags of a bin's shebang, which its single executable applies at start. Not the
+ * environment settings: the single executables run on macOS, whose allocator has none of them.
+ */
+export function shebangFlags(source: string): string[] {
+  return parseShebang(source).flags;
 }
 
 /** Code that applies `flags` at start: V8 flags as set at run time, and `gc` for --expose-gc. */

@@ -170,7 +170,7 @@ describe('mngd-agent CLI', () => {
     assert.match(requestsTo(cdn, '/checkin')[0]!.path, /device_id=[0-9a-f]{32}&version=1\.0\.3/);
   });
 
-  it("the bin's run keeps glibc's mmap threshold at 64 KiB (its shebang; the soak's flat RSS)", async () => {
+  it("the bin's run keeps glibc's mmap threshold pinned at 128 KiB (its shebang; the soak's flat RSS)", async () => {
     const config = await writeAgentConfig(dir, cdn, signer, helper.socketPath, { current_version: '1.0.3' });
     const child = startAgent(['run', '--config', config, '--first-delay', '0', '--interval', '60']);
     // Checked once node runs the agent (env has exec'd it): the first check is in the log.
@@ -179,7 +179,7 @@ describe('mngd-agent CLI', () => {
     child.proc.kill('SIGTERM');
     assert.equal((await child.exited).code, 0, child.stderr);
     // The single executables (MNGD_BIN_DIR) run on macOS, whose allocator has no such setting.
-    const expected = packagedBinDir() === null ? ['MALLOC_MMAP_THRESHOLD_=65536'] : [];
+    const expected = packagedBinDir() === null ? ['MALLOC_MMAP_THRESHOLD_=131072'] : [];
     assert.deepEqual(
       environ.filter((e) => e.startsWith('MALLOC_MMAP_THRESHOLD_=')),
       expected,

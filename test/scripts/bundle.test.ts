@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { bundleBin, shebangFlags } from '../../scripts/package/bundle.js';
+import { bundleBin, parseShebang, shebangFlags } from '../../scripts/package/bundle.js';
 import { ROOT } from '../helper/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mngd-bundle-'));
@@ -22,9 +22,14 @@ describe('the single executables’ scripts', () => {
       '--expose-gc',
     ]);
     assert.deepEqual(
-      shebangFlags('#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=65536 node --max-semi-space-size=1 --expose-gc\n'),
+      shebangFlags('#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=1 --expose-gc\n'),
       ['--max-semi-space-size=1', '--expose-gc'],
       "the C library's settings before node are not node flags",
+    );
+    assert.deepEqual(
+      parseShebang('#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 A_B=x=y node --expose-gc\n').env,
+      { MALLOC_MMAP_THRESHOLD_: '131072', A_B: 'x=y' },
+      'the settings the benches give the agent as its bin runs',
     );
     assert.deepEqual(shebangFlags('#!/usr/bin/env node\n'), []);
     assert.throws(
