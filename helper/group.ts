@@ -23,77 +23,68 @@ export function idFromDscl(out: string, key: 'PrimaryGroupID' | 'UniqueID'): num
   return m ? unsignedId(m[1]!) : null;
 }
 
-/** Looks a group up in /etc/group text (pure); macOS's nobody (-2) is gid 4294967294. */
-export function gidFromGroupFile(text: string, name: string): number | null {
+/** The id in the third field of the /etc/group or /etc/passwd line naming `name` (pure). */
+function idFromSystemFile(text: string, name: string): number | null {
   for (const line of text.split('\n')) {
-    const [n, , gid] = line.split(':');
-    if (n === name && gid !== undefined) {
-      const id = unsignedId(gid);
-      if (id !== null) return id;
+    const [n, , id] = line.split(':');
+    if (n === name && id !== undefined) {
+      const parsed = unsignedId(id);
+      if (parsed !== null) return parsed;
     }
   }
   return null;
 }
 
-/** A numeric id as is; a name from /etc/group, or on macOS from the directory service. */
-export function resolveGroup(group: string, platform: NodeJS.Platform = process.platform): number {
-  if (/^\d+$/.test(group)) return Number(group);
-  let gid: number | null = null;
+/** Looks a group up in /etc/group text (pure); macOS's nobody (-2) is gid 4294967294. */
+export function gidFromGroupFile(text: string, name: string): number | null {
+  return idFromSystemFile(text, name);
+}
+
+/** Looks a user up in /etc/passwd text (pure); macOS's nobody (-2) is uid 4294967294. */
+export function uidFromPasswdFile(text: string, name: string): number | null {
+  return idFromSystemFile(text, name);
+}
+
+interface IdKind {
+  file: '/etc/group' | '/etc/passwd';
+  dscl: { folder: '/Groups' | '/Users'; key: 'PrimaryGroupID' | 'UniqueID' };
+}
+
+/** A numeric id as is; a name from the system file, or on macOS from the directory service; null if none. */
+function resolveId(name: string, kind: IdKind, platform: NodeJS.Platform): number | null {
+  if (/^\d+$/.test(name)) return Number(name);
+  let id: number | null = null;
   try {
-    gid = gidFromGroupFile(readFileSync('/etc/group', 'utf8'), group);
+    id = idFromSystemFile(readFileSync(kind.file, 'utf8'), name);
   } catch {
-    gid = null;
+    id = null;
   }
-  if (gid === null && platform === 'darwin') {
+  if (id === null && platform === 'darwin') {
     try {
-      // An argument list, never a shell: the group name cannot become a command.
-      const out = execFileSync('/usr/bin/dscl', ['.', '-read', `/Groups/${group}`, 'PrimaryGroupID'], {
+      // An argument list, never a shell: the name cannot become a command.
+      const out = execFileSync('/usr/bin/dscl', ['.', '-read', `${kind.dscl.folder}/${name}`, kind.dscl.key], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
       });
-      gid = idFromDscl(out, 'PrimaryGroupID');
+      id = idFromDscl(out, kind.dscl.key);
     } catch {
-      gid = null;
+      id = null;
     }
   }
+  return id;
+}
+
+/** The socket's group (`--socket-group`): a numeric id, or a name from /etc/group or dscl. */
+export function resolveGroup(group: string, platform: NodeJS.Platform = process.platform): number {
+  const gid = resolveId(group, { file: '/etc/group', dscl: { folder: '/Groups', key: 'PrimaryGroupID' } }, platform);
   if (gid === null)
     throw new SettingsError(`--socket-group: no group named "${group}"; create it or pass a numeric group id`);
   return gid;
 }
 
-/** Looks a user up in /etc/passwd text (pure). */
-export function uidFromPasswdFile(text: string, name: string): number | null {
-  for (const line of text.split('\n')) {
-    const [n, , uid] = line.split(':');
-    if (n === name && uid !== undefined) {
-      const id = unsignedId(uid);
-      if (id !== null) return id;
-    }
-  }
-  return null;
-}
-
-/** A numeric uid as is; a name from /etc/passwd, or on macOS from the directory service. */
+/** The agent's user (`--agent-user`): a numeric uid, or a name from /etc/passwd or dscl. */
 export function resolveUser(user: string, platform: NodeJS.Platform = process.platform): number {
-  if (/^\d+$/.test(user)) return Number(user);
-  let uid: number | null = null;
-  try {
-    uid = uidFromPasswdFile(readFileSync('/etc/passwd', 'utf8'), user);
-  } catch {
-    uid = null;
-  }
-  if (uid === null && platform === 'darwin') {
-    try {
-      // An argument list, never a shell: the user name cannot become a command.
-      const out = execFileSync('/usr/bin/dscl', ['.', '-read', `/Users/${user}`, 'UniqueID'], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      uid = idFromDscl(out, 'UniqueID');
-    } catch {
-      uid = null;
-    }
-  }
+  const uid = resolveId(user, { file: '/etc/passwd', dscl: { folder: '/Users', key: 'UniqueID' } }, platform);
   if (uid === null)
     throw new SettingsError(
       `--agent-user: no user named "${user}"; pass the user the agent's daemon runs as (the pkg's is nobody), by name or numeric uid`,

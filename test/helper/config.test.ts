@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaults, parseKeysFile, resolveConfig } from '../../helper/config.js';
-import { gidFromGroupFile, idFromDscl, resolveUser, uidFromPasswdFile } from '../../helper/group.js';
+import { gidFromGroupFile, idFromDscl, resolveGroup, resolveUser, uidFromPasswdFile } from '../../helper/group.js';
 import { MngdError } from '../../schema/errors.js';
 import { newKey } from './harness.js';
 
@@ -167,6 +167,17 @@ describe('gidFromGroupFile', () => {
     assert.equal(gidFromGroupFile(text, 'nobody'), 4294967294);
     assert.equal(gidFromGroupFile(text, 'wheel'), 0);
     assert.equal(gidFromGroupFile(text, 'nogroup'), null, "-1 is chown's 'unchanged', never a group");
+  });
+});
+
+describe('resolveGroup (--socket-group)', () => {
+  it('takes a numeric gid as is, a name from /etc/group, and names the setting for a group that does not exist', () => {
+    assert.equal(resolveGroup('401', 'linux'), 401);
+    assert.equal(resolveGroup('root', 'linux'), 0);
+    assert.throws(
+      () => resolveGroup('no-such-group-mngd', 'linux'),
+      /--socket-group: no group named "no-such-group-mngd"/,
+    );
   });
 });
 
