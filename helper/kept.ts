@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { isQuarantined } from '../schema/quarantine.js';
 import { compareVersions, isVersion } from '../schema/version.js';
 import { STATE_TORN, syncDir, writeDurable, writeSynced } from './durable.js';
 import type { Logger } from './log.js';
@@ -141,13 +142,13 @@ export class KeptStore {
     for (const n of names) if (!wanted.has(n)) await fs.rm(join(this.dir, n), { force: true, recursive: true });
   }
 
-  /** The newest kept version other than `except` (the one to go back to when a pending record is torn). */
-  async newestOtherThan(except: string): Promise<KeptPackage | null> {
+  /** The newest kept version other than `except` and not `quarantined` (the one to go back to when a pending record is torn). */
+  async newestOtherThan(except: string, quarantined: readonly string[]): Promise<KeptPackage | null> {
     const names = await fs.readdir(this.dir).catch(() => [] as string[]);
     const metas: KeptPackage[] = [];
     for (const n of names) {
       const v = n.endsWith('.json') ? n.slice(0, -5) : null;
-      if (v === null || v === except || !isVersion(v)) continue;
+      if (v === null || v === except || !isVersion(v) || isQuarantined(v, quarantined)) continue;
       const m = await this.meta(v);
       if (m !== null) metas.push(m);
     }
@@ -217,7 +218,7 @@ export class KeptStore {
   /**
    * The pending record as the helper finds it at start. A torn one (a power loss on a disk that
    * lied about fsync, a half restore) is logged STATE_TORN and rebuilt from what is on disk: `to`
-   * is the installed version, `from` the newest other kept package, with a fresh deadline; with
+   * is the installed version, `from` the newest other kept package not quarantined, with a fresh deadline; with
    * no other package kept, or the installed version being that package, it is removed (nothing
    * to go back to, or nothing was installed yet).
    */
@@ -225,7 +226,8 @@ export class KeptStore {
     const read = await this.readPending();
     if (read.state === 'ok') return read.pending;
     if (read.state === 'none') return null;
-    const back = installed === null ? null : await this.newestOtherThan(installed);
+    // Never a version rolled back here as the one to go back to (kept anyway: a half restore).
+    const back = installed === null ? null : await this.newestOtherThan(installed, await this.quarantined());
     const to = installed === null ? null : await this.meta(installed);
     if (installed === null || back === null || to === null) {
       this.log.warn(

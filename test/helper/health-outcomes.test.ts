@@ -196,6 +196,23 @@ describe('a pending.json torn by a power loss, found by the real helper at its r
     assert.match(mac.log(), /SelfUpdate: rollback 1\.0\.4 -> 1\.0\.3 \(no health_ok within 2 s\)/);
   });
 
+  it("a quarantined version kept beside P (a half restore) is never the rebuilt record's P: the newest other one is", async () => {
+    const mac = await macOn103(['--health-deadline', '600']);
+    assert.equal((await mac.install('1.0.4')).ok, true);
+    const kept = join(mac.helper.dir, 'state', 'kept');
+    const p103 = ['1.0.3.pkg', '1.0.3.json'].map((f) => [f, readFileSync(join(kept, f))] as const);
+    assert.equal((await mac.install('1.0.5')).ok, true); // 1.0.4 asked for it (committed): 1.0.4 -> 1.0.5
+    await mac.helper.stop();
+    for (const [f, data] of p103) writeFileSync(join(kept, f), data); // 1.0.3 back beside 1.0.4 and 1.0.5
+    writeFileSync(join(mac.helper.dir, 'state', 'quarantine.json'), '{"versions":["1.0.4"]}\n');
+    const pending = join(mac.helper.dir, 'state', 'pending.json');
+    writeFileSync(pending, readFileSync(pending, 'utf8').slice(0, 20));
+    mac.helper = await startHelper({ key, dir: mac.helper.dir, extraArgs: ['--health-deadline', '2'] });
+    assert.match(mac.log(), /\[STATE_TORN\]; rebuilt as 1\.0\.3 -> 1\.0\.5 with a fresh deadline of 2 s/);
+    await until('rollback', () => mac.log().includes('rollback complete'), 20_000);
+    assert.equal(mac.helper.installedVersion(), '1.0.3');
+  });
+
   it('before N ran (only P kept): logged STATE_TORN and removed; P stands and nothing is rolled back', async () => {
     const mac = await macOn103(['--health-deadline', '2']);
     await mac.helper.stop();
