@@ -74,12 +74,15 @@ export interface InstallDeps {
  */
 export async function install(req: InstallRequest, owner: number, deps: InstallDeps): Promise<InstallSuccess> {
   const { log } = deps;
-  const installed = await deps.installedVersion();
-  const what = `${installed ?? 'unknown'} -> ${req.version}`;
+  // As the request comes (for its log line); the install decides on a fresh read below.
+  let what = `${(await deps.installedVersion()) ?? 'unknown'} -> ${req.version}`;
   log.info(`SelfUpdate: helper install requested ${what} (request ${req.id}, package ${req.pkg_path})`);
   try {
     // One install at a time, also with an installer that an earlier (killed) helper started.
     await deps.marker?.refuseWhileOrphanRuns();
+    // Read once no such installer runs: it may have changed the installed version up to its last moment.
+    const installed = await deps.installedVersion();
+    what = `${installed ?? 'unknown'} -> ${req.version}`;
     const result = await deps.accepted.exclusive(() => verifiedInstall(req, owner, installed, deps));
     log.info(`SelfUpdate: helper install complete ${what} (installer exit 0)`);
     return result;
