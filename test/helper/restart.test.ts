@@ -35,6 +35,20 @@ describe('mngd-helper killed and restarted', () => {
     h.proc.kill('SIGKILL');
     await h.exited;
   };
+  /** A helper killed (-9) while its installer of 1.0.3 runs (held): the installer outlives it. */
+  const killedDuringInstall = async () => {
+    const h1 = await start({ installed: '1.0.2' });
+    h1.setMode('hang');
+    const p103 = makePkg(work, '1.0.3');
+    const m = signedManifest([releaseOf(p103), releaseOf(makePkg(work, '1.0.2'))], [key]);
+    const req = { manifest: m, version: '1.0.3', pkg_path: p103.path };
+    const first = requestInstall(h1.socket, req, { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    await until('the installer to run', () => existsSync(h1.pidFile) && readFileSync(h1.pidFile, 'utf8').trim() !== '');
+    const installerPid = Number(readFileSync(h1.pidFile, 'utf8').split(' ')[0]);
+    await kill9(h1);
+    await first;
+    return { h1, req, installerPid };
+  };
   before(() => (work = mkdtempSync(join(tmpdir(), 'mngd-helper-restart-'))));
   after(async () => {
     for (const h of helpers) await h.stop();
@@ -43,22 +57,7 @@ describe('mngd-helper killed and restarted', () => {
   });
 
   it("answers BUSY while the killed helper's installer still runs, never starting a second one, then installs once it has ended", async () => {
-    const h1 = await start({ installed: '1.0.2' });
-    h1.setMode('hang');
-    const p103 = makePkg(work, '1.0.3');
-    const m = signedManifest([releaseOf(p103), releaseOf(makePkg(work, '1.0.2'))], [key]);
-    const req = { manifest: m, version: '1.0.3', pkg_path: p103.path };
-    const first = requestInstall(h1.socket, req, { timeoutMs: 30_000 }).catch((e: unknown) => e);
-    await until('the installer to run', () => {
-      try {
-        return readFileSync(h1.pidFile, 'utf8').trim() !== '';
-      } catch {
-        return false;
-      }
-    });
-    const installerPid = Number(readFileSync(h1.pidFile, 'utf8').split(' ')[0]);
-    await kill9(h1);
-    await first;
+    const { h1, req, installerPid } = await killedDuringInstall();
     assert.ok(isAlive(installerPid), 'the detached installer outlives its helper');
 
     const h2 = await start({ dir: h1.dir });
@@ -85,16 +84,7 @@ describe('mngd-helper killed and restarted', () => {
   });
 
   it("takes no other user's process naming the killed helper's staged copy for its installer: installs go on", async () => {
-    const h1 = await start({ installed: '1.0.2' });
-    h1.setMode('hang');
-    const p103 = makePkg(work, '1.0.3');
-    const m = signedManifest([releaseOf(p103), releaseOf(makePkg(work, '1.0.2'))], [key]);
-    const req = { manifest: m, version: '1.0.3', pkg_path: p103.path };
-    const first = requestInstall(h1.socket, req, { timeoutMs: 30_000 }).catch((e: unknown) => e);
-    await until('the installer to run', () => existsSync(h1.pidFile) && readFileSync(h1.pidFile, 'utf8').trim() !== '');
-    const installerPid = Number(readFileSync(h1.pidFile, 'utf8').split(' ')[0]);
-    await kill9(h1);
-    await first;
+    const { h1, req, installerPid } = await killedDuringInstall();
     const { staged } = JSON.parse(readFileSync(join(h1.dir, 'state', 'install.json'), 'utf8')) as { staged: string };
     // Another local user (uid 1001) runs a process naming the staged copy, as anyone who saw it could.
     const impostor = spawn(
